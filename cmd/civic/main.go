@@ -46,7 +46,9 @@ func commands() []command {
 		{"user", "manage user accounts", userUsage, runUser},
 		{"key", "manage API keys", keyUsage, runKey},
 		{"route", "solve vehicle routing problems (CVRPLIB / TSPLIB95 files)", routeUsage, runRoute},
-		{"bench", "measure performance: ingest, route", benchUsage, runBench},
+		{"demo", "generate a realistic demo city as files", demoUsage, runDemo},
+		{"forecast", "fill forecasts: backtest against history", forecastUsage, runForecast},
+		{"bench", "measure performance: ingest, mqtt, route", benchUsage, runBench},
 		{"version", "print the version", "civic version", runVersion},
 		{"help", "show help for civic or one of its commands", "civic help [COMMAND]", nil},
 	}
