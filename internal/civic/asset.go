@@ -140,10 +140,10 @@ type FillScale string
 
 // The fill scales a device may declare.
 const (
-	ScaleFraction  FillScale = "fraction"   // 0..1
-	ScalePercent   FillScale = "percent"    // 0..100
-	ScaleBigbelly  FillScale = "bigbelly10" // Bigbelly's 0..10 fullness scale
-	defaultScale             = ScaleFraction
+	ScaleFraction FillScale = "fraction"   // 0..1
+	ScalePercent  FillScale = "percent"    // 0..100
+	ScaleBigbelly FillScale = "bigbelly10" // Bigbelly's 0..10 fullness scale
+	defaultScale            = ScaleFraction
 )
 
 // Valid reports whether s is a known scale.
