@@ -1,0 +1,141 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// config is the typed configuration of civic serve and of the commands that
+// open the data store. Every field has a flag and a CIVIC_* environment
+// variable; flags win over the environment, which wins over defaults.
+type config struct {
+	Addr      string // HTTP listen address
+	DataDir   string // the data folder for the embedded database
+	DB        string // sqlite:PATH or postgres://...; empty means DataDir/civic.db
+	LogLevel  string
+	LogFormat string // json or text
+	TimeZone  string // the city's time zone, for schedules and reports
+
+	SecureCookies bool // mark session cookies Secure (behind HTTPS)
+	TileURL       string
+
+	MQTTAddr         string // embedded broker listen address; empty disables it
+	MQTTBroker       string // external broker URL; when set civic subscribes to it
+	MQTTUser         string
+	MQTTPassword     string // secret
+	MQTTPasswordFile string
+
+	Demo  bool
+	Seed  int64
+	Speed float64 // simulated seconds per real second in the demo
+}
+
+
+// storeFlags registers the flags every store-using command shares.
+func storeFlags(fs *flag.FlagSet, c *config, getenv func(string) string) {
+	fs.StringVar(&c.DataDir, "data", envOr(getenv, "CIVIC_DATA", "./civic-data"), "data folder for the embedded database (env CIVIC_DATA)")
+	fs.StringVar(&c.DB, "db", getenv("CIVIC_DB"), "database: sqlite:PATH or postgres://... (env CIVIC_DB; default DATA/civic.db)")
+}
+
+// serveFlags registers the flags of civic serve.
+func serveFlags(fs *flag.FlagSet, c *config, getenv func(string) string) {
+	storeFlags(fs, c, getenv)
+	fs.StringVar(&c.Addr, "addr", envOr(getenv, "CIVIC_ADDR", "127.0.0.1:8080"), "HTTP listen address (env CIVIC_ADDR)")
+	fs.StringVar(&c.LogLevel, "log-level", envOr(getenv, "CIVIC_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env CIVIC_LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", envOr(getenv, "CIVIC_LOG_FORMAT", "json"), "log format: json or text (env CIVIC_LOG_FORMAT)")
+	fs.StringVar(&c.TimeZone, "tz", envOr(getenv, "CIVIC_TZ", "UTC"), "the city's time zone, e.g. America/New_York (env CIVIC_TZ)")
+	fs.BoolVar(&c.SecureCookies, "secure-cookies", envBool(getenv, "CIVIC_SECURE_COOKIES", false), "mark session cookies Secure; set when served over HTTPS (env CIVIC_SECURE_COOKIES)")
+	fs.StringVar(&c.TileURL, "tile-url", envOr(getenv, "CIVIC_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"), "map tile URL template (env CIVIC_TILE_URL)")
+	fs.StringVar(&c.MQTTAddr, "mqtt-addr", envOr(getenv, "CIVIC_MQTT_ADDR", "127.0.0.1:1883"), "embedded MQTT broker address; empty disables it (env CIVIC_MQTT_ADDR)")
+	fs.StringVar(&c.MQTTBroker, "mqtt-broker", getenv("CIVIC_MQTT_BROKER"), "external MQTT broker to subscribe to, mqtt://host:port (env CIVIC_MQTT_BROKER)")
+	fs.StringVar(&c.MQTTUser, "mqtt-user", getenv("CIVIC_MQTT_USER"), "user name for the external broker (env CIVIC_MQTT_USER)")
+	fs.StringVar(&c.MQTTPasswordFile, "mqtt-password-file", getenv("CIVIC_MQTT_PASSWORD_FILE"), "file holding the external broker password (env CIVIC_MQTT_PASSWORD_FILE; or CIVIC_MQTT_PASSWORD)")
+	c.MQTTPassword = getenv("CIVIC_MQTT_PASSWORD")
+	fs.BoolVar(&c.Demo, "demo", envBool(getenv, "CIVIC_DEMO", false), "generate and animate a demo city when the data folder has no bins (env CIVIC_DEMO)")
+	fs.Int64Var(&c.Seed, "seed", 1, "random seed of the demo city")
+	fs.Float64Var(&c.Speed, "speed", 360, "demo time acceleration: simulated seconds per real second (360 = one hour every 10 s)")
+}
+
+// finish validates the configuration and derives defaults.
+func (c *config) finish() error {
+	if c.DB == "" {
+		c.DB = "sqlite:" + filepath.Join(c.DataDir, "civic.db")
+	}
+	if !strings.HasPrefix(c.DB, "sqlite:") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
+		return usageErrorf("--db must be sqlite:PATH or postgres://...")
+	}
+	if strings.HasPrefix(c.DB, "sqlite:") {
+		dir := filepath.Dir(strings.TrimPrefix(c.DB, "sqlite:"))
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("data folder: %w", err)
+		}
+	}
+	if c.MQTTPasswordFile != "" {
+		b, err := os.ReadFile(c.MQTTPasswordFile)
+		if err != nil {
+			return fmt.Errorf("--mqtt-password-file: %w", err)
+		}
+		c.MQTTPassword = strings.TrimSpace(string(b))
+	}
+	if c.TimeZone != "" {
+		if _, err := time.LoadLocation(c.TimeZone); err != nil {
+			return usageErrorf("--tz: unknown time zone %q", c.TimeZone)
+		}
+	}
+	if c.Speed <= 0 {
+		return usageErrorf("--speed must be positive")
+	}
+	switch c.LogFormat {
+	case "", "json", "text":
+	default:
+		return usageErrorf("--log-format must be json or text")
+	}
+	return nil
+}
+
+// String renders the configuration for logs with secrets hidden.
+func (c config) String() string {
+	hide := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "***"
+	}
+	return fmt.Sprintf("addr=%s db=%s data=%s tz=%s mqtt-addr=%s mqtt-broker=%s mqtt-user=%s mqtt-password=%s demo=%t",
+		c.Addr, redactDSN(c.DB), c.DataDir, c.TimeZone, c.MQTTAddr, c.MQTTBroker, c.MQTTUser, hide(c.MQTTPassword), c.Demo)
+}
+
+// redactDSN hides a password in a postgres:// URL.
+func redactDSN(dsn string) string {
+	at := strings.Index(dsn, "@")
+	scheme := strings.Index(dsn, "://")
+	if at < 0 || scheme < 0 || at < scheme {
+		return dsn
+	}
+	userinfo := dsn[scheme+3 : at]
+	if i := strings.Index(userinfo, ":"); i >= 0 {
+		return dsn[:scheme+3] + userinfo[:i] + ":***" + dsn[at:]
+	}
+	return dsn
+}
+
+func envOr(getenv func(string) string, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func envBool(getenv func(string) string, name string, def bool) bool {
+	switch strings.ToLower(getenv(name)) {
+	case "1", "true", "yes", "on":
+		return true
+	case "0", "false", "no", "off":
+		return false
+	}
+	return def
+}
