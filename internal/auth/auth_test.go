@@ -66,7 +66,7 @@ func (m *memAccounts) UserByName(_ context.Context, name string) (civic.User, er
 	return civic.User{}, civic.Errorf(civic.NotFound, "no user")
 }
 func (m *memAccounts) ListUsers(context.Context) ([]civic.User, error) { return nil, nil }
-func (m *memAccounts) CountUsers(context.Context) (int, error)        { return len(m.users), nil }
+func (m *memAccounts) CountUsers(context.Context) (int, error)         { return len(m.users), nil }
 func (m *memAccounts) CreateAPIKey(_ context.Context, k *civic.APIKey) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
