@@ -1,0 +1,162 @@
+package forecast
+
+import (
+	"math"
+	"sort"
+
+	"github.com/civic-city/civic/internal/civic"
+)
+
+// point is one fill reading: unix seconds and a 0..1 fraction.
+type point struct {
+	t float64
+	x float64
+}
+
+// pointsOf extracts the fill readings of rs, sorted by time, one per
+// instant. Readings without a fill or with a value outside 0..1 are left out.
+func pointsOf(rs []civic.Reading) []point {
+	pts := make([]point, 0, len(rs))
+	for i := range rs {
+		f := rs[i].Fill
+		if f == nil || !(*f >= 0 && *f <= 1) {
+			continue
+		}
+		pts = append(pts, point{t: float64(rs[i].Time.UnixMilli()) / 1000, x: *f})
+	}
+	return sortPoints(pts)
+}
+
+// sortPoints sorts pts by time and keeps the last of equal instants.
+func sortPoints(pts []point) []point {
+	sort.SliceStable(pts, func(i, j int) bool { return pts[i].t < pts[j].t })
+	out := pts[:0]
+	for _, p := range pts {
+		if n := len(out); n > 0 && out[n-1].t == p.t {
+			out[n-1] = p
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// series is a bin's cleaned fill history cut into fill cycles: starts[k] is
+// the index in pts of the first reading of cycle k; a cycle ends at the next
+// emptying.
+type series struct {
+	pts    []point
+	starts []int
+}
+
+// cycle returns the readings of cycle k.
+func (s *series) cycle(k int) []point {
+	end := len(s.pts)
+	if k+1 < len(s.starts) {
+		end = s.starts[k+1]
+	}
+	return s.pts[s.starts[k]:end]
+}
+
+// last returns the readings of the latest cycle.
+func (s *series) last() []point {
+	if len(s.starts) == 0 {
+		return nil
+	}
+	return s.cycle(len(s.starts) - 1)
+}
+
+// maxSpikeRun is the longest run of readings the spike filter removes: longer
+// runs are believed.
+const maxSpikeRun = 2
+
+// zeroLevel is the fill below which a reading counts as a zero: what an
+// ultrasonic sensor reports when its echo is lost.
+const zeroLevel = 0.02
+
+// clean removes sensor glitches from pts and segments the result at
+// emptyings.
+//
+// A glitch is a run of at most maxSpikeRun readings that departs from both
+// the reading before and the reading after it by more than o.SpikeTol in
+// the same direction while those two agree: a zero between two high readings
+// is an echo lost, not an emptying, because the bin cannot refill by itself.
+// A drop that the following readings confirm is an emptying. When causal is
+// set, pts is all that is known so far: a zero that is the very last reading
+// after a high one cannot be told from an emptying yet and is held back.
+func clean(pts []point, o *Options, causal bool) series {
+	out := make([]point, 0, len(pts))
+	n := len(pts)
+	for i := 0; i < n; {
+		if len(out) > 0 {
+			prev := out[len(out)-1].x
+			skipped := false
+			for run := 1; run <= maxSpikeRun && i+run < n; run++ {
+				next := pts[i+run].x
+				if math.Abs(next-prev) > o.SpikeTol {
+					continue
+				}
+				all := true
+				for j := i; j < i+run; j++ {
+					dp, dn := pts[j].x-prev, pts[j].x-next
+					if !(math.Abs(dp) > o.SpikeTol && math.Abs(dn) > o.SpikeTol && (dp > 0) == (dn > 0)) {
+						all = false
+						break
+					}
+				}
+				if all {
+					i += run
+					skipped = true
+					break
+				}
+			}
+			if skipped {
+				continue
+			}
+			if causal && i == n-1 && pts[i].x <= zeroLevel && prev-pts[i].x > o.SpikeTol {
+				break
+			}
+		}
+		out = append(out, pts[i])
+		i++
+	}
+	return series{pts: out, starts: emptyings(out, o)}
+}
+
+// emptyings returns the indices where fill cycles start: 0 and every reading
+// that follows a confirmed drop of at least o.MinDrop.
+func emptyings(pts []point, o *Options) []int {
+	if len(pts) == 0 {
+		return nil
+	}
+	starts := []int{0}
+	for i := 1; i < len(pts); i++ {
+		a, b := pts[i-1].x, pts[i].x
+		if a-b < o.MinDrop || b > 0.7*a && a-b < 2.5*o.MinDrop {
+			continue
+		}
+		lo := max(starts[len(starts)-1], i-3)
+		hi := min(len(pts), i+3)
+		if median(pts[lo:i])-median(pts[i:hi]) >= o.MinDrop {
+			starts = append(starts, i)
+		}
+	}
+	return starts
+}
+
+func median(pts []point) float64 {
+	var buf [8]float64
+	xs := buf[:0]
+	for _, p := range pts {
+		xs = append(xs, p.x)
+	}
+	sort.Float64s(xs)
+	n := len(xs)
+	if n == 0 {
+		return math.NaN()
+	}
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
+}

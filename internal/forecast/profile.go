@@ -1,0 +1,141 @@
+package forecast
+
+import (
+	"math"
+	"sort"
+	"time"
+)
+
+// slots is the number of hour-of-week slots in a profile.
+const slots = 7 * 24
+
+const (
+	secondsPerHour = 3600
+	secondsPerWeek = slots * secondsPerHour
+	// refSunday is 1970-01-04T00:00:00 in wall-clock seconds: a Sunday, so
+	// slot 0 is Sunday 00:00-01:00, matching time.Weekday.
+	refSunday = 3 * 24 * secondsPerHour
+	// minSlot keeps every slot's relative rate positive, so effective time
+	// always advances and the profile can be inverted.
+	minSlot = 0.02
+)
+
+// profile is an hour-of-week shape of the fill rate: p[h] is the rate in slot
+// h relative to the weekly mean, so the p average 1. Effective time tau
+// advances by p[h] hours per wall-clock hour in slot h; a bin's fill grows
+// linearly in effective time at its base rate.
+type profile struct {
+	p   [slots]float64
+	cum [slots + 1]float64 // cum[h] = p[0] + ... + p[h-1]
+}
+
+// flatProfile returns the profile of a constant rate.
+func flatProfile() *profile {
+	pr := &profile{}
+	for h := range pr.p {
+		pr.p[h] = 1
+	}
+	pr.finish()
+	return pr
+}
+
+// finish clamps, normalizes to mean 1 and fills the cumulative sums.
+func (pr *profile) finish() {
+	sum := 0.0
+	for h, v := range pr.p {
+		if !(v >= minSlot) { // also catches NaN
+			v = minSlot
+		}
+		pr.p[h] = v
+		sum += v
+	}
+	for h := range pr.p {
+		pr.p[h] *= slots / sum
+	}
+	pr.cum[0] = 0
+	for h, v := range pr.p {
+		pr.cum[h+1] = pr.cum[h] + v
+	}
+}
+
+// clock converts between instants and the wall-clock seconds that index
+// hour-of-week slots.
+type clock struct{ loc *time.Location }
+
+// wall returns the wall-clock seconds of unix time s in the clock's zone.
+func (c clock) wall(s float64) float64 {
+	if c.loc == nil || c.loc == time.UTC {
+		return s
+	}
+	_, off := time.Unix(int64(math.Floor(s)), 0).In(c.loc).Zone()
+	return s + float64(off)
+}
+
+// unix converts wall-clock seconds back to unix seconds.
+func (c clock) unix(w float64) float64 {
+	if c.loc == nil || c.loc == time.UTC {
+		return w
+	}
+	_, off := time.Unix(int64(math.Floor(w)), 0).In(c.loc).Zone()
+	_, off = time.Unix(int64(math.Floor(w))-int64(off), 0).In(c.loc).Zone()
+	return w - float64(off)
+}
+
+// slot returns the hour-of-week slot of wall-clock seconds w.
+func slot(w float64) int {
+	r := math.Mod(w-refSunday, secondsPerWeek)
+	if r < 0 {
+		r += secondsPerWeek
+	}
+	h := int(r / secondsPerHour)
+	if h >= slots {
+		h = slots - 1
+	}
+	return h
+}
+
+// tau returns the effective hours elapsed from the reference Sunday to
+// wall-clock seconds w.
+func (pr *profile) tau(w float64) float64 {
+	s := w - refSunday
+	wk := math.Floor(s / secondsPerWeek)
+	r := s - wk*secondsPerWeek
+	h := int(r / secondsPerHour)
+	if h >= slots {
+		h = slots - 1
+	}
+	frac := (r - float64(h)*secondsPerHour) / secondsPerHour
+	return wk*pr.cum[slots] + pr.cum[h] + frac*pr.p[h]
+}
+
+// wallAt is the inverse of tau: the wall-clock seconds at which effective
+// time reaches t.
+func (pr *profile) wallAt(t float64) float64 {
+	week := pr.cum[slots]
+	wk := math.Floor(t / week)
+	rem := t - wk*week
+	h := sort.Search(slots, func(i int) bool { return pr.cum[i+1] > rem })
+	if h >= slots {
+		h = slots - 1
+	}
+	frac := (rem - pr.cum[h]) / pr.p[h]
+	frac = math.Max(0, math.Min(1, frac))
+	return refSunday + wk*secondsPerWeek + (float64(h)+frac)*secondsPerHour
+}
+
+// overlap calls f for every slot that wall-clock interval [a, b) touches,
+// with the hours of overlap.
+func overlap(a, b float64, f func(h int, hours float64)) {
+	for a < b {
+		h := slot(a)
+		end := a - math.Mod(math.Mod(a-refSunday, secondsPerHour)+secondsPerHour, secondsPerHour) + secondsPerHour
+		if end <= a { // floating point guard
+			end = a + secondsPerHour
+		}
+		if end > b {
+			end = b
+		}
+		f(h, (end-a)/secondsPerHour)
+		a = end
+	}
+}
