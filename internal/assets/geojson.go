@@ -1,0 +1,438 @@
+package assets
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/paulmach/orb"
+	"github.com/paulmach/orb/geojson"
+
+	"github.com/civic-city/civic/internal/civic"
+)
+
+// ReadBinsGeoJSON reads bins from an RFC 7946 FeatureCollection of Point
+// features. The geometry gives lon and lat; the properties are the CSV
+// columns (see ReadBinsCSV) with JSON values: numbers for lat-free numeric
+// columns (numeric strings are accepted too), booleans or true/false/yes/no/
+// 1/0 strings for compacting, strings for the rest. A missing properties.id
+// falls back to the feature's id. The state properties an export writes are
+// ignored, and so are lat and lon properties (the geometry wins); any other
+// property is an error naming it.
+//
+// Any problem fails the whole file with a *RowError naming the feature and
+// property, e.g. "bins.geojson: features[12].properties.stream: must be one
+// of ...", and no bins.
+func ReadBinsGeoJSON(r io.Reader, filename string) ([]civic.Bin, error) {
+	file := displayName(filename)
+	data, err := readAll(r, file)
+	if err != nil {
+		return nil, err
+	}
+	return readBinsGeoJSON(data, file)
+}
+
+func readBinsGeoJSON(data []byte, file string) ([]civic.Bin, error) {
+	features, err := featureList(data, file)
+	if err != nil {
+		return nil, err
+	}
+	bins := make([]civic.Bin, 0, len(features))
+	first := map[string]int{}
+	for i, raw := range features {
+		path := fmt.Sprintf("features[%d]", i)
+		b, err := binFeature(raw)
+		if err != nil {
+			return nil, rowError(file, 0, path, err)
+		}
+		if j, dup := first[b.ID]; dup {
+			return nil, rowError(file, 0, path, civic.FieldError("properties.id", "duplicate id %q (first in features[%d])", b.ID, j))
+		}
+		first[b.ID] = i
+		bins = append(bins, b)
+	}
+	return bins, nil
+}
+
+// featureList checks that data is a FeatureCollection and returns its
+// features undecoded, so errors can name the feature they are about.
+func featureList(data []byte, file string) ([]json.RawMessage, error) {
+	var fc struct {
+		Type     *string            `json:"type"`
+		Features *[]json.RawMessage `json:"features"`
+	}
+	if err := json.Unmarshal(data, &fc); err != nil {
+		return nil, jsonError(file, data, err)
+	}
+	if fc.Type == nil || *fc.Type != "FeatureCollection" {
+		return nil, &RowError{File: file, Field: "type", Err: civic.FieldError("type", "must be FeatureCollection")}
+	}
+	if fc.Features == nil {
+		return nil, &RowError{File: file, Field: "features", Err: civic.FieldError("features", "is required")}
+	}
+	return *fc.Features, nil
+}
+
+// isFeatureCollection reports whether data looks like a GeoJSON
+// FeatureCollection (for telling .json files apart).
+func isFeatureCollection(data []byte) bool {
+	var fc struct {
+		Type string `json:"type"`
+	}
+	return json.Unmarshal(data, &fc) == nil && fc.Type == "FeatureCollection"
+}
+
+// jsonError reports a JSON decoding failure at its line.
+func jsonError(file string, data []byte, err error) error {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return &RowError{File: file, Line: lineAt(data, se.Offset), Err: civic.FieldError("", "is not valid JSON: %v", se)}
+	case errors.As(err, &te):
+		field := te.Field
+		return &RowError{File: file, Line: lineAt(data, te.Offset), Field: field, Err: civic.FieldError(field, "must not be a JSON %s", te.Value)}
+	}
+	return &RowError{File: file, Err: civic.FieldError("", "is not valid JSON")}
+}
+
+// lineAt returns the 1-based line of byte offset off in data.
+func lineAt(data []byte, off int64) int {
+	if off > int64(len(data)) {
+		off = int64(len(data))
+	}
+	if off < 0 {
+		off = 0
+	}
+	return bytes.Count(data[:off], []byte{'\n'}) + 1
+}
+
+// decodeFeature decodes one feature with orb, mapping its errors.
+func decodeFeature(raw json.RawMessage) (*geojson.Feature, error) {
+	var probe struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return nil, civic.FieldError("", "must be a GeoJSON Feature object")
+	}
+	if probe.Type != "Feature" {
+		return nil, civic.FieldError("type", "must be Feature")
+	}
+	f, err := geojson.UnmarshalFeature(raw)
+	if err != nil {
+		return nil, civic.FieldError("geometry", "is not a valid GeoJSON geometry")
+	}
+	return f, nil
+}
+
+func binFeature(raw json.RawMessage) (civic.Bin, error) {
+	var b civic.Bin
+	f, err := decodeFeature(raw)
+	if err != nil {
+		return b, err
+	}
+	pt, ok := f.Geometry.(orb.Point)
+	if !ok || !pointHasLatLon(raw) {
+		return b, civic.FieldError("geometry", "must be a GeoJSON Point [lon, lat]")
+	}
+	b.Lon, b.Lat = pt[0], pt[1]
+
+	var unknown []string
+	set := map[string]bool{}
+	for _, key := range slices.Sorted(maps.Keys(f.Properties)) {
+		val := f.Properties[key]
+		if key == "lat" || key == "lon" {
+			continue
+		}
+		c, ok := columnsByName[key]
+		if !ok {
+			unknown = append(unknown, strconv.Quote(key))
+			continue
+		}
+		if c.state || val == nil {
+			continue
+		}
+		s, err := propertyText(c, val)
+		if err != nil {
+			return b, civic.PrefixField("properties", err)
+		}
+		if s == "" {
+			continue
+		}
+		if err := c.set(&b, s); err != nil {
+			return b, civic.PrefixField("properties", err)
+		}
+		set[key] = true
+	}
+	if len(unknown) > 0 {
+		return b, civic.FieldError("properties", "unknown properties %s (known: %s)", strings.Join(unknown, ", "), knownColumns())
+	}
+	if b.ID == "" {
+		b.ID = featureID(f.ID)
+	}
+	for _, key := range []string{"name", "capacity_l"} {
+		if !set[key] {
+			return b, civic.FieldError("properties."+key, "is required")
+		}
+	}
+	if err := finish(&b); err != nil {
+		return b, geoField(err)
+	}
+	return b, nil
+}
+
+// pointHasLatLon reports whether a Point feature's coordinates have at least
+// two numbers; orb reads [lon] as [lon, 0] otherwise.
+func pointHasLatLon(raw json.RawMessage) bool {
+	var g struct {
+		Geometry struct {
+			Coordinates []json.RawMessage `json:"coordinates"`
+		} `json:"geometry"`
+	}
+	return json.Unmarshal(raw, &g) == nil && len(g.Geometry.Coordinates) >= 2
+}
+
+// geoField maps a field of civic.Bin.Validate to its place in a feature.
+func geoField(err error) error {
+	switch f := civic.FieldOf(err); f {
+	case "lat", "lon":
+		return renameField(err, "geometry.coordinates")
+	default:
+		return civic.PrefixField("properties", err)
+	}
+}
+
+// propertyText converts a JSON property value to the text a column parses.
+func propertyText(c *column, v any) (string, error) {
+	switch c.kind {
+	case kindNumber:
+		switch x := v.(type) {
+		case float64:
+			return strconv.FormatFloat(x, 'g', -1, 64), nil
+		case string:
+			return strings.TrimSpace(x), nil
+		}
+		return "", civic.FieldError(c.name, "must be a number")
+	case kindBool:
+		switch x := v.(type) {
+		case bool:
+			return strconv.FormatBool(x), nil
+		case string:
+			return strings.TrimSpace(x), nil
+		case float64:
+			if x == 0 || x == 1 {
+				return strconv.FormatFloat(x, 'g', -1, 64), nil
+			}
+		}
+		return "", civic.FieldError(c.name, "must be true or false")
+	}
+	if s, ok := v.(string); ok {
+		return strings.TrimSpace(s), nil
+	}
+	return "", civic.FieldError(c.name, "must be a string")
+}
+
+// featureID returns a feature's own id as text.
+func featureID(id any) string {
+	switch x := id.(type) {
+	case string:
+		return strings.TrimSpace(x)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	}
+	return ""
+}
+
+// WriteBinsGeoJSON writes bins as an RFC 7946 FeatureCollection of Point
+// features. Each feature's id is the bin id; its properties are the CSV
+// columns except lat and lon (which are the geometry), with numbers and
+// booleans as JSON numbers and booleans, empty optional text left out, and
+// the state (fill, temperature_c, battery, last_reading) when known.
+func WriteBinsGeoJSON(w io.Writer, bins []civic.BinView) error {
+	fc := geojson.NewFeatureCollection()
+	for i := range bins {
+		v := &bins[i]
+		f := geojson.NewFeature(orb.Point{v.Lon, v.Lat})
+		f.ID = v.ID
+		for _, c := range binColumns {
+			if c.name == "lat" || c.name == "lon" {
+				continue
+			}
+			if val, ok := propertyValue(&c, v); ok {
+				f.Properties[c.name] = val
+			}
+		}
+		for _, c := range stateColumns {
+			if val, ok := propertyValue(&c, v); ok {
+				f.Properties[c.name] = val
+			}
+		}
+		fc.Append(f)
+	}
+	return writeJSON(w, fc)
+}
+
+// propertyValue returns a column's value as a typed JSON value.
+func propertyValue(c *column, v *civic.BinView) (any, bool) {
+	switch c.kind {
+	case kindNumber:
+		s := c.get(v)
+		if s == "" {
+			return nil, false
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		return f, err == nil
+	case kindBool:
+		return c.get(v) == "true", true
+	}
+	s := c.get(v)
+	return s, s != ""
+}
+
+// writeJSON writes v as indented JSON: exports are read by people too, and
+// indentation keeps golden files diffable.
+func writeJSON(w io.Writer, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, data, "", "  "); err != nil {
+		return err
+	}
+	buf.WriteByte('\n')
+	_, err = w.Write(buf.Bytes())
+	return err
+}
+
+// ReadZonesGeoJSON reads zones from an RFC 7946 FeatureCollection of Polygon
+// and MultiPolygon features with properties id and name. A missing
+// properties.id falls back to the feature's id. Other properties are
+// ignored: boundary files exported from a GIS carry many. Each zone is
+// validated (civic.Zone.Validate); any problem, a duplicate id included,
+// fails the whole file with a *RowError naming the feature and property,
+// and no zones.
+func ReadZonesGeoJSON(r io.Reader, filename string) ([]civic.Zone, error) {
+	file := displayName(filename)
+	data, err := readAll(r, file)
+	if err != nil {
+		return nil, err
+	}
+	features, err := featureList(data, file)
+	if err != nil {
+		return nil, err
+	}
+	zones := make([]civic.Zone, 0, len(features))
+	first := map[string]int{}
+	for i, raw := range features {
+		path := fmt.Sprintf("features[%d]", i)
+		z, err := zoneFeature(raw)
+		if err != nil {
+			return nil, rowError(file, 0, path, err)
+		}
+		if j, dup := first[z.ID]; dup {
+			return nil, rowError(file, 0, path, civic.FieldError("properties.id", "duplicate id %q (first in features[%d])", z.ID, j))
+		}
+		first[z.ID] = i
+		zones = append(zones, z)
+	}
+	return zones, nil
+}
+
+func zoneFeature(raw json.RawMessage) (civic.Zone, error) {
+	var z civic.Zone
+	f, err := decodeFeature(raw)
+	if err != nil {
+		return z, err
+	}
+	switch g := f.Geometry.(type) {
+	case orb.Polygon:
+		z.Boundary = civic.MultiPolygon{fromOrbPolygon(g)}
+	case orb.MultiPolygon:
+		for _, p := range g {
+			z.Boundary = append(z.Boundary, fromOrbPolygon(p))
+		}
+	default:
+		return z, civic.FieldError("geometry", "must be a GeoJSON Polygon or MultiPolygon")
+	}
+	for _, key := range []string{"id", "name"} {
+		v, ok := f.Properties[key]
+		if !ok || v == nil {
+			continue
+		}
+		s, ok := v.(string)
+		if !ok {
+			return z, civic.FieldError("properties."+key, "must be a string")
+		}
+		if key == "id" {
+			z.ID = strings.TrimSpace(s)
+		} else {
+			z.Name = strings.TrimSpace(s)
+		}
+	}
+	if z.ID == "" {
+		z.ID = featureID(f.ID)
+	}
+	if err := z.Validate(); err != nil {
+		if f := civic.FieldOf(err); strings.HasPrefix(f, "boundary") {
+			return z, renameField(err, "geometry"+strings.TrimPrefix(f, "boundary"))
+		}
+		return z, civic.PrefixField("properties", err)
+	}
+	return z, nil
+}
+
+func fromOrbPolygon(p orb.Polygon) civic.Polygon {
+	out := make(civic.Polygon, len(p))
+	for i, r := range p {
+		ring := make(civic.Ring, len(r))
+		for j, pt := range r {
+			ring[j] = [2]float64(pt)
+		}
+		out[i] = ring
+	}
+	return out
+}
+
+func toOrbPolygon(p civic.Polygon) orb.Polygon {
+	out := make(orb.Polygon, len(p))
+	for i, r := range p {
+		ring := make(orb.Ring, len(r))
+		for j, pt := range r {
+			ring[j] = orb.Point(pt)
+		}
+		out[i] = ring
+	}
+	return out
+}
+
+// WriteZonesGeoJSON writes zones as an RFC 7946 FeatureCollection: one
+// feature per zone, its id the zone id, properties id and name, and a
+// Polygon geometry for a one-polygon boundary, else a MultiPolygon.
+func WriteZonesGeoJSON(w io.Writer, zones []civic.Zone) error {
+	fc := geojson.NewFeatureCollection()
+	for _, z := range zones {
+		var g orb.Geometry
+		if len(z.Boundary) == 1 {
+			g = toOrbPolygon(z.Boundary[0])
+		} else {
+			mp := make(orb.MultiPolygon, len(z.Boundary))
+			for i, p := range z.Boundary {
+				mp[i] = toOrbPolygon(p)
+			}
+			g = mp
+		}
+		f := geojson.NewFeature(g)
+		f.ID = z.ID
+		f.Properties["id"] = z.ID
+		f.Properties["name"] = z.Name
+		fc.Append(f)
+	}
+	return writeJSON(w, fc)
+}
