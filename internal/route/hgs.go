@@ -1,0 +1,330 @@
+package route
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Options control a search.
+type Options struct {
+	// TimeLimit bounds the wall-clock time of the search; 0 means no limit
+	// (then MaxIterations, or a run of non-improving iterations, ends it).
+	TimeLimit time.Duration
+	// Seed makes the search reproducible: with Threads = 1 and a
+	// MaxIterations budget, the same seed gives the same solution.
+	Seed int64
+	// Threads is the number of independent searches run in parallel; they
+	// share their best solutions. 0 or 1 means one.
+	Threads int
+	// MaxIterations bounds the genetic iterations of each thread; 0 means
+	// no bound.
+	MaxIterations int
+	// Progress, if set, is called each time the best feasible solution
+	// improves (never concurrently).
+	Progress func(Progress)
+}
+
+// Progress reports an improvement of the best solution.
+type Progress struct {
+	Elapsed   time.Duration
+	Cost      float64
+	Routes    int
+	Iteration int
+}
+
+// Tuning of the genetic loop.
+const (
+	maxNonImproving = 20000 // iterations without improvement before a restart
+	penaltyEvery    = 100   // iterations between penalty adaptations
+	shareEvery      = 200   // iterations between looks at the other threads' best
+)
+
+// Solve searches for a low-cost feasible solution of p until the time limit,
+// the iteration budget or ctx ends the search, and returns the best solution
+// found. If no feasible solution was found the returned Solution has
+// Feasible false. Errors: a civic Invalid error when p is malformed; ctx's
+// error never (cancellation returns the best so far).
+func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	in := newInstance(p)
+	threads := max(opt.Threads, 1)
+	var deadline time.Time
+	if opt.TimeLimit > 0 {
+		deadline = start.Add(opt.TimeLimit)
+	}
+	sh := &shared{start: start, progress: opt.Progress, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
+	var wg sync.WaitGroup
+	iters := make([]int, threads)
+	for t := 0; t < threads; t++ {
+		wg.Add(1)
+		go func(t int) {
+			defer wg.Done()
+			seed := uint64(opt.Seed) + uint64(t)*0x9e3779b97f4a7c15
+			g := newSearch(in, seed, sh, threads > 1)
+			iters[t] = g.run(ctx, deadline, opt.MaxIterations)
+		}(t)
+	}
+	wg.Wait()
+	sol := &Solution{Elapsed: time.Since(start)}
+	for _, k := range iters {
+		sol.Iterations += k
+	}
+	best := sh.best
+	sol.Feasible = best != nil
+	if best == nil {
+		best = sh.bestInf
+	}
+	if best != nil {
+		sol.Routes = best.routesOut()
+		sol.Cost = best.dist
+		sol.TimeToBest = sh.when
+	}
+	return sol, nil
+}
+
+// shared is what the search threads publish: the best solutions so far.
+type shared struct {
+	mu          sync.Mutex
+	start       time.Time
+	progress    func(Progress)
+	best        *individual // best feasible
+	bestCost    float64
+	when        time.Duration
+	version     int
+	bestInf     *individual // best infeasible, reported when nothing is feasible
+	bestInfCost float64
+}
+
+func (s *shared) offer(in *instance, ind *individual, iter int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !ind.feasible {
+		if s.best == nil && ind.cost < s.bestInfCost {
+			if s.bestInf == nil {
+				s.bestInf = newIndividual(in)
+			}
+			s.bestInf.copyFrom(ind)
+			s.bestInfCost = ind.cost
+		}
+		return
+	}
+	if ind.dist >= s.bestCost-eps {
+		return
+	}
+	if s.best == nil {
+		s.best = newIndividual(in)
+	}
+	s.best.copyFrom(ind)
+	s.bestCost = ind.dist
+	s.when = time.Since(s.start)
+	s.version++
+	if s.progress != nil {
+		s.progress(Progress{Elapsed: s.when, Cost: ind.dist, Routes: len(ind.routes), Iteration: iter})
+	}
+}
+
+// search is one thread of hybrid genetic search.
+type search struct {
+	in    *instance
+	rng   *rand.Rand
+	pop   *population
+	ls    *localSearch
+	sp    *splitter
+	sh    *shared
+	share bool
+	seen  int // shared.version last imported
+	child *individual
+	marks []bool
+	sweep []int32
+	iter  int
+}
+
+func newSearch(in *instance, seed uint64, sh *shared, share bool) *search {
+	rng := rand.New(rand.NewPCG(seed, seed^0xda942042e4dd58b5))
+	return &search{
+		in:    in,
+		rng:   rng,
+		pop:   newPopulation(in, rng),
+		ls:    newLocalSearch(in, rng),
+		sp:    newSplitter(in),
+		sh:    sh,
+		share: share,
+		child: newIndividual(in),
+		marks: make([]bool, in.n),
+	}
+}
+
+// educate runs the local search on the child, adds it to the population,
+// and repairs it half of the time when infeasible. It reports whether the
+// population's best improved.
+func (g *search) educate() bool {
+	c, p := g.child, g.pop
+	g.ls.run(c, p.w)
+	c.evaluate(g.in, p.w)
+	p.record(c)
+	better := p.add(c)
+	g.sh.offer(g.in, c, g.iter)
+	if !c.feasible && g.rng.IntN(2) == 0 {
+		g.ls.run(c, penalties{p.w.load * 10, p.w.time * 10})
+		c.evaluate(g.in, p.w)
+		if c.feasible {
+			better = p.add(c) || better
+			g.sh.offer(g.in, c, g.iter)
+		}
+	}
+	return better
+}
+
+// initialSize is the number of individuals built at (re)start: HGS uses
+// 4*mu; large instances start smaller so the genetic search starts sooner.
+func (g *search) initialSize() int {
+	switch nc := g.in.nc; {
+	case nc <= 300:
+		return 4 * popMu
+	case nc <= 600:
+		return 2 * popMu
+	default:
+		return popMu + popMu/2
+	}
+}
+
+func (g *search) initialPopulation(ctx context.Context, deadline time.Time) {
+	in := g.in
+	size := g.initialSize()
+	for i := 0; i < size; i++ {
+		if stop(ctx, deadline) {
+			return
+		}
+		c := g.child
+		if in.hasCoords && in.nc > 300 && i%2 == 1 {
+			g.sweepTour(c.tour)
+		} else {
+			for k := range c.tour {
+				c.tour[k] = int32(k + 1)
+			}
+			g.rng.Shuffle(len(c.tour), func(a, b int) { c.tour[a], c.tour[b] = c.tour[b], c.tour[a] })
+		}
+		c.routes = g.sp.split(c.tour, g.pop.w, c.routes)
+		g.educate()
+	}
+}
+
+// sweepTour orders the customers by polar angle from a random direction,
+// with a little noise: a cheap, good giant tour for large instances.
+func (g *search) sweepTour(tour []int32) {
+	in := g.in
+	off := g.rng.Int32N(65536)
+	type key struct {
+		a int32
+		c int32
+	}
+	keys := make([]key, in.nc)
+	for c := 1; c <= in.nc; c++ {
+		keys[c-1] = key{positiveMod(in.polar[c] - off + g.rng.Int32N(1024)), int32(c)}
+	}
+	sort.Slice(keys, func(a, b int) bool { return keys[a].a < keys[b].a })
+	for i, k := range keys {
+		tour[i] = k.c
+	}
+}
+
+func stop(ctx context.Context, deadline time.Time) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	return !deadline.IsZero() && !time.Now().Before(deadline)
+}
+
+// crossover builds the child's giant tour by ordered crossover (OX) of two
+// parents, then splits it.
+func (g *search) crossover(a, b *individual) {
+	nc := g.in.nc
+	c := g.child
+	if nc == 1 {
+		c.tour[0] = a.tour[0]
+	} else {
+		for i := range g.marks {
+			g.marks[i] = false
+		}
+		start := g.rng.IntN(nc)
+		end := g.rng.IntN(nc)
+		for end == start {
+			end = g.rng.IntN(nc)
+		}
+		j := start
+		for j%nc != (end+1)%nc {
+			v := a.tour[j%nc]
+			c.tour[j%nc] = v
+			g.marks[v] = true
+			j++
+		}
+		for i := 1; i <= nc; i++ {
+			v := b.tour[(end+i)%nc]
+			if !g.marks[v] {
+				c.tour[j%nc] = v
+				j++
+			}
+		}
+	}
+	c.routes = g.sp.split(c.tour, g.pop.w, c.routes)
+}
+
+// run is the genetic loop; it returns the number of iterations done.
+func (g *search) run(ctx context.Context, deadline time.Time, maxIter int) int {
+	p := g.pop
+	g.initialPopulation(ctx, deadline)
+	nonImproving := 0
+	for ; !stop(ctx, deadline) && (maxIter == 0 || g.iter < maxIter); g.iter++ {
+		if p.size() == 0 {
+			g.initialPopulation(ctx, deadline)
+			continue
+		}
+		g.crossover(p.tournament(), p.tournament())
+		if g.educate() {
+			nonImproving = 0
+		} else {
+			nonImproving++
+		}
+		if g.iter%penaltyEvery == penaltyEvery-1 {
+			p.managePenalties()
+		}
+		if g.share && g.iter%shareEvery == shareEvery-1 {
+			g.importShared()
+		}
+		if nonImproving >= maxNonImproving {
+			if deadline.IsZero() && maxIter == 0 {
+				break
+			}
+			p.clear()
+			g.initialPopulation(ctx, deadline)
+			nonImproving = 0
+		}
+	}
+	return g.iter
+}
+
+// importShared copies the threads' best solution into this population when
+// it beats this thread's own.
+func (g *search) importShared() {
+	sh := g.sh
+	sh.mu.Lock()
+	if sh.version == g.seen || sh.best == nil {
+		sh.mu.Unlock()
+		return
+	}
+	g.seen = sh.version
+	c := g.child
+	c.copyFrom(sh.best)
+	sh.mu.Unlock()
+	if g.pop.best == nil || c.dist < g.pop.best.dist-eps {
+		c.rescore(g.pop.w)
+		g.pop.add(c)
+	}
+}
