@@ -136,6 +136,27 @@ type binModel struct {
 // any order; each needs Bin set and a Fill (0..1). Bins absent from bins but
 // present in readings are modelled with the defaults of civic.Bin.
 func Train(bins []civic.Bin, readings []civic.Reading, opts Options) *Model {
+	return train(bins, pointsByBin(readings), opts)
+}
+
+// pointsByBin groups the fill readings of rs by bin, each sorted by time.
+func pointsByBin(rs []civic.Reading) map[string][]point {
+	byBin := map[string][]civic.Reading{}
+	for _, r := range rs {
+		if r.Bin != "" {
+			byBin[r.Bin] = append(byBin[r.Bin], r)
+		}
+	}
+	pts := make(map[string][]point, len(byBin))
+	for id, rs := range byBin {
+		pts[id] = pointsOf(rs)
+	}
+	return pts
+}
+
+// train is Train on readings already grouped and sorted. It keeps the
+// slices of pts without copying; their capacity must end at their length.
+func train(bins []civic.Bin, pts map[string][]point, opts Options) *Model {
 	o := opts.withDefaults()
 	m := &Model{
 		opts:   o,
@@ -146,20 +167,13 @@ func Train(bins []civic.Bin, readings []civic.Reading, opts Options) *Model {
 	for _, b := range bins {
 		m.bins[b.ID] = &binModel{bin: b}
 	}
-	byBin := map[string][]civic.Reading{}
-	for _, r := range readings {
-		if r.Bin == "" {
-			continue
-		}
-		byBin[r.Bin] = append(byBin[r.Bin], r)
-	}
-	for id, rs := range byBin {
+	for id, p := range pts {
 		b := m.bins[id]
 		if b == nil {
 			b = &binModel{bin: civic.Bin{ID: id}}
 			m.bins[id] = b
 		}
-		b.raw = pointsOf(rs)
+		b.raw = p
 	}
 	ids := make([]string, 0, len(m.bins))
 	for id := range m.bins {
@@ -168,7 +182,7 @@ func Train(bins []civic.Bin, readings []civic.Reading, opts Options) *Model {
 	sort.Strings(ids)
 	for _, id := range ids {
 		b := m.bins[id]
-		b.s = clean(b.raw, &m.opts, false)
+		b.s = clean(b.raw, &m.opts, true)
 	}
 	m.fit(ids)
 	return m
@@ -587,7 +601,7 @@ func (m *Model) Predict(binID string, now time.Time, fill float64) (Prediction, 
 	if n := len(cyc); n > 0 && cyc[n-1].x-fill > m.opts.MinDrop {
 		cyc = nil // emptied since the last reading the model holds
 	}
-	return m.forecast(b, cyc, t, fill), nil
+	return m.forecast(b, cyc, now, fill), nil
 }
 
 // PredictLatest forecasts bin binID from now, starting from the fill the
@@ -604,7 +618,7 @@ func (m *Model) PredictLatest(binID string, now time.Time) (Prediction, error) {
 	if len(cyc) == 0 {
 		return Prediction{}, civic.Errorf(civic.NotFound, "no fill readings of bin %q before %s", binID, now.UTC().Format(time.RFC3339))
 	}
-	return m.forecast(b, cyc, unixSeconds(now), math.NaN()), nil
+	return m.forecast(b, cyc, now, math.NaN()), nil
 }
 
 // FillAt returns the expected fill (0..1) of bin binID at t, extended from
@@ -738,13 +752,13 @@ const z10 = 1.2816
 
 // forecast predicts bin b from now given the readings of its current cycle
 // and, when not NaN, the fill the caller knows.
-func (m *Model) forecast(b *binModel, cyc []point, now float64, fill float64) Prediction {
+func (m *Model) forecast(b *binModel, cyc []point, nowT time.Time, fill float64) Prediction {
+	now := unixSeconds(nowT)
 	st := m.state(b, cyc, now)
 	if !math.IsNaN(fill) {
 		st.level, st.levelVar = m.u(b, fill), b.sigma2
 	}
 	thr := b.bin.Threshold()
-	nowT := fromUnix(now)
 	p := Prediction{
 		BinID:       b.bin.ID,
 		Now:         nowT,
@@ -756,30 +770,43 @@ func (m *Model) forecast(b *binModel, cyc []point, now float64, fill float64) Pr
 	}
 	ut := m.u(b, thr)
 	sl := math.Sqrt(st.levelVar)
-	cv := math.Sqrt(st.rateVar) / st.rate
-	p.FullAt, p.HoursToFull, p.Beyond = m.reach(b, now, ut-st.level, st.rate)
-	p.FullAtLow, _, _ = m.reach(b, now, ut-st.level-z10*sl, st.rate*math.Exp(z10*cv))
-	p.FullAtHigh, _, _ = m.reach(b, now, ut-st.level+z10*sl, st.rate*math.Exp(-z10*cv))
+	// The band spreads the rate by what is unknown of it (rateVar) and by
+	// how much a cycle's rate wanders from the bin's mean (cv2) still to
+	// come.
+	cv := math.Sqrt(st.rateVar/(st.rate*st.rate) + m.cv2)
+	var h float64
+	h, p.Beyond = m.reach(b, now, ut-st.level, st.rate)
+	p.HoursToFull = h
+	p.FullAt = nowT.Add(hours(h))
+	h, _ = m.reach(b, now, ut-st.level-z10*sl, st.rate*math.Exp(z10*cv))
+	p.FullAtLow = nowT.Add(hours(h))
+	h, _ = m.reach(b, now, ut-st.level+z10*sl, st.rate*math.Exp(-z10*cv))
+	p.FullAtHigh = nowT.Add(hours(h))
 	return p
 }
 
-// reach returns when a bin at rate rate (u per effective hour) gains du from
-// now, capped at the horizon.
-func (m *Model) reach(b *binModel, now, du, rate float64) (time.Time, float64, bool) {
+// reach returns the hours a bin at rate rate (u per effective hour) takes
+// to gain du from now, capped at the horizon, and whether it was capped.
+func (m *Model) reach(b *binModel, now, du, rate float64) (float64, bool) {
 	if du <= 0 {
-		return fromUnix(now), 0, false
+		return 0, false
 	}
-	horizon := m.opts.Horizon.Seconds()
+	horizon := m.opts.Horizon.Hours()
 	if !(rate > 0) {
-		return fromUnix(now + horizon), horizon / secondsPerHour, true
+		return horizon, true
 	}
 	pr := b.g.prof
 	t := m.clk.unix(pr.wallAt(pr.tau(m.clk.wall(now)) + du/rate))
-	if !(t < now+horizon) {
-		return fromUnix(now + horizon), horizon / secondsPerHour, true
+	h := (t - now) / secondsPerHour
+	if !(h < horizon) {
+		return horizon, true
 	}
-	t = math.Max(t, now)
-	return fromUnix(t), (t - now) / secondsPerHour, false
+	return math.Max(h, 0), false
+}
+
+// hours converts fractional hours to a duration, to the millisecond.
+func hours(h float64) time.Duration {
+	return time.Duration(math.Round(h*3600e3)) * time.Millisecond
 }
 
 // upTo returns the prefix of pts at or before t.

@@ -1,0 +1,114 @@
+package forecast
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+// pts builds a series with readings every 30 minutes.
+func pts(xs ...float64) []point {
+	out := make([]point, len(xs))
+	for i, x := range xs {
+		out[i] = point{t: float64(i) * 1800, x: x}
+	}
+	return out
+}
+
+func fills(ps []point) []float64 {
+	out := make([]float64, len(ps))
+	for i, p := range ps {
+		out[i] = p.x
+	}
+	return out
+}
+
+func TestClean(t *testing.T) {
+	tests := []struct {
+		name       string
+		in         []float64
+		causal     bool
+		wantFills  []float64
+		wantStarts []int
+	}{
+		{"zero between high readings is noise", []float64{0.5, 0.52, 0, 0.55, 0.56}, false,
+			[]float64{0.5, 0.52, 0.55, 0.56}, []int{0}},
+		{"two zeros between high readings are noise", []float64{0.5, 0.52, 0, 0, 0.55, 0.56}, false,
+			[]float64{0.5, 0.52, 0.55, 0.56}, []int{0}},
+		{"spike up is noise", []float64{0.3, 0.31, 1, 0.33}, false,
+			[]float64{0.3, 0.31, 0.33}, []int{0}},
+		{"emptying is kept", []float64{0.7, 0.8, 0.9, 0.02, 0.03, 0.05}, false,
+			[]float64{0.7, 0.8, 0.9, 0.02, 0.03, 0.05}, []int{0, 3}},
+		{"emptying to zero is kept", []float64{0.7, 0.8, 0, 0, 0.01, 0.03}, false,
+			[]float64{0.7, 0.8, 0, 0, 0.01, 0.03}, []int{0, 3 - 1}},
+		{"early emptying of a fairly empty bin", []float64{0.25, 0.27, 0.3, 0.01, 0.02, 0.03}, false,
+			[]float64{0.25, 0.27, 0.3, 0.01, 0.02, 0.03}, []int{0, 3}},
+		{"small noise is no emptying", []float64{0.4, 0.43, 0.38, 0.44, 0.41, 0.46}, false,
+			[]float64{0.4, 0.43, 0.38, 0.44, 0.41, 0.46}, []int{0}},
+		{"unconfirmed zero at the end is held back", []float64{0.5, 0.52, 0}, true,
+			[]float64{0.5, 0.52}, []int{0}},
+		{"confirmed zero at the end is an emptying", []float64{0.5, 0.52, 0, 0.01}, true,
+			[]float64{0.5, 0.52, 0, 0.01}, []int{0, 2}},
+	}
+	o := Options{}.withDefaults()
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := clean(pts(tt.in...), &o, tt.causal)
+			if got := fills(s.pts); !reflect.DeepEqual(got, tt.wantFills) {
+				t.Errorf("fills = %v, want %v", got, tt.wantFills)
+			}
+			if !reflect.DeepEqual(s.starts, tt.wantStarts) {
+				t.Errorf("starts = %v, want %v", s.starts, tt.wantStarts)
+			}
+		})
+	}
+}
+
+// TestEmptyingsDetected checks, on generated noisy data with zeros, that
+// every true collection of a bin that was at least a third full is found
+// within an hour, and that few emptyings are invented.
+func TestEmptyingsDetected(t *testing.T) {
+	c := generate(synthParams{bins: 30, days: 21, seed: 7})
+	o := Options{}.withDefaults()
+	byBin := pointsByBin(c.readings)
+	missed, found, invented := 0, 0, 0
+	for _, b := range c.bins {
+		s := clean(byBin[b.ID], &o, false)
+		var detected []float64
+		for _, i := range s.starts[1:] {
+			detected = append(detected, s.pts[i].t)
+		}
+		used := make([]bool, len(detected))
+		for _, ct := range c.collections[b.ID] {
+			at := float64(ct.Unix())
+			ok := false
+			for k, d := range detected {
+				if !used[k] && d >= at && d-at <= time.Hour.Seconds() {
+					used[k], ok = true, true
+					break
+				}
+			}
+			// Only collections the sensor could see must be found: the
+			// bin's fill before well above the noise.
+			before := upTo(s.pts, at)
+			switch {
+			case ok:
+				found++
+			case len(before) > 0 && before[len(before)-1].x >= 0.33:
+				missed++
+			}
+		}
+		for _, u := range used {
+			if !u {
+				invented++
+			}
+		}
+	}
+	t.Logf("collections found %d, missed %d; emptyings invented %d", found, missed, invented)
+	if found < 100 || missed > 0 {
+		t.Errorf("found %d collections, missed %d; want at least 100 and none missed", found, missed)
+	}
+	if invented > found/20 {
+		t.Errorf("%d emptyings without a collection, want at most %d", invented, found/20)
+	}
+}

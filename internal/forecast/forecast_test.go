@@ -1,0 +1,293 @@
+package forecast
+
+import (
+	"math"
+	"math/rand/v2"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/civic-city/civic/internal/civic"
+)
+
+func fptr(v float64) *float64 { return &v }
+
+// TestLearnedRate checks the learnt base rates against the generator's true
+// ones, on data with an hour-of-week profile, day-to-day variation, noise,
+// zeros and collections.
+func TestLearnedRate(t *testing.T) {
+	c := generate(synthParams{bins: 45, days: 35, seed: 1})
+	m := Train(c.bins, c.readings, Options{})
+	var rel []float64
+	for _, b := range c.bins {
+		p, err := m.PredictLatest(b.ID, c.start.Add(35*24*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Confidence < 0.5 {
+			t.Errorf("%s: confidence %.2f after 35 days, want at least 0.5", b.ID, p.Confidence)
+		}
+		got, want := m.bins[b.ID].rate, c.rate[b.ID]
+		rel = append(rel, math.Abs(got-want)/want)
+	}
+	sort.Float64s(rel)
+	med, worst := rel[len(rel)/2], rel[len(rel)-1]
+	t.Logf("relative error of the rate: median %.3f, worst %.3f", med, worst)
+	if med > 0.05 || worst > 0.15 {
+		t.Errorf("relative error of the rate: median %.3f, worst %.3f; want at most 0.05 and 0.15", med, worst)
+	}
+}
+
+// TestProfileLearned checks that the learnt profile of a zone follows the
+// generator's: quiet nights, busy afternoons.
+func TestProfileLearned(t *testing.T) {
+	c := generate(synthParams{bins: 45, days: 35, seed: 3})
+	m := Train(c.bins, c.readings, Options{})
+	for z := 0; z < 3; z++ {
+		g := m.groups["trash|z"+string(rune('0'+z))]
+		if g == nil {
+			t.Fatalf("no group for zone %d", z)
+		}
+		var errSum float64
+		n := 0
+		for h := 0; h < slots; h++ {
+			// Slot h starts h hours after Sunday midnight; average the
+			// true shape over the hour.
+			var want float64
+			for k := 0; k < 12; k++ {
+				want += trueShape(z, synthStart.Add(-24*time.Hour+time.Duration(h)*time.Hour+time.Duration(k)*5*time.Minute))
+			}
+			want /= 12
+			errSum += math.Abs(g.prof.p[h] - want/trueMean(z))
+			n++
+		}
+		if mae := errSum / float64(n); mae > 0.15 {
+			t.Errorf("zone %d: mean absolute error of the profile %.3f, want at most 0.15", z, mae)
+		}
+	}
+}
+
+func trueMean(z int) float64 {
+	var s float64
+	n := 0
+	for t := synthStart; t.Before(synthStart.Add(7 * 24 * time.Hour)); t = t.Add(5 * time.Minute) {
+		s += trueShape(z, t)
+		n++
+	}
+	return s / float64(n)
+}
+
+// TestShrinkage checks that a bin with two readings is forecast at its
+// zone's mean rate, and that a well-observed bin keeps its own.
+func TestShrinkage(t *testing.T) {
+	c := generate(synthParams{bins: 30, days: 28, seed: 5})
+	bins := append(c.bins, civic.Bin{ID: "new", Name: "new", Stream: civic.StreamTrash, ZoneID: "z1", CapacityL: 120})
+	at := c.start.Add(28 * 24 * time.Hour)
+	readings := append(c.readings,
+		civic.Reading{Bin: "new", Device: "dnew", Time: at.Add(-time.Hour), Fill: fptr(0.10)},
+		civic.Reading{Bin: "new", Device: "dnew", Time: at.Add(-30 * time.Minute), Fill: fptr(0.30)},
+	)
+	m := Train(bins, readings, Options{})
+	g := m.groups["trash|z1"]
+	p, err := m.Predict("new", at, 0.3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(p.RatePerHour-g.rate)/g.rate > 0.05 {
+		t.Errorf("rate of a bin with 2 readings = %.4f, want the zone's mean %.4f", p.RatePerHour, g.rate)
+	}
+	if p.Confidence > 0.05 {
+		t.Errorf("confidence of a bin with 2 readings = %.2f, want about 0", p.Confidence)
+	}
+	// A bin never seen at all gets its pool's mean too.
+	m.SetBin(civic.Bin{ID: "unseen", ZoneID: "z1", Stream: civic.StreamTrash})
+	p, err = m.Predict("unseen", at, 0.3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.RatePerHour != g.rate || p.Samples != 0 {
+		t.Errorf("unseen bin: rate %.4f, samples %d; want %.4f, 0", p.RatePerHour, p.Samples, g.rate)
+	}
+}
+
+// TestLinearExact checks the time to full of a bin filling at a constant
+// rate with clean readings.
+func TestLinearExact(t *testing.T) {
+	const rate = 0.02 // per hour: 0 to 0.9 in 45 h
+	start := synthStart
+	var rs []civic.Reading
+	for i := 0; i < 4*24*14; i++ {
+		at := start.Add(time.Duration(i) * 15 * time.Minute)
+		f := math.Mod(rate*at.Sub(start).Hours(), 1)
+		rs = append(rs, civic.Reading{Bin: "lin", Device: "d", Time: at, Fill: fptr(f)})
+	}
+	bins := []civic.Bin{{ID: "lin", Name: "lin", Stream: civic.StreamTrash, CapacityL: 240, FullThreshold: 0.8}}
+	m := Train(bins, rs, Options{})
+	now := start.Add(14*24*time.Hour + 7*time.Hour)
+	p, err := m.Predict("lin", now, 0.3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := now.Add(25 * time.Hour) // (0.8-0.3)/0.02
+	if d := p.FullAt.Sub(want); d < -time.Minute || d > time.Minute {
+		t.Errorf("FullAt = %v, want %v (±1 min)", p.FullAt, want)
+	}
+	if math.Abs(p.HoursToFull-25) > 1.0/60 {
+		t.Errorf("HoursToFull = %.4f, want 25", p.HoursToFull)
+	}
+	if math.Abs(p.RatePerHour-rate) > 1e-4 {
+		t.Errorf("RatePerHour = %.5f, want %.5f", p.RatePerHour, rate)
+	}
+	f, err := m.FillAt("lin", start.Add(14*24*time.Hour+10*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := math.Mod(rate*(14*24+10), 1); math.Abs(f-want) > 0.002 {
+		t.Errorf("FillAt = %.4f, want %.4f", f, want)
+	}
+}
+
+// TestPredictErrors checks the error kinds.
+func TestPredictErrors(t *testing.T) {
+	m := Train([]civic.Bin{{ID: "a"}}, nil, Options{})
+	now := synthStart
+	if _, err := m.Predict("nope", now, 0.5); !civic.IsKind(err, civic.NotFound) {
+		t.Errorf("unknown bin: err = %v, want NotFound", err)
+	}
+	for _, f := range []float64{-0.1, 1.5, math.NaN()} {
+		if _, err := m.Predict("a", now, f); !civic.IsKind(err, civic.Invalid) || civic.FieldOf(err) != "fill" {
+			t.Errorf("fill %v: err = %v, want Invalid fill", f, err)
+		}
+	}
+	if _, err := m.PredictLatest("a", now); !civic.IsKind(err, civic.NotFound) {
+		t.Errorf("bin without readings: err = %v, want NotFound", err)
+	}
+	if _, err := m.FillAt("a", now); !civic.IsKind(err, civic.NotFound) {
+		t.Errorf("FillAt of a bin without readings: err = %v, want NotFound", err)
+	}
+	// A model trained on nothing still forecasts a known bin from its
+	// prior.
+	p, err := m.Predict("a", now, 0.5)
+	if err != nil || !(p.RatePerHour > 0) || p.FullAt.Before(now) {
+		t.Errorf("Predict on an empty model = %+v, %v", p, err)
+	}
+}
+
+// TestObserve checks the incremental path: a model fed the second half of
+// the history by Observe forecasts like one trained on all of it.
+func TestObserve(t *testing.T) {
+	c := generate(synthParams{bins: 24, days: 28, seed: 11})
+	cut := c.start.Add(21 * 24 * time.Hour)
+	var before, after []civic.Reading
+	for _, r := range c.readings {
+		if r.Time.Before(cut) {
+			before = append(before, r)
+		} else {
+			after = append(after, r)
+		}
+	}
+	full := Train(c.bins, c.readings, Options{})
+	inc := Train(c.bins, before, Options{})
+	// Feed it in chunks, as a server would.
+	sort.Slice(after, func(i, j int) bool { return after[i].Time.Before(after[j].Time) })
+	for len(after) > 0 {
+		n := min(len(after), 500)
+		inc.Observe(after[:n])
+		after = after[n:]
+	}
+	now := c.start.Add(28 * 24 * time.Hour)
+	for _, b := range c.bins {
+		pf, err1 := full.PredictLatest(b.ID, now)
+		pi, err2 := inc.PredictLatest(b.ID, now)
+		if err1 != nil || err2 != nil {
+			t.Fatal(err1, err2)
+		}
+		if math.Abs(pf.RatePerHour-pi.RatePerHour)/pf.RatePerHour > 0.1 {
+			t.Errorf("%s: rate incremental %.4f, full %.4f", b.ID, pi.RatePerHour, pf.RatePerHour)
+		}
+		if math.Abs(pf.Fill-pi.Fill) > 0.03 {
+			t.Errorf("%s: fill incremental %.3f, full %.3f", b.ID, pi.Fill, pf.Fill)
+		}
+	}
+	// A reading of a bin the model has not seen registers it.
+	inc.Observe([]civic.Reading{{Bin: "late", Device: "x", Time: now, Fill: fptr(0.4)}})
+	if _, err := inc.PredictLatest("late", now); err != nil {
+		t.Errorf("bin registered by Observe: %v", err)
+	}
+}
+
+// TestPredictionProperties checks, over random bins, states and instants,
+// that forecasts are finite, never in the past and ordered.
+func TestPredictionProperties(t *testing.T) {
+	c := generate(synthParams{bins: 12, days: 14, seed: 13})
+	m := Train(c.bins, c.readings, Options{})
+	m.SetBin(civic.Bin{ID: "empty-history", Stream: civic.StreamPaper, FullThreshold: 0.5})
+	ids := []string{"empty-history"}
+	for _, b := range c.bins {
+		ids = append(ids, b.ID)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < 3000; i++ {
+		id := ids[rng.IntN(len(ids))]
+		now := c.start.Add(time.Duration(rng.Int64N(int64(20 * 24 * time.Hour))))
+		fill := rng.Float64()
+		if rng.IntN(10) == 0 {
+			fill = float64(rng.IntN(2))
+		}
+		var ps []Prediction
+		if p, err := m.Predict(id, now, fill); err != nil {
+			t.Fatal(err)
+		} else {
+			ps = append(ps, p)
+		}
+		if p, err := m.PredictLatest(id, now); err == nil {
+			ps = append(ps, p)
+		}
+		for _, p := range ps {
+			check := func(name string, v float64) {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					t.Fatalf("%s: %s = %v in %+v", id, name, v, p)
+				}
+			}
+			check("Fill", p.Fill)
+			check("RatePerHour", p.RatePerHour)
+			check("HoursToFull", p.HoursToFull)
+			check("Confidence", p.Confidence)
+			if p.FullAt.Before(now) || p.FullAtLow.Before(now) {
+				t.Fatalf("%s: forecast before now %v: %+v", id, now, p)
+			}
+			if p.FullAtLow.After(p.FullAt) || p.FullAt.After(p.FullAtHigh) {
+				t.Fatalf("%s: band out of order: %+v", id, p)
+			}
+			if p.HoursToFull < 0 || p.RatePerHour <= 0 || p.Fill < 0 || p.Fill > 1 {
+				t.Fatalf("%s: out of range: %+v", id, p)
+			}
+			if lim := now.Add(m.opts.Horizon); p.FullAtHigh.After(lim) {
+				t.Fatalf("%s: beyond the horizon: %+v", id, p)
+			}
+			if p.Fill >= p.Threshold && !p.FullAt.Equal(now) {
+				t.Fatalf("%s: full bin forecast to fill later: %+v", id, p)
+			}
+		}
+		if f, err := m.FillAt(id, now); err == nil && (math.IsNaN(f) || f < 0 || f > 1) {
+			t.Fatalf("%s: FillAt = %v", id, f)
+		}
+	}
+}
+
+// TestTimeZone checks that a profile learnt in the city's time zone
+// forecasts the same as in UTC for a city on a fixed offset: only the slot
+// labels move.
+func TestTimeZone(t *testing.T) {
+	c := generate(synthParams{bins: 12, days: 21, seed: 17})
+	utc := Train(c.bins, c.readings, Options{})
+	est := Train(c.bins, c.readings, Options{Location: time.FixedZone("EST", -5*3600)})
+	now := c.start.Add(21*24*time.Hour + 3*time.Hour)
+	for _, b := range c.bins {
+		a, _ := utc.Predict(b.ID, now, 0.2)
+		e, _ := est.Predict(b.ID, now, 0.2)
+		if d := a.FullAt.Sub(e.FullAt); d < -10*time.Minute || d > 10*time.Minute {
+			t.Errorf("%s: FullAt UTC %v, EST %v", b.ID, a.FullAt, e.FullAt)
+		}
+	}
+}
