@@ -343,6 +343,9 @@ func containerBin(e map[string]any) (civic.Bin, error) {
 	if err != nil {
 		return b, err
 	}
+	if id == "" {
+		return b, civic.FieldError("id", "is required")
+	}
 	b.ID = containerID(id)
 	if err := civic.ValidateID("id", b.ID); err != nil {
 		return b, civic.FieldError("id", "%q does not end in a civic id (letters, digits, '.', '_', ':', '-')", id)

@@ -275,7 +275,7 @@ func WriteBinsGeoJSON(w io.Writer, bins []civic.BinView) error {
 		}
 		fc.Append(f)
 	}
-	return writeJSON(w, fc)
+	return writeFeatures(w, fc)
 }
 
 // propertyValue returns a column's value as a typed JSON value.
@@ -295,6 +295,27 @@ func propertyValue(c *column, v *civic.BinView) (any, bool) {
 	return s, s != ""
 }
 
+// writeFeatures writes a FeatureCollection with one feature per line:
+// compact enough for large boundaries, and a diff shows which bin changed.
+func writeFeatures(w io.Writer, fc *geojson.FeatureCollection) error {
+	var buf bytes.Buffer
+	buf.WriteString(`{"type":"FeatureCollection","features":[`)
+	for i, f := range fc.Features {
+		data, err := f.MarshalJSON()
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		buf.WriteByte('\n')
+		buf.Write(unescapeHTML(data))
+	}
+	buf.WriteString("\n]}\n")
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
 // writeJSON writes v as indented JSON: exports are read by people too, and
 // indentation keeps golden files diffable.
 func writeJSON(w io.Writer, v any) error {
@@ -303,12 +324,48 @@ func writeJSON(w io.Writer, v any) error {
 		return err
 	}
 	var buf bytes.Buffer
-	if err := json.Indent(&buf, data, "", "  "); err != nil {
+	if err := json.Indent(&buf, unescapeHTML(data), "", "  "); err != nil {
 		return err
 	}
 	buf.WriteByte('\n')
 	_, err = w.Write(buf.Bytes())
 	return err
+}
+
+// unescapeHTML undoes encoding/json's escaping of <, > and & (orb marshals
+// with json.Marshal): an address like "Market St & 5th" should read so in
+// the file. An escaped backslash is copied as is, so "\\u0026" stays.
+func unescapeHTML(data []byte) []byte {
+	if !bytes.Contains(data, []byte(`\u00`)) {
+		return data
+	}
+	out := make([]byte, 0, len(data))
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if c != '\\' || i+1 >= len(data) {
+			out = append(out, c)
+			continue
+		}
+		if data[i+1] == 'u' && i+6 <= len(data) {
+			switch string(data[i+2 : i+6]) {
+			case "0026":
+				out = append(out, '&')
+				i += 5
+				continue
+			case "003c":
+				out = append(out, '<')
+				i += 5
+				continue
+			case "003e":
+				out = append(out, '>')
+				i += 5
+				continue
+			}
+		}
+		out = append(out, c, data[i+1])
+		i++
+	}
+	return out
 }
 
 // ReadZonesGeoJSON reads zones from an RFC 7946 FeatureCollection of Polygon
@@ -434,5 +491,5 @@ func WriteZonesGeoJSON(w io.Writer, zones []civic.Zone) error {
 		f.Properties["name"] = z.Name
 		fc.Append(f)
 	}
-	return writeJSON(w, fc)
+	return writeFeatures(w, fc)
 }
