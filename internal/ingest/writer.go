@@ -1,0 +1,468 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/civic-city/civic/internal/civic"
+)
+
+// DeviceSource looks devices up in the registry; civic.AssetStore satisfies
+// it. Device fails with a civic.NotFound error for an unknown id.
+type DeviceSource interface {
+	Device(ctx context.Context, id string) (civic.Device, error)
+}
+
+// WriterOptions configures a Writer. Zero values take the defaults.
+type WriterOptions struct {
+	// MaxRows caps the readings committed in one transaction; batches are
+	// never split, so one batch larger than MaxRows commits alone.
+	// Default 20,000.
+	MaxRows int
+	// QueueLen is how many batches may wait for the commit loop before
+	// Ingest blocks (back-pressure). Default 4,096.
+	QueueLen int
+	// DeviceTTL is how long a registry lookup, found or not, is cached:
+	// changes to devices are seen within it. Default 5 s.
+	DeviceTTL time.Duration
+	// Now is the clock that bounds sensor timestamps and expires the device
+	// cache. Default time.Now.
+	Now func() time.Time
+	// OnCommit, if set, is called by the commit loop after each commit,
+	// once for every batch the commit stored, with that batch's normalized
+	// readings (duplicates included). It runs before the next commit starts,
+	// so it must be quick: hand the work to another goroutine. It must not
+	// modify the slice.
+	OnCommit func([]civic.Reading)
+	// Logger receives commit failures. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Writer validates readings against the device registry and commits them
+// with group commit: one goroutine gathers the batches of all concurrent
+// callers and stores them in one transaction, then answers each caller with
+// its own result. Ingest returns only after its readings are committed, so
+// whatever a sender sees acknowledged is durable.
+//
+// Lifecycle: NewWriter, then Start (or Run in a goroutine of one's own),
+// Ingest from any number of goroutines, and Close, which drains what was
+// accepted. A Writer runs once.
+type Writer struct {
+	store   civic.ReadingStore
+	devices DeviceSource
+	opts    WriterOptions
+	now     func() time.Time
+	log     *slog.Logger
+
+	queue chan *request
+
+	mu      sync.RWMutex // guards closed against pending.Add
+	closed  bool
+	pending sync.WaitGroup // batches accepted and not yet answered
+
+	running  atomic.Bool
+	stop     chan struct{} // closed by Close once everything accepted is answered
+	stopOnce sync.Once
+	stopped  chan struct{} // closed when Run returns
+	cancel   context.CancelFunc
+
+	cacheMu sync.RWMutex
+	cache   map[string]cachedDevice
+
+	accepted, duplicates, rejected  atomic.Int64
+	batches, commits, commitErrors  atomic.Int64
+	commitNanos, maxCommitNanos     atomic.Int64
+	lastCommitRows, maxCommitGroups atomic.Int64
+}
+
+type request struct {
+	readings []civic.Reading
+	done     chan response // buffered: the loop never waits for a caller
+}
+
+type response struct {
+	res civic.IngestResult
+	err error
+}
+
+type cachedDevice struct {
+	dev     civic.Device
+	err     error
+	expires time.Time
+}
+
+// maxCachedDevices bounds the device cache; past it the cache starts over,
+// so a flood of made-up device ids cannot grow it without limit.
+const maxCachedDevices = 200_000
+
+// NewWriter returns a Writer that stores readings in store and looks
+// devices up in devices. It does nothing until Start or Run.
+func NewWriter(store civic.ReadingStore, devices DeviceSource, opts WriterOptions) *Writer {
+	if opts.MaxRows <= 0 {
+		opts.MaxRows = 20_000
+	}
+	if opts.QueueLen <= 0 {
+		opts.QueueLen = 4096
+	}
+	if opts.DeviceTTL <= 0 {
+		opts.DeviceTTL = 5 * time.Second
+	}
+	w := &Writer{
+		store:   store,
+		devices: devices,
+		opts:    opts,
+		now:     opts.Now,
+		log:     opts.Logger,
+		queue:   make(chan *request, opts.QueueLen),
+		stop:    make(chan struct{}),
+		stopped: make(chan struct{}),
+		cache:   make(map[string]cachedDevice),
+	}
+	if w.now == nil {
+		w.now = time.Now
+	}
+	if w.log == nil {
+		w.log = slog.Default()
+	}
+	return w
+}
+
+// Start runs the commit loop in a new goroutine until Close.
+func (w *Writer) Start() {
+	ctx, cancel := context.WithCancel(context.Background())
+	w.mu.Lock()
+	w.cancel = cancel
+	w.mu.Unlock()
+	go func() {
+		if err := w.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			w.log.Error("ingest writer stopped", "err", err)
+		}
+	}()
+}
+
+// Run runs the commit loop in the calling goroutine. It returns nil after
+// Close has drained the accepted batches, or ctx's error when ctx ends
+// first; batches still waiting then fail with civic.Unavailable and are
+// not stored. Store calls use ctx.
+func (w *Writer) Run(ctx context.Context) error {
+	if !w.running.CompareAndSwap(false, true) {
+		return errors.New("ingest: writer is already running or has run")
+	}
+	defer close(w.stopped)
+	group := make([]*request, 0, 64)
+	for {
+		var first *request
+		select {
+		case first = <-w.queue:
+		case <-w.stop:
+			return nil
+		case <-ctx.Done():
+			w.abort()
+			return ctx.Err()
+		}
+		group = append(group[:0], first)
+		rows := len(first.readings)
+	collect:
+		for rows < w.opts.MaxRows {
+			select {
+			case r := <-w.queue:
+				group = append(group, r)
+				rows += len(r.readings)
+			default:
+				break collect
+			}
+		}
+		w.commit(ctx, group, rows)
+		clear(group)
+	}
+}
+
+// abort refuses new work and fails the batches still queued.
+func (w *Writer) abort() {
+	w.mu.Lock()
+	w.closed = true
+	w.mu.Unlock()
+	for {
+		select {
+		case r := <-w.queue:
+			r.done <- response{err: errShuttingDown()}
+			w.pending.Done()
+		default:
+			return
+		}
+	}
+}
+
+func errShuttingDown() error {
+	return civic.Errorf(civic.Unavailable, "ingest is shutting down; try again")
+}
+
+// Close stops accepting readings (Ingest then fails with civic.Unavailable),
+// waits until every batch already accepted is committed and answered, and
+// stops the commit loop. If ctx ends first, Close stops the loop started by
+// Start, fails what is still queued and returns ctx's error.
+func (w *Writer) Close(ctx context.Context) error {
+	w.mu.Lock()
+	w.closed = true
+	cancel := w.cancel
+	w.mu.Unlock()
+
+	drained := make(chan struct{})
+	go func() {
+		w.pending.Wait()
+		close(drained)
+	}()
+	select {
+	case <-drained:
+	case <-ctx.Done():
+		if cancel != nil {
+			cancel()
+		}
+		return ctx.Err()
+	}
+	w.stopOnce.Do(func() { close(w.stop) })
+	if w.running.Load() {
+		select {
+		case <-w.stopped:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if cancel != nil {
+		cancel()
+	}
+	return nil
+}
+
+// Ingest validates readings against the registry, normalizes them (fill to
+// a 0..1 fraction in the device's scale, time to UTC milliseconds, Bin from
+// the device) and returns after they are committed. It does not modify
+// readings.
+//
+// Errors: civic.Invalid naming the first bad reading's field, e.g.
+// "readings[3].fill" or "readings[0].device" for an unknown, inactive or
+// removed device — nothing of the batch is stored; civic.TooLarge for more
+// than civic.MaxBatch readings; civic.Unavailable when the Writer is closed;
+// ctx's error if ctx ends first (the batch may still be committed:
+// resending is safe, duplicates are recognised); the store's error if the
+// commit fails.
+func (w *Writer) Ingest(ctx context.Context, readings []civic.Reading) (civic.IngestResult, error) {
+	if len(readings) == 0 {
+		return civic.IngestResult{}, nil
+	}
+	if len(readings) > civic.MaxBatch {
+		w.rejected.Add(int64(len(readings)))
+		return civic.IngestResult{}, &civic.Error{Kind: civic.TooLarge, Field: "readings",
+			Message: fmt.Sprintf("more than %d readings in one batch", civic.MaxBatch)}
+	}
+	if w.isClosed() {
+		return civic.IngestResult{}, errShuttingDown()
+	}
+	batch, err := w.normalize(ctx, readings)
+	if err != nil {
+		if civic.IsKind(err, civic.Invalid) {
+			w.rejected.Add(int64(len(readings)))
+		}
+		return civic.IngestResult{}, err
+	}
+
+	w.mu.RLock()
+	if w.closed {
+		w.mu.RUnlock()
+		return civic.IngestResult{}, errShuttingDown()
+	}
+	w.pending.Add(1)
+	w.mu.RUnlock()
+
+	req := &request{readings: batch, done: make(chan response, 1)}
+	select {
+	case w.queue <- req:
+	case <-ctx.Done():
+		w.pending.Done()
+		return civic.IngestResult{}, ctx.Err()
+	case <-w.stopped:
+		w.pending.Done()
+		return civic.IngestResult{}, errShuttingDown()
+	}
+	select {
+	case resp := <-req.done:
+		return resp.res, resp.err
+	case <-ctx.Done():
+		return civic.IngestResult{}, ctx.Err()
+	case <-w.stopped:
+		select {
+		case resp := <-req.done:
+			return resp.res, resp.err
+		default:
+			return civic.IngestResult{}, errShuttingDown()
+		}
+	}
+}
+
+func (w *Writer) isClosed() bool {
+	w.mu.RLock()
+	defer w.mu.RUnlock()
+	return w.closed
+}
+
+// normalize returns a validated copy of readings.
+func (w *Writer) normalize(ctx context.Context, readings []civic.Reading) ([]civic.Reading, error) {
+	now := w.now()
+	out := make([]civic.Reading, len(readings))
+	copy(out, readings)
+	var (
+		lastID  string
+		lastDev civic.Device
+	)
+	for i := range out {
+		r := &out[i]
+		if r.Device != lastID || lastID == "" {
+			if err := civic.ValidateID("device", r.Device); err != nil {
+				return nil, civic.PrefixField(readingField(i), err)
+			}
+			dev, err := w.device(ctx, r.Device, now)
+			if err != nil {
+				if civic.IsKind(err, civic.NotFound) {
+					return nil, civic.FieldError(fieldName(i, "device"), "unknown device %q", r.Device)
+				}
+				return nil, err
+			}
+			switch dev.Status {
+			case civic.StatusRemoved, civic.StatusInactive:
+				return nil, civic.FieldError(fieldName(i, "device"), "device %q is %s", r.Device, dev.Status)
+			}
+			lastID, lastDev = r.Device, dev
+		}
+		scale := lastDev.FillScale
+		if scale == "" {
+			scale = civic.ScaleFraction
+		}
+		if err := r.Normalize(scale, now); err != nil {
+			return nil, civic.PrefixField(readingField(i), err)
+		}
+		r.Bin = lastDev.BinID
+	}
+	return out, nil
+}
+
+// device returns the registry entry of id, cached for DeviceTTL. Unknown
+// devices are cached too; other lookup errors are not.
+func (w *Writer) device(ctx context.Context, id string, now time.Time) (civic.Device, error) {
+	w.cacheMu.RLock()
+	c, ok := w.cache[id]
+	w.cacheMu.RUnlock()
+	if ok && now.Before(c.expires) {
+		return c.dev, c.err
+	}
+	dev, err := w.devices.Device(ctx, id)
+	if err != nil && !civic.IsKind(err, civic.NotFound) {
+		return civic.Device{}, err
+	}
+	w.cacheMu.Lock()
+	if len(w.cache) >= maxCachedDevices {
+		clear(w.cache)
+	}
+	w.cache[id] = cachedDevice{dev: dev, err: err, expires: now.Add(w.opts.DeviceTTL)}
+	w.cacheMu.Unlock()
+	return dev, err
+}
+
+// commit stores a group of batches in one transaction and answers their
+// callers.
+func (w *Writer) commit(ctx context.Context, group []*request, rows int) {
+	batches := make([][]civic.Reading, len(group))
+	for i, r := range group {
+		batches[i] = r.readings
+	}
+	start := time.Now()
+	results, err := w.store.WriteReadings(ctx, batches)
+	if err == nil && len(results) != len(batches) {
+		err = fmt.Errorf("ingest: store returned %d results for %d batches", len(results), len(batches))
+	}
+	elapsed := time.Since(start)
+	w.commits.Add(1)
+	w.commitNanos.Add(int64(elapsed))
+	if int64(elapsed) > w.maxCommitNanos.Load() {
+		w.maxCommitNanos.Store(int64(elapsed))
+	}
+	w.lastCommitRows.Store(int64(rows))
+	if int64(len(group)) > w.maxCommitGroups.Load() {
+		w.maxCommitGroups.Store(int64(len(group)))
+	}
+
+	if err != nil && len(group) > 1 && (civic.IsKind(err, civic.Invalid) || civic.IsKind(err, civic.Conflict)) {
+		// One batch the store refused must not fail its neighbours: commit
+		// each on its own.
+		for _, r := range group {
+			w.commit(ctx, []*request{r}, len(r.readings))
+		}
+		return
+	}
+	if err != nil {
+		w.commitErrors.Add(1)
+		w.log.Error("ingest commit failed", "batches", len(group), "readings", rows, "err", err)
+		if !isCivicError(err) {
+			err = civic.Wrap(civic.Unavailable, err, "could not store the readings; try again")
+		}
+		for _, r := range group {
+			r.done <- response{err: err}
+			w.pending.Done()
+		}
+		return
+	}
+	for i, r := range group {
+		w.accepted.Add(int64(results[i].Accepted))
+		w.duplicates.Add(int64(results[i].Duplicates))
+		w.batches.Add(1)
+		r.done <- response{res: results[i]}
+		w.pending.Done()
+	}
+	if w.opts.OnCommit != nil {
+		for _, r := range group {
+			w.opts.OnCommit(r.readings)
+		}
+	}
+}
+
+func isCivicError(err error) bool {
+	var e *civic.Error
+	return errors.As(err, &e)
+}
+
+// WriterStats is a snapshot of a Writer's counters, named for Prometheus
+// export (counters only grow).
+type WriterStats struct {
+	ReadingsAccepted   int64   // civic_ingest_readings_total{result="accepted"}: newly stored
+	ReadingsDuplicate  int64   // civic_ingest_readings_total{result="duplicate"}: already stored
+	ReadingsRejected   int64   // civic_ingest_readings_total{result="rejected"}: in batches that failed validation
+	Batches            int64   // civic_ingest_batches_total: caller batches committed
+	Commits            int64   // civic_ingest_commits_total: store transactions attempted
+	CommitErrors       int64   // civic_ingest_commit_errors_total
+	CommitSeconds      float64 // civic_ingest_commit_seconds_sum: time spent in the store
+	MaxCommitSeconds   float64 // the slowest commit so far
+	MaxBatchesInCommit int64   // the most caller batches grouped in one commit
+	Queued             int     // batches waiting for the commit loop now (a gauge)
+}
+
+// Stats returns the Writer's counters.
+func (w *Writer) Stats() WriterStats {
+	return WriterStats{
+		ReadingsAccepted:   w.accepted.Load(),
+		ReadingsDuplicate:  w.duplicates.Load(),
+		ReadingsRejected:   w.rejected.Load(),
+		Batches:            w.batches.Load(),
+		Commits:            w.commits.Load(),
+		CommitErrors:       w.commitErrors.Load(),
+		CommitSeconds:      time.Duration(w.commitNanos.Load()).Seconds(),
+		MaxCommitSeconds:   time.Duration(w.maxCommitNanos.Load()).Seconds(),
+		MaxBatchesInCommit: w.maxCommitGroups.Load(),
+		Queued:             len(w.queue),
+	}
+}
+
+var _ civic.Ingester = (*Writer)(nil)
