@@ -130,6 +130,18 @@ type binModel struct {
 	sigma2  float64
 	samples int
 	conf    float64
+	// prof is the bin's own profile: its pool's, moved along the city's
+	// main direction of difference between bins (say, commercial against
+	// residential rhythm) as far as its history shows. Nil means the pool's.
+	prof *profile
+}
+
+// profile returns the profile the bin's effective time follows.
+func (b *binModel) profile() *profile {
+	if b.prof != nil {
+		return b.prof
+	}
+	return b.g.prof
 }
 
 // Train learns a model from the readings of many bins. readings may come in
@@ -292,7 +304,7 @@ const minCycleHours = 2
 // random-effects mean of the cycles' slopes: each cycle is weighted by the
 // inverse of its slope's noise plus the cycle-to-cycle spread.
 func (m *Model) fitOwn(b *binModel) {
-	pr := b.g.prof
+	pr := b.profile()
 	var fits []cycleFit
 	var rss float64
 	df := 0
@@ -342,7 +354,7 @@ func (m *Model) fitNoise(ids []string) {
 		if !(b.ownVar < math.Inf(1)) || !(b.ownRate > 0) {
 			continue
 		}
-		pr := b.g.prof
+		pr := b.profile()
 		var rates, noise []float64
 		var rss float64
 		df := 0
@@ -499,9 +511,9 @@ const maxPairGap = 3 * secondsPerHour
 // between consecutive readings, given the bins' base rates: the city's
 // profile from all bins, each pool's shrunk towards the city's.
 func (m *Model) fitProfiles(ids []string) {
-	type acc struct{ num, den, cnt [slots]float64 }
-	global := &acc{}
-	byGroup := map[*group]*acc{}
+	global := &slotAcc{}
+	byGroup := map[*group]*slotAcc{}
+	byBin := map[*binModel]*slotAcc{}
 	for _, id := range ids {
 		b := m.bins[id]
 		if !(b.ownVar < math.Inf(1)) || b.rate <= 0 {
@@ -509,10 +521,12 @@ func (m *Model) fitProfiles(ids []string) {
 		}
 		ga := byGroup[b.g]
 		if ga == nil {
-			ga = &acc{}
+			ga = &slotAcc{}
 			byGroup[b.g] = ga
 		}
-		pr := b.g.prof
+		ba := &slotAcc{}
+		byBin[b] = ba
+		pr := b.profile()
 		for k := range b.s.starts {
 			cyc := b.s.cycle(k)
 			for i := 1; i < len(cyc); i++ {
@@ -531,7 +545,7 @@ func (m *Model) fitProfiles(ids []string) {
 				dx := c.x - a.x
 				overlap(wa, wc, func(h int, hours float64) {
 					share := pr.p[h] * hours / tot
-					for _, ac := range [...]*acc{global, ga} {
+					for _, ac := range [...]*slotAcc{global, ga, ba} {
 						ac.num[h] += dx * share
 						ac.den[h] += b.rate * hours
 						ac.cnt[h] += share * share
@@ -540,16 +554,10 @@ func (m *Model) fitProfiles(ids []string) {
 			}
 		}
 	}
-	estimate := func(a *acc, prior *profile, dev float64) *profile {
+	estimate := func(a *slotAcc, prior *profile, dev float64) *profile {
 		pr := &profile{}
 		for h := 0; h < slots; h++ {
-			var num, den, cnt float64
-			for d, w := range [...]float64{1, 2, 1} {
-				j := (h + d - 1 + slots) % slots
-				num += w * a.num[j]
-				den += w * a.den[j]
-				cnt += w * w * a.cnt[j]
-			}
+			num, den, cnt := a.smoothed(h)
 			pri := 1.0
 			if prior != nil {
 				pri = prior.p[h]
@@ -573,6 +581,7 @@ func (m *Model) fitProfiles(ids []string) {
 	for g, a := range byGroup {
 		g.prof = estimate(a, m.global.prof, 0.25)
 	}
+	m.fitBinProfiles(byBin)
 }
 
 // u maps fill to the scale in which it grows linearly in effective time.
@@ -637,7 +646,7 @@ func (m *Model) FillAt(binID string, t time.Time) (float64, error) {
 	}
 	last := cyc[len(cyc)-1].t
 	st := m.state(b, cyc, last)
-	pr := b.g.prof
+	pr := b.profile()
 	du := st.rate * (pr.tau(m.clk.wall(unixSeconds(t))) - pr.tau(m.clk.wall(last)))
 	return clamp01(m.x(b, st.level+du)), nil
 }
@@ -719,7 +728,7 @@ const levelPoints = 12
 // the prior, the cycle's own slope the evidence, and the level is the
 // average of the latest readings carried forward at that rate.
 func (m *Model) state(b *binModel, cyc []point, now float64) state {
-	pr := b.g.prof
+	pr := b.profile()
 	st := state{rate: b.rate, rateVar: m.cv2*b.rate*b.rate + b.rateVar}
 	tnow := pr.tau(m.clk.wall(now))
 	if f := m.fitCycle(cyc, pr); f.n >= 3 && f.sxx > 0 {
@@ -795,7 +804,7 @@ func (m *Model) reach(b *binModel, now, du, rate float64) (float64, bool) {
 	if !(rate > 0) {
 		return horizon, true
 	}
-	pr := b.g.prof
+	pr := b.profile()
 	t := m.clk.unix(pr.wallAt(pr.tau(m.clk.wall(now)) + du/rate))
 	h := (t - now) / secondsPerHour
 	if !(h < horizon) {

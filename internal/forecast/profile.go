@@ -139,3 +139,137 @@ func overlap(a, b float64, f func(h int, hours float64)) {
 		a = end
 	}
 }
+
+// slotAcc accumulates, per hour-of-week slot, the fill increments seen
+// (num), the increments the base rate alone predicts (den) and the sum of
+// squared shares of increments (cnt, for the noise of num).
+type slotAcc struct{ num, den, cnt [slots]float64 }
+
+// smoothed returns slot h's sums with its neighbours', weighted 1-2-1:
+// increments of consecutive readings share their noise across slots, so
+// neighbouring slots together are far less noisy than one alone.
+func (a *slotAcc) smoothed(h int) (num, den, cnt float64) {
+	for d, w := range [...]float64{1, 2, 1} {
+		j := (h + d - 1 + slots) % slots
+		num += w * a.num[j]
+		den += w * a.den[j]
+		cnt += w * w * a.cnt[j]
+	}
+	return num, den, cnt
+}
+
+// fitBinProfiles gives each bin a profile of its own: its pool's profile
+// plus a_i times phi, where phi is the city's main direction of difference
+// between the bins' raw profiles and pool profiles (a rank-one weighted
+// factorization, found by alternating least squares), and a_i is shrunk
+// towards 0 (the pool's profile) by how little the bin's history says.
+// Where bins mix two rhythms, such as commercial and residential ones, that
+// direction is their difference.
+func (m *Model) fitBinProfiles(byBin map[*binModel]*slotAcc) {
+	type obs struct {
+		b    *binModel
+		y, w [slots]float64
+		a    float64
+	}
+	var os []*obs
+	for b, acc := range byBin {
+		o := &obs{b: b}
+		base := b.g.prof
+		total := 0.0
+		for h := 0; h < slots; h++ {
+			num, den, cnt := acc.smoothed(h)
+			if den <= 0 || cnt <= 0 {
+				continue
+			}
+			o.y[h] = num/den - base.p[h]
+			o.w[h] = den * den / (2 * m.sigma2 * cnt)
+			total += o.w[h]
+		}
+		b.prof = nil
+		if total > 0 {
+			os = append(os, o)
+		}
+	}
+	if len(os) < 4 {
+		return
+	}
+	sort.Slice(os, func(i, j int) bool { return os[i].b.bin.ID < os[j].b.bin.ID })
+	// Start from the strongest deviation.
+	var phi [slots]float64
+	best := -1.0
+	for _, o := range os {
+		s := 0.0
+		for h := range o.y {
+			s += o.w[h] * o.y[h] * o.y[h]
+		}
+		if s > best {
+			best, phi = s, o.y
+		}
+	}
+	s2 := 1.0 // prior variance of a
+	for iter := 0; iter < 20; iter++ {
+		// Normalize phi to unit root mean square.
+		ss := 0.0
+		for _, v := range phi {
+			ss += v * v
+		}
+		if ss <= 0 {
+			return
+		}
+		scale := math.Sqrt(slots / ss)
+		for h := range phi {
+			phi[h] *= scale
+		}
+		// Each bin's loading, then the spread of loadings (empirical Bayes).
+		var sumA2, sumVar float64
+		for _, o := range os {
+			var num, den float64
+			for h := range phi {
+				num += o.w[h] * phi[h] * o.y[h]
+				den += o.w[h] * phi[h] * phi[h]
+			}
+			if den <= 0 {
+				o.a = 0
+				continue
+			}
+			raw := num / den
+			sumA2 += raw * raw
+			sumVar += 1 / den
+			o.a = num / (den + 1/s2)
+		}
+		s2 = math.Max((sumA2-sumVar)/float64(len(os)), 1e-4)
+		// The direction, given the loadings, smoothed like the profiles.
+		var num, den [slots]float64
+		for _, o := range os {
+			for h := range phi {
+				num[h] += o.w[h] * o.a * o.y[h]
+				den[h] += o.w[h] * o.a * o.a
+			}
+		}
+		var next [slots]float64
+		for h := range phi {
+			var n, d float64
+			for k, w := range [...]float64{1, 2, 1} {
+				j := (h + k - 1 + slots) % slots
+				n += w * num[j]
+				d += w * den[j]
+			}
+			if d > 0 {
+				next[h] = n / d
+			}
+		}
+		phi = next
+	}
+	for _, o := range os {
+		if o.a == 0 {
+			continue
+		}
+		pr := &profile{}
+		base := o.b.g.prof
+		for h := range pr.p {
+			pr.p[h] = base.p[h] + o.a*phi[h]
+		}
+		pr.finish()
+		o.b.prof = pr
+	}
+}
