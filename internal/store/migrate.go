@@ -1,0 +1,76 @@
+package store
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+
+	"github.com/civic-city/civic/internal/civic"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+)
+
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
+var migrations embed.FS
+
+// migrate applies pending migrations, each in its own transaction, after
+// checking that the database is not ahead of this binary. On PostgreSQL a
+// session advisory lock keeps several nodes starting at once from migrating
+// concurrently.
+func (s *Store) migrate(ctx context.Context) error {
+	dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
+	var opts []goose.ProviderOption
+	if s.pg() {
+		dialect, dir = goose.DialectPostgres, "migrations/postgres"
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return civic.Wrap(civic.Internal, err, "internal error")
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return civic.Wrap(civic.Internal, err, "internal error")
+	}
+	p, err := goose.NewProvider(dialect, s.wdb, fsys, opts...)
+	if err != nil {
+		return civic.Wrap(civic.Internal, fmt.Errorf("store: migrations: %w", err), "internal error")
+	}
+	sources := p.ListSources()
+	known := sources[len(sources)-1].Version
+	current, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return civic.Wrap(civic.Unavailable, fmt.Errorf("store: read schema version: %w", err), "cannot read the schema version")
+	}
+	if current > known {
+		return civic.Errorf(civic.Unavailable,
+			"the database schema is version %d but this civic knows only up to %d: upgrade civic", current, known)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return civic.Wrap(civic.Internal, fmt.Errorf("store: migrate: %w", err), "database migration failed")
+	}
+	for _, r := range results {
+		s.log.Info("store: migrated", "engine", s.engine, "version", r.Source.Version, "file", r.Source.Path, "took", r.Duration)
+	}
+	return nil
+}
+
+// SchemaVersion returns the newest migration version this binary knows for
+// engine (EngineSQLite or EnginePostgres).
+func SchemaVersion(engine string) int64 {
+	dir := "migrations/sqlite"
+	if engine == EnginePostgres {
+		dir = "migrations/postgres"
+	}
+	ents, _ := fs.ReadDir(migrations, dir)
+	var v int64
+	for _, e := range ents {
+		var n int64
+		if _, err := fmt.Sscanf(e.Name(), "%d_", &n); err == nil && n > v {
+			v = n
+		}
+	}
+	return v
+}

@@ -1,0 +1,186 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/civic-city/civic/internal/civic"
+)
+
+// WriteReadings stores batches of normalized readings in one transaction,
+// skipping readings whose (Device, Time) is already stored or appears
+// earlier in the call, and returns per batch how many were stored and how
+// many were duplicates. In the same transaction it moves each touched bin's
+// state forward: for every bin (Reading.Bin) the readings newer than its
+// state are merged in time order, a missing measurement keeping the previous
+// value, so a reading that arrives late never overwrites newer state.
+// Readings with an empty Bin are stored but touch no state. When it returns
+// nil the readings are durable. Errors: Invalid (a reading without device or
+// time), Unavailable, Internal.
+func (s *Store) WriteReadings(ctx context.Context, batches [][]civic.Reading) ([]civic.IngestResult, error) {
+	total := 0
+	for b, batch := range batches {
+		for i := range batch {
+			r := &batch[i]
+			if r.Device == "" {
+				return nil, civic.FieldError(fmt.Sprintf("batches[%d][%d].device", b, i), "is required")
+			}
+			if r.Time.IsZero() {
+				return nil, civic.FieldError(fmt.Sprintf("batches[%d][%d].time", b, i), "is required")
+			}
+		}
+		total += len(batch)
+	}
+	results := make([]civic.IngestResult, len(batches))
+	if total == 0 {
+		return results, nil
+	}
+	var err error
+	if s.pg() {
+		err = s.writeReadingsPG(ctx, batches, results)
+	} else {
+		err = s.writeReadingsSQLite(ctx, batches, results)
+	}
+	if err != nil {
+		return nil, s.fail(errCtx{op: "write readings"}, err)
+	}
+	return results, nil
+}
+
+// State fields a reading may carry, as bits, to tell whether the newest
+// reading of a bin alone carries everything the others do.
+const (
+	hasFill = 1 << iota
+	hasTemp
+	hasBattery
+	hasTilt
+	hasDoor
+	hasFire
+	hasRSSI
+)
+
+func stateMask(r *civic.Reading) uint8 {
+	var m uint8
+	if r.Fill != nil {
+		m |= hasFill
+	}
+	if r.TemperatureC != nil {
+		m |= hasTemp
+	}
+	if r.Battery != nil {
+		m |= hasBattery
+	}
+	if r.TiltDeg != nil {
+		m |= hasTilt
+	}
+	if r.DoorOpen != nil {
+		m |= hasDoor
+	}
+	if r.Fire != nil {
+		m |= hasFire
+	}
+	if r.RSSI != nil {
+		m |= hasRSSI
+	}
+	return m
+}
+
+const readingCols = `device_id, time, bin_id, fill, temperature_c, battery, tilt_deg, compactions, door_open, fire,
+	distance_mm, rssi_dbm, snr_db`
+
+func scanReading(r rowScanner) (civic.Reading, error) {
+	var rd civic.Reading
+	var bin sql.NullString
+	var fill, temp, battery, tilt, dist, rssi, snr sql.NullFloat64
+	var comp sql.NullInt64
+	var door, fire sql.NullBool
+	if err := r.Scan(&rd.Device, scanTime{&rd.Time}, &bin, &fill, &temp, &battery, &tilt, &comp, &door, &fire,
+		&dist, &rssi, &snr); err != nil {
+		return rd, err
+	}
+	rd.Bin = bin.String
+	rd.Fill, rd.TemperatureC, rd.Battery, rd.TiltDeg = fptr(fill), fptr(temp), fptr(battery), fptr(tilt)
+	rd.DistanceMM, rd.RSSI, rd.SNR = fptr(dist), fptr(rssi), fptr(snr)
+	rd.DoorOpen, rd.Fire = bptr(door), bptr(fire)
+	if comp.Valid {
+		c := int(comp.Int64)
+		rd.Compactions = &c
+	}
+	return rd, nil
+}
+
+// Readings returns the raw readings of q.Bin or q.Device over [From, To),
+// oldest first, at most q.Limit when it is positive. A zero To means no
+// upper bound. Errors: Invalid (neither bin nor device given).
+func (s *Store) Readings(ctx context.Context, q civic.ReadingQuery) ([]civic.Reading, error) {
+	var where string
+	var key string
+	switch {
+	case q.Device != "":
+		where, key = "device_id = $1", q.Device
+		if q.Bin != "" {
+			where += " AND bin_id = $4"
+		}
+	case q.Bin != "":
+		where, key = "bin_id = $1", q.Bin
+	default:
+		return nil, civic.FieldError("bin", "a bin or a device is required")
+	}
+	to := q.To
+	if to.IsZero() {
+		to = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	}
+	args := []any{key, s.ms(q.From), s.ms(to)}
+	if q.Device != "" && q.Bin != "" {
+		args = append(args, q.Bin)
+	}
+	query := `SELECT ` + readingCols + ` FROM readings WHERE ` + where + ` AND time >= $2 AND time < $3 ORDER BY time, device_id`
+	if q.Limit > 0 {
+		query += fmt.Sprintf(" LIMIT %d", q.Limit)
+	}
+	return list(ctx, s, "readings", query, scanReading, args...)
+}
+
+// BinHistory returns the bin's readings over [from, to) downsampled into
+// buckets of step aligned to Unix time (millisecond resolution), oldest
+// first; empty buckets are left out. Errors: Invalid (step below a
+// millisecond, or to not after from).
+func (s *Store) BinHistory(ctx context.Context, binID string, from, to time.Time, step time.Duration) ([]civic.HistoryPoint, error) {
+	if step < time.Millisecond {
+		return nil, civic.FieldError("step", "must be at least a millisecond")
+	}
+	if !to.After(from) {
+		return nil, civic.FieldError("to", "must be after from")
+	}
+	bucket := `(time / $2) * $2`
+	if s.pg() {
+		bucket = `(floor(extract(epoch FROM time) * 1000)::bigint / $2::bigint) * $2::bigint`
+	}
+	query := `SELECT ` + bucket + ` AS bucket, count(*), avg(fill), min(fill), max(fill), avg(temperature_c), avg(battery)
+		FROM readings WHERE bin_id = $1 AND time >= $3 AND time < $4 GROUP BY 1 ORDER BY 1`
+	return list(ctx, s, "bin history", query, func(r rowScanner) (civic.HistoryPoint, error) {
+		var p civic.HistoryPoint
+		var ms int64
+		var fill, fmin, fmax, temp, battery sql.NullFloat64
+		err := r.Scan(&ms, &p.Count, &fill, &fmin, &fmax, &temp, &battery)
+		p.Time = time.UnixMilli(ms).UTC()
+		p.Fill, p.FillMin, p.FillMax, p.TemperatureC, p.Battery = fptr(fill), fptr(fmin), fptr(fmax), fptr(temp), fptr(battery)
+		return p, err
+	}, binID, step.Milliseconds(), s.ms(from), s.ms(to))
+}
+
+// BinStates returns the latest state of every existing bin that has one,
+// ordered by bin id.
+func (s *Store) BinStates(ctx context.Context) ([]civic.BinState, error) {
+	return list(ctx, s, "bin states", `SELECT `+stateCols+` FROM bin_state st JOIN bins b ON b.id = st.bin_id
+		ORDER BY st.bin_id`, func(r rowScanner) (civic.BinState, error) {
+		var st stateScan
+		err := r.Scan(st.dest()...)
+		if err != nil {
+			return civic.BinState{}, err
+		}
+		return *st.state(), nil
+	})
+}

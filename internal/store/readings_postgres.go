@@ -1,0 +1,204 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/civic-city/civic/internal/civic"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// The PostgreSQL readings hot path: the call's readings, less repeats inside
+// the call, are COPYed into a per-session temporary staging table, then one
+// INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING moves them into the
+// partitioned readings table and counts per batch what was new, and one
+// INSERT ... SELECT ... ON CONFLICT DO UPDATE merges bin state. All of it is
+// one transaction on one pgx connection.
+
+const pgStageTable = `CREATE TEMP TABLE IF NOT EXISTS civic_readings_stage (
+	batch integer NOT NULL,
+	device_id text NOT NULL,
+	time timestamptz NOT NULL,
+	bin_id text,
+	fill double precision,
+	temperature_c double precision,
+	battery double precision,
+	tilt_deg double precision,
+	compactions integer,
+	door_open boolean,
+	fire boolean,
+	distance_mm double precision,
+	rssi_dbm double precision,
+	snr_db double precision
+) ON COMMIT DELETE ROWS`
+
+var pgStageCols = []string{"batch", "device_id", "time", "bin_id", "fill", "temperature_c", "battery", "tilt_deg",
+	"compactions", "door_open", "fire", "distance_mm", "rssi_dbm", "snr_db"}
+
+const pgMoveReadings = `WITH ins AS (
+	INSERT INTO readings (device_id, time, bin_id, fill, temperature_c, battery, tilt_deg, compactions, door_open,
+		fire, distance_mm, rssi_dbm, snr_db, received_at)
+	SELECT device_id, time, bin_id, fill, temperature_c, battery, tilt_deg, compactions, door_open,
+		fire, distance_mm, rssi_dbm, snr_db, $1
+	FROM civic_readings_stage
+	ON CONFLICT (device_id, time) DO NOTHING
+	RETURNING device_id, time)
+SELECT s.batch, count(*) FROM ins JOIN civic_readings_stage s USING (device_id, time) GROUP BY s.batch`
+
+// pgMergeState folds, per bin, the staged readings newer than its state:
+// each measurement takes its newest non-null value among them.
+const pgMergeState = `INSERT INTO bin_state (bin_id, device_id, time, fill, temperature_c, battery, tilt_deg,
+	door_open, fire, rssi_dbm, updated_at)
+SELECT s.bin_id,
+	(array_agg(s.device_id ORDER BY s.time DESC))[1],
+	max(s.time),
+	(array_agg(s.fill ORDER BY s.time DESC) FILTER (WHERE s.fill IS NOT NULL))[1],
+	(array_agg(s.temperature_c ORDER BY s.time DESC) FILTER (WHERE s.temperature_c IS NOT NULL))[1],
+	(array_agg(s.battery ORDER BY s.time DESC) FILTER (WHERE s.battery IS NOT NULL))[1],
+	(array_agg(s.tilt_deg ORDER BY s.time DESC) FILTER (WHERE s.tilt_deg IS NOT NULL))[1],
+	(array_agg(s.door_open ORDER BY s.time DESC) FILTER (WHERE s.door_open IS NOT NULL))[1],
+	(array_agg(s.fire ORDER BY s.time DESC) FILTER (WHERE s.fire IS NOT NULL))[1],
+	(array_agg(s.rssi_dbm ORDER BY s.time DESC) FILTER (WHERE s.rssi_dbm IS NOT NULL))[1],
+	$1
+FROM civic_readings_stage s LEFT JOIN bin_state b ON b.bin_id = s.bin_id
+WHERE s.bin_id IS NOT NULL AND (b.time IS NULL OR s.time > b.time)
+GROUP BY s.bin_id` + stateUpsertTail
+
+type readingKey struct {
+	device string
+	ms     int64
+}
+
+func (s *Store) writeReadingsPG(ctx context.Context, batches [][]civic.Reading, results []civic.IngestResult) error {
+	total := 0
+	for _, b := range batches {
+		total += len(b)
+	}
+	// Repeats inside the call are counted here so that the staging table
+	// holds each key once and the RETURNING join attributes every stored
+	// row to exactly one batch.
+	type staged struct {
+		batch int32
+		r     *civic.Reading
+	}
+	rows := make([]staged, 0, total)
+	seen := make(map[readingKey]struct{}, total)
+	months := map[int]bool{}
+	for b := range batches {
+		for i := range batches[b] {
+			r := &batches[b][i]
+			k := readingKey{r.Device, r.Time.UnixMilli()}
+			if _, dup := seen[k]; dup {
+				results[b].Duplicates++
+				continue
+			}
+			seen[k] = struct{}{}
+			rows = append(rows, staged{int32(b), r})
+			t := r.Time.UTC()
+			months[t.Year()*12+int(t.Month())-1] = true
+		}
+	}
+	if err := s.ensurePartitions(ctx, months); err != nil {
+		return err
+	}
+	received := s.stamp()
+
+	conn, err := s.wdb.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		tx, err := pc.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback(context.WithoutCancel(ctx))
+		if _, err := tx.Exec(ctx, pgStageTable); err != nil {
+			return err
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"civic_readings_stage"}, pgStageCols,
+			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+				r := rows[i].r
+				return []any{rows[i].batch, r.Device, r.Time, nullStr(r.Bin), r.Fill, r.TemperatureC, r.Battery,
+					r.TiltDeg, r.Compactions, r.DoorOpen, r.Fire, r.DistanceMM, r.RSSI, r.SNR}, nil
+			}))
+		if err != nil {
+			return err
+		}
+		counts, err := tx.Query(ctx, pgMoveReadings, received)
+		if err != nil {
+			return err
+		}
+		stored := make([]int, len(batches))
+		for counts.Next() {
+			var b int32
+			var n int64
+			if err := counts.Scan(&b, &n); err != nil {
+				counts.Close()
+				return err
+			}
+			stored[b] = int(n)
+		}
+		counts.Close()
+		if err := counts.Err(); err != nil {
+			return err
+		}
+		for b := range batches {
+			results[b].Accepted = stored[b]
+			results[b].Duplicates = len(batches[b]) - stored[b]
+		}
+		if _, err := tx.Exec(ctx, pgMergeState, received); err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
+	})
+}
+
+// partitionCache remembers the months known to have a readings partition.
+type partitionCache struct {
+	mu     sync.Mutex
+	months map[int]bool
+}
+
+func newPartitionCache() *partitionCache { return &partitionCache{months: map[int]bool{}} }
+
+// ensurePartitions creates the monthly readings partitions the months
+// (year*12 + month-1) need, outside the ingest transaction. A month whose
+// rows already sit in the DEFAULT partition keeps using it: the DEFAULT
+// partition accepts anything, so ingest never fails for want of a partition.
+func (s *Store) ensurePartitions(ctx context.Context, months map[int]bool) error {
+	c := s.pgParts
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for m := range months {
+		if c.months[m] {
+			continue
+		}
+		from := time.Date(m/12, time.Month(m%12+1), 1, 0, 0, 0, 0, time.UTC)
+		to := from.AddDate(0, 1, 0)
+		q := fmt.Sprintf(`CREATE TABLE IF NOT EXISTS readings_%04d_%02d PARTITION OF readings FOR VALUES FROM ('%s') TO ('%s')`,
+			from.Year(), int(from.Month()), from.Format(time.RFC3339), to.Format(time.RFC3339))
+		if _, err := s.wdb.ExecContext(ctx, q); err != nil {
+			var pe *pgconn.PgError
+			switch {
+			case errors.As(err, &pe) && (pe.Code == "42P07" || pe.Code == "23505"):
+				// Another node created it at the same moment.
+			case errors.As(err, &pe) && pe.Code == "23514":
+				s.log.Warn("store: readings for this month are in the DEFAULT partition; not creating a monthly one",
+					"month", from.Format("2006-01"))
+			default:
+				return fmt.Errorf("create readings partition %s: %w", from.Format("2006-01"), err)
+			}
+		}
+		c.months[m] = true
+	}
+	return nil
+}
+

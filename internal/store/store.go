@@ -1,0 +1,448 @@
+// Package store is civic's one SQL store: it implements civic.Store over
+// database/sql for SQLite (modernc.org/sqlite, pure Go, the embedded default)
+// and PostgreSQL (github.com/jackc/pgx/v5, the scale-out option).
+//
+// Both engines share one SQL dialect ($N placeholders, ON CONFLICT,
+// RETURNING); the differences are isolated: the readings hot path (multi-row
+// prepared inserts on SQLite, COPY into a staging table on PostgreSQL),
+// time-series partitioning (PostgreSQL only) and column types. Times are
+// stored in UTC with millisecond precision: reading times as INTEGER Unix
+// milliseconds and other times as fixed-width RFC 3339 text on SQLite,
+// timestamptz on PostgreSQL.
+//
+// The schema is migrated with goose at Open from the migrations embedded in
+// the binary; Open refuses a database whose schema is newer than this binary
+// knows.
+//
+// Every method returns *civic.Error values: Invalid (naming the field) for
+// input that does not validate or references a missing row, NotFound,
+// Conflict for duplicates and rows still in use, Unavailable when the
+// database is busy or the context ends, and Internal (wrapping the driver
+// error with %w) for anything else.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/civic-city/civic/internal/civic"
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Engine names returned by (*Store).Engine.
+const (
+	EngineSQLite   = "sqlite"
+	EnginePostgres = "postgres"
+)
+
+// Options configures a Store. The zero value is usable.
+type Options struct {
+	// Now is the clock used for CreatedAt, UpdatedAt, received_at and
+	// session expiry; time.Now when nil.
+	Now func() time.Time
+	// Logger receives migration and maintenance messages; slog.Default()
+	// when nil.
+	Logger *slog.Logger
+	// ReadConns caps the SQLite read pool (default 4). SQLite writes always
+	// go through a single connection.
+	ReadConns int
+}
+
+// Store implements civic.Store. It is safe for concurrent use.
+type Store struct {
+	engine string
+	// rdb serves reads; wdb serves writes. On PostgreSQL and on in-memory
+	// SQLite they are the same pool. On file SQLite wdb holds a single
+	// connection, because SQLite admits one writer at a time and a single
+	// Go-side queue is cheaper than SQLITE_BUSY retries.
+	rdb, wdb *sql.DB
+	now      func() time.Time
+	log      *slog.Logger
+	pgParts  *partitionCache // PostgreSQL: months known to have a partition
+	sqliteWr *sqliteWriter   // SQLite: readings hot path state
+}
+
+var _ civic.Store = (*Store)(nil)
+
+// Open connects to the database named by dsn, applies pending migrations
+// and returns the store. dsn is "sqlite:PATH", a bare PATH, "sqlite::memory:"
+// (a private in-memory database, for tests) or a "postgres://" or
+// "postgresql://" URL. Open fails with Unavailable when the database does
+// not answer or its schema is newer than this binary knows, and with
+// Internal when a migration fails.
+func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
+	s := &Store{now: opts.Now, log: opts.Logger}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	var err error
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		s.engine = EnginePostgres
+		err = s.openPostgres(dsn)
+	default:
+		s.engine = EngineSQLite
+		err = s.openSQLite(strings.TrimPrefix(dsn, "sqlite:"), opts.ReadConns)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.wdb.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, civic.Wrap(civic.Unavailable, fmt.Errorf("store: connect %s: %w", s.engine, err), "database unavailable")
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) openPostgres(dsn string) error {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return civic.Wrap(civic.Invalid, err, "bad PostgreSQL URL")
+	}
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(16)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s.rdb, s.wdb = db, db
+	s.pgParts = newPartitionCache()
+	return nil
+}
+
+// sqlitePragmas are applied to every SQLite connection. WAL with
+// synchronous=NORMAL keeps every committed transaction across a crash of the
+// process (only an OS crash or power loss may lose the last commits).
+const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
+	"&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)"
+
+func (s *Store) openSQLite(path string, readConns int) error {
+	if path == "" {
+		return civic.FieldError("dsn", "an SQLite database path is required")
+	}
+	if readConns <= 0 {
+		readConns = 4
+	}
+	if path == ":memory:" {
+		// Each connection to ":memory:" is a separate database: keep exactly
+		// one, forever, for reads and writes alike.
+		db, err := sql.Open("sqlite", ":memory:?_pragma=foreign_keys(1)&_txlock=immediate")
+		if err != nil {
+			return civic.Wrap(civic.Internal, err, "internal error")
+		}
+		db.SetMaxOpenConns(1)
+		db.SetMaxIdleConns(1)
+		db.SetConnMaxLifetime(0)
+		db.SetConnMaxIdleTime(0)
+		s.rdb, s.wdb = db, db
+		s.sqliteWr = &sqliteWriter{}
+		return nil
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return civic.Wrap(civic.Unavailable, fmt.Errorf("store: %w", err), "cannot create the data directory")
+		}
+	}
+	wdb, err := sql.Open("sqlite", path+"?"+sqlitePragmas+"&_pragma=cache_size(-65536)&_txlock=immediate")
+	if err != nil {
+		return civic.Wrap(civic.Internal, err, "internal error")
+	}
+	wdb.SetMaxOpenConns(1)
+	wdb.SetMaxIdleConns(1)
+	wdb.SetConnMaxLifetime(0)
+	wdb.SetConnMaxIdleTime(0)
+	rdb, err := sql.Open("sqlite", path+"?"+sqlitePragmas+"&_pragma=cache_size(-16384)")
+	if err != nil {
+		wdb.Close()
+		return civic.Wrap(civic.Internal, err, "internal error")
+	}
+	rdb.SetMaxOpenConns(readConns)
+	rdb.SetMaxIdleConns(readConns)
+	s.rdb, s.wdb = rdb, wdb
+	s.sqliteWr = &sqliteWriter{}
+	return nil
+}
+
+// Engine returns EngineSQLite or EnginePostgres.
+func (s *Store) Engine() string { return s.engine }
+
+// DB returns the pool that writes go through, for tools such as the raw
+// driver benchmark (see RawInsert). Callers must not close it.
+func (s *Store) DB() *sql.DB { return s.wdb }
+
+// Ping checks the database answers; it fails with Unavailable otherwise.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.PingContext(ctx); err != nil {
+		return civic.Wrap(civic.Unavailable, fmt.Errorf("store: ping: %w", err), "database unavailable")
+	}
+	return nil
+}
+
+// Close closes the connection pools. On SQLite it first checkpoints the
+// write-ahead log so the database file is complete on its own.
+func (s *Store) Close() error {
+	var errs []error
+	if s.engine == EngineSQLite && s.wdb != s.rdb {
+		if _, err := s.wdb.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			s.log.Warn("store: checkpoint at close", "err", err)
+		}
+	}
+	if s.sqliteWr != nil {
+		s.sqliteWr.close()
+	}
+	if s.rdb != nil && s.rdb != s.wdb {
+		errs = append(errs, s.rdb.Close())
+	}
+	if s.wdb != nil {
+		errs = append(errs, s.wdb.Close())
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Store) pg() bool { return s.engine == EnginePostgres }
+
+// stamp is the store's clock, in UTC, at the precision both engines keep.
+func (s *Store) stamp() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+// textTime is the SQLite text form of a time: fixed width, so it sorts.
+const textTime = "2006-01-02T15:04:05.000Z"
+
+// ts is the argument for a time column other than reading times.
+func (s *Store) ts(t time.Time) any {
+	if s.pg() {
+		return t.UTC()
+	}
+	return t.UTC().Format(textTime)
+}
+
+// tsPtr is ts for an optional time; nil stays NULL.
+func (s *Store) tsPtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return s.ts(*t)
+}
+
+// ms is the argument for a reading-time column (readings, bin_state).
+func (s *Store) ms(t time.Time) any {
+	if s.pg() {
+		return t.UTC()
+	}
+	return t.UnixMilli()
+}
+
+// scanTime scans any time column of either engine into a UTC time.Time.
+type scanTime struct{ t *time.Time }
+
+func (d scanTime) Scan(v any) error {
+	switch x := v.(type) {
+	case nil:
+		*d.t = time.Time{}
+	case time.Time:
+		*d.t = x.UTC()
+	case int64:
+		*d.t = time.UnixMilli(x).UTC()
+	case string:
+		return d.parse(x)
+	case []byte:
+		return d.parse(string(x))
+	default:
+		return fmt.Errorf("store: cannot scan %T into a time", v)
+	}
+	return nil
+}
+
+func (d scanTime) parse(s string) error {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return fmt.Errorf("store: bad time %q: %w", s, err)
+	}
+	*d.t = t.UTC()
+	return nil
+}
+
+// scanTimePtr scans a nullable time column.
+type scanTimePtr struct{ t **time.Time }
+
+func (d scanTimePtr) Scan(v any) error {
+	if v == nil {
+		*d.t = nil
+		return nil
+	}
+	var t time.Time
+	if err := (scanTime{&t}).Scan(v); err != nil {
+		return err
+	}
+	*d.t = &t
+	return nil
+}
+
+// nullStr stores an empty string as NULL.
+func nullStr(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// errCtx says which foreign-key field a failed write names.
+type errCtx struct {
+	op      string // e.g. "create device"
+	fkField string // on a foreign key failure while writing: Invalid naming this field
+	inUse   string // on a foreign key failure while deleting: Conflict with this message
+}
+
+// fail converts err into a *civic.Error as documented on the package.
+func (s *Store) fail(c errCtx, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ce *civic.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	wrapped := fmt.Errorf("store: %s: %w", c.op, err)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return civic.Wrap(civic.NotFound, wrapped, "not found")
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return civic.Wrap(civic.Unavailable, wrapped, "request cancelled or timed out")
+	}
+	switch classify(err) {
+	case errUnique:
+		return civic.Wrap(civic.Conflict, wrapped, "already exists")
+	case errForeignKey:
+		if c.inUse != "" {
+			return civic.Wrap(civic.Conflict, wrapped, c.inUse)
+		}
+		if c.fkField != "" {
+			return &civic.Error{Kind: civic.Invalid, Field: c.fkField, Message: "refers to something that does not exist", Err: wrapped}
+		}
+		return civic.Wrap(civic.Conflict, wrapped, "still referenced by other records")
+	case errBusy:
+		return civic.Wrap(civic.Unavailable, wrapped, "database busy, try again")
+	}
+	return civic.Wrap(civic.Internal, wrapped, "internal error")
+}
+
+type errClass int
+
+const (
+	errOther errClass = iota
+	errUnique
+	errForeignKey
+	errBusy
+)
+
+func classify(err error) errClass {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return errUnique
+		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return errForeignKey
+		}
+		// ON DELETE RESTRICT fails with SQLITE_CONSTRAINT_TRIGGER.
+		if se.Code()&0xff == sqlite3.SQLITE_CONSTRAINT && strings.Contains(se.Error(), "FOREIGN KEY") {
+			return errForeignKey
+		}
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return errBusy
+		}
+		return errOther
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "23505":
+			return errUnique
+		case "23503":
+			return errForeignKey
+		case "40001", "40P01", "55P03", "53300":
+			return errBusy
+		}
+	}
+	return errOther
+}
+
+// notFound is the NotFound error for a missing row of kind what.
+func notFound(what, id string) error {
+	return civic.Errorf(civic.NotFound, "%s %q not found", what, id)
+}
+
+// inTx runs fn in a write transaction and commits it.
+func (s *Store) inTx(ctx context.Context, c errCtx, fn func(tx *sql.Tx) error) error {
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return s.fail(c, err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return s.fail(c, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return s.fail(c, err)
+	}
+	return nil
+}
+
+// execOne runs a write that must touch exactly one row; NotFound otherwise.
+func execOne(ctx context.Context, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, what, id, query string, args ...any) error {
+	res, err := q.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound(what, id)
+	}
+	return nil
+}
+
+// exists reports whether table has a row with the given id.
+func exists(ctx context.Context, tx *sql.Tx, table, id string) (bool, error) {
+	var one int
+	err := tx.QueryRowContext(ctx, "SELECT 1 FROM "+table+" WHERE id = $1", id).Scan(&one)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// mustRef fails with Invalid naming field when id is set and table has no
+// such row. Checking first names the field on both engines; SQLite's own
+// foreign key errors do not say which key failed.
+func mustRef(ctx context.Context, tx *sql.Tx, field, table, id string) error {
+	if id == "" {
+		return nil
+	}
+	ok, err := exists(ctx, tx, table, id)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return civic.FieldError(field, "%q does not exist", id)
+	}
+	return nil
+}
