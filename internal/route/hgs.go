@@ -4,7 +4,6 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
-	"sort"
 	"sync"
 	"time"
 )
@@ -142,6 +141,7 @@ type search struct {
 	seen  int // shared.version last imported
 	child *individual
 	marks []bool
+	cons  *constructor
 	sweep []int32
 	iter  int
 }
@@ -158,6 +158,7 @@ func newSearch(in *instance, seed uint64, sh *shared, share bool) *search {
 		share: share,
 		child: newIndividual(in),
 		marks: make([]bool, in.n),
+		cons:  newConstructor(in),
 	}
 }
 
@@ -203,8 +204,8 @@ func (g *search) initialPopulation(ctx context.Context, deadline time.Time) {
 			return
 		}
 		c := g.child
-		if in.hasCoords && in.nc > 300 && i%2 == 1 {
-			g.sweepTour(c.tour)
+		if in.nc > 200 && i%4 != 3 {
+			g.cons.savingsTour(c.tour, 0.02+0.08*g.rng.Float64(), g.rng.Float64)
 		} else {
 			for k := range c.tour {
 				c.tour[k] = int32(k + 1)
@@ -213,25 +214,6 @@ func (g *search) initialPopulation(ctx context.Context, deadline time.Time) {
 		}
 		c.routes = g.sp.split(c.tour, g.pop.w, c.routes)
 		g.educate()
-	}
-}
-
-// sweepTour orders the customers by polar angle from a random direction,
-// with a little noise: a cheap, good giant tour for large instances.
-func (g *search) sweepTour(tour []int32) {
-	in := g.in
-	off := g.rng.Int32N(65536)
-	type key struct {
-		a int32
-		c int32
-	}
-	keys := make([]key, in.nc)
-	for c := 1; c <= in.nc; c++ {
-		keys[c-1] = key{positiveMod(in.polar[c] - off + g.rng.Int32N(1024)), int32(c)}
-	}
-	sort.Slice(keys, func(a, b int) bool { return keys[a].a < keys[b].a })
-	for i, k := range keys {
-		tour[i] = k.c
 	}
 }
 
