@@ -56,10 +56,10 @@ func scanBinView(r rowScanner) (civic.BinView, error) {
 
 // stateScan receives a bin_state row that may be missing (LEFT JOIN).
 type stateScan struct {
-	binID, device                     sql.NullString
-	time, updated                     time.Time
-	fill, temp, battery, tilt, rssi   sql.NullFloat64
-	door, fire                        sql.NullBool
+	binID, device                   sql.NullString
+	time, updated                   time.Time
+	fill, temp, battery, tilt, rssi sql.NullFloat64
+	door, fire                      sql.NullBool
 }
 
 func (st *stateScan) dest() []any {

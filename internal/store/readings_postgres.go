@@ -201,4 +201,3 @@ func (s *Store) ensurePartitions(ctx context.Context, months map[int]bool) error
 	}
 	return nil
 }
-
