@@ -1,0 +1,689 @@
+package sim
+
+import (
+	"math"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/civic-city/civic/internal/civic"
+)
+
+// Faults sets how often simulated sensors misbehave. Rates are
+// probabilities in [0, 1].
+type Faults struct {
+	// ZeroReading is the chance that an ultrasonic reading reports an
+	// empty bin (fill 0) whatever the truth: a lost echo.
+	ZeroReading float64
+	// Loss is the chance that an uplink never arrives.
+	Loss float64
+	// StuckPerDay is the chance, per device and day, that a sensor starts
+	// repeating its last fill reading for 6 to 48 hours.
+	StuckPerDay float64
+	// DyingBattery is the share of devices whose battery fails: it drains
+	// from 35-60% to nothing in one to three weeks, then the device goes
+	// silent.
+	DyingBattery float64
+	// FirePerDay is the chance, per bin and day, of a fire: for one to
+	// three hours from late morning to late evening the temperature
+	// spikes and the sensor raises its fire flag.
+	FirePerDay float64
+}
+
+// DefaultFaults returns the fault rates used when SensorParams.Faults is
+// nil: a few zero readings and lost uplinks a day per hundred devices, a
+// stuck sensor every few days, one device in a hundred with a failing
+// battery, and a fire every week or two in a city of a thousand bins.
+func DefaultFaults() Faults {
+	return Faults{
+		ZeroReading:  0.005,
+		Loss:         0.01,
+		StuckPerDay:  0.002,
+		DyingBattery: 0.01,
+		FirePerDay:   0.0001,
+	}
+}
+
+// PolicyKind names an automatic collection policy.
+type PolicyKind string
+
+// Automatic collection policies.
+const (
+	// PolicyNone never empties a bin: the caller calls Empty.
+	PolicyNone PolicyKind = "none"
+	// PolicyFixed empties every bin on a fixed schedule, as a city without
+	// sensors does: each bin is visited every 12 hours, or every 1, 2, 3, 4
+	// or 7 days, the longest interval at which its mean fill rate fills it
+	// to Policy.Target; at a time of day between 06:00 and 14:00 that is
+	// the bin's place in its route (twice-daily bins again 9 hours later).
+	PolicyFixed PolicyKind = "fixed"
+	// PolicyThreshold visits every bin once a day at its round time and
+	// empties it if its true fill is at least Policy.Threshold.
+	PolicyThreshold PolicyKind = "threshold"
+)
+
+// DefaultScheduleTarget is the default Policy.Target: the fill a fixed
+// schedule expects a bin to reach, at its mean rate, by its next
+// collection. Cities schedule conservatively so that bins rarely overflow;
+// with 0.6 the fill at collection matches Philadelphia's 2014 Bigbelly
+// records (nearly half the collections emptied fairly empty bins).
+const DefaultScheduleTarget = 0.8
+
+// scheduleError is the spread (log scale) of the city's estimate of a bin's
+// mean fill rate when it sets a fixed schedule.
+const scheduleError = 0.6
+
+// Policy is an automatic collection policy.
+type Policy struct {
+	Kind PolicyKind
+	// Target is PolicyFixed's planned fill at collection; 0 means
+	// DefaultScheduleTarget.
+	Target float64
+	// Threshold is PolicyThreshold's fill from which a bin is emptied; 0
+	// means the bin's own threshold (civic.Bin.Threshold).
+	Threshold float64
+}
+
+// Collection is an automatic collection made by a Policy.
+type Collection struct {
+	BinID string
+	Time  time.Time
+	Fill  float64 // true fill just before the bin was emptied, 0..1
+}
+
+// EventKind names a kind of Event.
+type EventKind string
+
+// Kinds of events.
+const (
+	// EventStreetFair makes the bins of Zone fill Factor times faster.
+	EventStreetFair EventKind = "street_fair"
+	// EventFire starts a fire in Bin: its sensor reports a temperature
+	// spike and the fire flag.
+	EventFire EventKind = "fire"
+	// EventStuck makes Bin's sensor repeat its last fill reading.
+	EventStuck EventKind = "stuck"
+)
+
+// Event is something that happens to the city for a while: a street fair, a
+// fire, a stuck sensor. Sensors schedule street fairs themselves (see
+// SensorParams.StreetFairWeeks); AddEvent adds more.
+type Event struct {
+	Kind   EventKind
+	Zone   string    // EventStreetFair: the zone
+	Bin    string    // EventFire, EventStuck: the bin
+	Start  time.Time // inclusive
+	End    time.Time // exclusive
+	Factor float64   // EventStreetFair: the rate multiplier; 0 means DefaultFairFactor
+}
+
+// DefaultFairFactor is how many times faster a street fair fills its zone's
+// bins.
+const DefaultFairFactor = 4.0
+
+// SensorParams configures NewSensors.
+type SensorParams struct {
+	// Seed drives the bins' fill rates, the sensors' noise and the faults.
+	Seed uint64
+	// Start is the simulation's starting time; default the city's
+	// Params.Start. Bins start with a random fill.
+	Start time.Time
+	// Faults sets the fault rates; nil means DefaultFaults(), a pointer to
+	// a zero Faults means none.
+	Faults *Faults
+	// Policy empties bins automatically; the zero value is PolicyNone.
+	Policy Policy
+	// StreetFairWeeks schedules a street fair every that many weeks, on a
+	// Saturday from 10:00 to 20:00 in one zone chosen at random, filling
+	// its bins DefaultFairFactor times faster. 0 means every 4 weeks; a
+	// negative number means never.
+	StreetFairWeeks int
+	// OnCollect, if set, is called for every automatic collection, in the
+	// order the bins are advanced (not globally in time order), from
+	// within Step: it must not call the Sensors' methods.
+	OnCollect func(Collection)
+}
+
+// Sensors simulates the fill of a city's bins and the uplinks of their
+// sensors. Its methods are safe for concurrent use.
+//
+// The model: each bin receives loose waste at a true rate that is its mean
+// rate (set by its site's activity, its stream and a per-bin random factor,
+// spanning well over an order of magnitude across the city) times an
+// hour-of-week profile (commercial or residential, nights near zero) times
+// a random factor for the day (about ±25%) times any street fair. Fill is
+// the fraction of the bin's capacity in use, capped at 1 (an overflowing
+// bin). A compacting station's capacity is its compacted capacity
+// (CompactorCapacityL, CompactionRatio times its physical volume), and its
+// compaction counter counts one cycle per half hopper of loose waste.
+type Sensors struct {
+	mu     sync.Mutex
+	city   *City
+	loc    *time.Location
+	p      SensorParams
+	faults Faults
+	seed   uint64
+	start  int64 // Unix seconds
+	now    int64
+
+	bins   []binState
+	devs   []devState
+	heap   []int32 // devices by next uplink time
+	events []event
+	zoneIx map[string]int
+
+	fairWeeks int
+	fairPhase int64
+
+	dayPCG  *rand.PCG
+	dayRand *rand.Rand
+	offHour int64 // cache for offset(): UTC hour and its zone offset
+	offVal  int64
+	alloc   slab
+	stats   stats
+}
+
+// stats counts injected faults, for tests.
+type stats struct {
+	readings, lost, zero, stuck, fires, dying, dead, collections int
+}
+
+// event is an Event with times in Unix seconds and names resolved.
+type event struct {
+	Event
+	start, end int64
+	zone, bin  int
+}
+
+// binState is the hidden truth about one bin.
+type binState struct {
+	id         string
+	ix         int // index in Sensors.bins and City.Bins
+	zone       int
+	capL       float64
+	compacting bool
+	meanRate   float64 // fraction of capacity per hour, weekly mean
+	commercial float64 // weight of CommercialProfile
+	threshold  float64
+
+	t     int64   // the time fill is known at
+	fill  float64 // 0..1
+	loose float64 // litres of loose waste received since the start
+
+	segStart, segEnd int64 // cached constant-rate segment
+	segRate          float64
+
+	dayCache int64
+	dayInfo  dayInfo
+
+	// automatic collection
+	every   int   // PolicyFixed: rounds every that many days (0: twice a day); else 1
+	phase   int   // the day modulo every of the rounds
+	tod     int64 // seconds after local midnight of the round
+	next    int64 // next round, math.MaxInt64 for none
+	empties uint64
+}
+
+type devKind uint8
+
+const (
+	kindUltrasonic devKind = iota
+	kindLaser
+	kindBigbelly
+)
+
+// devState is one sensor's state.
+type devState struct {
+	id       string
+	bin      int
+	kind     devKind
+	scale    civic.FillScale
+	rng      *rand.Rand
+	interval int64
+	next     int64
+	dead     bool
+
+	battery0, drain float64
+	solar           bool
+	rssi0           float64
+	depthMM         float64
+	offsetMM        float64
+	tilt0           float64
+	tempOff         float64
+	compactions0    int
+
+	faultDay           int64
+	stuckFrom, stuckTo int64
+	held               bool
+	heldFill, heldDist float64
+	lastFill, lastDist float64
+	fireFrom, fireTo   int64
+	firePeak           float64
+}
+
+// dayInfo is what a bin's day holds, drawn from a generator seeded by the
+// bin and the day, so that it does not depend on how the caller steps time.
+type dayInfo struct {
+	factor            float64 // rate multiplier for the day, mean 1
+	stuckAt, stuckFor int64   // seconds after midnight; stuckAt < 0: none
+	fireAt, fireFor   int64
+	firePeak          float64 // °C above ambient
+}
+
+const dayFactorSigma = 0.25
+
+// NewSensors returns a simulation of city's sensors starting at p.Start.
+// Every bin starts with a fill drawn between empty and two thirds full.
+func NewSensors(city *City, p SensorParams) *Sensors {
+	if p.Start.IsZero() {
+		p.Start = city.Params.Start
+	}
+	if p.Policy.Kind == "" {
+		p.Policy.Kind = PolicyNone
+	}
+	if p.Policy.Target <= 0 {
+		p.Policy.Target = DefaultScheduleTarget
+	}
+	s := &Sensors{
+		city:    city,
+		loc:     city.Params.Location,
+		p:       p,
+		seed:    p.Seed,
+		start:   p.Start.Unix(),
+		zoneIx:  make(map[string]int, len(city.Zones)),
+		dayPCG:  rand.NewPCG(0, 0),
+		offHour: math.MinInt64,
+	}
+	s.dayRand = rand.New(s.dayPCG)
+	s.now = s.start
+	if p.Faults == nil {
+		s.faults = DefaultFaults()
+	} else {
+		s.faults = *p.Faults
+	}
+	switch {
+	case p.StreetFairWeeks == 0:
+		s.fairWeeks = 4
+	case p.StreetFairWeeks > 0:
+		s.fairWeeks = p.StreetFairWeeks
+	}
+	for i, z := range city.Zones {
+		s.zoneIx[z.ID] = i
+	}
+	rng := rand.New(rand.NewPCG(p.Seed, 0x73656e736f7273)) // "sensors"
+	s.fairPhase = int64(rng.IntN(max(s.fairWeeks, 1)))
+	s.bins = make([]binState, len(city.Bins))
+	for i := range city.Bins {
+		b := &city.Bins[i]
+		site := city.Sites[i]
+		// Every bin makes the same draws whatever the policy, so that
+		// policies are compared on the same waste.
+		litresPerDay := site.Activity * math.Exp(0.45*rng.NormFloat64())
+		fill0 := rng.Float64() * 2 / 3
+		phase := rng.IntN(7 * 12) // divisible by every schedule interval
+		tod := int64(6*3600 + rng.IntN(8*3600))
+		estimateErr := math.Exp(scheduleError * rng.NormFloat64())
+		bs := &s.bins[i]
+		*bs = binState{
+			id:         b.ID,
+			ix:         i,
+			zone:       s.zoneIx[b.ZoneID],
+			capL:       b.CapacityL,
+			compacting: b.Compacting,
+			meanRate:   litresPerDay / b.CapacityL / 24,
+			commercial: site.Commercial,
+			threshold:  b.Threshold(),
+			t:          s.start,
+			fill:       fill0,
+			dayCache:   math.MinInt64,
+			next:       math.MaxInt64,
+			every:      1,
+		}
+		bs.phase = phase
+		bs.tod = tod
+		switch p.Policy.Kind {
+		case PolicyFixed:
+			// The city sizes schedules from a rough estimate of each
+			// bin's rate, not the truth.
+			bs.every = scheduleDays(bs.meanRate*24*estimateErr, p.Policy.Target)
+			bs.phase %= max(bs.every, 1)
+			bs.next = s.nextRound(bs, s.start)
+		case PolicyThreshold:
+			bs.phase = 0
+			bs.next = s.nextRound(bs, s.start)
+		}
+	}
+	s.devs = make([]devState, len(city.Devices))
+	s.heap = make([]int32, 0, len(city.Devices))
+	for i := range city.Devices {
+		d := &city.Devices[i]
+		bi, ok := city.BinIndex(d.BinID)
+		if !ok {
+			continue
+		}
+		ds := &s.devs[i]
+		*ds = devState{
+			id:        d.ID,
+			bin:       bi,
+			scale:     d.FillScale,
+			rng:       rand.New(rand.NewPCG(p.Seed, 0x64657600+uint64(i))), // "dev"+i
+			interval:  int64(max(d.ExpectedInterval, 10)),
+			faultDay:  math.MinInt64,
+			stuckFrom: math.MaxInt64,
+			fireFrom:  math.MaxInt64,
+		}
+		switch d.Kind {
+		case "laser":
+			ds.kind = kindLaser
+		case "bigbelly":
+			ds.kind = kindBigbelly
+		}
+		r := ds.rng
+		ds.next = s.start + 1 + r.Int64N(ds.interval)
+		ds.battery0 = 0.35 + 0.65*r.Float64()
+		ds.drain = 0.0005 + 0.001*r.Float64()
+		if ds.kind == kindBigbelly {
+			ds.solar = true
+			ds.battery0, ds.drain = 0.82+0.12*r.Float64(), 0
+			ds.rssi0 = -100 + 35*r.Float64()
+		} else {
+			ds.rssi0 = -118 + 38*r.Float64()
+		}
+		if r.Float64() < s.faults.DyingBattery {
+			ds.battery0 = 0.35 + 0.25*r.Float64()
+			ds.drain = 0.03 + 0.03*r.Float64()
+			s.stats.dying++
+		}
+		bs := &s.bins[bi]
+		switch {
+		case bs.compacting:
+			ds.depthMM = 1200
+		case bs.capL <= 120:
+			ds.depthMM = 800
+		case bs.capL <= 160:
+			ds.depthMM = 900
+		default:
+			ds.depthMM = 1000
+		}
+		ds.offsetMM = 150 + 100*r.Float64()
+		ds.tilt0 = 4 * r.Float64()
+		ds.tempOff = r.NormFloat64()
+		if bs.compacting {
+			ds.tempOff += 2 // dark steel in the sun
+			ds.compactions0 = 1000 + r.IntN(20000)
+		}
+		ds.lastFill = bs.fill
+		ds.lastDist = ds.offsetMM + ds.depthMM*(1-bs.fill)
+		s.heap = append(s.heap, int32(i))
+	}
+	for i := len(s.heap)/2 - 1; i >= 0; i-- {
+		s.down(i)
+	}
+	return s
+}
+
+// scheduleDays picks a fixed schedule's interval in days (0 meaning twice a
+// day) for a bin filling dailyRate of its capacity a day on average.
+func scheduleDays(dailyRate, target float64) int {
+	best := 0
+	for _, d := range []int{1, 2, 3, 4, 7} {
+		if dailyRate*float64(d) <= target {
+			best = d
+		}
+	}
+	return best
+}
+
+// Now returns the simulation time: the end of the last Step (second
+// resolution), or the start.
+func (s *Sensors) Now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return time.Unix(s.now, 0).UTC()
+}
+
+// City returns the simulated city.
+func (s *Sensors) City() *City { return s.city }
+
+// Step advances the simulation to until and returns the uplinks the sensors
+// sent after the previous Step and up to until, ordered by time and then
+// device. Each reading carries Device and Time (whole seconds, UTC) and the
+// measurements its kind of sensor sends, with Fill on the device's own
+// FillScale as the sensor reports it; lost uplinks and silent devices (dead
+// battery) are missing. Bins are advanced to until, with automatic
+// collections made on the way. Step returns nil if until is not after Now.
+//
+// The readings do not depend on how time is cut into Steps, up to
+// floating-point rounding of the fill.
+func (s *Sensors) Step(until time.Time) []civic.Reading {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := until.Unix()
+	if u <= s.now {
+		return nil
+	}
+	// Size the result for the uplinks due, so appends never copy readings.
+	perSec := 0.0
+	for _, i := range s.heap {
+		perSec += 1 / float64(s.devs[i].interval)
+	}
+	out := make([]civic.Reading, 0, int(float64(u-s.now)*perSec*1.03)+len(s.heap))
+	for len(s.heap) > 0 {
+		i := s.heap[0]
+		d := &s.devs[i]
+		if d.next > u {
+			break
+		}
+		if r, ok := s.read(d, d.next); ok {
+			out = append(out, r)
+		}
+		if d.dead {
+			last := len(s.heap) - 1
+			s.heap[0] = s.heap[last]
+			s.heap = s.heap[:last]
+		} else {
+			jitter := int64((d.rng.Float64() - 0.5) * 0.04 * float64(d.interval))
+			d.next += max(d.interval+jitter, 1)
+		}
+		if len(s.heap) > 0 {
+			s.down(0)
+		}
+	}
+	for i := range s.bins {
+		s.advance(&s.bins[i], u)
+	}
+	s.now = u
+	return out
+}
+
+// less orders heap entries by next uplink, then device index.
+func (s *Sensors) less(a, b int32) bool {
+	na, nb := s.devs[a].next, s.devs[b].next
+	return na < nb || na == nb && a < b
+}
+
+func (s *Sensors) down(i int) {
+	h := s.heap
+	n := len(h)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		m := l
+		if r := l + 1; r < n && s.less(h[r], h[l]) {
+			m = r
+		}
+		if !s.less(h[m], h[i]) {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+}
+
+// Empty records that binID was emptied at t, which must not be after Now:
+// the bin's fill drops to a small residue. It returns the bin's true fill
+// just before. If t is before the time the bin's state is known at (an
+// earlier Step went past it), the waste that arrived since t is put back
+// in, and the returned fill is estimated by taking it out of the current
+// fill. Empty fails with civic.NotFound for an unknown bin and
+// civic.Invalid for a time after Now or before the start.
+func (s *Sensors) Empty(binID string, t time.Time) (float64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.city.BinIndex(binID)
+	if !ok {
+		return 0, civic.Errorf(civic.NotFound, "no bin %q in the simulated city", binID)
+	}
+	tt := t.Unix()
+	if tt > s.now {
+		return 0, civic.FieldError("time", "%s is after the simulation time %s", t.UTC().Format(time.RFC3339), time.Unix(s.now, 0).UTC().Format(time.RFC3339))
+	}
+	if tt < s.start {
+		return 0, civic.FieldError("time", "%s is before the simulation start", t.UTC().Format(time.RFC3339))
+	}
+	b := &s.bins[i]
+	if tt >= b.t {
+		s.integrate(b, tt)
+		before := b.fill
+		s.empty(b)
+		return before, nil
+	}
+	since := s.integral(b, tt, b.t)
+	before := math.Max(0, b.fill-since)
+	s.empty(b)
+	b.fill = math.Min(1, b.fill+since)
+	return before, nil
+}
+
+// AddEvent schedules e. It fails with civic.Invalid if e's kind is unknown,
+// its zone or bin does not exist, or it ends before it starts.
+func (s *Sensors) AddEvent(e Event) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ev := event{Event: e, start: e.Start.Unix(), end: e.End.Unix(), zone: -1, bin: -1}
+	if ev.end <= ev.start {
+		return civic.FieldError("end", "must be after start")
+	}
+	switch e.Kind {
+	case EventStreetFair:
+		z, ok := s.zoneIx[e.Zone]
+		if !ok {
+			return civic.FieldError("zone", "no zone %q in the simulated city", e.Zone)
+		}
+		if e.Factor < 0 || math.IsNaN(e.Factor) || math.IsInf(e.Factor, 0) {
+			return civic.FieldError("factor", "must be a positive number")
+		}
+		if ev.Factor == 0 {
+			ev.Factor = DefaultFairFactor
+		}
+		ev.zone = z
+		// The cached rate segments may span the event's edges.
+		for i := range s.bins {
+			if s.bins[i].zone == z {
+				s.bins[i].segEnd = math.MinInt64
+			}
+		}
+	case EventFire, EventStuck:
+		b, ok := s.city.BinIndex(e.Bin)
+		if !ok {
+			return civic.FieldError("bin", "no bin %q in the simulated city", e.Bin)
+		}
+		ev.bin = b
+	default:
+		return civic.FieldError("kind", "must be one of street_fair, fire, stuck")
+	}
+	s.events = append(s.events, ev)
+	return nil
+}
+
+// Events returns the events that overlap [from, to): the scheduled street
+// fairs and the events added with AddEvent, in order of start. Random
+// faults (SensorParams.Faults) are not events and are not listed.
+func (s *Sensors) Events(from, to time.Time) []Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	f, t := from.Unix(), to.Unix()
+	var out []Event
+	if s.fairWeeks > 0 {
+		for day := s.localDay(f) - 7; ; day++ {
+			start, end, zone, ok := s.fairOn(day)
+			if !ok {
+				continue
+			}
+			if start >= t {
+				break
+			}
+			if end > f {
+				out = append(out, Event{Kind: EventStreetFair, Zone: s.city.Zones[zone].ID,
+					Start: time.Unix(start, 0).UTC(), End: time.Unix(end, 0).UTC(), Factor: DefaultFairFactor})
+			}
+		}
+	}
+	for _, e := range s.events {
+		if e.start < t && e.end > f {
+			out = append(out, e.Event)
+		}
+	}
+	sortEvents(out)
+	return out
+}
+
+func sortEvents(es []Event) {
+	for i := 1; i < len(es); i++ {
+		for j := i; j > 0 && es[j].Start.Before(es[j-1].Start); j-- {
+			es[j], es[j-1] = es[j-1], es[j]
+		}
+	}
+}
+
+// TrueFill returns binID's true fill (0..1) at Now, or NaN for an unknown
+// bin.
+func (s *Sensors) TrueFill(binID string) float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.city.BinIndex(binID)
+	if !ok {
+		return math.NaN()
+	}
+	b := &s.bins[i]
+	return math.Min(1, b.fill+s.integral(b, b.t, max(s.now, b.t)))
+}
+
+// TrueRate returns binID's true fill rate at t, as a fraction of its
+// capacity per hour (before the cap at full), or NaN for an unknown bin.
+// It is a pure function of the seed, the bin and t: it may be asked about
+// any time, past or future.
+func (s *Sensors) TrueRate(binID string, t time.Time) float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.city.BinIndex(binID)
+	if !ok {
+		return math.NaN()
+	}
+	rate, _ := s.rateAt(&s.bins[i], t.Unix())
+	return rate
+}
+
+// MeanRate returns binID's weekly mean fill rate as a fraction of its
+// capacity per hour (what TrueRate averages to over weeks without events),
+// or NaN for an unknown bin.
+func (s *Sensors) MeanRate(binID string) float64 {
+	i, ok := s.city.BinIndex(binID)
+	if !ok {
+		return math.NaN()
+	}
+	return s.bins[i].meanRate // set once in NewSensors
+}
+
+// ScheduleDays returns the interval of binID's fixed schedule in days (0
+// for twice a day) under PolicyFixed, or -1 under another policy or for an
+// unknown bin.
+func (s *Sensors) ScheduleDays(binID string) int {
+	i, ok := s.city.BinIndex(binID)
+	if !ok || s.p.Policy.Kind != PolicyFixed {
+		return -1
+	}
+	return s.bins[i].every
+}
