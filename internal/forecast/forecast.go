@@ -172,7 +172,7 @@ func train(bins []civic.Bin, pts map[string][]point, opts Options) *Model {
 	o := opts.withDefaults()
 	m := &Model{
 		opts:   o,
-		clk:    clock{loc: o.Location},
+		clk:    newClock(o.Location),
 		groups: map[string]*group{},
 		bins:   map[string]*binModel{},
 	}

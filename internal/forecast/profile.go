@@ -60,12 +60,31 @@ func (pr *profile) finish() {
 
 // clock converts between instants and the wall-clock seconds that index
 // hour-of-week slots.
-type clock struct{ loc *time.Location }
+type clock struct {
+	loc *time.Location // nil when the offset is fixed
+	off float64        // the fixed offset, seconds east of UTC
+}
+
+// newClock returns the clock of loc. A zone whose offset never changes
+// (UTC, or a fixed zone like the simulator's) is kept as a plain offset:
+// asking the zone database for every reading is slow.
+func newClock(loc *time.Location) clock {
+	if loc == nil {
+		return clock{}
+	}
+	_, off := time.Date(1990, 1, 1, 0, 0, 0, 0, loc).Zone()
+	for t := time.Date(1990, 1, 15, 0, 0, 0, 0, time.UTC); t.Year() < 2060; t = t.AddDate(0, 1, 0) {
+		if _, o := t.In(loc).Zone(); o != off {
+			return clock{loc: loc}
+		}
+	}
+	return clock{off: float64(off)}
+}
 
 // wall returns the wall-clock seconds of unix time s in the clock's zone.
 func (c clock) wall(s float64) float64 {
-	if c.loc == nil || c.loc == time.UTC {
-		return s
+	if c.loc == nil {
+		return s + c.off
 	}
 	_, off := time.Unix(int64(math.Floor(s)), 0).In(c.loc).Zone()
 	return s + float64(off)
@@ -73,25 +92,23 @@ func (c clock) wall(s float64) float64 {
 
 // unix converts wall-clock seconds back to unix seconds.
 func (c clock) unix(w float64) float64 {
-	if c.loc == nil || c.loc == time.UTC {
-		return w
+	if c.loc == nil {
+		return w - c.off
 	}
 	_, off := time.Unix(int64(math.Floor(w)), 0).In(c.loc).Zone()
 	_, off = time.Unix(int64(math.Floor(w))-int64(off), 0).In(c.loc).Zone()
 	return w - float64(off)
 }
 
-// slot returns the hour-of-week slot of wall-clock seconds w.
-func slot(w float64) int {
-	r := math.Mod(w-refSunday, secondsPerWeek)
-	if r < 0 {
-		r += secondsPerWeek
+// hourIndex returns the number of whole hours from the reference Sunday to
+// wall-clock seconds w, and the hour-of-week slot that hour falls in.
+func hourIndex(w float64) (k float64, h int) {
+	k = math.Floor((w - refSunday) / secondsPerHour)
+	h = int(math.Mod(k, slots))
+	if h < 0 {
+		h += slots
 	}
-	h := int(r / secondsPerHour)
-	if h >= slots {
-		h = slots - 1
-	}
-	return h
+	return k, h
 }
 
 // tau returns the effective hours elapsed from the reference Sunday to
@@ -126,17 +143,15 @@ func (pr *profile) wallAt(t float64) float64 {
 // overlap calls f for every slot that wall-clock interval [a, b) touches,
 // with the hours of overlap.
 func overlap(a, b float64, f func(h int, hours float64)) {
+	k, h := hourIndex(a)
 	for a < b {
-		h := slot(a)
-		end := a - math.Mod(math.Mod(a-refSunday, secondsPerHour)+secondsPerHour, secondsPerHour) + secondsPerHour
-		if end <= a { // floating point guard
-			end = a + secondsPerHour
-		}
-		if end > b {
-			end = b
-		}
+		end := math.Min(refSunday+(k+1)*secondsPerHour, b)
 		f(h, (end-a)/secondsPerHour)
 		a = end
+		k++
+		if h++; h == slots {
+			h = 0
+		}
 	}
 }
 
