@@ -1,0 +1,93 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// route is one entry of the route table: a net/http ServeMux pattern and
+// its handler.
+type route struct {
+	pattern string
+	handler http.Handler
+}
+
+// routes is the route table. To add endpoints, append entries here (one
+// handler per file); JSON API handlers are apiFuncs wrapped with s.api.
+// Every /api/ route must be described in openapi.json: a test checks.
+func (s *Server) routes() []route {
+	bins, devices, zones := s.bins(), s.devices(), s.zones()
+	depots, trucks, crews := s.depots(), s.trucks(), s.crews()
+	return []route{
+		// Operations.
+		{"GET /healthz", s.api(s.handleHealthz)},
+		{"GET /readyz", s.api(s.handleReadyz)},
+		{"GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})},
+		{"GET /api/openapi.json", http.HandlerFunc(s.handleOpenAPI)},
+
+		// Sessions and the caller.
+		{"POST /api/v1/session", s.api(s.handleLogin)},
+		{"DELETE /api/v1/session", s.api(s.handleLogout)},
+		{"GET /api/v1/me", s.api(s.handleMe)},
+
+		// Assets.
+		{"GET /api/v1/bins", s.api(s.handleListBins)},
+		{"POST /api/v1/bins", s.api(bins.handleCreate)},
+		{"GET /api/v1/bins/{id}", s.api(bins.handleGet)},
+		{"PUT /api/v1/bins/{id}", s.api(bins.handlePut)},
+		{"PATCH /api/v1/bins/{id}", s.api(bins.handlePatch)},
+		{"DELETE /api/v1/bins/{id}", s.api(bins.handleDelete)},
+		{"GET /api/v1/bins/{id}/readings", s.api(s.handleBinReadings)},
+
+		{"GET /api/v1/devices", s.api(devices.handleList)},
+		{"POST /api/v1/devices", s.api(devices.handleCreate)},
+		{"GET /api/v1/devices/{id}", s.api(devices.handleGet)},
+		{"PUT /api/v1/devices/{id}", s.api(devices.handlePut)},
+		{"PATCH /api/v1/devices/{id}", s.api(devices.handlePatch)},
+		{"DELETE /api/v1/devices/{id}", s.api(devices.handleDelete)},
+		{"POST /api/v1/devices/{id}/secret", s.api(s.handleDeviceSecret)},
+
+		{"GET /api/v1/zones", s.api(zones.handleList)},
+		{"POST /api/v1/zones", s.api(zones.handleCreate)},
+		{"GET /api/v1/zones/{id}", s.api(zones.handleGet)},
+		{"PUT /api/v1/zones/{id}", s.api(zones.handlePut)},
+		{"PATCH /api/v1/zones/{id}", s.api(zones.handlePatch)},
+		{"DELETE /api/v1/zones/{id}", s.api(zones.handleDelete)},
+
+		{"GET /api/v1/depots", s.api(depots.handleList)},
+		{"POST /api/v1/depots", s.api(depots.handleCreate)},
+		{"GET /api/v1/depots/{id}", s.api(depots.handleGet)},
+		{"PUT /api/v1/depots/{id}", s.api(depots.handlePut)},
+		{"PATCH /api/v1/depots/{id}", s.api(depots.handlePatch)},
+		{"DELETE /api/v1/depots/{id}", s.api(depots.handleDelete)},
+
+		{"GET /api/v1/trucks", s.api(trucks.handleList)},
+		{"POST /api/v1/trucks", s.api(trucks.handleCreate)},
+		{"GET /api/v1/trucks/{id}", s.api(trucks.handleGet)},
+		{"PUT /api/v1/trucks/{id}", s.api(trucks.handlePut)},
+		{"PATCH /api/v1/trucks/{id}", s.api(trucks.handlePatch)},
+		{"DELETE /api/v1/trucks/{id}", s.api(trucks.handleDelete)},
+
+		{"GET /api/v1/crews", s.api(crews.handleList)},
+		{"POST /api/v1/crews", s.api(crews.handleCreate)},
+		{"GET /api/v1/crews/{id}", s.api(crews.handleGet)},
+		{"PUT /api/v1/crews/{id}", s.api(crews.handlePut)},
+		{"PATCH /api/v1/crews/{id}", s.api(crews.handlePatch)},
+		{"DELETE /api/v1/crews/{id}", s.api(crews.handleDelete)},
+
+		// Telemetry.
+		{"POST /api/v1/readings", s.apiLimit(s.handlePostReadings, s.cfg.MaxIngestBytes)},
+
+		// Access: users, API keys, audit log.
+		{"GET /api/v1/users", s.api(s.handleListUsers)},
+		{"POST /api/v1/users", s.api(s.handleCreateUser)},
+		{"GET /api/v1/users/{id}", s.api(s.handleGetUser)},
+		{"PATCH /api/v1/users/{id}", s.api(s.handlePatchUser)},
+		{"GET /api/v1/keys", s.api(s.handleListKeys)},
+		{"POST /api/v1/keys", s.api(s.handleCreateKey)},
+		{"GET /api/v1/keys/{id}", s.api(s.handleGetKey)},
+		{"DELETE /api/v1/keys/{id}", s.api(s.handleRevokeKey)},
+		{"GET /api/v1/audit", s.api(s.handleListAudit)},
+	}
+}

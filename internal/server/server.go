@@ -1,0 +1,201 @@
+// Package server is civic's HTTP face: the JSON API under /api/v1, the
+// OpenAPI document that describes it, health and metrics endpoints, and the
+// middleware every request passes (request ids, access log, panic recovery,
+// authentication, cross-origin protection, rate limits, body limits,
+// Prometheus metrics).
+//
+// Handlers are thin: they decode, check the caller's permission, call the
+// store or a service, append an audit entry for changes and encode. Errors
+// travel as civic errors; errors.go is the one place that turns their kind
+// into an HTTP status and a JSON body.
+package server
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"github.com/civic-city/civic/internal/auth"
+	"github.com/civic-city/civic/internal/civic"
+)
+
+// Config tunes the server. Zero values take the defaults noted.
+type Config struct {
+	// SecureCookies marks the session cookie Secure; set it when civic is
+	// served over HTTPS (directly or behind a proxy).
+	SecureCookies bool
+	// CookieName is the session cookie's name; "civic_session" by default.
+	CookieName string
+	// MaxBodyBytes caps request bodies of the JSON API; 1 MiB by default.
+	MaxBodyBytes int64
+	// MaxIngestBytes caps the body of POST /api/v1/readings; 8 MiB by
+	// default (ingest's own limit for civic.MaxBatch readings).
+	MaxIngestBytes int64
+
+	// Rate limits, as events per second and bursts. Use rate.Inf to turn a
+	// limit off.
+	// AnonymousRate limits unauthenticated requests, and requests with
+	// bad credentials, per client IP; 20/s, burst 50 by default.
+	AnonymousRate  rate.Limit
+	AnonymousBurst int
+	// LoginRate limits login attempts per client IP, on top of
+	// AnonymousRate; one every 5 s, burst 10 by default.
+	LoginRate  rate.Limit
+	LoginBurst int
+	// KeyRate limits requests per API key; 500/s, burst 1000 by default
+	// (batch senders send few large requests).
+	KeyRate  rate.Limit
+	KeyBurst int
+	// UserRate limits requests per logged-in user; 50/s, burst 100 by
+	// default.
+	UserRate  rate.Limit
+	UserBurst int
+
+	// TrustProxy takes the client IP from the last X-Forwarded-For entry,
+	// as set by a reverse proxy in front of civic. Leave it off when
+	// clients reach civic directly: they could claim any address.
+	TrustProxy bool
+	// TrustedOrigins are origins (scheme://host[:port]) besides civic's own
+	// that may make cookie-authenticated writes.
+	TrustedOrigins []string
+}
+
+func (c *Config) setDefaults() {
+	if c.CookieName == "" {
+		c.CookieName = "civic_session"
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = 1 << 20
+	}
+	if c.MaxIngestBytes <= 0 {
+		c.MaxIngestBytes = 8 << 20
+	}
+	setRate(&c.AnonymousRate, &c.AnonymousBurst, 20, 50)
+	setRate(&c.LoginRate, &c.LoginBurst, 0.2, 10)
+	setRate(&c.KeyRate, &c.KeyBurst, 500, 1000)
+	setRate(&c.UserRate, &c.UserBurst, 50, 100)
+}
+
+func setRate(r *rate.Limit, b *int, dr rate.Limit, db int) {
+	if *r <= 0 {
+		*r = dr
+	}
+	if *b <= 0 {
+		*b = db
+	}
+}
+
+// Deps are the services the server calls.
+type Deps struct {
+	Store    civic.Store
+	Ingester civic.Ingester
+	Auth     *auth.Service
+	// Logger receives the access log and the details of internal errors;
+	// slog.Default() if nil.
+	Logger *slog.Logger
+	// Now is the clock; time.Now if nil.
+	Now func() time.Time
+	// Registry receives the server's metrics and is served at /metrics. A
+	// new registry with the Go and process collectors is made if nil; the
+	// global registry is never used.
+	Registry *prometheus.Registry
+}
+
+// Server serves civic's HTTP API.
+type Server struct {
+	cfg      Config
+	store    civic.Store
+	ingester civic.Ingester
+	auth     *auth.Service
+	log      *slog.Logger
+	now      func() time.Time
+	registry *prometheus.Registry
+	metrics  *metrics
+	limits   *limiters
+	cop      *http.CrossOriginProtection
+	mux      *http.ServeMux
+	handler  http.Handler
+}
+
+// New returns a server. It panics if cfg.TrustedOrigins holds a malformed
+// origin, a programming or configuration error to catch at start-up.
+func New(cfg Config, deps Deps) *Server {
+	cfg.setDefaults()
+	s := &Server{
+		cfg:      cfg,
+		store:    deps.Store,
+		ingester: deps.Ingester,
+		auth:     deps.Auth,
+		log:      deps.Logger,
+		now:      deps.Now,
+		registry: deps.Registry,
+	}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.registry == nil {
+		s.registry = prometheus.NewRegistry()
+		s.registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	}
+	s.metrics = newMetrics(s.registry)
+	s.limits = newLimiters(&s.cfg)
+	s.cop = http.NewCrossOriginProtection()
+	for _, o := range cfg.TrustedOrigins {
+		if err := s.cop.AddTrustedOrigin(o); err != nil {
+			panic("server: trusted origin: " + err.Error())
+		}
+	}
+	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, errCrossOrigin)
+	}))
+	s.mux = http.NewServeMux()
+	for _, rt := range s.routes() {
+		s.mux.Handle(rt.pattern, s.track(rt.handler))
+	}
+	s.handler = s.observe(s.authenticate(http.HandlerFunc(s.dispatch)))
+	return s
+}
+
+// Handler returns the server's root handler, with all middleware.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// dispatch routes the request; unknown API paths and wrong methods answer
+// in the API's JSON error format rather than the mux's plain text.
+func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
+	h, pattern := s.mux.Handler(r)
+	if pattern == "" && isAPIPath(r.URL.Path) {
+		rec := &statusOnly{header: http.Header{}}
+		h.ServeHTTP(rec, r)
+		if rec.status == http.StatusMethodNotAllowed {
+			if allow := rec.header.Get("Allow"); allow != "" {
+				w.Header().Set("Allow", allow)
+			}
+			s.writeError(w, r, errMethodNotAllowed)
+			return
+		}
+		s.writeError(w, r, civic.Errorf(civic.NotFound, "no such endpoint"))
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func isAPIPath(p string) bool {
+	return len(p) >= 5 && p[:5] == "/api/"
+}
+
+// statusOnly records the status and headers the mux's fallback handlers
+// write, and drops their plain-text body.
+type statusOnly struct {
+	header http.Header
+	status int
+}
+
+func (s *statusOnly) Header() http.Header         { return s.header }
+func (s *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
+func (s *statusOnly) WriteHeader(code int)        { s.status = code }
