@@ -97,7 +97,8 @@ type limitedReader struct {
 	n int64
 }
 
-var errTooLarge = civic.Errorf(civic.TooLarge, "the file is larger than %d MiB", MaxFileBytes>>20)
+// maxFileBytes is MaxFileBytes; tests lower it (export_test.go).
+var maxFileBytes int64 = MaxFileBytes
 
 func (l *limitedReader) Read(p []byte) (int, error) {
 	if l.n <= 0 {
@@ -105,7 +106,7 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 		var one [1]byte
 		n, err := l.r.Read(one[:])
 		if n > 0 {
-			return 0, errTooLarge
+			return 0, civic.Errorf(civic.TooLarge, "the file is larger than %d MiB", MaxFileBytes>>20)
 		}
 		return 0, err
 	}
@@ -117,7 +118,7 @@ func (l *limitedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func limit(r io.Reader) io.Reader { return &limitedReader{r: r, n: MaxFileBytes} }
+func limit(r io.Reader) io.Reader { return &limitedReader{r: r, n: maxFileBytes} }
 
 // readAll reads a whole (limited) file, mapping the size limit to a RowError.
 func readAll(r io.Reader, file string) ([]byte, error) {

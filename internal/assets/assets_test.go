@@ -201,15 +201,29 @@ func diffBins(t *testing.T, got, want []civic.Bin) {
 }
 
 func TestTooLarge(t *testing.T) {
-	big := strings.NewReader("id,name,lat,lon,capacity_l\n" + strings.Repeat("x", assets.MaxFileBytes))
-	_, err := assets.ReadBinsCSV(big, "big.csv")
-	if !civic.IsKind(err, civic.TooLarge) {
-		t.Errorf("ReadBinsCSV(huge) = %v, want too_large", err)
+	defer assets.SetMaxFileBytes(64)()
+	csv := "id,name,lat,lon,capacity_l\nb1,One,39.9,-75.1,120\n"
+	csv += strings.Repeat("\n", 64-len(csv))
+	if _, err := assets.ReadBinsCSV(strings.NewReader(csv), "ok.csv"); err != nil {
+		t.Errorf("ReadBinsCSV(exactly the limit) = %v", err)
 	}
-	big = strings.NewReader(strings.Repeat(" ", assets.MaxFileBytes+1))
-	_, err = assets.ReadBinsGeoJSON(big, "big.geojson")
+	_, err := assets.ReadBinsCSV(strings.NewReader(csv+"\n"), "big.csv")
 	if !civic.IsKind(err, civic.TooLarge) {
-		t.Errorf("ReadBinsGeoJSON(huge) = %v, want too_large", err)
+		t.Errorf("ReadBinsCSV(over the limit) = %v, want too_large", err)
+	}
+	big := strings.Repeat(" ", 65)
+	for _, f := range assets.Formats {
+		_, err = assets.ReadBins(strings.NewReader(big), "big", f)
+		if !civic.IsKind(err, civic.TooLarge) {
+			t.Errorf("ReadBins(%s, over the limit) = %v, want too_large", f, err)
+		}
+	}
+	_, err = assets.ReadZonesGeoJSON(strings.NewReader(big), "big.geojson")
+	if !civic.IsKind(err, civic.TooLarge) {
+		t.Errorf("ReadZonesGeoJSON(over the limit) = %v, want too_large", err)
+	}
+	if want := "big.geojson: the file is larger than 64 MiB"; err == nil || err.Error() != want {
+		t.Errorf("error text %q, want %q", err, want)
 	}
 }
 

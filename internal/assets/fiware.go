@@ -163,10 +163,10 @@ func containerAttributes(v *civic.BinView) []attribute {
 	if v.InstalledOn != "" {
 		a = append(a, attribute{name: "dateServiceStarted", kind: "Property", value: v.InstalledOn + "T00:00:00Z", dateTime: true})
 	}
-	a = append(a,
-		attribute{name: "compacting", kind: "Property", value: v.Compacting},
-		attribute{name: "serviceStatus", kind: "Property", value: string(v.Status)},
-	)
+	a = append(a, attribute{name: "compacting", kind: "Property", value: v.Compacting})
+	if v.Status != "" {
+		a = append(a, attribute{name: "serviceStatus", kind: "Property", value: string(v.Status)})
+	}
 	if s := v.State; s != nil {
 		t := s.Time.UTC()
 		if s.Fill != nil {
