@@ -159,7 +159,8 @@ type frame struct {
 	mPerDegLat   float64
 	mPerDegLon   float64
 	radiusM      float64
-	downtownR    float64 // radius of the downtown zone
+	downtownR    float64 // radius of the downtown cluster of bins
+	centerR      float64 // radius of the downtown zone
 	zoneOuterR   float64 // outer radius of the zones
 	sectors      int
 	sectorOffset float64 // angle of the first sector boundary
@@ -220,6 +221,7 @@ func GenerateCity(p CityParams) *City {
 		radiusM:    p.RadiusKm * 1000,
 	}
 	f.downtownR = min(1800, 0.3*f.radiusM)
+	f.centerR = min(1200, 0.2*f.radiusM)
 	f.zoneOuterR = f.radiusM*1.05 + 100
 	f.sectors = p.Zones - 1
 	f.sectorOffset = rng.Float64() * 2 * math.Pi / float64(f.sectors)
@@ -258,7 +260,7 @@ func genZones(f *frame, p CityParams) []civic.Zone {
 	outer := make([][2]float64, n)
 	for i := range n {
 		a := f.sectorOffset + 2*math.Pi*float64(i)/float64(n)
-		lat, lon := f.latLon(f.downtownR*math.Cos(a), f.downtownR*math.Sin(a))
+		lat, lon := f.latLon(f.centerR*math.Cos(a), f.centerR*math.Sin(a))
 		inner[i] = [2]float64{lon, lat}
 		lat, lon = f.latLon(f.zoneOuterR*math.Cos(a), f.zoneOuterR*math.Sin(a))
 		outer[i] = [2]float64{lon, lat}
@@ -306,7 +308,7 @@ func zoneOf(c *City, f *frame, x, y float64) int {
 	}
 	// Outside every polygon (only possible within centimetres of an
 	// edge): fall back on the construction.
-	if math.Hypot(x, y) < f.downtownR {
+	if math.Hypot(x, y) < f.centerR {
 		return 0
 	}
 	a := math.Mod(math.Atan2(y, x)-f.sectorOffset+4*math.Pi, 2*math.Pi)
