@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/civic-city/civic/internal/assets"
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/sim"
 )
@@ -64,10 +64,10 @@ func runDemoGenerate(_ context.Context, e *env, args []string) error {
 		name  string
 		write func(io.Writer) error
 	}{
-		{"bins.csv", func(w io.Writer) error { return writeBinsCSV(w, views) }},
-		{"bins.geojson", func(w io.Writer) error { return writeBinsGeoJSON(w, views) }},
+		{"bins.csv", func(w io.Writer) error { return assets.WriteBins(w, assets.FormatCSV, views) }},
+		{"bins.geojson", func(w io.Writer) error { return assets.WriteBins(w, assets.FormatGeoJSON, views) }},
 		{"devices.csv", func(w io.Writer) error { return writeDevicesCSV(w, city.Devices) }},
-		{"zones.geojson", func(w io.Writer) error { return writeZonesGeoJSON(w, city.Zones) }},
+		{"zones.geojson", func(w io.Writer) error { return assets.WriteZonesGeoJSON(w, city.Zones) }},
 		{"depots.csv", func(w io.Writer) error { return writeDepotsCSV(w, city.Depots) }},
 		{"trucks.csv", func(w io.Writer) error { return writeTrucksCSV(w, city.Trucks) }},
 		{"crews.csv", func(w io.Writer) error { return writeCrewsCSV(w, city.Crews) }},
@@ -103,8 +103,9 @@ func writeFile(path string, write func(io.Writer) error) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// writeCSV writes a header and rows; columns are named like the JSON fields
-// of the civic types.
+// writeCSV writes a header and rows. internal/assets has no writers for
+// devices, depots, trucks and crews yet; their columns are named like the
+// JSON fields of the civic types.
 func writeCSV(w io.Writer, header []string, rows [][]string) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(header); err != nil {
@@ -114,101 +115,6 @@ func writeCSV(w io.Writer, header []string, rows [][]string) error {
 		return err
 	}
 	return cw.Error()
-}
-
-// The bin and zone writers below produce the same columns, properties and
-// layout as internal/assets (WriteBins, WriteZonesGeoJSON), so that
-// "civic import" reads the files. They stand in for it because the assets
-// package does not build yet at the commit this was written against (its
-// GeoJSON dependency lacks a go.sum entry); once it does, demo should call
-// it instead.
-
-// binHeader lists the bin columns in the order internal/assets writes them.
-var binHeader = []string{"id", "serial", "name", "lat", "lon", "address", "stream", "capacity_l",
-	"compacting", "model", "zone_id", "status", "installed_on", "full_threshold"}
-
-func binRow(b *civic.Bin) []string {
-	return []string{b.ID, b.Serial, b.Name, ftoa(b.Lat), ftoa(b.Lon), b.Address, string(b.Stream),
-		ftoa(b.CapacityL), strconv.FormatBool(b.Compacting), b.Model, b.ZoneID, string(b.Status),
-		b.InstalledOn, ftoa(b.FullThreshold)}
-}
-
-func writeBinsCSV(w io.Writer, bins []civic.BinView) error {
-	rows := make([][]string, len(bins))
-	for i := range bins {
-		rows[i] = binRow(&bins[i].Bin)
-	}
-	return writeCSV(w, binHeader, rows)
-}
-
-// feature is an RFC 7946 Feature.
-type feature struct {
-	Type       string         `json:"type"`
-	ID         string         `json:"id"`
-	Geometry   any            `json:"geometry"`
-	Properties map[string]any `json:"properties"`
-}
-
-type point struct {
-	Type        string     `json:"type"`
-	Coordinates [2]float64 `json:"coordinates"`
-}
-
-// writeBinsGeoJSON writes Point features whose properties are the CSV
-// columns but lat and lon, numbers and booleans typed, empty text left out.
-func writeBinsGeoJSON(w io.Writer, bins []civic.BinView) error {
-	fs := make([]feature, len(bins))
-	for i := range bins {
-		b := &bins[i].Bin
-		props := map[string]any{}
-		for k, v := range binRow(b) {
-			name := binHeader[k]
-			switch name {
-			case "lat", "lon":
-			case "capacity_l", "full_threshold":
-				f, _ := strconv.ParseFloat(v, 64)
-				props[name] = f
-			case "compacting":
-				props[name] = b.Compacting
-			default:
-				if v != "" {
-					props[name] = v
-				}
-			}
-		}
-		fs[i] = feature{Type: "Feature", ID: b.ID, Geometry: point{"Point", [2]float64{b.Lon, b.Lat}}, Properties: props}
-	}
-	return writeFeatures(w, fs)
-}
-
-func writeZonesGeoJSON(w io.Writer, zones []civic.Zone) error {
-	fs := make([]feature, len(zones))
-	for i, z := range zones {
-		fs[i] = feature{Type: "Feature", ID: z.ID, Geometry: z.Boundary, Properties: map[string]any{"id": z.ID, "name": z.Name}}
-	}
-	return writeFeatures(w, fs)
-}
-
-// writeFeatures writes a FeatureCollection with one feature per line.
-func writeFeatures(w io.Writer, fs []feature) error {
-	var buf strings.Builder
-	buf.WriteString(`{"type":"FeatureCollection","features":[`)
-	for i, f := range fs {
-		var line strings.Builder
-		enc := json.NewEncoder(&line)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(f); err != nil {
-			return err
-		}
-		if i > 0 {
-			buf.WriteByte(',')
-		}
-		buf.WriteByte('\n')
-		buf.WriteString(strings.TrimSuffix(line.String(), "\n"))
-	}
-	buf.WriteString("\n]}\n")
-	_, err := io.WriteString(w, buf.String())
-	return err
 }
 
 func ftoa(v float64) string { return strconv.FormatFloat(v, 'f', -1, 64) }
