@@ -72,9 +72,11 @@ const naiveWindow = 7 * 24 * 3600.0
 // the readings since the last emptying, extended linearly from the cut (or
 // the previous cycle's slope when the current one has too few readings or no
 // positive slope). Both see the same noise-filtered readings. The truth is
-// the first crossing of the threshold in the held-out readings, interpolated
-// between readings; cycles emptied before they reach the threshold give no
-// cut points.
+// the first crossing of the threshold by the held-out readings (cleaned, and
+// smoothed by a moving average of five readings so that sensor noise does
+// not fake an early crossing), interpolated between readings; cycles emptied
+// before they reach the threshold give no cut points, and neither do cut
+// points more than the horizon before the crossing.
 func Backtest(bins []civic.Bin, readings []civic.Reading, bo BacktestOptions) Report {
 	o := bo.Options.withDefaults()
 	if bo.Warmup <= 0 {
@@ -133,12 +135,10 @@ func Backtest(bins []civic.Bin, readings []civic.Reading, bo BacktestOptions) Re
 		s := clean(all[id], &o, false)
 		for k := range s.starts {
 			cyc := s.cycle(k)
-			j := crossing(cyc, thr, o.SpikeTol)
+			j, actual := crossing(cyc, thr)
 			if j < 3 {
 				continue
 			}
-			a, b := cyc[j-1], cyc[j]
-			actual := a.t + (thr-a.x)/(b.x-a.x)*(b.t-a.t)
 			if k > 0 {
 				cuts = append(cuts, cut{bin: id, t: cyc[2].t, actual: actual, after: true})
 			}
@@ -228,22 +228,38 @@ func Backtest(bins []civic.Bin, readings []civic.Reading, bo BacktestOptions) Re
 	return rep
 }
 
-// crossing returns the index of the first reading of cyc at or above thr
-// that the next reading (if any) does not contradict, or -1.
-func crossing(cyc []point, thr, tol float64) int {
-	for j, p := range cyc {
-		if p.x < thr {
-			continue
+// crossingHalfWidth is how many readings on each side smooth the held-out
+// series before its threshold crossing is located.
+const crossingHalfWidth = 2
+
+// crossing returns the index j of the first reading of cyc where the
+// cycle's moving average (over crossingHalfWidth readings each side)
+// reaches thr, and the interpolated time of that crossing; -1 if none, or
+// if the cycle starts at or above thr. Smoothing matters: a slow bin's noisy
+// readings first touch the threshold hours before the bin actually reaches
+// it, and neither forecast should be scored against the noise.
+func crossing(cyc []point, thr float64) (int, float64) {
+	avg := func(j int) float64 {
+		lo, hi := max(0, j-crossingHalfWidth), min(len(cyc), j+crossingHalfWidth+1)
+		s := 0.0
+		for _, p := range cyc[lo:hi] {
+			s += p.x
 		}
-		if j+1 < len(cyc) && cyc[j+1].x < thr-tol/2 {
-			continue
-		}
-		if j == 0 || cyc[j-1].x >= thr {
-			return -1
-		}
-		return j
+		return s / float64(hi-lo)
 	}
-	return -1
+	prev := 0.0
+	for j := range cyc {
+		a := avg(j)
+		if a >= thr {
+			if j == 0 {
+				return -1, 0
+			}
+			p, q := cyc[j-1], cyc[j]
+			return j, p.t + (thr-prev)/(a-prev)*(q.t-p.t)
+		}
+		prev = a
+	}
+	return -1, 0
 }
 
 // naiveHours is the naive forecast of the hours from now until the cleaned
