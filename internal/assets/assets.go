@@ -1,13 +1,3 @@
-// Package assets reads and writes civic's asset files: bins as CSV, GeoJSON
-// (RFC 7946) and FIWARE Smart Data Models WasteContainer entities in
-// NGSI-LD (key-values or normalized), and zones as GeoJSON.
-//
-// The functions are pure: they read an io.Reader or write an io.Writer and
-// touch no database. A reader either returns every record of a file, each
-// one normalized and valid, or an error and no records at all, so a caller
-// never imports half a file. Errors about the content are *RowError values
-// that name the file, the line or JSON path and the field, and wrap a
-// civic.Invalid error (civic.TooLarge for a file over MaxFileBytes).
 package assets
 
 import (

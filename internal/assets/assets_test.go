@@ -60,6 +60,7 @@ func sampleViews() []civic.BinView {
 				ID: "B-0005", Name: "Broad & Spring Garden", Lat: 39.962, Lon: -75.1605,
 				Stream: civic.StreamRecycling, CapacityL: 360, Status: civic.StatusActive, FullThreshold: 0.9,
 			},
+			State: &civic.BinState{BinID: "B-0005", Device: "dev-5", Time: t, TiltDeg: ptr(80.0), Fill: ptr(1.0)},
 		},
 	}
 }

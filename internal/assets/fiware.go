@@ -14,34 +14,6 @@ import (
 	"github.com/civic-city/civic/internal/civic"
 )
 
-// FIWARE Smart Data Models WasteContainer (dataModel.WasteManagement 0.3.0)
-// in NGSI-LD. The mapping, civic → WasteContainer:
-//
-//	id              id: urn:ngsi-ld:WasteContainer:<id>; type: WasteContainer
-//	name            name
-//	lat, lon        location: GeoJSON Point [lon, lat] (GeoProperty)
-//	address         address.streetAddress
-//	serial          serialNumber
-//	stream          storedWasteKind: trash→other, recycling→inorganic,
-//	                paper→paper, bottles_cans→plastic, compost→organic
-//	capacity_l      binCapacity, litres (unitCode LTR when normalized)
-//	full_threshold  binFullnessThreshold, percent (unitCode P1)
-//	model           refWasteContainerModel: urn:ngsi-ld:WasteContainerModel:<model> (Relationship)
-//	zone_id         areaServed
-//	installed_on    dateServiceStarted (midnight UTC)
-//	compacting      compacting (civic extension: the model has no such property)
-//	status          serviceStatus (civic extension: the model's status is about safety)
-//	created/updated dateCreated, dateModified (export only)
-//	state.fill      fillingLevel, 0..1 (observedAt = state time when normalized)
-//	state.temp.     temperature, °C (unitCode CEL)
-//	state fire, door open, tilt ≥ 45°
-//	                status: burning, lidOpen, dropped, else ok
-//	state.time      binLoggedTime
-//	state.device    refDevice: urn:ngsi-ld:Device:<device>
-//
-// Reading maps the same properties back and ignores every other attribute,
-// state included: it returns bins.
-
 // The NGSI-LD identifiers civic writes.
 const (
 	// WasteContainerIDPrefix prefixes a bin id to make its entity id.
@@ -246,8 +218,8 @@ func writeContainers(w io.Writer, bins []civic.BinView, normalized bool) error {
 
 // WriteWasteContainersKeyValues writes bins as a JSON array of FIWARE
 // WasteContainer entities in the NGSI-LD key-values form (attribute values
-// directly, relationships as URIs), each with its @context. The mapping is
-// in the package's fiware.go; the output validates against the Smart Data
+// directly, relationships as URIs), each with its @context, mapped as the
+// package documentation shows. The output validates against the Smart Data
 // Models WasteContainer schema.
 func WriteWasteContainersKeyValues(w io.Writer, bins []civic.BinView) error {
 	return writeContainers(w, bins, false)

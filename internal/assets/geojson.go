@@ -19,10 +19,11 @@ import (
 
 // ReadBinsGeoJSON reads bins from an RFC 7946 FeatureCollection of Point
 // features. The geometry gives lon and lat; the properties are the CSV
-// columns (see ReadBinsCSV) with JSON values: numbers for lat-free numeric
-// columns (numeric strings are accepted too), booleans or true/false/yes/no/
-// 1/0 strings for compacting, strings for the rest. A missing properties.id
-// falls back to the feature's id. The state properties an export writes are
+// columns (see ReadBinsCSV) with JSON values: numbers for capacity_l and
+// full_threshold (numeric strings are accepted too), a boolean for
+// compacting (or true/false/yes/no/1/0 as text or 0/1), strings for the
+// rest; null is the same as absent. A missing properties.id falls back to
+// the feature's id; name and capacity_l are required. The state properties an export writes are
 // ignored, and so are lat and lon properties (the geometry wins); any other
 // property is an error naming it.
 //
