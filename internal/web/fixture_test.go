@@ -1,0 +1,177 @@
+package web
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/civic-city/civic/internal/auth"
+	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/sim"
+	"github.com/civic-city/civic/internal/store"
+)
+
+const testPassword = "correct horse battery staple"
+
+// fixture is a dashboard over a real SQLite store with a small generated
+// city, its readings and two users, served by an httptest.Server behind a
+// minimal session middleware like the server's.
+type fixture struct {
+	t    *testing.T
+	st   *store.Store
+	auth *auth.Service
+	ui   *UI
+	srv  *httptest.Server
+	city *sim.City
+	now  time.Time
+}
+
+type fixtureOpts struct {
+	bins   int
+	config Config
+}
+
+func newFixture(t *testing.T, o fixtureOpts) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "civic.db"), store.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatalf("store.Open: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	f := &fixture{t: t, st: st, now: time.Now().UTC().Truncate(time.Second)}
+	f.auth = auth.New(st, auth.Options{Params: auth.TestParams})
+	for _, u := range []struct {
+		name string
+		role civic.Role
+	}{{"super", civic.RoleSupervisor}, {"crew1", civic.RoleCrew}} {
+		if _, err := f.auth.CreateUser(ctx, u.name, u.role, testPassword); err != nil {
+			t.Fatalf("CreateUser %s: %v", u.name, err)
+		}
+	}
+	f.city = sim.GenerateCity(sim.CityParams{Bins: o.bins, Seed: 7, Zones: 4})
+	for i := range f.city.Zones {
+		if err := st.CreateZone(ctx, &f.city.Zones[i]); err != nil {
+			t.Fatalf("CreateZone: %v", err)
+		}
+	}
+	if err := st.ImportBins(ctx, f.city.Bins); err != nil {
+		t.Fatalf("ImportBins: %v", err)
+	}
+	for i := range f.city.Devices {
+		if err := st.CreateDevice(ctx, &f.city.Devices[i]); err != nil {
+			t.Fatalf("CreateDevice: %v", err)
+		}
+	}
+	// Two days of half-hourly readings for every bin but the last, which
+	// stays without data: fill rising from a per-bin start.
+	var rs []civic.Reading
+	for i, d := range f.city.Devices[:len(f.city.Devices)-1] {
+		start := float64(i%10) / 10
+		for k := 0; k < 96; k++ {
+			fill := min(1, start+float64(k)*0.004)
+			temp := 10 + float64(k%48)/4
+			batt := 0.9 - float64(i%5)*0.2 + 0.05
+			rssi := -80 - float64(i%30)
+			rs = append(rs, civic.Reading{Device: d.ID, Bin: d.BinID, Time: f.now.Add(-time.Duration(95-k) * 30 * time.Minute),
+				Fill: &fill, TemperatureC: &temp, Battery: &batt, RSSI: &rssi})
+		}
+	}
+	if _, err := st.WriteReadings(ctx, [][]civic.Reading{rs}); err != nil {
+		t.Fatalf("WriteReadings: %v", err)
+	}
+	cfg := o.config
+	if cfg.FlushInterval == 0 {
+		cfg.FlushInterval = 50 * time.Millisecond
+	}
+	f.ui = New(cfg, Deps{
+		Store: st,
+		Login: func(ctx context.Context, name, password string) (string, time.Time, error) {
+			tok, sess, _, err := f.auth.Login(ctx, name, password)
+			return tok, sess.ExpiresAt, err
+		},
+		Logout: f.auth.Logout,
+	})
+	f.srv = httptest.NewServer(sessionMiddleware(f.auth, f.ui.cfg.SessionCookie, f.ui.Handler()))
+	t.Cleanup(func() {
+		f.ui.Close()
+		f.srv.Close()
+	})
+	return f
+}
+
+// sessionMiddleware is the test stand-in for the server's authentication:
+// the session cookie becomes the request's principal.
+func sessionMiddleware(a *auth.Service, cookie string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie(cookie); err == nil {
+			if p, err := a.SessionPrincipal(r.Context(), c.Value); err == nil {
+				r = r.WithContext(civic.WithPrincipal(r.Context(), p))
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// client returns an HTTP client that does not follow redirects, logged in
+// as user unless user is empty.
+func (f *fixture) client(user string) *http.Client {
+	f.t.Helper()
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	if user == "" {
+		return c
+	}
+	res, err := c.PostForm(f.srv.URL+"/login", url.Values{"name": {user}, "password": {testPassword}})
+	if err != nil {
+		f.t.Fatalf("login: %v", err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther {
+		f.t.Fatalf("login %s: status %d, want 303", user, res.StatusCode)
+	}
+	return c
+}
+
+// get fetches path and returns the response and its body.
+func (f *fixture) get(c *http.Client, path string, header ...string) (*http.Response, string) {
+	f.t.Helper()
+	req, _ := http.NewRequest("GET", f.srv.URL+path, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		f.t.Fatalf("GET %s: %v", path, err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		f.t.Fatalf("GET %s: reading body: %v", path, err)
+	}
+	return res, string(b)
+}
+
+// commit stores a reading for bin and publishes it, as the ingest writer's
+// commit hook would.
+func (f *fixture) commit(binIdx int, fill float64, at time.Time) civic.Reading {
+	f.t.Helper()
+	d := f.city.Devices[binIdx]
+	r := civic.Reading{Device: d.ID, Bin: d.BinID, Time: at, Fill: &fill}
+	if _, err := f.st.WriteReadings(context.Background(), [][]civic.Reading{{r}}); err != nil {
+		f.t.Fatalf("WriteReadings: %v", err)
+	}
+	f.ui.Publish([]civic.Reading{r})
+	return r
+}
+
+func (f *fixture) binID(i int) string { return f.city.Devices[i].BinID }

@@ -1,0 +1,367 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"math"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/civic-city/civic/internal/civic"
+)
+
+// navItem is a link in the header, shown to the roles that use it.
+type navItem struct {
+	Path, Label string
+	Roles       []civic.Role // nil: everyone who may read
+}
+
+// nav is the header navigation. Crews work from a phone on the street: they
+// get the map and nothing to scroll past.
+var nav = []navItem{
+	{Path: "/", Label: "Map"},
+	{Path: "/fleet", Label: "Fleet", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
+}
+
+func navFor(p civic.Principal) []navItem {
+	var out []navItem
+	for _, n := range nav {
+		if n.Roles == nil || containsRole(n.Roles, p.Role) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+func containsRole(rs []civic.Role, r civic.Role) bool {
+	for _, x := range rs {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// pageData is what every page template gets.
+type pageData struct {
+	Title     string
+	Active    string // path of the nav item to highlight
+	Principal civic.Principal
+	Nav       []navItem
+	Vendor    bool // the vendor assets are built
+	Data      any
+}
+
+// parsePages parses each page template together with the layout.
+func parsePages(a *assets) map[string]*template.Template {
+	funcs := template.FuncMap{
+		"asset":  a.url,
+		"pct":    pct,
+		"pctInt": func(v int) string { return fmt.Sprintf("%d %%", v) },
+		"num":    num,
+		"when":   when,
+		"ago":    ago,
+		"level":  level,
+		"mulf":   func(a, b float64) float64 { return a * b },
+		"deref":  deref,
+	}
+	names, err := fs.Glob(files, "templates/*.html")
+	if err != nil {
+		panic(err)
+	}
+	pages := map[string]*template.Template{}
+	for _, n := range names {
+		base := strings.TrimPrefix(n, "templates/")
+		if base == "layout.html" {
+			continue
+		}
+		t := template.Must(template.New(base).Funcs(funcs).ParseFS(files, "templates/layout.html", n))
+		pages[strings.TrimSuffix(base, ".html")] = t
+	}
+	return pages
+}
+
+// render executes a page (or, with block set, one named template of it) into
+// a buffer first, so a template error becomes a clean 500.
+func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, page, block string, d pageData) {
+	t, ok := u.pages[page]
+	if !ok {
+		u.fail(w, r, fmt.Errorf("web: no page %q", page))
+		return
+	}
+	if block == "" {
+		block = "layout"
+	}
+	d.Nav = navFor(d.Principal)
+	d.Vendor = u.assets.vendor
+	var b bytes.Buffer
+	if err := t.ExecuteTemplate(&b, block, d); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	w.Write(b.Bytes())
+}
+
+// fail logs an unexpected error once and shows a plain error page.
+func (u *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
+	k := civic.KindOf(err)
+	status := statusOf(k)
+	if k == civic.Internal {
+		u.log.Error("web: page failed", "path", r.URL.Path, "err", err)
+	}
+	msg := civic.MessageOf(err)
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">`+
+		`<title>%d</title><body style="font-family:sans-serif;padding:1rem"><h1>%s</h1><p>%s</p><p><a href="/">Back to the map</a></p>`,
+		status, template.HTMLEscapeString(http.StatusText(status)), template.HTMLEscapeString(msg))
+}
+
+func statusOf(k civic.Kind) int {
+	switch k {
+	case civic.Invalid:
+		return http.StatusBadRequest
+	case civic.NotFound:
+		return http.StatusNotFound
+	case civic.Conflict:
+		return http.StatusConflict
+	case civic.Unauthorized:
+		return http.StatusUnauthorized
+	case civic.Forbidden:
+		return http.StatusForbidden
+	case civic.Unavailable:
+		return http.StatusServiceUnavailable
+	case civic.TooLarge:
+		return http.StatusRequestEntityTooLarge
+	}
+	return http.StatusInternalServerError
+}
+
+func (u *UI) notFound(w http.ResponseWriter, r *http.Request) {
+	u.fail(w, r, civic.Errorf(civic.NotFound, "There is no page at %s.", r.URL.Path))
+}
+
+// page guards a page handler: anonymous callers go to the login page,
+// callers who may not read get 403.
+func (u *UI) page(h func(http.ResponseWriter, *http.Request, civic.Principal)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p := civic.PrincipalFrom(r.Context())
+		if p.IsAnonymous() {
+			target := "/login"
+			if r.URL.Path != "/" || r.URL.RawQuery != "" {
+				target += "?next=" + url.QueryEscape(r.URL.RequestURI())
+			}
+			if r.Header.Get("HX-Request") != "" {
+				w.Header().Set("HX-Redirect", target)
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			http.Redirect(w, r, target, http.StatusSeeOther)
+			return
+		}
+		if err := p.Require(civic.PermRead); err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		h(w, r, p)
+	}
+}
+
+// data guards a data endpoint (JSON, CSV, events): no redirects, a JSON
+// error instead.
+func (u *UI) data(h func(http.ResponseWriter, *http.Request, civic.Principal)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p := civic.PrincipalFrom(r.Context())
+		if err := p.Require(civic.PermRead); err != nil {
+			u.dataError(w, r, err)
+			return
+		}
+		h(w, r, p)
+	}
+}
+
+// dataError writes err as the API does: {"error":{"code","message","field"}}.
+func (u *UI) dataError(w http.ResponseWriter, r *http.Request, err error) {
+	k := civic.KindOf(err)
+	if k == civic.Internal {
+		u.log.Error("web: request failed", "path", r.URL.Path, "err", err)
+	}
+	body := map[string]any{"error": map[string]string{"code": string(k), "message": civic.MessageOf(err), "field": civic.FieldOf(err)}}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(statusOf(k))
+	json.NewEncoder(w).Encode(body)
+}
+
+// loginData is the login form's state.
+type loginData struct {
+	Name, Next, Error string
+}
+
+func (u *UI) loginPage(w http.ResponseWriter, r *http.Request) {
+	next := safeNext(r.URL.Query().Get("next"))
+	if !civic.PrincipalFrom(r.Context()).IsAnonymous() {
+		http.Redirect(w, r, next, http.StatusSeeOther)
+		return
+	}
+	u.render(w, r, http.StatusOK, "login", "", pageData{Title: "Sign in", Data: loginData{Next: next}})
+}
+
+func (u *UI) loginSubmit(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	if err := r.ParseForm(); err != nil {
+		u.fail(w, r, civic.Errorf(civic.Invalid, "The form could not be read."))
+		return
+	}
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	password := r.PostFormValue("password")
+	next := safeNext(r.PostFormValue("next"))
+	show := func(status int, msg string) {
+		u.render(w, r, status, "login", "", pageData{Title: "Sign in", Data: loginData{Name: name, Next: next, Error: msg}})
+	}
+	if name == "" || password == "" {
+		show(http.StatusBadRequest, "Enter your user name and password.")
+		return
+	}
+	if u.deps.Login == nil {
+		show(http.StatusServiceUnavailable, "Signing in is not available on this server.")
+		return
+	}
+	token, expires, err := u.deps.Login(r.Context(), name, password)
+	switch civic.KindOf(err) {
+	case "":
+	case civic.Unauthorized, civic.Invalid, civic.NotFound, civic.Forbidden:
+		show(http.StatusUnauthorized, "Wrong user name or password.")
+		return
+	case civic.Unavailable:
+		show(http.StatusServiceUnavailable, "Too many sign-ins right now. Try again in a moment.")
+		return
+	default:
+		u.log.Error("web: login failed", "user", name, "err", err)
+		show(http.StatusInternalServerError, "Signing in failed. Try again later.")
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name:     u.cfg.SessionCookie,
+		Value:    token,
+		Path:     "/",
+		Expires:  expires,
+		HttpOnly: true,
+		Secure:   u.cfg.SecureCookies,
+		SameSite: http.SameSiteLaxMode,
+	})
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+func (u *UI) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(u.cfg.SessionCookie); err == nil && c.Value != "" && u.deps.Logout != nil {
+		if err := u.deps.Logout(r.Context(), c.Value); err != nil && !civic.IsKind(err, civic.NotFound) {
+			u.log.Error("web: logout", "err", err)
+		}
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name:     u.cfg.SessionCookie,
+		Value:    "",
+		Path:     "/",
+		MaxAge:   -1,
+		HttpOnly: true,
+		Secure:   u.cfg.SecureCookies,
+		SameSite: http.SameSiteLaxMode,
+	})
+	http.Redirect(w, r, "/login", http.StatusSeeOther)
+}
+
+// safeNext keeps a post-login redirect on this site: a path, not "//host"
+// or "/\host" which browsers treat as another origin.
+func safeNext(next string) string {
+	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsAny(next, "\r\n") || strings.HasPrefix(next, "/login") {
+		return "/"
+	}
+	return next
+}
+
+// Template helpers.
+
+// deref reads a *bool or *float64 for comparisons in templates.
+func deref(v any) any {
+	switch x := v.(type) {
+	case *bool:
+		return x != nil && *x
+	case *float64:
+		if x == nil {
+			return 0.0
+		}
+		return *x
+	}
+	return v
+}
+
+func pct(v *float64) string {
+	if v == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f %%", *v*100)
+}
+
+func num(v *float64, unit string) string {
+	if v == nil {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f %s", *v, unit)
+}
+
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
+
+// ago is a short relative time, as a crew reads it.
+func ago(now, t time.Time) string {
+	if t.IsZero() {
+		return "never"
+	}
+	d := now.Sub(t)
+	switch {
+	case d < 0:
+		return "just now"
+	case d < time.Minute:
+		return fmt.Sprintf("%d s ago", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h ago", int(d.Hours()))
+	}
+	return fmt.Sprintf("%d days ago", int(math.Floor(d.Hours()/24)))
+}
+
+// level is the fill class (0..4) the CSS colours and shapes by; -1 is
+// unknown. The same thresholds are in static/map.js.
+func level(fillPct int) int {
+	switch {
+	case fillPct < 0:
+		return -1
+	case fillPct < 50:
+		return 0
+	case fillPct < 75:
+		return 1
+	case fillPct < 90:
+		return 2
+	case fillPct < 100:
+		return 3
+	}
+	return 4
+}

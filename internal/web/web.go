@@ -1,0 +1,188 @@
+// Package web is civic's operations dashboard: server-rendered pages (the
+// live map of bins, a bin's history, the sensor fleet, login) with htmx for
+// partial updates, Leaflet and uPlot for the map and charts, and a
+// Server-Sent Events stream that recolours markers as readings commit.
+//
+// The UI is an http.Handler meant to be mounted at "/" behind the server's
+// authentication middleware: it reads the caller with civic.PrincipalFrom and
+// sends anonymous callers to /login. It keeps an in-memory snapshot of every
+// bin's position and latest state, pre-encoded as JSON (and gzip), so the map
+// data endpoint never queries the database; Publish moves that snapshot
+// forward from the ingest writer's commit hook and fans the change out to the
+// connected browsers without ever blocking the writer.
+//
+// Templates, the dashboard's own JavaScript and CSS, and the vendor packages
+// built by `make web` into static/dist are embedded in the binary and served
+// under content-hashed URLs.
+package web
+
+import (
+	"context"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/civic-city/civic/internal/civic"
+)
+
+// Config is the dashboard's configuration. The zero value is usable.
+type Config struct {
+	// TileURL is the Leaflet tile URL template for the map background, e.g.
+	// "https://tile.openstreetmap.org/{z}/{x}/{y}.png". Empty means no
+	// tiles: bins and zones render on a plain background.
+	TileURL string
+	// TileAttribution is shown in the map corner when TileURL is set.
+	TileAttribution string
+	// SessionCookie is the name of the session cookie set at login;
+	// "civic_session" by default. The server's middleware must read the
+	// same name.
+	SessionCookie string
+	// SecureCookies marks the session cookie Secure (HTTPS only).
+	SecureCookies bool
+	// MaxLiveClients bounds the browsers connected to /events at once;
+	// 1000 by default. Further connections get 503 and retry.
+	MaxLiveClients int
+	// LiveBuffer is how many pending updates each live client may have
+	// queued before it is disconnected (it reconnects and resyncs); 32 by
+	// default.
+	LiveBuffer int
+	// FlushInterval is how long Publish collects changes before they are
+	// sent to browsers; 200 ms by default. It bounds how stale a marker
+	// is after its reading commits.
+	FlushInterval time.Duration
+}
+
+// Deps are the services the dashboard uses. Store is required; Login and
+// Logout are needed for the login page.
+type Deps struct {
+	// Store reads bins, zones, devices, states and history.
+	Store civic.Store
+	// Login checks a user's name and password and returns a new session
+	// token and its expiry. It fails with Unauthorized for a wrong name or
+	// password and Unavailable when logins are throttled.
+	Login func(ctx context.Context, name, password string) (token string, expires time.Time, err error)
+	// Logout ends the session of token.
+	Logout func(ctx context.Context, token string) error
+	// Logger receives errors the pages could not show; discarded when nil.
+	Logger *slog.Logger
+	// Now is the clock; time.Now when nil.
+	Now func() time.Time
+}
+
+// UI is the dashboard. Create it with New; it is safe for concurrent use.
+type UI struct {
+	cfg    Config
+	deps   Deps
+	log    *slog.Logger
+	now    func() time.Time
+	assets *assets
+	pages  map[string]*template.Template
+	cache  *binCache
+	hub    *hub
+
+	closeOnce sync.Once
+}
+
+// DefaultSessionCookie is the session cookie name used when
+// Config.SessionCookie is empty.
+const DefaultSessionCookie = "civic_session"
+
+// New returns the dashboard over deps. It panics if deps.Store is nil or the
+// embedded templates do not parse (both are programming errors). It does not
+// touch the store: bins are loaded on first use, or by Refresh.
+func New(cfg Config, deps Deps) *UI {
+	if deps.Store == nil {
+		panic("web.New: Deps.Store is required")
+	}
+	if cfg.SessionCookie == "" {
+		cfg.SessionCookie = DefaultSessionCookie
+	}
+	if cfg.MaxLiveClients <= 0 {
+		cfg.MaxLiveClients = 1000
+	}
+	if cfg.LiveBuffer <= 0 {
+		cfg.LiveBuffer = 32
+	}
+	if cfg.FlushInterval <= 0 {
+		cfg.FlushInterval = 200 * time.Millisecond
+	}
+	u := &UI{cfg: cfg, deps: deps, log: deps.Logger, now: deps.Now}
+	if u.log == nil {
+		u.log = slog.New(slog.DiscardHandler)
+	}
+	if u.now == nil {
+		u.now = time.Now
+	}
+	u.assets = loadAssets()
+	u.pages = parsePages(u.assets)
+	u.hub = newHub(cfg.MaxLiveClients, cfg.LiveBuffer)
+	u.cache = newBinCache(deps.Store, u.log, u.now, cfg.FlushInterval, u.hub)
+	return u
+}
+
+// Handler returns the dashboard's routes, to be mounted at "/" behind the
+// middleware that puts the caller's civic.Principal in the request context:
+//
+//	GET  /                       operations map (filters: stream, zone, min, max, alerts)
+//	GET  /map/list               the map's side list alone (htmx partial)
+//	GET  /map/bins.json          every bin, compact, pre-encoded (gzip, ETag)
+//	GET  /map/zones.geojson      zone boundaries
+//	GET  /events                 Server-Sent Events: bin state changes
+//	GET  /bins/{id}              a bin: charts, devices, recent readings
+//	GET  /bins/{id}/history.json downsampled history (from, to, step)
+//	GET  /fleet                  sensors with last seen, battery, signal
+//	GET  /fleet.csv              the same as CSV
+//	GET  /login, POST /login     sign in (sets the session cookie)
+//	POST /logout                 sign out
+//	GET  /static/...             embedded assets (hashed names are immutable)
+func (u *UI) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", u.page(u.mapPage))
+	mux.HandleFunc("GET /map/list", u.page(u.mapList))
+	mux.HandleFunc("GET /map/bins.json", u.data(u.binsJSON))
+	mux.HandleFunc("GET /map/zones.geojson", u.data(u.zonesJSON))
+	mux.HandleFunc("GET /events", u.data(u.events))
+	mux.HandleFunc("GET /bins/{id}", u.page(u.binPage))
+	mux.HandleFunc("GET /bins/{id}/history.json", u.data(u.historyJSON))
+	mux.HandleFunc("GET /fleet", u.page(u.fleetPage))
+	mux.HandleFunc("GET /fleet.csv", u.data(u.fleetCSV))
+	mux.HandleFunc("GET /login", u.loginPage)
+	mux.HandleFunc("POST /login", u.loginSubmit)
+	mux.HandleFunc("POST /logout", u.logout)
+	mux.Handle("GET /static/", u.assets)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "" {
+			u.notFound(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// Publish applies committed readings to the map snapshot and, within
+// Config.FlushInterval, sends the changed bins to connected browsers. It is
+// meant for the ingest writer's OnCommit hook: it only updates memory, never
+// waits for a browser, and ignores readings without a Bin. A reading for a
+// bin the dashboard does not know yet makes it reload the bins in the
+// background.
+func (u *UI) Publish(readings []civic.Reading) { u.cache.publishReadings(readings) }
+
+// PublishStates is Publish for callers that have the new states of bins (a
+// collection event, an import) rather than readings.
+func (u *UI) PublishStates(states []civic.BinState) { u.cache.publishStates(states) }
+
+// Refresh reloads bins, states and zones from the store, e.g. after assets
+// were imported or edited. Pages load them on first use without it.
+func (u *UI) Refresh(ctx context.Context) error { return u.cache.load(ctx) }
+
+// Close disconnects the live clients, so the HTTP server's Shutdown does not
+// wait for their streams, and stops pending flushes. The handler keeps
+// serving pages; /events answers 503 afterwards.
+func (u *UI) Close() {
+	u.closeOnce.Do(func() {
+		u.cache.close()
+		u.hub.close()
+	})
+}
