@@ -18,10 +18,12 @@ const MaxFileBytes = 64 << 20
 // place, e.g. "bins.csv:17: capacity_l: must be a positive number of litres"
 // or "bins.geojson: features[12].properties.stream: must be one of ...", and
 // is safe to show to the person who sent the file. Err is a *civic.Error
-// (kind Invalid, or TooLarge), so civic.KindOf works on a RowError.
+// (kind Invalid, or TooLarge) with the same Field, so civic.KindOf,
+// civic.FieldOf and civic.MessageOf work on a RowError; only Error() adds
+// the file and line.
 type RowError struct {
-	File  string // the file name as the caller gave it
-	Line  int    // 1-based line for CSV and JSON syntax errors; 0 if none
+	File  string // the file name as the caller gave it ("input" if it gave none)
+	Line  int    // 1-based line for CSV rows and JSON syntax errors; 0 if none
 	Field string // column, property or JSON path, e.g. "features[12].properties.stream"; empty if none
 	Err   error  // the cause: a *civic.Error
 }
@@ -57,7 +59,7 @@ func rowError(file string, line int, prefix string, err error) *RowError {
 			field += "." + f
 		}
 	}
-	return &RowError{File: file, Line: line, Field: field, Err: err}
+	return &RowError{File: file, Line: line, Field: field, Err: renameField(err, field)}
 }
 
 // renameField returns err with its field replaced: where a validation error

@@ -112,6 +112,9 @@ func wantRowError(t *testing.T, err error, want string) {
 	if k := civic.KindOf(err); k != civic.Invalid {
 		t.Errorf("KindOf(err) = %q, want invalid", k)
 	}
+	if f := civic.FieldOf(err); f != re.Field {
+		t.Errorf("FieldOf(err) = %q, want RowError.Field %q", f, re.Field)
+	}
 }
 
 func TestDetectFormat(t *testing.T) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -304,11 +305,7 @@ var fiwareFields = map[string]string{
 
 func containerBin(e map[string]any) (civic.Bin, error) {
 	var b civic.Bin
-	typ, err := attrString(e, "type")
-	if err != nil {
-		return b, err
-	}
-	if typ != "WasteContainer" && typ != "https://smartdatamodels.org/dataModel.WasteManagement/WasteContainer" {
+	if !isWasteContainer(e["type"]) {
 		return b, civic.FieldError("type", "must be WasteContainer")
 	}
 	id, err := attrString(e, "id")
@@ -382,6 +379,18 @@ func containerBin(e map[string]any) (civic.Bin, error) {
 		return b, err
 	}
 	return b, nil
+}
+
+// isWasteContainer reports whether an entity type is WasteContainer, as a
+// term or the expanded IRI, alone or in an NGSI-LD list of types.
+func isWasteContainer(typ any) bool {
+	switch t := typ.(type) {
+	case string:
+		return t == "WasteContainer" || t == "https://smartdatamodels.org/dataModel.WasteManagement/WasteContainer"
+	case []any:
+		return slices.ContainsFunc(t, isWasteContainer)
+	}
+	return false
 }
 
 // containerID strips the NGSI-LD and entity type prefixes of an entity id.

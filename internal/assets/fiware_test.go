@@ -352,6 +352,11 @@ func TestReadWasteContainers(t *testing.T) {
 		}
 	}
 
+	got, err = assets.ReadWasteContainers(strings.NewReader(`{"id":"t","type":["Thing","https://smartdatamodels.org/dataModel.WasteManagement/WasteContainer"],"location":{"type":"Point","coordinates":[1,2]}}`), "types.json")
+	if err != nil || len(got) != 1 || got[0].ID != "t" {
+		t.Errorf("list of types: %v, %v", got, err)
+	}
+
 	got, err = assets.ReadWasteContainers(strings.NewReader(`[]`), "none.json")
 	if err != nil || got == nil || len(got) != 0 {
 		t.Errorf("empty array: %v, %v", got, err)
