@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -141,7 +142,7 @@ func storedHistory(ctx context.Context, e *env, c *config) ([]civic.Bin, []civic
 	if !strings.HasPrefix(c.DB, "sqlite:") && !strings.HasPrefix(c.DB, "postgres://") && !strings.HasPrefix(c.DB, "postgresql://") {
 		return nil, nil, usageErrorf("--db must be sqlite:PATH or postgres://...")
 	}
-	st, err := store.Open(ctx, c.DB, store.Options{})
+	st, err := store.Open(ctx, c.DB, store.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open %s: %w", redactDSN(c.DB), err)
 	}
