@@ -24,7 +24,7 @@
 //	stream                 storedWasteKind: trash=other, recycling=inorganic, paper=paper,
 //	                       bottles_cans=plastic, compost=organic
 //	capacity_l             binCapacity in litres (unitCode LTR when normalized)
-//	full_threshold         binFullnessThreshold in percent (unitCode P1)
+//	full_threshold         binFullnessThreshold in percent (unitCode P1); read back, a value <= 1 is a fraction
 //	model                  refWasteContainerModel "urn:ngsi-ld:WasteContainerModel:<model, path-escaped>" (Relationship)
 //	zone_id                areaServed
 //	installed_on           dateServiceStarted (midnight UTC)

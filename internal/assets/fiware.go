@@ -124,7 +124,7 @@ func containerAttributes(v *civic.BinView) []attribute {
 	}
 	a = append(a, attribute{name: "binCapacity", kind: "Property", value: v.CapacityL, unitCode: "LTR"})
 	if v.FullThreshold > 0 {
-		pct := math.Round(v.FullThreshold*100*1e6) / 1e6
+		pct := round15(v.FullThreshold * 100)
 		a = append(a, attribute{name: "binFullnessThreshold", kind: "Property", value: pct, unitCode: "P1"})
 	}
 	if v.Model != "" {
@@ -163,6 +163,16 @@ func containerAttributes(v *civic.BinView) []attribute {
 		a = append(a, attribute{name: "dateModified", kind: "Property", value: formatTime(v.UpdatedAt), dateTime: true})
 	}
 	return a
+}
+
+// round15 rounds v to 15 significant digits, so that a threshold scaled to
+// a percentage and back is the same float (0.9*100 is 90.00000000000001).
+func round15(v float64) float64 {
+	r, err := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 15, 64), 64)
+	if err != nil {
+		return v
+	}
+	return r
 }
 
 // safetyStatus is the WasteContainer status the latest state implies.
@@ -406,9 +416,9 @@ func modelName(ref string) string {
 	s = trimPrefixFold(s, "urn:ngsi-ld:")
 	s = trimPrefixFold(s, "WasteContainerModel:")
 	if u, err := url.PathUnescape(s); err == nil {
-		return u
+		s = u
 	}
-	return s
+	return strings.TrimSpace(s)
 }
 
 func trimPrefixFold(s, prefix string) string {
@@ -645,7 +655,7 @@ func readThreshold(e map[string]any, b *civic.Bin) error {
 	if v > 1 {
 		// The model's threshold is a percentage; a value up to 1 can only
 		// be a fraction (no one sets a bin full at 1%).
-		v /= 100
+		v = round15(v / 100)
 	}
 	b.FullThreshold = v
 	return nil

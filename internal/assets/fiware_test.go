@@ -291,6 +291,32 @@ func TestWasteContainerRoundTrip(t *testing.T) {
 	}
 }
 
+// TestThresholdRoundTrip: the percent scaling of binFullnessThreshold must
+// not change thresholds people set.
+func TestThresholdRoundTrip(t *testing.T) {
+	// Thresholds up to 1% are left out: the reader takes a percentage up to
+	// 1 for a fraction, as some producers write one.
+	var views []civic.BinView
+	for i := 11; i <= 1000; i++ {
+		v := civic.BinView{Bin: civic.Bin{ID: fmt.Sprintf("b%d", i), Name: "b", Lat: 1, Lon: 2, CapacityL: 1,
+			Stream: civic.StreamTrash, Status: civic.StatusActive, FullThreshold: float64(i) / 1000}}
+		views = append(views, v)
+	}
+	var buf bytes.Buffer
+	if err := assets.WriteWasteContainersNormalized(&buf, views); err != nil {
+		t.Fatal(err)
+	}
+	got, err := assets.ReadWasteContainers(&buf, "t.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		if got[i].FullThreshold != views[i].FullThreshold {
+			t.Errorf("threshold %v read back as %v", views[i].FullThreshold, got[i].FullThreshold)
+		}
+	}
+}
+
 func TestReadWasteContainers(t *testing.T) {
 	// One entity, not an array; forms mixed; units; threshold as a fraction.
 	in := `{
@@ -407,5 +433,40 @@ func TestReadWasteContainersErrors(t *testing.T) {
 			}
 			wantRowError(t, err, tt.want)
 		})
+	}
+}
+
+// TestWasteContainerTrickyText exports text that needs escaping in URIs and
+// JSON, checks the schema still accepts it and that it reads back.
+func TestWasteContainerTrickyText(t *testing.T) {
+	s := wasteContainerSchema(t)
+	models := []string{"A/B 100%", "Größe #3?", "x:y@z", "  ", "urn:ngsi-ld:WasteContainerModel:nested", "%zz"}
+	for _, model := range models {
+		b := civic.Bin{ID: "b-1", Name: "Ünïcode \"name\"\n<b>", Lat: -33.9, Lon: 151.2, Address: "1 George St\tSydney",
+			Stream: civic.StreamTrash, CapacityL: 0.5, Status: civic.StatusActive, FullThreshold: 0.333, Model: model}
+		for _, normalized := range []bool{false, true} {
+			var buf bytes.Buffer
+			write := assets.WriteWasteContainersKeyValues
+			if normalized {
+				write = assets.WriteWasteContainersNormalized
+			}
+			if err := write(&buf, []civic.BinView{{Bin: b}}); err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range decodeEntities(t, buf.Bytes()) {
+				if normalized {
+					e = keyValues(t, e)
+				}
+				validate(t, s, fmt.Sprintf("model %q", model), e)
+			}
+			got, err := assets.ReadWasteContainers(&buf, "tricky.json")
+			if err != nil {
+				t.Fatalf("model %q: %v", model, err)
+			}
+			want := b
+			want.Model = strings.TrimSpace(model) // readers trim text
+			want.Address = strings.TrimSpace(b.Address)
+			diffBins(t, got, []civic.Bin{want})
+		}
 	}
 }
