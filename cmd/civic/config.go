@@ -34,7 +34,6 @@ type config struct {
 	Speed float64 // simulated seconds per real second in the demo
 }
 
-
 // storeFlags registers the flags every store-using command shares.
 func storeFlags(fs *flag.FlagSet, c *config, getenv func(string) string) {
 	fs.StringVar(&c.DataDir, "data", envOr(getenv, "CIVIC_DATA", "./civic-data"), "data folder for the embedded database (env CIVIC_DATA)")
@@ -73,6 +72,14 @@ func (c *config) finish() error {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return fmt.Errorf("data folder: %w", err)
 		}
+	}
+	return nil
+}
+
+// finishServe validates what only civic serve uses.
+func (c *config) finishServe() error {
+	if err := c.finish(); err != nil {
+		return err
 	}
 	if c.MQTTPasswordFile != "" {
 		b, err := os.ReadFile(c.MQTTPasswordFile)

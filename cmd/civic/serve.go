@@ -3,10 +3,154 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/ingest"
+	"github.com/civic-city/civic/internal/server"
+	"github.com/civic-city/civic/internal/web"
 )
 
-const serveUsage = `civic serve`
+const serveUsage = `civic serve [flags]
+    Runs the web UI, the JSON API (/api/v1, OpenAPI at /api/openapi.json),
+    telemetry ingest (HTTP, MQTT) and background jobs.
+
+  --addr ADDR             HTTP listen address (default 127.0.0.1:8080; env CIVIC_ADDR)
+  --data DIR              data folder for the embedded SQLite database (default ./civic-data; env CIVIC_DATA)
+  --db URL                sqlite:PATH or postgres://... (env CIVIC_DB)
+  --tz ZONE               the city's time zone (default UTC; env CIVIC_TZ)
+  --log-level LEVEL       debug, info, warn, error (env CIVIC_LOG_LEVEL)
+  --log-format FORMAT     json or text (env CIVIC_LOG_FORMAT)
+  --secure-cookies        mark session cookies Secure, behind HTTPS (env CIVIC_SECURE_COOKIES)
+  --tile-url URL          map tile URL template; markers render without tiles (env CIVIC_TILE_URL)
+  --mqtt-addr ADDR        embedded MQTT broker address; empty disables it (default 127.0.0.1:1883; env CIVIC_MQTT_ADDR)
+  --mqtt-broker URL       external MQTT broker to subscribe to (env CIVIC_MQTT_BROKER)
+  --mqtt-user NAME        external broker user (env CIVIC_MQTT_USER)
+  --mqtt-password-file F  external broker password file (env CIVIC_MQTT_PASSWORD_FILE or CIVIC_MQTT_PASSWORD)
+  --demo                  generate a demo city if the data folder has no bins, and animate it (env CIVIC_DEMO)
+  --seed N                the demo city's random seed (default 1)
+  --speed X               demo time acceleration, simulated seconds per real second (default 360)`
 
 func runServe(ctx context.Context, e *env, args []string) error {
-	return errors.New("serve: not built yet")
+	var c config
+	fs := newFlagSet("serve")
+	serveFlags(fs, &c, e.getenv)
+	if err := fs.Parse(args); err != nil {
+		return usageErrorf("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := c.finishServe(); err != nil {
+		return err
+	}
+	log := newLogger(e, &c)
+	log.Info("starting civic", "version", version, "config", c.String())
+
+	a, err := openAppWith(ctx, &c, log)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+
+	// In the demo, time runs faster: the simulated clock bounds sensor
+	// timestamps and ages on the pages, while sessions keep real time.
+	clock := a.now
+	var demo *demoCity
+	if c.Demo {
+		demo, err = setupDemo(ctx, e, a, &c, log)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		clock = demo.now
+	}
+
+	var ui *web.UI
+	writer := ingest.NewWriter(a.store, a.store, ingest.WriterOptions{
+		Now:    clock,
+		Logger: log,
+		OnCommit: func(rs []civic.Reading) {
+			if ui != nil {
+				ui.Publish(rs)
+			}
+		},
+	})
+	ui = web.New(web.Config{TileURL: c.TileURL, SecureCookies: c.SecureCookies}, web.Deps{
+		Store: a.store,
+		Login: func(ctx context.Context, name, password string) (string, time.Time, error) {
+			token, s, _, err := a.auth.Login(ctx, name, password)
+			return token, s.ExpiresAt, err
+		},
+		Logout: a.auth.Logout,
+		Logger: log,
+		Now:    clock,
+	})
+	writer.Start()
+
+	srv := server.New(server.Config{SecureCookies: c.SecureCookies}, server.Deps{
+		Store: a.store, Ingester: writer, Auth: a.auth, Logger: log, Now: a.now, Pages: ui.Handler(),
+	})
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		_ = writer.Close(context.Background())
+		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+	fmt.Fprintf(e.stdout, "civic: listening on http://%s\n", ln.Addr())
+	log.Info("listening", "addr", ln.Addr().String())
+
+	if demo != nil {
+		demo.start(ctx, writer, ui)
+	}
+
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err = <-serveErr:
+		log.Error("HTTP server stopped", "err", err)
+	}
+
+	// Stop in reverse order of start-up: producers first, then the HTTP
+	// server (draining requests in flight), then the writer, which commits
+	// everything it accepted, then the store (deferred).
+	shutdown, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if demo != nil {
+		demo.stop()
+	}
+	ui.Close()
+	if err := hs.Shutdown(shutdown); err != nil {
+		log.Warn("HTTP shutdown", "err", err)
+	}
+	if err := writer.Close(shutdown); err != nil {
+		log.Error("ingest writer shutdown", "err", err)
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func newLogger(e *env, c *config) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(strings.ToUpper(c.LogLevel))); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if c.LogFormat == "text" {
+		return slog.New(slog.NewTextHandler(e.stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(e.stderr, opts))
 }

@@ -98,6 +98,10 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
+	// Pages, if set, serves everything outside the route table: the web
+	// UI. It runs behind the same middleware (authentication puts the
+	// civic.Principal in the request context).
+	Pages http.Handler
 	// Registry receives the server's metrics and is served at /metrics. A
 	// new registry with the Go and process collectors is made if nil; the
 	// global registry is never used.
@@ -113,6 +117,7 @@ type Server struct {
 	log      *slog.Logger
 	now      func() time.Time
 	registry *prometheus.Registry
+	pages    http.Handler
 	metrics  *metrics
 	limits   *limiters
 	cop      *http.CrossOriginProtection
@@ -132,6 +137,7 @@ func New(cfg Config, deps Deps) *Server {
 		log:      deps.Logger,
 		now:      deps.Now,
 		registry: deps.Registry,
+		pages:    deps.Pages,
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -180,6 +186,10 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		s.writeError(w, r, civic.Errorf(civic.NotFound, "no such endpoint"))
+		return
+	}
+	if pattern == "" && s.pages != nil {
+		s.pages.ServeHTTP(w, r)
 		return
 	}
 	s.mux.ServeHTTP(w, r)

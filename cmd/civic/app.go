@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/civic-city/civic/internal/auth"
+	"github.com/civic-city/civic/internal/store"
+)
+
+// app is the part of civic every store-using command needs: the opened
+// store, the account service and the clock.
+type app struct {
+	store *store.Store
+	auth  *auth.Service
+	now   func() time.Time
+	log   *slog.Logger
+}
+
+// openApp opens the configured store (running migrations) and builds the
+// services on top of it.
+func openApp(ctx context.Context, c *config) (*app, error) {
+	if err := c.finish(); err != nil {
+		return nil, err
+	}
+	log := slog.New(slog.DiscardHandler)
+	return openAppWith(ctx, c, log)
+}
+
+func openAppWith(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
+	now := func() time.Time { return time.Now().UTC() }
+	st, err := store.Open(ctx, c.DB, store.Options{Now: now, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", redactDSN(c.DB), err)
+	}
+	return &app{
+		store: st,
+		auth:  auth.New(st, auth.Options{Now: now}),
+		now:   now,
+		log:   log,
+	}, nil
+}
+
+func (a *app) close() {
+	if err := a.store.Close(); err != nil {
+		a.log.Error("closing the store", "err", err)
+	}
+}

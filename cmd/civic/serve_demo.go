@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/sim"
+)
+
+// demoBins is the size of the demo city.
+const demoBins = 1000
+
+// demoBackfill is how much history the demo city has when it starts.
+const demoBackfill = 2 * 24 * time.Hour
+
+// demoUsers are the demo accounts, one per role. Their passwords are fixed
+// so they can be printed at every start-up: this is a demo, never a city.
+var demoUsers = []struct {
+	name string
+	role civic.Role
+}{
+	{"admin", civic.RoleAdmin},
+	{"supervisor", civic.RoleSupervisor},
+	{"crew", civic.RoleCrew},
+	{"analyst", civic.RoleAnalyst},
+}
+
+func demoPassword(name string) string { return "civic-demo-" + name }
+
+// demoCity animates a generated city: its sensors send readings through the
+// real ingest path on an accelerated clock.
+type demoCity struct {
+	sensors *sim.Sensors
+	log     *slog.Logger
+	speed   float64
+	tick    time.Duration
+
+	mu        sync.Mutex
+	realStart time.Time // real time at which the simulated clock read simStart
+	simStart  time.Time
+
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// now is the simulated clock.
+func (d *demoCity) now() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.simStart.Add(time.Duration(float64(time.Since(d.realStart)) * d.speed)).UTC()
+}
+
+// setupDemo generates the demo city into an empty store (keeping users and
+// keys made beforehand), creates the demo users, and prepares the sensors.
+func setupDemo(ctx context.Context, e *env, a *app, c *config, log *slog.Logger) (*demoCity, error) {
+	now := a.now()
+	city := sim.GenerateCity(sim.CityParams{Bins: demoBins, Seed: uint64(c.Seed), Start: now.Add(-demoBackfill)})
+	existing, err := a.store.ListBins(ctx, civic.BinFilter{Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	fresh := len(existing) == 0
+	if fresh {
+		fmt.Fprintf(e.stderr, "demo: generating a city of %d bins (seed %d)\n", len(city.Bins), c.Seed)
+		if err := loadCity(ctx, a, city); err != nil {
+			return nil, err
+		}
+	}
+	for _, u := range demoUsers {
+		if _, err := a.store.UserByName(ctx, u.name); civic.IsKind(err, civic.NotFound) {
+			if _, err := a.auth.CreateUser(ctx, u.name, u.role, demoPassword(u.name)); err != nil {
+				return nil, fmt.Errorf("demo user %s: %w", u.name, err)
+			}
+		} else if err != nil {
+			return nil, err
+		}
+	}
+	fmt.Fprintln(e.stdout, "demo users (name / password):")
+	for _, u := range demoUsers {
+		fmt.Fprintf(e.stdout, "  %-10s / %-24s %s\n", u.name, demoPassword(u.name), u.role)
+	}
+
+	d := &demoCity{log: log, speed: c.Speed, tick: time.Second}
+	start := now
+	if fresh {
+		start = now.Add(-demoBackfill)
+	}
+	d.sensors = sim.NewSensors(city, sim.SensorParams{
+		Seed:   uint64(c.Seed),
+		Start:  start,
+		Policy: sim.Policy{Kind: sim.PolicyThreshold},
+	})
+	d.realStart, d.simStart = time.Now(), now
+	return d, nil
+}
+
+// start runs the sensors until stop: first catching up from the sensors'
+// start to the present (history for charts and forecasts, at full speed),
+// then on the accelerated clock, one step a tick.
+func (d *demoCity) start(ctx context.Context, ing civic.Ingester, ui interface{ Refresh(context.Context) error }) {
+	ctx, d.cancel = context.WithCancel(ctx)
+	d.done = make(chan struct{})
+	go func() {
+		defer close(d.done)
+		if err := ui.Refresh(ctx); err != nil {
+			d.log.Warn("demo: refreshing the map", "err", err)
+		}
+		catchUp := time.Now().UTC()
+		if from := d.sensors.Now(); from.Before(catchUp.Add(-time.Minute)) {
+			d.log.Info("demo: generating history", "from", from, "to", catchUp)
+			n := 0
+			for t := from.Add(time.Hour); ; t = t.Add(time.Hour) {
+				if t.After(catchUp) {
+					t = catchUp
+				}
+				n += d.send(ctx, ing, d.sensors.Step(t))
+				if ctx.Err() != nil || !t.Before(catchUp) {
+					break
+				}
+			}
+			d.log.Info("demo: history ready", "readings", n)
+		}
+		d.mu.Lock()
+		d.realStart, d.simStart = time.Now(), d.sensors.Now()
+		d.mu.Unlock()
+		t := time.NewTicker(d.tick)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				d.send(ctx, ing, d.sensors.Step(d.now()))
+			}
+		}
+	}()
+}
+
+// send ingests readings in batches and returns how many were accepted.
+func (d *demoCity) send(ctx context.Context, ing civic.Ingester, rs []civic.Reading) int {
+	n := 0
+	for len(rs) > 0 && ctx.Err() == nil {
+		b := rs[:min(len(rs), civic.MaxBatch)]
+		rs = rs[len(b):]
+		res, err := ing.Ingest(ctx, b)
+		if err != nil {
+			if ctx.Err() == nil {
+				d.log.Warn("demo: ingest", "err", err)
+			}
+			continue
+		}
+		n += res.Accepted
+	}
+	return n
+}
+
+// stop ends the sensors and waits for the last batch to be acknowledged.
+func (d *demoCity) stop() {
+	if d.cancel == nil {
+		return
+	}
+	d.cancel()
+	<-d.done
+}
+
+// loadCity stores a generated city: zones first (bins are assigned to them),
+// then depots, bins, devices, trucks and crews.
+func loadCity(ctx context.Context, a *app, city *sim.City) error {
+	for i := range city.Zones {
+		if err := a.store.CreateZone(ctx, &city.Zones[i]); err != nil {
+			return fmt.Errorf("zone %s: %w", city.Zones[i].ID, err)
+		}
+	}
+	for i := range city.Depots {
+		if err := a.store.CreateDepot(ctx, &city.Depots[i]); err != nil {
+			return fmt.Errorf("depot %s: %w", city.Depots[i].ID, err)
+		}
+	}
+	if err := a.store.ImportBins(ctx, city.Bins); err != nil {
+		return fmt.Errorf("bins: %w", err)
+	}
+	for i := range city.Devices {
+		if err := a.store.CreateDevice(ctx, &city.Devices[i]); err != nil {
+			return fmt.Errorf("device %s: %w", city.Devices[i].ID, err)
+		}
+	}
+	for i := range city.Trucks {
+		if err := a.store.CreateTruck(ctx, &city.Trucks[i]); err != nil {
+			return fmt.Errorf("truck %s: %w", city.Trucks[i].ID, err)
+		}
+	}
+	for i := range city.Crews {
+		if err := a.store.CreateCrew(ctx, &city.Crews[i]); err != nil {
+			return fmt.Errorf("crew %s: %w", city.Crews[i].ID, err)
+		}
+	}
+	return nil
+}
