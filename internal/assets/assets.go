@@ -28,6 +28,7 @@ type RowError struct {
 	Err   error  // the cause: a *civic.Error
 }
 
+// Error returns "file:line: field: message", leaving out what is unknown.
 func (e *RowError) Error() string {
 	var b strings.Builder
 	b.WriteString(e.File)
@@ -43,6 +44,7 @@ func (e *RowError) Error() string {
 	return b.String()
 }
 
+// Unwrap returns the *civic.Error inside.
 func (e *RowError) Unwrap() error { return e.Err }
 
 // rowError builds a RowError around a civic error whose field (if any) is
