@@ -223,7 +223,7 @@ func TestAccessAPI(t *testing.T) {
 			want: []string{`"name":"analyst1"`, `"expires_at":"2026-03-03T00:00:00Z"`},
 			after: func(t *testing.T, f *fixture, rec *httptest.ResponseRecorder) {
 				c := rec.Result().Cookies()
-				if len(c) != 1 || c[0].Name != "civic_session" || !c[0].HttpOnly || c[0].Value == "" {
+				if len(c) != 1 || c[0].Name != "civic_session" || !c[0].HttpOnly || c[0].Value == "" || c[0].MaxAge != 12*3600 {
 					t.Fatalf("cookies = %+v", c)
 				}
 				f.sessions["new"] = c[0].Value

@@ -43,7 +43,7 @@ func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 		Value:    token,
 		Path:     "/",
 		Expires:  sess.ExpiresAt,
-		MaxAge:   int(time.Until(sess.ExpiresAt) / time.Second),
+		MaxAge:   int(sess.ExpiresAt.Sub(s.now()) / time.Second),
 		HttpOnly: true,
 		Secure:   s.cfg.SecureCookies,
 		SameSite: http.SameSiteLaxMode,
