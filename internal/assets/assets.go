@@ -85,22 +85,28 @@ func displayName(filename string) string {
 }
 
 // limitedReader fails with a civic.TooLarge error once more than
-// MaxFileBytes have been read.
+// MaxFileBytes have been read, and keeps failing: the probe that finds the
+// excess consumes it.
 type limitedReader struct {
-	r io.Reader
-	n int64
+	r   io.Reader
+	n   int64
+	err error
 }
 
 // maxFileBytes is MaxFileBytes; tests lower it (export_test.go).
 var maxFileBytes int64 = MaxFileBytes
 
 func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.err != nil {
+		return 0, l.err
+	}
 	if l.n <= 0 {
 		// Probe whether there is more: a file of exactly the limit is fine.
 		var one [1]byte
 		n, err := l.r.Read(one[:])
 		if n > 0 {
-			return 0, civic.Errorf(civic.TooLarge, "the file is larger than %d MiB", MaxFileBytes>>20)
+			l.err = civic.Errorf(civic.TooLarge, "the file is larger than %d MiB", MaxFileBytes>>20)
+			return 0, l.err
 		}
 		return 0, err
 	}

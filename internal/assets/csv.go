@@ -1,6 +1,8 @@
 package assets
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -16,6 +18,9 @@ import (
 //
 //	id,serial,name,lat,lon,address,stream,capacity_l,compacting,model,zone_id,status,installed_on,full_threshold
 //
+// Cells are separated by commas, or by semicolons or tabs when the header
+// line has those and no comma.
+//
 // id, name, lat, lon and capacity_l are required; compacting takes true,
 // false, yes, no, 1 or 0. The state columns an export adds (fill,
 // temperature_c, battery, last_reading) are accepted and ignored. Unknown or
@@ -28,7 +33,9 @@ import (
 // bins. filename is used only in errors.
 func ReadBinsCSV(r io.Reader, filename string) ([]civic.Bin, error) {
 	file := displayName(filename)
-	cr := csv.NewReader(limit(r))
+	br := bufio.NewReader(limit(r))
+	cr := csv.NewReader(br)
+	cr.Comma = sniffComma(br)
 	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err == io.EOF {
@@ -83,6 +90,25 @@ func ReadBinsCSV(r io.Reader, filename string) ([]civic.Bin, error) {
 		bins = append(bins, b)
 	}
 	return bins, nil
+}
+
+// sniffComma picks the separator from the header line: a comma, unless the
+// line has none and has semicolons (spreadsheets in locales with a decimal
+// comma write those) or tabs.
+func sniffComma(br *bufio.Reader) rune {
+	head, _ := br.Peek(4096)
+	if i := bytes.IndexByte(head, '\n'); i >= 0 {
+		head = head[:i]
+	}
+	switch {
+	case bytes.IndexByte(head, ',') >= 0:
+		return ','
+	case bytes.IndexByte(head, ';') >= 0:
+		return ';'
+	case bytes.IndexByte(head, '\t') >= 0:
+		return '\t'
+	}
+	return ','
 }
 
 // csvHeader maps each header cell to its column.

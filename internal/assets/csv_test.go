@@ -76,6 +76,18 @@ func TestReadBinsCSV(t *testing.T) {
 	}
 	diffBins(t, got, want)
 
+	for _, in := range []string{
+		"id;name;lat;lon;capacity_l\nb-1;\"Corner, west\";39.95;-75.16;120\n",
+		"id\tname\tlat\tlon\tcapacity_l\nb-1\tCorner, west\t39.95\t-75.16\t120\n",
+	} {
+		got, err := assets.ReadBinsCSV(strings.NewReader(in), "semi.csv")
+		want := []civic.Bin{{ID: "b-1", Name: "Corner, west", Lat: 39.95, Lon: -75.16, CapacityL: 120, Stream: "trash", Status: "active", FullThreshold: 0.9}}
+		if err != nil {
+			t.Fatalf("%q: %v", in, err)
+		}
+		diffBins(t, got, want)
+	}
+
 	got, err = assets.ReadBinsCSV(strings.NewReader("id,name,lat,lon,capacity_l\n"), "empty.csv")
 	if err != nil || got == nil || len(got) != 0 {
 		t.Errorf("header only: got %v, %v; want an empty slice", got, err)
