@@ -104,6 +104,9 @@ type Model struct {
 	bins   map[string]*binModel
 	sigma2 float64 // pooled variance of a reading around its cycle's line
 	cv2    float64 // squared relative spread of the rate from cycle to cycle
+	// top is the factor by which fill rises faster above the knee than
+	// below it, for other bins [0] and compacting ones [1].
+	top [2]float64
 }
 
 // group is the bins of one stream in one zone (or a coarser pool when that
@@ -230,7 +233,11 @@ func (m *Model) fit(ids []string) {
 		}
 		b.g = zg
 	}
+	m.top = [2]float64{1, 1}
 	for iter := 0; iter < 4; iter++ {
+		if iter == 1 {
+			m.fitTop(ids)
+		}
 		for _, id := range ids {
 			m.fitOwn(m.bins[id])
 		}
@@ -256,21 +263,24 @@ type cycleFit struct {
 	xbar float64 // mean fill
 }
 
-// fitCycle fits a line to the unsaturated readings of a cycle, in effective
-// time of profile pr. Readings from the first saturated one on are left
-// out: the bin overflowed and its sensor stopped measuring the rate.
-func (m *Model) fitCycle(pts []point, pr *profile) cycleFit {
+// fitCycle fits a line to the unsaturated readings of a cycle of bin b, in
+// effective time of profile pr and fill mapped by m.u (raw fill when b is
+// nil). Readings from the first saturated one on are left out: the bin
+// overflowed and its sensor stopped measuring the rate.
+func (m *Model) fitCycle(b *binModel, pts []point, pr *profile) cycleFit {
 	var f cycleFit
 	var st, sx float64
 	n := 0
 	taus := make([]float64, 0, len(pts))
+	us := make([]float64, 0, len(pts))
 	for _, p := range pts {
 		if p.x >= m.opts.Saturation {
 			break
 		}
 		taus = append(taus, pr.tau(m.clk.wall(p.t)))
+		us = append(us, m.u(b, p.x))
 		st += taus[n]
-		sx += p.x
+		sx += us[n]
 		n++
 	}
 	f.n = n
@@ -282,7 +292,7 @@ func (m *Model) fitCycle(pts []point, pr *profile) cycleFit {
 	for i := 0; i < n; i++ {
 		dt := taus[i] - f.tbar
 		f.sxx += dt * dt
-		sxy += dt * (pts[i].x - f.xbar)
+		sxy += dt * (us[i] - f.xbar)
 	}
 	f.span = taus[n-1] - taus[0]
 	if f.sxx <= 0 {
@@ -290,7 +300,7 @@ func (m *Model) fitCycle(pts []point, pr *profile) cycleFit {
 	}
 	f.rate = sxy / f.sxx
 	for i := 0; i < n; i++ {
-		r := pts[i].x - f.xbar - f.rate*(taus[i]-f.tbar)
+		r := us[i] - f.xbar - f.rate*(taus[i]-f.tbar)
 		f.rss += r * r
 	}
 	return f
@@ -310,7 +320,7 @@ func (m *Model) fitOwn(b *binModel) {
 	df := 0
 	b.samples = 0
 	for k := range b.s.starts {
-		f := m.fitCycle(b.s.cycle(k), pr)
+		f := m.fitCycle(b, b.s.cycle(k), pr)
 		if f.n < 3 || f.sxx <= 0 || f.span < minCycleHours {
 			continue
 		}
@@ -359,7 +369,7 @@ func (m *Model) fitNoise(ids []string) {
 		var rss float64
 		df := 0
 		for k := range b.s.starts {
-			f := m.fitCycle(b.s.cycle(k), pr)
+			f := m.fitCycle(b, b.s.cycle(k), pr)
 			if f.n < 3 || f.sxx <= 0 {
 				continue
 			}
@@ -542,7 +552,7 @@ func (m *Model) fitProfiles(ids []string) {
 				if tot <= 0 {
 					continue
 				}
-				dx := c.x - a.x
+				dx := m.u(b, c.x) - m.u(b, a.x)
 				overlap(wa, wc, func(h int, hours float64) {
 					share := pr.p[h] * hours / tot
 					for _, ac := range [...]*slotAcc{global, ga, ba} {
@@ -584,11 +594,89 @@ func (m *Model) fitProfiles(ids []string) {
 	m.fitBinProfiles(byBin)
 }
 
-// u maps fill to the scale in which it grows linearly in effective time.
-func (m *Model) u(b *binModel, x float64) float64 { return x }
+// knee is the fill above which a bin's rate may differ (see Model.top).
+const knee = 0.6
+
+// u maps fill to the scale in which it grows linearly in effective time:
+// fill itself up to the knee, and above it fill divided by the top factor
+// of the bin's kind (compacting or not). b nil means no mapping.
+func (m *Model) u(b *binModel, x float64) float64 {
+	if b == nil || x <= knee {
+		return x
+	}
+	return knee + (x-knee)/m.topOf(b)
+}
 
 // x is the inverse of u.
-func (m *Model) x(b *binModel, u float64) float64 { return u }
+func (m *Model) x(b *binModel, u float64) float64 {
+	if b == nil || u <= knee {
+		return u
+	}
+	return knee + (u-knee)*m.topOf(b)
+}
+
+func (m *Model) topOf(b *binModel) float64 {
+	if b.bin.Compacting {
+		return m.top[1]
+	}
+	return m.top[0]
+}
+
+// minTopCycles is how many fill cycles' worth of evidence move the top
+// factor halfway from 1 to what they show.
+const minTopCycles = 10
+
+// fitTop estimates, for compacting and for other bins, how much faster (or
+// slower) fill rises above the knee than below it, as the median over fill
+// cycles of the ratio of the two slopes (in effective time), shrunk towards
+// 1. A compactor's fill fraction already counts compacted volume, but the
+// press works less well as the bin fills, so the top of the cycle may run
+// faster; the data decide, and with no evidence the factor is 1 (linear).
+func (m *Model) fitTop(ids []string) {
+	var ratios [2][]float64
+	for _, id := range ids {
+		b := m.bins[id]
+		pr := b.profile()
+		k := 0
+		if b.bin.Compacting {
+			k = 1
+		}
+		for c := range b.s.starts {
+			// Split the cycle in time where its moving average crosses
+			// the knee: splitting on the noisy fill itself would flatten
+			// both slopes.
+			cyc := b.s.cycle(c)
+			n := 0
+			for n < len(cyc) && cyc[n].x < m.opts.Saturation {
+				n++
+			}
+			cyc = cyc[:n]
+			j, _ := crossing(cyc, knee)
+			if j < 0 {
+				continue
+			}
+			lo, hi := cyc[:max(0, j-crossingHalfWidth)], cyc[min(len(cyc), j+crossingHalfWidth):]
+			if len(lo) < 4 || len(hi) < 4 {
+				continue
+			}
+			fl, fh := m.fitCycle(nil, lo, pr), m.fitCycle(nil, hi, pr)
+			if fl.span < 3 || fh.span < 3 || !(fl.rate > 0) || fh.sxx <= 0 {
+				continue
+			}
+			ratios[k] = append(ratios[k], math.Max(fh.rate, 0)/fl.rate)
+		}
+	}
+	for k, rs := range ratios {
+		m.top[k] = 1
+		if len(rs) == 0 {
+			continue
+		}
+		sort.Float64s(rs)
+		med := rs[len(rs)/2]
+		n := float64(len(rs))
+		m.top[k] = math.Min(math.Max(1+(med-1)*n/(n+minTopCycles), 0.5), 2)
+	}
+}
 
 // Predict forecasts bin binID from now, when its fill is fill (0..1): the
 // caller's latest knowledge of the bin, e.g. its state in the store. The
@@ -731,7 +819,7 @@ func (m *Model) state(b *binModel, cyc []point, now float64) state {
 	pr := b.profile()
 	st := state{rate: b.rate, rateVar: m.cv2*b.rate*b.rate + b.rateVar}
 	tnow := pr.tau(m.clk.wall(now))
-	if f := m.fitCycle(cyc, pr); f.n >= 3 && f.sxx > 0 {
+	if f := m.fitCycle(b, cyc, pr); f.n >= 3 && f.sxx > 0 {
 		vc := b.sigma2 / f.sxx
 		w0, w1 := 1/st.rateVar, 1/vc
 		st.rate = math.Max((w0*st.rate+w1*f.rate)/(w0+w1), 1e-6)

@@ -291,3 +291,48 @@ func TestTimeZone(t *testing.T) {
 		}
 	}
 }
+
+// TestCompactionTop checks that a faster rise near the top of compacting
+// bins is learnt, and then forecast.
+func TestCompactionTop(t *testing.T) {
+	c := generate(synthParams{bins: 45, days: 35, seed: 19, top: 1.6})
+	m := Train(c.bins, c.readings, Options{})
+	t.Logf("top factors: other bins %.3f, compacting %.3f", m.top[0], m.top[1])
+	if math.Abs(m.top[0]-1) > 0.1 || math.Abs(m.top[1]-1.6) > 0.2 {
+		t.Errorf("top factors %.3f, %.3f; want 1 and 1.6", m.top[0], m.top[1])
+	}
+	// A compacting bin at the knee reaches 0.9 sooner than at a linear
+	// rate.
+	for _, b := range c.bins {
+		if !b.Compacting {
+			continue
+		}
+		now := c.start.Add(35 * 24 * time.Hour)
+		p, err := m.Predict(b.ID, now, knee)
+		if err != nil {
+			t.Fatal(err)
+		}
+		top := m.top
+		m.top = [2]float64{1, 1}
+		lin, _ := m.Predict(b.ID, now, knee)
+		m.top = top
+		// Compare in effective hours: the profile makes wall-clock hours
+		// uneven.
+		pr, clk := m.bins[b.ID].profile(), m.clk
+		eff := func(at time.Time) float64 {
+			return pr.tau(clk.wall(unixSeconds(at))) - pr.tau(clk.wall(unixSeconds(now)))
+		}
+		if got, lim := eff(p.FullAt), eff(lin.FullAt)/m.top[1]*1.1; got > lim {
+			t.Errorf("%s: %.1f effective h to full from the knee, want under %.1f", b.ID, got, lim)
+		}
+		if f, _ := m.FillAt(b.ID, now); f < 0 || f > 1 {
+			t.Errorf("FillAt = %v", f)
+		}
+		break
+	}
+	c = generate(synthParams{bins: 45, days: 35, seed: 19})
+	m = Train(c.bins, c.readings, Options{})
+	if math.Abs(m.top[0]-1) > 0.1 || math.Abs(m.top[1]-1) > 0.1 {
+		t.Errorf("linear fill: top factors %.3f, %.3f; want 1 and 1", m.top[0], m.top[1])
+	}
+}

@@ -28,6 +28,7 @@ type synthParams struct {
 	zeros    float64       // probability of a zero reading; default 0.01
 	daily    float64       // sd of the log of the day-to-day rate multiplier; default 0.15
 	flat     bool          // constant rate: no profile, no daily variation
+	top      float64       // rate factor of compacting bins above 0.6 full; default 1
 }
 
 var synthStart = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC) // a Monday
@@ -101,7 +102,11 @@ func generate(p synthParams) *synthCity {
 			if !p.flat {
 				shape = trueShape(z, t) / norm[z]
 			}
-			fill = math.Min(1, fill+rate*mult*shape*step.Hours())
+			inc := rate * mult * shape * step.Hours()
+			if b.Compacting && p.top > 0 && fill >= 0.6 {
+				inc *= p.top
+			}
+			fill = math.Min(1, fill+inc)
 			// Collection round at 09:00: full enough bins, and a few early.
 			if !p.flat && t.Hour() == 9 && t.Minute() == 0 && (fill >= 0.8 || fill >= 0.3 && rng.Float64() < 0.1) {
 				fill = rng.Float64() * 0.03
