@@ -23,7 +23,7 @@ const MaxFileBytes = 64 << 20
 // the file and line.
 type RowError struct {
 	File  string // the file name as the caller gave it ("input" if it gave none)
-	Line  int    // 1-based line for CSV rows and JSON syntax errors; 0 if none
+	Line  int    // 1-based line for CSV rows and JSON decoding errors; 0 if none
 	Field string // column, property or JSON path, e.g. "features[12].properties.stream"; empty if none
 	Err   error  // the cause: a *civic.Error
 }

@@ -250,8 +250,15 @@ func WriteWasteContainersNormalized(w io.Writer, bins []civic.BinView) error {
 // the NGSI v2 forms of the Smart Data Models examples; forms may be mixed.
 // Entity ids lose a leading "urn:ngsi-ld:" and "WasteContainer:" (any
 // letter case) to become bin ids. An entity without a name is named by its
-// bin id; one without binCapacity gets DefaultImportCapacityL. Attributes
-// civic does not map are ignored. Each bin is normalized and validated.
+// bin id; one without binCapacity gets DefaultImportCapacityL. binCapacity
+// is litres unless its unitCode (NGSI-LD) or metadata.unitCode (NGSI v2)
+// says LTR, DMQ, MTQ or GLL. binFullnessThreshold is a percentage, but a
+// value up to 1 is taken for a fraction. storedWasteKind maps organic to
+// compost, inorganic to recycling, paper to paper, plastic, metal and glass
+// to bottles_cans, other to trash, a list of dry recyclables to recycling,
+// and civic's own stream names to themselves; oil, batteries, electronics
+// and hazardous have no civic stream and are an error. Attributes civic
+// does not map are ignored. Each bin is normalized and validated.
 //
 // Any problem, a duplicate id included, fails the whole file with a
 // *RowError naming the entity and attribute, e.g.
