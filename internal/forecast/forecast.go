@@ -1,11 +1,31 @@
 // Package forecast predicts when waste bins fill up.
 //
-// It learns, from the fill readings of many bins, each bin's base fill rate
-// and an hour-of-week profile of that rate (pooled over the bins of a zone and
-// stream, shrunk towards the city's profile), and answers two questions the
-// planner asks: when will this bin reach its threshold, with an uncertainty
-// band, and how full will it be at a given time. Backtest replays history to
-// measure those forecasts against the naive last-observed-rate forecast.
+// The model. Each bin's fill readings are cleaned first: short runs that
+// leave and come back to the level around them (an ultrasonic sensor's lost
+// echo reads 0) are dropped, and a confirmed fall of fill is an emptying that
+// ends a fill cycle. Readings of an overflowing bin (at 0.97 and above) are
+// censored. Within a cycle fill grows linearly in "effective time", which
+// advances through the week by an hour-of-week profile (168 slots, mean 1):
+// the profile is learnt from the increments between readings, pooled over
+// the bins of a zone and stream and shrunk slot by slot towards the city's;
+// each bin then moves its pool's profile along the city's main direction of
+// difference between bins (say commercial against residential rhythm) as far
+// as its own history supports. A bin's base rate is the random-effects mean
+// of its cycles' slopes, shrunk towards its pool's mean by empirical Bayes,
+// so a bin with two readings gets its zone's rate. Whether fill rises faster
+// above 60% (a compactor's press losing ground) is learnt per kind of bin and
+// defaults to linear. A forecast starts from the current cycle: its slope
+// updates the bin's rate (a Bayesian update against the cycle-to-cycle
+// spread), its latest readings carried forward give the level, and the
+// threshold crossing is solved in effective time. The P10-P90 band comes
+// from the rate's remaining uncertainty, the cycle-to-cycle spread and the
+// level's noise.
+//
+// Train fits a model; Predict, PredictLatest and FillAt answer the planner's
+// questions (when will this bin reach its threshold; how full will it be at
+// a given time); Observe refits single bins cheaply as readings arrive.
+// Backtest replays history to compare the forecasts with the naive
+// last-observed-rate forecast.
 //
 // The package is pure: no I/O, no clock, no global state. Time is whatever
 // the caller says it is.
@@ -75,7 +95,9 @@ type Prediction struct {
 	Fill      float64   `json:"fill"`      // fill at Now the forecast starts from, 0..1
 	Threshold float64   `json:"threshold"` // the bin's full threshold
 	// RatePerHour is the expected fill gained per hour averaged over a
-	// week: the bin's learnt base rate, updated by its current fill cycle.
+	// week, below 60% full: the bin's learnt base rate, updated by its
+	// current fill cycle. Above 60% the rate is multiplied by the factor
+	// learnt for the bin's kind (compacting or not; 1 when fill is linear).
 	RatePerHour float64 `json:"rate_per_hour"`
 	// FullAt is when the bin is expected to reach Threshold; FullAtLow and
 	// FullAtHigh bound it (about the 10th and 90th percentiles). All three
@@ -719,8 +741,10 @@ func (m *Model) PredictLatest(binID string, now time.Time) (Prediction, error) {
 }
 
 // FillAt returns the expected fill (0..1) of bin binID at t, extended from
-// the latest reading the model holds. It returns a NotFound error when the
-// model holds no reading of the bin.
+// the latest reading the model holds (a t before that reading counts as the
+// reading's time). It assumes no emptying in between, so a fill at or over
+// the threshold at t means the bin needs collecting by t. It returns a
+// NotFound error when the model holds no reading of the bin.
 func (m *Model) FillAt(binID string, t time.Time) (float64, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
@@ -735,7 +759,8 @@ func (m *Model) FillAt(binID string, t time.Time) (float64, error) {
 	last := cyc[len(cyc)-1].t
 	st := m.state(b, cyc, last)
 	pr := b.profile()
-	du := st.rate * (pr.tau(m.clk.wall(unixSeconds(t))) - pr.tau(m.clk.wall(last)))
+	at := math.Max(unixSeconds(t), last)
+	du := st.rate * (pr.tau(m.clk.wall(at)) - pr.tau(m.clk.wall(last)))
 	return clamp01(m.x(b, st.level+du)), nil
 }
 
@@ -866,6 +891,10 @@ func (m *Model) forecast(b *binModel, cyc []point, nowT time.Time, fill float64)
 		Confidence:  b.conf,
 	}
 	ut := m.u(b, thr)
+	if st.level >= ut {
+		p.FullAt, p.FullAtLow, p.FullAtHigh = nowT, nowT, nowT
+		return p
+	}
 	sl := math.Sqrt(st.levelVar)
 	// The band spreads the rate by what is unknown of it (rateVar) and by
 	// how much a cycle's rate wanders from the bin's mean (cv2) still to
