@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -165,6 +164,14 @@ func TestNotFoundAndConflict(t *testing.T) {
 					t.Errorf("Allow = %q", a)
 				}
 			}},
+		{name: "pages get the principal", req: request{method: "GET", url: "/fleet", as: "crew"}, status: 200, want: []string{"page GET /fleet for crew1"}},
+		{name: "API paths never reach pages", req: request{method: "GET", url: "/api/v2/bins", as: "admin"}, status: 404, want: []string{`"code":"not_found"`}, nope: []string{"page"}},
+		{name: "wrong method with pages mounted", req: request{method: "POST", url: "/api/v1/bins/B1", as: "admin"}, status: 405,
+			after: func(t *testing.T, f *fixture, rec *httptest.ResponseRecorder) {
+				if a := rec.Header().Get("Allow"); a != "GET, PUT, PATCH, DELETE" {
+					t.Errorf("Allow = %q", a)
+				}
+			}},
 		{name: "bin exists", req: request{method: "POST", url: "/api/v1/bins", body: `{"id":"B1","name":"x","lat":42.35,"lon":-71.07,"capacity_l":120}`, as: "supervisor"}, status: 409, want: []string{`"code":"conflict"`}},
 		{name: "depot exists", req: request{method: "POST", url: "/api/v1/depots", body: `{"id":"D1","name":"x","lat":42.35,"lon":-71.07}`, as: "supervisor"}, status: 409},
 		{name: "user name taken", req: request{method: "POST", url: "/api/v1/users", body: `{"name":"crew1","role":"crew","password":"long enough password"}`, as: "admin"}, status: 409},
@@ -245,6 +252,12 @@ func TestLimitsAndProtection(t *testing.T) {
 		{name: "same-origin cookie write", req: request{method: "POST", url: "/api/v1/bins", body: binBody, as: "supervisor", header: map[string]string{"Sec-Fetch-Site": "same-origin"}}, status: 201},
 		{name: "cross-site read with cookie", req: request{method: "GET", url: "/api/v1/bins/B1", as: "analyst", header: crossSite}, status: 200},
 		{name: "key write needs no origin check", req: request{method: "POST", url: "/api/v1/readings", body: ingestBody("0.3"), as: "key:ingest", header: crossSite}, status: 202},
+		{name: "cross-site form login on a page", req: request{method: "POST", url: "/login", body: "name=admin1", header: crossSite}, status: 403},
+		{name: "page login rate limit", cfg: func(c *server.Config) { c.LoginRate, c.LoginBurst = 0.001, 1 },
+			before: []request{{method: "POST", url: "/login", body: "name=admin1"}},
+			req:    request{method: "POST", url: "/login", body: "name=admin1"}, status: 429},
+		{name: "cross-origin bypass", cfg: func(c *server.Config) { c.CrossOriginBypass = []string{"POST /open311/"} },
+			req: request{method: "POST", url: "/open311/requests", body: "x=1", header: crossSite}, status: 200, want: []string{"page POST /open311/requests for anonymous"}},
 		{name: "trusted origin", cfg: func(c *server.Config) { c.TrustedOrigins = []string{"https://ops.city.example"} },
 			req: request{method: "DELETE", url: "/api/v1/bins/B2", as: "supervisor", header: map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://ops.city.example"}}, status: 204},
 	})
@@ -294,7 +307,7 @@ func TestRoutesDocumented(t *testing.T) {
 	for _, p := range f.srv.RoutePatterns() {
 		method, path, _ := strings.Cut(p, " ")
 		served[method+" "+path] = true
-		if !strings.HasPrefix(path, "/api/") && !slices.Contains([]string{"/healthz", "/readyz", "/metrics"}, path) {
+		if !isDocumentedPath(path) {
 			continue // pages are not part of the API
 		}
 		item := doc.Paths.Find(path)

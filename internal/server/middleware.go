@@ -167,19 +167,23 @@ func (s *Server) clientIP(r *http.Request) string {
 	return host
 }
 
-// loginPath is checked for cross-origin requests although its callers carry
-// no cookie yet: a forged login would sign a victim into an attacker's
-// account.
-const loginPath = "/api/v1/session"
+// loginPaths are where passwords are posted, by the API and by the
+// dashboard's form: attempts there are limited per client address.
+var loginPaths = map[string]bool{"/api/v1/session": true, "/login": true}
 
 // authenticate finds the principal (API key in "Authorization: Bearer", or
-// the session cookie), rejects cross-origin writes that ride on the cookie,
-// and applies the rate limit of the caller.
+// the session cookie), rejects cross-origin writes from browsers, and
+// applies the rate limit of the caller.
+//
+// Cross-origin protection applies to every request not authenticated by an
+// API key: writes riding on the cookie, and anonymous ones such as a login
+// (a forged login would sign the victim into the attacker's account).
+// Requests without Sec-Fetch-Site or Origin headers (programs, not
+// browsers) pass, as do safe methods.
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		info := infoFrom(r.Context())
 		p := civic.Anonymous
-		viaCookie := false
 		if h := r.Header.Get("Authorization"); h != "" {
 			scheme, tok, _ := strings.Cut(h, " ")
 			var err error
@@ -201,7 +205,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			sp, err := s.auth.SessionPrincipal(r.Context(), c.Value)
 			switch {
 			case err == nil:
-				p, viaCookie = sp, true
+				p = sp
 			case civic.IsKind(err, civic.Unauthorized):
 				// An expired session is an anonymous caller; the cookie
 				// is useless, drop it.
@@ -211,11 +215,16 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				return
 			}
 		}
-		if viaCookie || (r.URL.Path == loginPath && r.Method == http.MethodPost) {
+		if p.KeyID == "" {
 			if err := s.cop.Check(r); err != nil {
 				s.writeError(w, r, errCrossOrigin)
 				return
 			}
+		}
+		if r.Method == http.MethodPost && loginPaths[r.URL.Path] &&
+			!s.limits.allow("login:"+info.clientIP, s.cfg.LoginRate, s.cfg.LoginBurst) {
+			s.writeError(w, r, errRateLimited)
+			return
 		}
 		var ok bool
 		switch {

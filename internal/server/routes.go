@@ -19,7 +19,7 @@ type route struct {
 func (s *Server) routes() []route {
 	bins, devices, zones := s.bins(), s.devices(), s.zones()
 	depots, trucks, crews := s.depots(), s.trucks(), s.crews()
-	return []route{
+	rs := []route{
 		// Operations.
 		{"GET /healthz", s.api(s.handleHealthz)},
 		{"GET /readyz", s.api(s.handleReadyz)},
@@ -90,4 +90,9 @@ func (s *Server) routes() []route {
 		{"DELETE /api/v1/keys/{id}", s.api(s.handleRevokeKey)},
 		{"GET /api/v1/audit", s.api(s.handleListAudit)},
 	}
+	if s.pages != nil {
+		// Everything else: the web dashboard.
+		rs = append(rs, route{"/", s.pages})
+	}
+	return rs
 }

@@ -13,6 +13,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -59,8 +60,12 @@ type Config struct {
 	// clients reach civic directly: they could claim any address.
 	TrustProxy bool
 	// TrustedOrigins are origins (scheme://host[:port]) besides civic's own
-	// that may make cookie-authenticated writes.
+	// that browsers may send writes from.
 	TrustedOrigins []string
+	// CrossOriginBypass are ServeMux patterns exempt from cross-origin
+	// protection, for endpoints browsers of other sites must be able to
+	// post to without credentials (an Open311 form, say).
+	CrossOriginBypass []string
 }
 
 func (c *Config) setDefaults() {
@@ -98,9 +103,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock; time.Now if nil.
 	Now func() time.Time
-	// Pages, if set, serves everything outside the route table: the web
-	// UI. It runs behind the same middleware (authentication puts the
-	// civic.Principal in the request context).
+	// Pages, if set, serves every path the route table does not (the web
+	// dashboard), behind the same middleware: the caller is in the request
+	// context (civic.PrincipalFrom). Paths under /api/ never reach it.
 	Pages http.Handler
 	// Registry receives the server's metrics and is served at /metrics. A
 	// new registry with the Go and process collectors is made if nil; the
@@ -157,6 +162,9 @@ func New(cfg Config, deps Deps) *Server {
 			panic("server: trusted origin: " + err.Error())
 		}
 	}
+	for _, p := range cfg.CrossOriginBypass {
+		s.cop.AddInsecureBypassPattern(p)
+	}
 	s.cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, errCrossOrigin)
 	}))
@@ -171,41 +179,45 @@ func New(cfg Config, deps Deps) *Server {
 // Handler returns the server's root handler, with all middleware.
 func (s *Server) Handler() http.Handler { return s.handler }
 
-// dispatch routes the request; unknown API paths and wrong methods answer
-// in the API's JSON error format rather than the mux's plain text.
+// dispatch routes the request. Unknown API paths and wrong methods answer
+// in the API's JSON error format, never with the mux's plain text nor with a
+// page.
 func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
-	h, pattern := s.mux.Handler(r)
-	if pattern == "" && isAPIPath(r.URL.Path) {
-		rec := &statusOnly{header: http.Header{}}
-		h.ServeHTTP(rec, r)
-		if rec.status == http.StatusMethodNotAllowed {
-			if allow := rec.header.Get("Allow"); allow != "" {
-				w.Header().Set("Allow", allow)
+	if isAPIPath(r.URL.Path) {
+		if _, pattern := s.mux.Handler(r); pattern == "" || !isAPIPath(patternPath(pattern)) {
+			if allow := s.allowedMethods(r); len(allow) > 0 {
+				w.Header().Set("Allow", strings.Join(allow, ", "))
+				s.writeError(w, r, errMethodNotAllowed)
+				return
 			}
-			s.writeError(w, r, errMethodNotAllowed)
+			s.writeError(w, r, civic.Errorf(civic.NotFound, "no such endpoint"))
 			return
 		}
-		s.writeError(w, r, civic.Errorf(civic.NotFound, "no such endpoint"))
-		return
-	}
-	if pattern == "" && s.pages != nil {
-		s.pages.ServeHTTP(w, r)
-		return
 	}
 	s.mux.ServeHTTP(w, r)
+}
+
+// allowedMethods lists the methods the API routes serve for r's path.
+func (s *Server) allowedMethods(r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		c := r.Clone(r.Context())
+		c.Method = m
+		if _, pattern := s.mux.Handler(c); strings.HasPrefix(pattern, m+" /api/") {
+			allow = append(allow, m)
+		}
+	}
+	return allow
+}
+
+// patternPath is the path part of a ServeMux pattern.
+func patternPath(pattern string) string {
+	if i := strings.IndexByte(pattern, ' '); i >= 0 {
+		return pattern[i+1:]
+	}
+	return pattern
 }
 
 func isAPIPath(p string) bool {
 	return len(p) >= 5 && p[:5] == "/api/"
 }
-
-// statusOnly records the status and headers the mux's fallback handlers
-// write, and drops their plain-text body.
-type statusOnly struct {
-	header http.Header
-	status int
-}
-
-func (s *statusOnly) Header() http.Header         { return s.header }
-func (s *statusOnly) Write(b []byte) (int, error) { return len(b), nil }
-func (s *statusOnly) WriteHeader(code int)        { s.status = code }

@@ -21,12 +21,9 @@ type sessionAnswer struct {
 
 // handleLogin checks a name and password and sets the session cookie
 // (HttpOnly, SameSite=Lax, Secure when configured). Attempts are limited
-// per client address.
+// per client address by the middleware.
 func (s *Server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	info := infoFrom(r.Context())
-	if !s.limits.allow("login:"+info.clientIP, s.cfg.LoginRate, s.cfg.LoginBurst) {
-		return errRateLimited
-	}
 	var in login
 	if err := decodeJSON(r, &in); err != nil {
 		return err
