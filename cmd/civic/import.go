@@ -37,14 +37,9 @@ func runImport(ctx context.Context, e *env, args []string) error {
 
 	switch what {
 	case "bins":
-		fmtName := assets.Format(*format)
-		if fmtName == "" {
-			fmtName, err = assets.DetectFormat(path)
-			if err != nil {
-				return err
-			}
-		}
-		bins, err := assets.ReadBins(f, name, fmtName)
+		// An empty format is detected from the file name, and for .json
+		// from the content.
+		bins, err := assets.ReadBins(f, name, assets.Format(*format))
 		if err != nil {
 			return err
 		}
