@@ -5,11 +5,17 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 export CGO_ENABLED ?= 0
 
-.PHONY: all build run test test-short bench lint vuln fuzz clean
+.PHONY: all web build run test bench lint vuln clean
 
 all: build
 
-build:
+# Front-end packages from npm, copied into internal/web/static/dist for embedding.
+web: internal/web/static/dist/leaflet.js
+
+internal/web/static/dist/leaflet.js: web/package.json web/package-lock.json web/build.mjs
+	cd web && npm ci --no-audit --no-fund && node build.mjs
+
+build: web
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/civic
 
 # The demo city on http://127.0.0.1:8080 with its own data folder.
@@ -18,7 +24,7 @@ run: build
 
 # Everything CI checks: formatting, vet, the race-enabled test suite against
 # real SQLite, PostgreSQL and Mosquitto, and short benchmark smoke runs.
-test:
+test: web
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	CGO_ENABLED=1 $(GO) test -race -count=1 -timeout 25m ./...
@@ -37,4 +43,5 @@ vuln:
 	$(GO) run golang.org/x/vuln/cmd/govulncheck@latest ./...
 
 clean:
-	rm -rf bin
+	rm -rf bin web/node_modules
+	find internal/web/static/dist -mindepth 1 ! -name README.md -exec rm -rf {} +
