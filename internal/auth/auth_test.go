@@ -122,7 +122,18 @@ func (m *memAccounts) DeleteSession(_ context.Context, h string) error {
 	delete(m.sessions, h)
 	return nil
 }
-func (m *memAccounts) DeleteExpiredSessions(context.Context, time.Time) (int, error) { return 0, nil }
+func (m *memAccounts) DeleteExpiredSessions(_ context.Context, now time.Time) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for h, s := range m.sessions {
+		if !now.Before(s.ExpiresAt) {
+			delete(m.sessions, h)
+			n++
+		}
+	}
+	return n, nil
+}
 
 // clock is a settable time source.
 type clock struct {
@@ -266,6 +277,12 @@ func TestLoginAndSessions(t *testing.T) {
 	}
 	if err := s.Logout(ctx, token); err != nil {
 		t.Errorf("second logout: %v", err)
+	}
+
+	// Expired sessions are purged.
+	c.Add(13 * time.Hour)
+	if n, err := s.DeleteExpiredSessions(ctx); err != nil || n != 1 {
+		t.Errorf("DeleteExpiredSessions = %d, %v; want 1", n, err)
 	}
 
 	// SetPassword replaces the password.

@@ -216,3 +216,10 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 	}
 	return err
 }
+
+// DeleteExpiredSessions removes the sessions past their expiry and returns
+// how many it removed. Expired sessions are already refused; this only
+// keeps the table small, so run it now and then (hourly, say).
+func (s *Service) DeleteExpiredSessions(ctx context.Context) (int, error) {
+	return s.accounts.DeleteExpiredSessions(ctx, s.now())
+}

@@ -258,6 +258,12 @@ func TestLimitsAndProtection(t *testing.T) {
 			req:    request{method: "POST", url: "/login", body: "name=admin1"}, status: 429},
 		{name: "cross-origin bypass", cfg: func(c *server.Config) { c.CrossOriginBypass = []string{"POST /open311/"} },
 			req: request{method: "POST", url: "/open311/requests", body: "x=1", header: crossSite}, status: 200, want: []string{"page POST /open311/requests for anonymous"}},
+		{name: "proxy address trusted", cfg: func(c *server.Config) { c.TrustProxy, c.AnonymousRate, c.AnonymousBurst = true, 0.001, 1 },
+			before: []request{{method: "GET", url: "/healthz", header: map[string]string{"X-Forwarded-For": "203.0.113.7, 198.51.100.1"}}},
+			req:    request{method: "GET", url: "/healthz", header: map[string]string{"X-Forwarded-For": "198.51.100.2"}}, status: 200},
+		{name: "proxy address ignored by default", cfg: func(c *server.Config) { c.AnonymousRate, c.AnonymousBurst = 0.001, 1 },
+			before: []request{{method: "GET", url: "/healthz", header: map[string]string{"X-Forwarded-For": "198.51.100.1"}}},
+			req:    request{method: "GET", url: "/healthz", header: map[string]string{"X-Forwarded-For": "198.51.100.2"}}, status: 429},
 		{name: "trusted origin", cfg: func(c *server.Config) { c.TrustedOrigins = []string{"https://ops.city.example"} },
 			req: request{method: "DELETE", url: "/api/v1/bins/B2", as: "supervisor", header: map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://ops.city.example"}}, status: 204},
 	})

@@ -21,6 +21,7 @@ import (
 
 	"github.com/civic-city/civic/internal/auth"
 	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/ingest"
 )
 
 // Config tunes the server. Zero values take the defaults noted.
@@ -32,8 +33,9 @@ type Config struct {
 	CookieName string
 	// MaxBodyBytes caps request bodies of the JSON API; 1 MiB by default.
 	MaxBodyBytes int64
-	// MaxIngestBytes caps the body of POST /api/v1/readings; 8 MiB by
-	// default (ingest's own limit for civic.MaxBatch readings).
+	// MaxIngestBytes caps the body of POST /api/v1/readings;
+	// ingest.MaxBatchBytes (8 MiB, room for civic.MaxBatch readings) by
+	// default.
 	MaxIngestBytes int64
 
 	// Rate limits, as events per second and bursts. Use rate.Inf to turn a
@@ -76,7 +78,7 @@ func (c *Config) setDefaults() {
 		c.MaxBodyBytes = 1 << 20
 	}
 	if c.MaxIngestBytes <= 0 {
-		c.MaxIngestBytes = 8 << 20
+		c.MaxIngestBytes = ingest.MaxBatchBytes
 	}
 	setRate(&c.AnonymousRate, &c.AnonymousBurst, 20, 50)
 	setRate(&c.LoginRate, &c.LoginBurst, 0.2, 10)
