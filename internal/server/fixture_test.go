@@ -30,7 +30,7 @@ import (
 // one zone, depot, truck and crew, two bins with a device each, users of
 // every role (logged in) and API keys of the main scopes.
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	store  *store.Store
 	auth   *auth.Service
 	srv    *server.Server
@@ -64,7 +64,7 @@ func (s *syncBuffer) String() string {
 
 var testNow = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 
-func newFixture(t *testing.T, cfg server.Config) *fixture {
+func newFixture(t testing.TB, cfg server.Config) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	now := func() time.Time { return testNow }
@@ -218,7 +218,7 @@ var (
 	covered   = map[string]bool{} // "GET /api/v1/bins" → answered 2xx
 )
 
-func loadDoc(t *testing.T) (*openapi3.T, routers.Router) {
+func loadDoc(t testing.TB) (*openapi3.T, routers.Router) {
 	t.Helper()
 	d, r := loadDocNoT()
 	if docErr != nil {
@@ -244,7 +244,7 @@ func loadDocNoT() (*openapi3.T, routers.Router) {
 
 // checkOpenAPI validates a response (and, for successful calls, the
 // request) against the document. Every status must be documented.
-func checkOpenAPI(t *testing.T, method, url, body string, h http.Header, rec *httptest.ResponseRecorder) {
+func checkOpenAPI(t testing.TB, method, url, body string, h http.Header, rec *httptest.ResponseRecorder) {
 	t.Helper()
 	_, router := loadDoc(t)
 	r := httptest.NewRequest(method, "http://civic.test"+url, strings.NewReader(body))
