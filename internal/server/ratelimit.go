@@ -23,8 +23,13 @@ type bucket struct {
 }
 
 // idleAfter is how long an unused bucket is kept; a bucket refilled by then
-// is the same as a new one for every rate the server uses.
-const idleAfter = 10 * time.Minute
+// is the same as a new one for every rate the server uses. maxBuckets bounds
+// the memory a flood from many addresses can take: beyond it buckets idle
+// for a minute go, and if that is not enough, all of them.
+const (
+	idleAfter  = 10 * time.Minute
+	maxBuckets = 200_000
+)
 
 func newLimiters(*Config) *limiters {
 	return &limiters{buckets: make(map[string]*bucket), now: time.Now}
@@ -39,12 +44,13 @@ func (l *limiters) allow(key string, r rate.Limit, b int) bool {
 	now := l.now()
 	l.mu.Lock()
 	if now.Sub(l.lastSweep) > time.Minute {
-		for k, v := range l.buckets {
-			if now.Sub(v.seen) > idleAfter {
-				delete(l.buckets, k)
-			}
+		l.sweep(now, idleAfter)
+	}
+	if len(l.buckets) >= maxBuckets {
+		l.sweep(now, time.Minute)
+		if len(l.buckets) >= maxBuckets {
+			clear(l.buckets)
 		}
-		l.lastSweep = now
 	}
 	bk, ok := l.buckets[key]
 	if !ok {
@@ -54,4 +60,13 @@ func (l *limiters) allow(key string, r rate.Limit, b int) bool {
 	bk.seen = now
 	l.mu.Unlock()
 	return bk.lim.AllowN(now, 1)
+}
+
+func (l *limiters) sweep(now time.Time, idle time.Duration) {
+	for k, v := range l.buckets {
+		if now.Sub(v.seen) > idle {
+			delete(l.buckets, k)
+		}
+	}
+	l.lastSweep = now
 }

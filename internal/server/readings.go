@@ -25,6 +25,9 @@ func (s *Server) handlePostReadings(w http.ResponseWriter, r *http.Request) erro
 	if _, err := require(r, civic.PermIngest); err != nil {
 		return err
 	}
+	if s.ingester == nil {
+		return civic.Errorf(civic.Unavailable, "ingest is not running on this server")
+	}
 	readings, err := ingest.DecodeBatch(r.Body)
 	if err != nil {
 		return err
