@@ -88,7 +88,12 @@ func runForecastBacktest(ctx context.Context, e *env, args []string) error {
 	if *generate {
 		fmt.Fprintf(e.stderr, "forecast: simulating %d bins over %d days (seed %d)\n", *bins, *days, *seed)
 		var cityLoc *time.Location
-		bs, rs, cityLoc, err = simulatedHistory(ctx, *bins, *days, *seed)
+		start := time.Now()
+		bs, rs, cityLoc, err = simulatedHistory(ctx, *bins, *days, *seed, func(day int) {
+			if day%10 == 0 || day == *days {
+				fmt.Fprintf(e.stderr, "forecast: simulated %d/%d days (%s)\n", day, *days, time.Since(start).Round(time.Second))
+			}
+		})
 		if loc == nil {
 			loc = cityLoc
 		}
@@ -123,6 +128,7 @@ func runForecastBacktest(ctx context.Context, e *env, args []string) error {
 		rep.AfterEmptying.Predictions, rep.AfterEmptying.MAEHours, rep.AfterEmptying.NaiveMAEHours)
 	fmt.Fprintf(e.stdout, "  at a random reading:     %6d predictions, MAE %6.2f h vs naive %6.2f h\n",
 		rep.Random.Predictions, rep.Random.MAEHours, rep.Random.NaiveMAEHours)
+	fmt.Fprintf(e.stdout, "  mean time to threshold from the cut points: %.1f h\n", rep.MeanHours)
 	fmt.Fprintf(e.stdout, "  actual crossing inside the P10-P90 band: %.0f%%; model trained %d times; %d cut points without a naive rate\n",
 		100*rep.Coverage, rep.Trainings, rep.Skipped)
 	fmt.Fprintf(e.stdout, "forecast: MAE %.2f h vs naive %.2f h (ratio %.2f) over %d predictions\n",
@@ -178,13 +184,14 @@ func storedHistory(ctx context.Context, e *env, c *config) ([]civic.Bin, []civic
 // cycles run up to the threshold and their crossing times are observed. The
 // readings are normalized as ingest would: fill to a 0..1 fraction, Bin set
 // from the device registry.
-func simulatedHistory(ctx context.Context, n, days int, seed uint64) ([]civic.Bin, []civic.Reading, *time.Location, error) {
+func simulatedHistory(ctx context.Context, n, days int, seed uint64, progress func(day int)) ([]civic.Bin, []civic.Reading, *time.Location, error) {
 	city := sim.GenerateCity(sim.CityParams{Bins: n, Seed: seed})
 	devs := make(map[string]civic.Device, len(city.Devices))
 	for _, d := range city.Devices {
 		devs[d.ID] = d
 	}
 	var out []civic.Reading
+	done := 0
 	err := sim.StreamHistory(city, sim.HistoryParams{
 		Days:   days,
 		Seed:   seed,
@@ -200,6 +207,10 @@ func simulatedHistory(ctx context.Context, n, days int, seed uint64) ([]civic.Bi
 			}
 			f := *r.Fill
 			out = append(out, civic.Reading{Device: r.Device, Bin: d.BinID, Time: r.Time, Fill: &f})
+		}
+		done++
+		if progress != nil {
+			progress(done)
 		}
 		return ctx.Err()
 	})

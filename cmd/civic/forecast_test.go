@@ -55,7 +55,7 @@ func TestForecastBacktestGenerate(t *testing.T) {
 // SQLite store, as civic serve would have stored it.
 func TestForecastBacktestStore(t *testing.T) {
 	dir := t.TempDir()
-	bins, readings, _, err := simulatedHistory(context.Background(), 30, 24, 5)
+	bins, readings, _, err := simulatedHistory(context.Background(), 30, 24, 5, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -49,6 +49,9 @@ type Report struct {
 	// cycle before it crosses its threshold.
 	AfterEmptying Score `json:"after_emptying"`
 	Random        Score `json:"random"`
+	// MeanHours is the mean actual time from cut point to threshold: the
+	// scale the errors compare with.
+	MeanHours float64 `json:"mean_hours"`
 	// Coverage is the share of actual crossing times inside the model's
 	// [FullAtLow, FullAtHigh] band.
 	Coverage float64 `json:"coverage"`
@@ -150,7 +153,7 @@ func Backtest(bins []civic.Bin, readings []civic.Reading, bo BacktestOptions) Re
 	}
 	sort.Slice(cuts, func(i, j int) bool { return cuts[i].t < cuts[j].t })
 
-	var sumM, sumN, afterM, afterN, randM, randN float64
+	var sumM, sumN, sumA, afterM, afterN, randM, randN float64
 	covered := 0
 	horizon := o.Horizon.Seconds()
 	ci := 0
@@ -191,6 +194,7 @@ func Backtest(bins []civic.Bin, readings []civic.Reading, bo BacktestOptions) Re
 				em, en := math.Abs(pred.HoursToFull-actual), math.Abs(naive-actual)
 				sumM += em
 				sumN += en
+				sumA += actual
 				rep.Predictions++
 				if low, high := unixSeconds(pred.FullAtLow), unixSeconds(pred.FullAtHigh); c.actual >= low-1 && c.actual <= high+1 {
 					covered++
@@ -224,6 +228,7 @@ func Backtest(bins []civic.Bin, readings []civic.Reading, bo BacktestOptions) Re
 	}
 	if rep.Predictions > 0 {
 		rep.Coverage = float64(covered) / float64(rep.Predictions)
+		rep.MeanHours = sumA / float64(rep.Predictions)
 	}
 	return rep
 }
