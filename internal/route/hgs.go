@@ -175,6 +175,10 @@ func (g *search) educate() bool {
 	if !c.feasible && g.rng.IntN(2) == 0 {
 		g.ls.run(c, penalties{p.w.load * 10, p.w.time * 10})
 		c.evaluate(g.in, p.w)
+		if !c.feasible {
+			g.ls.run(c, penalties{p.w.load * 100, p.w.time * 100})
+			c.evaluate(g.in, p.w)
+		}
 		if c.feasible {
 			better = p.add(c) || better
 			g.sh.offer(g.in, c, g.iter)
@@ -204,7 +208,7 @@ func (g *search) initialPopulation(ctx context.Context, deadline time.Time) {
 			return
 		}
 		c := g.child
-		if in.nc > 200 && i%4 != 3 {
+		if (in.nc > 200 || in.hasTW) && i%4 != 3 {
 			g.cons.savingsTour(c.tour, 0.02+0.08*g.rng.Float64(), g.rng.Float64)
 		} else {
 			for k := range c.tour {

@@ -131,8 +131,9 @@ func (ls *localSearch) ensureRoutes(k int) {
 		ls.routes = append(ls.routes, r)
 	}
 	if need := len(ls.routes) * ls.n; len(ls.ins) < need {
-		ls.ins = append(ls.ins, make([]insertTop3, need-len(ls.ins))...)
-		for i := range ls.ins {
+		old := len(ls.ins)
+		ls.ins = append(ls.ins, make([]insertTop3, need-old)...)
+		for i := old; i < need; i++ {
 			ls.ins[i].when = -1
 		}
 	}
@@ -327,13 +328,23 @@ func (ls *localSearch) run(ind *individual, w penalties) {
 	ls.export(ind)
 }
 
+// emptyRoute returns an empty route, opening a new one when all are in use
+// and the fleet allows it; nil if none.
 func (ls *localSearch) emptyRoute() *lsRoute {
 	for _, r := range ls.routes[:ls.nR] {
 		if r.nc == 0 {
 			return r
 		}
 	}
-	return nil
+	if v := ls.in.vehicles; (v > 0 && ls.nR >= v) || ls.nR >= ls.in.nc {
+		return nil
+	}
+	ls.ensureRoutes(ls.nR + 1)
+	r := ls.routes[ls.nR]
+	ls.nR++
+	r.depot.next, r.end.prev = &r.end, &r.depot
+	ls.update(r)
+	return r
 }
 
 func (ls *localSearch) setU(u *lsNode) { ls.u, ls.pu, ls.x, ls.ru = u, u.prev, u.next, u.r }

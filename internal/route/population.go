@@ -44,7 +44,12 @@ type rankEntry struct {
 func newPopulation(in *instance, rng *rand.Rand) *population {
 	p := &population{in: in, rng: rng}
 	p.w.load = max(penaltyMin, min(1000, in.maxDist/float64(max(in.maxDemand, 1))))
+	// HGS starts the duration penalty at 1; time windows need a firmer
+	// start or the first generations are all late.
 	p.w.time = 1
+	if in.hasTW {
+		p.w.time = 50
+	}
 	return p
 }
 

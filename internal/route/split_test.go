@@ -40,9 +40,9 @@ func randomProblem(rng *rand.Rand, nc int, o randOpts) *Problem {
 	}
 	if o.tw {
 		p.Ready, p.Due = make([]float64, n), make([]float64, n)
-		p.Due[0] = 1000
+		p.Due[0] = 1200
 		for i := 1; i < n; i++ {
-			p.Ready[i] = rng.Float64() * 600
+			p.Ready[i] = p.Dist[i] + rng.Float64()*600 // reachable from the depot
 			p.Due[i] = p.Ready[i] + 50 + rng.Float64()*200
 		}
 	}
