@@ -450,7 +450,7 @@ func genPlace(rng *rand.Rand, f *frame, corrs []corridor) place {
 func activity(p place, d float64, f *frame) (litres, commercial float64) {
 	switch p.area {
 	case AreaDowntown:
-		return 25 + 100*math.Exp(-d/900), 0.9
+		return 15 + 170*math.Exp(-d/700), 0.9
 	case AreaCorridor:
 		return 10 + 70*math.Exp(-d/2200), 0.2 + 0.7*math.Exp(-d/5000)
 	}
@@ -517,11 +517,11 @@ func genBins(c *City, f *frame, rng *rand.Rand, corrs []corridor) {
 		var caps []float64
 		switch pl.area {
 		case AreaDowntown:
-			pCompact, pPair, caps = 0.65, 0.45, []float64{240, 240, 240, 160, 160}
+			pCompact, pPair, caps = 0.8, 0.45, []float64{240, 240, 240, 160, 160}
 		case AreaCorridor:
-			pCompact, pPair, caps = 0.5, 0.35, []float64{240, 240, 160, 160, 120}
+			pCompact, pPair, caps = 0.45, 0.35, []float64{240, 240, 160, 160, 120}
 		default:
-			pCompact, pPair, caps = 0.12, 0.15, []float64{120, 120, 120, 160, 240}
+			pCompact, pPair, caps = 0.1, 0.15, []float64{120, 120, 120, 160, 240}
 		}
 		compacting := rng.Float64() < pCompact
 		capL := CompactorCapacityL

@@ -78,8 +78,11 @@ func (s *Sensors) read(d *devState, t int64) (civic.Reading, bool) {
 
 	temp := ambientC(int(time.Unix(local, 0).UTC().YearDay()), hour) + d.tempOff + 0.4*nTemp
 	if fire {
+		// The heat builds over ten minutes; the sensor raises its fire
+		// flag from fireAlarmC.
 		ramp := math.Min(1, float64(t-fireFrom)/600)
 		temp += firePeak * math.Max(ramp, 0.3)
+		fire = temp >= fireAlarmC
 	}
 	rssi := math.Round(math.Max(-140, math.Min(-30, d.rssi0+3*nRSSI)))
 
@@ -103,6 +106,9 @@ func (s *Sensors) read(d *devState, t int64) (civic.Reading, bool) {
 	rd.SNR = a.float(math.Round(math.Max(-20, math.Min(15, (rssi+122)/4+1.5*nSNR))*4) / 4)
 	return rd, true
 }
+
+// fireAlarmC is the temperature from which a sensor reports a fire.
+const fireAlarmC = 50
 
 // scaleFill converts a fraction to the value a sensor on scale sends:
 // fractions to 3 decimals, whole percent, Bigbelly levels to 1 decimal.

@@ -25,8 +25,9 @@ type Faults struct {
 	// silent.
 	DyingBattery float64
 	// FirePerDay is the chance, per bin and day, of a fire: for one to
-	// three hours from late morning to late evening the temperature
-	// spikes and the sensor raises its fire flag.
+	// three hours, starting between 10:00 and 22:00, the temperature
+	// climbs 60-140 °C above ambient over ten minutes and the sensor
+	// raises its fire flag from 50 °C.
 	FirePerDay float64
 }
 
@@ -52,10 +53,12 @@ const (
 	// PolicyNone never empties a bin: the caller calls Empty.
 	PolicyNone PolicyKind = "none"
 	// PolicyFixed empties every bin on a fixed schedule, as a city without
-	// sensors does: each bin is visited every 12 hours, or every 1, 2, 3, 4
-	// or 7 days, the longest interval at which its mean fill rate fills it
-	// to Policy.Target; at a time of day between 06:00 and 14:00 that is
-	// the bin's place in its route (twice-daily bins again 9 hours later).
+	// sensors does: each bin is visited every 1, 2, 3, 4 or 7 days, the
+	// longest interval at which the city's rough estimate of its mean fill
+	// rate (off by a factor of about 1.8 either way) fills it to
+	// Policy.Target, or twice a day if even one day is too long; at a time
+	// of day between 06:00 and 14:00 that is the bin's place in its route
+	// (twice-daily bins again 9 hours later).
 	PolicyFixed PolicyKind = "fixed"
 	// PolicyThreshold visits every bin once a day at its round time and
 	// empties it if its true fill is at least Policy.Threshold.
@@ -64,10 +67,12 @@ const (
 
 // DefaultScheduleTarget is the default Policy.Target: the fill a fixed
 // schedule expects a bin to reach, at its mean rate, by its next
-// collection. Cities schedule conservatively so that bins rarely overflow;
-// with 0.6 the fill at collection matches Philadelphia's 2014 Bigbelly
-// records (nearly half the collections emptied fairly empty bins).
-const DefaultScheduleTarget = 0.8
+// collection. Together with the city's rough estimates of the rates
+// (scheduleError) and the discrete intervals, it reproduces Philadelphia's
+// 2014 Bigbelly records: a median of about two days between collections of
+// a bin, a mean near three, and nearly half of the collections emptying a
+// fairly empty bin (under 40%), a sixth or fewer a full one.
+const DefaultScheduleTarget = 0.85
 
 // scheduleError is the spread (log scale) of the city's estimate of a bin's
 // mean fill rate when it sets a fixed schedule.
@@ -99,7 +104,8 @@ const (
 	// EventStreetFair makes the bins of Zone fill Factor times faster.
 	EventStreetFair EventKind = "street_fair"
 	// EventFire starts a fire in Bin: its sensor reports a temperature
-	// spike and the fire flag.
+	// spike (60-140 °C above ambient within ten minutes) and, from 50 °C,
+	// the fire flag.
 	EventFire EventKind = "fire"
 	// EventStuck makes Bin's sensor repeat its last fill reading.
 	EventStuck EventKind = "stuck"
@@ -318,7 +324,7 @@ func NewSensors(city *City, p SensorParams) *Sensors {
 		site := city.Sites[i]
 		// Every bin makes the same draws whatever the policy, so that
 		// policies are compared on the same waste.
-		litresPerDay := site.Activity * math.Exp(0.45*rng.NormFloat64())
+		litresPerDay := site.Activity * math.Exp(0.55*rng.NormFloat64())
 		fill0 := rng.Float64() * 2 / 3
 		phase := rng.IntN(7 * 12) // divisible by every schedule interval
 		tod := int64(6*3600 + rng.IntN(8*3600))
