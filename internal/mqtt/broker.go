@@ -1,0 +1,306 @@
+package mqtt
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/listeners"
+	"github.com/mochi-mqtt/server/v2/packets"
+
+	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/ingest"
+)
+
+// BrokerOptions configures the embedded broker.
+type BrokerOptions struct {
+	// Addr is the TCP address to listen on, e.g. ":1883" or "127.0.0.1:0"
+	// for a free port (see Broker.Addr). Required.
+	Addr string
+	// TLS, if set, makes the listener speak MQTT over TLS (port 8883 by
+	// convention).
+	TLS *tls.Config
+	// Authenticate checks a device's password; the device id is the MQTT
+	// user name. It returns nil to let the device in. Whoever owns device
+	// credentials provides it. Required.
+	Authenticate func(ctx context.Context, deviceID, password string) error
+	// IngestTimeout bounds how long one message may wait for its commit
+	// before the device is disconnected to resend it. Default 30 s.
+	IngestTimeout time.Duration
+	// MaxPacketBytes is the largest MQTT packet accepted. Default
+	// ingest.MaxBatchBytes.
+	MaxPacketBytes int
+	// Logger receives connection problems and bad messages. Default
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+// Broker is civic's embedded MQTT broker. Devices publish readings to
+// civic/v1/devices/{id}/up as JSON (see ingest.DecodeBatch); each message
+// is ingested while the broker holds back its acknowledgement:
+//
+//   - committed: PUBACK (QoS 1) or PUBREC (QoS 2) as usual;
+//   - malformed or invalid (civic.Invalid, civic.TooLarge): MQTT 5 devices
+//     get a PUBACK with reason 0x99 "payload format invalid" (0x95 for too
+//     large); MQTT 3.1.1 has no negative PUBACK, so the message is
+//     acknowledged and dropped (resending it would fail again). Either way
+//     it is counted and logged with the device id;
+//   - not stored for a transient reason (overload, shutdown, store down,
+//     IngestTimeout): no acknowledgement, and the device is disconnected
+//     (MQTT 5: DISCONNECT 0x88 "server unavailable") so that it resends the
+//     message when it reconnects; redelivery is harmless because readings
+//     are idempotent on (device, time).
+//
+// Mochi calls the publish hook in the connection's own read loop before it
+// writes the acknowledgement, so holding the hook until the commit delays
+// that device's PUBACK without blocking any other device. A device's
+// messages are therefore ingested one after the other; concurrency comes
+// from many devices, and the ingest writer commits their messages together.
+type Broker struct {
+	ing    civic.Ingester
+	opts   BrokerOptions
+	log    *slog.Logger
+	server *mochi.Server
+	tcp    *listeners.TCP
+
+	ctx    context.Context // ends when the broker closes
+	cancel context.CancelFunc
+	once   sync.Once
+
+	limiter  logLimiter
+	sessions sync.Map // *mochi.Client → struct{}: connected devices
+
+	connected, authFailures, aclDenied atomic.Int64
+	messages, readings, duplicates     atomic.Int64
+	malformed, transient               atomic.Int64
+}
+
+// NewBroker returns a broker that hands readings to ing. It does not listen
+// until Start.
+func NewBroker(ing civic.Ingester, opts BrokerOptions) (*Broker, error) {
+	if ing == nil {
+		return nil, errors.New("mqtt: broker needs an ingester")
+	}
+	if opts.Addr == "" {
+		return nil, errors.New("mqtt: broker needs a listen address")
+	}
+	if opts.Authenticate == nil {
+		return nil, errors.New("mqtt: broker needs an Authenticate function")
+	}
+	if opts.IngestTimeout <= 0 {
+		opts.IngestTimeout = 30 * time.Second
+	}
+	if opts.MaxPacketBytes <= 0 {
+		opts.MaxPacketBytes = ingest.MaxBatchBytes
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	b := &Broker{ing: ing, opts: opts, log: opts.Logger.With("component", "mqtt")}
+	b.ctx, b.cancel = context.WithCancel(context.Background())
+
+	caps := mochi.NewDefaultServerCapabilities()
+	caps.MaximumPacketSize = uint32(opts.MaxPacketBytes)
+	caps.RetainAvailable = 0 // uplinks are not for other clients to read later
+	b.server = mochi.New(&mochi.Options{
+		Capabilities: caps,
+		// Mochi logs every refused or dropped connection at Warn, with
+		// whole packets; civic counts and logs those itself.
+		Logger:                 slog.New(minLevel{min: slog.LevelError, h: b.log.Handler()}),
+		SysTopicResendInterval: 60,
+	})
+	if err := b.server.AddHook(&hook{b: b}, nil); err != nil {
+		return nil, err
+	}
+	b.tcp = listeners.NewTCP(listeners.Config{ID: "civic", Address: opts.Addr, TLSConfig: opts.TLS})
+	return b, nil
+}
+
+// Start listens on the configured address and serves devices in the
+// background. It fails if the address cannot be bound.
+func (b *Broker) Start() error {
+	if err := b.server.AddListener(b.tcp); err != nil {
+		return err
+	}
+	return b.server.Serve()
+}
+
+// Addr returns the address the broker listens on, with the real port when
+// Addr asked for port 0.
+func (b *Broker) Addr() string { return b.tcp.Address() }
+
+// Close stops listening and disconnects every device. Messages being
+// ingested at that moment still commit, but their acknowledgements are
+// lost with the connection, so devices resend them (harmlessly). Close
+// before closing the ingest writer.
+func (b *Broker) Close(ctx context.Context) error {
+	var err error
+	b.once.Do(func() {
+		done := make(chan error, 1)
+		go func() { done <- b.server.Close() }()
+		select {
+		case err = <-done:
+		case <-ctx.Done():
+			err = ctx.Err()
+		}
+		b.cancel()
+	})
+	return err
+}
+
+// BrokerStats is a snapshot of the broker's counters, named for Prometheus
+// export.
+type BrokerStats struct {
+	Connected    int64 // civic_mqtt_connected_devices (a gauge)
+	AuthFailures int64 // civic_mqtt_auth_failures_total
+	ACLDenied    int64 // civic_mqtt_acl_denied_total: publishes or subscriptions outside the device's topics
+	Messages     int64 // civic_mqtt_messages_total: messages on uplink topics
+	Readings     int64 // civic_mqtt_readings_total{result="accepted"}
+	Duplicates   int64 // civic_mqtt_readings_total{result="duplicate"}
+	Malformed    int64 // civic_mqtt_messages_rejected_total: malformed or invalid, dropped
+	Transient    int64 // civic_mqtt_messages_retried_total: not stored; device disconnected to resend
+}
+
+// Stats returns the broker's counters.
+func (b *Broker) Stats() BrokerStats {
+	return BrokerStats{
+		Connected:    b.connected.Load(),
+		AuthFailures: b.authFailures.Load(),
+		ACLDenied:    b.aclDenied.Load(),
+		Messages:     b.messages.Load(),
+		Readings:     b.readings.Load(),
+		Duplicates:   b.duplicates.Load(),
+		Malformed:    b.malformed.Load(),
+		Transient:    b.transient.Load(),
+	}
+}
+
+// hook is the broker's mochi hook: authentication, ACL and ingest.
+type hook struct {
+	mochi.HookBase
+	b *Broker
+}
+
+func (h *hook) ID() string { return "civic" }
+
+func (h *hook) Provides(x byte) bool {
+	return bytes.Contains([]byte{
+		mochi.OnConnectAuthenticate, mochi.OnACLCheck, mochi.OnPublish,
+		mochi.OnSessionEstablished, mochi.OnDisconnect,
+	}, []byte{x})
+}
+
+// OnConnectAuthenticate lets a device in when its user name is a valid
+// device id and Authenticate accepts its password.
+func (h *hook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
+	device := string(pk.Connect.Username)
+	if civic.ValidateID("device", device) != nil {
+		h.b.authFailures.Add(1)
+		return false
+	}
+	ctx, cancel := context.WithTimeout(h.b.ctx, 10*time.Second)
+	defer cancel()
+	if err := h.b.opts.Authenticate(ctx, device, string(pk.Connect.Password)); err != nil {
+		h.b.authFailures.Add(1)
+		h.b.limiter.log(h.b.log, "mqtt: device refused", device, err)
+		return false
+	}
+	return true
+}
+
+func (h *hook) OnSessionEstablished(cl *mochi.Client, pk packets.Packet) {
+	if _, loaded := h.b.sessions.LoadOrStore(cl, struct{}{}); !loaded {
+		h.b.connected.Add(1)
+	}
+}
+
+// OnDisconnect counts only established connections: a refused CONNECT
+// never reached OnSessionEstablished.
+func (h *hook) OnDisconnect(cl *mochi.Client, err error, expire bool) {
+	if _, ok := h.b.sessions.LoadAndDelete(cl); ok {
+		h.b.connected.Add(-1)
+	}
+}
+
+// OnACLCheck lets a device publish only to its own uplink topic and
+// subscribe only under its own topic tree (for downlinks).
+func (h *hook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
+	device := string(cl.Properties.Username)
+	var ok bool
+	if write {
+		ok = topic == ingest.Topic(device)
+	} else {
+		ok = strings.HasPrefix(topic, "civic/v1/devices/"+device+"/")
+	}
+	if !ok {
+		h.b.aclDenied.Add(1)
+	}
+	return ok
+}
+
+// OnPublish ingests the message before mochi acknowledges it.
+func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
+	b := h.b
+	b.messages.Add(1)
+	ctx, cancel := context.WithTimeout(b.ctx, b.opts.IngestTimeout)
+	device, res, err := ingestMessage(ctx, b.ing, pk.TopicName, pk.Payload)
+	cancel()
+	if device == "" {
+		device = string(cl.Properties.Username)
+	}
+	v5 := cl.Properties.ProtocolVersion == 5
+	switch {
+	case err == nil:
+		b.readings.Add(int64(res.Accepted))
+		b.duplicates.Add(int64(res.Duplicates))
+		// Ignore: acknowledge, but do not retain or forward to subscribers.
+		return pk, packets.CodeSuccessIgnore
+	case rejected(err):
+		b.malformed.Add(1)
+		b.limiter.log(b.log, "mqtt: message rejected", device, err)
+		if v5 && pk.FixedHeader.Qos > 0 {
+			code := packets.ErrPayloadFormatInvalid
+			if civic.IsKind(err, civic.TooLarge) {
+				code = packets.ErrPacketTooLarge
+			}
+			// Written here rather than by returning the code to mochi,
+			// which would log the message a second time.
+			_ = cl.WritePacket(negativeAck(pk, code))
+			return pk, packets.ErrRejectPacket
+		}
+		return pk, packets.CodeSuccessIgnore
+	default:
+		b.transient.Add(1)
+		b.limiter.log(b.log, "mqtt: message not stored; disconnecting the device to resend", device, err)
+		if pk.FixedHeader.Qos > 0 {
+			if v5 {
+				_ = b.server.DisconnectClient(cl, packets.ErrServerUnavailable)
+			} else {
+				cl.Stop(packets.ErrServerUnavailable) // MQTT 3.1.1 servers send no DISCONNECT
+			}
+		}
+		return pk, packets.ErrRejectPacket
+	}
+}
+
+// negativeAck is the MQTT 5 PUBACK (QoS 1) or PUBREC (QoS 2) refusing pk
+// with code, which ends the exchange for that packet id.
+func negativeAck(pk packets.Packet, code packets.Code) packets.Packet {
+	t := packets.Puback
+	if pk.FixedHeader.Qos == 2 {
+		t = packets.Pubrec
+	}
+	return packets.Packet{
+		FixedHeader: packets.FixedHeader{Type: t},
+		PacketID:    pk.PacketID,
+		ReasonCode:  code.Code,
+		Properties:  packets.Properties{ReasonString: code.Reason},
+	}
+}
