@@ -148,7 +148,7 @@ func (c *clock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func newService(t *testing.T) (*Service, *memAccounts, *clock) {
+func newService(t testing.TB) (*Service, *memAccounts, *clock) {
 	t.Helper()
 	m := newMem()
 	c := &clock{t: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)}
@@ -415,4 +415,20 @@ func TestSecrets(t *testing.T) {
 	if !VerifySecret(h, sec) || VerifySecret(h, sec+"x") || VerifySecret("", sec) {
 		t.Error("VerifySecret gives wrong answers")
 	}
+}
+
+// FuzzParsers feeds stored hashes and presented secrets that civic does not
+// control to the parsers: they must refuse, never panic.
+func FuzzParsers(f *testing.F) {
+	f.Add("$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA", "civic_0123456789abcdef_"+strings.Repeat("a", 52))
+	f.Add("$argon2id$v=19$m=99999999,t=1,p=1$$", "civic__")
+	s, _, _ := newService(f)
+	f.Fuzz(func(t *testing.T, hash, secret string) {
+		if p, _, _, err := parseHash(hash); err == nil && (p.Memory > 1<<16 || p.Time > 4) {
+			return // well-formed but costly: not worth computing here
+		}
+		VerifyPassword(hash, secret)
+		s.KeyPrincipal(context.Background(), secret)
+		VerifySecret(hash, secret)
+	})
 }
