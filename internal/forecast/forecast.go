@@ -126,6 +126,10 @@ type Model struct {
 	bins   map[string]*binModel
 	sigma2 float64 // pooled variance of a reading around its cycle's line
 	cv2    float64 // squared relative spread of the rate from cycle to cycle
+	// persist2 is the part of cv2 that carries over from one cycle to the
+	// next (the lag-one covariance of cycle rates): only that part of what
+	// the current cycle shows says anything about the hours ahead.
+	persist2 float64
 	// top is the factor by which fill rises faster above the knee than
 	// below it, for other bins [0] and compacting ones [1].
 	top [2]float64
@@ -380,7 +384,7 @@ func (m *Model) fitOwn(b *binModel) {
 // over all bins.
 func (m *Model) fitNoise(ids []string) {
 	var vs []float64
-	var cvNum, cvDen float64
+	var cvNum, cvDen, pNum, pDen float64
 	for _, id := range ids {
 		b := m.bins[id]
 		if !(b.ownVar < math.Inf(1)) || !(b.ownRate > 0) {
@@ -420,6 +424,15 @@ func (m *Model) fitNoise(ids []string) {
 			between := ss/(k-1) - nv/k
 			cvNum += (k - 1) * between / (mean * mean)
 			cvDen += k - 1
+			// Lag-one covariance of consecutive cycles, corrected for
+			// the bias of deviations from a mean of k cycles.
+			var lag float64
+			for i := 1; i < len(rates); i++ {
+				lag += (rates[i] - mean) * (rates[i-1] - mean)
+			}
+			lag = lag/(k-1) + ss/(k-1)/k
+			pNum += (k - 1) * lag / (mean * mean)
+			pDen += k - 1
 		}
 	}
 	if len(vs) > 0 {
@@ -428,6 +441,10 @@ func (m *Model) fitNoise(ids []string) {
 	}
 	if cvDen > 0 {
 		m.cv2 = math.Min(math.Max(cvNum/cvDen, 0.005), 1)
+	}
+	m.persist2 = m.cv2 / 2
+	if pDen > 0 {
+		m.persist2 = math.Min(math.Max(pNum/pDen, 0), m.cv2)
 	}
 }
 
@@ -830,6 +847,7 @@ func (m *Model) attach(b *binModel) {
 type state struct {
 	level, levelVar float64
 	rate, rateVar   float64
+	transient       float64 // variance of the rate's passing deviations
 }
 
 // levelPoints is how many of the latest readings of a cycle estimate its
@@ -839,13 +857,17 @@ const levelPoints = 12
 // state estimates the bin's level and rate at now from the readings of its
 // current fill cycle (cyc, all at or before now): the bin's learnt rate is
 // the prior, the cycle's own slope the evidence, and the level is the
-// average of the latest readings carried forward at that rate.
+// average of the latest readings carried forward at that rate. The cycle's
+// slope deviates from the bin's rate persistently (persist2, which it
+// reveals) and transiently (the rest of cv2, which it does not); rateVar
+// is the variance of the persistent rate, transient that of the rest.
 func (m *Model) state(b *binModel, cyc []point, now float64) state {
 	pr := b.profile()
-	st := state{rate: b.rate, rateVar: m.cv2*b.rate*b.rate + b.rateVar}
+	r2 := b.rate * b.rate
+	st := state{rate: b.rate, rateVar: m.persist2*r2 + b.rateVar, transient: (m.cv2 - m.persist2) * r2}
 	tnow := pr.tau(m.clk.wall(now))
 	if f := m.fitCycle(b, cyc, pr); f.n >= 3 && f.sxx > 0 {
-		vc := b.sigma2 / f.sxx
+		vc := b.sigma2/f.sxx + st.transient
 		w0, w1 := 1/st.rateVar, 1/vc
 		st.rate = math.Max((w0*st.rate+w1*f.rate)/(w0+w1), 1e-6)
 		st.rateVar = 1 / (w0 + w1)
@@ -861,7 +883,7 @@ func (m *Model) state(b *binModel, cyc []point, now float64) state {
 	for i := max(0, len(cyc)-levelPoints); i < len(cyc); i++ {
 		p := cyc[i]
 		d := tnow - pr.tau(m.clk.wall(p.t))
-		w := 1 / (b.sigma2 + d*d*st.rateVar)
+		w := 1 / (b.sigma2 + d*d*(st.rateVar+st.transient))
 		ws += w
 		wl += w * (m.u(b, p.x) + st.rate*d)
 	}
@@ -896,10 +918,9 @@ func (m *Model) forecast(b *binModel, cyc []point, nowT time.Time, fill float64)
 		return p
 	}
 	sl := math.Sqrt(st.levelVar)
-	// The band spreads the rate by what is unknown of it (rateVar) and by
-	// how much a cycle's rate wanders from the bin's mean (cv2) still to
-	// come.
-	cv := math.Sqrt(st.rateVar/(st.rate*st.rate) + m.cv2)
+	// The band spreads the rate by what is unknown of its persistent part
+	// and by the passing deviations still to come.
+	cv := math.Sqrt((st.rateVar + st.transient) / (st.rate * st.rate))
 	var h float64
 	h, p.Beyond = m.reach(b, now, ut-st.level, st.rate)
 	p.HoursToFull = h
