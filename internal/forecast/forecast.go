@@ -64,6 +64,10 @@ type Options struct {
 	// needs before it gets a rate prior of its own instead of the stream's
 	// or the city's. Default 3.
 	MinGroupBins int
+	// HalfLife is the age at which a fill cycle counts half as much as
+	// the latest one in a bin's rate, so that rates follow seasons and
+	// changes of use. Default 28 days; negative means no decay.
+	HalfLife time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -84,6 +88,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MinGroupBins <= 0 {
 		o.MinGroupBins = 3
+	}
+	if o.HalfLife == 0 {
+		o.HalfLife = 28 * 24 * time.Hour
 	}
 	return o
 }
@@ -285,6 +292,7 @@ type cycleFit struct {
 	sxx  float64
 	rss  float64
 	span float64 // effective hours covered
+	end  float64 // unix seconds of the last reading used
 	tbar float64 // mean effective time
 	xbar float64 // mean fill
 }
@@ -321,6 +329,7 @@ func (m *Model) fitCycle(b *binModel, pts []point, pr *profile) cycleFit {
 		sxy += dt * (us[i] - f.xbar)
 	}
 	f.span = taus[n-1] - taus[0]
+	f.end = pts[n-1].t
 	if f.sxx <= 0 {
 		return f
 	}
@@ -338,7 +347,8 @@ const minCycleHours = 2
 
 // fitOwn estimates the bin's rate from its own cycles alone, as a
 // random-effects mean of the cycles' slopes: each cycle is weighted by the
-// inverse of its slope's noise plus the cycle-to-cycle spread.
+// inverse of its slope's noise plus the cycle-to-cycle spread, and by its
+// recency.
 func (m *Model) fitOwn(b *binModel) {
 	pr := b.profile()
 	var fits []cycleFit
@@ -371,13 +381,28 @@ func (m *Model) fitOwn(b *binModel) {
 	if g := b.g.rate; !(ref > 0) || (g > 0 && ref < g/20) {
 		ref = math.Max(g, 1e-4)
 	}
-	var wsum, wr float64
+	// Older cycles count less (Options.HalfLife), so that a bin whose
+	// use changes is followed; the variance accounts for the lost weight.
+	// A cycle's deviation from the bin's rate averages out over its
+	// length: long cycles count more, and a period of fast fill, with its
+	// many short cycles, no more than its duration.
+	latest := fits[len(fits)-1].end
+	meanSpan := 0.0
 	for _, f := range fits {
-		w := 1 / (m.cv2*ref*ref + b.sigma2/f.sxx)
+		meanSpan += f.span / float64(len(fits))
+	}
+	var wsum, wr, wv float64
+	for _, f := range fits {
+		v := m.cv2*ref*ref*meanSpan/f.span + b.sigma2/f.sxx
+		w := 1 / v
+		if hl := m.opts.HalfLife; hl > 0 {
+			w *= math.Exp2(-(latest - f.end) / hl.Seconds())
+		}
 		wsum += w
 		wr += w * f.rate
+		wv += w * w * v
 	}
-	b.ownRate, b.ownVar = wr/wsum, 1/wsum
+	b.ownRate, b.ownVar = wr/wsum, wv/(wsum*wsum)
 }
 
 // fitNoise pools the reading noise and the cycle-to-cycle spread of rates

@@ -336,3 +336,37 @@ func TestCompactionTop(t *testing.T) {
 		t.Errorf("linear fill: top factors %.3f, %.3f; want 1 and 1", m.top[0], m.top[1])
 	}
 }
+
+// TestRateFollowsChange checks that a bin whose rate doubles half way
+// through its history is forecast nearer its new rate than its average.
+func TestRateFollowsChange(t *testing.T) {
+	const days = 56
+	var rs []civic.Reading
+	fill, rate := 0.0, 0.01
+	start := synthStart
+	for i := 0; i < days*24*4; i++ {
+		at := start.Add(time.Duration(i) * 15 * time.Minute)
+		if i == days*24*2 {
+			rate *= 2
+		}
+		fill += rate / 4
+		if fill >= 0.95 {
+			fill = 0
+		}
+		rs = append(rs, civic.Reading{Bin: "b", Device: "d", Time: at, Fill: fptr(fill)})
+	}
+	bins := []civic.Bin{{ID: "b", Name: "b", Stream: civic.StreamTrash, CapacityL: 240}}
+	for _, tt := range []struct {
+		halfLife time.Duration
+		lo, hi   float64
+	}{
+		{0, 0.0155, 0.02},                    // default 28 days: mostly the new rate
+		{-1, 0.0135, 0.0165},                 // no decay: the average
+		{3 * 24 * time.Hour, 0.0185, 0.0201}, // short memory: the new rate
+	} {
+		m := Train(bins, rs, Options{HalfLife: tt.halfLife})
+		if got := m.bins["b"].rate; got < tt.lo || got > tt.hi {
+			t.Errorf("half-life %v: rate %.4f, want between %.4f and %.4f", tt.halfLife, got, tt.lo, tt.hi)
+		}
+	}
+}
