@@ -30,6 +30,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/civic-city/civic/internal/civic"
@@ -70,6 +71,9 @@ type Store struct {
 	log      *slog.Logger
 	pgParts  *partitionCache // PostgreSQL: months known to have a partition
 	sqliteWr *sqliteWriter   // SQLite: readings hot path state
+
+	walDirty       atomic.Bool // SQLite: written since the last background checkpoint
+	stopCheckpoint func()      // SQLite file databases: stops the checkpointer
 }
 
 var _ civic.Store = (*Store)(nil)
@@ -130,6 +134,12 @@ func (s *Store) openPostgres(dsn string) error {
 const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)" +
 	"&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)"
 
+// sqliteWriterPragmas add to sqlitePragmas for the write connection: a
+// 64 MiB page cache, an automatic checkpoint only past 16k pages (64 MiB of
+// WAL; the background checkpointer normally runs long before) and
+// BEGIN IMMEDIATE, so a write transaction takes the write lock up front.
+const sqliteWriterPragmas = "&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(16384)&_txlock=immediate"
+
 func (s *Store) openSQLite(path string, readConns int) error {
 	if path == "" {
 		return civic.FieldError("dsn", "an SQLite database path is required")
@@ -157,7 +167,7 @@ func (s *Store) openSQLite(path string, readConns int) error {
 			return civic.Wrap(civic.Unavailable, fmt.Errorf("store: %w", err), "cannot create the data directory")
 		}
 	}
-	wdb, err := sql.Open("sqlite", path+"?"+sqlitePragmas+"&_pragma=cache_size(-65536)&_txlock=immediate")
+	wdb, err := sql.Open("sqlite", path+"?"+sqlitePragmas+sqliteWriterPragmas)
 	if err != nil {
 		return civic.Wrap(civic.Internal, err, "internal error")
 	}
@@ -174,7 +184,41 @@ func (s *Store) openSQLite(path string, readConns int) error {
 	rdb.SetMaxIdleConns(readConns)
 	s.rdb, s.wdb = rdb, wdb
 	s.sqliteWr = &sqliteWriter{}
+	s.startCheckpointer()
 	return nil
+}
+
+// startCheckpointer moves WAL checkpoints off the write path. SQLite's
+// automatic checkpoint runs inside the commit that crosses the threshold,
+// stalling ingest while it copies pages into the database file and syncs
+// it; a background PASSIVE checkpoint on a read connection does the same
+// work on another core without blocking the writer. The writer keeps a
+// large automatic threshold (see sqliteWriterPragmas) as a backstop.
+func (s *Store) startCheckpointer() {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	s.stopCheckpoint = func() {
+		cancel()
+		<-done
+	}
+	go func() {
+		defer close(done)
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if !s.walDirty.Swap(false) {
+				continue
+			}
+			if _, err := s.rdb.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil && ctx.Err() == nil {
+				s.log.Warn("store: background checkpoint", "err", err)
+			}
+		}
+	}()
 }
 
 // Engine returns EngineSQLite or EnginePostgres.
@@ -196,6 +240,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // write-ahead log so the database file is complete on its own.
 func (s *Store) Close() error {
 	var errs []error
+	if s.stopCheckpoint != nil {
+		s.stopCheckpoint()
+	}
 	if s.engine == EngineSQLite && s.wdb != s.rdb {
 		if _, err := s.wdb.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
 			s.log.Warn("store: checkpoint at close", "err", err)
