@@ -1,0 +1,141 @@
+package sim_test
+
+import (
+	"errors"
+	"math"
+	"reflect"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/sim"
+)
+
+func TestHistory(t *testing.T) {
+	c := sim.GenerateCity(sim.CityParams{Bins: 80, Seed: 30})
+	p := sim.HistoryParams{Days: 3, Seed: 31}
+	h := sim.History(c, p)
+	if !reflect.DeepEqual(h, sim.History(c, p)) {
+		t.Fatal("History is not deterministic")
+	}
+	start, end := c.Params.Start, c.Params.Start.Add(72*time.Hour)
+	want := 0.0
+	for _, d := range c.Devices {
+		want += 3 * 86400 / float64(d.ExpectedInterval)
+	}
+	if n := float64(len(h)); n < 0.95*want || n > 1.01*want {
+		t.Errorf("%d readings in 3 days, want about %.0f", len(h), want)
+	}
+	for i, r := range h {
+		if !r.Time.After(start) || r.Time.After(end) {
+			t.Fatalf("reading at %s outside the history (%s, %s]", r.Time, start, end)
+		}
+		if i > 0 && r.Time.Before(h[i-1].Time) {
+			t.Fatalf("history out of time order at %d", i)
+		}
+	}
+
+	// StreamHistory gives the same readings a day at a time, and its
+	// Sensors hold the truth behind them.
+	var streamed []civic.Reading
+	days := 0
+	truth := sim.NewSensors(c, p.SensorParams())
+	err := sim.StreamHistory(c, p, func(s *sim.Sensors, day []civic.Reading) error {
+		days++
+		streamed = append(streamed, day...)
+		truth.Step(s.Now())
+		for _, b := range c.Bins[:20] {
+			if s.TrueFill(b.ID) != truth.TrueFill(b.ID) {
+				t.Fatalf("day %d, bin %s: StreamHistory's truth %g, NewSensors(p.SensorParams()) %g", days, b.ID, s.TrueFill(b.ID), truth.TrueFill(b.ID))
+			}
+		}
+		if want := start.Add(time.Duration(days) * 24 * time.Hour); !s.Now().Equal(want) {
+			t.Errorf("day %d ends at %s, want %s", days, s.Now(), want)
+		}
+		return nil
+	})
+	if err != nil || days != 3 {
+		t.Fatalf("StreamHistory: %d days, %v", days, err)
+	}
+	if !reflect.DeepEqual(h, streamed) {
+		t.Error("StreamHistory's readings differ from History's")
+	}
+	stop := errors.New("stop")
+	calls := 0
+	if err := sim.StreamHistory(c, p, func(*sim.Sensors, []civic.Reading) error { calls++; return stop }); err != stop || calls != 1 {
+		t.Errorf("StreamHistory after an error: %d calls, %v", calls, err)
+	}
+	if pp := p.SensorParams(); pp.Policy.Kind != sim.PolicyFixed {
+		t.Errorf("HistoryParams default policy %q, want fixed", pp.Policy.Kind)
+	}
+}
+
+// TestHistoryCalibration checks that a fixed schedule reproduces the shape
+// of Philadelphia's 2014 Bigbelly collections: time between collections of
+// a bin (median 47.7 h, mean 66.4 h), about 10 collections per station per
+// month, and fill at collection (47.7% fairly empty, 16.0% full).
+func TestHistoryCalibration(t *testing.T) {
+	const days = 28
+	c := sim.GenerateCity(sim.CityParams{Bins: 600, Seed: 5})
+	var colls []sim.Collection
+	err := sim.StreamHistory(c, sim.HistoryParams{Days: days, Seed: 6, Faults: &sim.Faults{},
+		OnCollect: func(cl sim.Collection) { colls = append(colls, cl) }},
+		func(*sim.Sensors, []civic.Reading) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := map[string]time.Time{}
+	var gaps []float64
+	var green, red int
+	for _, cl := range colls {
+		if l, ok := last[cl.BinID]; ok {
+			gaps = append(gaps, cl.Time.Sub(l).Hours())
+		}
+		last[cl.BinID] = cl.Time
+		switch {
+		case cl.Fill < 0.4:
+			green++
+		case cl.Fill >= 0.85:
+			red++
+		}
+	}
+	slices.Sort(gaps)
+	mean, upTo1d, upTo3d := 0.0, 0, 0
+	for _, g := range gaps {
+		mean += g
+		if g <= 24.5 {
+			upTo1d++
+		}
+		if g <= 72.5 {
+			upTo3d++
+		}
+	}
+	n := float64(len(gaps))
+	mean /= n
+	perMonth := float64(len(colls)) / float64(len(c.Bins)) * 30 / days
+	greenShare, redShare := float64(green)/float64(len(colls)), float64(red)/float64(len(colls))
+	t.Logf("%d collections, %.1f per bin per month; gaps median %.0f h, mean %.0f h, %.0f%% within a day; fill at collection: %.0f%% under 40%%, %.0f%% over 85%%",
+		len(colls), perMonth, gaps[len(gaps)/2], mean, 100*float64(upTo1d)/n, 100*greenShare, 100*redShare)
+	if perMonth < 7 || perMonth > 14 {
+		t.Errorf("%.1f collections per bin per month, want about 10", perMonth)
+	}
+	if mean < 50 || mean > 95 {
+		t.Errorf("mean gap %.0f h, want about 66", mean)
+	}
+	if s := float64(upTo1d) / n; s < 0.3 || s > 0.55 {
+		t.Errorf("%.0f%% of gaps within a day, want the median near 2 days", 100*s)
+	}
+	if s := float64(upTo3d) / n; s < 0.6 {
+		t.Errorf("only %.0f%% of gaps within 3 days, want the median near 2 days", 100*s)
+	}
+	if greenShare < 0.35 || greenShare > 0.6 {
+		t.Errorf("%.0f%% of collections under 40%% full, want nearly half", 100*greenShare)
+	}
+	if redShare < 0.05 || redShare > 0.25 {
+		t.Errorf("%.0f%% of collections at 85%% or more, want about a sixth", 100*redShare)
+	}
+	if math.IsNaN(mean) {
+		t.Fatal("no gaps")
+	}
+}
