@@ -18,13 +18,20 @@ type point struct {
 func pointsOf(rs []civic.Reading) []point {
 	pts := make([]point, 0, len(rs))
 	for i := range rs {
-		f := rs[i].Fill
-		if f == nil || !(*f >= 0 && *f <= 1) {
-			continue
+		if p, ok := pointOf(&rs[i]); ok {
+			pts = append(pts, p)
 		}
-		pts = append(pts, point{t: float64(rs[i].Time.UnixMilli()) / 1000, x: *f})
 	}
 	return sortPoints(pts)
+}
+
+// pointOf returns r's fill reading; false when r has no fill in 0..1.
+func pointOf(r *civic.Reading) (point, bool) {
+	f := r.Fill
+	if f == nil || !(*f >= 0 && *f <= 1) {
+		return point{}, false
+	}
+	return point{t: float64(r.Time.UnixMilli()) / 1000, x: *f}, true
 }
 
 // sortPoints sorts pts by time and keeps the last of equal instants.

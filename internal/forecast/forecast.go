@@ -181,23 +181,27 @@ func (b *binModel) profile() *profile {
 }
 
 // Train learns a model from the readings of many bins. readings may come in
-// any order; each needs Bin set and a Fill (0..1). Bins absent from bins but
-// present in readings are modelled with the defaults of civic.Bin.
+// any order; those without Bin or without a Fill in 0..1 are ignored. Bins
+// absent from bins but with readings are modelled with the defaults of
+// civic.Bin (trash, no zone, the default threshold).
 func Train(bins []civic.Bin, readings []civic.Reading, opts Options) *Model {
 	return train(bins, pointsByBin(readings), opts)
 }
 
 // pointsByBin groups the fill readings of rs by bin, each sorted by time.
 func pointsByBin(rs []civic.Reading) map[string][]point {
-	byBin := map[string][]civic.Reading{}
-	for _, r := range rs {
-		if r.Bin != "" {
-			byBin[r.Bin] = append(byBin[r.Bin], r)
+	pts := map[string][]point{}
+	for i := range rs {
+		r := &rs[i]
+		if r.Bin == "" {
+			continue
+		}
+		if p, ok := pointOf(r); ok {
+			pts[r.Bin] = append(pts[r.Bin], p)
 		}
 	}
-	pts := make(map[string][]point, len(byBin))
-	for id, rs := range byBin {
-		pts[id] = pointsOf(rs)
+	for id, p := range pts {
+		pts[id] = sortPoints(p[:len(p):len(p)])
 	}
 	return pts
 }
