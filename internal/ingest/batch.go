@@ -68,7 +68,14 @@ type batchDecoder struct {
 	devices map[string]string // interned device ids
 }
 
-const slabSize = 512
+// Slabs start small, since an MQTT message often holds one reading, and
+// double up to slabSize.
+const (
+	firstSlab = 8
+	slabSize  = 512
+)
+
+func nextSlab(prev int) int { return min(max(2*prev, firstSlab), slabSize) }
 
 func (d *batchDecoder) decode() ([]civic.Reading, error) {
 	d.ws()
@@ -327,7 +334,7 @@ func (d *batchDecoder) float(idx int, name string) (*float64, error) {
 		return nil, d.typeError(idx, name, "must be a number")
 	}
 	if len(d.floats) == cap(d.floats) {
-		d.floats = make([]float64, 0, slabSize)
+		d.floats = make([]float64, 0, nextSlab(cap(d.floats)))
 	}
 	d.floats = append(d.floats, v)
 	return &d.floats[len(d.floats)-1], nil
@@ -349,7 +356,7 @@ func (d *batchDecoder) int(idx int, name string) (*int, error) {
 		return nil, civic.FieldError(fieldName(idx, name), "must be an integer")
 	}
 	if len(d.ints) == cap(d.ints) {
-		d.ints = make([]int, 0, slabSize)
+		d.ints = make([]int, 0, nextSlab(cap(d.ints)))
 	}
 	d.ints = append(d.ints, int(v))
 	return &d.ints[len(d.ints)-1], nil
@@ -369,7 +376,7 @@ func (d *batchDecoder) bool(idx int, name string) (*bool, error) {
 		return nil, d.typeError(idx, name, "must be true or false")
 	}
 	if len(d.bools) == cap(d.bools) {
-		d.bools = make([]bool, 0, slabSize)
+		d.bools = make([]bool, 0, nextSlab(cap(d.bools)))
 	}
 	d.bools = append(d.bools, v)
 	return &d.bools[len(d.bools)-1], nil

@@ -224,3 +224,13 @@ func dump(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+func BenchmarkDecodeBatchOne(b *testing.B) {
+	body := []byte(`{"time":"2026-05-01T08:30:00Z","fill":0.42,"battery":0.9,"temperature_c":12.5}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := DecodeBatchBytes(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
