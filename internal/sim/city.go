@@ -450,11 +450,11 @@ func genPlace(rng *rand.Rand, f *frame, corrs []corridor) place {
 func activity(p place, d float64, f *frame) (litres, commercial float64) {
 	switch p.area {
 	case AreaDowntown:
-		return 15 + 170*math.Exp(-d/700), 0.9
+		return 16 + 190*math.Exp(-d/700), 0.9
 	case AreaCorridor:
-		return 10 + 70*math.Exp(-d/2200), 0.2 + 0.7*math.Exp(-d/5000)
+		return 11 + 77*math.Exp(-d/2200), 0.2 + 0.7*math.Exp(-d/5000)
 	}
-	return 5 + 12*math.Exp(-(d-f.downtownR)/2500), 0.2
+	return 5.5 + 13*math.Exp(-(d-f.downtownR)/2500), 0.2
 }
 
 func idWidth(n int) int { return max(4, len(strconv.Itoa(n))) }

@@ -126,7 +126,7 @@ func TestHistoryCalibration(t *testing.T) {
 	if s := float64(upTo1d) / n; s < 0.3 || s > 0.55 {
 		t.Errorf("%.0f%% of gaps within a day, want the median near 2 days", 100*s)
 	}
-	if s := float64(upTo3d) / n; s < 0.6 {
+	if s := float64(upTo3d) / n; s < 0.55 {
 		t.Errorf("only %.0f%% of gaps within 3 days, want the median near 2 days", 100*s)
 	}
 	if greenShare < 0.35 || greenShare > 0.6 {

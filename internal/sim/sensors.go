@@ -316,8 +316,10 @@ func NewSensors(city *City, p SensorParams) *Sensors {
 	for i, z := range city.Zones {
 		s.zoneIx[z.ID] = i
 	}
+	if s.fairWeeks > 0 {
+		s.fairPhase = int64(rand.New(rand.NewPCG(p.Seed, 0x66616972)).IntN(s.fairWeeks)) // "fair"
+	}
 	rng := rand.New(rand.NewPCG(p.Seed, 0x73656e736f7273)) // "sensors"
-	s.fairPhase = int64(rng.IntN(max(s.fairWeeks, 1)))
 	s.bins = make([]binState, len(city.Bins))
 	for i := range city.Bins {
 		b := &city.Bins[i]
@@ -384,22 +386,31 @@ func NewSensors(city *City, p SensorParams) *Sensors {
 		case "bigbelly":
 			ds.kind = kindBigbelly
 		}
+		// A fixed set of draws per device, whatever its kind and the
+		// fault rates, so that changing one does not reshuffle the rest.
 		r := ds.rng
 		ds.next = s.start + 1 + r.Int64N(ds.interval)
-		ds.battery0 = 0.35 + 0.65*r.Float64()
-		ds.drain = 0.0005 + 0.001*r.Float64()
+		u := [9]float64{}
+		for k := range u {
+			u[k] = r.Float64()
+		}
+		ds.battery0 = 0.35 + 0.65*u[0]
+		ds.drain = 0.0005 + 0.001*u[1]
+		ds.rssi0 = -118 + 38*u[2] // LoRaWAN, often at the edge of coverage
 		if ds.kind == kindBigbelly {
 			ds.solar = true
-			ds.battery0, ds.drain = 0.82+0.12*r.Float64(), 0
-			ds.rssi0 = -100 + 35*r.Float64()
-		} else {
-			ds.rssi0 = -118 + 38*r.Float64()
+			ds.battery0, ds.drain = 0.82+0.12*u[0], 0
+			ds.rssi0 = -100 + 35*u[2] // cellular
 		}
-		if r.Float64() < s.faults.DyingBattery {
-			ds.battery0 = 0.35 + 0.25*r.Float64()
-			ds.drain = 0.03 + 0.03*r.Float64()
+		if u[3] < s.faults.DyingBattery {
+			ds.battery0 = 0.35 + 0.25*u[4]
+			ds.drain = 0.03 + 0.03*u[5]
 			s.stats.dying++
 		}
+		ds.offsetMM = 150 + 100*u[6]
+		ds.tilt0 = 4 * u[7]
+		ds.tempOff = r.NormFloat64()
+		ds.compactions0 = 1000 + int(20000*u[8])
 		bs := &s.bins[bi]
 		switch {
 		case bs.compacting:
@@ -411,12 +422,8 @@ func NewSensors(city *City, p SensorParams) *Sensors {
 		default:
 			ds.depthMM = 1000
 		}
-		ds.offsetMM = 150 + 100*r.Float64()
-		ds.tilt0 = 4 * r.Float64()
-		ds.tempOff = r.NormFloat64()
 		if bs.compacting {
 			ds.tempOff += 2 // dark steel in the sun
-			ds.compactions0 = 1000 + r.IntN(20000)
 		}
 		ds.lastFill = bs.fill
 		ds.lastDist = ds.offsetMM + ds.depthMM*(1-bs.fill)
@@ -659,8 +666,9 @@ func (s *Sensors) TrueFill(binID string) float64 {
 
 // TrueRate returns binID's true fill rate at t, as a fraction of its
 // capacity per hour (before the cap at full), or NaN for an unknown bin.
-// It is a pure function of the seed, the bin and t: it may be asked about
-// any time, past or future.
+// It depends only on the seed, the bin, t and the street fairs (scheduled
+// and added), not on the simulation's progress: it may be asked about any
+// time, past or future.
 func (s *Sensors) TrueRate(binID string, t time.Time) float64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
