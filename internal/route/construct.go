@@ -52,15 +52,7 @@ func newConstructor(in *instance) *constructor {
 		svc:     make([]float64, n),
 		seg:     make([]tseg, n),
 	}
-	k.symmetric = !in.timed
-	for i := 0; i < n && k.symmetric; i++ {
-		for j := 0; j < i; j++ {
-			if in.dist[i*n+j] != in.dist[j*n+i] {
-				k.symmetric = false
-				break
-			}
-		}
-	}
+	k.symmetric = !in.timed && in.symmetric
 	return k
 }
 

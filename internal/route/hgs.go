@@ -52,6 +52,10 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 		return nil, err
 	}
 	start := time.Now()
+	perm := localityOrder(p)
+	if perm != nil {
+		p = permute(p, perm)
+	}
 	in := newInstance(p)
 	threads := max(opt.Threads, 1)
 	var deadline time.Time
@@ -82,6 +86,13 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 	}
 	if best != nil {
 		sol.Routes = best.routesOut()
+		if perm != nil {
+			for _, r := range sol.Routes {
+				for i, c := range r {
+					r[i] = perm[c]
+				}
+			}
+		}
 		sol.Cost = best.dist
 		sol.TimeToBest = sh.when
 	}

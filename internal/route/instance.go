@@ -34,6 +34,7 @@ type instance struct {
 	// granular neighbourhood), symmetric: j is in neighbors[i] iff i is in
 	// neighbors[j].
 	neighbors [][]int32
+	symmetric bool // Dist[i][j] == Dist[j][i] for all i, j
 	hasCoords bool
 	polar     []int32 // angle around the depot in [0, 65536)
 	x, y      []float64
@@ -79,6 +80,15 @@ func newInstance(p *Problem) *instance {
 	}
 	for _, d := range p.Dist {
 		in.maxDist = max(in.maxDist, d)
+	}
+	in.symmetric = true
+	for i := 0; i < n && in.symmetric; i++ {
+		for j := 0; j < i; j++ {
+			if p.Dist[i*n+j] != p.Dist[j*n+i] {
+				in.symmetric = false
+				break
+			}
+		}
 	}
 	if p.X != nil {
 		in.hasCoords = true

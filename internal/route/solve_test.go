@@ -216,3 +216,16 @@ func TestValidateNamesField(t *testing.T) {
 		}
 	}
 }
+
+// TestSolveRenumbered covers the locality renumbering of large instances:
+// the routes must come back in the caller's numbering.
+func TestSolveRenumbered(t *testing.T) {
+	p := loadInstance(t, "X-n401-k29", RoundNearest)
+	if localityOrder(p) == nil {
+		t.Fatal("X-n401-k29 is not renumbered")
+	}
+	s := solveChecked(t, p, Options{MaxIterations: 1, TimeLimit: 2 * time.Second, Seed: 1})
+	if !s.Feasible {
+		t.Fatal("no feasible solution")
+	}
+}

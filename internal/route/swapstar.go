@@ -39,11 +39,26 @@ func (ls *localSearch) preprocess(ra, rb *lsRoute) {
 			continue
 		}
 		e.reset(ls.nMoves)
+		if !ls.in.symmetric {
+			for t := &rb.depot; ; t = t.next {
+				e.add(ls.d(t, u)+ls.d(u, t.next)-ls.d(t, t.next), t)
+				if t.next.depot {
+					break
+				}
+			}
+			continue
+		}
+		// Symmetric distances: one lookup per position, in u's row.
+		row := ls.dist[int(u.c)*n : (int(u.c)+1)*n]
+		dPrev := row[0]
 		for t := &rb.depot; ; t = t.next {
-			e.add(ls.d(t, u)+ls.d(u, t.next)-ls.d(t, t.next), t)
-			if t.next.depot {
+			nx := t.next
+			dNext := row[nx.c]
+			e.add(dPrev+dNext-(nx.cumDist-t.cumDist), t)
+			if nx.depot {
 				break
 			}
+			dPrev = dNext
 		}
 	}
 }
