@@ -475,12 +475,21 @@ func (s *Sensors) Step(until time.Time) []civic.Reading {
 	if u <= s.now {
 		return nil
 	}
-	// Size the result for the uplinks due, so appends never copy readings.
+	return s.step(u, make([]civic.Reading, 0, s.due(u)))
+}
+
+// due estimates how many uplinks are due up to u, to size slices so that
+// appends never copy readings.
+func (s *Sensors) due(u int64) int {
 	perSec := 0.0
 	for _, i := range s.heap {
 		perSec += 1 / float64(s.devs[i].interval)
 	}
-	out := make([]civic.Reading, 0, int(float64(u-s.now)*perSec*1.03)+len(s.heap))
+	return int(float64(u-s.now)*perSec*1.03) + len(s.heap)
+}
+
+// step is Step to u (> s.now), appending to out. s.mu must be held.
+func (s *Sensors) step(u int64, out []civic.Reading) []civic.Reading {
 	for len(s.heap) > 0 {
 		i := s.heap[0]
 		d := &s.devs[i]
