@@ -201,7 +201,7 @@ type RuleSettings struct {
 	// device's expected intervals. Default 3.
 	OfflineIntervals float64 `json:"offline_intervals,omitempty"`
 	// StuckReadings: this many identical fill readings in a row (below
-	// full) is a stuck sensor. Default 12.
+	// full) is a stuck sensor. Default 12, at most 30.
 	StuckReadings int `json:"stuck_readings,omitempty"`
 	// JumpFill: a rise of fill by this much within 30 minutes is
 	// impossible. Default 0.6.
@@ -288,7 +288,7 @@ func (s *RuleSettings) Validate() error {
 		{"low_battery", s.LowBattery, 0.01, 1},
 		{"offline_intervals", s.OfflineIntervals, 1, 1000},
 		{"jump_fill", s.JumpFill, 0.1, 1},
-		{"stuck_readings", float64(s.StuckReadings), 3, 1000},
+		{"stuck_readings", float64(s.StuckReadings), 3, 30},
 		{"zero_glitches", float64(s.ZeroGlitches), 1, 100},
 	} {
 		if err := check(c.f, c.v, c.lo, c.hi); err != nil {

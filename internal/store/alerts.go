@@ -239,7 +239,7 @@ func (s *Store) Alert(ctx context.Context, id string) (civic.Alert, error) {
 }
 
 // ListAlerts implements civic.AlertStore: newest first, at most f.Limit
-// (default 100, at most 1000). Errors: Invalid (an unknown status or rule).
+// (default 100). Errors: Invalid (an unknown status or rule).
 func (s *Store) ListAlerts(ctx context.Context, f civic.AlertFilter) ([]civic.Alert, error) {
 	var where []string
 	var args []any
@@ -269,7 +269,6 @@ func (s *Store) ListAlerts(ctx context.Context, f civic.AlertFilter) ([]civic.Al
 	if limit <= 0 {
 		limit = 100
 	}
-	limit = min(limit, 1000)
 	q := `SELECT ` + alertCols + ` FROM alerts`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")

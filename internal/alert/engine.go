@@ -1,0 +1,454 @@
+package alert
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/civic-city/civic/internal/civic"
+)
+
+// Source is what the Engine reads of the asset registry and telemetry;
+// *store.Store provides it.
+type Source interface {
+	ListBins(ctx context.Context, f civic.BinFilter) ([]civic.BinView, error)
+	ListDevices(ctx context.Context) ([]civic.Device, error)
+	Readings(ctx context.Context, q civic.ReadingQuery) ([]civic.Reading, error)
+}
+
+// EngineOptions configure an Engine. Alerts and Source are required.
+type EngineOptions struct {
+	Alerts civic.AlertStore
+	Source Source
+	// Now is the clock of evaluations and alert times; time.Now when nil.
+	Now func() time.Time
+	// FullAt, if set, is the fill forecast: when bin binID, now fill full,
+	// is expected to reach its threshold; ok false when there is no
+	// forecast. Without it the overflow_predicted rule decides nothing.
+	FullAt func(binID string, now time.Time, fill float64) (at time.Time, ok bool)
+	// OnChange, if set, is called after the Engine opened or resolved an
+	// alert (to wake the Notifier, update live pages). It runs on the
+	// Engine's goroutine: keep it quick.
+	OnChange func(a civic.Alert, ev civic.AlertEvent)
+	// QueueSize bounds the committed batches waiting for evaluation; 4096
+	// by default. When it is full, batches are dropped (counted in Stats)
+	// and the next sweep re-reads every bin's latest state.
+	QueueSize int
+	// SweepInterval is how often every bin is re-evaluated for the rules
+	// that fire on absence (offline, door open); 1 minute by default.
+	SweepInterval time.Duration
+	// RefreshInterval is how often bins, devices, rules and unresolved
+	// alerts are reloaded from the store; 5 minutes by default.
+	RefreshInterval time.Duration
+	// TouchInterval is how often a condition that keeps firing refreshes
+	// its alert's LastSeenAt; 10 minutes by default.
+	TouchInterval time.Duration
+	// History is how far back the readings of a bin are loaded the first
+	// time it reports after start-up; 48 hours by default.
+	History time.Duration
+	// Logger receives store failures; slog.Default() when nil.
+	Logger *slog.Logger
+}
+
+// EngineStats are the Engine's counters.
+type EngineStats struct {
+	Evaluated uint64 // bin evaluations
+	Opened    uint64 // alerts created
+	Resolved  uint64 // alerts resolved because their condition cleared
+	Dropped   uint64 // committed batches dropped because the queue was full
+	Errors    uint64 // store failures
+}
+
+// Engine evaluates the alert rules as readings commit and on a timer. Create
+// it with NewEngine, feed it with OnCommit, Start it, and Close it after the
+// ingest writer has closed.
+type Engine struct {
+	opts EngineOptions
+	log  *slog.Logger
+	now  func() time.Time
+
+	mu     sync.Mutex // guards queue sends against Close
+	closed bool
+	queue  chan []civic.Reading
+	stop   chan struct{}
+	done   chan struct{}
+	resync atomic.Bool
+	sweepC chan chan struct{}
+
+	evaluated, opened, resolved, dropped, errs atomic.Uint64
+
+	// Owned by the run goroutine.
+	rules       civic.AlertRules
+	bins        map[string]*binEntry
+	open        map[openKey]openEntry
+	lastRefresh time.Time
+	lastReload  time.Time
+}
+
+type binEntry struct {
+	bin     civic.Bin
+	devices []civic.Device
+	recent  []civic.Reading // oldest first
+	history bool            // recent holds the stored history, not just the latest state
+}
+
+type openKey struct {
+	bin  string
+	rule civic.RuleKind
+}
+
+type openEntry struct {
+	id      string
+	touched time.Time
+}
+
+// recentCap is how many readings of a bin the Engine keeps at least.
+const recentCap = 32
+
+// NewEngine returns an Engine; it panics without Alerts or Source (a
+// wiring bug).
+func NewEngine(opts EngineOptions) *Engine {
+	if opts.Alerts == nil || opts.Source == nil {
+		panic("alert.NewEngine: Alerts and Source are required")
+	}
+	opts.QueueSize = cmp.Or(opts.QueueSize, 4096)
+	opts.SweepInterval = cmp.Or(opts.SweepInterval, time.Minute)
+	opts.RefreshInterval = cmp.Or(opts.RefreshInterval, 5*time.Minute)
+	opts.TouchInterval = cmp.Or(opts.TouchInterval, 10*time.Minute)
+	opts.History = cmp.Or(opts.History, 48*time.Hour)
+	e := &Engine{
+		opts:   opts,
+		log:    cmp.Or(opts.Logger, slog.Default()),
+		now:    opts.Now,
+		queue:  make(chan []civic.Reading, opts.QueueSize),
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+		sweepC: make(chan chan struct{}),
+		rules:  civic.DefaultAlertRules(),
+		bins:   map[string]*binEntry{},
+		open:   map[openKey]openEntry{},
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	return e
+}
+
+// OnCommit hands committed readings to the Engine without blocking: it is
+// meant for ingest.WriterOptions.OnCommit. rs is queued as it is, so the
+// caller must not modify it afterwards (the writer does not). Readings
+// without a Bin are ignored.
+func (e *Engine) OnCommit(rs []civic.Reading) {
+	if len(rs) == 0 {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return
+	}
+	select {
+	case e.queue <- rs:
+	default:
+		e.dropped.Add(1)
+		e.resync.Store(true)
+	}
+}
+
+// Start loads bins, devices, rules and unresolved alerts and starts
+// evaluating in the background.
+func (e *Engine) Start() { go e.run() }
+
+// Close stops accepting readings, evaluates those already queued and stops
+// the Engine. It returns ctx's error if ctx ends first.
+func (e *Engine) Close(ctx context.Context) error {
+	e.mu.Lock()
+	if !e.closed {
+		e.closed = true
+		close(e.stop)
+	}
+	e.mu.Unlock()
+	select {
+	case <-e.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Sweep evaluates every bin now and returns when done, as the timer does;
+// for tests and for callers that just changed the rules. It returns
+// ctx's error if ctx ends first or the Engine is not running.
+func (e *Engine) Sweep(ctx context.Context) error {
+	ack := make(chan struct{})
+	select {
+	case e.sweepC <- ack:
+	case <-e.done:
+		return errors.New("alert: engine stopped")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-ack:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Stats returns the Engine's counters.
+func (e *Engine) Stats() EngineStats {
+	return EngineStats{
+		Evaluated: e.evaluated.Load(), Opened: e.opened.Load(), Resolved: e.resolved.Load(),
+		Dropped: e.dropped.Load(), Errors: e.errs.Load(),
+	}
+}
+
+func (e *Engine) run() {
+	defer close(e.done)
+	ctx := context.Background()
+	e.refresh(ctx, true)
+	sweep := time.NewTicker(e.opts.SweepInterval)
+	defer sweep.Stop()
+	for {
+		select {
+		case rs := <-e.queue:
+			e.handle(ctx, rs)
+		case <-sweep.C:
+			e.sweep(ctx)
+		case ack := <-e.sweepC:
+			e.drain(ctx)
+			e.sweep(ctx)
+			close(ack)
+		case <-e.stop:
+			e.drain(ctx)
+			return
+		}
+	}
+}
+
+// drain evaluates what is queued.
+func (e *Engine) drain(ctx context.Context) {
+	for {
+		select {
+		case rs := <-e.queue:
+			e.handle(ctx, rs)
+		default:
+			return
+		}
+	}
+}
+
+func (e *Engine) fail(what string, err error) {
+	e.errs.Add(1)
+	e.log.Error("alert engine: "+what, "err", err)
+}
+
+// refresh reloads the rules, the unresolved alerts and, with assets set or
+// when due, bins and devices. Bins keep the readings the Engine holds.
+func (e *Engine) refresh(ctx context.Context, assets bool) {
+	now := e.now()
+	if r, err := e.opts.Alerts.AlertRules(ctx); err != nil {
+		e.fail("load rules", err)
+	} else {
+		e.rules = r
+	}
+	if open, err := e.opts.Alerts.ListAlerts(ctx, civic.AlertFilter{Unresolved: true, Limit: 1 << 30}); err != nil {
+		e.fail("load unresolved alerts", err)
+	} else {
+		e.open = make(map[openKey]openEntry, len(open))
+		for _, a := range open {
+			e.open[openKey{a.BinID, a.Rule}] = openEntry{id: a.ID, touched: a.LastSeenAt}
+		}
+	}
+	e.lastRefresh = now
+	if assets || e.resync.Load() {
+		e.reloadAssets(ctx)
+	}
+}
+
+func (e *Engine) reloadAssets(ctx context.Context) {
+	resync := e.resync.Swap(false)
+	views, err := e.opts.Source.ListBins(ctx, civic.BinFilter{})
+	if err != nil {
+		e.fail("load bins", err)
+		return
+	}
+	devs, err := e.opts.Source.ListDevices(ctx)
+	if err != nil {
+		e.fail("load devices", err)
+		return
+	}
+	byBin := map[string][]civic.Device{}
+	for _, d := range devs {
+		if d.BinID != "" {
+			byBin[d.BinID] = append(byBin[d.BinID], d)
+		}
+	}
+	bins := make(map[string]*binEntry, len(views))
+	for _, v := range views {
+		b := e.bins[v.ID]
+		if b == nil {
+			b = &binEntry{}
+		}
+		b.bin, b.devices = v.Bin, byBin[v.ID]
+		if v.State != nil && (len(b.recent) == 0 || resync) {
+			b.recent = merge(b.recent, []civic.Reading{stateReading(v.State)})
+		}
+		bins[v.ID] = b
+	}
+	e.bins = bins
+	e.lastReload = e.now()
+}
+
+// stateReading is a bin's latest state as a reading, to seed the rules
+// before the bin reports again.
+func stateReading(s *civic.BinState) civic.Reading {
+	return civic.Reading{
+		Device: s.Device, Time: s.Time, Bin: s.BinID, Fill: s.Fill, TemperatureC: s.TemperatureC,
+		Battery: s.Battery, TiltDeg: s.TiltDeg, DoorOpen: s.DoorOpen, Fire: s.Fire, RSSI: s.RSSI,
+	}
+}
+
+// merge adds rs to recent, oldest first, without duplicates of (device,
+// time), keeping the newest entries.
+func merge(recent, rs []civic.Reading) []civic.Reading {
+	for _, r := range rs {
+		i, found := slices.BinarySearchFunc(recent, r, func(a, b civic.Reading) int {
+			return cmp.Or(a.Time.Compare(b.Time), cmp.Compare(a.Device, b.Device))
+		})
+		if found {
+			continue
+		}
+		recent = slices.Insert(recent, i, r)
+	}
+	if n := len(recent); n > recentCap*2 {
+		recent = slices.Clone(recent[n-recentCap:])
+	}
+	return recent
+}
+
+func (e *Engine) handle(ctx context.Context, rs []civic.Reading) {
+	byBin := map[string][]civic.Reading{}
+	for _, r := range rs {
+		if r.Bin != "" {
+			byBin[r.Bin] = append(byBin[r.Bin], r)
+		}
+	}
+	for id, batch := range byBin {
+		b := e.bins[id]
+		if b == nil && e.now().Sub(e.lastReload) > 30*time.Second {
+			e.reloadAssets(ctx) // a bin added since the last reload
+			b = e.bins[id]
+		}
+		if b == nil {
+			continue
+		}
+		if !b.history {
+			e.loadHistory(ctx, b)
+		}
+		b.recent = merge(b.recent, batch)
+		e.evaluate(ctx, b)
+	}
+}
+
+func (e *Engine) loadHistory(ctx context.Context, b *binEntry) {
+	now := e.now()
+	rs, err := e.opts.Source.Readings(ctx, civic.ReadingQuery{Bin: b.bin.ID, From: now.Add(-e.opts.History), To: now.Add(civic.MaxClockSkew), Limit: 5000})
+	if err != nil {
+		e.fail("load history of "+b.bin.ID, err)
+		return
+	}
+	b.history = true
+	if n := len(rs); n > recentCap {
+		rs = rs[n-recentCap:]
+	}
+	b.recent = merge(b.recent, rs)
+}
+
+func (e *Engine) sweep(ctx context.Context) {
+	if e.now().Sub(e.lastRefresh) >= e.opts.RefreshInterval || e.resync.Load() {
+		e.refresh(ctx, true)
+	}
+	ids := make([]string, 0, len(e.bins))
+	for id := range e.bins {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for _, id := range ids {
+		e.evaluate(ctx, e.bins[id])
+	}
+}
+
+func (e *Engine) evaluate(ctx context.Context, b *binEntry) {
+	if b.bin.Status != civic.StatusActive && b.bin.Status != "" {
+		return
+	}
+	e.evaluated.Add(1)
+	now := e.now()
+	in := Input{Bin: b.bin, Devices: b.devices, Recent: b.recent, Now: now, Settings: e.rules.For(&b.bin)}
+	if e.opts.FullAt != nil && in.Settings.Enabled(civic.RuleOverflowSoon) {
+		if r, _ := latest(b.recent, hasFill); r != nil {
+			if at, ok := e.opts.FullAt(b.bin.ID, now, *r.Fill); ok {
+				in.FullAt = at
+			}
+		}
+	}
+	for _, f := range Evaluate(in) {
+		e.apply(ctx, b.bin.ID, f, now)
+	}
+	// Rules switched off resolve their alerts.
+	for _, k := range civic.RuleKinds {
+		if !in.Settings.Enabled(k) {
+			if _, ok := e.open[openKey{b.bin.ID, k}]; ok {
+				e.apply(ctx, b.bin.ID, Finding{Rule: k, Message: "rule disabled"}, now)
+			}
+		}
+	}
+}
+
+func (e *Engine) apply(ctx context.Context, bin string, f Finding, now time.Time) {
+	key := openKey{bin, f.Rule}
+	cur, isOpen := e.open[key]
+	if f.Firing {
+		if isOpen && now.Sub(cur.touched) < e.opts.TouchInterval {
+			return
+		}
+		a, created, err := e.opts.Alerts.OpenAlert(ctx, &civic.Alert{
+			BinID: bin, Device: f.Device, Rule: f.Rule, Severity: f.Severity, Message: f.Message,
+			Value: f.Value, OpenedAt: now, LastSeenAt: now,
+		})
+		if err != nil {
+			e.fail("open alert", err)
+			return
+		}
+		e.open[key] = openEntry{id: a.ID, touched: now}
+		if created {
+			e.opened.Add(1)
+			if e.opts.OnChange != nil {
+				e.opts.OnChange(a, civic.EventOpened)
+			}
+		}
+		return
+	}
+	if !isOpen {
+		return
+	}
+	a, ok, err := e.opts.Alerts.ResolveCleared(ctx, bin, f.Rule, "cleared: "+f.Message, now)
+	if err != nil {
+		e.fail("resolve alert", err)
+		return
+	}
+	delete(e.open, key)
+	if ok {
+		e.resolved.Add(1)
+		if e.opts.OnChange != nil {
+			e.opts.OnChange(a, civic.EventResolved)
+		}
+	}
+}
