@@ -223,11 +223,13 @@ type binState struct {
 	dayInfo  dayInfo
 
 	// automatic collection
-	every   int   // PolicyFixed: rounds every that many days (0: twice a day); else 1
-	phase   int   // the day modulo every of the rounds
-	tod     int64 // seconds after local midnight of the round
-	next    int64 // next round, math.MaxInt64 for none
-	empties uint64
+	every     int     // PolicyFixed: rounds every that many days (0: twice a day); else 1
+	phase     int     // the day modulo every of the rounds
+	phaseDraw int     // the random draw phase derives from
+	estimate  float64 // the city's estimate of meanRate, relative
+	tod       int64   // seconds after local midnight of the round
+	next      int64   // next round, math.MaxInt64 for none
+	empties   uint64
 }
 
 type devKind uint8
@@ -284,12 +286,7 @@ func NewSensors(city *City, p SensorParams) *Sensors {
 	if p.Start.IsZero() {
 		p.Start = city.Params.Start
 	}
-	if p.Policy.Kind == "" {
-		p.Policy.Kind = PolicyNone
-	}
-	if p.Policy.Target <= 0 {
-		p.Policy.Target = DefaultScheduleTarget
-	}
+	p.Policy = p.Policy.withDefaults()
 	s := &Sensors{
 		city:    city,
 		loc:     city.Params.Location,
@@ -344,22 +341,11 @@ func NewSensors(city *City, p SensorParams) *Sensors {
 			t:          s.start,
 			fill:       fill0,
 			dayCache:   math.MinInt64,
-			next:       math.MaxInt64,
-			every:      1,
+			phaseDraw:  phase,
+			tod:        tod,
+			estimate:   estimateErr,
 		}
-		bs.phase = phase
-		bs.tod = tod
-		switch p.Policy.Kind {
-		case PolicyFixed:
-			// The city sizes schedules from a rough estimate of each
-			// bin's rate, not the truth.
-			bs.every = scheduleDays(bs.meanRate*24*estimateErr, p.Policy.Target)
-			bs.phase %= max(bs.every, 1)
-			bs.next = s.nextRound(bs, s.start)
-		case PolicyThreshold:
-			bs.phase = 0
-			bs.next = s.nextRound(bs, s.start)
-		}
+		s.schedule(bs, s.start)
 	}
 	s.devs = make([]devState, len(city.Devices))
 	s.heap = make([]int32, 0, len(city.Devices))
@@ -433,6 +419,51 @@ func NewSensors(city *City, p SensorParams) *Sensors {
 		s.down(i)
 	}
 	return s
+}
+
+func (p Policy) withDefaults() Policy {
+	if p.Kind == "" {
+		p.Kind = PolicyNone
+	}
+	if p.Target <= 0 {
+		p.Target = DefaultScheduleTarget
+	}
+	return p
+}
+
+// schedule sets b's rounds under the current policy, the first after t.
+func (s *Sensors) schedule(b *binState, t int64) {
+	b.every, b.phase, b.next = 1, 0, math.MaxInt64
+	switch s.p.Policy.Kind {
+	case PolicyFixed:
+		// The city sizes schedules from a rough estimate of each bin's
+		// rate, not the truth.
+		b.every = scheduleDays(b.meanRate*24*b.estimate, s.p.Policy.Target)
+		b.phase = b.phaseDraw % max(b.every, 1)
+		b.next = s.nextRound(b, t)
+	case PolicyThreshold:
+		b.next = s.nextRound(b, t)
+	}
+}
+
+// SetPolicy changes the automatic collection policy from Now on; the zero
+// Policy stops automatic collections. A demo can backfill history under
+// PolicyFixed, then hand the collections over to its planner and crews
+// (PolicyNone and Empty). It fails with civic.Invalid for an unknown kind.
+func (s *Sensors) SetPolicy(p Policy) error {
+	p = p.withDefaults()
+	switch p.Kind {
+	case PolicyNone, PolicyFixed, PolicyThreshold:
+	default:
+		return civic.FieldError("policy", "must be one of none, fixed, threshold")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.p.Policy = p
+	for i := range s.bins {
+		s.schedule(&s.bins[i], s.now)
+	}
+	return nil
 }
 
 // scheduleDays picks a fixed schedule's interval in days (0 meaning twice a
@@ -704,6 +735,8 @@ func (s *Sensors) MeanRate(binID string) float64 {
 // for twice a day) under PolicyFixed, or -1 under another policy or for an
 // unknown bin.
 func (s *Sensors) ScheduleDays(binID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	i, ok := s.city.BinIndex(binID)
 	if !ok || s.p.Policy.Kind != PolicyFixed {
 		return -1

@@ -710,3 +710,37 @@ func TestSensorsPolicyNone(t *testing.T) {
 		t.Errorf("bin id %q", c.Bins[0].ID)
 	}
 }
+
+// TestSetPolicy backfills under a fixed schedule, then hands collections
+// over to the caller, as the demo server does.
+func TestSetPolicy(t *testing.T) {
+	c := sim.GenerateCity(sim.CityParams{Bins: 100, Seed: 26})
+	n := 0
+	s := sim.NewSensors(c, sim.SensorParams{Seed: 27, Policy: sim.Policy{Kind: sim.PolicyFixed},
+		OnCollect: func(sim.Collection) { n++ }})
+	if d := s.ScheduleDays(c.Bins[0].ID); d < 0 || d > 7 {
+		t.Errorf("ScheduleDays = %d under a fixed schedule", d)
+	}
+	s.Step(s.Now().Add(5 * 24 * time.Hour))
+	if n == 0 {
+		t.Fatal("no collections in 5 days under a fixed schedule")
+	}
+	if err := s.SetPolicy(sim.Policy{}); err != nil {
+		t.Fatal(err)
+	}
+	before := n
+	s.Step(s.Now().Add(3 * 24 * time.Hour))
+	if n != before {
+		t.Errorf("%d collections after switching to no policy", n-before)
+	}
+	if err := s.SetPolicy(sim.Policy{Kind: sim.PolicyThreshold, Threshold: 0.5}); err != nil {
+		t.Fatal(err)
+	}
+	s.Step(s.Now().Add(2 * 24 * time.Hour))
+	if n == before {
+		t.Error("no collections after switching to a threshold policy")
+	}
+	if err := s.SetPolicy(sim.Policy{Kind: "sometimes"}); !civic.IsKind(err, civic.Invalid) {
+		t.Errorf("SetPolicy with an unknown kind = %v, want invalid", err)
+	}
+}
