@@ -503,35 +503,39 @@ func (m *Model) fitGroups(ids []string) {
 	}
 	estimate := func(g *group, a *acc) {
 		g.members = len(a.rates)
-		// DerSimonian-Laird: the between-bin variance from the spread of
-		// the bins' rates beyond their own sampling variances, each bin
-		// weighted by its precision, so that a bin with little history
-		// neither inflates nor hides the spread.
-		var sw, sw2, swr float64
-		for i, r := range a.rates {
-			w := 1 / a.vars[i]
-			sw += w
-			sw2 += w * w
-			swr += w * r
+		// Iterate the random-effects mean and the between-bin variance
+		// (method of moments: the spread of the rates less their mean
+		// sampling variance; a bin's sampling variance counts at most as
+		// much as the whole spread, so one bin with next to no history
+		// cannot hide the spread of the others).
+		mean := 0.0
+		for _, r := range a.rates {
+			mean += r
 		}
-		mean := swr / sw
-		var q float64
-		for i, r := range a.rates {
-			q += (r - mean) * (r - mean) / a.vars[i]
-		}
+		mean /= float64(len(a.rates))
 		tau2 := 0.0
-		if k := float64(len(a.rates)); k > 1 {
-			tau2 = (q - (k - 1)) / (sw - sw2/sw)
+		for it := 0; it < 5; it++ {
+			var ss, nv float64
+			for _, r := range a.rates {
+				ss += (r - mean) * (r - mean)
+			}
+			n := float64(len(a.rates))
+			if n > 1 {
+				for _, v := range a.vars {
+					nv += math.Min(v, ss/(n-1))
+				}
+				tau2 = ss/(n-1) - nv/n
+			}
+			tau2 = math.Max(tau2, 0.01*mean*mean+1e-8)
+			var ws, wr float64
+			for i, r := range a.rates {
+				w := 1 / (tau2 + a.vars[i])
+				ws += w
+				wr += w * r
+			}
+			mean = wr / ws
 		}
-		// The random-effects mean given that spread.
-		tau2 = math.Max(tau2, 0.01*mean*mean+1e-8)
-		var ws, wr float64
-		for i, r := range a.rates {
-			w := 1 / (tau2 + a.vars[i])
-			ws += w
-			wr += w * r
-		}
-		g.rate, g.tau2 = wr/ws, tau2
+		g.rate, g.tau2 = mean, tau2
 	}
 	// The city first, then streams, then zones: a small pool inherits.
 	levels := [][]*group{{m.global}, nil, nil}
