@@ -1,0 +1,111 @@
+package civic_test
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/civic-city/civic/"
+
+// packageImports parses the non-test Go files of every package under
+// internal/ and returns, per package directory, its doc comment presence and
+// the module-internal packages it imports.
+func packageImports(t *testing.T) map[string]struct {
+	doc     bool
+	imports map[string]bool
+	std     map[string]bool
+} {
+	t.Helper()
+	root := ".."
+	out := map[string]struct {
+		doc     bool
+		imports map[string]bool
+		std     map[string]bool
+	}{}
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() || strings.Contains(path, "testdata") || strings.Contains(path, "node_modules") {
+			return nil
+		}
+		files, _ := filepath.Glob(filepath.Join(path, "*.go"))
+		var pkg = struct {
+			doc     bool
+			imports map[string]bool
+			std     map[string]bool
+		}{imports: map[string]bool{}, std: map[string]bool{}}
+		n := 0
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			n++
+			af, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly|parser.ParseComments)
+			if err != nil {
+				return err
+			}
+			if af.Doc != nil && strings.HasPrefix(af.Doc.Text(), "Package ") {
+				pkg.doc = true
+			}
+			for _, imp := range af.Imports {
+				p, _ := strconv.Unquote(imp.Path.Value)
+				if strings.HasPrefix(p, module) {
+					pkg.imports[strings.TrimPrefix(p, module+"internal/")] = true
+				} else if !strings.Contains(strings.SplitN(p, "/", 2)[0], ".") {
+					pkg.std[p] = true
+				} else {
+					pkg.imports["ext:"+p] = true
+				}
+			}
+		}
+		if n > 0 {
+			rel, _ := filepath.Rel(root, path)
+			out[filepath.ToSlash(rel)] = pkg
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestLayout enforces the dependency rules of DESIGN.md: the domain package
+// imports only the standard library, the route solver knows nothing of the
+// rest, adapters do not import each other, and every package says what it
+// is for.
+func TestLayout(t *testing.T) {
+	pkgs := packageImports(t)
+	if len(pkgs) < 5 {
+		t.Fatalf("found only %d packages under internal/: is the walk broken?", len(pkgs))
+	}
+	adapters := []string{"store", "mqtt", "server", "web"}
+	for name, p := range pkgs {
+		if !p.doc {
+			t.Errorf("package internal/%s has no package doc comment", name)
+		}
+		for imp := range p.imports {
+			switch {
+			case name == "civic":
+				t.Errorf("internal/civic imports %s: it may import only the standard library", imp)
+			case (name == "route" || name == "forecast") && imp != "civic":
+				t.Errorf("internal/%s imports %s: a pure algorithm imports only the standard library and internal/civic", name, imp)
+			}
+			for _, a := range adapters {
+				if imp == a && name != a {
+					for _, b := range adapters {
+						if name == b {
+							t.Errorf("adapter internal/%s imports adapter internal/%s: cmd/civic wires them", name, a)
+						}
+					}
+				}
+			}
+		}
+	}
+}
