@@ -137,11 +137,24 @@ type City struct {
 	binIndex map[string]int
 }
 
-// BinIndex returns the index of the bin with the given id in c.Bins.
+// BinIndex returns the index of the bin with the given id in c.Bins. It
+// is a map lookup for a generated city and a scan for one built by hand.
 func (c *City) BinIndex(id string) (int, bool) {
+	if c.binIndex == nil {
+		for i := range c.Bins {
+			if c.Bins[i].ID == id {
+				return i, true
+			}
+		}
+		return 0, false
+	}
 	i, ok := c.binIndex[id]
 	return i, ok
 }
+
+// DefaultSite describes a bin of a hand-built City without Sites: a
+// middling place, half commercial, receiving 40 litres a day.
+var DefaultSite = Site{Area: AreaCorridor, Activity: 40, Commercial: 0.5}
 
 // BinViews returns the bins as civic.BinView values without state, the
 // form asset exports take.

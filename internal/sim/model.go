@@ -91,7 +91,7 @@ func (s *Sensors) rateAt(b *binState, t int64) (float64, int64) {
 // fairOn returns the automatic street fair of local day d, if there is one:
 // Saturdays of every fairWeeks-th week, 10:00 to 20:00.
 func (s *Sensors) fairOn(d int64) (start, end int64, zone int, ok bool) {
-	if s.fairWeeks <= 0 || weekday(d) != 5 {
+	if s.fairWeeks <= 0 || weekday(d) != 5 || len(s.city.Zones) == 0 {
 		return 0, 0, 0, false
 	}
 	week := floorDiv(d+3, 7)

@@ -177,6 +177,7 @@ type Sensors struct {
 	heap   []int32 // devices by next uplink time
 	events []event
 	zoneIx map[string]int
+	binIx  map[string]int
 
 	fairWeeks int
 	fairPhase int64
@@ -282,14 +283,28 @@ const dayFactorSigma = 0.25
 
 // NewSensors returns a simulation of city's sensors starting at p.Start.
 // Every bin starts with a fill drawn between empty and two thirds full.
+//
+// The city may also be built by hand, for instance from stored assets: it
+// needs Bins (valid, with unique ids) and Devices (those whose BinID names
+// no bin are ignored); Zones, Sites (DefaultSite when not one per bin) and
+// Params (DefaultStart, DefaultLocation) are optional. Sensors do not
+// change the city.
 func NewSensors(city *City, p SensorParams) *Sensors {
 	if p.Start.IsZero() {
 		p.Start = city.Params.Start
 	}
+	if p.Start.IsZero() {
+		p.Start = DefaultStart
+	}
+	loc := city.Params.Location
+	if loc == nil {
+		loc = DefaultLocation
+	}
 	p.Policy = p.Policy.withDefaults()
 	s := &Sensors{
 		city:    city,
-		loc:     city.Params.Location,
+		loc:     loc,
+		binIx:   make(map[string]int, len(city.Bins)),
 		p:       p,
 		seed:    p.Seed,
 		start:   p.Start.Unix(),
@@ -320,7 +335,15 @@ func NewSensors(city *City, p SensorParams) *Sensors {
 	s.bins = make([]binState, len(city.Bins))
 	for i := range city.Bins {
 		b := &city.Bins[i]
-		site := city.Sites[i]
+		s.binIx[b.ID] = i
+		zone, ok := s.zoneIx[b.ZoneID]
+		if !ok {
+			zone = -1 // no street fairs
+		}
+		site := DefaultSite
+		if len(city.Sites) == len(city.Bins) {
+			site = city.Sites[i]
+		}
 		// Every bin makes the same draws whatever the policy, so that
 		// policies are compared on the same waste.
 		litresPerDay := site.Activity * math.Exp(0.55*rng.NormFloat64())
@@ -332,7 +355,7 @@ func NewSensors(city *City, p SensorParams) *Sensors {
 		*bs = binState{
 			id:         b.ID,
 			ix:         i,
-			zone:       s.zoneIx[b.ZoneID],
+			zone:       zone,
 			capL:       b.CapacityL,
 			compacting: b.Compacting,
 			meanRate:   litresPerDay / b.CapacityL / 24,
@@ -351,7 +374,7 @@ func NewSensors(city *City, p SensorParams) *Sensors {
 	s.heap = make([]int32, 0, len(city.Devices))
 	for i := range city.Devices {
 		d := &city.Devices[i]
-		bi, ok := city.BinIndex(d.BinID)
+		bi, ok := s.binIx[d.BinID]
 		if !ok {
 			continue
 		}
@@ -486,6 +509,11 @@ func (s *Sensors) Now() time.Time {
 	return time.Unix(s.now, 0).UTC()
 }
 
+func (s *Sensors) binIndex(id string) (int, bool) {
+	i, ok := s.binIx[id]
+	return i, ok
+}
+
 // City returns the simulated city.
 func (s *Sensors) City() *City { return s.city }
 
@@ -585,7 +613,7 @@ func (s *Sensors) down(i int) {
 func (s *Sensors) Empty(binID string, t time.Time) (float64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := s.city.BinIndex(binID)
+	i, ok := s.binIndex(binID)
 	if !ok {
 		return 0, civic.Errorf(civic.NotFound, "no bin %q in the simulated city", binID)
 	}
@@ -639,7 +667,7 @@ func (s *Sensors) AddEvent(e Event) error {
 			}
 		}
 	case EventFire, EventStuck:
-		b, ok := s.city.BinIndex(e.Bin)
+		b, ok := s.binIndex(e.Bin)
 		if !ok {
 			return civic.FieldError("bin", "no bin %q in the simulated city", e.Bin)
 		}
@@ -659,16 +687,10 @@ func (s *Sensors) Events(from, to time.Time) []Event {
 	defer s.mu.Unlock()
 	f, t := from.Unix(), to.Unix()
 	var out []Event
-	if s.fairWeeks > 0 {
-		for day := s.localDay(f) - 7; ; day++ {
+	if s.fairWeeks > 0 && t > f {
+		for day, last := s.localDay(f)-1, s.localDay(t); day <= last; day++ {
 			start, end, zone, ok := s.fairOn(day)
-			if !ok {
-				continue
-			}
-			if start >= t {
-				break
-			}
-			if end > f {
+			if ok && start < t && end > f {
 				out = append(out, Event{Kind: EventStreetFair, Zone: s.city.Zones[zone].ID,
 					Start: time.Unix(start, 0).UTC(), End: time.Unix(end, 0).UTC(), Factor: DefaultFairFactor})
 			}
@@ -696,7 +718,7 @@ func sortEvents(es []Event) {
 func (s *Sensors) TrueFill(binID string) float64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := s.city.BinIndex(binID)
+	i, ok := s.binIndex(binID)
 	if !ok {
 		return math.NaN()
 	}
@@ -712,7 +734,7 @@ func (s *Sensors) TrueFill(binID string) float64 {
 func (s *Sensors) TrueRate(binID string, t time.Time) float64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := s.city.BinIndex(binID)
+	i, ok := s.binIndex(binID)
 	if !ok {
 		return math.NaN()
 	}
@@ -724,7 +746,7 @@ func (s *Sensors) TrueRate(binID string, t time.Time) float64 {
 // capacity per hour (what TrueRate averages to over weeks without events),
 // or NaN for an unknown bin.
 func (s *Sensors) MeanRate(binID string) float64 {
-	i, ok := s.city.BinIndex(binID)
+	i, ok := s.binIndex(binID)
 	if !ok {
 		return math.NaN()
 	}
@@ -737,7 +759,7 @@ func (s *Sensors) MeanRate(binID string) float64 {
 func (s *Sensors) ScheduleDays(binID string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	i, ok := s.city.BinIndex(binID)
+	i, ok := s.binIndex(binID)
 	if !ok || s.p.Policy.Kind != PolicyFixed {
 		return -1
 	}

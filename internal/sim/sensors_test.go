@@ -744,3 +744,32 @@ func TestSetPolicy(t *testing.T) {
 		t.Errorf("SetPolicy with an unknown kind = %v, want invalid", err)
 	}
 }
+
+// TestHandBuiltCity runs sensors on assets that did not come from
+// GenerateCity, as the what-if simulator does with a city's real assets.
+func TestHandBuiltCity(t *testing.T) {
+	g := sim.GenerateCity(sim.CityParams{Bins: 20, Seed: 28})
+	c := &sim.City{Bins: g.Bins, Devices: append(g.Devices, civic.Device{ID: "orphan", BinID: "nope", FillScale: civic.ScalePercent, ExpectedInterval: 900})}
+	s := sim.NewSensors(c, sim.SensorParams{Seed: 29})
+	if !s.Now().Equal(sim.DefaultStart) {
+		t.Errorf("Now = %s, want DefaultStart", s.Now())
+	}
+	rs := s.Step(s.Now().Add(6 * time.Hour))
+	if len(rs) < 20*20 {
+		t.Errorf("%d readings from 20 sensors in 6 hours", len(rs))
+	}
+	for _, r := range rs {
+		if r.Device == "orphan" {
+			t.Fatal("a device on no bin sent readings")
+		}
+	}
+	if ev := s.Events(sim.DefaultStart, sim.DefaultStart.Add(60*24*time.Hour)); len(ev) != 0 {
+		t.Errorf("street fairs in a city without zones: %v", ev)
+	}
+	if r := s.MeanRate(c.Bins[0].ID); math.Abs(r-sim.DefaultSite.Activity/c.Bins[0].CapacityL/24) > 2*r {
+		t.Errorf("mean rate %g for a default site", r)
+	}
+	if i, ok := c.BinIndex(c.Bins[7].ID); !ok || i != 7 {
+		t.Errorf("BinIndex on a hand-built city = %d, %v", i, ok)
+	}
+}
