@@ -40,7 +40,8 @@
     if (status) status.textContent = text;
   }
 
-  var map = L.map(el, { zoomControl: true, worldCopyJump: true });
+  // markercluster needs a maxZoom even when there is no tile layer.
+  var map = L.map(el, { zoomControl: true, worldCopyJump: true, maxZoom: 19 });
   map.setView([0, 0], 2);
   var layers = {};
   if (el.dataset.tiles) {
@@ -68,8 +69,9 @@
   var cluster = L.markerClusterGroup({
     chunkedLoading: true,
     showCoverageOnHover: false,
-    maxClusterRadius: 45,
-    disableClusteringAtZoom: 17,
+    // Close in, cluster only markers that would overlap: a recycling bin
+    // standing beside a trash station stays a "2" that spiderfies on click.
+    maxClusterRadius: function (z) { return z >= 17 ? 14 : 45; },
     iconCreateFunction: clusterIcon,
   });
   map.addLayer(cluster);
