@@ -34,11 +34,12 @@ const pgStageTable = `CREATE TEMP TABLE IF NOT EXISTS civic_readings_stage (
 	fire boolean,
 	distance_mm double precision,
 	rssi_dbm double precision,
-	snr_db double precision
+	snr_db double precision,
+	newest boolean NOT NULL -- the newest staged reading of its bin
 ) ON COMMIT DELETE ROWS`
 
 var pgStageCols = []string{"batch", "device_id", "time", "bin_id", "fill", "temperature_c", "battery", "tilt_deg",
-	"compactions", "door_open", "fire", "distance_mm", "rssi_dbm", "snr_db"}
+	"compactions", "door_open", "fire", "distance_mm", "rssi_dbm", "snr_db", "newest"}
 
 const pgMoveReadings = `WITH ins AS (
 	INSERT INTO readings (device_id, time, bin_id, fill, temperature_c, battery, tilt_deg, compactions, door_open,
@@ -49,6 +50,14 @@ const pgMoveReadings = `WITH ins AS (
 	ON CONFLICT (device_id, time) DO NOTHING
 	RETURNING device_id, time)
 SELECT s.batch, count(*) FROM ins JOIN civic_readings_stage s USING (device_id, time) GROUP BY s.batch`
+
+// pgNewestState sets each bin's state from its newest staged reading, as
+// flagged while staging: exact when that reading carries every measurement
+// the bin's other staged readings carry (see binStateRows).
+const pgNewestState = `INSERT INTO bin_state (bin_id, device_id, time, fill, temperature_c, battery, tilt_deg,
+	door_open, fire, rssi_dbm, updated_at)
+SELECT bin_id, device_id, time, fill, temperature_c, battery, tilt_deg, door_open, fire, rssi_dbm, $1
+FROM civic_readings_stage WHERE newest AND bin_id IS NOT NULL` + stateUpsertTail
 
 // pgMergeState folds, per bin, the staged readings newer than its state:
 // each measurement takes its newest non-null value among them.
@@ -69,6 +78,33 @@ FROM civic_readings_stage s LEFT JOIN bin_state b ON b.bin_id = s.bin_id
 WHERE s.bin_id IS NOT NULL AND (b.time IS NULL OR s.time > b.time)
 GROUP BY s.bin_id` + stateUpsertTail
 
+// pgInsertReadings is the optimistic form of pgMoveReadings: it fails on
+// the first duplicate.
+const pgInsertReadings = `INSERT INTO readings (device_id, time, bin_id, fill, temperature_c, battery, tilt_deg,
+	compactions, door_open, fire, distance_mm, rssi_dbm, snr_db, received_at)
+SELECT device_id, time, bin_id, fill, temperature_c, battery, tilt_deg, compactions, door_open,
+	fire, distance_mm, rssi_dbm, snr_db, $1
+FROM civic_readings_stage`
+
+// pgCountedInsert moves the staged readings that are not stored yet and
+// counts them per batch into stored.
+func pgCountedInsert(ctx context.Context, tx pgx.Tx, received time.Time, stored []int) error {
+	counts, err := tx.Query(ctx, pgMoveReadings, received)
+	if err != nil {
+		return err
+	}
+	defer counts.Close()
+	for counts.Next() {
+		var b int32
+		var n int64
+		if err := counts.Scan(&b, &n); err != nil {
+			return err
+		}
+		stored[b] = int(n)
+	}
+	return counts.Err()
+}
+
 type readingKey struct {
 	device string
 	ms     int64
@@ -83,12 +119,14 @@ func (s *Store) writeReadingsPG(ctx context.Context, batches [][]civic.Reading, 
 	// holds each key once and the RETURNING join attributes every stored
 	// row to exactly one batch.
 	type staged struct {
-		batch int32
-		r     *civic.Reading
+		batch  int32
+		newest bool
+		r      *civic.Reading
 	}
 	rows := make([]staged, 0, total)
 	seen := make(map[readingKey]struct{}, total)
 	months := map[int]bool{}
+	newest := map[string]int{} // bin → index in rows of its newest reading
 	for b := range batches {
 		for i := range batches[b] {
 			r := &batches[b][i]
@@ -98,11 +136,20 @@ func (s *Store) writeReadingsPG(ctx context.Context, batches [][]civic.Reading, 
 				continue
 			}
 			seen[k] = struct{}{}
-			rows = append(rows, staged{int32(b), r})
+			if r.Bin != "" {
+				if j, ok := newest[r.Bin]; !ok || r.Time.After(rows[j].r.Time) {
+					newest[r.Bin] = len(rows)
+				}
+			}
+			rows = append(rows, staged{batch: int32(b), r: r})
 			t := r.Time.UTC()
 			months[t.Year()*12+int(t.Month())-1] = true
 		}
 	}
+	for _, j := range newest {
+		rows[j].newest = true
+	}
+	_, mixed := binStateRows(batches)
 	if err := s.ensurePartitions(ctx, months); err != nil {
 		return err
 	}
@@ -127,34 +174,45 @@ func (s *Store) writeReadingsPG(ctx context.Context, batches [][]civic.Reading, 
 			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 				r := rows[i].r
 				return []any{rows[i].batch, r.Device, r.Time, nullStr(r.Bin), r.Fill, r.TemperatureC, r.Battery,
-					r.TiltDeg, r.Compactions, r.DoorOpen, r.Fire, r.DistanceMM, r.RSSI, r.SNR}, nil
+					r.TiltDeg, r.Compactions, r.DoorOpen, r.Fire, r.DistanceMM, r.RSSI, r.SNR, rows[i].newest}, nil
 			}))
 		if err != nil {
 			return err
 		}
-		counts, err := tx.Query(ctx, pgMoveReadings, received)
-		if err != nil {
+		stored := make([]int, len(batches))
+		// Most calls carry only new readings: try a plain INSERT first,
+		// which skips ON CONFLICT's speculative insertion and the RETURNING
+		// join; on a unique violation roll back to the savepoint and take
+		// the counting path.
+		if _, err := tx.Exec(ctx, "SAVEPOINT civic_optimistic"); err != nil {
 			return err
 		}
-		stored := make([]int, len(batches))
-		for counts.Next() {
-			var b int32
-			var n int64
-			if err := counts.Scan(&b, &n); err != nil {
-				counts.Close()
+		_, err = tx.Exec(ctx, pgInsertReadings, received)
+		var pe *pgconn.PgError
+		switch {
+		case err == nil:
+			for _, row := range rows {
+				stored[row.batch]++
+			}
+		case errors.As(err, &pe) && pe.Code == "23505":
+			if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT civic_optimistic"); err != nil {
 				return err
 			}
-			stored[b] = int(n)
-		}
-		counts.Close()
-		if err := counts.Err(); err != nil {
+			if err := pgCountedInsert(ctx, tx, received, stored); err != nil {
+				return err
+			}
+		default:
 			return err
 		}
 		for b := range batches {
 			results[b].Accepted = stored[b]
 			results[b].Duplicates = len(batches[b]) - stored[b]
 		}
-		if _, err := tx.Exec(ctx, pgMergeState, received); err != nil {
+		merge := pgNewestState
+		if mixed {
+			merge = pgMergeState
+		}
+		if _, err := tx.Exec(ctx, merge, received); err != nil {
 			return err
 		}
 		return tx.Commit(ctx)

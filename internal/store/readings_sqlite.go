@@ -157,7 +157,7 @@ func (s *Store) writeReadingsSQLite(ctx context.Context, batches [][]civic.Readi
 		return err
 	}
 	received := s.stamp().UnixMilli()
-	states := binStateRows(batches)
+	states, _ := binStateRows(batches)
 
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
@@ -269,8 +269,8 @@ func chunkFor(left int) int {
 // merging missing measurements) yields the exact merged state. For a bin
 // whose newest reading carries every measurement its other readings carry —
 // the usual case — the newest reading alone does; otherwise all of the
-// bin's readings go, oldest first.
-func binStateRows(batches [][]civic.Reading) []*civic.Reading {
+// bin's readings go, oldest first, and mixed is true.
+func binStateRows(batches [][]civic.Reading) (rows []*civic.Reading, mixed bool) {
 	type agg struct {
 		newest      *civic.Reading
 		union, mask uint8
@@ -300,17 +300,16 @@ func binStateRows(batches [][]civic.Reading) []*civic.Reading {
 		}
 	}
 	out := make([]*civic.Reading, 0, len(order))
-	mixed := 0
 	for _, a := range order {
 		if a.union&^a.mask != 0 {
-			mixed++
+			mixed = true
 			a.all = []*civic.Reading{} // marks the bin; filled below
 			continue
 		}
 		out = append(out, a.newest)
 	}
-	if mixed == 0 {
-		return out
+	if !mixed {
+		return out, false
 	}
 	for b := range batches {
 		batch := batches[b]
@@ -331,5 +330,5 @@ func binStateRows(batches [][]civic.Reading) []*civic.Reading {
 		slices.SortStableFunc(a.all, func(x, y *civic.Reading) int { return x.Time.Compare(y.Time) })
 		out = append(out, a.all...)
 	}
-	return out
+	return out, true
 }
