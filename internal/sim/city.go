@@ -123,7 +123,8 @@ type Site struct {
 
 // City is a generated city. Bins, Sites and Devices are parallel: Sites[i]
 // describes where Bins[i] stands and Devices[i] is its fill sensor. A City is
-// not changed after GenerateCity returns it and may be shared.
+// not changed after GenerateCity returns it and may be shared. A City can
+// also be built by hand from real assets for NewSensors (see there).
 type City struct {
 	Params  CityParams // the parameters, with defaults filled in
 	Bins    []civic.Bin

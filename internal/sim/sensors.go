@@ -32,9 +32,10 @@ type Faults struct {
 }
 
 // DefaultFaults returns the fault rates used when SensorParams.Faults is
-// nil: a few zero readings and lost uplinks a day per hundred devices, a
-// stuck sensor every few days, one device in a hundred with a failing
-// battery, and a fire every week or two in a city of a thousand bins.
+// nil: one ultrasonic reading in 200 reads zero, one uplink in 100 is
+// lost, a hundred devices have a stuck sensor every five days or so, one
+// device in a hundred has a failing battery, and a city of a thousand bins
+// has a fire about every ten days.
 func DefaultFaults() Faults {
 	return Faults{
 		ZeroReading:  0.005,
@@ -67,8 +68,8 @@ const (
 
 // DefaultScheduleTarget is the default Policy.Target: the fill a fixed
 // schedule expects a bin to reach, at its mean rate, by its next
-// collection. Together with the city's rough estimates of the rates
-// (scheduleError) and the discrete intervals, it reproduces Philadelphia's
+// collection. Together with the city's rough estimates of the rates and
+// the discrete intervals (see PolicyFixed), it reproduces Philadelphia's
 // 2014 Bigbelly records: a median of about two days between collections of
 // a bin, a mean near three, and nearly half of the collections emptying a
 // fairly empty bin (under 40%), a sixth or fewer a full one.
