@@ -30,6 +30,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -74,6 +75,7 @@ type Store struct {
 
 	walDirty       atomic.Bool // SQLite: written since the last background checkpoint
 	stopCheckpoint func()      // SQLite file databases: stops the checkpointer
+	closeOnce      sync.Once
 }
 
 var _ civic.Store = (*Store)(nil)
@@ -236,9 +238,16 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the connection pools. On SQLite it first checkpoints the
-// write-ahead log so the database file is complete on its own.
+// Close closes the connection pools; calls after the first do nothing. On
+// SQLite it first checkpoints the write-ahead log so the database file is
+// complete on its own.
 func (s *Store) Close() error {
+	var err error
+	s.closeOnce.Do(func() { err = s.close() })
+	return err
+}
+
+func (s *Store) close() error {
 	var errs []error
 	if s.stopCheckpoint != nil {
 		s.stopCheckpoint()
