@@ -109,6 +109,9 @@ type Deps struct {
 	// dashboard), behind the same middleware: the caller is in the request
 	// context (civic.PrincipalFrom). Paths under /api/ never reach it.
 	Pages http.Handler
+	// Alerts, if set, serves /api/v1/alerts, /api/v1/subscriptions and
+	// /api/v1/alert-rules; without it they answer 503.
+	Alerts civic.AlertStore
 	// Registry receives the server's metrics and is served at /metrics. A
 	// new registry with the Go and process collectors is made if nil; the
 	// global registry is never used.
@@ -125,6 +128,7 @@ type Server struct {
 	now      func() time.Time
 	registry *prometheus.Registry
 	pages    http.Handler
+	alerts   civic.AlertStore
 	metrics  *metrics
 	limits   *limiters
 	cop      *http.CrossOriginProtection
@@ -145,6 +149,7 @@ func New(cfg Config, deps Deps) *Server {
 		now:      deps.Now,
 		registry: deps.Registry,
 		pages:    deps.Pages,
+		alerts:   deps.Alerts,
 	}
 	if s.log == nil {
 		s.log = slog.Default()

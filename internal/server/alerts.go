@@ -1,0 +1,282 @@
+package server
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/civic-city/civic/internal/civic"
+)
+
+// Alerts, subscriptions and alert rules. Reading alerts and rules needs
+// PermRead; acknowledging, resolving and changing the rules PermOperate
+// (supervisors); subscriptions send city data to outside addresses with
+// their own secrets, so they need PermManageAccess (admins). Every handler
+// answers 503 when the server has no AlertStore.
+
+func (s *Server) alertStore() (civic.AlertStore, error) {
+	if s.alerts == nil {
+		return nil, civic.Errorf(civic.Unavailable, "alerts are not enabled on this server")
+	}
+	return s.alerts, nil
+}
+
+// handleListAlerts returns alerts, newest first, filtered by status (open,
+// acknowledged, resolved or unresolved), bin and rule; limit defaults to
+// 100, at most 1000.
+func (s *Server) handleListAlerts(w http.ResponseWriter, r *http.Request) error {
+	if _, err := require(r, civic.PermRead); err != nil {
+		return err
+	}
+	st, err := s.alertStore()
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	f := civic.AlertFilter{BinID: q.Get("bin"), Rule: civic.RuleKind(q.Get("rule"))}
+	switch v := q.Get("status"); v {
+	case "":
+	case "unresolved":
+		f.Unresolved = true
+	default:
+		f.Status = civic.AlertStatus(v)
+		if !f.Status.Valid() {
+			return civic.FieldError("status", "must be one of open, acknowledged, resolved, unresolved")
+		}
+	}
+	if f.Rule != "" && !f.Rule.Valid() {
+		return civic.FieldError("rule", "is not a known rule")
+	}
+	if f.Limit, err = intParam(q.Get("limit"), "limit", 100, 1, 1000); err != nil {
+		return err
+	}
+	items, err := st.ListAlerts(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	if items == nil {
+		items = []civic.Alert{}
+	}
+	writeJSON(w, http.StatusOK, list[civic.Alert]{Items: items})
+	return nil
+}
+
+func (s *Server) handleGetAlert(w http.ResponseWriter, r *http.Request) error {
+	if _, err := require(r, civic.PermRead); err != nil {
+		return err
+	}
+	st, err := s.alertStore()
+	if err != nil {
+		return err
+	}
+	a, err := st.Alert(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}
+
+// handleAckAlert acknowledges an alert as the caller. Acknowledging twice
+// keeps the first; a resolved alert is a Conflict.
+func (s *Server) handleAckAlert(w http.ResponseWriter, r *http.Request) error {
+	p, err := require(r, civic.PermOperate)
+	if err != nil {
+		return err
+	}
+	st, err := s.alertStore()
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	a, err := st.AckAlert(r.Context(), id, actor(p), s.now())
+	if err != nil {
+		return err
+	}
+	s.audit(r, "alert.ack", "alert/"+id, "")
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}
+
+// resolveBody is the body of POST /api/v1/alerts/{id}/resolve.
+type resolveBody struct {
+	Note string `json:"note"`
+}
+
+// handleResolveAlert resolves an alert by hand with an optional note; an
+// empty body means no note.
+func (s *Server) handleResolveAlert(w http.ResponseWriter, r *http.Request) error {
+	p, err := require(r, civic.PermOperate)
+	if err != nil {
+		return err
+	}
+	st, err := s.alertStore()
+	if err != nil {
+		return err
+	}
+	var body resolveBody
+	raw, err := io.ReadAll(r.Body)
+	if err != nil {
+		return jsonError(err)
+	}
+	if len(bytes.TrimSpace(raw)) > 0 {
+		r.Body = io.NopCloser(bytes.NewReader(raw))
+		if err := decodeJSON(r, &body); err != nil {
+			return err
+		}
+	}
+	id := r.PathValue("id")
+	a, err := st.ResolveAlert(r.Context(), id, actor(p), strings.TrimSpace(body.Note), s.now())
+	if err != nil {
+		return err
+	}
+	s.audit(r, "alert.resolve", "alert/"+id, a.Note)
+	writeJSON(w, http.StatusOK, a)
+	return nil
+}
+
+// hideSecret is a subscription as lists show it: the secret is shown only
+// when the subscription is created.
+func hideSecret(sub civic.Subscription) civic.Subscription {
+	sub.Secret = ""
+	return sub
+}
+
+func (s *Server) handleListSubscriptions(w http.ResponseWriter, r *http.Request) error {
+	if _, err := require(r, civic.PermManageAccess); err != nil {
+		return err
+	}
+	st, err := s.alertStore()
+	if err != nil {
+		return err
+	}
+	subs, err := st.ListSubscriptions(r.Context())
+	if err != nil {
+		return err
+	}
+	items := make([]civic.Subscription, len(subs))
+	for i, sub := range subs {
+		items[i] = hideSecret(sub)
+	}
+	writeJSON(w, http.StatusOK, list[civic.Subscription]{Items: items})
+	return nil
+}
+
+func (s *Server) handleGetSubscription(w http.ResponseWriter, r *http.Request) error {
+	if _, err := require(r, civic.PermManageAccess); err != nil {
+		return err
+	}
+	st, err := s.alertStore()
+	if err != nil {
+		return err
+	}
+	sub, err := st.Subscription(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, hideSecret(sub))
+	return nil
+}
+
+// handleCreateSubscription stores a subscription. The id and, for
+// webhooks, the secret are generated when left out; the answer is the only
+// place the secret is shown.
+func (s *Server) handleCreateSubscription(w http.ResponseWriter, r *http.Request) error {
+	p, err := require(r, civic.PermManageAccess)
+	if err != nil {
+		return err
+	}
+	st, err := s.alertStore()
+	if err != nil {
+		return err
+	}
+	var sub civic.Subscription
+	if err := decodeJSON(r, &sub); err != nil {
+		return err
+	}
+	if sub.ID == "" {
+		sub.ID = "sub_" + randomHex(8)
+	}
+	if sub.Kind == civic.SubWebhook && sub.Secret == "" {
+		sub.Secret = randomHex(32)
+	}
+	sub.CreatedBy = actor(p)
+	if err := st.CreateSubscription(r.Context(), &sub); err != nil {
+		return err
+	}
+	s.audit(r, "subscription.create", "subscription/"+sub.ID, string(sub.Kind))
+	w.Header().Set("Location", r.URL.Path+"/"+sub.ID)
+	writeJSON(w, http.StatusCreated, sub)
+	return nil
+}
+
+func (s *Server) handleDeleteSubscription(w http.ResponseWriter, r *http.Request) error {
+	if _, err := require(r, civic.PermManageAccess); err != nil {
+		return err
+	}
+	st, err := s.alertStore()
+	if err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	if err := st.DeleteSubscription(r.Context(), id); err != nil {
+		return err
+	}
+	s.audit(r, "subscription.delete", "subscription/"+id, "")
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) handleGetAlertRules(w http.ResponseWriter, r *http.Request) error {
+	if _, err := require(r, civic.PermRead); err != nil {
+		return err
+	}
+	st, err := s.alertStore()
+	if err != nil {
+		return err
+	}
+	rules, err := st.AlertRules(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, rules)
+	return nil
+}
+
+// handlePutAlertRules replaces the rule configuration: defaults and
+// overrides; zero fields inherit. The alert engine applies it at its next
+// refresh.
+func (s *Server) handlePutAlertRules(w http.ResponseWriter, r *http.Request) error {
+	p, err := require(r, civic.PermOperate)
+	if err != nil {
+		return err
+	}
+	st, err := s.alertStore()
+	if err != nil {
+		return err
+	}
+	var rules civic.AlertRules
+	if err := decodeJSON(r, &rules); err != nil {
+		return err
+	}
+	rules.UpdatedBy = actor(p)
+	if err := st.SetAlertRules(r.Context(), &rules); err != nil {
+		return err
+	}
+	s.audit(r, "alert_rules.update", "alert-rules", "")
+	stored, err := st.AlertRules(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, stored)
+	return nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b) // never fails
+	return hex.EncodeToString(b)
+}
