@@ -221,13 +221,7 @@ func (u *UI) binsJSON(w http.ResponseWriter, r *http.Request, _ civic.Principal)
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	var gz []byte
-	if acceptsGzip(r) {
-		gz = s.gzipped()
-	} else {
-		h.Add("Vary", "Accept-Encoding")
-	}
-	serveBody(w, r, s.body, gz)
+	serveBody(w, r, s.body, s.gz)
 }
 
 func (u *UI) zonesJSON(w http.ResponseWriter, r *http.Request, _ civic.Principal) {

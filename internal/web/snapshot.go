@@ -2,6 +2,7 @@ package web
 
 import (
 	"cmp"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"math"
@@ -47,18 +48,12 @@ type binEntry struct {
 	zoneNm string
 }
 
-// snapshot is the pre-encoded map data at one sequence number.
+// snapshot is the pre-encoded map data at one sequence number of one load
+// generation, plain and gzipped.
 type snapshot struct {
-	seq    uint64
-	body   []byte
-	etag   string
-	gzOnce sync.Once
-	gz     []byte
-}
-
-func (s *snapshot) gzipped() []byte {
-	s.gzOnce.Do(func() { s.gz = gzipBytes(s.body, 1) })
-	return s.gz
+	seq, gen uint64
+	body, gz []byte
+	etag     string
 }
 
 // zoneInfo is a zone as the filters and the overlay need it.
@@ -75,7 +70,9 @@ type binCache struct {
 	interval time.Duration
 	hub      *hub
 
-	loadMu sync.Mutex // one load at a time
+	loadMu  sync.Mutex // one load at a time
+	flushMu sync.Mutex // one flush at a time, so snapshots go out in order
+	snapMu  sync.Mutex // guards storing snap
 
 	mu        sync.Mutex
 	loaded    bool
@@ -195,25 +192,52 @@ func (c *binCache) loadLocked(ctx context.Context) error {
 	return nil
 }
 
-// buildLocked encodes the snapshot of the current entries. c.mu is held.
+// buildLocked encodes and stores the snapshot of the current entries while
+// c.mu is held. Only loads do this; flushes encode outside the lock.
 func (c *binCache) buildLocked() {
+	c.storeSnap(encodeSnapshot(c.seq, c.gen, c.rowsLocked()))
+}
+
+// rowsLocked returns the encoded rows in id order. Rows are never modified
+// once made, so they may be joined after c.mu is released.
+func (c *binCache) rowsLocked() [][]byte {
+	rows := make([][]byte, len(c.order))
+	for i, e := range c.order {
+		rows[i] = e.row
+	}
+	return rows
+}
+
+// encodeSnapshot joins rows into the map snapshot and compresses it, so no
+// request ever waits for either.
+func encodeSnapshot(seq, gen uint64, rows [][]byte) *snapshot {
 	size := 32
-	for _, e := range c.order {
-		size += len(e.row) + 1
+	for _, r := range rows {
+		size += len(r) + 1
 	}
 	b := make([]byte, 0, size)
 	b = append(b, `{"v":`...)
-	b = strconv.AppendUint(b, c.seq, 10)
+	b = strconv.AppendUint(b, seq, 10)
 	b = append(b, `,"bins":[`...)
-	for i, e := range c.order {
+	for i, r := range rows {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = append(b, e.row...)
+		b = append(b, r...)
 	}
 	b = append(b, "]}\n"...)
-	s := &snapshot{seq: c.seq, body: b,
-		etag: `"` + strconv.FormatUint(c.gen, 36) + "-" + strconv.FormatUint(c.seq, 36) + `"`}
+	return &snapshot{seq: seq, gen: gen, body: b, gz: gzipBytes(b, gzip.BestSpeed),
+		etag: `"` + strconv.FormatUint(gen, 36) + "-" + strconv.FormatUint(seq, 36) + `"`}
+}
+
+// storeSnap publishes s unless a newer snapshot is already out (a flush
+// that encoded outside the lock may finish after a reload).
+func (c *binCache) storeSnap(s *snapshot) {
+	c.snapMu.Lock()
+	defer c.snapMu.Unlock()
+	if cur := c.snap.Load(); cur != nil && (cur.gen > s.gen || cur.gen == s.gen && cur.seq >= s.seq) {
+		return
+	}
 	c.snap.Store(s)
 }
 
@@ -357,9 +381,12 @@ func (c *binCache) scheduleFlushLocked() {
 	c.flushing = time.AfterFunc(c.interval, c.flush)
 }
 
-// flush advances the sequence, re-encodes the snapshot and sends the changed
-// rows to the live clients.
+// flush advances the sequence, re-encodes the snapshot outside the lock and
+// then sends the changed rows to the live clients: a browser that fetches
+// the snapshot after an event was sent gets a snapshot at least that new.
 func (c *binCache) flush() {
+	c.flushMu.Lock()
+	defer c.flushMu.Unlock()
 	c.mu.Lock()
 	c.flushing = nil
 	if len(c.pending) == 0 || c.closed {
@@ -372,10 +399,10 @@ func (c *binCache) flush() {
 		changed = append(changed, e)
 	}
 	clear(c.pending)
-	c.buildLocked()
-	seq := c.seq
+	seq, gen, rows := c.seq, c.gen, c.rowsLocked()
 	c.mu.Unlock()
 
+	c.storeSnap(encodeSnapshot(seq, gen, rows))
 	size := 32
 	for _, e := range changed {
 		size += len(e.row) + 1
