@@ -295,7 +295,7 @@ func TestTimeZone(t *testing.T) {
 // TestCompactionTop checks that a faster rise near the top of compacting
 // bins is learnt, and then forecast.
 func TestCompactionTop(t *testing.T) {
-	c := generate(synthParams{bins: 45, days: 35, seed: 19, top: 1.6})
+	c := generate(synthParams{bins: 30, days: 28, seed: 19, top: 1.6})
 	m := Train(c.bins, c.readings, Options{})
 	t.Logf("top factors: other bins %.3f, compacting %.3f", m.top[0], m.top[1])
 	if math.Abs(m.top[0]-1) > 0.1 || math.Abs(m.top[1]-1.6) > 0.2 {
@@ -330,7 +330,7 @@ func TestCompactionTop(t *testing.T) {
 		}
 		break
 	}
-	c = generate(synthParams{bins: 45, days: 35, seed: 19})
+	c = generate(synthParams{bins: 30, days: 28, seed: 19})
 	m = Train(c.bins, c.readings, Options{})
 	if math.Abs(m.top[0]-1) > 0.1 || math.Abs(m.top[1]-1) > 0.1 {
 		t.Errorf("linear fill: top factors %.3f, %.3f; want 1 and 1", m.top[0], m.top[1])
