@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"slices"
@@ -13,7 +14,7 @@ import (
 )
 
 func TestHistory(t *testing.T) {
-	c := sim.GenerateCity(sim.CityParams{Bins: 80, Seed: 30})
+	c := sim.GenerateCity(sim.CityParams{Bins: 40, Seed: 30})
 	p := sim.HistoryParams{Days: 3, Seed: 31}
 	h := sim.History(c, p)
 	if !reflect.DeepEqual(h, sim.History(c, p)) {
@@ -76,14 +77,27 @@ func TestHistory(t *testing.T) {
 // a bin (median 47.7 h, mean 66.4 h), about 10 collections per station per
 // month, and fill at collection (47.7% fairly empty, 16.0% full).
 func TestHistoryCalibration(t *testing.T) {
+	for _, tc := range []struct {
+		bins int
+		seed uint64
+	}{{1000, 1}, {1000, 9}, {600, 5}, {300, 3}, {2000, 7}} {
+		t.Run(fmt.Sprintf("%d bins seed %d", tc.bins, tc.seed), func(t *testing.T) {
+			checkCalibration(t, tc.bins, tc.seed)
+		})
+	}
+}
+
+func checkCalibration(t *testing.T, bins int, seed uint64) {
 	const days = 28
-	c := sim.GenerateCity(sim.CityParams{Bins: 600, Seed: 5})
+	g := sim.GenerateCity(sim.CityParams{Bins: bins, Seed: seed})
+	// Without devices the bins fill and are collected just the same,
+	// without the cost of the readings.
+	c := &sim.City{Params: g.Params, Bins: g.Bins, Sites: g.Sites, Zones: g.Zones}
 	var colls []sim.Collection
-	err := sim.StreamHistory(c, sim.HistoryParams{Days: days, Seed: 6, Faults: &sim.Faults{},
-		OnCollect: func(cl sim.Collection) { colls = append(colls, cl) }},
-		func(*sim.Sensors, []civic.Reading) error { return nil })
-	if err != nil {
-		t.Fatal(err)
+	p := sim.HistoryParams{Seed: seed + 1, OnCollect: func(cl sim.Collection) { colls = append(colls, cl) }}
+	s := sim.NewSensors(c, p.SensorParams())
+	for d := 1; d <= days; d++ {
+		s.Step(c.Params.Start.Add(time.Duration(d) * 24 * time.Hour))
 	}
 	last := map[string]time.Time{}
 	var gaps []float64

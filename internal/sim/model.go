@@ -206,7 +206,7 @@ func (s *Sensors) nextRound(b *binState, t int64) int64 {
 		every = 1
 	}
 	for d := s.localDay(t) - 1; ; d++ {
-		if ((d-int64(b.phase))%every+every)%every != 0 {
+		if ((d-int64(b.phase))%every+every)%every != 0 || !b.sundays && weekday(d) == 6 {
 			continue
 		}
 		m := s.midnight(d)

@@ -59,7 +59,8 @@ const (
 	// rate (off by a factor of about 1.8 either way) fills it to
 	// Policy.Target, or twice a day if even one day is too long; at a time
 	// of day between 06:00 and 14:00 that is the bin's place in its route
-	// (twice-daily bins again 9 hours later).
+	// (twice-daily bins again 9 hours later). Daily means Monday to
+	// Saturday; the other intervals run through the week.
 	PolicyFixed PolicyKind = "fixed"
 	// PolicyThreshold visits every bin once a day at its round time and
 	// empties it if its true fill is at least Policy.Threshold.
@@ -229,6 +230,7 @@ type binState struct {
 	phase     int     // the day modulo every of the rounds
 	phaseDraw int     // the random draw phase derives from
 	estimate  float64 // the city's estimate of meanRate, relative
+	sundays   bool    // rounds on Sundays too
 	tod       int64   // seconds after local midnight of the round
 	next      int64   // next round, math.MaxInt64 for none
 	empties   uint64
@@ -457,13 +459,14 @@ func (p Policy) withDefaults() Policy {
 
 // schedule sets b's rounds under the current policy, the first after t.
 func (s *Sensors) schedule(b *binState, t int64) {
-	b.every, b.phase, b.next = 1, 0, math.MaxInt64
+	b.every, b.phase, b.next, b.sundays = 1, 0, math.MaxInt64, true
 	switch s.p.Policy.Kind {
 	case PolicyFixed:
 		// The city sizes schedules from a rough estimate of each bin's
 		// rate, not the truth.
 		b.every = scheduleDays(b.meanRate*24*b.estimate, s.p.Policy.Target)
 		b.phase = b.phaseDraw % max(b.every, 1)
+		b.sundays = b.every != 1 // "daily" means six days a week
 		b.next = s.nextRound(b, t)
 	case PolicyThreshold:
 		b.next = s.nextRound(b, t)
