@@ -53,18 +53,21 @@ func (s *Store) CreateUser(ctx context.Context, u *civic.User) error {
 	return nil
 }
 
-// UpdateUser replaces a user's fields, PasswordHash included. Errors:
-// Invalid, NotFound, Conflict (the new name is taken).
+// UpdateUser replaces a user's fields. An empty PasswordHash keeps the
+// stored one (a user decoded from JSON never carries it) and is filled in.
+// Errors: Invalid, NotFound, Conflict (the new name is taken).
 func (s *Store) UpdateUser(ctx context.Context, u *civic.User) error {
 	if err := u.Validate(); err != nil {
 		return err
 	}
 	now := s.stamp()
 	var created time.Time
+	var hash string
 	err := s.inTx(ctx, errCtx{op: "update user"}, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `UPDATE users SET name = $2, display_name = $3, email = $4, role = $5,
-			disabled = $6, password_hash = $7, updated_at = $8 WHERE id = $1 RETURNING created_at`,
-			u.ID, u.Name, u.DisplayName, u.Email, string(u.Role), u.Disabled, u.PasswordHash, s.ts(now)).Scan(scanTime{&created})
+			disabled = $6, password_hash = CASE WHEN $7 = '' THEN password_hash ELSE $7 END, updated_at = $8
+			WHERE id = $1 RETURNING created_at, password_hash`,
+			u.ID, u.Name, u.DisplayName, u.Email, string(u.Role), u.Disabled, u.PasswordHash, s.ts(now)).Scan(scanTime{&created}, &hash)
 		if err == sql.ErrNoRows {
 			return notFound("user", u.ID)
 		}
@@ -73,7 +76,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *civic.User) error {
 	if err != nil {
 		return err
 	}
-	u.CreatedAt, u.UpdatedAt = created, now
+	u.CreatedAt, u.UpdatedAt, u.PasswordHash = created, now, hash
 	return nil
 }
 

@@ -34,11 +34,19 @@ func TestUsers(t *testing.T) {
 		must(t, "CreateUser ben", s.CreateUser(ctx, &civic.User{ID: "u-ben", Name: "ben", Role: civic.RoleCrew}))
 
 		clk.Advance(time.Hour)
-		u.Disabled, u.Role = true, civic.RoleAnalyst
+		u.Disabled, u.Role, u.PasswordHash = true, civic.RoleAnalyst, ""
 		must(t, "UpdateUser", s.UpdateUser(ctx, u))
 		got, _ = s.User(ctx, u.ID)
-		if !got.Disabled || got.Role != civic.RoleAnalyst || !got.UpdatedAt.Equal(clk.Now()) {
+		if !got.Disabled || got.Role != civic.RoleAnalyst || !got.UpdatedAt.Equal(clk.Now()) || got.PasswordHash != "$argon2id$x" {
 			t.Errorf("after UpdateUser: %+v", got)
+		}
+		if u.PasswordHash != "$argon2id$x" {
+			t.Errorf("UpdateUser did not fill in the kept password hash: %q", u.PasswordHash)
+		}
+		u.PasswordHash = "$argon2id$y"
+		must(t, "UpdateUser password", s.UpdateUser(ctx, u))
+		if got, _ = s.User(ctx, u.ID); got.PasswordHash != "$argon2id$y" {
+			t.Errorf("password hash = %q, want the new one", got.PasswordHash)
 		}
 		u.Name = "ben"
 		wantKind(t, "rename to a taken name", s.UpdateUser(ctx, u), civic.Conflict)

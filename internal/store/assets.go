@@ -347,8 +347,10 @@ func (s *Store) CreateDevice(ctx context.Context, d *civic.Device) error {
 	return nil
 }
 
-// UpdateDevice replaces a device's fields, SecretHash included. Errors:
-// Invalid, NotFound, Conflict (the DevEUI belongs to another device).
+// UpdateDevice replaces a device's fields. An empty SecretHash keeps the
+// stored one (a device decoded from JSON never carries it) and is filled
+// in. Errors: Invalid, NotFound, Conflict (the DevEUI belongs to another
+// device).
 func (s *Store) UpdateDevice(ctx context.Context, d *civic.Device) error {
 	d.Normalize()
 	if err := d.Validate(); err != nil {
@@ -356,15 +358,17 @@ func (s *Store) UpdateDevice(ctx context.Context, d *civic.Device) error {
 	}
 	now := s.stamp()
 	var created time.Time
+	var secret string
 	err := s.inTx(ctx, errCtx{op: "update device", fkField: "bin_id"}, func(tx *sql.Tx) error {
 		if err := mustRef(ctx, tx, "bin_id", "bins", d.BinID); err != nil {
 			return err
 		}
 		err := tx.QueryRowContext(ctx, `UPDATE devices SET kind = $2, bin_id = $3, dev_eui = $4, fill_scale = $5,
-			payload_format = $6, expected_interval_s = $7, firmware = $8, status = $9, secret_hash = $10,
-			updated_at = $11 WHERE id = $1 RETURNING created_at`,
+			payload_format = $6, expected_interval_s = $7, firmware = $8, status = $9,
+			secret_hash = CASE WHEN $10 = '' THEN secret_hash ELSE $10 END,
+			updated_at = $11 WHERE id = $1 RETURNING created_at, secret_hash`,
 			d.ID, d.Kind, nullStr(d.BinID), nullStr(d.DevEUI), string(d.FillScale), d.PayloadFormat,
-			int64(d.ExpectedInterval), d.Firmware, string(d.Status), d.SecretHash, s.ts(now)).Scan(scanTime{&created})
+			int64(d.ExpectedInterval), d.Firmware, string(d.Status), d.SecretHash, s.ts(now)).Scan(scanTime{&created}, &secret)
 		if err == sql.ErrNoRows {
 			return notFound("device", d.ID)
 		}
@@ -373,7 +377,7 @@ func (s *Store) UpdateDevice(ctx context.Context, d *civic.Device) error {
 	if err != nil {
 		return err
 	}
-	d.CreatedAt, d.UpdatedAt = created, now
+	d.CreatedAt, d.UpdatedAt, d.SecretHash = created, now, secret
 	return nil
 }
 

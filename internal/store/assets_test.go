@@ -89,11 +89,11 @@ func TestDeviceCRUD(t *testing.T) {
 			wantKind(t, tt.name, s.CreateDevice(ctx, &tt.d), tt.kind, tt.field)
 		}
 
-		d.BinID, d.Firmware = "", "2.1"
+		d.BinID, d.Firmware, d.SecretHash = "", "2.1", ""
 		must(t, "UpdateDevice", s.UpdateDevice(ctx, d))
 		got, _ = s.Device(ctx, "D-1")
-		if got.BinID != "" || got.Firmware != "2.1" {
-			t.Errorf("after update: %+v", got)
+		if got.BinID != "" || got.Firmware != "2.1" || got.SecretHash != "h" || d.SecretHash != "h" {
+			t.Errorf("after update: %+v (kept secret %q, want h)", got, d.SecretHash)
 		}
 		d.BinID = "B-404"
 		wantKind(t, "update to missing bin", s.UpdateDevice(ctx, d), civic.Invalid, "bin_id")
