@@ -26,6 +26,7 @@ type navItem struct {
 var nav = []navItem{
 	{Path: "/", Label: "Map"},
 	{Path: "/fleet", Label: "Fleet", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
+	{Path: "/alerts", Label: "Alerts", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
 }
 
 func navFor(p civic.Principal) []navItem {

@@ -69,6 +69,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
+	// Alerts, if set, serves the alerts page; without it the page says
+	// alerts are not enabled.
+	Alerts civic.AlertStore
 }
 
 // UI is the dashboard. Create it with New; it is safe for concurrent use.
@@ -81,6 +84,8 @@ type UI struct {
 	pages  map[string]*template.Template
 	cache  *binCache
 	hub    *hub
+	// alertHub fans alert changes out to the alerts page (alerts.go).
+	alertHub *hub
 
 	closeOnce sync.Once
 }
@@ -118,6 +123,7 @@ func New(cfg Config, deps Deps) *UI {
 	u.assets = loadAssets()
 	u.pages = parsePages(u.assets)
 	u.hub = newHub(cfg.MaxLiveClients, cfg.LiveBuffer)
+	u.alertHub = newHub(cfg.MaxLiveClients, cfg.LiveBuffer)
 	u.cache = newBinCache(deps.Store, u.log, u.now, cfg.FlushInterval, u.hub)
 	return u
 }
@@ -134,6 +140,9 @@ func New(cfg Config, deps Deps) *UI {
 //	GET  /bins/{id}/history.json downsampled history (from, to, step)
 //	GET  /fleet                  sensors with last seen, battery, signal
 //	GET  /fleet.csv              the same as CSV
+//	GET  /alerts                 alerts (filters: status, rule, bin)
+//	POST /alerts/{id}/ack        acknowledge, POST /alerts/{id}/resolve (note)
+//	GET  /alerts/events          Server-Sent Events: alert changes
 //	GET  /login, POST /login     sign in (sets the session cookie)
 //	POST /logout                 sign out
 //	GET  /static/...             embedded assets (hashed names are immutable)
@@ -148,6 +157,10 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /bins/{id}/history.json", u.data(u.historyJSON))
 	mux.HandleFunc("GET /fleet", u.page(u.fleetPage))
 	mux.HandleFunc("GET /fleet.csv", u.data(u.fleetCSV))
+	mux.HandleFunc("GET /alerts", u.page(u.alertsPage))
+	mux.HandleFunc("GET /alerts/events", u.data(u.alertEvents))
+	mux.HandleFunc("POST /alerts/{id}/ack", u.page(u.alertAction(civic.EventAcknowledged)))
+	mux.HandleFunc("POST /alerts/{id}/resolve", u.page(u.alertAction(civic.EventResolved)))
 	mux.HandleFunc("GET /login", u.loginPage)
 	mux.HandleFunc("POST /login", u.loginSubmit)
 	mux.HandleFunc("POST /logout", u.logout)
@@ -184,5 +197,6 @@ func (u *UI) Close() {
 	u.closeOnce.Do(func() {
 		u.cache.close()
 		u.hub.close()
+		u.alertHub.close()
 	})
 }

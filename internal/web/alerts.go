@@ -1,0 +1,248 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/civic-city/civic/internal/civic"
+)
+
+// The alerts page: unresolved alerts first, filters by status, rule and
+// bin, and acknowledge and resolve buttons for those who may operate. It
+// refreshes itself when PublishAlert reports a change over /alerts/events.
+
+// alertPageSize is how many alerts the page lists at most.
+const alertPageSize = 200
+
+// alertStatuses are the status filter's choices; "unresolved" (open or
+// acknowledged) is the default.
+var alertStatuses = []string{"unresolved", "open", "acknowledged", "resolved", "all"}
+
+// alertRow is an alert as the table shows it.
+type alertRow struct {
+	civic.Alert
+	BinName   string
+	OpenedAgo string
+	FIWARE    string // the WasteContainer status it implies
+	Class     string // CSS class of the severity badge
+}
+
+// alertsData is the alerts page's model.
+type alertsData struct {
+	Enabled               bool
+	Rows                  []alertRow
+	Status, Rule, Bin     string
+	Statuses              []string
+	Rules                 []civic.RuleKind
+	Open, Acked, Critical int
+	CanOperate            bool
+	Back                  string // the page's query, for the actions to return to
+	More                  bool   // more alerts match than are shown
+	EventsURL             string
+}
+
+func severityClass(s civic.Severity) string {
+	switch s {
+	case civic.SeverityCritical:
+		return "h-offline"
+	case civic.SeverityWarning:
+		return "h-low"
+	}
+	return "h-ok"
+}
+
+func (u *UI) alertsPage(w http.ResponseWriter, r *http.Request, p civic.Principal) {
+	d := alertsData{Statuses: alertStatuses, Rules: civic.RuleKinds, EventsURL: "/alerts/events", CanOperate: p.Can(civic.PermOperate)}
+	st := u.deps.Alerts
+	if st == nil {
+		u.render(w, r, http.StatusOK, "alerts", "", pageData{Title: "Alerts", Active: "/alerts", Principal: p, Data: d})
+		return
+	}
+	d.Enabled = true
+	q := r.URL.Query()
+	d.Status, d.Rule, d.Bin = q.Get("status"), q.Get("rule"), q.Get("bin")
+	if d.Status == "" || !slices.Contains(alertStatuses, d.Status) {
+		d.Status = "unresolved"
+	}
+	f := civic.AlertFilter{BinID: d.Bin, Limit: alertPageSize + 1}
+	switch d.Status {
+	case "unresolved":
+		f.Unresolved = true
+	case "all":
+	default:
+		f.Status = civic.AlertStatus(d.Status)
+	}
+	if civic.RuleKind(d.Rule).Valid() {
+		f.Rule = civic.RuleKind(d.Rule)
+	} else {
+		d.Rule = ""
+	}
+	back := url.Values{}
+	for k, v := range map[string]string{"status": d.Status, "rule": d.Rule, "bin": d.Bin} {
+		if v != "" {
+			back.Set(k, v)
+		}
+	}
+	d.Back = back.Encode()
+	alerts, err := st.ListAlerts(r.Context(), f)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if len(alerts) > alertPageSize {
+		alerts, d.More = alerts[:alertPageSize], true
+	}
+	unresolved, err := st.ListAlerts(r.Context(), civic.AlertFilter{Unresolved: true, Limit: 100000})
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	for _, a := range unresolved {
+		switch {
+		case a.Status == civic.AlertOpen:
+			d.Open++
+		case a.Status == civic.AlertAcknowledged:
+			d.Acked++
+		}
+		if a.Severity == civic.SeverityCritical {
+			d.Critical++
+		}
+	}
+	if err := u.cache.ensure(r.Context()); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	now := u.now()
+	d.Rows = make([]alertRow, 0, len(alerts))
+	for _, a := range alerts {
+		row := alertRow{Alert: a, OpenedAgo: ago(now, a.OpenedAt), Class: severityClass(a.Severity)}
+		if a.Status != civic.AlertResolved {
+			row.FIWARE = a.Rule.FIWAREStatus()
+		}
+		if e := u.cache.entry(a.BinID); e != nil {
+			row.BinName = e.bin.Name
+		}
+		d.Rows = append(d.Rows, row)
+	}
+	u.render(w, r, http.StatusOK, "alerts", "", pageData{Title: "Alerts", Active: "/alerts", Principal: p, Data: d})
+}
+
+// alertAction serves the acknowledge (ev EventAcknowledged) and resolve
+// (EventResolved, with the form's note) buttons: it changes the alert as
+// the caller and returns to the alerts page. An alert someone else resolved
+// meanwhile is not an error: the page shows it resolved.
+func (u *UI) alertAction(ev civic.AlertEvent) func(http.ResponseWriter, *http.Request, civic.Principal) {
+	return func(w http.ResponseWriter, r *http.Request, p civic.Principal) {
+		if err := p.Require(civic.PermOperate); err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		st := u.deps.Alerts
+		if st == nil {
+			u.fail(w, r, civic.Errorf(civic.Unavailable, "Alerts are not enabled on this server."))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+		if err := r.ParseForm(); err != nil {
+			u.fail(w, r, civic.Errorf(civic.Invalid, "The form could not be read."))
+			return
+		}
+		who := p.Name
+		if p.KeyID != "" {
+			who = "key:" + p.KeyID
+		}
+		var (
+			a   civic.Alert
+			err error
+		)
+		id := r.PathValue("id")
+		if ev == civic.EventAcknowledged {
+			a, err = st.AckAlert(r.Context(), id, who, u.now())
+		} else {
+			a, err = st.ResolveAlert(r.Context(), id, who, r.PostFormValue("note"), u.now())
+		}
+		switch {
+		case err == nil:
+			u.PublishAlert(a, ev)
+		case civic.IsKind(err, civic.Conflict):
+		default:
+			u.fail(w, r, err)
+			return
+		}
+		target := "/alerts"
+		if back, err := url.ParseQuery(r.PostFormValue("back")); err == nil && len(back) > 0 {
+			target += "?" + back.Encode()
+		}
+		http.Redirect(w, r, target, http.StatusSeeOther)
+	}
+}
+
+// alertEvent is the data of an "alert" Server-Sent Event.
+type alertEvent struct {
+	Event    civic.AlertEvent  `json:"event"`
+	ID       string            `json:"id"`
+	BinID    string            `json:"bin_id"`
+	Rule     civic.RuleKind    `json:"rule"`
+	Severity civic.Severity    `json:"severity"`
+	Status   civic.AlertStatus `json:"status"`
+}
+
+// PublishAlert tells the browsers on the alerts page that alert a changed
+// (ev), so they refresh. It never blocks: it is meant for the alert
+// engine's OnChange hook, and the page's own buttons call it too.
+func (u *UI) PublishAlert(a civic.Alert, ev civic.AlertEvent) {
+	b, err := json.Marshal(alertEvent{Event: ev, ID: a.ID, BinID: a.BinID, Rule: a.Rule, Severity: a.Severity, Status: a.Status})
+	if err != nil {
+		return
+	}
+	u.alertHub.broadcast(b)
+}
+
+// alertEvents streams alert changes as Server-Sent Events:
+//
+//	event: hello  data: {}                               once, on connect
+//	event: alert  data: {"event","id","bin_id","rule","severity","status"}
+func (u *UI) alertEvents(w http.ResponseWriter, r *http.Request, _ civic.Principal) {
+	c := u.alertHub.join()
+	if c == nil {
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, "too many live connections", http.StatusServiceUnavailable)
+		return
+	}
+	defer u.alertHub.leave(c)
+	rc := http.NewResponseController(w)
+	_ = rc.SetWriteDeadline(time.Time{})
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	if _, err := w.Write([]byte("retry: 2000\nevent: hello\ndata: {}\n\n")); err != nil || rc.Flush() != nil {
+		return
+	}
+	tick := time.NewTicker(heartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case msg := <-c.ch:
+			if _, err := w.Write(append(append([]byte("event: alert\ndata: "), msg...), "\n\n"...)); err != nil {
+				return
+			}
+		case <-tick.C:
+			if _, err := w.Write([]byte(": ping " + strconv.FormatInt(u.now().Unix(), 10) + "\n\n")); err != nil {
+				return
+			}
+		case <-c.kick:
+			return
+		case <-r.Context().Done():
+			return
+		}
+		if rc.Flush() != nil {
+			return
+		}
+	}
+}
