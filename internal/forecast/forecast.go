@@ -137,6 +137,9 @@ type Model struct {
 	// next (the lag-one covariance of cycle rates): only that part of what
 	// the current cycle shows says anything about the hours ahead.
 	persist2 float64
+	// span is the mean length, in effective hours, of the cycles cv2 was
+	// measured on: passing deviations average out over longer horizons.
+	span float64
 	// top is the factor by which fill rises faster above the knee than
 	// below it, for other bins [0] and compacting ones [1].
 	top [2]float64
@@ -413,7 +416,7 @@ func (m *Model) fitOwn(b *binModel) {
 // over all bins.
 func (m *Model) fitNoise(ids []string) {
 	var vs []float64
-	var cvNum, cvDen, pNum, pDen float64
+	var cvNum, cvDen, pNum, pDen, spanSum, spanN float64
 	for _, id := range ids {
 		b := m.bins[id]
 		if !(b.ownVar < math.Inf(1)) || !(b.ownRate > 0) {
@@ -433,6 +436,8 @@ func (m *Model) fitNoise(ids []string) {
 			if f.span >= 12 {
 				rates = append(rates, f.rate)
 				noise = append(noise, f.sxx)
+				spanSum += f.span
+				spanN++
 			}
 		}
 		if df >= 10 {
@@ -470,6 +475,10 @@ func (m *Model) fitNoise(ids []string) {
 	}
 	if cvDen > 0 {
 		m.cv2 = math.Min(math.Max(cvNum/cvDen, 0.005), 1)
+	}
+	m.span = 48
+	if spanN > 0 {
+		m.span = spanSum / spanN
 	}
 	m.persist2 = m.cv2 / 2
 	if pDen > 0 {
@@ -954,8 +963,11 @@ func (m *Model) forecast(b *binModel, cyc []point, nowT time.Time, fill float64)
 	}
 	sl := math.Sqrt(st.levelVar)
 	// The band spreads the rate by what is unknown of its persistent part
-	// and by the passing deviations still to come.
-	cv := math.Sqrt((st.rateVar + st.transient) / (st.rate * st.rate))
+	// and by the passing deviations still to come, which average out over
+	// horizons longer than the cycles they were measured on.
+	horizon := (ut - st.level) / st.rate
+	transient := st.transient * math.Min(m.span/math.Max(horizon, 1), 1)
+	cv := math.Sqrt((st.rateVar + transient) / (st.rate * st.rate))
 	var h float64
 	h, p.Beyond = m.reach(b, now, ut-st.level, st.rate)
 	p.HoursToFull = h
