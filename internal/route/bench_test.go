@@ -1,9 +1,9 @@
 package route
 
 import (
+	"math/rand/v2"
 	"runtime"
 	"syscall"
-	"math/rand/v2"
 	"testing"
 )
 

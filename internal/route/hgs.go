@@ -153,8 +153,12 @@ type search struct {
 	child *individual
 	marks []bool
 	cons  *constructor
-	sweep []int32
-	iter  int
+	// initSize overrides the initial population size; seed, if set, joins
+	// every initial population (decomposition uses both).
+	initSize int
+	seed     *individual
+	sweep    []int32
+	iter     int
 }
 
 func newSearch(in *instance, seed uint64, sh *shared, share bool) *search {
@@ -201,13 +205,16 @@ func (g *search) educate() bool {
 // initialSize is the number of individuals built at (re)start: HGS uses
 // 4*mu; large instances start smaller so the genetic search starts sooner.
 func (g *search) initialSize() int {
+	if g.initSize > 0 {
+		return g.initSize
+	}
 	switch nc := g.in.nc; {
 	case nc <= 300:
 		return 4 * popMu
 	case nc <= 600:
-		return 2 * popMu
+		return 40
 	default:
-		return popMu + popMu/2
+		return 16
 	}
 }
 
@@ -229,6 +236,12 @@ func (g *search) initialPopulation(ctx context.Context, deadline time.Time) {
 		}
 		c.routes = g.sp.split(c.tour, g.pop.w, c.routes)
 		g.educate()
+	}
+	if g.seed != nil {
+		g.child.copyFrom(g.seed)
+		g.child.rescore(g.pop.w)
+		g.pop.add(g.child)
+		g.sh.offer(in, g.child, g.iter)
 	}
 }
 
@@ -291,6 +304,9 @@ func (g *search) run(ctx context.Context, deadline time.Time, maxIter int) int {
 		}
 		if g.iter%penaltyEvery == penaltyEvery-1 {
 			p.managePenalties()
+		}
+		if g.in.nc >= decomposeMin && g.iter%decomposeEvery == 0 && g.decompose(ctx, deadline) {
+			nonImproving = 0
 		}
 		if g.share && g.iter%shareEvery == shareEvery-1 {
 			g.importShared()

@@ -269,6 +269,7 @@ func (ls *localSearch) run(ind *individual, w penalties) {
 		}
 	}
 	ls.done = false
+	swapLoop := 0
 	for loop := 0; !ls.done; loop++ {
 		ls.done = true
 		for _, uc := range ls.order {
@@ -321,8 +322,12 @@ func (ls *localSearch) run(ind *individual, w penalties) {
 				}
 			}
 		}
-		if ls.in.hasCoords {
-			ls.swapStarLoop(loop)
+		// SWAP* once the cheaper moves are exhausted: its preprocessing is
+		// the dominant cost on large instances, and is wasted on routes the
+		// next pass of simple moves would change anyway.
+		if ls.done && ls.in.hasCoords {
+			ls.swapStarLoop(swapLoop)
+			swapLoop++
 		}
 	}
 	ls.export(ind)

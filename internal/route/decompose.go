@@ -1,0 +1,169 @@
+package route
+
+import (
+	"context"
+	"math"
+	"sort"
+	"time"
+)
+
+// Decomposition (Santini, Schneider, Vidal and Vigo 2023) for large
+// instances: the routes of the best solution are grouped by polar angle into
+// sub-problems of a few hundred customers; each is solved by a short hybrid
+// genetic search seeded with its current routes, and improvements are put
+// back. Sub-problems converge far faster than the whole, which matters when
+// the time budget allows only a few hundred iterations on the whole.
+
+var debugDecompose = false
+
+const (
+	decomposeMin   = 500 // customers from which decomposition is used
+	decomposeSize  = 160 // target customers per sub-problem
+	decomposeIters = 150 // genetic iterations per sub-problem
+	decomposeEvery = 150 // main iterations between decomposition rounds
+)
+
+// decompose runs one round on the population's best solution and adds the
+// result to the population. It reports whether the best improved.
+func (g *search) decompose(ctx context.Context, deadline time.Time) bool {
+	in := g.in
+	best := g.pop.best
+	if best == nil || len(best.routes) < 2 {
+		return false
+	}
+	routes := make([][]int32, len(best.routes))
+	copy(routes, best.routes)
+	if in.hasCoords {
+		angle := func(r []int32) float64 {
+			var sx, sy float64
+			for _, c := range r {
+				sx += in.x[c]
+				sy += in.y[c]
+			}
+			f := float64(len(r))
+			return math.Atan2(sy/f-in.y[0], sx/f-in.x[0])
+		}
+		sort.SliceStable(routes, func(a, b int) bool { return angle(routes[a]) < angle(routes[b]) })
+	}
+	// Start the groups at a random route so boundaries move between rounds.
+	off := g.rng.IntN(len(routes))
+	routes = append(routes[off:], routes[:off]...)
+	var out [][]int32
+	for start := 0; start < len(routes); {
+		end, size := start, 0
+		for end < len(routes) && (size < decomposeSize || len(routes)-end < 2) {
+			size += len(routes[end])
+			end++
+		}
+		group := routes[start:end]
+		start = end
+		if stop(ctx, deadline) || len(group) < 2 {
+			out = append(out, group...)
+			continue
+		}
+		out = append(out, g.solveGroup(ctx, deadline, group, len(routes)-len(group))...)
+	}
+	c := g.child
+	c.routes = c.routes[:0]
+	for _, r := range out {
+		c.routes = append(c.routes, append([]int32(nil), r...))
+	}
+	c.evaluate(in, g.pop.w)
+	better := g.pop.add(c)
+	g.sh.offer(in, c, g.iter)
+	return better
+}
+
+// solveGroup improves the routes of one group and returns the new routes (in
+// the instance's numbering). others is the number of routes outside the
+// group, which counts against a fleet limit.
+func (g *search) solveGroup(ctx context.Context, deadline time.Time, group [][]int32, others int) [][]int32 {
+	in := g.in
+	var members []int32
+	for _, r := range group {
+		members = append(members, r...)
+	}
+	m := len(members) + 1
+	node := func(k int) int32 { // sub-problem node k -> instance node
+		if k == 0 {
+			return 0
+		}
+		return members[k-1]
+	}
+	sub := &Problem{N: m, Capacity: in.capacity, MaxDuration: in.maxDur, Demand: make([]int, m), Service: make([]float64, m)}
+	if in.vehicles > 0 {
+		sub.Vehicles = max(in.vehicles-others, 1)
+	}
+	sub.Dist = make([]float64, m*m)
+	var tm []float64
+	if in.timed {
+		tm = make([]float64, m*m)
+		sub.Time = tm
+	}
+	if in.hasTW {
+		sub.Ready, sub.Due = make([]float64, m), make([]float64, m)
+	}
+	if in.hasCoords {
+		sub.X, sub.Y = make([]float64, m), make([]float64, m)
+	}
+	for a := 0; a < m; a++ {
+		i := int(node(a))
+		sub.Demand[a], sub.Service[a] = in.demand[i], in.service[i]
+		if in.hasTW {
+			sub.Ready[a], sub.Due[a] = in.ready[i], in.due[i]
+		}
+		if in.hasCoords {
+			sub.X[a], sub.Y[a] = in.x[i], in.y[i]
+		}
+		for b := 0; b < m; b++ {
+			j := int(node(b))
+			sub.Dist[a*m+b] = in.dist[i*in.n+j]
+			if tm != nil {
+				tm[a*m+b] = in.tm[i*in.n+j]
+			}
+		}
+	}
+	sin := newInstance(sub)
+	local := make(map[int32]int32, m)
+	for k, c := range members {
+		local[c] = int32(k + 1)
+	}
+	seed := newIndividual(sin)
+	for _, r := range group {
+		lr := make([]int32, len(r))
+		for i, c := range r {
+			lr[i] = local[c]
+		}
+		seed.routes = append(seed.routes, lr)
+	}
+	sh := &shared{start: time.Now(), bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
+	sg := newSearch(sin, g.rng.Uint64(), sh, false)
+	sg.initSize = 4
+	seed.evaluate(sin, sg.pop.w)
+	before := seed.dist
+	sg.seed = seed
+	t0 := time.Now()
+	sg.run(ctx, deadline, decomposeIters)
+	if debugDecompose {
+		b := math.Inf(1)
+		if sh.best != nil {
+			b = sh.best.dist
+		}
+		println("group", m-1, "routes", len(group), "before", int(before), "after", int(b), "in", time.Since(t0).String())
+	}
+	if sh.best == nil || sh.best.dist >= before-eps {
+		return group
+	}
+	res := make([][]int32, 0, len(sh.best.routes))
+	for _, r := range sh.best.routes {
+		if len(r) == 0 {
+			continue
+		}
+		gr := make([]int32, len(r))
+		for i, c := range r {
+			gr[i] = members[c-1]
+		}
+		res = append(res, gr)
+	}
+	return res
+}
