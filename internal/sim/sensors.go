@@ -607,13 +607,20 @@ func (s *Sensors) down(i int) {
 	}
 }
 
-// Empty records that binID was emptied at t, which must not be after Now:
-// the bin's fill drops to a small residue. It returns the bin's true fill
-// just before. If t is before the time the bin's state is known at (an
-// earlier Step went past it), the waste that arrived since t is put back
-// in, and the returned fill is estimated by taking it out of the current
-// fill. Empty fails with civic.NotFound for an unknown bin and
-// civic.Invalid for a time after Now or before the start.
+// MaxEmptyAhead is how far after Now Empty accepts a collection: a crew
+// may check a stop off between two Steps of a demo loop.
+const MaxEmptyAhead = time.Hour
+
+// Empty records that binID was emptied at t: the bin's fill drops to a
+// small residue (up to 2%). It returns the bin's true fill just before.
+//
+// t is normally Now. If it is later (at most MaxEmptyAhead), the bin is
+// moved on to t alone, and its sensor's readings until the simulation
+// reaches t already show it emptied. If it is earlier (an earlier Step went
+// past it), the waste that arrived since t is put back in, and the
+// returned fill is estimated by taking that waste out of the current fill.
+// Empty fails with civic.NotFound for an unknown bin and civic.Invalid for
+// a time before the start or more than MaxEmptyAhead after Now.
 func (s *Sensors) Empty(binID string, t time.Time) (float64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -622,15 +629,16 @@ func (s *Sensors) Empty(binID string, t time.Time) (float64, error) {
 		return 0, civic.Errorf(civic.NotFound, "no bin %q in the simulated city", binID)
 	}
 	tt := t.Unix()
-	if tt > s.now {
-		return 0, civic.FieldError("time", "%s is after the simulation time %s", t.UTC().Format(time.RFC3339), time.Unix(s.now, 0).UTC().Format(time.RFC3339))
+	if tt > s.now+int64(MaxEmptyAhead/time.Second) {
+		return 0, civic.FieldError("time", "%s is more than %v after the simulation time %s",
+			t.UTC().Format(time.RFC3339), MaxEmptyAhead, time.Unix(s.now, 0).UTC().Format(time.RFC3339))
 	}
 	if tt < s.start {
 		return 0, civic.FieldError("time", "%s is before the simulation start", t.UTC().Format(time.RFC3339))
 	}
 	b := &s.bins[i]
 	if tt >= b.t {
-		s.integrate(b, tt)
+		s.advance(b, tt)
 		before := b.fill
 		s.empty(b)
 		return before, nil

@@ -351,12 +351,20 @@ func TestEmpty(t *testing.T) {
 		kind civic.Kind
 	}{
 		{"nope", now, civic.NotFound},
-		{id, now.Add(time.Second), civic.Invalid},
+		{id, now.Add(sim.MaxEmptyAhead + time.Second), civic.Invalid},
 		{id, c.Params.Start.Add(-time.Hour), civic.Invalid},
 	} {
 		if _, err := s.Empty(tc.bin, tc.at); civic.KindOf(err) != tc.kind {
 			t.Errorf("Empty(%q, %s) = %v, want kind %s", tc.bin, tc.at, err, tc.kind)
 		}
+	}
+	// A check-off a little after Now, between two Steps.
+	id3 := c.Bins[2].ID
+	if _, err := s.Empty(id3, now.Add(20*time.Second)); err != nil {
+		t.Fatalf("Empty 20 s after Now: %v", err)
+	}
+	if f := s.TrueFill(id3); f > 0.02 {
+		t.Errorf("fill after emptying ahead of Now = %g", f)
 	}
 	// The sensor sees it: the bin's next readings are low.
 	dev := c.Devices[0]
