@@ -143,7 +143,7 @@ func (g *search) solveGroup(ctx context.Context, deadline time.Time, group [][]i
 	before := seed.dist
 	sg.seed = seed
 	t0 := time.Now()
-	sg.run(ctx, deadline, decomposeIters)
+	sg.run(ctx, deadline, g.subIters)
 	if debugDecompose {
 		b := math.Inf(1)
 		if sh.best != nil {

@@ -157,6 +157,7 @@ type search struct {
 	// every initial population (decomposition uses both).
 	initSize int
 	seed     *individual
+	subIters int // genetic iterations per decomposition sub-problem
 	sweep    []int32
 	iter     int
 }
@@ -174,6 +175,8 @@ func newSearch(in *instance, seed uint64, sh *shared, share bool) *search {
 		child: newIndividual(in),
 		marks: make([]bool, in.n),
 		cons:  newConstructor(in),
+
+		subIters: decomposeIters,
 	}
 }
 

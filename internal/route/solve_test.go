@@ -229,3 +229,27 @@ func TestSolveRenumbered(t *testing.T) {
 		t.Fatal("no feasible solution")
 	}
 }
+
+// TestDecompose runs one decomposition round on a mid-sized instance: the
+// result must stay feasible, serve everyone once, and never be worse.
+func TestDecompose(t *testing.T) {
+	p := loadInstance(t, "X-n401-k29", RoundNearest)
+	in := newInstance(p)
+	sh := &shared{start: time.Now(), bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
+	g := newSearch(in, 1, sh, false)
+	g.initSize, g.subIters = 2, 20
+	g.initialPopulation(context.Background(), time.Time{})
+	if g.pop.best == nil {
+		t.Fatal("no feasible initial solution")
+	}
+	before := g.pop.best.dist
+	g.decompose(context.Background(), time.Time{})
+	if g.pop.best.dist > before {
+		t.Fatalf("decomposition worsened the best: %v -> %v", before, g.pop.best.dist)
+	}
+	s := &Solution{Routes: sh.best.routesOut(), Cost: sh.best.dist}
+	if err := checkSolution(p, s); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%v -> %v", before, g.pop.best.dist)
+}
