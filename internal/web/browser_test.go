@@ -124,7 +124,9 @@ func isolatedBin(f *fixture) int {
 func TestBrowser(t *testing.T) {
 	exe := chromium(t)
 	const bins = 60
-	f := newFixture(t, fixtureOpts{bins: bins})
+	// The tile server is unreachable, as on a machine without internet:
+	// markers and zones must render on the plain background regardless.
+	f := newFixture(t, fixtureOpts{bins: bins, config: Config{TileURL: "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"}})
 	if !f.ui.assets.vendor {
 		t.Fatal("the vendor assets are not built: run `make web` (web/build.sh) before the tests")
 	}

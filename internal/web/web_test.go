@@ -552,6 +552,11 @@ func TestAssets(t *testing.T) {
 	if res, _ := f.get(c, "/static/nope.js"); res.StatusCode != 404 {
 		t.Errorf("missing asset: %d", res.StatusCode)
 	}
+	// Without `make web` the pages say what is missing instead of failing.
+	f.ui.assets.vendor = false
+	if _, body := f.get(f.client("super"), "/"); !strings.Contains(body, `id="vendor-missing"`) || strings.Contains(body, "dist/leaflet.") {
+		t.Errorf("map page without vendor assets: no notice, or still loads them")
+	}
 	if res, body := f.get(f.client("super"), "/no/such/page"); res.StatusCode != 404 || !strings.Contains(body, "Back to the map") {
 		t.Errorf("unknown page: %d", res.StatusCode)
 	}
