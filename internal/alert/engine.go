@@ -83,9 +83,12 @@ type Engine struct {
 	evaluated, opened, resolved, dropped, errs atomic.Uint64
 
 	// Owned by the run goroutine.
-	rules       civic.AlertRules
-	bins        map[string]*binEntry
-	open        map[openKey]openEntry
+	rules civic.AlertRules
+	bins  map[string]*binEntry
+	open  map[openKey]openEntry
+	// latched are conditions whose alert someone resolved by hand while
+	// they still held: no new alert opens until the condition clears.
+	latched     map[openKey]bool
 	lastRefresh time.Time
 	lastReload  time.Time
 }
@@ -122,16 +125,17 @@ func NewEngine(opts EngineOptions) *Engine {
 	opts.TouchInterval = cmp.Or(opts.TouchInterval, 10*time.Minute)
 	opts.History = cmp.Or(opts.History, 48*time.Hour)
 	e := &Engine{
-		opts:   opts,
-		log:    cmp.Or(opts.Logger, slog.Default()),
-		now:    opts.Now,
-		queue:  make(chan []civic.Reading, opts.QueueSize),
-		stop:   make(chan struct{}),
-		done:   make(chan struct{}),
-		sweepC: make(chan chan struct{}),
-		rules:  civic.DefaultAlertRules(),
-		bins:   map[string]*binEntry{},
-		open:   map[openKey]openEntry{},
+		opts:    opts,
+		log:     cmp.Or(opts.Logger, slog.Default()),
+		now:     opts.Now,
+		queue:   make(chan []civic.Reading, opts.QueueSize),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+		sweepC:  make(chan chan struct{}),
+		rules:   civic.DefaultAlertRules(),
+		bins:    map[string]*binEntry{},
+		open:    map[openKey]openEntry{},
+		latched: map[openKey]bool{},
 	}
 	if e.now == nil {
 		e.now = time.Now
@@ -261,9 +265,17 @@ func (e *Engine) refresh(ctx context.Context, assets bool) {
 	if open, err := e.opts.Alerts.ListAlerts(ctx, civic.AlertFilter{Unresolved: true, Limit: 1 << 30}); err != nil {
 		e.fail("load unresolved alerts", err)
 	} else {
+		cached := e.open
 		e.open = make(map[openKey]openEntry, len(open))
 		for _, a := range open {
 			e.open[openKey{a.BinID, a.Rule}] = openEntry{id: a.ID, touched: a.LastSeenAt}
+		}
+		// Alerts the Engine knew open and that are gone were resolved by
+		// hand: latch them.
+		for k := range cached {
+			if _, ok := e.open[k]; !ok {
+				e.latched[k] = true
+			}
 		}
 	}
 	e.lastRefresh = now
@@ -416,8 +428,24 @@ func (e *Engine) apply(ctx context.Context, bin string, f Finding, now time.Time
 	key := openKey{bin, f.Rule}
 	cur, isOpen := e.open[key]
 	if f.Firing {
+		if e.latched[key] {
+			return
+		}
 		if isOpen && now.Sub(cur.touched) < e.opts.TouchInterval {
 			return
+		}
+		if isOpen {
+			// Refresh LastSeenAt, unless someone resolved it meanwhile.
+			a, err := e.opts.Alerts.Alert(ctx, cur.id)
+			if err != nil && !civic.IsKind(err, civic.NotFound) {
+				e.fail("check alert", err)
+				return
+			}
+			if err != nil || a.Status == civic.AlertResolved {
+				delete(e.open, key)
+				e.latched[key] = true
+				return
+			}
 		}
 		a, created, err := e.opts.Alerts.OpenAlert(ctx, &civic.Alert{
 			BinID: bin, Device: f.Device, Rule: f.Rule, Severity: f.Severity, Message: f.Message,
@@ -436,6 +464,7 @@ func (e *Engine) apply(ctx context.Context, bin string, f Finding, now time.Time
 		}
 		return
 	}
+	delete(e.latched, key)
 	if !isOpen {
 		return
 	}

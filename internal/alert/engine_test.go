@@ -302,3 +302,45 @@ func TestEngineRulesConfig(t *testing.T) {
 		t.Fatalf("unresolved after disabling tilt on B1: %+v", open)
 	}
 }
+
+// TestEngineManualResolveLatches: an alert resolved by hand while its
+// condition holds stays resolved until the condition clears and returns.
+func TestEngineManualResolveLatches(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: t0}
+	st := openStore(t, clk)
+	ch := &changes{}
+	e := alert.NewEngine(alert.EngineOptions{Alerts: st, Source: st, Now: clk.Now, Logger: quiet, OnChange: ch.add,
+		SweepInterval: time.Hour, RefreshInterval: time.Minute, TouchInterval: 2 * time.Minute})
+	e.Start()
+	defer e.Close(ctx)
+	tilt := func(min, deg float64) {
+		t.Helper()
+		clk.Set(t0.Add(time.Duration(min * float64(time.Minute))))
+		rs := []civic.Reading{{Device: "S1", Bin: "B1", Time: clk.Now(), TiltDeg: f64(deg)}}
+		if _, err := st.WriteReadings(ctx, [][]civic.Reading{rs}); err != nil {
+			t.Fatal(err)
+		}
+		e.OnCommit(rs)
+		e.Sweep(ctx)
+	}
+	tilt(0, 70)
+	if got := ch.take(); len(got) != 1 || got[0] != "B1/tilt/opened" {
+		t.Fatalf("tilted: %v", got)
+	}
+	open, _ := st.ListAlerts(ctx, civic.AlertFilter{Unresolved: true})
+	if _, err := st.ResolveAlert(ctx, open[0].ID, "sup", "known, crew on the way", clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	tilt(1, 70) // before the refresh: the touch finds it resolved
+	tilt(3, 71)
+	tilt(5, 72) // after a refresh
+	if got := ch.take(); len(got) != 0 {
+		t.Fatalf("reopened a hand-resolved alert: %v", got)
+	}
+	tilt(6, 2)
+	tilt(7, 70)
+	if got := ch.take(); len(got) != 1 || got[0] != "B1/tilt/opened" {
+		t.Fatalf("tilted again after standing up: %v", got)
+	}
+}
