@@ -40,13 +40,14 @@ func (s *Server) routes() []route {
 		{"DELETE /api/v1/bins/{id}", s.api(bins.handleDelete)},
 		{"GET /api/v1/bins/{id}/readings", s.api(s.handleBinReadings)},
 
-		{"GET /api/v1/devices", s.api(devices.handleList)},
+		{"GET /api/v1/devices", s.api(s.handleListDevices)},
 		{"POST /api/v1/devices", s.api(devices.handleCreate)},
-		{"GET /api/v1/devices/{id}", s.api(devices.handleGet)},
+		{"GET /api/v1/devices/{id}", s.api(s.handleGetDevice)},
 		{"PUT /api/v1/devices/{id}", s.api(devices.handlePut)},
 		{"PATCH /api/v1/devices/{id}", s.api(devices.handlePatch)},
 		{"DELETE /api/v1/devices/{id}", s.api(devices.handleDelete)},
 		{"POST /api/v1/devices/{id}/secret", s.api(s.handleDeviceSecret)},
+		{"GET /api/v1/devices/{id}/events", s.api(s.handleDeviceEvents)},
 
 		{"GET /api/v1/zones", s.api(zones.handleList)},
 		{"POST /api/v1/zones", s.api(zones.handleCreate)},
@@ -78,6 +79,8 @@ func (s *Server) routes() []route {
 
 		// Telemetry.
 		{"POST /api/v1/readings", s.apiLimit(s.handlePostReadings, s.cfg.MaxIngestBytes)},
+		{"POST /api/v1/lorawan/ttn", s.api(s.handleTTN)},
+		{"POST /api/v1/lorawan/chirpstack", s.api(s.handleChirpStack)},
 
 		// Access: users, API keys, audit log.
 		{"GET /api/v1/users", s.api(s.handleListUsers)},

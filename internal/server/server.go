@@ -68,6 +68,16 @@ type Config struct {
 	// protection, for endpoints browsers of other sites must be able to
 	// post to without credentials (an Open311 form, say).
 	CrossOriginBypass []string
+
+	// LoRaWANSecrets holds the shared secret of each LoRaWAN integration
+	// (IntegrationTTN, IntegrationChirpStack), which network servers send
+	// in the X-Civic-Secret header. An integration without a secret is
+	// off: its endpoint answers 404.
+	LoRaWANSecrets map[string]string
+	// OfflineIntervals is how many expected uplink intervals a device may
+	// be silent before the device health endpoints call it offline;
+	// civic.DefaultOfflineIntervals (3) by default.
+	OfflineIntervals float64
 }
 
 func (c *Config) setDefaults() {
@@ -112,6 +122,13 @@ type Deps struct {
 	// Alerts, if set, serves /api/v1/alerts, /api/v1/subscriptions and
 	// /api/v1/alert-rules; without it they answer 503.
 	Alerts civic.AlertStore
+	// DeviceHealth keeps device events and health for the LoRaWAN
+	// endpoints and GET /api/v1/devices?health=true; Store is used when it
+	// implements civic.DeviceHealthStore and this is nil.
+	DeviceHealth civic.DeviceHealthStore
+	// Decoders are the byte decoders of LoRaWAN frames, by
+	// civic.Device.PayloadFormat; ingest.NewDecoders() if nil.
+	Decoders ingest.Decoders
 	// Registry receives the server's metrics and is served at /metrics. A
 	// new registry with the Go and process collectors is made if nil; the
 	// global registry is never used.
@@ -129,6 +146,8 @@ type Server struct {
 	registry *prometheus.Registry
 	pages    http.Handler
 	alerts   civic.AlertStore
+	health   civic.DeviceHealthStore
+	lorawan  *lorawan
 	metrics  *metrics
 	limits   *limiters
 	cop      *http.CrossOriginProtection
@@ -150,6 +169,10 @@ func New(cfg Config, deps Deps) *Server {
 		registry: deps.Registry,
 		pages:    deps.Pages,
 		alerts:   deps.Alerts,
+		health:   deps.DeviceHealth,
+	}
+	if s.health == nil {
+		s.health, _ = deps.Store.(civic.DeviceHealthStore)
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -162,6 +185,7 @@ func New(cfg Config, deps Deps) *Server {
 		s.registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
 	}
 	s.metrics = newMetrics(s.registry)
+	s.lorawan = newLoRaWAN(&s.cfg, &deps, s.registry)
 	s.limits = newLimiters(&s.cfg)
 	s.cop = http.NewCrossOriginProtection()
 	for _, o := range cfg.TrustedOrigins {
