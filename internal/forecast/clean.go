@@ -88,7 +88,8 @@ const zeroLevel = 0.02
 // the reading before and the reading after it by more than o.SpikeTol in
 // the same direction while those two agree: a zero between two high readings
 // is an echo lost, not an emptying, because the bin cannot refill by itself.
-// A drop that the following readings confirm is an emptying. When causal is
+// A drop that the following readings confirm is an emptying. Runs of
+// identical readings are cut to their first (see dropRepeats). When causal is
 // set, pts is all that is known so far: a zero that is the very last reading
 // after a high one cannot be told from an emptying yet and is held back.
 func clean(pts []point, o *Options, causal bool) series {
@@ -127,7 +128,35 @@ func clean(pts []point, o *Options, causal bool) series {
 		out = append(out, pts[i])
 		i++
 	}
+	out = dropRepeats(out)
 	return series{pts: out, starts: emptyings(out, o)}
+}
+
+// minStuckRun is the length from which a run of identical readings is taken
+// for a stuck sensor.
+const minStuckRun = 4
+
+// dropRepeats keeps only the first reading of every run of at least
+// minStuckRun identical fill values. A stuck sensor repeats its last value
+// for hours while the bin fills: those repeats would drag the rate and the
+// current level down. A quiet bin whose sensor reports in coarse steps
+// loses nothing by it: the first reading of each step still traces its
+// fill.
+func dropRepeats(pts []point) []point {
+	out := pts[:0]
+	for i := 0; i < len(pts); {
+		j := i + 1
+		for j < len(pts) && pts[j].x == pts[i].x {
+			j++
+		}
+		if j-i >= minStuckRun {
+			out = append(out, pts[i])
+		} else {
+			out = append(out, pts[i:j]...)
+		}
+		i = j
+	}
+	return out
 }
 
 // emptyings returns the indices where fill cycles start: 0 and every reading

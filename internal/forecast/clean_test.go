@@ -49,6 +49,10 @@ func TestClean(t *testing.T) {
 			[]float64{0.5, 0.52}, []int{0}},
 		{"confirmed zero at the end is an emptying", []float64{0.5, 0.52, 0, 0.01}, true,
 			[]float64{0.5, 0.52, 0, 0.01}, []int{0, 2}},
+		{"stuck sensor repeats are dropped", []float64{0.3, 0.32, 0.32, 0.32, 0.32, 0.32, 0.45, 0.47}, false,
+			[]float64{0.3, 0.32, 0.45, 0.47}, []int{0}},
+		{"short repeats are kept", []float64{0.3, 0.32, 0.32, 0.32, 0.34}, false,
+			[]float64{0.3, 0.32, 0.32, 0.32, 0.34}, []int{0}},
 	}
 	o := Options{}.withDefaults()
 	for _, tt := range tests {
