@@ -156,11 +156,13 @@ func openStore(t testing.TB, dsn string, clk *clock) *store.Store {
 	return s
 }
 
-// forEachEngine runs fn on a fresh store of every engine.
+// forEachEngine runs fn on a fresh store of every engine, the engines in
+// parallel (each has its own database and clock).
 func forEachEngine(t *testing.T, fn func(t *testing.T, s *store.Store, clk *clock)) {
 	t.Helper()
 	for _, engine := range engines {
 		t.Run(engine, func(t *testing.T) {
+			t.Parallel()
 			clk := newClock()
 			s := openStore(t, newDSN(t, engine), clk)
 			if got := s.Engine(); got != engine {
