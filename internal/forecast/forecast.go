@@ -827,9 +827,10 @@ func (m *Model) FillAt(binID string, t time.Time) (float64, error) {
 
 // Observe adds new readings to the model and re-fits the bins they belong
 // to, keeping the pooled profile and priors: the cheap update a server runs
-// as readings arrive. Retrain from scratch now and then (say nightly) to
-// refresh the pools. Readings of unknown bins register them with default
-// settings.
+// as readings arrive (its cost is linear in the bin's history). Retrain from
+// scratch now and then (say nightly, on a window of a few weeks to months)
+// to refresh the pools: the model keeps every reading it is given. Readings
+// of unknown bins register them with default settings.
 func (m *Model) Observe(readings []civic.Reading) {
 	byBin := map[string][]civic.Reading{}
 	for _, r := range readings {
