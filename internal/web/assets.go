@@ -43,15 +43,16 @@ type assets struct {
 	vendor bool              // the vendor build is present
 }
 
-// loadAssets hashes and (for text) compresses every embedded static file once
-// at start-up, so serving one is a map lookup and a write.
-func loadAssets() *assets {
+// loadAssets hashes and (for text) compresses every file under static/ in
+// fsys (the embedded files, except in tests) once at start-up, so serving one
+// is a map lookup and a write.
+func loadAssets(fsys fs.FS) *assets {
 	a := &assets{byPath: map[string]route{}, hashed: map[string]string{}}
-	err := fs.WalkDir(files, "static", func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(fsys, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
-		data, err := files.ReadFile(p)
+		data, err := fs.ReadFile(fsys, p)
 		if err != nil {
 			return err
 		}

@@ -98,6 +98,26 @@ func val[T any](t *testing.T, ctx context.Context, what string, a chromedp.Actio
 	return v
 }
 
+// useVendorAssets makes sure ui serves the vendor packages. A binary built
+// without `make web` (a fresh clone) embeds none; the test then runs
+// web/build.sh (npm ci from the lock file) and serves static/ from disk.
+func useVendorAssets(t *testing.T, ui *UI) {
+	t.Helper()
+	if ui.assets.vendor {
+		return
+	}
+	t.Log("vendor assets not embedded: running web/build.sh")
+	out, err := exec.Command("sh", filepath.Join("..", "..", "web", "build.sh")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("the vendor assets are not built and web/build.sh failed (needs node and npm): %v\n%s", err, out)
+	}
+	ui.assets = loadAssets(os.DirFS("."))
+	ui.pages = parsePages(ui.assets)
+	if !ui.assets.vendor {
+		t.Fatal("web/build.sh ran but static/dist has no vendor files")
+	}
+}
+
 // isolatedBin returns the index of a bin with readings and no other bin
 // within 60 m, so its marker stands alone when zoomed in.
 func isolatedBin(f *fixture) int {
@@ -127,9 +147,7 @@ func TestBrowser(t *testing.T) {
 	// The tile server is unreachable, as on a machine without internet:
 	// markers and zones must render on the plain background regardless.
 	f := newFixture(t, fixtureOpts{bins: bins, config: Config{TileURL: "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"}})
-	if !f.ui.assets.vendor {
-		t.Fatal("the vendor assets are not built: run `make web` (web/build.sh) before the tests")
-	}
+	useVendorAssets(t, f.ui)
 	dir := artifacts(t)
 
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),

@@ -120,7 +120,7 @@ func New(cfg Config, deps Deps) *UI {
 	if u.now == nil {
 		u.now = time.Now
 	}
-	u.assets = loadAssets()
+	u.assets = loadAssets(files)
 	u.pages = parsePages(u.assets)
 	u.hub = newHub(cfg.MaxLiveClients, cfg.LiveBuffer)
 	u.alertHub = newHub(cfg.MaxLiveClients, cfg.LiveBuffer)

@@ -66,8 +66,22 @@
     });
   }
 
+  // afterChunks runs once markercluster has added every marker of a
+  // snapshot: with 10,000 bins that takes a few animation frames.
+  var afterChunks = null;
   var cluster = L.markerClusterGroup({
     chunkedLoading: true,
+    chunkInterval: 150, // ms of work per frame while placing markers
+    chunkDelay: 5,
+    chunkProgress: function (processed, total) {
+      if (processed < total) {
+        say("Placing bins… " + Math.round(100 * processed / total) + " %");
+      } else if (afterChunks) {
+        var f = afterChunks;
+        afterChunks = null;
+        f();
+      }
+    },
     showCoverageOnHover: false,
     // Close in, cluster only markers that would overlap: a recycling bin
     // standing beside a trash station stays a "2" that spiderfies on click.
@@ -156,8 +170,9 @@
     say(n + " of " + bins.size + " bins on the map" + (extra ? " · " + extra : ""));
   }
 
-  // setAll replaces every marker with the snapshot's rows.
-  function setAll(rows) {
+  // setAll replaces every marker with the snapshot's rows and calls done
+  // when they are all on the map.
+  function setAll(rows, done) {
     cluster.clearLayers();
     bins.clear();
     var shown = [];
@@ -167,7 +182,12 @@
       bins.set(row[ID], b);
       if (b.shown) shown.push(b.marker);
     }
+    afterChunks = done;
     cluster.addLayers(shown);
+    if (!shown.length && afterChunks) {
+      afterChunks = null;
+      done();
+    }
     if (!fitted && rows.length) {
       fitted = true;
       var bounds = L.latLngBounds(rows.map(function (r) { return [r[LAT], r[LON]]; }));
@@ -232,6 +252,7 @@
   function load() {
     var token = ++loadToken;
     ready = false;
+    el.dataset.ready = "false";
     return fetch(el.dataset.bins, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (r) {
         if (r.status === 401) { window.location = "/login?next=" + encodeURIComponent(location.pathname + location.search); throw new Error("signed out"); }
@@ -240,15 +261,17 @@
       })
       .then(function (snap) {
         if (token !== loadToken) return;
-        setAll(snap.bins);
-        version = snap.v;
-        var q = queue;
-        queue = [];
-        q.forEach(function (m) { if (m.v > version) { apply(m.bins); version = m.v; } });
-        ready = true;
-        el.dataset.version = String(version);
-        el.dataset.ready = "true";
-        showStatus(live ? "live" : "");
+        setAll(snap.bins, function () {
+          if (token !== loadToken) return;
+          version = snap.v;
+          var q = queue;
+          queue = [];
+          q.forEach(function (m) { if (m.v > version) { apply(m.bins); version = m.v; } });
+          ready = true;
+          el.dataset.version = String(version);
+          el.dataset.ready = "true";
+          showStatus(live ? "live" : "");
+        });
       })
       .catch(function (e) {
         if (token === loadToken) say("Could not load bins: " + e.message);
