@@ -4,6 +4,8 @@ BIN     ?= bin/civic
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 export CGO_ENABLED ?= 0
+# The demo's embedded MQTT broker; 1883 is often taken by a system broker.
+MQTT_ADDR ?= 127.0.0.1:1884
 
 .PHONY: all web build run test bench lint vuln clean
 
@@ -20,7 +22,7 @@ build: web
 
 # The demo city on http://127.0.0.1:8080 with its own data folder.
 run: build
-	$(BIN) serve --demo --data ./civic-data
+	$(BIN) serve --demo --data ./civic-data --mqtt-addr $(MQTT_ADDR)
 
 # Everything CI checks: formatting, vet, the race-enabled test suite against
 # real SQLite, PostgreSQL and Mosquitto, and short benchmark smoke runs.

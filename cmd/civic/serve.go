@@ -10,8 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civic-city/civic/internal/auth"
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/ingest"
+	"github.com/civic-city/civic/internal/mqtt"
 	"github.com/civic-city/civic/internal/server"
 	"github.com/civic-city/civic/internal/web"
 )
@@ -111,6 +113,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "civic: listening on http://%s\n", ln.Addr())
 	log.Info("listening", "addr", ln.Addr().String())
 
+	broker, sub, err := startMQTT(ctx, &c, a, writer, log)
+	if err != nil {
+		_ = hs.Close()
+		_ = writer.Close(context.Background())
+		return err
+	}
+	if broker != nil {
+		fmt.Fprintf(e.stdout, "civic: MQTT broker on %s\n", broker.Addr())
+	}
+
 	if demo != nil {
 		demo.start(ctx, writer, ui)
 	}
@@ -130,6 +142,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if demo != nil {
 		demo.stop()
 	}
+	if sub != nil {
+		if err := sub.Close(shutdown); err != nil {
+			log.Warn("MQTT subscriber shutdown", "err", err)
+		}
+	}
+	if broker != nil {
+		if err := broker.Close(shutdown); err != nil {
+			log.Warn("MQTT broker shutdown", "err", err)
+		}
+	}
 	ui.Close()
 	if err := hs.Shutdown(shutdown); err != nil {
 		log.Warn("HTTP shutdown", "err", err)
@@ -141,6 +163,47 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return nil
+}
+
+// startMQTT starts the embedded broker (unless --mqtt-addr is empty) and the
+// external-broker subscriber (when --mqtt-broker is set).
+func startMQTT(ctx context.Context, c *config, a *app, ing civic.Ingester, log *slog.Logger) (*mqtt.Broker, *mqtt.Subscriber, error) {
+	var broker *mqtt.Broker
+	if c.MQTTAddr != "" {
+		var err error
+		broker, err = mqtt.NewBroker(ing, mqtt.BrokerOptions{
+			Addr:   c.MQTTAddr,
+			Logger: log,
+			Authenticate: func(ctx context.Context, deviceID, password string) error {
+				d, err := a.store.Device(ctx, deviceID)
+				if err != nil || d.SecretHash == "" || !auth.VerifySecret(d.SecretHash, password) {
+					return civic.Errorf(civic.Unauthorized, "bad device credentials")
+				}
+				return nil
+			},
+		})
+		if err == nil {
+			err = broker.Start()
+		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("embedded MQTT broker on %s: %w (choose another port with --mqtt-addr, or disable it with --mqtt-addr '')", c.MQTTAddr, err)
+		}
+	}
+	var sub *mqtt.Subscriber
+	if c.MQTTBroker != "" {
+		var err error
+		sub, err = mqtt.NewSubscriber(ing, mqtt.SubscriberOptions{URL: c.MQTTBroker, Username: c.MQTTUser, Password: c.MQTTPassword, Logger: log})
+		if err == nil {
+			err = sub.Start()
+		}
+		if err != nil {
+			if broker != nil {
+				_ = broker.Close(ctx)
+			}
+			return nil, nil, fmt.Errorf("external MQTT broker %s: %w", c.MQTTBroker, err)
+		}
+	}
+	return broker, sub, nil
 }
 
 func newLogger(e *env, c *config) *slog.Logger {
