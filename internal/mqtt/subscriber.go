@@ -154,18 +154,16 @@ func (s *Subscriber) Start() error {
 // AwaitConnection waits until the subscriber is connected and subscribed,
 // or ctx ends.
 func (s *Subscriber) AwaitConnection(ctx context.Context) error {
-	for {
-		s.mu.Lock()
-		up := s.up
-		s.mu.Unlock()
-		select {
-		case <-up:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.ctx.Done():
-			return errors.New("mqtt: subscriber closed")
-		}
+	s.mu.Lock()
+	up := s.up
+	s.mu.Unlock()
+	select {
+	case <-up:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.ctx.Done():
+		return errors.New("mqtt: subscriber closed")
 	}
 }
 
