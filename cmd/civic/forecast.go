@@ -19,14 +19,17 @@ import (
 )
 
 const forecastUsage = `civic forecast backtest [--data DIR | --db URL] [--generate --bins N --days D --seed S]
-    [--tz ZONE] [--warmup 336h] [--retrain 168h] [--cuts 1]
+    [--policy threshold|fixed] [--tz ZONE] [--warmup 336h] [--retrain 168h] [--cuts 1]
 
 Replays fill history: at cut points in every fill cycle of every bin it
 forecasts the time to the bin's threshold with a model trained only on data
 before the cut, and with the naive forecast (the last observed rate, extended
 linearly), and compares both with when the threshold was actually crossed.
 History comes from the store (--data, default ./civic-data, or --db), or with
---generate from a freshly simulated city.`
+--generate from a freshly simulated city, whose bins are emptied by a daily
+round once at their threshold (--policy threshold, the default) or on the
+fixed schedule of a city without sensors (--policy fixed: fewer bins reach
+their threshold, so fewer predictions are scored).`
 
 func runForecast(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
@@ -48,6 +51,7 @@ func runForecastBacktest(ctx context.Context, e *env, args []string) error {
 	bins := fs.Int("bins", 300, "bins of the generated city")
 	days := fs.Int("days", 60, "days of generated history")
 	seed := fs.Uint64("seed", 1, "seed of the generated city and of the random cut points")
+	policy := fs.String("policy", "threshold", "collection policy of the generated city: threshold or fixed")
 	tz := fs.String("tz", envOr(e.getenv, "CIVIC_TZ", ""), "the city's time zone for weekly rhythms (env CIVIC_TZ; default UTC, or the generated city's)")
 	warmup := fs.Duration("warmup", 14*24*time.Hour, "history before the first cut point")
 	retrain := fs.Duration("retrain", 7*24*time.Hour, "how often the model is retrained")
@@ -68,6 +72,15 @@ func runForecastBacktest(ctx context.Context, e *env, args []string) error {
 	if *generate && (*days < 2 || *days > 3650) {
 		return usageErrorf("--days must be between 2 and 3650")
 	}
+	var pol sim.PolicyKind
+	switch *policy {
+	case "threshold":
+		pol = sim.PolicyThreshold
+	case "fixed":
+		pol = sim.PolicyFixed
+	default:
+		return usageErrorf("--policy must be threshold or fixed")
+	}
 	if *warmup <= 0 || *retrain <= 0 || *cuts < 1 {
 		return usageErrorf("--warmup and --retrain must be positive, --cuts at least 1")
 	}
@@ -86,10 +99,10 @@ func runForecastBacktest(ctx context.Context, e *env, args []string) error {
 		err error
 	)
 	if *generate {
-		fmt.Fprintf(e.stderr, "forecast: simulating %d bins over %d days (seed %d)\n", *bins, *days, *seed)
+		fmt.Fprintf(e.stderr, "forecast: simulating %d bins over %d days (seed %d, %s policy)\n", *bins, *days, *seed, pol)
 		var cityLoc *time.Location
 		start := time.Now()
-		bs, rs, cityLoc, err = simulatedHistory(ctx, *bins, *days, *seed, func(day int) {
+		bs, rs, cityLoc, err = simulatedHistory(ctx, *bins, *days, *seed, pol, func(day int) {
 			if day%10 == 0 || day == *days {
 				fmt.Fprintf(e.stderr, "forecast: simulated %d/%d days (%s)\n", day, *days, time.Since(start).Round(time.Second))
 			}
@@ -179,12 +192,12 @@ func storedHistory(ctx context.Context, e *env, c *config) ([]civic.Bin, []civic
 }
 
 // simulatedHistory generates a city of n bins and days of its sensors'
-// readings, emptied by the threshold policy a sensor-driven city runs (each
-// bin visited once a day and emptied when at its threshold), so that fill
-// cycles run up to the threshold and their crossing times are observed. The
-// readings are normalized as ingest would: fill to a 0..1 fraction, Bin set
-// from the device registry.
-func simulatedHistory(ctx context.Context, n, days int, seed uint64, progress func(day int)) ([]civic.Bin, []civic.Reading, *time.Location, error) {
+// readings, emptied by policy: PolicyThreshold is what a sensor-driven city
+// runs (each bin visited once a day and emptied when at its threshold), so
+// that fill cycles run up to the threshold and their crossing times are
+// observed. The readings are normalized as ingest would: fill to a 0..1
+// fraction, Bin set from the device registry.
+func simulatedHistory(ctx context.Context, n, days int, seed uint64, policy sim.PolicyKind, progress func(day int)) ([]civic.Bin, []civic.Reading, *time.Location, error) {
 	city := sim.GenerateCity(sim.CityParams{Bins: n, Seed: seed})
 	devs := make(map[string]civic.Device, len(city.Devices))
 	for _, d := range city.Devices {
@@ -195,7 +208,7 @@ func simulatedHistory(ctx context.Context, n, days int, seed uint64, progress fu
 	err := sim.StreamHistory(city, sim.HistoryParams{
 		Days:   days,
 		Seed:   seed,
-		Policy: sim.Policy{Kind: sim.PolicyThreshold},
+		Policy: sim.Policy{Kind: policy},
 	}, func(_ *sim.Sensors, day []civic.Reading) error {
 		for _, r := range day {
 			d, ok := devs[r.Device]

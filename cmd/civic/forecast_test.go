@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/sim"
 	"github.com/civic-city/civic/internal/store"
 )
 
@@ -55,7 +56,7 @@ func TestForecastBacktestGenerate(t *testing.T) {
 // SQLite store, as civic serve would have stored it.
 func TestForecastBacktestStore(t *testing.T) {
 	dir := t.TempDir()
-	bins, readings, _, err := simulatedHistory(context.Background(), 30, 24, 5, nil)
+	bins, readings, _, err := simulatedHistory(context.Background(), 30, 24, 5, sim.PolicyThreshold, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,6 +100,7 @@ func TestForecastUsage(t *testing.T) {
 		{"backtest", "--generate", "--bins", "0"},
 		{"backtest", "--generate", "--days", "1"},
 		{"backtest", "--tz", "Mars/Olympus"},
+		{"backtest", "--generate", "--policy", "never"},
 		{"backtest", "extra"},
 	} {
 		code, _, stderr := runForecastCmd(t, args...)
