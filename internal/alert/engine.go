@@ -51,6 +51,12 @@ type EngineOptions struct {
 	// History is how far back the readings of a bin are loaded the first
 	// time it reports after start-up; 48 hours by default.
 	History time.Duration
+	// StaleAfter: committed readings older than this (a backfill, a
+	// gateway emptying its buffer) update what the Engine knows but are
+	// not evaluated one batch at a time, so replaying history does not
+	// open and resolve alerts for every past state; the next sweep
+	// evaluates where the bin stands. 2 hours by default.
+	StaleAfter time.Duration
 	// Logger receives store failures; slog.Default() when nil.
 	Logger *slog.Logger
 }
@@ -98,6 +104,13 @@ type binEntry struct {
 	devices []civic.Device
 	recent  []civic.Reading // oldest first
 	history bool            // recent holds the stored history, not just the latest state
+	// uplink is when the bin's readings last arrived, by the Engine's
+	// clock.
+	uplink time.Time
+	// fill and fillSince: the newest fill value and since when it has
+	// been reported unchanged, tracked beyond recent.
+	fill      *float64
+	fillSince time.Time
 }
 
 type openKey struct {
@@ -124,6 +137,7 @@ func NewEngine(opts EngineOptions) *Engine {
 	opts.RefreshInterval = cmp.Or(opts.RefreshInterval, 5*time.Minute)
 	opts.TouchInterval = cmp.Or(opts.TouchInterval, 10*time.Minute)
 	opts.History = cmp.Or(opts.History, 48*time.Hour)
+	opts.StaleAfter = cmp.Or(opts.StaleAfter, 2*time.Hour)
 	e := &Engine{
 		opts:    opts,
 		log:     cmp.Or(opts.Logger, slog.Default()),
@@ -365,7 +379,18 @@ func (e *Engine) handle(ctx context.Context, rs []civic.Reading) {
 			e.loadHistory(ctx, b)
 		}
 		b.recent = merge(b.recent, batch)
-		e.evaluate(ctx, b)
+		b.trackFill()
+		now := e.now()
+		b.uplink = now
+		newest := batch[0].Time
+		for _, r := range batch[1:] {
+			if r.Time.After(newest) {
+				newest = r.Time
+			}
+		}
+		if now.Sub(newest) <= e.opts.StaleAfter {
+			e.evaluate(ctx, b)
+		}
 	}
 }
 
@@ -403,7 +428,8 @@ func (e *Engine) evaluate(ctx context.Context, b *binEntry) {
 	}
 	e.evaluated.Add(1)
 	now := e.now()
-	in := Input{Bin: b.bin, Devices: b.devices, Recent: b.recent, Now: now, Settings: e.rules.For(&b.bin)}
+	in := Input{Bin: b.bin, Devices: b.devices, Recent: b.recent, Now: now, Settings: e.rules.For(&b.bin),
+		LastUplink: b.uplink, FillSince: b.fillSince}
 	if e.opts.FullAt != nil && in.Settings.Enabled(civic.RuleOverflowSoon) {
 		if r, _ := latest(b.recent, hasFill); r != nil {
 			if at, ok := e.opts.FullAt(b.bin.ID, now, *r.Fill); ok {
@@ -480,4 +506,36 @@ func (e *Engine) apply(ctx context.Context, bin string, f Finding, now time.Time
 			e.opts.OnChange(a, civic.EventResolved)
 		}
 	}
+}
+
+// trackFill moves fill and fillSince forward after recent changed: the
+// run of equal fills at the end of recent, extended by what was known
+// before when the run reaches back to recent's oldest fill.
+func (b *binEntry) trackFill() {
+	var (
+		newest   *float64
+		runStart time.Time
+		whole    = true
+	)
+	for i := len(b.recent) - 1; i >= 0; i-- {
+		r := &b.recent[i]
+		if r.Fill == nil {
+			continue
+		}
+		if newest == nil {
+			newest = r.Fill
+		} else if !sameFill(*r.Fill, *newest) {
+			whole = false
+			break
+		}
+		runStart = r.Time
+	}
+	if newest == nil {
+		return
+	}
+	if whole && b.fill != nil && sameFill(*b.fill, *newest) && !b.fillSince.IsZero() && b.fillSince.Before(runStart) {
+		runStart = b.fillSince
+	}
+	v := *newest
+	b.fill, b.fillSince = &v, runStart
 }

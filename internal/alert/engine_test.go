@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -97,7 +98,12 @@ func TestEngineWithWriter(t *testing.T) {
 		},
 	})
 	eng.Start()
-	w := ingest.NewWriter(st, st, ingest.WriterOptions{Now: clk.Now, OnCommit: eng.OnCommit, Logger: quiet})
+	// The writer calls OnCommit after it answered Ingest: wait for it.
+	committed := make(chan struct{}, 16)
+	w := ingest.NewWriter(st, st, ingest.WriterOptions{Now: clk.Now, Logger: quiet, OnCommit: func(rs []civic.Reading) {
+		eng.OnCommit(rs)
+		committed <- struct{}{}
+	}})
 	w.Start()
 	defer func() {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -120,6 +126,11 @@ func TestEngineWithWriter(t *testing.T) {
 		}
 		if _, err := w.Ingest(ctx, rs); err != nil {
 			t.Fatalf("Ingest: %v", err)
+		}
+		select {
+		case <-committed:
+		case <-time.After(5 * time.Second):
+			t.Fatal("OnCommit not called")
 		}
 		if err := eng.Sweep(ctx); err != nil {
 			t.Fatal(err)
@@ -342,5 +353,77 @@ func TestEngineManualResolveLatches(t *testing.T) {
 	tilt(7, 70)
 	if got := ch.take(); len(got) != 1 || got[0] != "B1/tilt/opened" {
 		t.Fatalf("tilted again after standing up: %v", got)
+	}
+}
+
+// TestEngineStuckSensor: a fill reported unchanged for more than a day,
+// longer than the readings the Engine keeps, is a stuck sensor; a change
+// clears it.
+func TestEngineStuckSensor(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: t0}
+	st := openStore(t, clk)
+	ch := &changes{}
+	e := alert.NewEngine(alert.EngineOptions{Alerts: st, Source: st, Now: clk.Now, Logger: quiet, OnChange: ch.add, SweepInterval: time.Hour})
+	e.Start()
+	defer e.Close(ctx)
+	send := func(i int, v float64) {
+		clk.Set(t0.Add(time.Duration(i) * 15 * time.Minute))
+		rs := []civic.Reading{{Device: "S1", Bin: "B1", Time: clk.Now(), Fill: f64(v)}, {Device: "S2", Bin: "B2", Time: clk.Now(), Fill: f64(0.2 + float64(i%3)/100)}}
+		if _, err := st.WriteReadings(ctx, [][]civic.Reading{rs}); err != nil {
+			t.Fatal(err)
+		}
+		e.OnCommit(rs)
+	}
+	for i := range 96 { // 23 h 45 min
+		send(i, 0.37)
+	}
+	e.Sweep(ctx)
+	if got := ch.take(); len(got) != 0 {
+		t.Fatalf("before a day: %v", got)
+	}
+	send(97, 0.37)
+	e.Sweep(ctx)
+	if got := ch.take(); len(got) != 1 || got[0] != "B1/sensor_fault/opened" {
+		t.Fatalf("after a day: %v", got)
+	}
+	send(98, 0.39)
+	e.Sweep(ctx)
+	if got := ch.take(); len(got) != 1 || got[0] != "B1/sensor_fault/resolved" {
+		t.Fatalf("after a change: %v", got)
+	}
+}
+
+// TestEngineBackfill: readings replayed from a sensor's buffer are an
+// uplink (not offline), and their past states open no alerts one batch at
+// a time; the sweep judges where the bin stands.
+func TestEngineBackfill(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: t0}
+	st := openStore(t, clk)
+	ch := &changes{}
+	e := alert.NewEngine(alert.EngineOptions{Alerts: st, Source: st, Now: clk.Now, Logger: quiet, OnChange: ch.add, SweepInterval: time.Hour})
+	e.Start()
+	defer e.Close(ctx)
+	for i, r := range []civic.Reading{
+		{Device: "S1", Bin: "B1", Time: t0.Add(-40 * time.Hour), Fill: f64(0.95), TemperatureC: f64(90)},
+		{Device: "S1", Bin: "B1", Time: t0.Add(-39 * time.Hour), Fill: f64(0.1), TemperatureC: f64(20)},
+	} {
+		rs := []civic.Reading{r}
+		if _, err := st.WriteReadings(ctx, [][]civic.Reading{rs}); err != nil {
+			t.Fatal(err)
+		}
+		e.OnCommit(rs)
+		if i == 0 {
+			e.Sweep(ctx) // the sweep judges the latest state: full and hot then
+			if got := ch.take(); len(got) != 2 {
+				t.Fatalf("sweep after the first replayed reading: %v", got)
+			}
+		}
+	}
+	e.Sweep(ctx)
+	got := ch.take()
+	if len(got) != 2 || !strings.HasSuffix(got[0], "/resolved") || !strings.HasSuffix(got[1], "/resolved") {
+		t.Fatalf("after the backfill: %v, want full and fire resolved and B1 not offline", got)
 	}
 }

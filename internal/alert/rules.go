@@ -26,6 +26,14 @@ type Input struct {
 	// zero when there is no forecast (the overflow rule then decides
 	// nothing).
 	FullAt time.Time
+	// LastUplink is when the bin's sensors were last heard from, by
+	// civic's clock; a backfill of old readings is an uplink. Zero: the
+	// newest reading's time.
+	LastUplink time.Time
+	// FillSince is since when the newest fill value has been reported
+	// unchanged, as far back as the caller knows (Recent may hold fewer
+	// readings); zero: as far as Recent shows.
+	FillSince time.Time
 }
 
 // Finding is one rule's decision: the condition holds (Firing) or has
@@ -278,7 +286,11 @@ func ruleOffline(in *Input) (Finding, bool) {
 			last = r
 		}
 	}
-	gap := in.Now.Sub(last.Time)
+	seen := last.Time
+	if in.LastUplink.After(seen) {
+		seen = in.LastUplink
+	}
+	gap := in.Now.Sub(seen)
 	h := gap.Hours()
 	if limit := time.Duration(in.Settings.OfflineIntervals * float64(interval) * float64(time.Second)); gap > limit {
 		return firing(cmp.Or(last.Device, dev), h, "%s: no uplink for %s (expected every %s)", in.Bin.ID,
@@ -308,13 +320,17 @@ func ruleSensorFault(in *Input) (Finding, bool) {
 	if len(fills) >= s.StuckReadings {
 		v, stuck := *fills[0].Fill, true
 		for _, r := range fills[1:] {
-			if math.Abs(*r.Fill-v) > 0.001 {
+			if !sameFill(*r.Fill, v) {
 				stuck = false
 				break
 			}
 		}
-		if stuck && v < thr {
-			return firing(newest.Device, v, "%s: fill stuck at %.1f %% for %d readings", in.Bin.ID, v*100, len(fills))
+		since := fills[0].Time
+		if !in.FillSince.IsZero() && in.FillSince.Before(since) {
+			since = in.FillSince
+		}
+		if d := in.Now.Sub(since); stuck && v < thr && d.Hours() >= s.StuckHours {
+			return firing(newest.Device, v, "%s: fill stuck at %.1f %% for %s", in.Bin.ID, v*100, d.Round(time.Minute))
 		}
 	}
 	for i := 1; i < len(fills); i++ {
@@ -335,3 +351,7 @@ func ruleSensorFault(in *Input) (Finding, bool) {
 	}
 	return cleared(newest.Device, *newest.Fill, "fill readings plausible")
 }
+
+// sameFill reports whether two fill readings are the same value: sensors
+// report steps of 1 % or finer.
+func sameFill(a, b float64) bool { return math.Abs(a-b) <= 0.001 }

@@ -58,6 +58,10 @@ func TestRules(t *testing.T) {
 		in.FullAt = in.Now.Add(time.Duration(h * float64(time.Hour)))
 		return in
 	}
+	since := func(in alert.Input, d time.Duration) alert.Input {
+		in.FillSince = t0.Add(d)
+		return in
+	}
 	custom := func(in alert.Input, f func(s *civic.RuleSettings)) alert.Input {
 		f(&in.Settings)
 		return in
@@ -108,8 +112,10 @@ func TestRules(t *testing.T) {
 		{"offline custom intervals", civic.RuleOffline, custom(input(46, fill(0, 0.5)), func(s *civic.RuleSettings) { s.OfflineIntervals = 10 }), "clear"},
 		{"offline never seen", civic.RuleOffline, input(600), ""},
 
-		{"stuck", civic.RuleSensorFault, input(0, fills(15, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42)...), "fire"},
-		{"stuck but full", civic.RuleSensorFault, input(0, fills(15, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1)...), "clear"},
+		{"stuck for a day", civic.RuleSensorFault, input(1665, fills(150, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42)...), "fire"},
+		{"stuck since long before", civic.RuleSensorFault, since(input(165, fills(15, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42)...), -30*time.Hour), "fire"},
+		{"a quiet night", civic.RuleSensorFault, input(165, fills(15, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42, 0.42)...), "clear"},
+		{"stuck but full", civic.RuleSensorFault, since(input(0, fills(15, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1)...), -30*time.Hour), "clear"},
 		{"not stuck yet", civic.RuleSensorFault, input(0, fills(15, 0.42, 0.42, 0.42, 0.42, 0.42)...), "clear"},
 		{"impossible jump", civic.RuleSensorFault, input(0, fills(15, 0.1, 0.12, 0.85)...), "fire"},
 		{"slow big rise", civic.RuleSensorFault, input(0, fills(60, 0.1, 0.12, 0.85)...), "clear"},

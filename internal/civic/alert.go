@@ -200,9 +200,12 @@ type RuleSettings struct {
 	// OfflineIntervals: alert when no uplink came for this many of the
 	// device's expected intervals. Default 3.
 	OfflineIntervals float64 `json:"offline_intervals,omitempty"`
-	// StuckReadings: this many identical fill readings in a row (below
-	// full) is a stuck sensor. Default 12, at most 30.
-	StuckReadings int `json:"stuck_readings,omitempty"`
+	// StuckReadings and StuckHours: a fill that stays exactly the same
+	// (below full) for at least this many readings and this many hours is
+	// a stuck sensor; a quiet night alone is not. Defaults 12 (at most 30)
+	// and 24.
+	StuckReadings int     `json:"stuck_readings,omitempty"`
+	StuckHours    float64 `json:"stuck_hours,omitempty"`
 	// JumpFill: a rise of fill by this much within 30 minutes is
 	// impossible. Default 0.6.
 	JumpFill float64 `json:"jump_fill,omitempty"`
@@ -223,6 +226,7 @@ func DefaultRuleSettings() RuleSettings {
 		LowBattery:       0.3,
 		OfflineIntervals: 3,
 		StuckReadings:    12,
+		StuckHours:       24,
 		JumpFill:         0.6,
 		ZeroGlitches:     3,
 	}
@@ -251,6 +255,7 @@ func (s RuleSettings) merge(o RuleSettings) RuleSettings {
 	setF(&s.LowBattery, o.LowBattery)
 	setF(&s.OfflineIntervals, o.OfflineIntervals)
 	setF(&s.JumpFill, o.JumpFill)
+	setF(&s.StuckHours, o.StuckHours)
 	if o.StuckReadings != 0 {
 		s.StuckReadings = o.StuckReadings
 	}
@@ -289,6 +294,7 @@ func (s *RuleSettings) Validate() error {
 		{"offline_intervals", s.OfflineIntervals, 1, 1000},
 		{"jump_fill", s.JumpFill, 0.1, 1},
 		{"stuck_readings", float64(s.StuckReadings), 3, 30},
+		{"stuck_hours", s.StuckHours, 1, 24 * 30},
 		{"zero_glitches", float64(s.ZeroGlitches), 1, 100},
 	} {
 		if err := check(c.f, c.v, c.lo, c.hi); err != nil {
