@@ -20,7 +20,7 @@ const (
 	decomposeMin   = 500 // customers from which decomposition is used
 	decomposeSize  = 160 // target customers per sub-problem
 	decomposeIters = 150 // genetic iterations per sub-problem
-	decomposeEvery = 150 // main iterations between decomposition rounds
+	decomposeEvery = 60  // main iterations between decomposition rounds
 )
 
 // decompose runs one round on the population's best solution and adds the
@@ -136,7 +136,7 @@ func (g *search) solveGroup(ctx context.Context, deadline time.Time, group [][]i
 		}
 		seed.routes = append(seed.routes, lr)
 	}
-	sh := &shared{start: time.Now(), bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
+	sh := &shared{start: clock(), bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
 	sg := newSearch(sin, g.rng.Uint64(), sh, false)
 	sg.initSize = 4
 	seed.evaluate(sin, sg.pop.w)

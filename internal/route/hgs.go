@@ -35,6 +35,10 @@ type Progress struct {
 	Iteration int
 }
 
+// clock is the time source of deadlines; tests on a shared machine swap in
+// CPU time.
+var clock = time.Now
+
 // Tuning of the genetic loop.
 const (
 	maxNonImproving = 20000 // iterations without improvement before a restart
@@ -51,7 +55,7 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	start := time.Now()
+	start := clock()
 	perm := localityOrder(p)
 	if perm != nil {
 		p = permute(p, perm)
@@ -75,7 +79,7 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 		}(t)
 	}
 	wg.Wait()
-	sol := &Solution{Elapsed: time.Since(start)}
+	sol := &Solution{Elapsed: clock().Sub(start)}
 	for _, k := range iters {
 		sol.Iterations += k
 	}
@@ -133,7 +137,7 @@ func (s *shared) offer(in *instance, ind *individual, iter int) {
 	}
 	s.best.copyFrom(ind)
 	s.bestCost = ind.dist
-	s.when = time.Since(s.start)
+	s.when = clock().Sub(s.start)
 	s.version++
 	if s.progress != nil {
 		s.progress(Progress{Elapsed: s.when, Cost: ind.dist, Routes: len(ind.routes), Iteration: iter})
@@ -212,10 +216,10 @@ func (g *search) initialSize() int {
 		return g.initSize
 	}
 	switch nc := g.in.nc; {
-	case nc <= 300:
+	case nc <= 100:
 		return 4 * popMu
 	case nc <= 600:
-		return 40
+		return 2 * popMu
 	default:
 		return 16
 	}
@@ -229,7 +233,7 @@ func (g *search) initialPopulation(ctx context.Context, deadline time.Time) {
 			return
 		}
 		c := g.child
-		if (in.nc > 200 || in.hasTW) && i%4 != 3 {
+		if (in.nc > 100 || in.hasTW) && i%4 != 3 {
 			g.cons.savingsTour(c.tour, 0.02+0.08*g.rng.Float64(), g.rng.Float64)
 		} else {
 			for k := range c.tour {
@@ -252,7 +256,7 @@ func stop(ctx context.Context, deadline time.Time) bool {
 	if ctx.Err() != nil {
 		return true
 	}
-	return !deadline.IsZero() && !time.Now().Before(deadline)
+	return !deadline.IsZero() && !clock().Before(deadline)
 }
 
 // crossover builds the child's giant tour by ordered crossover (OX) of two
