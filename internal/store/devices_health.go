@@ -182,9 +182,11 @@ func (s *Store) DeviceEvents(ctx context.Context, q civic.DeviceEventQuery) ([]c
 
 // DeviceHealth returns the health of every device, ordered by id, as of
 // now, assessed with civic.DefaultOfflineIntervals. See civic.DeviceHealth
-// for what each field means; last seen, uplinks, battery and signal come
-// from the readings (one index seek per device for the last reading, one
-// range scan of its last 7 days), the rest from device_health.
+// for what each field means. Last seen, uplinks, battery and signal come
+// from the readings through their primary key (device_id, time): per
+// device, a few index seeks and range scans of its last day, never of its
+// whole history; the rest from device_health. A device that reports no
+// battery costs a scan of its last 7 days, to find none.
 func (s *Store) DeviceHealth(ctx context.Context, now time.Time) ([]civic.DeviceHealth, error) {
 	return s.deviceHealth(ctx, "", now)
 }
@@ -201,150 +203,99 @@ func (s *Store) DeviceHealthOf(ctx context.Context, id string, now time.Time) (c
 	return hs[0], nil
 }
 
-// readingStats is what the last 7 days of a device's readings say.
-type readingStats struct {
-	n24              int
-	rssi24, snr24    sql.NullFloat64
-	rssi7, snr7      sql.NullFloat64
-	first            time.Time
-	nBattery         int
-	lastBattery      *time.Time
-	sx, sy, sxx, sxy sql.NullFloat64
-	minX, maxX       sql.NullFloat64
-}
+// trendPoints is how many battery readings at each end of the week the
+// battery trend averages: enough to smooth a sensor's jitter, few enough to
+// be two short index scans.
+const trendPoints = 8
+
+// deviceHealthQuery is the health query. Every readings subquery is
+// correlated on d.id so that it runs as index seeks per device; a join of
+// readings on a time range would scan the table on SQLite, whose planner
+// cannot seek on time alone. $1 is a week ago, $2 a day ago, $3 now;
+// {days} is a reading's time in days from now (negative); {where}
+// selects one device.
+const deviceHealthQuery = `SELECT d.id, d.kind, d.bin_id, d.firmware, d.status, d.expected_interval_s, d.created_at,
+	(SELECT max(r.time) FROM readings r WHERE r.device_id = d.id),
+	(SELECT min(r.time) FROM readings r WHERE r.device_id = d.id),
+	(SELECT r.rssi_dbm FROM readings r WHERE r.device_id = d.id ORDER BY r.time DESC LIMIT 1),
+	(SELECT r.snr_db FROM readings r WHERE r.device_id = d.id ORDER BY r.time DESC LIMIT 1),
+	(SELECT count(*) FROM readings r WHERE r.device_id = d.id AND r.time >= $2),
+	(SELECT avg(r.rssi_dbm) FROM readings r WHERE r.device_id = d.id AND r.time >= $2),
+	(SELECT avg(r.snr_db) FROM readings r WHERE r.device_id = d.id AND r.time >= $2),
+	(SELECT r.battery FROM readings r WHERE r.device_id = d.id AND r.time >= $1 AND r.battery IS NOT NULL
+		ORDER BY r.time DESC LIMIT 1),
+	(SELECT r.time FROM readings r WHERE r.device_id = d.id AND r.time >= $1 AND r.battery IS NOT NULL
+		ORDER BY r.time DESC LIMIT 1),
+	(SELECT avg(e.b) FROM (SELECT r.battery AS b FROM readings r WHERE r.device_id = d.id AND r.time >= $1
+		AND r.battery IS NOT NULL ORDER BY r.time LIMIT {n}) e),
+	(SELECT avg(e.x) FROM (SELECT {days} AS x FROM readings r WHERE r.device_id = d.id AND r.time >= $1
+		AND r.battery IS NOT NULL ORDER BY r.time LIMIT {n}) e),
+	(SELECT avg(e.b) FROM (SELECT r.battery AS b FROM readings r WHERE r.device_id = d.id AND r.time >= $1
+		AND r.battery IS NOT NULL ORDER BY r.time DESC LIMIT {n}) e),
+	(SELECT avg(e.x) FROM (SELECT {days} AS x FROM readings r WHERE r.device_id = d.id AND r.time >= $1
+		AND r.battery IS NOT NULL ORDER BY r.time DESC LIMIT {n}) e),
+	h.decode_failures, h.last_failure_at, h.last_failure, h.gateway, h.battery, h.battery_at, h.last_event_at, h.last_event_kind
+	FROM devices d LEFT JOIN device_health h ON h.device_id = d.id{where} ORDER BY d.id`
 
 func (s *Store) deviceHealth(ctx context.Context, id string, now time.Time) ([]civic.DeviceHealth, error) {
 	now = now.UTC()
-	weekAgo, dayAgo := now.Add(-healthWeek), now.Add(-healthDay)
-	where, args := "", []any{s.ms(weekAgo)}
-	if id != "" {
-		where, args = " WHERE d.id = $2", append(args, id)
-	}
-	type row struct {
-		h          civic.DeviceHealth
-		batteryR   sql.NullFloat64
-		batteryEv  sql.NullFloat64
-		batteryEvT *time.Time
-	}
-	rows, err := list(ctx, s, "device health", `SELECT d.id, d.kind, d.bin_id, d.firmware, d.status, d.expected_interval_s, d.created_at,
-		(SELECT max(r.time) FROM readings r WHERE r.device_id = d.id),
-		(SELECT r.battery FROM readings r WHERE r.device_id = d.id AND r.time >= $1 AND r.battery IS NOT NULL
-			ORDER BY r.time DESC LIMIT 1),
-		h.decode_failures, h.last_failure_at, h.last_failure, h.gateway, h.battery, h.battery_at, h.last_event_at, h.last_event_kind
-		FROM devices d LEFT JOIN device_health h ON h.device_id = d.id`+where+` ORDER BY d.id`,
-		func(r rowScanner) (row, error) {
-			var x row
-			h := &x.h
-			var bin, failure, gateway, eventKind sql.NullString
-			var failures sql.NullInt64
-			err := r.Scan(&h.Device, &h.Kind, &bin, &h.Firmware, &h.DeviceStatus, &h.ExpectedInterval, scanTime{&h.RegisteredAt},
-				scanTimePtr{&h.LastSeen}, &x.batteryR,
-				&failures, scanTimePtr{&h.LastDecodeFailure}, &failure, &gateway, &x.batteryEv, scanTimePtr{&x.batteryEvT},
-				scanTimePtr{&h.LastEvent}, &eventKind)
-			h.BinID, h.LastDecodeError, h.Gateway, h.LastEventKind = bin.String, failure.String, gateway.String, eventKind.String
-			h.DecodeFailures = failures.Int64
-			return x, err
-		}, args...)
-	if err != nil {
-		return nil, err
-	}
-	stats, err := s.readingStats(ctx, id, now, weekAgo, dayAgo)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]civic.DeviceHealth, len(rows))
-	for i := range rows {
-		x := &rows[i]
-		h := &x.h
-		var lastBattery *time.Time
-		if st, ok := stats[h.Device]; ok {
-			lastBattery = st.lastBattery
-			h.Uplinks24h = st.n24
-			// The window is the last day, or the part of it the device
-			// has existed (registered or first heard), at least an hour.
-			start := h.RegisteredAt
-			if !st.first.IsZero() && st.first.Before(start) {
-				start = st.first
-			}
-			window := min(healthDay, max(time.Hour, now.Sub(start)))
-			h.UplinkRatePerH = float64(st.n24) / window.Hours()
-			h.RSSI, h.SNR = fptr(st.rssi24), fptr(st.snr24)
-			if h.RSSI == nil {
-				h.RSSI = fptr(st.rssi7)
-			}
-			if h.SNR == nil {
-				h.SNR = fptr(st.snr7)
-			}
-			h.BatteryTrendPerDay = st.trend()
-		}
-		h.Battery = fptr(x.batteryR)
-		if x.batteryEv.Valid && x.batteryEvT != nil && !x.batteryEvT.Before(now.Add(-healthWeek)) &&
-			(h.Battery == nil || lastBattery == nil || !x.batteryEvT.Before(*lastBattery)) {
-			h.Battery = fptr(x.batteryEv)
-		}
-		h.Assess(now, civic.DefaultOfflineIntervals)
-		out[i] = *h
-	}
-	return out, nil
-}
-
-// trend is the least-squares slope of battery over time in days, or nil
-// when the battery readings span less than a day.
-func (st *readingStats) trend() *float64 {
-	if st.nBattery < 2 || !st.minX.Valid || !st.maxX.Valid || st.maxX.Float64-st.minX.Float64 < 1 {
-		return nil
-	}
-	n := float64(st.nBattery)
-	den := n*st.sxx.Float64 - st.sx.Float64*st.sx.Float64
-	if den <= 0 {
-		return nil
-	}
-	v := (n*st.sxy.Float64 - st.sx.Float64*st.sy.Float64) / den
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return nil
-	}
-	return &v
-}
-
-// readingStats aggregates the last 7 days of readings per device, in one
-// pass: a range scan of the primary key (device_id, time) per device.
-func (s *Store) readingStats(ctx context.Context, id string, now, weekAgo, dayAgo time.Time) (map[string]*readingStats, error) {
-	// x is a reading's time in days before now (negative), for the battery
-	// slope; small numbers keep the sums exact enough.
-	x := `((r.time - $3) / 86400000.0)`
+	days := `((r.time - $3) / 86400000.0)`
 	if s.pg() {
-		x = `(extract(epoch FROM r.time - $3::timestamptz)::float8 / 86400.0)`
+		days = `(extract(epoch FROM r.time - $3::timestamptz)::float8 / 86400.0)`
 	}
-	bat := ` FILTER (WHERE r.battery IS NOT NULL)`
-	where, args := "", []any{s.ms(weekAgo), s.ms(dayAgo), s.ms(now)}
+	where, args := "", []any{s.ms(now.Add(-healthWeek)), s.ms(now.Add(-healthDay)), s.ms(now)}
 	if id != "" {
 		where, args = " WHERE d.id = $4", append(args, id)
 	}
-	q := `SELECT r.device_id, count(*) FILTER (WHERE r.time >= $2),
-		avg(r.rssi_dbm) FILTER (WHERE r.time >= $2), avg(r.snr_db) FILTER (WHERE r.time >= $2),
-		avg(r.rssi_dbm), avg(r.snr_db), min(r.time),
-		count(r.battery), max(r.time)` + bat + `,
-		sum({x})` + bat + `, sum(r.battery), sum({x} * {x})` + bat + `, sum({x} * r.battery), min({x})` + bat + `, max({x})` + bat + `
-		FROM devices d JOIN readings r ON r.device_id = d.id AND r.time >= $1` + where + `
-		GROUP BY r.device_id`
-	q = strings.ReplaceAll(q, "{x}", x)
-	rows, err := s.rdb.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, s.fail(errCtx{op: "device reading stats"}, err)
-	}
-	defer rows.Close()
-	out := map[string]*readingStats{}
-	for rows.Next() {
-		var dev string
-		st := &readingStats{}
-		if err := rows.Scan(&dev, &st.n24, &st.rssi24, &st.snr24, &st.rssi7, &st.snr7, scanTime{&st.first},
-			&st.nBattery, scanTimePtr{&st.lastBattery}, &st.sx, &st.sy, &st.sxx, &st.sxy, &st.minX, &st.maxX); err != nil {
-			return nil, s.fail(errCtx{op: "device reading stats"}, err)
+	q := strings.NewReplacer("{days}", days, "{where}", where, "{n}", fmt.Sprint(trendPoints)).Replace(deviceHealthQuery)
+	return list(ctx, s, "device health", q, func(r rowScanner) (civic.DeviceHealth, error) {
+		var h civic.DeviceHealth
+		var bin, failure, gateway, eventKind sql.NullString
+		var failures sql.NullInt64
+		var first, batteryAt, eventBatteryAt *time.Time
+		var lastRSSI, lastSNR, rssi, snr, battery, eventBattery sql.NullFloat64
+		var b0, x0, b1, x1 sql.NullFloat64
+		err := r.Scan(&h.Device, &h.Kind, &bin, &h.Firmware, &h.DeviceStatus, &h.ExpectedInterval, scanTime{&h.RegisteredAt},
+			scanTimePtr{&h.LastSeen}, scanTimePtr{&first}, &lastRSSI, &lastSNR, &h.Uplinks24h, &rssi, &snr,
+			&battery, scanTimePtr{&batteryAt}, &b0, &x0, &b1, &x1,
+			&failures, scanTimePtr{&h.LastDecodeFailure}, &failure, &gateway, &eventBattery, scanTimePtr{&eventBatteryAt},
+			scanTimePtr{&h.LastEvent}, &eventKind)
+		if err != nil {
+			return h, err
 		}
-		out[dev] = st
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail(errCtx{op: "device reading stats"}, err)
-	}
-	return out, nil
+		h.BinID, h.LastDecodeError, h.Gateway, h.LastEventKind = bin.String, failure.String, gateway.String, eventKind.String
+		h.DecodeFailures = failures.Int64
+
+		// The rate is over the last day, or the part of it the device has
+		// existed (registered or first heard), at least an hour.
+		start := h.RegisteredAt
+		if first != nil && first.Before(start) {
+			start = *first
+		}
+		window := min(healthDay, max(time.Hour, now.Sub(start)))
+		h.UplinkRatePerH = float64(h.Uplinks24h) / window.Hours()
+
+		// Signal: the last day's means, else the newest reading's.
+		h.RSSI, h.SNR = fptr(rssi), fptr(snr)
+		if h.Uplinks24h == 0 {
+			h.RSSI, h.SNR = fptr(lastRSSI), fptr(lastSNR)
+		}
+
+		// Battery: the newest of the week's readings and events.
+		h.Battery = fptr(battery)
+		if eventBattery.Valid && eventBatteryAt != nil && !eventBatteryAt.Before(now.Add(-healthWeek)) &&
+			(batteryAt == nil || !eventBatteryAt.Before(*batteryAt)) {
+			h.Battery = fptr(eventBattery)
+		}
+		// Trend: the slope between the means of the first and the last
+		// battery readings of the week, when they are a day apart.
+		if b0.Valid && b1.Valid && x0.Valid && x1.Valid && x1.Float64-x0.Float64 >= 1 {
+			v := (b1.Float64 - b0.Float64) / (x1.Float64 - x0.Float64)
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				h.BatteryTrendPerDay = &v
+			}
+		}
+		h.Assess(now, civic.DefaultOfflineIntervals)
+		return h, nil
+	}, args...)
 }
