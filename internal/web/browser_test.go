@@ -71,7 +71,7 @@ func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 }
 
 // stepTimeout bounds one step of a browser test.
-const stepTimeout = 10 * time.Second
+const stepTimeout = 20 * time.Second
 
 // failDir is where do and val save a screenshot of a failed step.
 var failDir string
@@ -93,12 +93,22 @@ func val[T any](t *testing.T, ctx context.Context, what string, a chromedp.Actio
 		if failDir != "" {
 			screenshot(t, ctx, failDir, "failed-"+strings.ReplaceAll(what, " ", "-"))
 		}
+		// What the page was doing: the map's state and every resource
+		// it fetched with its status.
+		dctx, cancelDebug := context.WithTimeout(ctx, 5*time.Second)
+		state, _ := chromedp.Run(dctx, chromedp.Evaluate[string](`JSON.stringify({url: location.href,
+			map: document.getElementById("map") && Object.assign({}, document.getElementById("map").dataset),
+			status: document.getElementById("map-status") && document.getElementById("map-status").textContent,
+			resources: performance.getEntriesByType("resource").map(e => [e.name, e.responseStatus, Math.round(e.duration)])})`))
+		cancelDebug()
+		t.Logf("page state: %s", state)
 		t.Fatalf("%s: %v", what, err)
 	}
 	return v
 }
 
-// useVendorAssets makes sure ui serves the vendor packages. A binary built
+// useVendorAssets makes sure ui serves the vendor packages; call it before
+// ui.Handler. A binary built
 // without `make web` (a fresh clone) embeds none; the test then runs
 // web/build.sh (npm ci from the lock file) and serves static/ from disk.
 func useVendorAssets(t *testing.T, ui *UI) {
@@ -146,8 +156,7 @@ func TestBrowser(t *testing.T) {
 	const bins = 60
 	// The tile server is unreachable, as on a machine without internet:
 	// markers and zones must render on the plain background regardless.
-	f := newFixture(t, fixtureOpts{bins: bins, config: Config{TileURL: "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"}})
-	useVendorAssets(t, f.ui)
+	f := newFixture(t, fixtureOpts{bins: bins, vendor: true, config: Config{TileURL: "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"}})
 	dir := artifacts(t)
 
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),

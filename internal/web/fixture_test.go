@@ -36,6 +36,7 @@ type fixture struct {
 type fixtureOpts struct {
 	bins   int
 	config Config
+	vendor bool // the pages need the vendor assets (browser tests)
 }
 
 func newFixture(t *testing.T, o fixtureOpts) *fixture {
@@ -99,6 +100,9 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 		},
 		Logout: f.auth.Logout,
 	})
+	if o.vendor {
+		useVendorAssets(t, f.ui)
+	}
 	f.srv = httptest.NewServer(sessionMiddleware(f.auth, f.ui.cfg.SessionCookie, f.ui.Handler()))
 	t.Cleanup(func() {
 		f.ui.Close()
