@@ -249,8 +249,9 @@ func (w *Writer) Close(ctx context.Context) error {
 // removed device — nothing of the batch is stored; civic.TooLarge for more
 // than civic.MaxBatch readings; civic.Unavailable when the Writer is closed;
 // ctx's error if ctx ends first (the batch may still be committed:
-// resending is safe, duplicates are recognised); the store's error if the
-// commit fails.
+// resending is safe, duplicates are recognised); civic.Unavailable when the
+// registry lookup or the commit fails (the store's own civic error kind is
+// kept when it has one).
 func (w *Writer) Ingest(ctx context.Context, readings []civic.Reading) (civic.IngestResult, error) {
 	if len(readings) == 0 {
 		return civic.IngestResult{}, nil
@@ -330,6 +331,12 @@ func (w *Writer) normalize(ctx context.Context, readings []civic.Reading) ([]civ
 				if civic.IsKind(err, civic.NotFound) {
 					return nil, civic.FieldError(fieldName(i, "device"), "unknown device %q", r.Device)
 				}
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				if !isCivicError(err) || civic.IsKind(err, civic.Internal) {
+					err = civic.Wrap(civic.Unavailable, err, "the device registry is unavailable; try again")
+				}
 				return nil, err
 			}
 			switch dev.Status {
@@ -406,7 +413,7 @@ func (w *Writer) commit(ctx context.Context, group []*request, rows int) {
 	if err != nil {
 		w.commitErrors.Add(1)
 		w.log.Error("ingest commit failed", "batches", len(group), "readings", rows, "err", err)
-		if !isCivicError(err) {
+		if !isCivicError(err) || civic.IsKind(err, civic.Internal) {
 			err = civic.Wrap(civic.Unavailable, err, "could not store the readings; try again")
 		}
 		for _, r := range group {

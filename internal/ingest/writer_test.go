@@ -464,3 +464,21 @@ func BenchmarkStoreWriteReadings(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*batch)/b.Elapsed().Seconds(), "readings/s")
 }
+
+// brokenDevices fails every registry lookup, as a database that is down.
+type brokenDevices struct{}
+
+func (brokenDevices) Device(context.Context, string) (civic.Device, error) {
+	return civic.Device{}, errors.New("connection refused")
+}
+
+func TestWriterRegistryDown(t *testing.T) {
+	st := openStore(t)
+	w := ingest.NewWriter(st, brokenDevices{}, ingest.WriterOptions{Now: func() time.Time { return t0 }})
+	w.Start()
+	defer w.Close(context.Background())
+	_, err := w.Ingest(context.Background(), []civic.Reading{{Device: "P-1", Time: t0, Fill: fill(1)}})
+	if !civic.IsKind(err, civic.Unavailable) {
+		t.Errorf("err = %v, want unavailable", err)
+	}
+}
