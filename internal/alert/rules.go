@@ -335,6 +335,11 @@ func ruleSensorFault(in *Input) (Finding, bool) {
 	}
 	for i := 1; i < len(fills); i++ {
 		a, b := fills[i-1], fills[i]
+		if *a.Fill == 0 {
+			// Back from a lost echo (exactly 0), which the lone-zero
+			// check counts; not a jump.
+			continue
+		}
 		if rise := *b.Fill - *a.Fill; rise >= s.JumpFill && b.Time.Sub(a.Time) <= jumpWindow {
 			return firing(b.Device, rise, "%s: fill jumped %.0f %% → %.0f %% within %s", in.Bin.ID,
 				*a.Fill*100, *b.Fill*100, b.Time.Sub(a.Time).Round(time.Second))

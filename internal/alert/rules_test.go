@@ -118,6 +118,7 @@ func TestRules(t *testing.T) {
 		{"stuck but full", civic.RuleSensorFault, since(input(0, fills(15, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1)...), -30*time.Hour), "clear"},
 		{"not stuck yet", civic.RuleSensorFault, input(0, fills(15, 0.42, 0.42, 0.42, 0.42, 0.42)...), "clear"},
 		{"impossible jump", civic.RuleSensorFault, input(0, fills(15, 0.1, 0.12, 0.85)...), "fire"},
+		{"back from a lost echo", civic.RuleSensorFault, input(0, fills(15, 0.7, 0, 0.72)...), "clear"},
 		{"slow big rise", civic.RuleSensorFault, input(0, fills(60, 0.1, 0.12, 0.85)...), "clear"},
 		{"emptying is no jump", civic.RuleSensorFault, input(0, fills(15, 0.9, 0.05, 0.06)...), "clear"},
 		{"lost echoes", civic.RuleSensorFault, input(0, fills(15, 0.5, 0, 0.5, 0.51, 0, 0.52, 0, 0.53)...), "fire"},
