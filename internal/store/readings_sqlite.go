@@ -10,12 +10,15 @@ import (
 	"github.com/civic-city/civic/internal/civic"
 )
 
-// The SQLite readings hot path: multi-row INSERT ... ON CONFLICT DO NOTHING
-// statements of chunkRows rows (then smaller powers of two for the tail),
-// prepared once on the single write connection and reused by every
-// transaction. A statement never spans two batches, so RowsAffected counts
-// each batch's new rows; SQLite applies the rows of one statement in order,
-// so a repeat inside the call is skipped like any stored duplicate.
+// The SQLite readings hot path: multi-row INSERT OR IGNORE statements of
+// chunkRows rows (then smaller powers of two for the tail), prepared once on
+// the single write connection and reused by every transaction. A statement
+// never spans two batches, so RowsAffected counts each batch's new rows;
+// SQLite applies the rows of one statement in order, so a repeat inside the
+// call is skipped like any stored duplicate. OR IGNORE rather than
+// ON CONFLICT DO NOTHING: a statement that cannot abort needs no statement
+// journal, which saves copying every page it touches (WriteReadings has
+// already checked the NOT NULL columns, the only other constraints).
 
 // chunkRows is the largest number of rows in one INSERT statement: big
 // enough to amortize the per-statement cost of database/sql and the driver,
@@ -77,7 +80,7 @@ func sqliteValues(rows, params int, tail string) string {
 	return b.String()
 }
 
-const sqliteInsertHead = `INSERT INTO readings (device_id, time, bin_id, fill, temperature_c, battery, tilt_deg,
+const sqliteInsertHead = `INSERT OR IGNORE INTO readings (device_id, time, bin_id, fill, temperature_c, battery, tilt_deg,
 	compactions, door_open, fire, distance_mm, rssi_dbm, snr_db, received_at) VALUES `
 
 const sqliteStateHead = `INSERT INTO bin_state (bin_id, device_id, time, fill, temperature_c, battery, tilt_deg,
@@ -110,7 +113,7 @@ func (w *sqliteWriter) prepare(ctx context.Context, db *sql.DB) error {
 		}
 	}
 	for _, n := range chunkSizes {
-		s, err := db.PrepareContext(ctx, sqliteInsertHead+sqliteValues(n, readingParams, " ON CONFLICT (device_id, time) DO NOTHING"))
+		s, err := db.PrepareContext(ctx, sqliteInsertHead+sqliteValues(n, readingParams, ""))
 		if err != nil {
 			closeAll()
 			return err
