@@ -24,9 +24,12 @@ type fleetRow struct {
 	SeenAgo  string
 	Battery  *float64
 	RSSI     *float64
-	Health   string // ok, offline, low battery, never seen, inactive
+	Health   string // ok, offline, decode errors, low battery, never seen, inactive
 	Problem  bool
 	Interval time.Duration
+	// Stats is the device's health from the store, when it keeps it
+	// (civic.DeviceHealthStore): uplink rate, decode failures, trend.
+	Stats *civic.DeviceHealth
 }
 
 // fleetColumn is a sortable column of the fleet table.
@@ -59,7 +62,8 @@ func cmpPtr(a, b *float64) int {
 }
 
 // fleetRows joins devices with the latest state of their bins. The state
-// belongs to a device when it names it, or names none.
+// belongs to a device when it names it, or names none. When the store keeps
+// device health, last seen, battery and signal come from it instead.
 func (u *UI) fleetRows(r *http.Request) ([]fleetRow, error) {
 	devs, err := u.deps.Store.ListDevices(r.Context())
 	if err != nil {
@@ -69,6 +73,16 @@ func (u *UI) fleetRows(r *http.Request) ([]fleetRow, error) {
 		return nil, err
 	}
 	now := u.now()
+	stats := map[string]*civic.DeviceHealth{}
+	if hs, ok := u.deps.Store.(civic.DeviceHealthStore); ok {
+		list, err := hs.DeviceHealth(r.Context(), now)
+		if err != nil {
+			return nil, err
+		}
+		for i := range list {
+			stats[list[i].Device] = &list[i]
+		}
+	}
 	rows := make([]fleetRow, 0, len(devs))
 	for _, d := range devs {
 		row := fleetRow{Device: d, Interval: time.Duration(cmp.Or(d.ExpectedInterval, civic.DefaultExpectedInterval)) * time.Second}
@@ -80,6 +94,12 @@ func (u *UI) fleetRows(r *http.Request) ([]fleetRow, error) {
 				}
 			}
 		}
+		if h := stats[d.ID]; h != nil {
+			row.Stats, row.Seen, row.Battery, row.RSSI = h, time.Time{}, h.Battery, h.RSSI
+			if t := h.LastHeard(); t != nil {
+				row.Seen = *t
+			}
+		}
 		row.SeenAgo = ago(now, row.Seen)
 		switch {
 		case d.Status != civic.StatusActive:
@@ -88,6 +108,8 @@ func (u *UI) fleetRows(r *http.Request) ([]fleetRow, error) {
 			row.Health, row.Problem = "never seen", true
 		case now.Sub(row.Seen) > 3*row.Interval:
 			row.Health, row.Problem = "offline", true
+		case row.Stats != nil && row.Stats.Status == civic.HealthDecodeErrors:
+			row.Health, row.Problem = "decode errors", true
 		case row.Battery != nil && *row.Battery < lowBattery:
 			row.Health, row.Problem = "low battery", true
 		default:
@@ -232,16 +254,22 @@ func (u *UI) fleetCSV(w http.ResponseWriter, r *http.Request, _ civic.Principal)
 	h.Set("Cache-Control", "no-store")
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"device", "kind", "bin", "bin_name", "status", "health", "last_seen", "battery", "rssi_dbm",
-		"dev_eui", "fill_scale", "firmware", "expected_interval_s"})
+		"dev_eui", "fill_scale", "firmware", "expected_interval_s", "uplinks_24h", "uplink_rate_per_h", "decode_failures",
+		"battery_trend_per_day"})
 	for _, row := range rows {
 		d := row.Device
 		seen := ""
 		if !row.Seen.IsZero() {
 			seen = row.Seen.UTC().Format(time.RFC3339)
 		}
+		var uplinks, rate, failures, trend string
+		if h := row.Stats; h != nil {
+			uplinks, rate = strconv.Itoa(h.Uplinks24h), strconv.FormatFloat(h.UplinkRatePerH, 'f', 2, 64)
+			failures, trend = strconv.FormatInt(h.DecodeFailures, 10), fnum(h.BatteryTrendPerDay, 4)
+		}
 		cw.Write([]string{cell(d.ID), cell(d.Kind), cell(d.BinID), cell(row.BinName), string(d.Status), row.Health, seen,
 			fnum(row.Battery, 2), fnum(row.RSSI, 1), cell(d.DevEUI), string(d.FillScale), cell(d.Firmware),
-			strconv.Itoa(d.ExpectedInterval)})
+			strconv.Itoa(d.ExpectedInterval), uplinks, rate, failures, trend})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
