@@ -159,7 +159,7 @@ func (s *Store) writeReadingsSQLite(ctx context.Context, batches [][]civic.Readi
 	if err := w.prepare(ctx, s.wdb); err != nil {
 		return err
 	}
-	received := s.stamp().UnixMilli()
+	var received any = s.stamp().UnixMilli() // boxed once, not per row
 	states, _ := binStateRows(batches)
 
 	tx, err := s.wdb.BeginTx(ctx, nil)
