@@ -17,7 +17,7 @@ import (
 var debugDecompose = false
 
 const (
-	decomposeMin   = 500 // customers from which decomposition is used
+	decomposeMin   = 300 // customers from which decomposition is used
 	decomposeSize  = 160 // target customers per sub-problem
 	decomposeIters = 150 // genetic iterations per sub-problem
 	decomposeEvery = 60  // main iterations between decomposition rounds
