@@ -5,6 +5,9 @@ import (
 )
 
 const benchUsage = `civic bench ingest [--db URL] [--readings N] [--batch N] [--senders N]
+civic bench ingest --crash [--kills 3] [--duration 10s] [--senders 4] [--batch 500] [--devices 40] [--mqtt-devices 50] [--seed N] [--data DIR]
+    SIGKILLs a child 'civic serve' while HTTP and MQTT QoS 1 senders publish, restarts it,
+    resends what was not acknowledged, then checks every acknowledged reading is stored once
 civic bench map [--bins 10000]
 civic bench mqtt [--devices 1000] [--db URL]
 civic bench route [--dir ../shared/data/cvrplib] [--time 30s] [--threads N] [--only PATTERN]`

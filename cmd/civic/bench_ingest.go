@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,9 @@ import (
 // validation, group commit, acknowledgement after commit) and, in the same
 // run, the raw driver limit of the same engine on the same rows.
 func runBenchIngest(ctx context.Context, e *env, args []string) error {
+	if i := slices.IndexFunc(args, func(a string) bool { return a == "--crash" || a == "-crash" }); i >= 0 {
+		return runBenchCrash(ctx, e, slices.Delete(slices.Clone(args), i, i+1))
+	}
 	fs := newFlagSet("bench ingest")
 	dbURL := fs.String("db", "", "PostgreSQL URL of a server to benchmark (a scratch database is created and dropped); default: SQLite in a temporary folder")
 	total := fs.Int("readings", 1_000_000, "readings to send")

@@ -1,0 +1,869 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/ingest"
+	"github.com/civic-city/civic/internal/store"
+)
+
+// runBenchCrash is `civic bench ingest --crash`: durability under SIGKILL.
+// It runs the real civic binary as a child `civic serve`, sends readings
+// to it over HTTP (batches) and MQTT (QoS 1) while killing it with SIGKILL
+// at random moments and restarting it on the same data folder; senders
+// resend whatever was not acknowledged, the same readings, until it is.
+// Then it kills the server a last time, opens the database itself and
+// proves that every acknowledged reading is stored and none twice.
+func runBenchCrash(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("bench ingest --crash")
+	kills := fs.Int("kills", 3, "SIGKILLs while senders are publishing")
+	duration := fs.Duration("duration", 10*time.Second, "how long senders send new readings; the kills fall inside it")
+	senders := fs.Int("senders", 4, "concurrent HTTP senders")
+	batch := fs.Int("batch", 500, "readings per HTTP request")
+	devices := fs.Int("devices", 40, "devices sending over HTTP, shared out among the senders")
+	mqttDevices := fs.Int("mqtt-devices", 50, "devices publishing over MQTT at QoS 1, one connection and one reading per message each")
+	seed := fs.Int64("seed", 0, "random seed for the kill times (default: from the clock)")
+	data := fs.String("data", "", "data folder to use and keep, which must not hold a database yet (default: a temporary folder, removed)")
+	if err := fs.Parse(args); err != nil {
+		return usageErrorf("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *kills < 0 || *duration <= 0 || *senders <= 0 || *batch <= 0 || *batch > civic.MaxBatch ||
+		*devices < *senders || *mqttDevices < 0 {
+		return usageErrorf("--kills must be >= 0; --duration, --senders and --batch (<= %d) positive; --devices at least --senders", civic.MaxBatch)
+	}
+	if *seed == 0 {
+		*seed = time.Now().UnixNano()
+	}
+	bin, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding the civic binary to run as the server: %w", err)
+	}
+	o := crashOptions{
+		bin: bin, data: *data, kills: *kills, duration: *duration, senders: *senders, batch: *batch,
+		devices: *devices, mqttDevices: *mqttDevices, seed: *seed, drain: 2 * time.Minute,
+	}
+	res, err := crashRun(ctx, e.stderr, o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "crash: %d kills, %d acknowledged readings, all stored, %d duplicates\n", len(res.Kills), res.Acknowledged, res.Duplicates)
+	return nil
+}
+
+// crashOptions configures a crash run.
+type crashOptions struct {
+	bin         string        // the civic binary to run as the server
+	data        string        // data folder; empty: a temporary one, removed afterwards
+	kills       int           // SIGKILLs while senders are publishing
+	duration    time.Duration // how long senders send new readings
+	senders     int           // HTTP senders, each with its own devices
+	batch       int           // readings per HTTP request
+	devices     int           // HTTP devices, shared out among the senders
+	mqttDevices int           // MQTT devices: one connection, one reading per message each
+	seed        int64         // for the kill times
+	drain       time.Duration // after duration, how long senders may take to get everything acknowledged
+}
+
+// crashKill is what one SIGKILL interrupted.
+type crashKill struct {
+	At         time.Duration // since senders started
+	HTTP, MQTT int           // requests and messages waiting for their acknowledgement
+	Restart    time.Duration // from SIGKILL to the new server answering
+}
+
+// crashResult is what a crash run measured and found.
+type crashResult struct {
+	Kills          []crashKill
+	HTTPBatches    int // acknowledged requests
+	HTTPReadings   int // in them
+	MQTTMessages   int // acknowledged messages, one reading each
+	Acknowledged   int // readings: HTTPReadings + MQTTMessages
+	HTTPRetries    int // requests sent again after no 202
+	MQTTRetries    int // messages published again after no PUBACK
+	AckLost        int // readings a resent request found stored: committed before a kill that lost the 202
+	Partial        int // resent requests found partly stored; a batch commits whole, so this must be 0
+	Stored         int // rows in readings
+	Distinct       int // distinct (device, time) among them
+	Missing        int // acknowledged readings not stored
+	Duplicates     int // rows beyond one per (device, time)
+	Unacknowledged int // stored readings never acknowledged (none once every send was acknowledged)
+	Unexpected     int // stored rows no sender sent, or not with the values sent
+	Elapsed        time.Duration
+}
+
+// failure says what the run disproved, or nil.
+func (r *crashResult) failure() error {
+	if r.Missing == 0 && r.Duplicates == 0 && r.Unexpected == 0 && r.Partial == 0 {
+		return nil
+	}
+	return fmt.Errorf("crash: %d kills, %d acknowledged readings: %d missing, %d duplicates, %d unexpected rows, %d resent batches partly stored",
+		len(r.Kills), r.Acknowledged, r.Missing, r.Duplicates, r.Unexpected, r.Partial)
+}
+
+// The readings are laid out so that the check can tell from a stored row
+// alone who sent it and whether it was acknowledged: a device's n-th
+// reading is at crashBase + n seconds, and its fill is a function of the
+// device and n.
+func crashHTTPDevice(i int) string { return fmt.Sprintf("CH-%04d", i) }
+func crashMQTTDevice(i int) string { return fmt.Sprintf("CM-%04d", i) }
+
+func crashHTTPFill(sender, n int) float64 { return float64((n*7+sender*13)%101) / 100 }
+func crashMQTTFill(device, k int) float64 { return float64((k*3+device*11)%101) / 100 }
+
+// crashRun runs the scenario and checks the store. The error is nil only
+// when every acknowledged reading is stored exactly once; res is filled as
+// far as the run got.
+func crashRun(ctx context.Context, progress io.Writer, o crashOptions) (res *crashResult, err error) {
+	res = &crashResult{}
+	begin := time.Now()
+	defer func() { res.Elapsed = time.Since(begin) }()
+	rng := rand.New(rand.NewPCG(uint64(o.seed), 0x9e3779b97f4a7c15))
+	data := o.data
+	if data == "" {
+		tmp, err := os.MkdirTemp("", "civic-crash-")
+		if err != nil {
+			return res, err
+		}
+		defer os.RemoveAll(tmp)
+		data = tmp
+	} else if err := os.MkdirAll(data, 0o750); err != nil {
+		return res, err
+	}
+	dbPath := filepath.Join(data, "civic.db")
+	if _, err := os.Stat(dbPath); err == nil {
+		return res, usageErrorf("%s already holds a database; the check counts every row, so give an empty folder", data)
+	}
+	fmt.Fprintf(progress, "bench ingest --crash: %d kills in %s; %d HTTP senders × %d devices in batches of %d; %d MQTT devices at QoS 1; seed %d\n",
+		o.kills, o.duration, o.senders, o.devices, o.batch, o.mqttDevices, o.seed)
+
+	key, err := crashKey(ctx, o.bin, dbPath)
+	if err != nil {
+		return res, err
+	}
+	logFile, err := os.OpenFile(filepath.Join(data, "server.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return res, err
+	}
+	defer logFile.Close()
+
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	srv := &crashServer{bin: o.bin, db: dbPath, log: logFile, up: make(chan struct{}), died: cancel}
+	defer srv.kill()
+	if err := srv.start(runCtx); err != nil {
+		return res, err
+	}
+	fmt.Fprintf(progress, "server up: %s, MQTT %s (log %s)\n", srv.httpBase, srv.mqttAddr, logFile.Name())
+
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.senders + 4, DisableCompression: true}}
+	defer client.CloseIdleConnections()
+	secrets, err := crashRegister(runCtx, client, srv.httpBase, key, o)
+	if err != nil {
+		return res, err
+	}
+
+	// Readings are a few weeks old: far enough back for hours of them at one
+	// a second per device, all inside the accepted range.
+	base := time.Now().UTC().Add(-21 * 24 * time.Hour).Truncate(time.Second)
+	maxStep := int(20 * 24 * time.Hour / time.Second)
+	run := &crashSenders{o: o, srv: srv, client: client, key: key, base: base, maxStep: maxStep, cancel: cancel}
+	start := time.Now()
+	run.start(runCtx, secrets)
+
+	// Kill i falls at a random moment of the i-th of kills equal slots of
+	// the duration, never before the server has been up for a moment.
+	for i := range o.kills {
+		slot := o.duration / time.Duration(o.kills)
+		at := time.Duration(i)*slot + time.Duration((0.2+0.6*rng.Float64())*float64(slot))
+		wait := max(time.Until(start.Add(at)), 200*time.Millisecond)
+		select {
+		case <-time.After(wait):
+		case <-runCtx.Done():
+		}
+		if runCtx.Err() != nil {
+			break
+		}
+		k := crashKill{At: time.Since(start), HTTP: int(run.httpInflight.Load()), MQTT: int(run.mqttInflight.Load())}
+		killed := time.Now()
+		srv.kill()
+		if err := srv.start(runCtx); err != nil {
+			cancel(err)
+			break
+		}
+		k.Restart = time.Since(killed)
+		res.Kills = append(res.Kills, k)
+		fmt.Fprintf(progress, "kill %d/%d at %s: %d HTTP requests and %d MQTT messages unacknowledged; restarted in %s\n",
+			i+1, o.kills, k.At.Round(time.Millisecond), k.HTTP, k.MQTT, k.Restart.Round(time.Millisecond))
+	}
+	select {
+	case <-time.After(time.Until(start.Add(o.duration))):
+	case <-runCtx.Done():
+	}
+	run.stopNew.Store(true)
+	drain := time.AfterFunc(o.drain, func() {
+		cancel(fmt.Errorf("senders still had unacknowledged readings %s after the end of sending", o.drain))
+	})
+	run.wg.Wait()
+	drain.Stop()
+	if err := context.Cause(runCtx); err != nil {
+		return res, fmt.Errorf("%w\nserver log (end):\n%s", err, tailFile(logFile.Name(), 4096))
+	}
+	if err := run.firstErr(); err != nil {
+		return res, err
+	}
+	res.HTTPRetries, res.MQTTRetries = int(run.httpRetries.Load()), int(run.mqttRetries.Load())
+	res.AckLost, res.Partial = int(run.ackLost.Load()), int(run.partial.Load())
+	for _, acked := range run.httpAcked {
+		for _, ok := range acked {
+			if ok {
+				res.HTTPBatches++
+				res.HTTPReadings += o.batch // every batch is full
+			}
+		}
+	}
+	for _, acked := range run.mqttAcked {
+		for _, ok := range acked {
+			if ok {
+				res.MQTTMessages++
+			}
+		}
+	}
+	res.Acknowledged = res.HTTPReadings + res.MQTTMessages
+	fmt.Fprintf(progress, "senders done in %s: %d HTTP requests (%d readings) and %d MQTT messages acknowledged; %d requests and %d messages sent again; %d readings found already stored on resend (committed, acknowledgement lost)\n",
+		time.Since(start).Round(time.Millisecond), res.HTTPBatches, res.HTTPReadings, res.MQTTMessages,
+		res.HTTPRetries, res.MQTTRetries, res.AckLost)
+
+	// The last stop is a SIGKILL too: what was acknowledged just before it
+	// must be there without a clean shutdown.
+	srv.kill()
+	fmt.Fprintf(progress, "server killed; reading back %s\n", dbPath)
+	if err := run.check(ctx, dbPath, res); err != nil {
+		return res, err
+	}
+	fmt.Fprintf(progress, "stored %d rows, %d distinct (device, time); acknowledged %d: %d missing, %d duplicates, %d stored but never acknowledged, %d unexpected\n",
+		res.Stored, res.Distinct, res.Acknowledged, res.Missing, res.Duplicates, res.Unacknowledged, res.Unexpected)
+	return res, res.failure()
+}
+
+// crashKeyLine is `civic key add`'s line with the secret.
+var crashKeyLine = regexp.MustCompile(`(?m)^key: (\S+)$`)
+
+// crashKey makes an admin API key with the CLI, as an operator would.
+func crashKey(ctx context.Context, bin, dbPath string) (string, error) {
+	cmd := exec.CommandContext(ctx, bin, "key", "add", "--scope", "admin", "--name", "crash-bench", "--db", "sqlite:"+dbPath)
+	cmd.Env = crashEnv()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("civic key add: %w: %s", err, strings.TrimSpace(errb.String()))
+	}
+	m := crashKeyLine.FindStringSubmatch(out.String())
+	if m == nil {
+		return "", fmt.Errorf("civic key add printed no key: %q", out.String())
+	}
+	return m[1], nil
+}
+
+// crashEnv is the environment of the child processes: this one's, without
+// CIVIC_* settings, which could point the server at another database.
+func crashEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "CIVIC_") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// crashServer runs `civic serve` as a child process, restartable on the
+// same database.
+type crashServer struct {
+	bin, db string
+	log     *os.File
+	died    func(error) // called when the server exits without being killed
+
+	mu       sync.Mutex
+	cur      *crashProc
+	up       chan struct{} // closed while a server is up
+	httpBase string        // http://host:port of the latest server
+	mqttAddr string        // host:port of its MQTT broker
+}
+
+type crashProc struct {
+	cmd     *exec.Cmd
+	exited  chan struct{}
+	killing bool // guarded by crashServer.mu
+}
+
+var (
+	crashListenLine = regexp.MustCompile(`^civic: listening on (http://\S+)`)
+	crashMQTTLine   = regexp.MustCompile(`^civic: MQTT broker on (\S+)`)
+)
+
+// start starts a server and waits until it has reported both addresses.
+func (s *crashServer) start(ctx context.Context) error {
+	cmd := exec.Command(s.bin, "serve", "--addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0",
+		"--db", "sqlite:"+s.db, "--log-format", "text", "--log-level", "warn")
+	cmd.Env = crashEnv()
+	lines := make(chan string, 16)
+	cmd.Stdout = &lineWriter{fn: func(l string) {
+		select {
+		case lines <- l:
+		default:
+		}
+	}}
+	cmd.Stderr = s.log
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("starting civic serve: %w", err)
+	}
+	p := &crashProc{cmd: cmd, exited: make(chan struct{})}
+	var waitErr error
+	go func() {
+		waitErr = cmd.Wait()
+		s.mu.Lock()
+		unexpected := s.cur == p && !p.killing
+		s.mu.Unlock()
+		close(p.exited)
+		if unexpected {
+			s.died(fmt.Errorf("civic serve (pid %d) exited on its own: %v\nserver log (end):\n%s", cmd.Process.Pid, waitErr, tailFile(s.log.Name(), 4096)))
+		}
+	}()
+	var httpBase, mqttAddr string
+	timeout := time.NewTimer(60 * time.Second)
+	defer timeout.Stop()
+	for httpBase == "" || mqttAddr == "" {
+		select {
+		case l := <-lines:
+			if m := crashListenLine.FindStringSubmatch(l); m != nil {
+				httpBase = m[1]
+			} else if m := crashMQTTLine.FindStringSubmatch(l); m != nil {
+				mqttAddr = m[1]
+			}
+		case <-p.exited:
+			return fmt.Errorf("civic serve exited while starting: %v\nserver log (end):\n%s", waitErr, tailFile(s.log.Name(), 4096))
+		case <-timeout.C:
+			_ = cmd.Process.Kill()
+			<-p.exited
+			return fmt.Errorf("civic serve did not report its addresses within a minute\nserver log (end):\n%s", tailFile(s.log.Name(), 4096))
+		case <-ctx.Done():
+			_ = cmd.Process.Kill()
+			<-p.exited
+			return context.Cause(ctx)
+		}
+	}
+	s.mu.Lock()
+	s.cur, s.httpBase, s.mqttAddr = p, httpBase, mqttAddr
+	close(s.up)
+	s.mu.Unlock()
+	return nil
+}
+
+// kill SIGKILLs the running server, if any, and waits until it is gone.
+func (s *crashServer) kill() {
+	s.mu.Lock()
+	p := s.cur
+	if p == nil {
+		s.mu.Unlock()
+		return
+	}
+	s.cur = nil
+	p.killing = true
+	s.up = make(chan struct{})
+	s.mu.Unlock()
+	_ = p.cmd.Process.Kill() // SIGKILL
+	<-p.exited
+}
+
+// wait returns the addresses of the running server, waiting for one to be
+// up.
+func (s *crashServer) wait(ctx context.Context) (httpBase, mqttAddr string, err error) {
+	s.mu.Lock()
+	up := s.up
+	s.mu.Unlock()
+	select {
+	case <-up:
+	case <-ctx.Done():
+		return "", "", ctx.Err()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.httpBase, s.mqttAddr, nil
+}
+
+// lineWriter calls fn with every complete line written to it.
+type lineWriter struct {
+	buf []byte
+	fn  func(string)
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.buf = append(w.buf, p...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		w.fn(strings.TrimRight(string(w.buf[:i]), "\r"))
+		w.buf = w.buf[i+1:]
+	}
+}
+
+// tailFile returns the last n bytes of a file, for error messages.
+func tailFile(path string, n int64) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > n {
+		_, _ = f.Seek(st.Size()-n, io.SeekStart)
+	}
+	b, _ := io.ReadAll(f)
+	return string(b)
+}
+
+// crashRegister registers a bin and a device for every sender's device
+// through the API and returns the MQTT devices' secrets.
+func crashRegister(ctx context.Context, c *http.Client, base, key string, o crashOptions) ([]string, error) {
+	add := func(id, bin string, i int) error {
+		b := map[string]any{"id": bin, "name": "Crash bench " + bin, "lat": 39.9 + float64(i%100)*0.001, "lon": -75.2 + float64(i/100)*0.001,
+			"stream": "trash", "capacity_l": 240}
+		if err := crashAPI(ctx, c, "POST", base+"/api/v1/bins", key, b, http.StatusCreated, nil); err != nil {
+			return err
+		}
+		d := map[string]any{"id": id, "bin_id": bin, "kind": "ultrasonic", "fill_scale": "fraction"}
+		return crashAPI(ctx, c, "POST", base+"/api/v1/devices", key, d, http.StatusCreated, nil)
+	}
+	for i := range o.devices {
+		if err := add(crashHTTPDevice(i), "CHB-"+strconv.Itoa(i), i); err != nil {
+			return nil, err
+		}
+	}
+	secrets := make([]string, o.mqttDevices)
+	for i := range o.mqttDevices {
+		id := crashMQTTDevice(i)
+		if err := add(id, "CMB-"+strconv.Itoa(i), o.devices+i); err != nil {
+			return nil, err
+		}
+		var out struct{ Secret string }
+		if err := crashAPI(ctx, c, "POST", base+"/api/v1/devices/"+id+"/secret", key, nil, http.StatusCreated, &out); err != nil {
+			return nil, err
+		}
+		secrets[i] = out.Secret
+	}
+	return secrets, nil
+}
+
+// crashAPI sends one JSON request and wants status want, waiting out rate
+// limits.
+func crashAPI(ctx context.Context, c *http.Client, method, url, key string, body any, want int, out any) error {
+	for {
+		var rd io.Reader
+		if body != nil {
+			b, err := json.Marshal(body)
+			if err != nil {
+				return err
+			}
+			rd = bytes.NewReader(b)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, url, rd)
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := c.Do(req)
+		if err != nil {
+			return fmt.Errorf("%s %s: %w", method, url, err)
+		}
+		raw, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == http.StatusTooManyRequests:
+			if err := sleepCtx(ctx, retryAfter(resp)); err != nil {
+				return err
+			}
+			continue
+		case resp.StatusCode != want:
+			return fmt.Errorf("%s %s: %s: %s", method, url, resp.Status, strings.TrimSpace(string(raw)))
+		case out != nil:
+			return json.Unmarshal(raw, out)
+		}
+		return nil
+	}
+}
+
+func retryAfter(resp *http.Response) time.Duration {
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+		return time.Duration(s) * time.Second
+	}
+	return 100 * time.Millisecond
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// crashSenders are the HTTP senders and MQTT devices of a run. Each
+// goroutine owns its slice of httpAcked or mqttAcked until wg is done.
+type crashSenders struct {
+	o       crashOptions
+	srv     *crashServer
+	client  *http.Client
+	key     string
+	base    time.Time
+	maxStep int
+	cancel  context.CancelCauseFunc
+
+	stopNew atomic.Bool // no new readings after this; resend until acknowledged
+	wg      sync.WaitGroup
+
+	httpDevices [][]string // sender → its devices
+	httpAcked   [][]bool   // sender → batch → acknowledged
+	mqttAcked   [][]bool   // device → message → acknowledged
+
+	httpInflight, mqttInflight atomic.Int64
+	httpRetries, mqttRetries   atomic.Int64
+	ackLost, partial           atomic.Int64
+
+	errMu sync.Mutex
+	err   error
+}
+
+func (r *crashSenders) fail(err error) {
+	r.errMu.Lock()
+	if r.err == nil {
+		r.err = err
+	}
+	r.errMu.Unlock()
+	r.cancel(err)
+}
+
+func (r *crashSenders) firstErr() error {
+	r.errMu.Lock()
+	defer r.errMu.Unlock()
+	return r.err
+}
+
+func (r *crashSenders) start(ctx context.Context, secrets []string) {
+	r.httpDevices = make([][]string, r.o.senders)
+	for i := range r.o.devices {
+		s := i % r.o.senders
+		r.httpDevices[s] = append(r.httpDevices[s], crashHTTPDevice(i))
+	}
+	r.httpAcked = make([][]bool, r.o.senders)
+	for s := range r.o.senders {
+		r.wg.Go(func() { r.sendHTTP(ctx, s) })
+	}
+	r.mqttAcked = make([][]bool, len(secrets))
+	for d, secret := range secrets {
+		r.wg.Go(func() { r.sendMQTT(ctx, d, secret) })
+	}
+}
+
+// batchBody is batch b of sender s: readings n = b*batch ... of the
+// sender's devices in turn, device n % len(devices) at step n / len(devices).
+func (r *crashSenders) batchBody(s, b int) ([]byte, bool) {
+	devs := r.httpDevices[s]
+	first := b * r.o.batch
+	if (first+r.o.batch)/len(devs) > r.maxStep {
+		return nil, false
+	}
+	buf := make([]byte, 0, 64+r.o.batch*80)
+	buf = append(buf, `{"readings":[`...)
+	for i := range r.o.batch {
+		n := first + i
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, `{"device":"`...)
+		buf = append(buf, devs[n%len(devs)]...)
+		buf = append(buf, `","time":"`...)
+		buf = r.base.Add(time.Duration(n/len(devs))*time.Second).AppendFormat(buf, time.RFC3339)
+		buf = append(buf, `","fill":`...)
+		buf = strconv.AppendFloat(buf, crashHTTPFill(s, n), 'g', -1, 64)
+		buf = append(buf, `,"battery":0.9}`...)
+	}
+	buf = append(buf, "]}"...)
+	return buf, true
+}
+
+// sendHTTP posts sender s's batches one after the other, each until a 202.
+func (r *crashSenders) sendHTTP(ctx context.Context, s int) {
+	for b := 0; !r.stopNew.Load(); b++ {
+		body, ok := r.batchBody(s, b)
+		if !ok {
+			return
+		}
+		r.httpAcked[s] = append(r.httpAcked[s], false)
+		for attempt := 0; ; attempt++ {
+			base, _, err := r.srv.wait(ctx)
+			if err != nil {
+				return
+			}
+			r.httpInflight.Add(1)
+			res, status, wait, err := crashPost(ctx, r.client, base+"/api/v1/readings", r.key, body)
+			r.httpInflight.Add(-1)
+			if ctx.Err() != nil {
+				return
+			}
+			if err == nil && status == http.StatusAccepted {
+				switch {
+				case res.Accepted+res.Duplicates != r.o.batch:
+					r.fail(fmt.Errorf("sender %d batch %d: accepted %d + duplicates %d, want %d readings", s, b, res.Accepted, res.Duplicates, r.o.batch))
+					return
+				case attempt == 0 && res.Duplicates > 0:
+					r.fail(fmt.Errorf("sender %d batch %d: %d duplicates on the first send of new readings", s, b, res.Duplicates))
+					return
+				case res.Duplicates > 0 && res.Accepted > 0:
+					r.partial.Add(1)
+				}
+				r.ackLost.Add(int64(res.Duplicates))
+				r.httpAcked[s][b] = true
+				break
+			}
+			if err == nil && status != http.StatusTooManyRequests && status < 500 {
+				r.fail(fmt.Errorf("sender %d batch %d: status %d", s, b, status))
+				return
+			}
+			r.httpRetries.Add(1)
+			if err := sleepCtx(ctx, wait); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// crashPost posts one batch. A transport error or a status other than 202
+// means not acknowledged; wait is how long to pause before resending.
+func crashPost(ctx context.Context, c *http.Client, url, key string, body []byte) (res civic.IngestResult, status int, wait time.Duration, err error) {
+	wait = 20 * time.Millisecond
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return res, 0, wait, err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return res, 0, wait, err
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return res, 0, wait, err
+	}
+	if resp.StatusCode == http.StatusTooManyRequests {
+		wait = retryAfter(resp)
+	}
+	if resp.StatusCode == http.StatusAccepted {
+		err = json.Unmarshal(raw, &res)
+	}
+	return res, resp.StatusCode, wait, err
+}
+
+// sendMQTT publishes device d's readings at QoS 1, one message at a time,
+// each until a PUBACK, reconnecting whenever the connection is lost.
+func (r *crashSenders) sendMQTT(ctx context.Context, d int, secret string) {
+	id := crashMQTTDevice(d)
+	topic := ingest.Topic(id)
+	var conn net.Conn
+	var c *paho.Client
+	var connCtx context.Context
+	defer func() {
+		if conn != nil {
+			conn.Close()
+		}
+	}()
+	for k := 0; !r.stopNew.Load() && k <= r.maxStep; k++ {
+		payload := fmt.Appendf(nil, `{"time":%q,"fill":%s,"battery":0.9}`,
+			r.base.Add(time.Duration(k)*time.Second).Format(time.RFC3339), strconv.FormatFloat(crashMQTTFill(d, k), 'g', -1, 64))
+		r.mqttAcked[d] = append(r.mqttAcked[d], false)
+		for {
+			if c == nil {
+				_, addr, err := r.srv.wait(ctx)
+				if err != nil {
+					return
+				}
+				conn, c, connCtx, err = crashConnect(ctx, addr, id, secret)
+				if err != nil {
+					if sleepCtx(ctx, 20*time.Millisecond) != nil {
+						return
+					}
+					continue
+				}
+			}
+			r.mqttInflight.Add(1)
+			resp, err := c.Publish(connCtx, &paho.Publish{Topic: topic, QoS: 1, Payload: payload})
+			r.mqttInflight.Add(-1)
+			if ctx.Err() != nil {
+				return
+			}
+			if err == nil {
+				r.mqttAcked[d][k] = true
+				break
+			}
+			if resp != nil && resp.ReasonCode >= 0x80 {
+				r.fail(fmt.Errorf("device %s message %d: refused with reason 0x%02x", id, k, resp.ReasonCode))
+				return
+			}
+			// No PUBACK: the connection went with the server. Publish the
+			// same reading again on a new one.
+			r.mqttRetries.Add(1)
+			conn.Close()
+			conn, c = nil, nil
+		}
+	}
+}
+
+// crashConnect connects device id to the broker at addr with MQTT 5. The
+// returned context ends when the connection does: paho (v0.23.0) forgets
+// the QoS 1 messages in flight when the connection drops without telling
+// their Publish calls, which would otherwise wait out the packet timeout.
+func crashConnect(ctx context.Context, addr, id, secret string) (net.Conn, *paho.Client, context.Context, error) {
+	conn, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	c := paho.NewClient(paho.ClientConfig{ClientID: id, Conn: newBufferedConn(conn), PacketTimeout: 30 * time.Second})
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := c.Connect(cctx, &paho.Connect{ClientID: id, KeepAlive: 60, CleanStart: true,
+		Username: id, UsernameFlag: true, Password: []byte(secret), PasswordFlag: true}); err != nil {
+		conn.Close()
+		return nil, nil, nil, err
+	}
+	connCtx, lost := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-c.Done():
+			lost()
+		case <-connCtx.Done():
+		}
+	}()
+	return conn, c, connCtx, nil
+}
+
+// crashDevice is how the check finds what a stored row should be.
+type crashDevice struct {
+	http   bool
+	owner  int // HTTP sender or MQTT device number
+	j, per int // HTTP: index among the sender's devices, and their count
+	seen   []bool
+}
+
+// check opens the killed server's database and compares every stored row
+// with what the senders sent and saw acknowledged.
+func (r *crashSenders) check(ctx context.Context, dbPath string, res *crashResult) error {
+	st, err := store.Open(ctx, "sqlite:"+dbPath, store.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return fmt.Errorf("opening the database after the crash: %w", err)
+	}
+	defer st.Close()
+	db := st.DB()
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*), (SELECT COUNT(*) FROM (SELECT DISTINCT device_id, time FROM readings)) FROM readings`).
+		Scan(&res.Stored, &res.Distinct); err != nil {
+		return err
+	}
+
+	devs := make(map[string]*crashDevice)
+	for s, ids := range r.httpDevices {
+		sent := len(r.httpAcked[s]) * r.o.batch
+		for j, id := range ids {
+			devs[id] = &crashDevice{http: true, owner: s, j: j, per: len(ids), seen: make([]bool, (sent+len(ids)-1-j)/len(ids))}
+		}
+	}
+	for d, acked := range r.mqttAcked {
+		devs[crashMQTTDevice(d)] = &crashDevice{owner: d, seen: make([]bool, len(acked))}
+	}
+	acked := func(dv *crashDevice, step int) bool {
+		if dv.http {
+			return r.httpAcked[dv.owner][(step*dv.per+dv.j)/r.o.batch]
+		}
+		return r.mqttAcked[dv.owner][step]
+	}
+	fill := func(dv *crashDevice, step int) float64 {
+		if dv.http {
+			return crashHTTPFill(dv.owner, step*dv.per+dv.j)
+		}
+		return crashMQTTFill(dv.owner, step)
+	}
+
+	rows, err := db.QueryContext(ctx, `SELECT device_id, time, fill FROM readings ORDER BY device_id, time`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	base := r.base.UnixMilli()
+	dups := 0
+	for rows.Next() {
+		var id string
+		var ms int64
+		var f *float64
+		if err := rows.Scan(&id, &ms, &f); err != nil {
+			return err
+		}
+		dv := devs[id]
+		off := ms - base
+		if dv == nil || off < 0 || off%1000 != 0 || int(off/1000) >= len(dv.seen) {
+			res.Unexpected++
+			continue
+		}
+		step := int(off / 1000)
+		if dv.seen[step] {
+			dups++
+			continue
+		}
+		dv.seen[step] = true
+		if f == nil || math.Abs(*f-fill(dv, step)) > 1e-9 {
+			res.Unexpected++
+		}
+		if !acked(dv, step) {
+			res.Unacknowledged++
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, dv := range devs {
+		for step, seen := range dv.seen {
+			if !seen && acked(dv, step) {
+				res.Missing++
+			}
+		}
+	}
+	res.Duplicates = max(res.Stored-res.Distinct, dups)
+	return nil
+}
