@@ -1,9 +1,17 @@
 package store_test
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/store"
@@ -78,4 +86,69 @@ func TestOpenUnreachablePostgres(t *testing.T) {
 	ctx := context.Background()
 	_, err := store.Open(ctx, "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2", store.Options{})
 	wantKind(t, "Open unreachable", err, civic.Unavailable)
+}
+
+// TestSurvivesKill checks what WAL with synchronous=NORMAL promises: a
+// reading acknowledged by WriteReadings survives a SIGKILL of the process.
+// A child process (this test binary, running TestKillChild) ingests until
+// it is killed mid-stream.
+func TestSurvivesKill(t *testing.T) {
+	dsn := "sqlite:" + filepath.Join(t.TempDir(), "civic.db")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKillChild$")
+	cmd.Env = append(os.Environ(), "CIVIC_STORE_KILL_DSN="+dsn)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	acked := 0
+	sc := bufio.NewScanner(out)
+	for sc.Scan() {
+		if n, ok := strings.CutPrefix(sc.Text(), "committed "); ok {
+			acked, _ = strconv.Atoi(n)
+			if acked >= 20_000 {
+				break
+			}
+		}
+	}
+	cmd.Process.Kill() // SIGKILL: no deferred Close, no checkpoint
+	cmd.Wait()
+	if acked < 20_000 {
+		t.Fatalf("child acknowledged only %d readings before it stopped", acked)
+	}
+
+	s := openStore(t, dsn, nil)
+	got, err := s.Readings(context.Background(), civic.ReadingQuery{Device: "K-1"})
+	must(t, "Readings", err)
+	if len(got) < acked {
+		t.Errorf("after SIGKILL: %d readings stored, %d were acknowledged", len(got), acked)
+	}
+}
+
+// TestKillChild is the child process of TestSurvivesKill.
+func TestKillChild(t *testing.T) {
+	dsn := os.Getenv("CIVIC_STORE_KILL_DSN")
+	if dsn == "" {
+		t.Skip("helper process of TestSurvivesKill")
+	}
+	ctx := context.Background()
+	s, err := store.Open(ctx, dsn, store.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for {
+		batch := make([]civic.Reading, 1000)
+		for i := range batch {
+			batch[i] = civic.Reading{Device: "K-1", Bin: "B-1", Time: t0.Add(time.Duration(total+i) * time.Second), Fill: f64(0.5)}
+		}
+		if _, err := s.WriteReadings(ctx, [][]civic.Reading{batch}); err != nil {
+			t.Fatal(err)
+		}
+		total += len(batch)
+		fmt.Printf("committed %d\n", total)
+	}
 }
