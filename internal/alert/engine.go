@@ -78,13 +78,14 @@ type Engine struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	mu     sync.Mutex // guards queue sends against Close
-	closed bool
-	queue  chan []civic.Reading
-	stop   chan struct{}
-	done   chan struct{}
-	resync atomic.Bool
-	sweepC chan chan struct{}
+	mu      sync.Mutex // guards queue sends against Close
+	closed  bool
+	started bool
+	queue   chan []civic.Reading
+	stop    chan struct{}
+	done    chan struct{}
+	resync  atomic.Bool
+	sweepC  chan chan struct{}
 
 	evaluated, opened, resolved, dropped, errs atomic.Uint64
 
@@ -180,7 +181,15 @@ func (e *Engine) OnCommit(rs []civic.Reading) {
 
 // Start loads bins, devices, rules and unresolved alerts and starts
 // evaluating in the background.
-func (e *Engine) Start() { go e.run() }
+func (e *Engine) Start() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started || e.closed {
+		return
+	}
+	e.started = true
+	go e.run()
+}
 
 // Close stops accepting readings, evaluates those already queued and stops
 // the Engine. It returns ctx's error if ctx ends first.
@@ -189,6 +198,9 @@ func (e *Engine) Close(ctx context.Context) error {
 	if !e.closed {
 		e.closed = true
 		close(e.stop)
+		if !e.started {
+			close(e.done) // never started: nothing to wait for
+		}
 	}
 	e.mu.Unlock()
 	select {

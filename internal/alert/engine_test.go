@@ -281,6 +281,15 @@ func TestEngineQueueFull(t *testing.T) {
 	if err := e.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	// Closing what never started returns at once.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := alert.NewEngine(alert.EngineOptions{Alerts: st, Source: st}).Close(ctx); err != nil {
+		t.Errorf("Close of an engine never started: %v", err)
+	}
+	if err := alert.NewNotifier(alert.NotifierOptions{Store: st}).Close(ctx); err != nil {
+		t.Errorf("Close of a notifier never started: %v", err)
+	}
 }
 
 // TestEngineRulesConfig disables a rule for one bin: its open alert

@@ -96,10 +96,12 @@ type Notifier struct {
 	opts NotifierOptions
 	log  *slog.Logger
 
-	kick      chan struct{}
-	stop      chan struct{}
-	done      chan struct{}
-	closeOnce sync.Once
+	kick chan struct{}
+	stop chan struct{}
+	done chan struct{}
+
+	life            sync.Mutex
+	started, closed bool
 
 	mu                    sync.Mutex
 	sent, retried, failed uint64
@@ -138,7 +140,15 @@ func NewNotifier(opts NotifierOptions) *Notifier {
 }
 
 // Start delivers in the background until Close.
-func (n *Notifier) Start() { go n.run() }
+func (n *Notifier) Start() {
+	n.life.Lock()
+	defer n.life.Unlock()
+	if n.started || n.closed {
+		return
+	}
+	n.started = true
+	go n.run()
+}
 
 // Kick makes the Notifier look at the outbox now, e.g. right after an
 // alert opened. It never blocks.
@@ -153,7 +163,15 @@ func (n *Notifier) Kick() {
 // not delivered stay in the outbox for the next start. It returns ctx's
 // error if ctx ends first.
 func (n *Notifier) Close(ctx context.Context) error {
-	n.closeOnce.Do(func() { close(n.stop) })
+	n.life.Lock()
+	if !n.closed {
+		n.closed = true
+		close(n.stop)
+		if !n.started {
+			close(n.done) // never started: nothing to wait for
+		}
+	}
+	n.life.Unlock()
 	select {
 	case <-n.done:
 		return nil
