@@ -83,9 +83,9 @@ var _ civic.Store = (*Store)(nil)
 // Open connects to the database named by dsn, applies pending migrations
 // and returns the store. dsn is "sqlite:PATH", a bare PATH, "sqlite::memory:"
 // (a private in-memory database, for tests) or a "postgres://" or
-// "postgresql://" URL. Open fails with Unavailable when the database does
-// not answer or its schema is newer than this binary knows, and with
-// Internal when a migration fails.
+// "postgresql://" URL. Open fails with Invalid for a malformed DSN, with
+// Unavailable when the database does not answer or its schema is newer than
+// this binary knows, and with Internal when a migration fails.
 func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	s := &Store{now: opts.Now, log: opts.Logger}
 	if s.now == nil {
