@@ -140,10 +140,13 @@ func TestMapPageAndList(t *testing.T) {
 		t.Fatalf("GET /: %d", res.StatusCode)
 	}
 	for _, want := range []string{`id="map"`, `data-bins="/map/bins.json"`, `data-events="/events"`, `id="binlist"`,
-		`<strong id="bin-count" data-matched="30">30</strong> of 30 bins`, "dist/leaflet.", `hx-get="/map/list"`} {
+		`<strong id="bin-count" data-matched="30">30</strong> of 30 bins`, `hx-get="/map/list"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("map page lacks %q", want)
 		}
+	}
+	if f.ui.assets.vendor && !strings.Contains(body, `src="/static/dist/leaflet.`) {
+		t.Error("map page does not load Leaflet by its hashed URL")
 	}
 	// Without JavaScript the form reloads the page with the filter.
 	_, body = f.get(c, "/?min=90&max=100")
@@ -430,7 +433,7 @@ func TestBinPageAndHistory(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("bin page: %d", res.StatusCode)
 	}
-	for _, want := range []string{f.city.Bins[2].Name, f.city.Devices[2].ID, `id="recent"`, `data-history="/bins/` + id + `/history.json"`, "chart-fill"} {
+	for _, want := range []string{f.city.Bins[2].Name, f.city.Devices[2].ID, `id="recent"`, `data-history="/bins/` + id + `/history.json"`, `id="charts"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("bin page lacks %q", want)
 		}
