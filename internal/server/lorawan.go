@@ -62,7 +62,7 @@ func newLoRaWAN(cfg *Config, deps *Deps, reg *prometheus.Registry) *lorawan {
 	l.messages = register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "civic_lorawan_messages_total",
 		Help: "LoRaWAN webhook messages by integration and result: accepted, duplicate, event, unknown_device, " +
-			"decode_failure, invalid, unauthorized.",
+			"inactive_device, decode_failure, invalid, unauthorized.",
 	}, []string{"integration", "result"}))
 	return l
 }
@@ -147,6 +147,11 @@ func (s *Server) handleLoRaWAN(w http.ResponseWriter, r *http.Request, integrati
 	}
 	if s.ingester == nil {
 		return civic.Errorf(civic.Unavailable, "ingest is not running on this server")
+	}
+	if d.Status == civic.StatusInactive || d.Status == civic.StatusRemoved {
+		// Not a decode failure: the registry says to ignore the device.
+		count("inactive_device")
+		return civic.FieldError("dev_eui", "device %s is %s: its uplinks are not accepted", d.ID, d.Status)
 	}
 	reading, err := u.Reading(d, l.decoders)
 	if err == nil {

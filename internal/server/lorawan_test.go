@@ -270,6 +270,15 @@ func TestLoRaWAN(t *testing.T) {
 		{name: "device without a format", before: []request{{method: "PATCH", url: "/api/v1/devices/L-V1", body: `{"payload_format":""}`, as: "admin"}},
 			req:    request{method: "POST", url: "/api/v1/lorawan/chirpstack?event=up", body: csUp(v1EUI, frame, ""), header: csSecret()},
 			status: 400, field: "payload_format"},
+		{name: "inactive device", before: []request{{method: "PATCH", url: "/api/v1/devices/L-V1", body: `{"status":"inactive"}`, as: "admin"}},
+			req:    request{method: "POST", url: "/api/v1/lorawan/chirpstack?event=up", body: csUp(v1EUI, frame, ""), header: csSecret()},
+			status: 400, field: "dev_eui", want: []string{"inactive"},
+			after: func(t *testing.T, f *fixture, _ *httptest.ResponseRecorder) {
+				if h := healthOf(t, f, "L-V1"); h.DecodeFailures != 0 {
+					t.Errorf("inactive device counted as a decode failure: %+v", h)
+				}
+				noReadings("L-V1")(t, f, nil)
+			}},
 		{name: "decoded value out of range", req: request{method: "POST", url: "/api/v1/lorawan/chirpstack?event=up", body: csUp(v1EUI, frame, `{"temperature":500}`), header: csSecret()},
 			status: 400, field: "temperature_c",
 			after: func(t *testing.T, f *fixture, _ *httptest.ResponseRecorder) {
