@@ -2,8 +2,9 @@
 //
 // The model. Each bin's fill readings are cleaned first: short runs that
 // leave and come back to the level around them (an ultrasonic sensor's lost
-// echo reads 0) are dropped, and a confirmed fall of fill is an emptying that
-// ends a fill cycle. Readings of an overflowing bin (at 0.97 and above) are
+// echo reads 0) are dropped, runs of identical values (a stuck sensor) are
+// cut to their first, and a confirmed fall of fill is an emptying that ends
+// a fill cycle. Readings of an overflowing bin (at 0.97 and above) are
 // censored. Within a cycle fill grows linearly in "effective time", which
 // advances through the week by an hour-of-week profile (168 slots, mean 1):
 // the profile is learnt from the increments between readings, pooled over
@@ -11,15 +12,16 @@
 // each bin then moves its pool's profile along the city's main direction of
 // difference between bins (say commercial against residential rhythm) as far
 // as its own history supports. A bin's base rate is the random-effects mean
-// of its cycles' slopes, shrunk towards its pool's mean by empirical Bayes,
-// so a bin with two readings gets its zone's rate. Whether fill rises faster
-// above 60% (a compactor's press losing ground) is learnt per kind of bin and
-// defaults to linear. A forecast starts from the current cycle: its slope
-// updates the bin's rate (a Bayesian update against the cycle-to-cycle
-// spread), its latest readings carried forward give the level, and the
-// threshold crossing is solved in effective time. The P10-P90 band comes
-// from the rate's remaining uncertainty, the cycle-to-cycle spread and the
-// level's noise.
+// of its cycles' slopes (weighted by length and recency, never negative),
+// shrunk towards its pool's mean by empirical Bayes, so a bin with two
+// readings gets its zone's rate. Whether fill rises faster above 60% (a
+// compactor's press losing ground) is learnt per kind of bin and defaults to
+// linear. A forecast starts from the current cycle: its slope updates the
+// bin's rate (a Bayesian update, by the part of cycle-to-cycle deviations
+// that persists from one cycle to the next), its latest readings carried
+// forward give the level, and the threshold crossing is solved in effective
+// time. The P10-P90 band comes from the rate's remaining uncertainty, the
+// passing cycle-to-cycle deviations and the level's noise.
 //
 // Train fits a model; Predict, PredictLatest and FillAt answer the planner's
 // questions (when will this bin reach its threshold; how full will it be at
