@@ -116,7 +116,8 @@ func benchIngest(b *testing.B, name string, per int, write func(context.Context,
 // cpuTime is the CPU time this process has used. The benchmarks report
 // readings per CPU second beside readings per second because the machines
 // they run on are often shared: the wall-clock rate then says more about the
-// neighbours than about the code.
+// neighbours than about the code. It counts this process only: on
+// PostgreSQL the server's own CPU time is not in it.
 func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
