@@ -216,6 +216,22 @@ func TestLoRaWAN(t *testing.T) {
 					t.Errorf("stored %+v", rs)
 				}
 			}},
+		{name: "TTN frame decoded with the device's format",
+			req: request{method: "POST", url: "/api/v1/lorawan/ttn", header: ttnSecret(),
+				body: `{"end_device_ids":{"device_id":"v1","dev_eui":"` + v1EUI + `"},"received_at":"2026-03-02T11:50:00Z",` +
+					`"uplink_message":{"f_port":1,"f_cnt":9,"frm_payload":"` + base64.StdEncoding.EncodeToString(frame) + `",` +
+					`"decoded_payload":{"note":"no known field"},"rx_metadata":[{"gateway_ids":{"gateway_id":"gw-b"},"rssi":-97,"snr":3.5}]}}`},
+			status: 202, want: []string{`"device":"L-V1"`, `"accepted":1`},
+			after: func(t *testing.T, f *fixture, _ *httptest.ResponseRecorder) {
+				rs := readingsOf(t, f, "L-V1")
+				if len(rs) != 1 || math.Abs(*rs[0].Fill-0.42) > 1e-9 || *rs[0].RSSI != -97 || *rs[0].SNR != 3.5 ||
+					!rs[0].Time.Equal(testNow.Add(-10*time.Minute)) {
+					t.Errorf("stored %+v", rs)
+				}
+				if h := healthOf(t, f, "L-V1"); h.Gateway != "gw-b" || h.Uplinks24h != 1 || h.Status != civic.HealthOK {
+					t.Errorf("health %+v", h)
+				}
+			}},
 		{name: "wrong secret", req: request{method: "POST", url: "/api/v1/lorawan/ttn", body: `{}`, header: map[string]string{"X-Civic-Secret": "guess"}},
 			status: 401, want: []string{"X-Civic-Secret"}},
 		{name: "other integration's secret", req: request{method: "POST", url: "/api/v1/lorawan/ttn", body: `{}`, header: csSecret()}, status: 401},
