@@ -86,6 +86,7 @@ type crashOptions struct {
 	mqttDevices int           // MQTT devices: one connection, one reading per message each
 	seed        int64         // for the kill times
 	drain       time.Duration // after duration, how long senders may take to get everything acknowledged
+	pause       time.Duration // between an HTTP sender's acknowledged requests; tests use it to keep the database small
 }
 
 // crashKill is what one SIGKILL interrupted.
@@ -203,6 +204,14 @@ func crashRun(ctx context.Context, progress io.Writer, o crashOptions) (res *cra
 		select {
 		case <-time.After(wait):
 		case <-runCtx.Done():
+		}
+		// Then strike while both kinds of sender wait for an acknowledgement
+		// (for at most a couple of seconds).
+		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline) && runCtx.Err() == nil; {
+			if run.httpInflight.Load() > 0 && (o.mqttDevices == 0 || run.mqttInflight.Load() > 0) {
+				break
+			}
+			time.Sleep(time.Millisecond)
 		}
 		if runCtx.Err() != nil {
 			break
@@ -652,6 +661,9 @@ func (r *crashSenders) sendHTTP(ctx context.Context, s int) {
 				}
 				r.ackLost.Add(int64(res.Duplicates))
 				r.httpAcked[s][b] = true
+				if r.o.pause > 0 && sleepCtx(ctx, r.o.pause) != nil {
+					return
+				}
 				break
 			}
 			if err == nil && status != http.StatusTooManyRequests && status < 500 {
