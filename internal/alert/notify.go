@@ -79,6 +79,9 @@ type NotifierOptions struct {
 	// BaseURL, if set, is civic's public URL; messages link to the alerts
 	// page.
 	BaseURL string
+	// Retention is how long delivered and failed notifications are kept
+	// in the outbox; 30 days by default. They are pruned hourly.
+	Retention time.Duration
 	// Logger receives delivery failures; slog.Default() when nil.
 	Logger *slog.Logger
 }
@@ -113,7 +116,12 @@ func NewNotifier(opts NotifierOptions) *Notifier {
 		panic("alert.NewNotifier: Store is required")
 	}
 	if opts.Client == nil {
-		opts.Client = &http.Client{Timeout: 15 * time.Second}
+		opts.Client = &http.Client{
+			Timeout: 15 * time.Second,
+			// A redirect would turn the POST into a GET: report it as a
+			// failure instead.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -128,6 +136,7 @@ func NewNotifier(opts NotifierOptions) *Notifier {
 	opts.BackoffBase = cmp.Or(opts.BackoffBase, 30*time.Second)
 	opts.BackoffMax = cmp.Or(opts.BackoffMax, time.Hour)
 	opts.MaxAttempts = cmp.Or(opts.MaxAttempts, 10)
+	opts.Retention = cmp.Or(opts.Retention, 30*24*time.Hour)
 	opts.SMTP.HelloName = cmp.Or(opts.SMTP.HelloName, "localhost")
 	opts.SMTP.Timeout = cmp.Or(opts.SMTP.Timeout, 30*time.Second)
 	return &Notifier{
@@ -194,7 +203,16 @@ func (n *Notifier) run() {
 	ctx := context.Background()
 	tick := time.NewTicker(n.opts.Poll)
 	defer tick.Stop()
+	var pruned time.Time
 	for {
+		if now := time.Now(); now.Sub(pruned) >= time.Hour {
+			pruned = now
+			if k, err := n.opts.Store.PruneNotifications(ctx, n.opts.Now().Add(-n.opts.Retention)); err != nil {
+				n.log.Warn("notifier: prune outbox", "err", err)
+			} else if k > 0 {
+				n.log.Info("notifier: pruned outbox", "notifications", k)
+			}
+		}
 		// Keep going while claims come back full.
 		for n.DeliverDue(ctx) >= n.opts.Batch {
 			select {

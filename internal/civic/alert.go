@@ -602,4 +602,7 @@ type AlertStore interface {
 	// one and the notification is due again at next, or, with failed set,
 	// never again.
 	RescheduleNotification(ctx context.Context, id int64, next time.Time, lastErr string, failed bool) error
+	// PruneNotifications deletes the delivered and failed notifications
+	// created before before and returns how many.
+	PruneNotifications(ctx context.Context, before time.Time) (int, error)
 }

@@ -468,6 +468,20 @@ func (s *Store) RescheduleNotification(ctx context.Context, id int64, next time.
 	})
 }
 
+// PruneNotifications implements civic.AlertStore.
+func (s *Store) PruneNotifications(ctx context.Context, before time.Time) (int, error) {
+	var n int64
+	err := s.inTx(ctx, errCtx{op: "prune notifications"}, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM alert_outbox WHERE created_at < $1 AND (delivered_at IS NOT NULL OR failed)`, s.ts(before))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
 // listTx is list inside a transaction.
 func listTx[T any](ctx context.Context, tx *sql.Tx, query string, scan func(rowScanner) (T, error), args ...any) ([]T, error) {
 	rows, err := tx.QueryContext(ctx, query, args...)

@@ -282,6 +282,15 @@ func TestSubscriptionsAndOutbox(t *testing.T) {
 			t.Errorf("rescheduled notification not due after an hour")
 		}
 
+		// Delivered and failed rows go after the retention; due ones stay.
+		pruned, err := s.PruneNotifications(ctx, now.Add(time.Second))
+		must(t, "PruneNotifications", err)
+		if pruned != 2 {
+			t.Errorf("pruned %d, want the delivered and the failed notification", pruned)
+		}
+		if n, err := s.PruneNotifications(ctx, now.Add(time.Second)); err != nil || n != 0 {
+			t.Errorf("second prune = %d, %v", n, err)
+		}
 		must(t, "DeleteSubscription", s.DeleteSubscription(ctx, "all"))
 		wantKind(t, "delete again", s.DeleteSubscription(ctx, "all"), civic.NotFound)
 		_, err = s.Subscription(ctx, "all")
