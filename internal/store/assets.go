@@ -40,17 +40,33 @@ func (s *Store) binArgs(b *civic.Bin, created, updated time.Time) []any {
 }
 
 func scanBinView(r rowScanner) (civic.BinView, error) {
-	var v civic.BinView
-	var zone sql.NullString
-	var st stateScan
-	dest := []any{&v.ID, &v.Serial, &v.Name, &v.Lat, &v.Lon, &v.Address, &v.Stream, &v.CapacityL, &v.Compacting, &v.Model,
-		&zone, &v.Status, &v.InstalledOn, &v.FullThreshold, scanTime{&v.CreatedAt}, scanTime{&v.UpdatedAt}}
-	dest = append(dest, st.dest()...)
-	if err := r.Scan(dest...); err != nil {
-		return v, err
+	var sc binScanner
+	return sc.scan(r)
+}
+
+// binScanner scans bin rows joined with their state. Its destination list
+// is built once and reused for every row of a listing, which matters for
+// the live map's 10,000-bin query.
+type binScanner struct {
+	v    civic.BinView
+	zone sql.NullString
+	st   stateScan
+	dest []any
+}
+
+func (sc *binScanner) scan(r rowScanner) (civic.BinView, error) {
+	if sc.dest == nil {
+		v := &sc.v
+		sc.dest = append([]any{&v.ID, &v.Serial, &v.Name, &v.Lat, &v.Lon, &v.Address, &v.Stream, &v.CapacityL,
+			&v.Compacting, &v.Model, &sc.zone, &v.Status, &v.InstalledOn, &v.FullThreshold, scanTime{&v.CreatedAt},
+			scanTime{&v.UpdatedAt}}, sc.st.dest()...)
 	}
-	v.ZoneID = zone.String
-	v.State = st.state()
+	if err := r.Scan(sc.dest...); err != nil {
+		return civic.BinView{}, err
+	}
+	v := sc.v
+	v.ZoneID = sc.zone.String
+	v.State = sc.st.state()
 	return v, nil
 }
 
@@ -251,9 +267,10 @@ func (s *Store) ListBins(ctx context.Context, f civic.BinFilter) ([]civic.BinVie
 		return nil, s.fail(errCtx{op: "list bins"}, err)
 	}
 	defer rows.Close()
-	out := []civic.BinView{}
+	out := make([]civic.BinView, 0, min(max(f.Limit, 64), 16384))
+	var sc binScanner
 	for rows.Next() {
-		v, err := scanBinView(rows)
+		v, err := sc.scan(rows)
 		if err != nil {
 			return nil, s.fail(errCtx{op: "list bins"}, err)
 		}

@@ -133,3 +133,34 @@ func reportRate(b *testing.B, cpu0 time.Duration, per int) {
 		b.ReportMetric(n/cpu.Seconds(), "readings/cpu-s")
 	}
 }
+
+// BenchmarkListBins measures the live map's query: every one of 10,000
+// bins with its latest state.
+func BenchmarkListBins(b *testing.B) {
+	for _, engine := range engines {
+		b.Run(engine, func(b *testing.B) {
+			ctx := context.Background()
+			s := openStore(b, newDSN(b, engine), nil)
+			const n = 10_000
+			bins := make([]civic.Bin, n)
+			readings := make([]civic.Reading, n)
+			for i := range bins {
+				bins[i] = *testBin(fmt.Sprintf("B-%05d", i), 52+float64(i%100)/100, 13+float64(i/100)/100)
+				readings[i] = civic.Reading{Device: fmt.Sprintf("D-%05d", i), Bin: bins[i].ID, Time: t0, Fill: f64(0.5), Battery: f64(0.9)}
+			}
+			if err := s.ImportBins(ctx, bins); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := s.WriteReadings(ctx, [][]civic.Reading{readings}); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				got, err := s.ListBins(ctx, civic.BinFilter{})
+				if err != nil || len(got) != n {
+					b.Fatalf("ListBins: %d bins, %v", len(got), err)
+				}
+			}
+		})
+	}
+}

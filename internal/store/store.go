@@ -323,12 +323,40 @@ func (d scanTime) Scan(v any) error {
 }
 
 func (d scanTime) parse(s string) error {
+	if t, ok := parseTextTime(s); ok {
+		*d.t = t
+		return nil
+	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return fmt.Errorf("store: bad time %q: %w", s, err)
 	}
 	*d.t = t.UTC()
 	return nil
+}
+
+// parseTextTime parses the textTime layout without time.Parse's
+// generality: listings parse two of these per row.
+func parseTextTime(s string) (time.Time, bool) {
+	if len(s) != len(textTime) || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' ||
+		s[19] != '.' || s[23] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(i, n int) int {
+		v := 0
+		for _, c := range []byte(s[i : i+n]) {
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, mo, d, h, mi, sec, ms := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2), num(20, 3)
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || d > 31 || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 || ms < 0 {
+		return time.Time{}, false
+	}
+	return time.Date(y, time.Month(mo), d, h, mi, sec, ms*int(time.Millisecond), time.UTC), true
 }
 
 // scanTimePtr scans a nullable time column.
