@@ -159,9 +159,10 @@ func (s *Server) handleLoRaWAN(w http.ResponseWriter, r *http.Request, integrati
 		res, err = s.ingester.Ingest(ctx, []civic.Reading{reading})
 		if err == nil {
 			l.noteGateway(ctx, s, d.ID, u.GatewayID)
-			count("accepted")
 			if res.Duplicates > 0 {
 				count("duplicate")
+			} else {
+				count("accepted")
 			}
 			s.metrics.readings.WithLabelValues("accepted").Add(float64(res.Accepted))
 			s.metrics.readings.WithLabelValues("duplicate").Add(float64(res.Duplicates))
