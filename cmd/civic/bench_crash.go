@@ -93,7 +93,7 @@ type crashOptions struct {
 type crashKill struct {
 	At         time.Duration // since senders started
 	HTTP, MQTT int           // requests and messages waiting for their acknowledgement
-	Restart    time.Duration // from SIGKILL to the new server answering
+	Restart    time.Duration // from SIGKILL to the new server reporting its HTTP and MQTT addresses
 }
 
 // crashResult is what a crash run measured and found.
