@@ -198,7 +198,8 @@ func (h *hook) Provides(x byte) bool {
 }
 
 // OnConnectAuthenticate lets a device in when its user name is a valid
-// device id and Authenticate accepts its password.
+// device id, Authenticate accepts its password, and its client id is not
+// the session of another device.
 func (h *hook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
 	device := string(pk.Connect.Username)
 	if civic.ValidateID("device", device) != nil {
@@ -210,6 +211,13 @@ func (h *hook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
 	if err := h.b.opts.Authenticate(ctx, device, string(pk.Connect.Password)); err != nil {
 		h.b.authFailures.Add(1)
 		h.b.limiter.log(h.b.log, "mqtt: device refused", device, err)
+		return false
+	}
+	// A client id names a session; taking over another device's session
+	// would disconnect that device and inherit its state.
+	if old, ok := h.b.server.Clients.Get(cl.ID); ok && old != cl && string(old.Properties.Username) != device {
+		h.b.authFailures.Add(1)
+		h.b.limiter.log(h.b.log, "mqtt: device refused", device, errors.New("client id "+cl.ID+" is another device's session"))
 		return false
 	}
 	return true

@@ -141,7 +141,7 @@ func TestBrokerV5(t *testing.T) {
 }
 
 func TestBrokerAuth(t *testing.T) {
-	st := openStore(t, "D-1")
+	st := openStore(t, "D-1", "D-2")
 	b := startBroker(t, startWriter(t, st))
 	for _, tt := range []struct{ user, password string }{
 		{"D-1", "wrong"},
@@ -156,8 +156,16 @@ func TestBrokerAuth(t *testing.T) {
 	if _, err := connectV5(t, b.Addr(), "ok", "D-1", "pw-D-1"); err != nil {
 		t.Errorf("good credentials: %v", err)
 	}
-	if s := b.Stats(); s.AuthFailures != 4 {
-		t.Errorf("auth failures = %d, want 4", s.AuthFailures)
+	// D-2 may not take over D-1's session by using its client id; D-1
+	// itself may reconnect with it.
+	if _, err := connectV5(t, b.Addr(), "ok", "D-2", "pw-D-2"); err == nil {
+		t.Error("D-2 took over D-1's client id")
+	}
+	if _, err := connectV5(t, b.Addr(), "ok", "D-1", "pw-D-1"); err != nil {
+		t.Errorf("D-1 reconnecting with its client id: %v", err)
+	}
+	if s := b.Stats(); s.AuthFailures != 5 {
+		t.Errorf("auth failures = %d, want 5", s.AuthFailures)
 	}
 }
 
