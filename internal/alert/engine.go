@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -506,7 +507,11 @@ func (e *Engine) apply(ctx context.Context, bin string, f Finding, now time.Time
 	if !isOpen {
 		return
 	}
-	a, ok, err := e.opts.Alerts.ResolveCleared(ctx, bin, f.Rule, "cleared: "+f.Message, now)
+	note := "cleared: " + f.Message
+	if f.Value != nil && *f.Value != 0 {
+		note += " (" + strconv.FormatFloat(*f.Value, 'g', 4, 64) + ")"
+	}
+	a, ok, err := e.opts.Alerts.ResolveCleared(ctx, bin, f.Rule, note, now)
 	if err != nil {
 		e.fail("resolve alert", err)
 		return

@@ -72,7 +72,7 @@ const (
 // the order of civic.RuleKinds. It is pure: the same input gives the same
 // findings.
 func Evaluate(in Input) []Finding {
-	var out []Finding
+	out := make([]Finding, 0, len(civic.RuleKinds))
 	for _, k := range civic.RuleKinds {
 		if !in.Settings.Enabled(k) {
 			continue
@@ -124,8 +124,11 @@ func firing(dev string, v float64, format string, args ...any) (Finding, bool) {
 	return Finding{Firing: true, Device: dev, Value: &v, Message: fmt.Sprintf(format, args...)}, true
 }
 
-func cleared(dev string, v float64, format string, args ...any) (Finding, bool) {
-	return Finding{Firing: false, Device: dev, Value: &v, Message: fmt.Sprintf(format, args...)}, true
+// cleared is a finding that the condition cleared. Its message is a
+// constant: rules run on every reading and most of them clear, so they
+// should not format; Value carries the number.
+func cleared(dev string, v float64, msg string) (Finding, bool) {
+	return Finding{Firing: false, Device: dev, Value: &v, Message: msg}, true
 }
 
 func (in *Input) fullThreshold() float64 {
@@ -145,7 +148,7 @@ func ruleFull(in *Input) (Finding, bool) {
 	case fill >= thr:
 		return firing(r.Device, fill, "%s is %.0f %% full (threshold %.0f %%)", in.Bin.ID, fill*100, thr*100)
 	case fill < thr-fillMargin:
-		return cleared(r.Device, fill, "fill %.0f %%", fill*100)
+		return cleared(r.Device, fill, "fill below the threshold")
 	}
 	return Finding{}, false
 }
@@ -158,7 +161,7 @@ func ruleOverflow(in *Input) (Finding, bool) {
 	fill, thr := *r.Fill, in.fullThreshold()
 	if fill >= thr {
 		// Full already: the full rule speaks for the bin.
-		return cleared(r.Device, 0, "full now")
+		return cleared(r.Device, fill, "full now")
 	}
 	if in.FullAt.IsZero() {
 		return Finding{}, false
@@ -167,7 +170,7 @@ func ruleOverflow(in *Input) (Finding, bool) {
 	if h <= in.Settings.OverflowHours {
 		return firing(r.Device, h, "%s is expected to be full in %.1f h (at %s)", in.Bin.ID, h, in.FullAt.UTC().Format("2006-01-02 15:04 UTC"))
 	}
-	return cleared(r.Device, h, "expected full in %.1f h", h)
+	return cleared(r.Device, h, "full expected later")
 }
 
 func ruleFire(in *Input) (Finding, bool) {
@@ -198,7 +201,7 @@ func ruleFire(in *Input) (Finding, bool) {
 		return firing(t.Device, temp, "%s: temperature %.0f °C rising %.0f °C/h", in.Bin.ID, temp, rate)
 	}
 	if temp < s.FireTempC-tempMargin {
-		return cleared(t.Device, temp, "temperature %.0f °C", temp)
+		return cleared(t.Device, temp, "temperature normal")
 	}
 	return Finding{}, false
 }
@@ -213,7 +216,7 @@ func ruleTilt(in *Input) (Finding, bool) {
 	case tilt >= lim:
 		return firing(r.Device, tilt, "%s is tilted %.0f° (limit %.0f°): dropped?", in.Bin.ID, tilt, lim)
 	case tilt < lim-tiltMargin:
-		return cleared(r.Device, tilt, "tilt %.0f°", tilt)
+		return cleared(r.Device, tilt, "standing upright")
 	}
 	return Finding{}, false
 }
@@ -257,14 +260,15 @@ func ruleLowBattery(in *Input) (Finding, bool) {
 	case b <= lim:
 		return firing(r.Device, b, "%s: battery at %.0f %%", cmp.Or(r.Device, in.Bin.ID), b*100)
 	case b >= lim+batteryMargin:
-		return cleared(r.Device, b, "battery %.0f %%", b*100)
+		return cleared(r.Device, b, "battery recharged or replaced")
 	}
 	return Finding{}, false
 }
 
 func ruleOffline(in *Input) (Finding, bool) {
 	interval, dev := 0, ""
-	for _, d := range in.Devices {
+	for i := range in.Devices {
+		d := &in.Devices[i]
 		if d.Status != civic.StatusActive && d.Status != "" {
 			continue
 		}
@@ -280,9 +284,9 @@ func ruleOffline(in *Input) (Finding, bool) {
 	if len(in.Recent) == 0 {
 		return Finding{}, false // never seen: the fleet page lists those
 	}
-	last := in.Recent[len(in.Recent)-1]
-	for _, r := range in.Recent {
-		if r.Time.After(last.Time) {
+	last := &in.Recent[len(in.Recent)-1]
+	for i := range in.Recent {
+		if r := &in.Recent[i]; r.Time.After(last.Time) {
 			last = r
 		}
 	}
@@ -296,12 +300,13 @@ func ruleOffline(in *Input) (Finding, bool) {
 		return firing(cmp.Or(last.Device, dev), h, "%s: no uplink for %s (expected every %s)", in.Bin.ID,
 			gap.Round(time.Minute), time.Duration(interval)*time.Second)
 	}
-	return cleared(cmp.Or(last.Device, dev), h, "last uplink %s ago", gap.Round(time.Second))
+	return cleared(cmp.Or(last.Device, dev), h, "reporting again")
 }
 
 func ruleSensorFault(in *Input) (Finding, bool) {
 	s := &in.Settings
-	var fills []*civic.Reading
+	var buf [32]*civic.Reading // StuckReadings is at most 30
+	fills := buf[:0]
 	for i := len(in.Recent) - 1; i >= 0 && len(fills) < s.StuckReadings; i-- {
 		if in.Recent[i].Fill != nil {
 			fills = append(fills, &in.Recent[i])

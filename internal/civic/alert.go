@@ -373,13 +373,19 @@ func (r *AlertRules) Validate() error {
 // configured defaults, then the overrides of b's stream, zone and b itself.
 func (r *AlertRules) For(b *Bin) RuleSettings {
 	s := DefaultRuleSettings().merge(r.Defaults)
-	for _, scope := range []RuleScope{ScopeStream, ScopeZone, ScopeBin} {
-		target := map[RuleScope]string{ScopeStream: string(b.Stream), ScopeZone: b.ZoneID, ScopeBin: b.ID}[scope]
+	for _, scope := range [...]RuleScope{ScopeStream, ScopeZone, ScopeBin} {
+		target := b.ID
+		switch scope {
+		case ScopeStream:
+			target = string(b.Stream)
+		case ScopeZone:
+			target = b.ZoneID
+		}
 		if target == "" {
 			continue
 		}
-		for _, o := range r.Overrides {
-			if o.Scope == scope && o.Target == target {
+		for i := range r.Overrides {
+			if o := &r.Overrides[i]; o.Scope == scope && o.Target == target {
 				s = s.merge(o.Settings)
 			}
 		}
