@@ -302,7 +302,10 @@ func TestWriterClose(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(200 * time.Millisecond)
+	// Close only once some batches went through, however slow the machine.
+	for deadline := time.Now().Add(30 * time.Second); acked.Load() < 10 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := w.Close(cctx); err != nil {
