@@ -2,8 +2,6 @@ package route
 
 import (
 	"math/rand/v2"
-	"runtime"
-	"syscall"
 	"testing"
 )
 
@@ -11,8 +9,6 @@ import (
 // already locally optimal solution of X-n1001-k43: the fixed cost every
 // genetic iteration pays on large instances.
 func BenchmarkLocalSearchConverged(b *testing.B) {
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	p := loadInstance(b, "X-n1001-k43", RoundNearest)
 	if perm := localityOrder(p); perm != nil {
 		p = permute(p, perm)
@@ -27,11 +23,9 @@ func BenchmarkLocalSearchConverged(b *testing.B) {
 	c.routes = sp.split(c.tour, w, c.routes)
 	ls.run(c, w)
 	b.ResetTimer()
-	var r0, r1 syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_THREAD, &r0)
+	t0 := ProcessCPUClock()
 	for i := 0; i < b.N; i++ {
 		ls.run(c, w)
 	}
-	syscall.Getrusage(syscall.RUSAGE_THREAD, &r1)
-	b.ReportMetric(float64(r1.Utime.Nano()-r0.Utime.Nano())/float64(b.N), "cpu-ns/op")
+	b.ReportMetric(float64(ProcessCPUClock().Sub(t0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }

@@ -57,7 +57,7 @@ func (g *search) decompose(ctx context.Context, deadline time.Time) bool {
 		}
 		group := routes[start:end]
 		start = end
-		if stop(ctx, deadline) || len(group) < 2 {
+		if g.stop(ctx, deadline) || len(group) < 2 {
 			out = append(out, group...)
 			continue
 		}
@@ -136,7 +136,7 @@ func (g *search) solveGroup(ctx context.Context, deadline time.Time, group [][]i
 		}
 		seed.routes = append(seed.routes, lr)
 	}
-	sh := &shared{start: clock(), bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
+	sh := &shared{start: g.sh.clock(), clock: g.sh.clock, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
 	sg := newSearch(sin, g.rng.Uint64(), sh, false)
 	sg.initSize = 4
 	seed.evaluate(sin, sg.pop.w)

@@ -25,6 +25,10 @@ type Options struct {
 	// Progress, if set, is called each time the best feasible solution
 	// improves (never concurrently).
 	Progress func(Progress)
+	// Clock is the time source of TimeLimit and of the reported durations;
+	// nil means time.Now. ProcessCPUClock makes limits count CPU time, which
+	// keeps measurements fair on a busy machine.
+	Clock func() time.Time
 }
 
 // Progress reports an improvement of the best solution.
@@ -34,10 +38,6 @@ type Progress struct {
 	Routes    int
 	Iteration int
 }
-
-// clock is the time source of deadlines; tests on a shared machine swap in
-// CPU time.
-var clock = time.Now
 
 // Tuning of the genetic loop.
 const (
@@ -55,6 +55,10 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
+	clock := opt.Clock
+	if clock == nil {
+		clock = time.Now
+	}
 	start := clock()
 	perm := localityOrder(p)
 	if perm != nil {
@@ -66,7 +70,7 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 	if opt.TimeLimit > 0 {
 		deadline = start.Add(opt.TimeLimit)
 	}
-	sh := &shared{start: start, progress: opt.Progress, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
+	sh := &shared{start: start, clock: clock, progress: opt.Progress, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
 	var wg sync.WaitGroup
 	iters := make([]int, threads)
 	for t := 0; t < threads; t++ {
@@ -107,6 +111,7 @@ func Solve(ctx context.Context, p *Problem, opt Options) (*Solution, error) {
 type shared struct {
 	mu          sync.Mutex
 	start       time.Time
+	clock       func() time.Time
 	progress    func(Progress)
 	best        *individual // best feasible
 	bestCost    float64
@@ -137,7 +142,7 @@ func (s *shared) offer(in *instance, ind *individual, iter int) {
 	}
 	s.best.copyFrom(ind)
 	s.bestCost = ind.dist
-	s.when = clock().Sub(s.start)
+	s.when = s.clock().Sub(s.start)
 	s.version++
 	if s.progress != nil {
 		s.progress(Progress{Elapsed: s.when, Cost: ind.dist, Routes: len(ind.routes), Iteration: iter})
@@ -229,7 +234,7 @@ func (g *search) initialPopulation(ctx context.Context, deadline time.Time) {
 	in := g.in
 	size := g.initialSize()
 	for i := 0; i < size; i++ {
-		if stop(ctx, deadline) {
+		if g.stop(ctx, deadline) {
 			return
 		}
 		c := g.child
@@ -252,11 +257,11 @@ func (g *search) initialPopulation(ctx context.Context, deadline time.Time) {
 	}
 }
 
-func stop(ctx context.Context, deadline time.Time) bool {
+func (g *search) stop(ctx context.Context, deadline time.Time) bool {
 	if ctx.Err() != nil {
 		return true
 	}
-	return !deadline.IsZero() && !clock().Before(deadline)
+	return !deadline.IsZero() && !g.sh.clock().Before(deadline)
 }
 
 // crossover builds the child's giant tour by ordered crossover (OX) of two
@@ -298,7 +303,7 @@ func (g *search) run(ctx context.Context, deadline time.Time, maxIter int) int {
 	p := g.pop
 	g.initialPopulation(ctx, deadline)
 	nonImproving := 0
-	for ; !stop(ctx, deadline) && (maxIter == 0 || g.iter < maxIter); g.iter++ {
+	for ; !g.stop(ctx, deadline) && (maxIter == 0 || g.iter < maxIter); g.iter++ {
 		if p.size() == 0 {
 			g.initialPopulation(ctx, deadline)
 			continue

@@ -28,17 +28,9 @@ func solveChecked(t *testing.T, p *Problem, opt Options) *Solution {
 	return s
 }
 
-// useCPUClock makes the test's time limits count CPU time, so a busy CI
-// machine does not starve the search.
-func useCPUClock(t *testing.T) {
-	clock = cpuClock
-	t.Cleanup(func() { clock = time.Now })
-}
-
 // TestSolveSmallToOptimality is the CI-sized quality check: two classic
 // instances with proven optima, about a second of CPU each.
 func TestSolveSmallToOptimality(t *testing.T) {
-	useCPUClock(t)
 	for _, tc := range []struct {
 		name string
 		opt  float64
@@ -48,7 +40,8 @@ func TestSolveSmallToOptimality(t *testing.T) {
 		if raceEnabled {
 			limit = 5 * time.Second / 2 // the race detector slows the search ~10x
 		}
-		s := solveChecked(t, p, Options{TimeLimit: limit, Seed: 1})
+		// CPU time, so a busy CI machine does not starve the search.
+		s := solveChecked(t, p, Options{TimeLimit: limit, Seed: 1, Clock: ProcessCPUClock})
 		if !s.Feasible {
 			t.Fatalf("%s: no feasible solution", tc.name)
 		}
@@ -64,9 +57,8 @@ func TestSolveSmallToOptimality(t *testing.T) {
 }
 
 func TestSolveDurationLimit(t *testing.T) {
-	useCPUClock(t)
 	p := loadInstance(t, "CMT6", RoundNone)
-	s := solveChecked(t, p, Options{TimeLimit: time.Second, Seed: 2})
+	s := solveChecked(t, p, Options{TimeLimit: time.Second, Seed: 2, Clock: ProcessCPUClock})
 	if !s.Feasible {
 		t.Fatal("CMT6: no feasible solution")
 	}
@@ -244,7 +236,7 @@ func TestSolveRenumbered(t *testing.T) {
 func TestDecompose(t *testing.T) {
 	p := loadInstance(t, "X-n200-k36", RoundNearest)
 	in := newInstance(p)
-	sh := &shared{start: time.Now(), bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
+	sh := &shared{start: time.Now(), clock: time.Now, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
 	g := newSearch(in, 1, sh, false)
 	g.initSize, g.subIters = 2, 10
 	g.initialPopulation(context.Background(), time.Time{})

@@ -1,7 +1,0 @@
-//go:build !unix
-
-package route
-
-import "time"
-
-func cpuClock() time.Time { return time.Now() }
