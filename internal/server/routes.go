@@ -39,6 +39,7 @@ func (s *Server) routes() []route {
 		{"PATCH /api/v1/bins/{id}", s.api(bins.handlePatch)},
 		{"DELETE /api/v1/bins/{id}", s.api(bins.handleDelete)},
 		{"GET /api/v1/bins/{id}/readings", s.api(s.handleBinReadings)},
+		{"GET /api/v1/bins/{id}/forecast", s.api(s.handleBinForecast)},
 
 		{"GET /api/v1/devices", s.api(s.handleListDevices)},
 		{"POST /api/v1/devices", s.api(devices.handleCreate)},

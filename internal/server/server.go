@@ -133,6 +133,9 @@ type Deps struct {
 	// new registry with the Go and process collectors is made if nil; the
 	// global registry is never used.
 	Registry *prometheus.Registry
+	// Forecaster, if set, serves GET /api/v1/bins/{id}/forecast; without
+	// it the endpoint answers 503.
+	Forecaster civic.Forecaster
 }
 
 // Server serves civic's HTTP API.
@@ -147,6 +150,7 @@ type Server struct {
 	pages    http.Handler
 	alerts   civic.AlertStore
 	health   civic.DeviceHealthStore
+	forecast civic.Forecaster
 	lorawan  *lorawan
 	metrics  *metrics
 	limits   *limiters
@@ -170,6 +174,7 @@ func New(cfg Config, deps Deps) *Server {
 		pages:    deps.Pages,
 		alerts:   deps.Alerts,
 		health:   deps.DeviceHealth,
+		forecast: deps.Forecaster,
 	}
 	if s.health == nil {
 		s.health, _ = deps.Store.(civic.DeviceHealthStore)
