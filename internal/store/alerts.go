@@ -103,29 +103,33 @@ func (s *Store) OpenAlert(ctx context.Context, a *civic.Alert) (civic.Alert, boo
 
 // AckAlert implements civic.AlertStore. Errors: NotFound, Conflict (the
 // alert is resolved).
+//
+// Ack and resolve change the row only where its status still allows it
+// (a conditional UPDATE), so concurrent changes on PostgreSQL cannot undo
+// one another: the loser sees the winner's status.
 func (s *Store) AckAlert(ctx context.Context, id, by string, at time.Time) (civic.Alert, error) {
 	if strings.TrimSpace(by) == "" {
 		return civic.Alert{}, civic.FieldError("by", "is required")
 	}
+	at = utcMs(at)
 	var out civic.Alert
 	err := s.inTx(ctx, errCtx{op: "acknowledge alert"}, func(tx *sql.Tx) error {
-		a, err := s.alertTx(ctx, tx, id)
+		a, err := scanAlert(tx.QueryRowContext(ctx, `UPDATE alerts SET status = $2, acked_at = $3, acked_by = $4
+			WHERE id = $1 AND status = $5 RETURNING `+alertCols,
+			id, string(civic.AlertAcknowledged), s.ts(at), by, string(civic.AlertOpen)))
+		if errors.Is(err, sql.ErrNoRows) {
+			if a, err = s.alertTx(ctx, tx, id); err != nil {
+				return err
+			}
+			if a.Status == civic.AlertResolved {
+				return civic.Errorf(civic.Conflict, "alert %s is resolved", id)
+			}
+			out = a // acknowledged already
+			return nil
+		}
 		if err != nil {
 			return err
 		}
-		switch a.Status {
-		case civic.AlertResolved:
-			return civic.Errorf(civic.Conflict, "alert %s is resolved", id)
-		case civic.AlertAcknowledged:
-			out = a
-			return nil
-		}
-		at := utcMs(at)
-		if _, err := tx.ExecContext(ctx, `UPDATE alerts SET status = $2, acked_at = $3, acked_by = $4 WHERE id = $1`,
-			id, string(civic.AlertAcknowledged), s.ts(at), by); err != nil {
-			return err
-		}
-		a.Status, a.AckedAt, a.AckedBy = civic.AlertAcknowledged, &at, by
 		out = a
 		return s.enqueue(ctx, tx, civic.EventAcknowledged, &a, at)
 	})
@@ -143,15 +147,18 @@ func (s *Store) ResolveAlert(ctx context.Context, id, by, note string, at time.T
 	}
 	var out civic.Alert
 	err := s.inTx(ctx, errCtx{op: "resolve alert"}, func(tx *sql.Tx) error {
-		a, err := s.alertTx(ctx, tx, id)
+		a, ok, err := s.resolveWhere(ctx, tx, `id = $5`, []any{id}, by, note, at)
 		if err != nil {
 			return err
 		}
-		if a.Status == civic.AlertResolved {
+		if !ok {
+			if _, err := s.alertTx(ctx, tx, id); err != nil {
+				return err
+			}
 			return civic.Errorf(civic.Conflict, "alert %s is resolved already", id)
 		}
-		out, err = s.resolveTx(ctx, tx, a, by, note, at)
-		return err
+		out = a
+		return nil
 	})
 	return out, err
 }
@@ -163,29 +170,28 @@ func (s *Store) ResolveCleared(ctx context.Context, binID string, rule civic.Rul
 		ok  bool
 	)
 	err := s.inTx(ctx, errCtx{op: "resolve cleared alert"}, func(tx *sql.Tx) error {
-		a, err := scanAlert(tx.QueryRowContext(ctx, `SELECT `+alertCols+` FROM alerts
-			WHERE bin_id = $1 AND rule = $2 AND status <> 'resolved'`, binID, string(rule)))
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		out, err = s.resolveTx(ctx, tx, a, civic.SystemActor, note, at)
-		ok = err == nil
+		var err error
+		out, ok, err = s.resolveWhere(ctx, tx, `bin_id = $5 AND rule = $6`, []any{binID, string(rule)}, civic.SystemActor, note, at)
 		return err
 	})
 	return out, ok, err
 }
 
-func (s *Store) resolveTx(ctx context.Context, tx *sql.Tx, a civic.Alert, by, note string, at time.Time) (civic.Alert, error) {
+// resolveWhere resolves the unresolved alert matching cond (whose
+// placeholders start at $5) and queues its notifications; ok is false when
+// there is none.
+func (s *Store) resolveWhere(ctx context.Context, tx *sql.Tx, cond string, condArgs []any, by, note string, at time.Time) (civic.Alert, bool, error) {
 	at = utcMs(at)
-	if _, err := tx.ExecContext(ctx, `UPDATE alerts SET status = $2, resolved_at = $3, resolved_by = $4, note = $5 WHERE id = $1`,
-		a.ID, string(civic.AlertResolved), s.ts(at), by, note); err != nil {
-		return a, err
+	args := append([]any{string(civic.AlertResolved), s.ts(at), by, note}, condArgs...)
+	a, err := scanAlert(tx.QueryRowContext(ctx, `UPDATE alerts SET status = $1, resolved_at = $2, resolved_by = $3, note = $4
+		WHERE `+cond+` AND status <> 'resolved' RETURNING `+alertCols, args...))
+	if errors.Is(err, sql.ErrNoRows) {
+		return a, false, nil
 	}
-	a.Status, a.ResolvedAt, a.ResolvedBy, a.Note = civic.AlertResolved, &at, by, note
-	return a, s.enqueue(ctx, tx, civic.EventResolved, &a, at)
+	if err != nil {
+		return a, false, err
+	}
+	return a, true, s.enqueue(ctx, tx, civic.EventResolved, &a, at)
 }
 
 func (s *Store) alertTx(ctx context.Context, tx *sql.Tx, id string) (civic.Alert, error) {

@@ -368,3 +368,63 @@ func TestAlertRulesConfig(t *testing.T) {
 		wantKind(t, "bad value", s.SetAlertRules(ctx, &bad), civic.Invalid, "overrides[0].settings.low_battery")
 	})
 }
+
+// TestAlertChangesConcurrent acknowledges and resolves the same alerts at
+// once from several pools: every alert ends resolved, exactly one resolve
+// wins each, and an acknowledgement never undoes a resolution.
+func TestAlertChangesConcurrent(t *testing.T) {
+	for _, engine := range engines {
+		t.Run(engine, func(t *testing.T) {
+			dsn := newDSN(t, engine)
+			stores := []*store.Store{openStore(t, dsn, nil)}
+			if engine == store.EnginePostgres {
+				stores = append(stores, openStore(t, dsn, nil))
+			}
+			ctx := context.Background()
+			at := time.Date(2026, 3, 10, 12, 0, 0, 0, time.UTC)
+			var ids []string
+			for i := range 10 {
+				a, _, err := stores[0].OpenAlert(ctx, newAlert("B-"+string(rune('a'+i)), civic.RuleTilt, at))
+				must(t, "OpenAlert", err)
+				ids = append(ids, a.ID)
+			}
+			var (
+				wg       sync.WaitGroup
+				mu       sync.Mutex
+				resolved = map[string]int{}
+			)
+			for w := range 6 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					s := stores[w%len(stores)]
+					for _, id := range ids {
+						if w%2 == 0 {
+							if _, err := s.AckAlert(ctx, id, "acker", at); err != nil && !civic.IsKind(err, civic.Conflict) {
+								t.Errorf("AckAlert: %v", err)
+							}
+							continue
+						}
+						_, err := s.ResolveAlert(ctx, id, "resolver", "", at)
+						switch {
+						case err == nil:
+							mu.Lock()
+							resolved[id]++
+							mu.Unlock()
+						case !civic.IsKind(err, civic.Conflict):
+							t.Errorf("ResolveAlert: %v", err)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			for _, id := range ids {
+				a, err := stores[0].Alert(ctx, id)
+				must(t, "Alert", err)
+				if a.Status != civic.AlertResolved || a.ResolvedBy != "resolver" || resolved[id] != 1 {
+					t.Errorf("alert %s: status %s by %q, resolved %d times; want resolved once", id, a.Status, a.ResolvedBy, resolved[id])
+				}
+			}
+		})
+	}
+}
