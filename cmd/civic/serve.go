@@ -12,6 +12,7 @@ import (
 
 	"github.com/civic-city/civic/internal/auth"
 	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/forecast"
 	"github.com/civic-city/civic/internal/ingest"
 	"github.com/civic-city/civic/internal/mqtt"
 	"github.com/civic-city/civic/internal/server"
@@ -72,11 +73,26 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		clock = demo.now
 	}
 
+	// Forecasts: the first training runs in the background; committed
+	// readings reach the model through the writer's hook. Closed after the
+	// writer (deferred), before the store.
+	loc, _ := time.LoadLocation(c.TimeZone) // checked by finishServe; nil is UTC
+	fc := forecast.NewService(a.store, a.store, forecast.ServiceOptions{Model: forecast.Options{Location: loc}, Now: clock, Logger: log})
+	fc.Start()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := fc.Close(ctx); err != nil {
+			log.Warn("forecast service shutdown", "err", err)
+		}
+	}()
+
 	var ui *web.UI
 	writer := ingest.NewWriter(a.store, a.store, ingest.WriterOptions{
 		Now:    clock,
 		Logger: log,
 		OnCommit: func(rs []civic.Reading) {
+			fc.Observe(rs)
 			if ui != nil {
 				ui.Publish(rs)
 			}
@@ -88,14 +104,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			token, s, _, err := a.auth.Login(ctx, name, password)
 			return token, s.ExpiresAt, err
 		},
-		Logout: a.auth.Logout,
-		Logger: log,
-		Now:    clock,
+		Logout:     a.auth.Logout,
+		Logger:     log,
+		Now:        clock,
+		Forecaster: fc,
 	})
 	writer.Start()
 
 	srv := server.New(server.Config{SecureCookies: c.SecureCookies}, server.Deps{
 		Store: a.store, Ingester: writer, Auth: a.auth, Logger: log, Now: a.now, Pages: ui.Handler(),
+		Forecaster: fc,
 	})
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {

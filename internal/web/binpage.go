@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/civic-city/civic/internal/civic"
@@ -25,6 +26,10 @@ type binData struct {
 	Devices    []civic.Device
 	Recent     []civic.Reading
 	HistoryURL string
+	// Forecast is the bin's predicted time to full; nil without a
+	// forecaster or a forecast, when ForecastNote says why.
+	Forecast     *forecastView
+	ForecastNote string
 }
 
 func (u *UI) binPage(w http.ResponseWriter, r *http.Request, p civic.Principal) {
@@ -81,7 +86,86 @@ func (u *UI) binPage(w http.ResponseWriter, r *http.Request, p civic.Principal) 
 			}
 		}
 	}
+	u.binForecast(r, &d)
 	u.render(w, r, http.StatusOK, "bin", "", pageData{Title: v.Name, Active: "/", Principal: p, Data: d})
+}
+
+// forecastView is a bin's forecast as its page shows it: a sentence, and
+// the projection the fill chart draws from (Now, Fill) to (FullAt,
+// Threshold), in Unix seconds and percent (FullAt 0 when there is no
+// crossing to draw).
+type forecastView struct {
+	Text      string
+	Now       int64
+	Fill      float64
+	FullAt    int64
+	Threshold float64
+}
+
+// binForecast adds the bin's forecast to d, or a note saying why there is
+// none. Without a forecaster it adds nothing.
+func (u *UI) binForecast(r *http.Request, d *binData) {
+	if u.deps.Forecaster == nil {
+		return
+	}
+	fc, err := u.deps.Forecaster.Forecast(r.Context(), d.View.ID)
+	switch {
+	case civic.IsKind(err, civic.NotFound):
+		d.ForecastNote = "no forecast yet: no fill reading"
+		return
+	case civic.IsKind(err, civic.Unavailable):
+		d.ForecastNote = "no forecast yet: the model is still training"
+		return
+	case err != nil:
+		u.log.ErrorContext(r.Context(), "bin page: forecast", "bin", d.View.ID, "err", err)
+		d.ForecastNote = "forecast unavailable"
+		return
+	}
+	d.Forecast = newForecastView(fc)
+}
+
+func newForecastView(fc civic.Forecast) *forecastView {
+	v := &forecastView{Now: fc.Now.Unix(), Fill: math.Round(fc.Fill*1000) / 10, Threshold: math.Round(fc.Threshold*1000) / 10}
+	switch {
+	case fc.FullAt == nil:
+		v.Text = "not full within " + hoursText(fc.HorizonHours)
+	case fc.HoursToFull != nil && *fc.HoursToFull <= 0:
+		v.Text = "full now"
+	default:
+		v.FullAt = fc.FullAt.Unix()
+		h := fc.FullAt.Sub(fc.Now).Hours()
+		v.Text = "full in ~" + hoursText(h)
+		if fc.FullAtLow != nil {
+			lo := fc.FullAtLow.Sub(fc.Now).Hours()
+			hi := "over " + hoursText(fc.HorizonHours)
+			if fc.FullAtHigh != nil {
+				hi = hoursText(fc.FullAtHigh.Sub(fc.Now).Hours())
+			}
+			v.Text += " (" + bandText(hoursText(lo), hi) + ")"
+		}
+		v.Text += ", " + fc.FullAt.UTC().Format("Mon 15:04") + " UTC"
+	}
+	return v
+}
+
+// hoursText is a duration in hours as a crew reads it: minutes under an
+// hour, hours under two days, days beyond.
+func hoursText(h float64) string {
+	switch {
+	case h < 1:
+		return strconv.Itoa(max(1, int(math.Round(h*60)))) + " min"
+	case h < 48:
+		return strconv.Itoa(int(math.Round(h))) + " h"
+	}
+	return strconv.FormatFloat(math.Round(h/24*10)/10, 'f', -1, 64) + " days"
+}
+
+// bandText joins two durations, sharing their unit: "10–19 h".
+func bandText(lo, hi string) string {
+	if i, j := strings.LastIndexByte(lo, ' '), strings.LastIndexByte(hi, ' '); i > 0 && j > 0 && lo[i:] == hi[j:] && !strings.HasPrefix(hi, "over") {
+		return lo[:i] + "–" + hi
+	}
+	return lo + " – " + hi
 }
 
 // History limits: a chart has no use for more points than pixels.

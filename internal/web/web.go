@@ -72,6 +72,9 @@ type Deps struct {
 	// Alerts, if set, serves the alerts page; without it the page says
 	// alerts are not enabled.
 	Alerts civic.AlertStore
+	// Forecaster, if set, puts each bin's predicted time to full on its
+	// page and its projection on the fill chart.
+	Forecaster civic.Forecaster
 }
 
 // UI is the dashboard. Create it with New; it is safe for concurrent use.
