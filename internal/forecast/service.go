@@ -3,6 +3,7 @@ package forecast
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -45,6 +46,10 @@ type ServiceOptions struct {
 	// MinGap is the least real time between the end of a training and the
 	// start of an early one. Default 1 min.
 	MinGap time.Duration
+	// Loaders is how many bins a training reads from the store at once:
+	// reading is most of a training's cost. Default one per core, at most
+	// 4.
+	Loaders int
 	// QueueLen is how many batches Observe may queue for the model before
 	// it drops batches (and schedules a retraining that reads them from
 	// the store). Default 1,024.
@@ -72,6 +77,9 @@ func (o ServiceOptions) withDefaults() ServiceOptions {
 	}
 	if o.QueueLen <= 0 {
 		o.QueueLen = 1024
+	}
+	if o.Loaders <= 0 {
+		o.Loaders = max(1, min(runtime.GOMAXPROCS(0), 4))
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -431,7 +439,9 @@ func readingsOf(batch []obs) []civic.Reading {
 }
 
 // train reads the bins and the readings of the window, bin by bin so that
-// only compact points are held, and fits a model.
+// only compact points are held, with a few bins in flight at once (reading
+// the store is most of a training's cost; ServiceOptions.Loaders), and
+// fits a model.
 func (s *Service) train(ctx context.Context) trainResult {
 	start := time.Now()
 	now := s.opts.Now()
@@ -443,25 +453,54 @@ func (s *Service) train(ctx context.Context) trainResult {
 	}
 	bins := make([]civic.Bin, len(views))
 	settings := make(map[string]civic.Bin, len(views))
-	pts := make(map[string][]point, len(views))
-	q := civic.ReadingQuery{From: now.Add(-s.opts.Window), To: now.Add(civic.MaxClockSkew)}
 	for i, v := range views {
 		bins[i] = v.Bin
 		settings[v.ID] = v.Bin
-		q.Bin = v.ID
-		rs, err := s.readings.Readings(ctx, q)
-		if err != nil {
-			res.err = err
-			return res
-		}
-		if p := pointsOf(rs); len(p) > 0 {
-			pts[v.ID] = p[:len(p):len(p)]
+	}
+	loaded := make([][]point, len(views))
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		next    atomic.Int64
+		wg      sync.WaitGroup
+		errOnce sync.Once
+	)
+	for range min(s.opts.Loaders, len(views)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			q := civic.ReadingQuery{From: now.Add(-s.opts.Window), To: now.Add(civic.MaxClockSkew)}
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(views) || ctx.Err() != nil {
+					return
+				}
+				q.Bin = views[i].ID
+				rs, err := s.readings.Readings(ctx, q)
+				if err != nil {
+					errOnce.Do(func() { res.err = err })
+					cancel()
+					return
+				}
+				if p := pointsOf(rs); len(p) > 0 {
+					loaded[i] = p[:len(p):len(p)]
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if res.err == nil {
+		res.err = ctx.Err()
+	}
+	if res.err != nil {
+		return res
+	}
+	pts := make(map[string][]point, len(views))
+	for i, p := range loaded {
+		if len(p) > 0 {
+			pts[views[i].ID] = p
 			res.readings += len(p)
 		}
-	}
-	if err := ctx.Err(); err != nil {
-		res.err = err
-		return res
 	}
 	res.load = time.Since(start)
 	res.bins = len(bins)
