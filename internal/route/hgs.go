@@ -317,7 +317,7 @@ func (g *search) run(ctx context.Context, deadline time.Time, maxIter int) int {
 		if g.iter%penaltyEvery == penaltyEvery-1 {
 			p.managePenalties()
 		}
-		if g.in.nc >= decomposeMin && g.iter%decomposeEvery == 0 && g.decompose(ctx, deadline) {
+		if g.in.hasCoords && g.in.nc >= decomposeMin && g.iter%decomposeEvery == 0 && g.decompose(ctx, deadline) {
 			nonImproving = 0
 		}
 		if g.share && g.iter%shareEvery == shareEvery-1 {

@@ -5,9 +5,27 @@
 //
 // The package is pure algorithm: the caller supplies the distance (and
 // optionally travel-time) matrix, so no geometry is assumed. Coordinates, when
-// given, only guide the SWAP* neighbourhood and the ordering of routes. The
-// only I/O is the CVRPLIB / TSPLIB95 reader and the solution writer, which
-// work on io.Reader and io.Writer.
+// given, only guide the search: SWAP* route pairs, the ordering of routes,
+// cache-friendly renumbering and decomposition of large instances. The only
+// I/O is the CVRPLIB / TSPLIB95 reader and the solution writer, which work on
+// io.Reader and io.Writer.
+//
+// The search follows the paper: giant-tour ordered crossover, optimal split
+// (linear when only capacity applies), granular local search (relocations of
+// one or two customers, swaps of one or two, 2-opt, both 2-opt* variants and
+// SWAP*), adaptive penalties for capacity and time, a feasible and an
+// infeasible subpopulation with biased fitness over broken-pairs distance,
+// and restarts. Departures from it, for short time budgets and large
+// instances: initial individuals from randomised savings instead of random
+// tours when there are more than 100 customers or time windows, a smaller
+// initial population for large instances, SWAP* only once the simpler moves
+// are exhausted, renumbering of customers along a Hilbert curve, and
+// decomposition rounds from 300 customers on (routes grouped by polar angle
+// into sub-problems of about 160 customers, each solved by a short search
+// seeded with its current routes).
+//
+// Limits: one depot; with time windows the reversing 2-opt* variant is not
+// used; without coordinates SWAP* and decomposition are skipped.
 package route
 
 import (
