@@ -77,7 +77,8 @@ type Solution struct {
 	Feasible bool
 	// Iterations is the number of genetic iterations the search ran.
 	Iterations int
-	// Elapsed is the time the search took; TimeToBest when it found Cost.
+	// Elapsed is the time the search took and TimeToBest when it found
+	// Cost, both measured with Options.Clock.
 	Elapsed, TimeToBest time.Duration
 }
 
