@@ -3,7 +3,6 @@ package forecast
 import (
 	"context"
 	"log/slog"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,6 +16,7 @@ import (
 type BinSource interface {
 	Bin(ctx context.Context, id string) (civic.BinView, error)
 	ListBins(ctx context.Context, f civic.BinFilter) ([]civic.BinView, error)
+	ListDevices(ctx context.Context) ([]civic.Device, error)
 }
 
 // ReadingSource is what a Service reads of the telemetry;
@@ -46,9 +46,10 @@ type ServiceOptions struct {
 	// MinGap is the least real time between the end of a training and the
 	// start of an early one. Default 1 min.
 	MinGap time.Duration
-	// Loaders is how many bins a training reads from the store at once:
-	// reading is most of a training's cost. Default one per core, at most
-	// 4.
+	// Loaders is how many devices a training reads from the store at
+	// once. Default 1: a training is background work and should leave the
+	// other cores to ingest and requests; on a 2-core machine with SQLite
+	// two loaders were no faster. More may pay on PostgreSQL.
 	Loaders int
 	// QueueLen is how many batches Observe may queue for the model before
 	// it drops batches (and schedules a retraining that reads them from
@@ -79,7 +80,7 @@ func (o ServiceOptions) withDefaults() ServiceOptions {
 		o.QueueLen = 1024
 	}
 	if o.Loaders <= 0 {
-		o.Loaders = max(1, min(runtime.GOMAXPROCS(0), 4))
+		o.Loaders = 1
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -99,6 +100,11 @@ const maxBacklog = 2_000_000
 // forecasts (civic.Forecaster). It trains in the background from the store
 // (the readings of the last Window), applies the readings Observe is given
 // as they commit, and retrains now and then.
+//
+// It is the package's one stateful part: the model stays pure, and the
+// Service reaches the store only through the interfaces it is given and
+// the time only through ServiceOptions.Now (and a real-time ticker for
+// Retrain).
 //
 // Lifecycle: NewService, Start, then Observe and Forecast from any
 // goroutine, and Close. Forecast fails with civic.Unavailable until the
@@ -438,15 +444,23 @@ func readingsOf(batch []obs) []civic.Reading {
 	return rs
 }
 
-// train reads the bins and the readings of the window, bin by bin so that
-// only compact points are held, with a few bins in flight at once (reading
-// the store is most of a training's cost; ServiceOptions.Loaders), and
-// fits a model.
+// train reads the bins and the readings of the window and fits a model.
+// Readings are read device by device, a few devices at once
+// (ServiceOptions.Loaders): the store keeps them in (device, time) order,
+// so a device's window is one range scan where a bin's costs a lookup per
+// reading, and reading is most of a training's cost. Each reading counts
+// for the bin it was taken on; only compact points are held. Readings of
+// devices no longer in the registry are left out.
 func (s *Service) train(ctx context.Context) trainResult {
 	start := time.Now()
 	now := s.opts.Now()
 	res := trainResult{at: now}
 	views, err := s.bins.ListBins(ctx, civic.BinFilter{})
+	if err != nil {
+		res.err = err
+		return res
+	}
+	devices, err := s.bins.ListDevices(ctx)
 	if err != nil {
 		res.err = err
 		return res
@@ -457,36 +471,42 @@ func (s *Service) train(ctx context.Context) trainResult {
 		bins[i] = v.Bin
 		settings[v.ID] = v.Bin
 	}
-	loaded := make([][]point, len(views))
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	workers := min(s.opts.Loaders, max(len(devices), 1))
+	loaded := make([]map[string][]point, workers)
 	var (
 		next    atomic.Int64
 		wg      sync.WaitGroup
 		errOnce sync.Once
 	)
-	for range min(s.opts.Loaders, len(views)) {
+	for w := range workers {
+		loaded[w] = map[string][]point{}
 		wg.Add(1)
-		go func() {
+		go func(pts map[string][]point) {
 			defer wg.Done()
 			q := civic.ReadingQuery{From: now.Add(-s.opts.Window), To: now.Add(civic.MaxClockSkew)}
 			for {
 				i := int(next.Add(1)) - 1
-				if i >= len(views) || ctx.Err() != nil {
+				if i >= len(devices) || ctx.Err() != nil {
 					return
 				}
-				q.Bin = views[i].ID
+				q.Device = devices[i].ID
 				rs, err := s.readings.Readings(ctx, q)
 				if err != nil {
 					errOnce.Do(func() { res.err = err })
 					cancel()
 					return
 				}
-				if p := pointsOf(rs); len(p) > 0 {
-					loaded[i] = p[:len(p):len(p)]
+				for j := range rs {
+					if r := &rs[j]; r.Bin != "" {
+						if p, ok := pointOf(r); ok {
+							pts[r.Bin] = append(pts[r.Bin], p)
+						}
+					}
 				}
 			}
-		}()
+		}(loaded[w])
 	}
 	wg.Wait()
 	if res.err == nil {
@@ -495,12 +515,16 @@ func (s *Service) train(ctx context.Context) trainResult {
 	if res.err != nil {
 		return res
 	}
-	pts := make(map[string][]point, len(views))
-	for i, p := range loaded {
-		if len(p) > 0 {
-			pts[views[i].ID] = p
-			res.readings += len(p)
+	pts := loaded[0]
+	for _, more := range loaded[1:] {
+		for id, p := range more {
+			pts[id] = append(pts[id], p...)
 		}
+	}
+	for id, p := range pts {
+		p = sortPoints(p)
+		pts[id] = p[:len(p):len(p)]
+		res.readings += len(p)
 	}
 	res.load = time.Since(start)
 	res.bins = len(bins)

@@ -17,12 +17,13 @@ type memStore struct {
 	mu       sync.Mutex
 	bins     map[string]civic.BinView
 	readings []civic.Reading
+	devices  map[string]bool
 	gate     chan struct{}
 	lists    int
 }
 
 func newMemStore(bins ...civic.Bin) *memStore {
-	s := &memStore{bins: map[string]civic.BinView{}}
+	s := &memStore{bins: map[string]civic.BinView{}, devices: map[string]bool{}}
 	for _, b := range bins {
 		b.Normalize()
 		s.bins[b.ID] = civic.BinView{Bin: b}
@@ -72,12 +73,26 @@ func cmpString(a, b string) int {
 	return 0
 }
 
+func (s *memStore) ListDevices(context.Context) ([]civic.Device, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []civic.Device
+	for id := range s.devices {
+		out = append(out, civic.Device{ID: id})
+	}
+	return out, nil
+}
+
 func (s *memStore) Readings(_ context.Context, q civic.ReadingQuery) ([]civic.Reading, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []civic.Reading
 	for _, r := range s.readings {
-		if r.Bin == q.Bin && !r.Time.Before(q.From) && r.Time.Before(q.To) {
+		match := r.Bin == q.Bin
+		if q.Device != "" {
+			match = r.Device == q.Device && (q.Bin == "" || r.Bin == q.Bin)
+		}
+		if match && !r.Time.Before(q.From) && r.Time.Before(q.To) {
 			out = append(out, r)
 		}
 	}
@@ -90,6 +105,7 @@ func (s *memStore) add(rs []civic.Reading) {
 	defer s.mu.Unlock()
 	s.readings = append(s.readings, rs...)
 	for _, r := range rs {
+		s.devices[r.Device] = true
 		v := s.bins[r.Bin]
 		if v.State == nil || r.Time.After(v.State.Time) {
 			v.State = &civic.BinState{BinID: r.Bin, Time: r.Time, Fill: r.Fill}
