@@ -12,7 +12,7 @@ import (
 
 // RawInsert inserts readings into the readings table of a civic database
 // through the plain driver, perTx rows per transaction (all in one when
-// perTx <= 0): on SQLite with a simple single-row prepared INSERT (repeats
+// perTx <= 0): on SQLite with multi-row prepared INSERTs (repeats
 // of a stored key are ignored), on PostgreSQL with COPY (a repeated key
 // fails the transaction). It keeps no duplicate counts and no bin state: it
 // measures the raw driver limit that the benchmarks compare WriteReadings
@@ -40,26 +40,38 @@ func RawInsert(ctx context.Context, db *sql.DB, engine string, readings []civic.
 	return nil
 }
 
+// rawSQLite inserts with the fastest plain technique the driver offers:
+// multi-row INSERT statements of chunkRows rows, prepared once per
+// transaction (the same statement shape WriteReadings uses, without its
+// duplicate accounting and bin state), so the comparison is fair.
 func rawSQLite(ctx context.Context, db *sql.DB, rows []civic.Reading) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO readings (device_id, time, bin_id, fill, temperature_c, battery,
-		tilt_deg, compactions, door_open, fire, distance_mm, rssi_dbm, snr_db, received_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (device_id, time) DO NOTHING`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-	for i := range rows {
-		r := &rows[i]
-		if _, err := stmt.ExecContext(ctx, r.Device, r.Time.UnixMilli(), nullStr(r.Bin), fval(r.Fill),
-			fval(r.TemperatureC), fval(r.Battery), fval(r.TiltDeg), ival(r.Compactions), bval(r.DoorOpen),
-			bval(r.Fire), fval(r.DistanceMM), fval(r.RSSI), fval(r.SNR), r.Time.UnixMilli()); err != nil {
+	stmts := make(map[int]*sql.Stmt, len(chunkSizes))
+	for _, n := range chunkSizes {
+		st, err := tx.PrepareContext(ctx, sqliteInsertHead+sqliteValues(n, readingParams, ""))
+		if err != nil {
 			return err
 		}
+		defer st.Close()
+		stmts[n] = st
+	}
+	args := make([]any, 0, chunkRows*readingParams)
+	for i := 0; i < len(rows); {
+		n := chunkFor(len(rows) - i)
+		args = args[:0]
+		for _, r := range rows[i : i+n] {
+			args = append(args, r.Device, r.Time.UnixMilli(), nullStr(r.Bin), fval(r.Fill),
+				fval(r.TemperatureC), fval(r.Battery), fval(r.TiltDeg), ival(r.Compactions), bval(r.DoorOpen),
+				bval(r.Fire), fval(r.DistanceMM), fval(r.RSSI), fval(r.SNR), r.Time.UnixMilli())
+		}
+		if _, err := stmts[n].ExecContext(ctx, args...); err != nil {
+			return err
+		}
+		i += n
 	}
 	return tx.Commit()
 }
