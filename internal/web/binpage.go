@@ -224,7 +224,18 @@ func (u *UI) historyJSON(w http.ResponseWriter, r *http.Request, _ civic.Princip
 		u.dataError(w, r, err)
 		return
 	}
-	from, err := parseTimeParam("from", q.Get("from"), to.Add(-7*24*time.Hour))
+	// span (seconds) asks for the latest stretch by the server's clock,
+	// which in the demo runs faster than the browser's.
+	back := 7 * 24 * time.Hour
+	if s := q.Get("span"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n <= 0 {
+			u.dataError(w, r, civic.FieldError("span", "must be a positive number of seconds"))
+			return
+		}
+		back = time.Duration(n) * time.Second
+	}
+	from, err := parseTimeParam("from", q.Get("from"), to.Add(-back))
 	if err != nil {
 		u.dataError(w, r, err)
 		return

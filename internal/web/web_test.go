@@ -472,7 +472,19 @@ func TestBinPageAndHistory(t *testing.T) {
 	if h.Step != 7200 {
 		t.Errorf("auto step for 30 days: %d s, want 7200", h.Step)
 	}
-	for _, bad := range []string{"?step=1s&from=" + itoa64(from), "?from=x", "?from=" + itoa64(to) + "&to=" + itoa64(from), "?step=-5"} {
+	// span asks for the latest stretch by the server's clock: the same
+	// points as the explicit range ending at the fixture's now.
+	_, body = f.get(c, "/bins/"+id+"/history.json?span=86400&step=1h")
+	var hs struct {
+		T []int64 `json:"t"`
+	}
+	if err := json.Unmarshal([]byte(body), &hs); err != nil {
+		t.Fatal(err)
+	}
+	if len(hs.T) < 24 || len(hs.T) > 26 || hs.T[len(hs.T)-1] > f.now.Unix() {
+		t.Errorf("span=86400: %d points ending %d, want about 24 ending by %d", len(hs.T), hs.T[len(hs.T)-1], f.now.Unix())
+	}
+	for _, bad := range []string{"?step=1s&from=" + itoa64(from), "?from=x", "?from=" + itoa64(to) + "&to=" + itoa64(from), "?step=-5", "?span=0", "?span=x"} {
 		if res, _ := f.get(c, "/bins/"+id+"/history.json"+bad); res.StatusCode != 400 {
 			t.Errorf("history%s: %d, want 400", bad, res.StatusCode)
 		}

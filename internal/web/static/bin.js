@@ -114,11 +114,11 @@
   }
 
   function fetchRange(r) {
-    var now = Math.floor(Date.now() / 1000);
-    var from = r ? r[0] : now - span, to = r ? r[1] : now;
+    // Without a range, ask for the latest span by the server's clock.
+    var query = r ? "?from=" + r[0] + "&to=" + r[1] : "?span=" + span;
     var token = ++loading;
     say("Loading…");
-    fetch(url + "?from=" + from + "&to=" + to, { credentials: "same-origin" })
+    fetch(url + query, { credentials: "same-origin" })
       .then(function (res) {
         if (!res.ok) throw new Error("HTTP " + res.status);
         return res.json();
