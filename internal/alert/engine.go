@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"slices"
 	"strconv"
 	"sync"
@@ -29,9 +30,15 @@ type EngineOptions struct {
 	// Now is the clock of evaluations and alert times; time.Now when nil.
 	Now func() time.Time
 	// FullAt, if set, is the fill forecast: when bin binID, now fill full,
-	// is expected to reach its threshold; ok false when there is no
-	// forecast. Without it the overflow_predicted rule decides nothing.
+	// is expected to reach its threshold (a time far ahead when not within
+	// the forecast's horizon); ok false when there is no forecast, and the
+	// overflow_predicted rule then decides nothing. The Engine asks again
+	// only after ForecastEvery or when the fill moved by 5 %, so it may be
+	// a store lookup.
 	FullAt func(binID string, now time.Time, fill float64) (at time.Time, ok bool)
+	// ForecastEvery is how long a bin's forecast is reused; 15 minutes
+	// by default.
+	ForecastEvery time.Duration
 	// OnChange, if set, is called after the Engine opened or resolved an
 	// alert (to wake the Notifier, update live pages). It runs on the
 	// Engine's goroutine: keep it quick.
@@ -113,6 +120,10 @@ type binEntry struct {
 	// been reported unchanged, tracked beyond recent.
 	fill      *float64
 	fillSince time.Time
+	// The last forecast: asked at fcAt from fill fcFill.
+	fcAt, fcFullAt time.Time
+	fcFill         float64
+	fcOK           bool
 }
 
 type openKey struct {
@@ -140,6 +151,7 @@ func NewEngine(opts EngineOptions) *Engine {
 	opts.TouchInterval = cmp.Or(opts.TouchInterval, 10*time.Minute)
 	opts.History = cmp.Or(opts.History, 48*time.Hour)
 	opts.StaleAfter = cmp.Or(opts.StaleAfter, 2*time.Hour)
+	opts.ForecastEvery = cmp.Or(opts.ForecastEvery, 15*time.Minute)
 	e := &Engine{
 		opts:    opts,
 		log:     cmp.Or(opts.Logger, slog.Default()),
@@ -445,8 +457,12 @@ func (e *Engine) evaluate(ctx context.Context, b *binEntry) {
 		LastUplink: b.uplink, FillSince: b.fillSince}
 	if e.opts.FullAt != nil && in.Settings.Enabled(civic.RuleOverflowSoon) {
 		if r, _ := latest(b.recent, hasFill); r != nil {
-			if at, ok := e.opts.FullAt(b.bin.ID, now, *r.Fill); ok {
-				in.FullAt = at
+			if b.fcAt.IsZero() || now.Sub(b.fcAt) >= e.opts.ForecastEvery || now.Before(b.fcAt) || math.Abs(*r.Fill-b.fcFill) >= 0.05 {
+				b.fcFullAt, b.fcOK = e.opts.FullAt(b.bin.ID, now, *r.Fill)
+				b.fcAt, b.fcFill = now, *r.Fill
+			}
+			if b.fcOK {
+				in.FullAt = b.fcFullAt
 			}
 		}
 	}

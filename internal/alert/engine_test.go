@@ -436,3 +436,53 @@ func TestEngineBackfill(t *testing.T) {
 		t.Fatalf("after the backfill: %v, want full and fire resolved and B1 not offline", got)
 	}
 }
+
+// TestEngineForecastReuse: the forecast is asked again only after
+// ForecastEvery or when the fill moved; beyond the horizon clears.
+func TestEngineForecastReuse(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: t0}
+	st := openStore(t, clk)
+	ch := &changes{}
+	var calls int
+	hours := 5.0
+	e := alert.NewEngine(alert.EngineOptions{Alerts: st, Source: st, Now: clk.Now, Logger: quiet, OnChange: ch.add, SweepInterval: time.Hour,
+		FullAt: func(bin string, now time.Time, fill float64) (time.Time, bool) {
+			if bin == "B1" {
+				calls++
+			}
+			return now.Add(time.Duration(hours * float64(time.Hour))), true
+		}})
+	e.Start()
+	defer e.Close(ctx)
+	send := func(min int, fill float64) {
+		clk.Set(t0.Add(time.Duration(min) * time.Minute))
+		rs := []civic.Reading{{Device: "S1", Bin: "B1", Time: clk.Now(), Fill: f64(fill)}}
+		if _, err := st.WriteReadings(ctx, [][]civic.Reading{rs}); err != nil {
+			t.Fatal(err)
+		}
+		e.OnCommit(rs)
+		e.Sweep(ctx) // evaluates again: no new call within ForecastEvery
+	}
+	send(0, 0.50)
+	send(5, 0.51)
+	send(10, 0.52)
+	if calls != 1 {
+		t.Errorf("%d forecast calls within 15 min and a steady fill, want 1", calls)
+	}
+	if got := ch.take(); len(got) != 1 || got[0] != "B1/overflow_predicted/opened" {
+		t.Fatalf("changes %v", got)
+	}
+	hours = 400    // beyond any horizon
+	send(11, 0.58) // moved by more than 5 %
+	if calls != 2 {
+		t.Errorf("%d forecast calls after the fill moved, want 2", calls)
+	}
+	if got := ch.take(); len(got) != 1 || got[0] != "B1/overflow_predicted/resolved" {
+		t.Fatalf("changes %v", got)
+	}
+	send(30, 0.58)
+	if calls != 3 {
+		t.Errorf("%d forecast calls after 15 min, want 3", calls)
+	}
+}
