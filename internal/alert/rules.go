@@ -167,6 +167,9 @@ func ruleOverflow(in *Input) (Finding, bool) {
 		return Finding{}, false
 	}
 	h := math.Max(0, in.FullAt.Sub(in.Now).Hours())
+	if h < 0.1 {
+		return firing(r.Device, h, "%s is expected to be full by now (%.0f %%, forecast %s)", in.Bin.ID, fill*100, in.FullAt.UTC().Format("2006-01-02 15:04 UTC"))
+	}
 	if h <= in.Settings.OverflowHours {
 		return firing(r.Device, h, "%s is expected to be full in %.1f h (at %s)", in.Bin.ID, h, in.FullAt.UTC().Format("2006-01-02 15:04 UTC"))
 	}
