@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,8 +28,11 @@ type WriterOptions struct {
 	// QueueLen is how many batches may wait for the commit loop before
 	// Ingest blocks (back-pressure). Default 4,096.
 	QueueLen int
-	// DeviceTTL is how long a registry lookup, found or not, is cached:
-	// changes to devices are seen within it. Default 5 s.
+	// DeviceTTL is how long a device found in the registry is cached:
+	// changes to devices are seen within it, or at once when whoever
+	// changes a device calls ForgetDevice. An unknown device is cached for
+	// at most unknownDeviceTTL, so that a device registered after its first
+	// attempt gets in soon. Default 1 min.
 	DeviceTTL time.Duration
 	// Now is the clock that bounds sensor timestamps and expires the device
 	// cache. Default time.Now.
@@ -100,6 +104,13 @@ type cachedDevice struct {
 // so a flood of made-up device ids cannot grow it without limit.
 const maxCachedDevices = 200_000
 
+// maxYields bounds how many times the commit loop lets other goroutines
+// run to gather a bigger group.
+const maxYields = 4
+
+// unknownDeviceTTL caps how long "no such device" is cached.
+const unknownDeviceTTL = 5 * time.Second
+
 // NewWriter returns a Writer that stores readings in store and looks
 // devices up in devices. It does nothing until Start or Run.
 func NewWriter(store civic.ReadingStore, devices DeviceSource, opts WriterOptions) *Writer {
@@ -110,7 +121,7 @@ func NewWriter(store civic.ReadingStore, devices DeviceSource, opts WriterOption
 		opts.QueueLen = 4096
 	}
 	if opts.DeviceTTL <= 0 {
-		opts.DeviceTTL = 5 * time.Second
+		opts.DeviceTTL = time.Minute
 	}
 	w := &Writer{
 		store:   store,
@@ -167,15 +178,27 @@ func (w *Writer) Run(ctx context.Context) error {
 		}
 		group = append(group[:0], first)
 		rows := len(first.readings)
-	collect:
-		for rows < w.opts.MaxRows {
+		for yields, seen := 0, 0; rows < w.opts.MaxRows; {
 			select {
 			case r := <-w.queue:
 				group = append(group, r)
 				rows += len(r.readings)
+				continue
 			default:
-				break collect
 			}
+			// The queue is empty. Goroutines that are ready to run may be
+			// about to add to it (on a busy machine, callers the last commit
+			// answered and that already have their next batch): let them
+			// run first, as long as that brings more batches. A commit costs
+			// about the same for one batch as for dozens, so this saves
+			// store work; on an idle machine nothing is ready, and yielding
+			// returns at once.
+			if yields == maxYields || yields > 0 && len(group) == seen {
+				break
+			}
+			yields++
+			seen = len(group)
+			runtime.Gosched()
 		}
 		w.commit(ctx, group, rows)
 		clear(group)
@@ -323,10 +346,15 @@ func (w *Writer) normalize(ctx context.Context, readings []civic.Reading) ([]civ
 	for i := range out {
 		r := &out[i]
 		if r.Device != lastID || lastID == "" {
-			if err := civic.ValidateID("device", r.Device); err != nil {
-				return nil, civic.PrefixField(readingField(i), err)
+			c, ok := w.cached(r.Device, now)
+			if !ok {
+				// Only valid ids are cached: a cached one needs no check.
+				if err := civic.ValidateID("device", r.Device); err != nil {
+					return nil, civic.PrefixField(readingField(i), err)
+				}
+				c.dev, c.err = w.lookup(ctx, r.Device, now)
 			}
-			dev, err := w.device(ctx, r.Device, now)
+			dev, err := c.dev, c.err
 			if err != nil {
 				if civic.IsKind(err, civic.NotFound) {
 					return nil, civic.FieldError(fieldName(i, "device"), "unknown device %q", r.Device)
@@ -357,26 +385,43 @@ func (w *Writer) normalize(ctx context.Context, readings []civic.Reading) ([]civ
 	return out, nil
 }
 
-// device returns the registry entry of id, cached for DeviceTTL. Unknown
-// devices are cached too; other lookup errors are not.
-func (w *Writer) device(ctx context.Context, id string, now time.Time) (civic.Device, error) {
+// cached returns what the cache holds about device id, if still fresh.
+func (w *Writer) cached(id string, now time.Time) (cachedDevice, bool) {
 	w.cacheMu.RLock()
 	c, ok := w.cache[id]
 	w.cacheMu.RUnlock()
-	if ok && now.Before(c.expires) {
-		return c.dev, c.err
-	}
+	return c, ok && now.Before(c.expires)
+}
+
+// lookup reads device id, a valid id, from the registry and caches the
+// answer: a device for DeviceTTL, "not found" for at most
+// unknownDeviceTTL. Other lookup errors are not cached.
+func (w *Writer) lookup(ctx context.Context, id string, now time.Time) (civic.Device, error) {
 	dev, err := w.devices.Device(ctx, id)
-	if err != nil && !civic.IsKind(err, civic.NotFound) {
-		return civic.Device{}, err
+	ttl := w.opts.DeviceTTL
+	if err != nil {
+		if !civic.IsKind(err, civic.NotFound) {
+			return civic.Device{}, err
+		}
+		ttl = min(ttl, unknownDeviceTTL)
 	}
 	w.cacheMu.Lock()
 	if len(w.cache) >= maxCachedDevices {
 		clear(w.cache)
 	}
-	w.cache[id] = cachedDevice{dev: dev, err: err, expires: now.Add(w.opts.DeviceTTL)}
+	w.cache[id] = cachedDevice{dev: dev, err: err, expires: now.Add(ttl)}
 	w.cacheMu.Unlock()
 	return dev, err
+}
+
+// ForgetDevice drops what the Writer has cached about device id, so that
+// the next reading of that device is checked against the registry again.
+// Whoever creates, changes or deletes a device calls it to have the change
+// apply at once rather than within DeviceTTL.
+func (w *Writer) ForgetDevice(id string) {
+	w.cacheMu.Lock()
+	delete(w.cache, id)
+	w.cacheMu.Unlock()
 }
 
 // commit stores a group of batches in one transaction and answers their
