@@ -1,7 +1,6 @@
 package mqtt
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -32,7 +31,8 @@ type BrokerOptions struct {
 	// credentials provides it. Required.
 	Authenticate func(ctx context.Context, deviceID, password string) error
 	// IngestTimeout bounds how long one message may wait for its commit
-	// before the device is disconnected to resend it. Default 30 s.
+	// before the device is disconnected to resend it, give or take a
+	// second (the messages of one second share a deadline). Default 30 s.
 	IngestTimeout time.Duration
 	// MaxPacketBytes is the largest MQTT packet accepted. Default
 	// ingest.MaxBatchBytes.
@@ -76,6 +76,7 @@ type Broker struct {
 
 	limiter  logLimiter
 	sessions sync.Map // *mochi.Client → struct{}: connected devices
+	deadline atomic.Pointer[ingestDeadline]
 
 	connected, authFailures, aclDenied atomic.Int64
 	messages, readings, duplicates     atomic.Int64
@@ -182,6 +183,33 @@ func (b *Broker) Stats() BrokerStats {
 	}
 }
 
+// ingestDeadline is the context shared by the messages that start
+// ingesting within one second of start: one timer a second instead of one
+// per message. Its deadline is IngestTimeout plus a second after start;
+// the timer or the broker's closing cancels it.
+type ingestDeadline struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	start  time.Time
+}
+
+// ingestContext returns the context for a message that starts ingesting
+// now: it ends when the broker closes, or IngestTimeout to IngestTimeout
+// plus a second from now.
+func (b *Broker) ingestContext(now time.Time) context.Context {
+	for {
+		d := b.deadline.Load()
+		if d != nil && now.Sub(d.start) < time.Second {
+			return d.ctx
+		}
+		ctx, cancel := context.WithDeadline(b.ctx, now.Add(b.opts.IngestTimeout+time.Second))
+		if b.deadline.CompareAndSwap(d, &ingestDeadline{ctx: ctx, cancel: cancel, start: now}) {
+			return ctx
+		}
+		cancel() // another message made one first
+	}
+}
+
 // hook is the broker's mochi hook: authentication, ACL and ingest.
 type hook struct {
 	mochi.HookBase
@@ -190,11 +218,30 @@ type hook struct {
 
 func (h *hook) ID() string { return "civic" }
 
+// Provides is asked for every hook event of every packet.
 func (h *hook) Provides(x byte) bool {
-	return bytes.Contains([]byte{
-		mochi.OnConnectAuthenticate, mochi.OnACLCheck, mochi.OnPublish,
-		mochi.OnSessionEstablished, mochi.OnDisconnect,
-	}, []byte{x})
+	switch x {
+	case mochi.OnConnectAuthenticate, mochi.OnACLCheck, mochi.OnPublish,
+		mochi.OnSessionEstablished, mochi.OnDisconnect:
+		return true
+	}
+	return false
+}
+
+// ignore tells mochi to acknowledge a message without retaining it or
+// forwarding it to subscribers; boxed once rather than per message.
+var ignore error = packets.CodeSuccessIgnore
+
+// uplinkPrefix and uplinkSuffix surround the device id in an uplink topic
+// (ingest.Topic).
+var uplinkPrefix, uplinkSuffix, _ = strings.Cut(ingest.TopicFilter, "+")
+
+// isUplinkOf reports whether topic is ingest.Topic(device), without
+// building that string for every message.
+func isUplinkOf(topic, device string) bool {
+	return len(topic) == len(uplinkPrefix)+len(device)+len(uplinkSuffix) &&
+		strings.HasPrefix(topic, uplinkPrefix) && strings.HasSuffix(topic, uplinkSuffix) &&
+		topic[len(uplinkPrefix):len(topic)-len(uplinkSuffix)] == device
 }
 
 // OnConnectAuthenticate lets a device in when its user name is a valid
@@ -243,7 +290,7 @@ func (h *hook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
 	device := string(cl.Properties.Username)
 	var ok bool
 	if write {
-		ok = topic == ingest.Topic(device)
+		ok = isUplinkOf(topic, device)
 	} else {
 		ok = strings.HasPrefix(topic, "civic/v1/devices/"+device+"/")
 	}
@@ -257,11 +304,16 @@ func (h *hook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
 func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
 	b := h.b
 	b.messages.Add(1)
-	ctx, cancel := context.WithTimeout(b.ctx, b.opts.IngestTimeout)
-	device, res, err := ingestMessage(ctx, b.ing, pk.TopicName, pk.Payload)
-	cancel()
-	if device == "" {
-		device = string(cl.Properties.Username)
+	// The device id was validated at connection, and OnACLCheck let the
+	// message in on the device's own uplink topic only, so the topic needs
+	// no parsing; checking it again costs little.
+	device := string(cl.Properties.Username)
+	var res civic.IngestResult
+	var err error
+	if isUplinkOf(pk.TopicName, device) {
+		res, err = ingestPayload(b.ingestContext(time.Now()), b.ing, device, pk.Payload)
+	} else {
+		err = civic.FieldError("topic", "must be %s", ingest.Topic(device))
 	}
 	v5 := cl.Properties.ProtocolVersion == 5
 	switch {
@@ -269,7 +321,7 @@ func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, e
 		b.readings.Add(int64(res.Accepted))
 		b.duplicates.Add(int64(res.Duplicates))
 		// Ignore: acknowledge, but do not retain or forward to subscribers.
-		return pk, packets.CodeSuccessIgnore
+		return pk, ignore
 	case rejected(err):
 		b.malformed.Add(1)
 		b.limiter.log(b.log, "mqtt: message rejected", device, err)
@@ -283,7 +335,7 @@ func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, e
 			_ = cl.WritePacket(negativeAck(pk, code))
 			return pk, packets.ErrRejectPacket
 		}
-		return pk, packets.CodeSuccessIgnore
+		return pk, ignore
 	default:
 		b.transient.Add(1)
 		b.limiter.log(b.log, "mqtt: message not stored; disconnecting the device to resend", device, err)

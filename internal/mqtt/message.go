@@ -19,20 +19,26 @@ func ingestMessage(ctx context.Context, ing civic.Ingester, topic string, payloa
 	if err != nil {
 		return "", res, err
 	}
+	res, err = ingestPayload(ctx, ing, device, payload)
+	return device, res, err
+}
+
+// ingestPayload decodes the payload of a message on the uplink topic of
+// device, a valid device id, and ingests its readings.
+func ingestPayload(ctx context.Context, ing civic.Ingester, device string, payload []byte) (civic.IngestResult, error) {
 	readings, err := ingest.DecodeBatchBytes(payload)
 	if err != nil {
-		return device, res, err
+		return civic.IngestResult{}, err
 	}
 	for i := range readings {
 		r := &readings[i]
 		if r.Device == "" {
 			r.Device = device
 		} else if r.Device != device {
-			return device, res, civic.FieldError("readings["+strconv.Itoa(i)+"].device", "must be the topic's device %q or left out", device)
+			return civic.IngestResult{}, civic.FieldError("readings["+strconv.Itoa(i)+"].device", "must be the topic's device %q or left out", device)
 		}
 	}
-	res, err = ing.Ingest(ctx, readings)
-	return device, res, err
+	return ing.Ingest(ctx, readings)
 }
 
 // rejected reports whether err means the message itself is bad, so that
