@@ -256,3 +256,43 @@ func FuzzReadCVRPLIB(f *testing.F) {
 		}
 	})
 }
+
+// TestCheckSolutionFile runs the independent checker on a solution written
+// by "civic route solve": ROUTE_CHECK=instance.vrp:solution.sol (distances
+// by the file's own convention, see RoundAuto; ROUTE_CHECK_ROUND overrides).
+func TestCheckSolutionFile(t *testing.T) {
+	spec := os.Getenv("ROUTE_CHECK")
+	if spec == "" {
+		t.Skip("set ROUTE_CHECK=instance.vrp:solution.sol")
+	}
+	vrp, sol, ok := strings.Cut(spec, ":")
+	if !ok {
+		t.Fatalf("ROUTE_CHECK=%q, want instance.vrp:solution.sol", spec)
+	}
+	rd, err := ParseRounding(os.Getenv("ROUTE_CHECK_ROUND"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(vrp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p, err := ReadCVRPLIBRounding(f, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := os.Open(sol)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	s, err := ReadSolution(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkSolution(p, s); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: %d routes, cost %v: every customer once, capacity, duration and time windows respected", p.Name, len(s.Routes), s.Cost)
+}
