@@ -29,6 +29,13 @@ type config struct {
 	MQTTPassword     string // secret
 	MQTTPasswordFile string
 
+	// Shared secrets of the LoRaWAN network-server integrations, sent in
+	// the X-Civic-Secret header; an integration without one is off.
+	TTNSecret            string // secret
+	TTNSecretFile        string
+	ChirpStackSecret     string // secret
+	ChirpStackSecretFile string
+
 	Demo  bool
 	Seed  int64
 	Speed float64 // simulated seconds per real second in the demo
@@ -54,6 +61,10 @@ func serveFlags(fs *flag.FlagSet, c *config, getenv func(string) string) {
 	fs.StringVar(&c.MQTTUser, "mqtt-user", getenv("CIVIC_MQTT_USER"), "user name for the external broker (env CIVIC_MQTT_USER)")
 	fs.StringVar(&c.MQTTPasswordFile, "mqtt-password-file", getenv("CIVIC_MQTT_PASSWORD_FILE"), "file holding the external broker password (env CIVIC_MQTT_PASSWORD_FILE; or CIVIC_MQTT_PASSWORD)")
 	c.MQTTPassword = getenv("CIVIC_MQTT_PASSWORD")
+	fs.StringVar(&c.TTNSecretFile, "lorawan-ttn-secret-file", getenv("CIVIC_LORAWAN_TTN_SECRET_FILE"), "file holding the shared secret of The Things Stack webhook; enables POST /api/v1/lorawan/ttn (env CIVIC_LORAWAN_TTN_SECRET_FILE or CIVIC_LORAWAN_TTN_SECRET)")
+	fs.StringVar(&c.ChirpStackSecretFile, "lorawan-chirpstack-secret-file", getenv("CIVIC_LORAWAN_CHIRPSTACK_SECRET_FILE"), "file holding the shared secret of the ChirpStack integration; enables POST /api/v1/lorawan/chirpstack (env CIVIC_LORAWAN_CHIRPSTACK_SECRET_FILE or CIVIC_LORAWAN_CHIRPSTACK_SECRET)")
+	c.TTNSecret = getenv("CIVIC_LORAWAN_TTN_SECRET")
+	c.ChirpStackSecret = getenv("CIVIC_LORAWAN_CHIRPSTACK_SECRET")
 	fs.BoolVar(&c.Demo, "demo", envBool(getenv, "CIVIC_DEMO", false), "generate and animate a demo city when the data folder has no bins (env CIVIC_DEMO)")
 	fs.Int64Var(&c.Seed, "seed", 1, "random seed of the demo city")
 	fs.Float64Var(&c.Speed, "speed", 360, "demo time acceleration: simulated seconds per real second (360 = one hour every 10 s)")
@@ -81,12 +92,22 @@ func (c *config) finishServe() error {
 	if err := c.finish(); err != nil {
 		return err
 	}
-	if c.MQTTPasswordFile != "" {
-		b, err := os.ReadFile(c.MQTTPasswordFile)
-		if err != nil {
-			return fmt.Errorf("--mqtt-password-file: %w", err)
+	for _, f := range []struct {
+		flag, path string
+		dst        *string
+	}{
+		{"--mqtt-password-file", c.MQTTPasswordFile, &c.MQTTPassword},
+		{"--lorawan-ttn-secret-file", c.TTNSecretFile, &c.TTNSecret},
+		{"--lorawan-chirpstack-secret-file", c.ChirpStackSecretFile, &c.ChirpStackSecret},
+	} {
+		if f.path == "" {
+			continue
 		}
-		c.MQTTPassword = strings.TrimSpace(string(b))
+		b, err := os.ReadFile(f.path)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.flag, err)
+		}
+		*f.dst = strings.TrimSpace(string(b))
 	}
 	if c.TimeZone != "" {
 		if _, err := time.LoadLocation(c.TimeZone); err != nil {
@@ -112,8 +133,9 @@ func (c config) String() string {
 		}
 		return "***"
 	}
-	return fmt.Sprintf("addr=%s db=%s data=%s tz=%s mqtt-addr=%s mqtt-broker=%s mqtt-user=%s mqtt-password=%s demo=%t",
-		c.Addr, redactDSN(c.DB), c.DataDir, c.TimeZone, c.MQTTAddr, c.MQTTBroker, c.MQTTUser, hide(c.MQTTPassword), c.Demo)
+	return fmt.Sprintf("addr=%s db=%s data=%s tz=%s mqtt-addr=%s mqtt-broker=%s mqtt-user=%s mqtt-password=%s lorawan-ttn-secret=%s lorawan-chirpstack-secret=%s demo=%t",
+		c.Addr, redactDSN(c.DB), c.DataDir, c.TimeZone, c.MQTTAddr, c.MQTTBroker, c.MQTTUser, hide(c.MQTTPassword),
+		hide(c.TTNSecret), hide(c.ChirpStackSecret), c.Demo)
 }
 
 // redactDSN hides a password in a postgres:// URL.

@@ -35,6 +35,8 @@ const serveUsage = `civic serve [flags]
   --mqtt-broker URL       external MQTT broker to subscribe to (env CIVIC_MQTT_BROKER)
   --mqtt-user NAME        external broker user (env CIVIC_MQTT_USER)
   --mqtt-password-file F  external broker password file (env CIVIC_MQTT_PASSWORD_FILE or CIVIC_MQTT_PASSWORD)
+  --lorawan-ttn-secret-file F         enables POST /api/v1/lorawan/ttn with this X-Civic-Secret (env CIVIC_LORAWAN_TTN_SECRET[_FILE])
+  --lorawan-chirpstack-secret-file F  enables POST /api/v1/lorawan/chirpstack (env CIVIC_LORAWAN_CHIRPSTACK_SECRET[_FILE])
   --demo                  generate a demo city if the data folder has no bins, and animate it (env CIVIC_DEMO)
   --seed N                the demo city's random seed (default 1)
   --speed X               demo time acceleration, simulated seconds per real second (default 360)`
@@ -111,7 +113,14 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	})
 	writer.Start()
 
-	srv := server.New(server.Config{SecureCookies: c.SecureCookies}, server.Deps{
+	secrets := map[string]string{}
+	if c.TTNSecret != "" {
+		secrets[server.IntegrationTTN] = c.TTNSecret
+	}
+	if c.ChirpStackSecret != "" {
+		secrets[server.IntegrationChirpStack] = c.ChirpStackSecret
+	}
+	srv := server.New(server.Config{SecureCookies: c.SecureCookies, LoRaWANSecrets: secrets}, server.Deps{
 		Store: a.store, Ingester: writer, Auth: a.auth, Logger: log, Now: a.now, Pages: ui.Handler(),
 		Forecaster: fc,
 	})
