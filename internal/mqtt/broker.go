@@ -145,7 +145,22 @@ func (b *Broker) Close(ctx context.Context) error {
 	var err error
 	b.once.Do(func() {
 		done := make(chan error, 1)
-		go func() { done <- b.server.Close() }()
+		go func() {
+			// Stop listening and disconnect the devices before mochi's
+			// Close. Mochi (v2.7.9) lists a listener's clients holding a
+			// read lock it takes again inside (Clients.GetByListener calls
+			// Len): a device that disconnects at that moment waits for the
+			// write lock between the two, and Close deadlocks. Once the
+			// listener is closed here, mochi's Close skips that step and
+			// waits for the connections to end.
+			b.tcp.Close(func(string) {})
+			for _, cl := range b.server.Clients.GetAll() {
+				if !cl.Closed() {
+					_ = b.server.DisconnectClient(cl, packets.ErrServerShuttingDown)
+				}
+			}
+			done <- b.server.Close()
+		}()
 		select {
 		case err = <-done:
 		case <-ctx.Done():
