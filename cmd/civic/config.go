@@ -36,6 +36,13 @@ type config struct {
 	ChirpStackSecret     string // secret
 	ChirpStackSecretFile string
 
+	SMTPAddr         string // e-mail notifications
+	SMTPFrom         string
+	SMTPUser         string
+	SMTPPassword     string // secret
+	SMTPPasswordFile string
+	BaseURL          string // public URL, for links in notifications
+
 	Demo  bool
 	Seed  int64
 	Speed float64 // simulated seconds per real second in the demo
@@ -65,6 +72,12 @@ func serveFlags(fs *flag.FlagSet, c *config, getenv func(string) string) {
 	fs.StringVar(&c.ChirpStackSecretFile, "lorawan-chirpstack-secret-file", getenv("CIVIC_LORAWAN_CHIRPSTACK_SECRET_FILE"), "file holding the shared secret of the ChirpStack integration; enables POST /api/v1/lorawan/chirpstack (env CIVIC_LORAWAN_CHIRPSTACK_SECRET_FILE or CIVIC_LORAWAN_CHIRPSTACK_SECRET)")
 	c.TTNSecret = getenv("CIVIC_LORAWAN_TTN_SECRET")
 	c.ChirpStackSecret = getenv("CIVIC_LORAWAN_CHIRPSTACK_SECRET")
+	fs.StringVar(&c.SMTPAddr, "smtp-addr", getenv("CIVIC_SMTP_ADDR"), "SMTP server host:port for e-mail notifications (env CIVIC_SMTP_ADDR)")
+	fs.StringVar(&c.SMTPFrom, "smtp-from", envOr(getenv, "CIVIC_SMTP_FROM", "civic@localhost"), "sender of e-mail notifications (env CIVIC_SMTP_FROM)")
+	fs.StringVar(&c.SMTPUser, "smtp-user", getenv("CIVIC_SMTP_USER"), "SMTP user name (env CIVIC_SMTP_USER)")
+	fs.StringVar(&c.SMTPPasswordFile, "smtp-password-file", getenv("CIVIC_SMTP_PASSWORD_FILE"), "file holding the SMTP password (env CIVIC_SMTP_PASSWORD_FILE or CIVIC_SMTP_PASSWORD)")
+	c.SMTPPassword = getenv("CIVIC_SMTP_PASSWORD")
+	fs.StringVar(&c.BaseURL, "base-url", getenv("CIVIC_BASE_URL"), "public URL of this civic, for links in notifications (env CIVIC_BASE_URL)")
 	fs.BoolVar(&c.Demo, "demo", envBool(getenv, "CIVIC_DEMO", false), "generate and animate a demo city when the data folder has no bins (env CIVIC_DEMO)")
 	fs.Int64Var(&c.Seed, "seed", 1, "random seed of the demo city")
 	fs.Float64Var(&c.Speed, "speed", 360, "demo time acceleration: simulated seconds per real second (360 = one hour every 10 s)")
@@ -97,6 +110,7 @@ func (c *config) finishServe() error {
 		dst        *string
 	}{
 		{"--mqtt-password-file", c.MQTTPasswordFile, &c.MQTTPassword},
+		{"--smtp-password-file", c.SMTPPasswordFile, &c.SMTPPassword},
 		{"--lorawan-ttn-secret-file", c.TTNSecretFile, &c.TTNSecret},
 		{"--lorawan-chirpstack-secret-file", c.ChirpStackSecretFile, &c.ChirpStackSecret},
 	} {
@@ -133,9 +147,9 @@ func (c config) String() string {
 		}
 		return "***"
 	}
-	return fmt.Sprintf("addr=%s db=%s data=%s tz=%s mqtt-addr=%s mqtt-broker=%s mqtt-user=%s mqtt-password=%s lorawan-ttn-secret=%s lorawan-chirpstack-secret=%s demo=%t",
+	return fmt.Sprintf("addr=%s db=%s data=%s tz=%s mqtt-addr=%s mqtt-broker=%s mqtt-user=%s mqtt-password=%s lorawan-ttn-secret=%s lorawan-chirpstack-secret=%s smtp-addr=%s smtp-password=%s demo=%t",
 		c.Addr, redactDSN(c.DB), c.DataDir, c.TimeZone, c.MQTTAddr, c.MQTTBroker, c.MQTTUser, hide(c.MQTTPassword),
-		hide(c.TTNSecret), hide(c.ChirpStackSecret), c.Demo)
+		hide(c.TTNSecret), hide(c.ChirpStackSecret), c.SMTPAddr, hide(c.SMTPPassword), c.Demo)
 }
 
 // redactDSN hides a password in a postgres:// URL.

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/civic-city/civic/internal/alert"
 	"github.com/civic-city/civic/internal/auth"
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/forecast"
@@ -37,6 +38,11 @@ const serveUsage = `civic serve [flags]
   --mqtt-password-file F  external broker password file (env CIVIC_MQTT_PASSWORD_FILE or CIVIC_MQTT_PASSWORD)
   --lorawan-ttn-secret-file F         enables POST /api/v1/lorawan/ttn with this X-Civic-Secret (env CIVIC_LORAWAN_TTN_SECRET[_FILE])
   --lorawan-chirpstack-secret-file F  enables POST /api/v1/lorawan/chirpstack (env CIVIC_LORAWAN_CHIRPSTACK_SECRET[_FILE])
+  --smtp-addr HOST:PORT   SMTP server for e-mail notifications (env CIVIC_SMTP_ADDR)
+  --smtp-from ADDRESS     sender of e-mail notifications (env CIVIC_SMTP_FROM)
+  --smtp-user NAME        SMTP user (env CIVIC_SMTP_USER)
+  --smtp-password-file F  SMTP password file (env CIVIC_SMTP_PASSWORD_FILE or CIVIC_SMTP_PASSWORD)
+  --base-url URL          public URL of civic, for links in notifications (env CIVIC_BASE_URL)
   --demo                  generate a demo city if the data folder has no bins, and animate it (env CIVIC_DEMO)
   --seed N                the demo city's random seed (default 1)
   --speed X               demo time acceleration, simulated seconds per real second (default 360)`
@@ -89,12 +95,55 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 	}()
 
+	// Alerts: the engine evaluates committed readings (and sweeps for
+	// absence-based rules); the notifier drains the outbox. Both close after
+	// the writer (deferred), before the forecasts and the store.
 	var ui *web.UI
+	notifier := alert.NewNotifier(alert.NotifierOptions{
+		Store:   a.store,
+		Now:     a.now,
+		SMTP:    alert.SMTPConfig{Addr: c.SMTPAddr, From: c.SMTPFrom, Username: c.SMTPUser, Password: c.SMTPPassword},
+		BaseURL: c.BaseURL,
+		Logger:  log,
+	})
+	engine := alert.NewEngine(alert.EngineOptions{
+		Alerts: a.store,
+		Source: a.store,
+		Now:    clock,
+		Logger: log,
+		FullAt: func(binID string, _ time.Time, _ float64) (time.Time, bool) {
+			f, err := fc.Forecast(context.Background(), binID)
+			if err != nil || f.FullAt == nil {
+				return time.Time{}, false
+			}
+			return *f.FullAt, true
+		},
+		OnChange: func(al civic.Alert, ev civic.AlertEvent) {
+			if ui != nil {
+				ui.PublishAlert(al, ev)
+			}
+			notifier.Kick()
+		},
+	})
+	engine.Start()
+	notifier.Start()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := engine.Close(ctx); err != nil {
+			log.Warn("alert engine shutdown", "err", err)
+		}
+		if err := notifier.Close(ctx); err != nil {
+			log.Warn("notifier shutdown", "err", err)
+		}
+	}()
+
 	writer := ingest.NewWriter(a.store, a.store, ingest.WriterOptions{
 		Now:    clock,
 		Logger: log,
 		OnCommit: func(rs []civic.Reading) {
 			fc.Observe(rs)
+			engine.OnCommit(rs)
 			if ui != nil {
 				ui.Publish(rs)
 			}
@@ -107,6 +156,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			return token, s.ExpiresAt, err
 		},
 		Logout:     a.auth.Logout,
+		Alerts:     a.store,
 		Logger:     log,
 		Now:        clock,
 		Forecaster: fc,
@@ -122,7 +172,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	srv := server.New(server.Config{SecureCookies: c.SecureCookies, LoRaWANSecrets: secrets}, server.Deps{
 		Store: a.store, Ingester: writer, Auth: a.auth, Logger: log, Now: a.now, Pages: ui.Handler(),
-		Forecaster: fc,
+		Forecaster: fc, Alerts: a.store,
 	})
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
