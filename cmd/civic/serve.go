@@ -111,10 +111,13 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Source: a.store,
 		Now:    clock,
 		Logger: log,
-		FullAt: func(binID string, _ time.Time, _ float64) (time.Time, bool) {
+		FullAt: func(binID string, now time.Time, _ float64) (time.Time, bool) {
 			f, err := fc.Forecast(context.Background(), binID)
-			if err != nil || f.FullAt == nil {
-				return time.Time{}, false
+			if err != nil {
+				return time.Time{}, false // no forecast: the rule decides nothing
+			}
+			if f.FullAt == nil { // not full within the horizon
+				return now.Add(time.Duration(f.HorizonHours * float64(time.Hour))), true
 			}
 			return *f.FullAt, true
 		},
@@ -125,8 +128,6 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			notifier.Kick()
 		},
 	})
-	engine.Start()
-	notifier.Start()
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -161,6 +162,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Now:        clock,
 		Forecaster: fc,
 	})
+	// ui is set before the engine starts: its OnChange reads it.
+	engine.Start()
+	notifier.Start()
 	writer.Start()
 
 	secrets := map[string]string{}
