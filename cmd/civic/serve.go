@@ -176,7 +176,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	srv := server.New(server.Config{SecureCookies: c.SecureCookies, LoRaWANSecrets: secrets}, server.Deps{
 		Store: a.store, Ingester: writer, Auth: a.auth, Logger: log, Now: a.now, Pages: ui.Handler(),
-		Forecaster: fc, Alerts: a.store,
+		Forecaster: fc, Alerts: a.store, ForgetDevice: writer.ForgetDevice,
 	})
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {

@@ -83,7 +83,7 @@ func newFixture(t testing.TB, cfg server.Config) *fixture {
 	a := auth.New(st, auth.Options{Now: now, Params: auth.TestParams})
 	logBuf := &syncBuffer{}
 	srv := server.New(cfg, server.Deps{
-		Store: st, Ingester: w, Auth: a, Now: now, Pages: testPages(),
+		Store: st, Ingester: w, Auth: a, Now: now, Pages: testPages(), ForgetDevice: w.ForgetDevice,
 		Logger: slog.New(slog.NewJSONHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	f := &fixture{
