@@ -123,7 +123,8 @@ func printHelp(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Run 'civic help COMMAND' for a command's flags.")
-	fmt.Fprintln(w, "Every flag can also be set with a CIVIC_* environment variable, e.g. CIVIC_ADDR, CIVIC_DB, CIVIC_DATA.")
+	fmt.Fprintln(w, "The data flags (--data, --db) and the flags of 'civic serve' can also be set with CIVIC_*")
+	fmt.Fprintln(w, "environment variables, e.g. CIVIC_ADDR, CIVIC_DB, CIVIC_DATA; 'civic help serve' names each one.")
 }
 
 func runVersion(_ context.Context, e *env, _ []string) error {
