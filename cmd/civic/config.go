@@ -24,6 +24,8 @@ type config struct {
 	TileURL       string
 
 	MQTTAddr         string // embedded broker listen address; empty disables it
+	MQTTTLSCert      string // PEM files: when both are set the embedded broker speaks MQTT over TLS
+	MQTTTLSKey       string
 	MQTTBroker       string // external broker URL; when set civic subscribes to it
 	MQTTUser         string
 	MQTTPassword     string // secret
@@ -64,6 +66,8 @@ func serveFlags(fs *flag.FlagSet, c *config, getenv func(string) string) {
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", envBool(getenv, "CIVIC_SECURE_COOKIES", false), "mark session cookies Secure; set when served over HTTPS (env CIVIC_SECURE_COOKIES)")
 	fs.StringVar(&c.TileURL, "tile-url", envOr(getenv, "CIVIC_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"), "map tile URL template (env CIVIC_TILE_URL)")
 	fs.StringVar(&c.MQTTAddr, "mqtt-addr", envOr(getenv, "CIVIC_MQTT_ADDR", "127.0.0.1:1883"), "embedded MQTT broker address; empty disables it (env CIVIC_MQTT_ADDR)")
+	fs.StringVar(&c.MQTTTLSCert, "mqtt-tls-cert", getenv("CIVIC_MQTT_TLS_CERT"), "PEM certificate of the embedded broker; with --mqtt-tls-key it speaks MQTT over TLS (env CIVIC_MQTT_TLS_CERT)")
+	fs.StringVar(&c.MQTTTLSKey, "mqtt-tls-key", getenv("CIVIC_MQTT_TLS_KEY"), "PEM private key of the embedded broker (env CIVIC_MQTT_TLS_KEY)")
 	fs.StringVar(&c.MQTTBroker, "mqtt-broker", getenv("CIVIC_MQTT_BROKER"), "external MQTT broker to subscribe to, mqtt://host:port (env CIVIC_MQTT_BROKER)")
 	fs.StringVar(&c.MQTTUser, "mqtt-user", getenv("CIVIC_MQTT_USER"), "user name for the external broker (env CIVIC_MQTT_USER)")
 	fs.StringVar(&c.MQTTPasswordFile, "mqtt-password-file", getenv("CIVIC_MQTT_PASSWORD_FILE"), "file holding the external broker password (env CIVIC_MQTT_PASSWORD_FILE; or CIVIC_MQTT_PASSWORD)")
@@ -127,6 +131,9 @@ func (c *config) finishServe() error {
 		if _, err := time.LoadLocation(c.TimeZone); err != nil {
 			return usageErrorf("--tz: unknown time zone %q", c.TimeZone)
 		}
+	}
+	if (c.MQTTTLSCert == "") != (c.MQTTTLSKey == "") {
+		return usageErrorf("--mqtt-tls-cert and --mqtt-tls-key go together")
 	}
 	if c.Speed <= 0 {
 		return usageErrorf("--speed must be positive")

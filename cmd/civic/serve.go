@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -33,6 +34,8 @@ const serveUsage = `civic serve [flags]
   --secure-cookies        mark session cookies Secure, behind HTTPS (env CIVIC_SECURE_COOKIES)
   --tile-url URL          map tile URL template; markers render without tiles (env CIVIC_TILE_URL)
   --mqtt-addr ADDR        embedded MQTT broker address; empty disables it (default 127.0.0.1:1883; env CIVIC_MQTT_ADDR)
+  --mqtt-tls-cert FILE    PEM certificate: the embedded broker speaks MQTT over TLS (env CIVIC_MQTT_TLS_CERT)
+  --mqtt-tls-key FILE     PEM private key for --mqtt-tls-cert (env CIVIC_MQTT_TLS_KEY)
   --mqtt-broker URL       external MQTT broker to subscribe to (env CIVIC_MQTT_BROKER)
   --mqtt-user NAME        external broker user (env CIVIC_MQTT_USER)
   --mqtt-password-file F  external broker password file (env CIVIC_MQTT_PASSWORD_FILE or CIVIC_MQTT_PASSWORD)
@@ -251,9 +254,18 @@ func runServe(ctx context.Context, e *env, args []string) error {
 func startMQTT(ctx context.Context, c *config, a *app, ing civic.Ingester, log *slog.Logger) (*mqtt.Broker, *mqtt.Subscriber, error) {
 	var broker *mqtt.Broker
 	if c.MQTTAddr != "" {
+		var tlsConf *tls.Config
+		if c.MQTTTLSCert != "" {
+			cert, err := tls.LoadX509KeyPair(c.MQTTTLSCert, c.MQTTTLSKey)
+			if err != nil {
+				return nil, nil, fmt.Errorf("--mqtt-tls-cert/--mqtt-tls-key: %w", err)
+			}
+			tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+		}
 		var err error
 		broker, err = mqtt.NewBroker(ing, mqtt.BrokerOptions{
 			Addr:   c.MQTTAddr,
+			TLS:    tlsConf,
 			Logger: log,
 			Authenticate: func(ctx context.Context, deviceID, password string) error {
 				d, err := a.store.Device(ctx, deviceID)
