@@ -27,27 +27,6 @@ var (
 	errCrossOrigin      = &httpError{http.StatusForbidden, string(civic.Forbidden), "cross-origin request rejected"}
 )
 
-// statusOf is the one mapping from civic error kinds to HTTP statuses.
-func statusOf(k civic.Kind) int {
-	switch k {
-	case civic.Invalid:
-		return http.StatusBadRequest
-	case civic.NotFound:
-		return http.StatusNotFound
-	case civic.Conflict:
-		return http.StatusConflict
-	case civic.Unauthorized:
-		return http.StatusUnauthorized
-	case civic.Forbidden:
-		return http.StatusForbidden
-	case civic.Unavailable:
-		return http.StatusServiceUnavailable
-	case civic.TooLarge:
-		return http.StatusRequestEntityTooLarge
-	}
-	return http.StatusInternalServerError
-}
-
 // errorBody is the JSON form of every error the API returns.
 type errorBody struct {
 	Error errorDetail `json:"error"`
@@ -98,7 +77,7 @@ func (s *Server) describe(err error) (int, errorDetail) {
 		}
 	}
 	k := civic.KindOf(err)
-	return statusOf(k), errorDetail{Code: string(k), Message: civic.MessageOf(err), Field: civic.FieldOf(err)}
+	return k.HTTPStatus(), errorDetail{Code: string(k), Message: civic.MessageOf(err), Field: civic.FieldOf(err)}
 }
 
 // writeJSON writes v as the JSON response body with status.

@@ -116,7 +116,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, page, bl
 // fail logs an unexpected error once and shows a plain error page.
 func (u *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
 	k := civic.KindOf(err)
-	status := statusOf(k)
+	status := k.HTTPStatus()
 	if k == civic.Internal {
 		u.log.Error("web: page failed", "path", r.URL.Path, "err", err)
 	}
@@ -127,26 +127,6 @@ func (u *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
 	fmt.Fprintf(w, `<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">`+
 		`<title>%d</title><body style="font-family:sans-serif;padding:1rem"><h1>%s</h1><p>%s</p><p><a href="/">Back to the map</a></p>`,
 		status, template.HTMLEscapeString(http.StatusText(status)), template.HTMLEscapeString(msg))
-}
-
-func statusOf(k civic.Kind) int {
-	switch k {
-	case civic.Invalid:
-		return http.StatusBadRequest
-	case civic.NotFound:
-		return http.StatusNotFound
-	case civic.Conflict:
-		return http.StatusConflict
-	case civic.Unauthorized:
-		return http.StatusUnauthorized
-	case civic.Forbidden:
-		return http.StatusForbidden
-	case civic.Unavailable:
-		return http.StatusServiceUnavailable
-	case civic.TooLarge:
-		return http.StatusRequestEntityTooLarge
-	}
-	return http.StatusInternalServerError
 }
 
 func (u *UI) notFound(w http.ResponseWriter, r *http.Request) {
@@ -201,7 +181,7 @@ func (u *UI) dataError(w http.ResponseWriter, r *http.Request, err error) {
 	body := map[string]any{"error": map[string]string{"code": string(k), "message": civic.MessageOf(err), "field": civic.FieldOf(err)}}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(statusOf(k))
+	w.WriteHeader(k.HTTPStatus())
 	json.NewEncoder(w).Encode(body)
 }
 
