@@ -19,23 +19,9 @@ var migrations embed.FS
 // session advisory lock keeps several nodes starting at once from migrating
 // concurrently.
 func (s *Store) migrate(ctx context.Context) error {
-	dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
-	var opts []goose.ProviderOption
-	if s.pg() {
-		dialect, dir = goose.DialectPostgres, "migrations/postgres"
-		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
-		if err != nil {
-			return civic.Wrap(civic.Internal, err, "internal error")
-		}
-		opts = append(opts, goose.WithSessionLocker(locker))
-	}
-	fsys, err := fs.Sub(migrations, dir)
+	p, err := s.migrations()
 	if err != nil {
-		return civic.Wrap(civic.Internal, err, "internal error")
-	}
-	p, err := goose.NewProvider(dialect, s.wdb, fsys, opts...)
-	if err != nil {
-		return civic.Wrap(civic.Internal, fmt.Errorf("store: migrations: %w", err), "internal error")
+		return err
 	}
 	sources := p.ListSources()
 	known := sources[len(sources)-1].Version
@@ -55,6 +41,29 @@ func (s *Store) migrate(ctx context.Context) error {
 		s.log.Info("store: migrated", "engine", s.engine, "version", r.Source.Version, "file", r.Source.Path, "took", r.Duration)
 	}
 	return nil
+}
+
+// migrations returns the goose provider of the store's engine.
+func (s *Store) migrations() (*goose.Provider, error) {
+	dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
+	var opts []goose.ProviderOption
+	if s.pg() {
+		dialect, dir = goose.DialectPostgres, "migrations/postgres"
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+		if err != nil {
+			return nil, civic.Wrap(civic.Internal, err, "internal error")
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	fsys, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return nil, civic.Wrap(civic.Internal, err, "internal error")
+	}
+	p, err := goose.NewProvider(dialect, s.wdb, fsys, opts...)
+	if err != nil {
+		return nil, civic.Wrap(civic.Internal, fmt.Errorf("store: migrations: %w", err), "internal error")
+	}
+	return p, nil
 }
 
 // SchemaVersion returns the newest migration version this binary knows for

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/civic-city/civic/internal/civic"
@@ -47,6 +48,64 @@ func (s *Store) WriteReadings(ctx context.Context, batches [][]civic.Reading) ([
 		return nil, s.fail(errCtx{op: "write readings"}, err)
 	}
 	return results, nil
+}
+
+// binDevice is a row of bin_devices: a device that has reported for a bin.
+type binDevice struct{ bin, device string }
+
+// binDeviceCache remembers the bin_devices rows known to be stored, so that
+// WriteReadings inserts a pair only with the first reading that carries it.
+// It only ever skips an insert of a row that is committed; a row it does not
+// know is inserted again, which the insert ignores.
+type binDeviceCache struct {
+	mu    sync.Mutex
+	known map[binDevice]struct{}
+}
+
+// unknown returns the distinct (bin, device) pairs of batches not known to
+// be stored.
+func (c *binDeviceCache) unknown(batches [][]civic.Reading) []binDevice {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []binDevice
+	var fresh map[binDevice]struct{}
+	var last binDevice
+	for _, batch := range batches {
+		for i := range batch {
+			p := binDevice{batch[i].Bin, batch[i].Device}
+			if p.bin == "" || p == last {
+				continue
+			}
+			last = p
+			if _, ok := c.known[p]; ok {
+				continue
+			}
+			if _, ok := fresh[p]; ok {
+				continue
+			}
+			if fresh == nil {
+				fresh = make(map[binDevice]struct{})
+			}
+			fresh[p] = struct{}{}
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// committed records pairs whose insert has committed.
+func (c *binDeviceCache) committed(pairs []binDevice) {
+	if len(pairs) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.known == nil {
+		c.known = make(map[binDevice]struct{})
+	}
+	for _, p := range pairs {
+		c.known[p] = struct{}{}
+	}
 }
 
 // State fields a reading may carry, as bits, to tell whether the newest
@@ -111,6 +170,11 @@ func scanReading(r rowScanner) (civic.Reading, error) {
 	return rd, nil
 }
 
+// binReadings selects the readings of bin $1 through the primary key
+// (device_id, time) of the devices that have reported for it; the bin_id
+// test keeps out what such a device reported while on another bin.
+const binReadings = `device_id IN (SELECT device_id FROM bin_devices WHERE bin_id = $1) AND bin_id = $1`
+
 // Readings returns the raw readings of q.Bin or q.Device over [From, To),
 // oldest first, at most q.Limit when it is positive. A zero To means no
 // upper bound. Errors: Invalid (neither bin nor device given).
@@ -124,7 +188,7 @@ func (s *Store) Readings(ctx context.Context, q civic.ReadingQuery) ([]civic.Rea
 			where += " AND bin_id = $4"
 		}
 	case q.Bin != "":
-		where, key = "bin_id = $1", q.Bin
+		where, key = binReadings, q.Bin
 	default:
 		return nil, civic.FieldError("bin", "a bin or a device is required")
 	}
@@ -159,7 +223,7 @@ func (s *Store) BinHistory(ctx context.Context, binID string, from, to time.Time
 		bucket = `(floor(extract(epoch FROM time) * 1000)::bigint / $2::bigint) * $2::bigint`
 	}
 	query := `SELECT ` + bucket + ` AS bucket, count(*), avg(fill), min(fill), max(fill), avg(temperature_c), avg(battery)
-		FROM readings WHERE bin_id = $1 AND time >= $3 AND time < $4 GROUP BY 1 ORDER BY 1`
+		FROM readings WHERE ` + binReadings + ` AND time >= $3 AND time < $4 GROUP BY 1 ORDER BY 1`
 	return list(ctx, s, "bin history", query, func(r rowScanner) (civic.HistoryPoint, error) {
 		var p civic.HistoryPoint
 		var ms int64

@@ -215,7 +215,22 @@ func (s *Store) writeReadingsPG(ctx context.Context, batches [][]civic.Reading, 
 		if _, err := tx.Exec(ctx, merge, received); err != nil {
 			return err
 		}
-		return tx.Commit(ctx)
+		pairs := s.binDevs.unknown(batches)
+		if len(pairs) > 0 {
+			bins, devices := make([]string, len(pairs)), make([]string, len(pairs))
+			for i, p := range pairs {
+				bins[i], devices[i] = p.bin, p.device
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO bin_devices (bin_id, device_id)
+				SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT DO NOTHING`, bins, devices); err != nil {
+				return err
+			}
+		}
+		if err := tx.Commit(ctx); err != nil {
+			return err
+		}
+		s.binDevs.committed(pairs)
+		return nil
 	})
 }
 

@@ -250,10 +250,18 @@ func (s *Store) writeReadingsSQLite(ctx context.Context, batches [][]civic.Readi
 		i += n
 	}
 	clear(args) // drop references to the caller's strings
+	pairs := s.binDevs.unknown(batches)
+	for _, p := range pairs {
+		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO bin_devices (bin_id, device_id) VALUES (?, ?)`,
+			p.bin, p.device); err != nil {
+			return err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
 	s.walDirty.Store(true)
+	s.binDevs.committed(pairs)
 	return nil
 }
 

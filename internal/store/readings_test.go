@@ -259,3 +259,76 @@ func TestPartitions(t *testing.T) {
 		}
 	})
 }
+
+// TestBinReadingsFollowDevices: a bin's history holds what each device
+// reported while mounted on it, across a device replacement and a device
+// moved to another bin.
+func TestBinReadingsFollowDevices(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store, clk *clock) {
+		ctx := context.Background()
+		at := func(device, bin string, minute int) civic.Reading {
+			return civic.Reading{Device: device, Bin: bin, Time: t0.Add(time.Duration(minute) * time.Minute), Fill: f64(float64(minute) / 10)}
+		}
+		// D-1 reports for B-1, then moves to B-2; D-3 replaces it on B-1.
+		_, err := s.WriteReadings(ctx, [][]civic.Reading{{at("D-1", "B-1", 0), at("D-1", "B-1", 1)}, {at("D-1", "B-1", 2)}})
+		must(t, "WriteReadings", err)
+		_, err = s.WriteReadings(ctx, [][]civic.Reading{{at("D-1", "B-2", 3), at("D-3", "B-1", 3), at("D-1", "B-2", 4), at("D-3", "B-1", 5)}})
+		must(t, "WriteReadings", err)
+		// A resend of a stored reading changes nothing.
+		_, err = s.WriteReadings(ctx, [][]civic.Reading{{at("D-1", "B-1", 1)}})
+		must(t, "WriteReadings", err)
+
+		minutes := func(rs []civic.Reading) []string {
+			var out []string
+			for _, r := range rs {
+				out = append(out, r.Device+"@"+r.Time.Sub(t0).String())
+			}
+			return out
+		}
+		for bin, want := range map[string][]string{
+			"B-1": {"D-1@0s", "D-1@1m0s", "D-1@2m0s", "D-3@3m0s", "D-3@5m0s"},
+			"B-2": {"D-1@3m0s", "D-1@4m0s"},
+			"B-9": nil,
+		} {
+			got, err := s.Readings(ctx, civic.ReadingQuery{Bin: bin})
+			must(t, "Readings", err)
+			if !reflect.DeepEqual(minutes(got), want) {
+				t.Errorf("Readings(%s) = %v, want %v", bin, minutes(got), want)
+			}
+		}
+		hist, err := s.BinHistory(ctx, "B-1", t0, t0.Add(time.Hour), time.Hour)
+		must(t, "BinHistory", err)
+		if len(hist) != 1 || hist[0].Count != 5 || !near(hist[0].FillMax, f64(0.5)) {
+			t.Errorf("BinHistory(B-1) = %+v, want one point of 5 readings, max fill 0.5", hist)
+		}
+		got, err := s.Readings(ctx, civic.ReadingQuery{Bin: "B-1", Device: "D-1"})
+		must(t, "Readings", err)
+		if len(got) != 3 {
+			t.Errorf("Readings(B-1, D-1) = %v, want its 3 readings on B-1", minutes(got))
+		}
+	})
+}
+
+// TestBinDevicesMigration: the migration that reads bin history through
+// bin_devices fills that table from the readings already stored.
+func TestBinDevicesMigration(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store, clk *clock) {
+		ctx := context.Background()
+		_, err := s.WriteReadings(ctx, [][]civic.Reading{{rd("D-1", 0, .1), rd("D-2", 0, .2), {Device: "D-5", Time: t0, Fill: f64(.3)}}})
+		must(t, "WriteReadings", err)
+		must(t, "migrate down", store.MigrateDownTo(ctx, s, 20))
+		// Written while the schema had no bin_devices.
+		ms := any(t0.Add(time.Minute).UnixMilli())
+		if s.Engine() == store.EnginePostgres {
+			ms = t0.Add(time.Minute)
+		}
+		_, err = s.DB().ExecContext(ctx, `INSERT INTO readings (device_id, time, bin_id, fill, received_at) VALUES ('D-4', $1, 'B-1', 0.4, $1)`, ms)
+		must(t, "insert", err)
+		must(t, "migrate up", store.Migrate(ctx, s))
+		got, err := s.Readings(ctx, civic.ReadingQuery{Bin: "B-1"})
+		must(t, "Readings", err)
+		if len(got) != 2 || got[0].Device != "D-1" || got[1].Device != "D-4" {
+			t.Errorf("Readings(B-1) after migration = %+v, want D-1's and D-4's", got)
+		}
+	})
+}

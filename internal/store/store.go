@@ -72,6 +72,7 @@ type Store struct {
 	log      *slog.Logger
 	pgParts  *partitionCache // PostgreSQL: months known to have a partition
 	sqliteWr *sqliteWriter   // SQLite: readings hot path state
+	binDevs  binDeviceCache  // (bin, device) pairs known to be in bin_devices
 
 	walDirty       atomic.Bool // SQLite: written since the last background checkpoint
 	stopCheckpoint func()      // SQLite file databases: stops the checkpointer
