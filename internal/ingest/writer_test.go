@@ -133,6 +133,10 @@ func TestWriterIngest(t *testing.T) {
 	if s.ReadingsAccepted != 3 || s.ReadingsDuplicate != 3 || s.Batches != 2 || s.Commits != 2 || s.CommitSeconds <= 0 {
 		t.Errorf("stats = %+v", s)
 	}
+	// Callers are answered before OnCommit runs: wait for it.
+	for deadline := time.Now().Add(5 * time.Second); committed.Load() < 6 && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
 	if committed.Load() != 6 {
 		t.Errorf("OnCommit saw %d readings, want 6", committed.Load())
 	}
