@@ -73,6 +73,8 @@ type Store struct {
 	pgParts  *partitionCache // PostgreSQL: months known to have a partition
 	sqliteWr *sqliteWriter   // SQLite: readings hot path state
 	binDevs  binDeviceCache  // (bin, device) pairs known to be in bin_devices
+	dsn      string          // PostgreSQL: for sessions outside the pool (lock.go, events.go)
+	locks    lockTable       // singleton locks held through this store (lock.go)
 
 	walDirty       atomic.Bool // SQLite: written since the last background checkpoint
 	stopCheckpoint func()      // SQLite file databases: stops the checkpointer
@@ -127,6 +129,7 @@ func (s *Store) openPostgres(dsn string) error {
 	db.SetMaxIdleConns(16)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s.rdb, s.wdb = db, db
+	s.dsn = dsn
 	s.pgParts = newPartitionCache()
 	return nil
 }
@@ -239,8 +242,8 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes the connection pools; calls after the first do nothing. On
-// SQLite it first checkpoints the write-ahead log so the database file is
+// Close releases the locks taken with TryLock and closes the connection
+// pools; calls after the first do nothing. On SQLite it first checkpoints the write-ahead log so the database file is
 // complete on its own.
 func (s *Store) Close() error {
 	var err error
@@ -250,6 +253,7 @@ func (s *Store) Close() error {
 
 func (s *Store) close() error {
 	var errs []error
+	s.locks.releaseAll()
 	if s.stopCheckpoint != nil {
 		s.stopCheckpoint()
 	}
