@@ -9,6 +9,8 @@
 // door open too long). The Engine opens an alert through the
 // civic.AlertStore when a rule fires, which keeps one unresolved alert per
 // bin and rule, and resolves it as civic.SystemActor when the rule clears.
+// When several nodes share one database, EngineOptions.Singleton leaves the
+// sweep to the one node holding its lock.
 //
 // The store queues a notification for every matching subscription in the
 // transaction that changes the alert (an outbox), so a restart loses none.

@@ -65,13 +65,26 @@ type EngineOptions struct {
 	// open and resolve alerts for every past state; the next sweep
 	// evaluates where the bin stands. 2 hours by default.
 	StaleAfter time.Duration
+	// Singleton, if set, makes the sweep a job for one node at a time
+	// when several share a database: the Engine sweeps only while it
+	// holds the lock named SweepLock. It asks for it at start and at
+	// every sweep until it gets it, then keeps it until Close or until
+	// lost is closed (the lock was lost; it asks again). ok is false when
+	// another node holds it or the lock cannot be taken. Evaluation of
+	// committed readings is not affected: every node evaluates its own.
+	Singleton func(ctx context.Context, name string) (lost <-chan struct{}, release func(), ok bool)
 	// Logger receives store failures; slog.Default() when nil.
 	Logger *slog.Logger
 }
 
+// SweepLock is the name of the lock the sweep takes through
+// EngineOptions.Singleton.
+const SweepLock = "alert-sweep"
+
 // EngineStats are the Engine's counters.
 type EngineStats struct {
 	Evaluated uint64 // bin evaluations
+	Sweeps    uint64 // sweeps run (not those left to another node holding SweepLock)
 	Opened    uint64 // alerts created
 	Resolved  uint64 // alerts resolved because their condition cleared
 	Dropped   uint64 // committed batches dropped because the queue was full
@@ -95,7 +108,7 @@ type Engine struct {
 	resync  atomic.Bool
 	sweepC  chan chan struct{}
 
-	evaluated, opened, resolved, dropped, errs atomic.Uint64
+	evaluated, opened, resolved, dropped, errs, sweeps atomic.Uint64
 
 	// Owned by the run goroutine.
 	rules civic.AlertRules
@@ -106,6 +119,9 @@ type Engine struct {
 	latched     map[openKey]bool
 	lastRefresh time.Time
 	lastReload  time.Time
+	// The sweep lock, while held (EngineOptions.Singleton).
+	lockLost    <-chan struct{}
+	lockRelease func()
 }
 
 type binEntry struct {
@@ -247,7 +263,7 @@ func (e *Engine) Sweep(ctx context.Context) error {
 // Stats returns the Engine's counters.
 func (e *Engine) Stats() EngineStats {
 	return EngineStats{
-		Evaluated: e.evaluated.Load(), Opened: e.opened.Load(), Resolved: e.resolved.Load(),
+		Evaluated: e.evaluated.Load(), Sweeps: e.sweeps.Load(), Opened: e.opened.Load(), Resolved: e.resolved.Load(),
 		Dropped: e.dropped.Load(), Errors: e.errs.Load(),
 	}
 }
@@ -256,6 +272,8 @@ func (e *Engine) run() {
 	defer close(e.done)
 	ctx := context.Background()
 	e.refresh(ctx, true)
+	e.holdSweepLock(ctx)
+	defer e.releaseSweepLock()
 	sweep := time.NewTicker(e.opts.SweepInterval)
 	defer sweep.Stop()
 	for {
@@ -437,14 +455,59 @@ func (e *Engine) sweep(ctx context.Context) {
 	if e.now().Sub(e.lastRefresh) >= e.opts.RefreshInterval || e.resync.Load() {
 		e.refresh(ctx, true)
 	}
+	if !e.holdSweepLock(ctx) {
+		return
+	}
+	e.sweeps.Add(1)
 	ids := make([]string, 0, len(e.bins))
 	for id := range e.bins {
 		ids = append(ids, id)
 	}
 	slices.Sort(ids)
 	for _, id := range ids {
+		select {
+		case <-e.lockLost: // nil without Singleton: never ready
+			e.holdSweepLock(ctx) // notes the loss
+			return
+		default:
+		}
 		e.evaluate(ctx, e.bins[id])
 	}
+}
+
+// holdSweepLock reports whether this Engine may sweep: always without
+// EngineOptions.Singleton; otherwise while it holds SweepLock, which it
+// asks for when it does not.
+func (e *Engine) holdSweepLock(ctx context.Context) bool {
+	if e.opts.Singleton == nil {
+		return true
+	}
+	if e.lockRelease != nil {
+		select {
+		case <-e.lockLost:
+			e.log.Warn("alert engine: lost the sweep lock; another node may sweep")
+			e.releaseSweepLock()
+		default:
+			return true
+		}
+	}
+	lost, release, ok := e.opts.Singleton(ctx, SweepLock)
+	if !ok {
+		return false
+	}
+	if release == nil {
+		release = func() {}
+	}
+	e.lockLost, e.lockRelease = lost, release
+	e.log.Info("alert engine: took the sweep lock; this node sweeps")
+	return true
+}
+
+func (e *Engine) releaseSweepLock() {
+	if e.lockRelease != nil {
+		e.lockRelease()
+	}
+	e.lockLost, e.lockRelease = nil, nil
 }
 
 func (e *Engine) evaluate(ctx context.Context, b *binEntry) {
