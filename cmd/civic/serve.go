@@ -18,6 +18,7 @@ import (
 	"github.com/civic-city/civic/internal/ingest"
 	"github.com/civic-city/civic/internal/mqtt"
 	"github.com/civic-city/civic/internal/server"
+	"github.com/civic-city/civic/internal/store"
 	"github.com/civic-city/civic/internal/web"
 )
 
@@ -27,7 +28,8 @@ const serveUsage = `civic serve [flags]
 
   --addr ADDR             HTTP listen address (default 127.0.0.1:8080; env CIVIC_ADDR)
   --data DIR              data folder for the embedded SQLite database (default ./civic-data; env CIVIC_DATA)
-  --db URL                sqlite:PATH or postgres://... (env CIVIC_DB)
+  --db URL                sqlite:PATH or postgres://... (env CIVIC_DB); several nodes may share one
+                          PostgreSQL database: live updates reach every node's pages, one node sweeps alerts
   --tz ZONE               the city's time zone (default UTC; env CIVIC_TZ)
   --log-level LEVEL       debug, info, warn, error (env CIVIC_LOG_LEVEL)
   --log-format FORMAT     json or text (env CIVIC_LOG_FORMAT)
@@ -98,10 +100,45 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 	}()
 
+	// Live events across nodes (PostgreSQL; nothing on SQLite): what this
+	// node commits reaches the other nodes' pages, and theirs reach ours.
+	// Closed after the alert engine (deferred), whose last changes it
+	// announces.
+	var (
+		ui     *web.UI
+		engine *alert.Engine
+	)
+	events := a.store.NewEvents(store.EventsOptions{
+		Logger: log,
+		OnStates: func(states []civic.BinState) {
+			if ui != nil {
+				ui.PublishStates(states)
+			}
+			// The alert engine learns of other nodes' uplinks too: the node
+			// holding the sweep lock must not take a bin that reports to
+			// another node for offline.
+			if rs := remoteUplinks(states, a.now()); len(rs) > 0 {
+				engine.OnCommit(rs)
+			}
+		},
+		OnAlert: func(al civic.Alert, ev civic.AlertEvent) {
+			if ui != nil {
+				ui.PublishAlert(al, ev)
+			}
+		},
+	})
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := events.Close(ctx); err != nil {
+			log.Warn("live events shutdown", "err", err)
+		}
+	}()
+
 	// Alerts: the engine evaluates committed readings (and sweeps for
-	// absence-based rules); the notifier drains the outbox. Both close after
-	// the writer (deferred), before the forecasts and the store.
-	var ui *web.UI
+	// absence-based rules, on one node at a time); the notifier drains the
+	// outbox (claims never overlap across nodes). Both close after the
+	// writer (deferred), before the forecasts and the store.
 	notifier := alert.NewNotifier(alert.NotifierOptions{
 		Store:   a.store,
 		Now:     a.now,
@@ -109,11 +146,31 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		BaseURL: c.BaseURL,
 		Logger:  log,
 	})
-	engine := alert.NewEngine(alert.EngineOptions{
-		Alerts: a.store,
+	// Every part changes alerts through alerts, which then tells the live
+	// pages, the notifier and the other nodes: the rules, the alerts page
+	// and the API alike.
+	alerts := liveAlerts{AlertStore: a.store, changed: func(al civic.Alert, ev civic.AlertEvent) {
+		if ui != nil {
+			ui.PublishAlert(al, ev)
+		}
+		notifier.Kick()
+		events.AlertChanged(al, ev)
+	}}
+	engine = alert.NewEngine(alert.EngineOptions{
+		Alerts: alerts,
 		Source: a.store,
 		Now:    clock,
 		Logger: log,
+		Singleton: func(ctx context.Context, name string) (<-chan struct{}, func(), bool) {
+			l, ok, err := a.store.TryLock(ctx, name)
+			if err != nil {
+				log.Warn("singleton lock", "name", name, "err", err)
+			}
+			if !ok {
+				return nil, nil, false
+			}
+			return l.Done(), l.Release, true
+		},
 		FullAt: func(binID string, now time.Time, _ float64) (time.Time, bool) {
 			f, err := fc.Forecast(context.Background(), binID)
 			if err != nil {
@@ -123,12 +180,6 @@ func runServe(ctx context.Context, e *env, args []string) error {
 				return now.Add(time.Duration(f.HorizonHours * float64(time.Hour))), true
 			}
 			return *f.FullAt, true
-		},
-		OnChange: func(al civic.Alert, ev civic.AlertEvent) {
-			if ui != nil {
-				ui.PublishAlert(al, ev)
-			}
-			notifier.Kick()
 		},
 	})
 	defer func() {
@@ -148,6 +199,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		OnCommit: func(rs []civic.Reading) {
 			fc.Observe(rs)
 			engine.OnCommit(rs)
+			events.ReadingsCommitted(rs)
 			if ui != nil {
 				ui.Publish(rs)
 			}
@@ -160,12 +212,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			return token, s.ExpiresAt, err
 		},
 		Logout:     a.auth.Logout,
-		Alerts:     a.store,
+		Alerts:     alerts,
 		Logger:     log,
 		Now:        clock,
 		Forecaster: fc,
 	})
-	// ui is set before the engine starts: its OnChange reads it.
+	// ui and engine are set before the events and the engine start: their
+	// hooks read them. The events start before the pages can load, so what
+	// other nodes commit from now on reaches them.
+	if err := events.Start(ctx); err != nil {
+		return fmt.Errorf("live events: %w", err)
+	}
 	engine.Start()
 	notifier.Start()
 	writer.Start()
@@ -179,7 +236,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	srv := server.New(server.Config{SecureCookies: c.SecureCookies, LoRaWANSecrets: secrets}, server.Deps{
 		Store: a.store, Ingester: writer, Auth: a.auth, Logger: log, Now: a.now, Pages: ui.Handler(),
-		Forecaster: fc, Alerts: a.store, ForgetDevice: writer.ForgetDevice,
+		Forecaster: fc, Alerts: alerts, ForgetDevice: writer.ForgetDevice,
 	})
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
@@ -247,6 +304,63 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	return nil
+}
+
+// liveAlerts is the alert store as serve hands it out: after a change
+// commits it calls changed.
+type liveAlerts struct {
+	civic.AlertStore
+	changed func(civic.Alert, civic.AlertEvent)
+}
+
+func (l liveAlerts) OpenAlert(ctx context.Context, a *civic.Alert) (civic.Alert, bool, error) {
+	out, created, err := l.AlertStore.OpenAlert(ctx, a)
+	if err == nil && created {
+		l.changed(out, civic.EventOpened)
+	}
+	return out, created, err
+}
+
+func (l liveAlerts) AckAlert(ctx context.Context, id, by string, at time.Time) (civic.Alert, error) {
+	out, err := l.AlertStore.AckAlert(ctx, id, by, at)
+	if err == nil {
+		l.changed(out, civic.EventAcknowledged)
+	}
+	return out, err
+}
+
+func (l liveAlerts) ResolveAlert(ctx context.Context, id, by, note string, at time.Time) (civic.Alert, error) {
+	out, err := l.AlertStore.ResolveAlert(ctx, id, by, note, at)
+	if err == nil {
+		l.changed(out, civic.EventResolved)
+	}
+	return out, err
+}
+
+func (l liveAlerts) ResolveCleared(ctx context.Context, binID string, rule civic.RuleKind, note string, at time.Time) (civic.Alert, bool, error) {
+	out, ok, err := l.AlertStore.ResolveCleared(ctx, binID, rule, note, at)
+	if err == nil && ok {
+		l.changed(out, civic.EventResolved)
+	}
+	return out, ok, err
+}
+
+// remoteUplinks turns the states other nodes just wrote into readings for
+// the alert engine. A state written a while ago (a catch-up reads them
+// all) is no news of an uplink and is left out: the engine counts every
+// reading it is handed as one.
+func remoteUplinks(states []civic.BinState, now time.Time) []civic.Reading {
+	var rs []civic.Reading
+	for _, s := range states {
+		if now.Sub(s.UpdatedAt) > time.Minute {
+			continue
+		}
+		rs = append(rs, civic.Reading{
+			Device: s.Device, Time: s.Time, Bin: s.BinID, Fill: s.Fill, TemperatureC: s.TemperatureC,
+			Battery: s.Battery, TiltDeg: s.TiltDeg, DoorOpen: s.DoorOpen, Fire: s.Fire, RSSI: s.RSSI,
+		})
+	}
+	return rs
 }
 
 // startMQTT starts the embedded broker (unless --mqtt-addr is empty) and the
