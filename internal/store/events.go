@@ -180,21 +180,18 @@ func (e *Events) Start(ctx context.Context) error {
 	if !e.s.pg() {
 		return nil
 	}
+	var schema string
+	if err := e.s.rdb.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return e.s.fail(errCtx{op: "start live events"}, err)
+	}
 	e.mu.Lock()
 	if e.started || e.closed {
 		e.mu.Unlock()
 		return nil
 	}
 	e.started = true
-	e.mu.Unlock()
-	var schema string
-	if err := e.s.rdb.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
-		e.mu.Lock()
-		e.started = false
-		e.mu.Unlock()
-		return e.s.fail(errCtx{op: "start live events"}, err)
-	}
 	e.channel = eventsChannel(schema)
+	e.mu.Unlock()
 	go e.sendLoop()
 	conn, err := e.connect(ctx)
 	if err == nil {
