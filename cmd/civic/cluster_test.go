@@ -91,6 +91,31 @@ func TestTwoNodes(t *testing.T) {
 	if strings.Contains(a.logs.String(), took) {
 		t.Errorf("both nodes took the sweep lock; A's logs:\n%s", a.logs)
 	}
+
+	// A key revoked elsewhere (here by the CLI, a third process) stops
+	// working on a node that has it cached well before the cache's 10 s:
+	// the revocation's transaction notifies every node.
+	m = keyLine.FindStringSubmatch(civicCmd(t, "key", "add", "--scope", "read", "--name", "dashboard", "--db", dbURL))
+	if m == nil {
+		t.Fatal("civic key add printed no key")
+	}
+	reader := m[1]
+	if code := call(t, "GET", b.base+"/api/v1/bins", reader, nil, nil); code != http.StatusOK {
+		t.Fatalf("read with a new key on B: status %d, want 200", code)
+	}
+	id, _, _ := strings.Cut(strings.TrimPrefix(reader, "civic_"), "_")
+	civicCmd(t, "key", "revoke", id, "--db", dbURL)
+	revoked := time.Now()
+	for {
+		code := call(t, "GET", b.base+"/api/v1/bins", reader, nil, nil)
+		if code == http.StatusUnauthorized {
+			break
+		}
+		if time.Since(revoked) > 3*time.Second {
+			t.Fatalf("a key revoked by the CLI still works on B after %s (status %d)", time.Since(revoked).Round(time.Millisecond), code)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // scratchPostgres creates an empty database on the test PostgreSQL server

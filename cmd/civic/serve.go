@@ -107,6 +107,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	var (
 		ui     *web.UI
 		engine *alert.Engine
+		writer *ingest.Writer
 	)
 	events := a.store.NewEvents(store.EventsOptions{
 		Logger: log,
@@ -124,6 +125,16 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		OnAlert: func(al civic.Alert, ev civic.AlertEvent) {
 			if ui != nil {
 				ui.PublishAlert(al, ev)
+			}
+		},
+		// A key revoked or a device changed on any node stops being
+		// trusted from the caches here as soon as the change commits.
+		OnForget: func(f store.Forget) {
+			if f.Kind == "" || f.Kind == store.ForgetKey {
+				a.auth.ForgetKey(f.ID)
+			}
+			if f.Kind == "" || f.Kind == store.ForgetDevice {
+				writer.ForgetDevice(f.ID)
 			}
 		},
 	})
@@ -193,7 +204,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		}
 	}()
 
-	writer := ingest.NewWriter(a.store, a.store, ingest.WriterOptions{
+	writer = ingest.NewWriter(a.store, a.store, ingest.WriterOptions{
 		Now:    clock,
 		Logger: log,
 		OnCommit: func(rs []civic.Reading) {
@@ -217,7 +228,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Now:        clock,
 		Forecaster: fc,
 	})
-	// ui and engine are set before the events and the engine start: their
+	// ui, engine and writer are set before the events and the engine start: their
 	// hooks read them. The events start before the pages can load, so what
 	// other nodes commit from now on reaches them.
 	if err := events.Start(ctx); err != nil {

@@ -125,7 +125,9 @@ func (s *Service) KeyPrincipal(ctx context.Context, secret string) (civic.Princi
 }
 
 // RevokeAPIKey revokes the key with id. It stops working at once on this
-// node and within Options.KeyCacheTTL on others. It fails with NotFound.
+// node, and on others within Options.KeyCacheTTL, or as soon as they call
+// ForgetKey (civic serve on PostgreSQL does when the revocation commits).
+// It fails with NotFound.
 func (s *Service) RevokeAPIKey(ctx context.Context, id string) error {
 	if err := s.accounts.RevokeAPIKey(ctx, id, s.now()); err != nil {
 		return err
@@ -134,4 +136,17 @@ func (s *Service) RevokeAPIKey(ctx context.Context, id string) error {
 	delete(s.keys, id)
 	s.mu.Unlock()
 	return nil
+}
+
+// ForgetKey drops what is cached about key id (every key when id is
+// empty), so that its next use is checked against the store: how a
+// revocation made elsewhere takes effect at once.
+func (s *Service) ForgetKey(id string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if id == "" {
+		clear(s.keys)
+		return
+	}
+	delete(s.keys, id)
 }

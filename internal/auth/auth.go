@@ -33,7 +33,8 @@ type Options struct {
 	SessionTTL time.Duration
 	// KeyCacheTTL is how long a verified API key is trusted without asking
 	// the store again; 10 seconds by default. A key revoked on another
-	// node stops working after at most this long.
+	// node stops working after at most this long, or at once when
+	// ForgetKey is called for it.
 	KeyCacheTTL time.Duration
 	// TouchInterval is how often an API key's last-used time is written;
 	// once a minute by default.

@@ -401,6 +401,26 @@ func TestAPIKeys(t *testing.T) {
 	if err := s.RevokeAPIKey(ctx, "nope"); !civic.IsKind(err, civic.NotFound) {
 		t.Errorf("revoke unknown: %v; want not found", err)
 	}
+
+	// Revoked elsewhere, and this node told so (ForgetKey): at once, by id
+	// or with everything.
+	for _, forget := range []func(id string){s.ForgetKey, func(string) { s.ForgetKey("") }} {
+		secret3, k3, err := s.CreateAPIKey(ctx, "third", []civic.Scope{civic.ScopeRead}, "ana")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.KeyPrincipal(ctx, secret3); err != nil {
+			t.Fatal(err)
+		}
+		_ = m.RevokeAPIKey(ctx, k3.ID, c.Now())
+		if _, err := s.KeyPrincipal(ctx, secret3); err != nil {
+			t.Fatalf("revoked elsewhere, not yet told: %v", err)
+		}
+		forget(k3.ID)
+		if _, err := s.KeyPrincipal(ctx, secret3); !civic.IsKind(err, civic.Unauthorized) {
+			t.Errorf("revoked elsewhere and forgotten: %v; want unauthorized", err)
+		}
+	}
 }
 
 func TestSecrets(t *testing.T) {

@@ -414,14 +414,19 @@ func (w *Writer) lookup(ctx context.Context, id string, now time.Time) (civic.De
 	return dev, err
 }
 
-// ForgetDevice drops what the Writer has cached about device id, so that
-// the next reading of that device is checked against the registry again.
-// Whoever creates, changes or deletes a device calls it to have the change
-// apply at once rather than within DeviceTTL.
+// ForgetDevice drops what the Writer has cached about device id (about
+// every device when id is empty), so that the next reading of that device
+// is checked against the registry again. Whoever creates, changes or
+// deletes a device calls it to have the change apply at once rather than
+// within DeviceTTL.
 func (w *Writer) ForgetDevice(id string) {
 	w.cacheMu.Lock()
+	defer w.cacheMu.Unlock()
+	if id == "" {
+		clear(w.cache)
+		return
+	}
 	delete(w.cache, id)
-	w.cacheMu.Unlock()
 }
 
 // commit stores a group of batches in one transaction and answers their

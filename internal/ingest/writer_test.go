@@ -222,6 +222,27 @@ func TestWriterDeviceCache(t *testing.T) {
 	if _, err := w.Ingest(ctx, r); civic.FieldOf(err) != "readings[0].device" {
 		t.Fatalf("inactive device: err = %v", err)
 	}
+
+	// ForgetDevice, for one device or for all, makes a change apply at once.
+	for i, forget := range []func(){func() { w.ForgetDevice("N-1") }, func() { w.ForgetDevice("") }} {
+		d.Status = civic.StatusActive
+		if i == 1 {
+			d.Status = civic.StatusInactive
+		}
+		if err := st.UpdateDevice(ctx, &d); err != nil {
+			t.Fatal(err)
+		}
+		r[0].Time = t0.Add(time.Duration(2+i) * time.Second)
+		_, before := w.Ingest(ctx, r)
+		forget()
+		_, after := w.Ingest(ctx, r)
+		if i == 0 && (before == nil || after != nil) {
+			t.Errorf("reactivated, then ForgetDevice(id): before %v, after %v; want refused, then accepted", before, after)
+		}
+		if i == 1 && (before != nil || civic.FieldOf(after) != "readings[0].device") {
+			t.Errorf("deactivated, then ForgetDevice(\"\"): before %v, after %v; want accepted, then refused", before, after)
+		}
+	}
 }
 
 // TestWriterConcurrent checks group commit under concurrent callers: every

@@ -197,7 +197,24 @@ func (s *Store) DeleteBin(ctx context.Context, id string) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM bin_state WHERE bin_id = $1`, id); err != nil {
 			return err
 		}
-		return execOne(ctx, tx, "bin", id, `DELETE FROM bins WHERE id = $1`, id)
+		var mounted []string
+		if s.pg() {
+			var err error
+			mounted, err = listTx(ctx, tx, `SELECT id FROM devices WHERE bin_id = $1 ORDER BY id`,
+				func(r rowScanner) (d string, err error) { return d, r.Scan(&d) }, id)
+			if err != nil {
+				return err
+			}
+		}
+		if err := execOne(ctx, tx, "bin", id, `DELETE FROM bins WHERE id = $1`, id); err != nil {
+			return err
+		}
+		for _, d := range mounted {
+			if err := s.notifyForget(ctx, tx, Forget{Kind: ForgetDevice, ID: d}); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
@@ -355,7 +372,11 @@ func (s *Store) CreateDevice(ctx context.Context, d *civic.Device) error {
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 			d.ID, d.Kind, nullStr(d.BinID), nullStr(d.DevEUI), string(d.FillScale), d.PayloadFormat,
 			int64(d.ExpectedInterval), d.Firmware, string(d.Status), d.SecretHash, s.ts(now), s.ts(now))
-		return err
+		if err != nil {
+			return err
+		}
+		// Ingest caches "no such device" too.
+		return s.notifyForget(ctx, tx, Forget{Kind: ForgetDevice, ID: d.ID})
 	})
 	if err != nil {
 		return err
@@ -389,7 +410,10 @@ func (s *Store) UpdateDevice(ctx context.Context, d *civic.Device) error {
 		if err == sql.ErrNoRows {
 			return notFound("device", d.ID)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.notifyForget(ctx, tx, Forget{Kind: ForgetDevice, ID: d.ID})
 	})
 	if err != nil {
 		return err
@@ -398,10 +422,15 @@ func (s *Store) UpdateDevice(ctx context.Context, d *civic.Device) error {
 	return nil
 }
 
-// DeleteDevice removes a device; its readings are kept. Errors: NotFound.
+// DeleteDevice removes a device; its readings are kept. Creating, updating
+// and deleting a device tell every node's Events on PostgreSQL (OnForget)
+// when the change commits. Errors: NotFound.
 func (s *Store) DeleteDevice(ctx context.Context, id string) error {
 	return s.inTx(ctx, errCtx{op: "delete device"}, func(tx *sql.Tx) error {
-		return execOne(ctx, tx, "device", id, `DELETE FROM devices WHERE id = $1`, id)
+		if err := execOne(ctx, tx, "device", id, `DELETE FROM devices WHERE id = $1`, id); err != nil {
+			return err
+		}
+		return s.notifyForget(ctx, tx, Forget{Kind: ForgetDevice, ID: id})
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -105,6 +106,12 @@ type EventsOptions struct {
 	// the change (the latest, when several came in one Interval). It runs
 	// on the listener's goroutine: keep it quick.
 	OnAlert func(a civic.Alert, ev civic.AlertEvent)
+	// OnForget receives what any node changed in the API keys and devices
+	// (this node included), as soon as the change commits, so that caches
+	// of them drop it; after the listener was disconnected it receives
+	// Forget{} (everything), as changes may have been missed. It runs on
+	// the listener's goroutine: keep it quick.
+	OnForget func(Forget)
 	// Logger receives connection problems; the store's logger when nil.
 	Logger *slog.Logger
 }
@@ -141,7 +148,24 @@ type eventMsg struct {
 	Alerts []alertRef `json:"alerts,omitempty"`
 	// All: anything may have changed; read everything.
 	All bool `json:"all,omitempty"`
+	// Forget names what every node must stop trusting its cache of: sent
+	// by the store inside the transaction that changes it, so it is
+	// delivered exactly when the change commits (node is empty).
+	Forget []Forget `json:"forget,omitempty"`
 }
+
+// Forget names a cached record that changed: an API key (Kind ForgetKey)
+// or a device (ForgetDevice). An empty Kind means anything cached.
+type Forget struct {
+	Kind string `json:"kind"`
+	ID   string `json:"id"`
+}
+
+// Kinds of Forget.
+const (
+	ForgetKey    = "key"
+	ForgetDevice = "device"
+)
 
 // NewEvents returns the cross-node events of s; Start starts them.
 func (s *Store) NewEvents(opts EventsOptions) *Events {
@@ -192,6 +216,7 @@ func (e *Events) Start(ctx context.Context) error {
 	e.started = true
 	e.channel = eventsChannel(schema)
 	e.mu.Unlock()
+	e.s.channel.Store(&e.channel)
 	go e.sendLoop()
 	conn, err := e.connect(ctx)
 	if err == nil {
@@ -217,6 +242,31 @@ func eventsChannel(schema string) string {
 		ch = "civic_events." + strconv.FormatUint(h.Sum64(), 16)
 	}
 	return ch
+}
+
+// notifyForget tells every node's Events, from inside tx, that f changed:
+// PostgreSQL delivers the notification when tx commits, and not at all if
+// it rolls back. On SQLite, one process, it does nothing.
+func (s *Store) notifyForget(ctx context.Context, tx *sql.Tx, f Forget) error {
+	if !s.pg() {
+		return nil
+	}
+	ch := s.channel.Load()
+	if ch == nil {
+		var schema string
+		if err := tx.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+			return err
+		}
+		c := eventsChannel(schema)
+		ch = &c
+		s.channel.Store(ch)
+	}
+	payload, err := json.Marshal(eventMsg{Forget: []Forget{f}})
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, *ch, string(payload))
+	return err
 }
 
 // Close sends what is pending and stops. It returns ctx's error if ctx
@@ -483,6 +533,10 @@ func (e *Events) listenLoop(conn *pgx.Conn) {
 			c, err := e.connect(e.ctx)
 			if err == nil {
 				e.reconnects.Add(1)
+				// Keys and devices may have changed unannounced meanwhile.
+				if e.opts.OnForget != nil {
+					e.opts.OnForget(Forget{})
+				}
 				// LISTEN first, then read: what commits after the read
 				// is announced on c.
 				if err = e.catchUp(e.ctx, true); err != nil {
@@ -562,7 +616,12 @@ func (e *Events) take(payload string) bool {
 		e.log.Warn("live events: bad notification", "payload", payload, "err", err)
 		return false
 	}
-	if m.Node == e.opts.Node {
+	if e.opts.OnForget != nil {
+		for _, f := range m.Forget {
+			e.opts.OnForget(f)
+		}
+	}
+	if m.Node == e.opts.Node || m.Node == "" {
 		return false
 	}
 	e.received.Add(1)

@@ -23,19 +23,21 @@ type alertNote struct {
 
 // eventsNode is a started Events and what it delivered.
 type eventsNode struct {
-	ev     *store.Events
-	states chan []civic.BinState
-	alerts chan alertNote
+	ev      *store.Events
+	states  chan []civic.BinState
+	alerts  chan alertNote
+	forgets chan store.Forget
 }
 
 func startEvents(t *testing.T, s *store.Store, interval time.Duration) *eventsNode {
 	t.Helper()
-	n := &eventsNode{states: make(chan []civic.BinState, 4096), alerts: make(chan alertNote, 4096)}
+	n := &eventsNode{states: make(chan []civic.BinState, 4096), alerts: make(chan alertNote, 4096), forgets: make(chan store.Forget, 4096)}
 	n.ev = s.NewEvents(store.EventsOptions{
 		Interval: interval,
 		Logger:   slog.New(slog.DiscardHandler),
 		OnStates: func(st []civic.BinState) { n.states <- st },
 		OnAlert:  func(a civic.Alert, ev civic.AlertEvent) { n.alerts <- alertNote{a, ev} },
+		OnForget: func(f store.Forget) { n.forgets <- f },
 	})
 	must(t, "Events.Start", n.ev.Start(context.Background()))
 	t.Cleanup(func() {
@@ -81,6 +83,17 @@ func (n *eventsNode) waitAlert(t *testing.T) alertNote {
 	}
 }
 
+func (n *eventsNode) waitForget(t *testing.T) store.Forget {
+	t.Helper()
+	select {
+	case f := <-n.forgets:
+		return f
+	case <-time.After(await):
+		t.Fatalf("nothing to forget delivered within %s", await)
+		return store.Forget{}
+	}
+}
+
 // quiet fails t if n delivered anything it has not taken yet.
 func (n *eventsNode) quiet(t *testing.T, who string) {
 	t.Helper()
@@ -89,6 +102,8 @@ func (n *eventsNode) quiet(t *testing.T, who string) {
 		t.Errorf("%s: unexpected states delivered: %+v", who, sts)
 	case a := <-n.alerts:
 		t.Errorf("%s: unexpected alert delivered: %s %s", who, a.a.ID, a.ev)
+	case f := <-n.forgets:
+		t.Errorf("%s: unexpected forget delivered: %+v", who, f)
 	default:
 	}
 }
@@ -368,6 +383,10 @@ func TestEventsCatchUp(t *testing.T) {
 	if !ok {
 		t.Fatal("pg_terminate_backend found no listener")
 	}
+	// Keys and devices may have changed unheard: B's caches forget all.
+	if f := b.waitForget(t); f != (store.Forget{}) {
+		t.Errorf("after reconnecting B was told to forget %+v, want everything", f)
+	}
 	got := map[string]civic.AlertEvent{}
 	for range 3 {
 		n := b.waitAlert(t)
@@ -387,6 +406,48 @@ func TestEventsCatchUp(t *testing.T) {
 	if st := b.ev.Stats(); st.Reconnects != 1 || st.Received != 0 {
 		t.Errorf("stats %+v, want 1 reconnection and no notifications", st)
 	}
+}
+
+// TestEventsForget: a revoked API key and a created, changed or unmounted
+// device reach every node's OnForget, the changing node's included, when
+// the change commits; a change that fails reaches none.
+func TestEventsForget(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	sa, sb := twoNodes(t, "B-1", "B-2")
+	a, b := startEvents(t, sa, 50*time.Millisecond), startEvents(t, sb, 50*time.Millisecond)
+	both := func(what string, want store.Forget) {
+		t.Helper()
+		for name, n := range map[string]*eventsNode{"A": a, "B": b} {
+			if got := n.waitForget(t); got != want {
+				t.Errorf("%s: node %s was told to forget %+v, want %+v", what, name, got, want)
+			}
+		}
+	}
+
+	must(t, "CreateAPIKey", sa.CreateAPIKey(ctx, &civic.APIKey{ID: "k1", Name: "sensors", Scopes: []civic.Scope{civic.ScopeIngest}, Hash: "h"}))
+	must(t, "RevokeAPIKey", sa.RevokeAPIKey(ctx, "k1", t0))
+	both("revoke", store.Forget{Kind: store.ForgetKey, ID: "k1"})
+	wantKind(t, "revoke a missing key", sa.RevokeAPIKey(ctx, "k9", t0), civic.NotFound)
+
+	d := civic.Device{ID: "D-1", BinID: "B-1"}
+	must(t, "CreateDevice", sb.CreateDevice(ctx, &d))
+	both("create device", store.Forget{Kind: store.ForgetDevice, ID: "D-1"})
+	d.BinID = "B-2"
+	must(t, "UpdateDevice", sa.UpdateDevice(ctx, &d))
+	both("move device", store.Forget{Kind: store.ForgetDevice, ID: "D-1"})
+	wantKind(t, "update to a missing bin", sa.UpdateDevice(ctx, &civic.Device{ID: "D-1", BinID: "B-9"}), civic.Invalid, "bin_id")
+	must(t, "DeleteBin", sa.DeleteBin(ctx, "B-2"))
+	both("delete its bin", store.Forget{Kind: store.ForgetDevice, ID: "D-1"})
+	must(t, "DeleteDevice", sb.DeleteDevice(ctx, "D-1"))
+	both("delete device", store.Forget{Kind: store.ForgetDevice, ID: "D-1"})
+
+	// The failed changes above sent nothing: a last change is the next
+	// thing either node hears.
+	must(t, "CreateDevice", sa.CreateDevice(ctx, &civic.Device{ID: "D-2"}))
+	both("create device", store.Forget{Kind: store.ForgetDevice, ID: "D-2"})
+	a.quiet(t, "A")
+	b.quiet(t, "B")
 }
 
 // TestEventsSQLite: on SQLite (one process) events do nothing.
