@@ -115,11 +115,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			if ui != nil {
 				ui.PublishStates(states)
 			}
-			// The alert engine learns of other nodes' uplinks too: the node
-			// holding the sweep lock must not take a bin that reports to
-			// another node for offline.
+			// The alert engine and the forecasts learn of other nodes'
+			// uplinks too: the node holding the sweep lock must not take a
+			// bin that reports to another node for offline, and every
+			// node's forecasts follow every bin. (A state carries a bin's
+			// newest reading; readings a node commits within one interval
+			// for the same bin reach the others as one.)
 			if rs := remoteUplinks(states, a.now()); len(rs) > 0 {
 				engine.OnCommit(rs)
+				fc.Observe(rs)
 			}
 		},
 		OnAlert: func(al civic.Alert, ev civic.AlertEvent) {
