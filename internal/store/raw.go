@@ -14,7 +14,8 @@ import (
 // through the plain driver, perTx rows per transaction (all in one when
 // perTx <= 0): on SQLite with multi-row prepared INSERTs (repeats
 // of a stored key are ignored), on PostgreSQL with COPY (a repeated key
-// fails the transaction). It keeps no duplicate counts and no bin state: it
+// fails the transaction). It keeps no duplicate counts, no bin state and no
+// bin_devices rows (so bin history does not see these readings): it
 // measures the raw driver limit that the benchmarks compare WriteReadings
 // against. engine is EngineSQLite or EnginePostgres; db is typically
 // (*Store).DB(). Errors are returned as the driver reports them.
