@@ -25,10 +25,13 @@ func TestCrashDurability(t *testing.T) {
 	data := t.TempDir()
 	res, err := crashRun(t.Context(), testLog{t, time.Now()}, crashOptions{
 		bin: civicBin, data: data, kills: 2, duration: 4 * time.Second,
-		senders: 2, batch: 50, devices: 8, mqttDevices: 10, seed: 1, drain: 30 * time.Second,
-		// The check reads every row back, slowly under -race: keep it to
-		// some ten thousand.
-		pause: 25 * time.Millisecond,
+		senders: 2, batch: 400, devices: 8, mqttDevices: 10, seed: 1, drain: 30 * time.Second,
+		// Batches of 400 keep a request at the server long enough for
+		// every kill to interrupt one (batches of 50 commit so fast that
+		// a kill could find all of them answered). The check reads every
+		// row back, slowly under -race: the pause keeps the readings to
+		// some tens of thousands.
+		pause: 100 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
