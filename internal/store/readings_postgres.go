@@ -13,12 +13,17 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
-// The PostgreSQL readings hot path: the call's readings, less repeats inside
-// the call, are COPYed into a per-session temporary staging table, then one
-// INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING moves them into the
-// partitioned readings table and counts per batch what was new, and one
-// INSERT ... SELECT ... ON CONFLICT DO UPDATE merges bin state. All of it is
-// one transaction on one pgx connection.
+// The PostgreSQL readings hot path, one transaction on one pgx connection.
+// Repeats inside the call are dropped first. Optimistically, the readings
+// are COPYed straight into the partitioned readings table behind a
+// savepoint; if one is already stored (a unique violation), the savepoint
+// is rolled back and the counting path runs instead: the readings are
+// COPYed into a per-session temporary staging table and one
+// INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING moves them and
+// counts per batch what was new. Bin state is merged from the staging table
+// by one INSERT ... SELECT ... ON CONFLICT DO UPDATE; on the optimistic path
+// only each bin's newest reading is staged for it (all readings when some
+// bin's readings carry measurements its newest lacks).
 
 const pgStageTable = `CREATE TEMP TABLE IF NOT EXISTS civic_readings_stage (
 	batch integer NOT NULL,
@@ -78,13 +83,9 @@ FROM civic_readings_stage s LEFT JOIN bin_state b ON b.bin_id = s.bin_id
 WHERE s.bin_id IS NOT NULL AND (b.time IS NULL OR s.time > b.time)
 GROUP BY s.bin_id` + stateUpsertTail
 
-// pgInsertReadings is the optimistic form of pgMoveReadings: it fails on
-// the first duplicate.
-const pgInsertReadings = `INSERT INTO readings (device_id, time, bin_id, fill, temperature_c, battery, tilt_deg,
-	compactions, door_open, fire, distance_mm, rssi_dbm, snr_db, received_at)
-SELECT device_id, time, bin_id, fill, temperature_c, battery, tilt_deg, compactions, door_open,
-	fire, distance_mm, rssi_dbm, snr_db, $1
-FROM civic_readings_stage`
+// pgReadingCols are the columns the optimistic path COPYs into readings.
+var pgReadingCols = []string{"device_id", "time", "bin_id", "fill", "temperature_c", "battery", "tilt_deg",
+	"compactions", "door_open", "fire", "distance_mm", "rssi_dbm", "snr_db", "received_at"}
 
 // pgCountedInsert moves the staged readings that are not stored yet and
 // counts them per batch into stored.
@@ -167,28 +168,43 @@ func (s *Store) writeReadingsPG(ctx context.Context, batches [][]civic.Reading, 
 			return err
 		}
 		defer tx.Rollback(context.WithoutCancel(ctx))
-		if _, err := tx.Exec(ctx, pgStageTable); err != nil {
+		// stage COPYs the rows keep selects into the staging table.
+		stage := func(keep func(staged) bool) error {
+			if _, err := tx.Exec(ctx, pgStageTable); err != nil {
+				return err
+			}
+			var sel []int
+			for i := range rows {
+				if keep(rows[i]) {
+					sel = append(sel, i)
+				}
+			}
+			_, err := tx.CopyFrom(ctx, pgx.Identifier{"civic_readings_stage"}, pgStageCols,
+				pgx.CopyFromSlice(len(sel), func(i int) ([]any, error) {
+					row := &rows[sel[i]]
+					r := row.r
+					return []any{row.batch, r.Device, r.Time, nullStr(r.Bin), r.Fill, r.TemperatureC, r.Battery,
+						r.TiltDeg, r.Compactions, r.DoorOpen, r.Fire, r.DistanceMM, r.RSSI, r.SNR, row.newest}, nil
+				}))
 			return err
 		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"civic_readings_stage"}, pgStageCols,
-			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-				r := rows[i].r
-				return []any{rows[i].batch, r.Device, r.Time, nullStr(r.Bin), r.Fill, r.TemperatureC, r.Battery,
-					r.TiltDeg, r.Compactions, r.DoorOpen, r.Fire, r.DistanceMM, r.RSSI, r.SNR, rows[i].newest}, nil
-			}))
-		if err != nil {
-			return err
-		}
+		all := func(staged) bool { return true }
+
 		stored := make([]int, len(batches))
-		// Most calls carry only new readings: try a plain INSERT first,
-		// which skips ON CONFLICT's speculative insertion and the RETURNING
-		// join; on a unique violation roll back to the savepoint and take
-		// the counting path.
+		// Most calls carry only new readings: COPY them straight into
+		// readings; on a unique violation roll back to the savepoint and
+		// take the counting path through the staging table.
 		if _, err := tx.Exec(ctx, "SAVEPOINT civic_optimistic"); err != nil {
 			return err
 		}
-		_, err = tx.Exec(ctx, pgInsertReadings, received)
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"readings"}, pgReadingCols,
+			pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+				r := rows[i].r
+				return []any{r.Device, r.Time, nullStr(r.Bin), r.Fill, r.TemperatureC, r.Battery, r.TiltDeg,
+					r.Compactions, r.DoorOpen, r.Fire, r.DistanceMM, r.RSSI, r.SNR, received}, nil
+			}))
 		var pe *pgconn.PgError
+		stagedAll := false
 		switch {
 		case err == nil:
 			for _, row := range rows {
@@ -198,6 +214,10 @@ func (s *Store) writeReadingsPG(ctx context.Context, batches [][]civic.Reading, 
 			if _, err := tx.Exec(ctx, "ROLLBACK TO SAVEPOINT civic_optimistic"); err != nil {
 				return err
 			}
+			if err := stage(all); err != nil {
+				return err
+			}
+			stagedAll = true
 			if err := pgCountedInsert(ctx, tx, received, stored); err != nil {
 				return err
 			}
@@ -208,9 +228,16 @@ func (s *Store) writeReadingsPG(ctx context.Context, batches [][]civic.Reading, 
 			results[b].Accepted = stored[b]
 			results[b].Duplicates = len(batches[b]) - stored[b]
 		}
-		merge := pgNewestState
+		// Bin state: from each bin's newest reading alone, or, when some
+		// bin's readings carry measurements its newest lacks, from all.
+		merge, keep := pgNewestState, func(r staged) bool { return r.newest }
 		if mixed {
-			merge = pgMergeState
+			merge, keep = pgMergeState, all
+		}
+		if !stagedAll {
+			if err := stage(keep); err != nil {
+				return err
+			}
 		}
 		if _, err := tx.Exec(ctx, merge, received); err != nil {
 			return err
