@@ -34,6 +34,7 @@ test: web
 bench: build
 	$(BIN) bench ingest
 	$(BIN) bench mqtt --devices 1000
+	$(BIN) bench map --bins 10000
 	$(BIN) bench route --time 30s
 
 lint:
