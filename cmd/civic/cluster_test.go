@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -115,6 +116,45 @@ func TestTwoNodes(t *testing.T) {
 			t.Fatalf("a key revoked by the CLI still works on B after %s (status %d)", time.Since(revoked).Round(time.Millisecond), code)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+
+	// A bin created, then deleted, on A appears on, then leaves, the maps
+	// of both nodes: A's through the store's change hook, B's through the
+	// notification the change's transaction sent.
+	if code := call(t, "POST", a.base+"/api/v1/bins", key, map[string]any{
+		"id": "B-2", "name": "Chestnut St & 15th", "lat": 39.9512, "lon": -75.1650, "stream": "recycling", "capacity_l": 240,
+	}, nil); code != http.StatusCreated {
+		t.Fatalf("create bin on A: status %d, want 201", code)
+	}
+	for _, n := range []*node{a, b} {
+		waitMap(t, n, key, "B-2", true)
+	}
+	if code := call(t, "DELETE", a.base+"/api/v1/bins/B-2", key, nil, nil); code != http.StatusNoContent {
+		t.Fatalf("delete bin on A: status %d, want 204", code)
+	}
+	for _, n := range []*node{a, b} {
+		waitMap(t, n, key, "B-2", false)
+	}
+}
+
+// waitMap waits until node n's map data (/map/bins.json) holds bin id, or
+// no longer does (want false).
+func waitMap(t *testing.T, n *node, key, id string, want bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		var snap struct{ Bins [][]any }
+		if code := call(t, "GET", n.base+"/map/bins.json", key, nil, &snap); code != http.StatusOK {
+			t.Fatalf("map data: status %d", code)
+		}
+		has := slices.ContainsFunc(snap.Bins, func(row []any) bool { return len(row) > 0 && row[0] == id })
+		if has == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: map holds bin %s = %v after 15 s, want %v; logs:\n%s", n.base, id, has, want, n.logs)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 

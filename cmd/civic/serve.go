@@ -109,6 +109,23 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		engine *alert.Engine
 		writer *ingest.Writer
 	)
+	// changed drops what the caches here hold of a changed key or asset:
+	// a revoked key stops working at once, a moved or deactivated device
+	// is checked again, and the map and the alert engine reload bins.
+	changed := func(f store.Forget) {
+		if f.Kind == "" || f.Kind == store.ForgetKey {
+			a.auth.ForgetKey(f.ID)
+		}
+		if f.Kind == "" || f.Kind == store.ForgetDevice {
+			writer.ForgetDevice(f.ID)
+		}
+		if f.Kind == "" || f.Kind == store.ForgetBin || f.Kind == store.ForgetZone {
+			ui.AssetsChanged()
+		}
+		if f.Kind != store.ForgetKey {
+			engine.AssetsChanged()
+		}
+	}
 	events := a.store.NewEvents(store.EventsOptions{
 		Logger: log,
 		OnStates: func(states []civic.BinState) {
@@ -131,16 +148,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 				ui.PublishAlert(al, ev)
 			}
 		},
-		// A key revoked or a device changed on any node stops being
-		// trusted from the caches here as soon as the change commits.
-		OnForget: func(f store.Forget) {
-			if f.Kind == "" || f.Kind == store.ForgetKey {
-				a.auth.ForgetKey(f.ID)
-			}
-			if f.Kind == "" || f.Kind == store.ForgetDevice {
-				writer.ForgetDevice(f.ID)
-			}
-		},
+		// What another node changes in keys and assets leaves the caches
+		// here as soon as it commits.
+		OnForget: changed,
 	})
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -232,9 +242,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		Now:        clock,
 		Forecaster: fc,
 	})
-	// ui, engine and writer are set before the events and the engine start: their
-	// hooks read them. The events start before the pages can load, so what
-	// other nodes commit from now on reaches them.
+	// ui, engine and writer are set before the store's change hook, the
+	// events and the engine start: their hooks read them. The events start
+	// before the pages can load, so what other nodes commit from now on
+	// reaches them.
+	a.store.OnChange(changed)
 	if err := events.Start(ctx); err != nil {
 		return fmt.Errorf("live events: %w", err)
 	}
@@ -251,7 +263,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	srv := server.New(server.Config{SecureCookies: c.SecureCookies, LoRaWANSecrets: secrets}, server.Deps{
 		Store: a.store, Ingester: writer, Auth: a.auth, Logger: log, Now: a.now, Pages: ui.Handler(),
-		Forecaster: fc, Alerts: alerts, ForgetDevice: writer.ForgetDevice,
+		Forecaster: fc, Alerts: alerts,
 	})
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {

@@ -106,6 +106,7 @@ type Engine struct {
 	stop    chan struct{}
 	done    chan struct{}
 	resync  atomic.Bool
+	assets  atomic.Bool // bins or devices changed: reload them at the next sweep
 	sweepC  chan chan struct{}
 
 	evaluated, opened, resolved, dropped, errs, sweeps atomic.Uint64
@@ -259,6 +260,11 @@ func (e *Engine) Sweep(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// AssetsChanged tells the Engine that bins or devices were created,
+// changed or deleted: it reloads them at its next sweep rather than at the
+// next RefreshInterval. It never blocks.
+func (e *Engine) AssetsChanged() { e.assets.Store(true) }
 
 // Stats returns the Engine's counters.
 func (e *Engine) Stats() EngineStats {
@@ -452,7 +458,7 @@ func (e *Engine) loadHistory(ctx context.Context, b *binEntry) {
 }
 
 func (e *Engine) sweep(ctx context.Context) {
-	if e.now().Sub(e.lastRefresh) >= e.opts.RefreshInterval || e.resync.Load() {
+	if e.now().Sub(e.lastRefresh) >= e.opts.RefreshInterval || e.resync.Load() || e.assets.Swap(false) {
 		e.refresh(ctx, true)
 	}
 	if !e.holdSweepLock(ctx) {

@@ -264,6 +264,42 @@ func TestEngineDoorOpenAndRestart(t *testing.T) {
 	}
 }
 
+// TestEngineAssetsChanged: a bin created after the Engine loaded its
+// assets is judged from the next sweep once AssetsChanged says so, rather
+// than from the next RefreshInterval.
+func TestEngineAssetsChanged(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{t: t0}
+	st := openStore(t, clk)
+	ch := &changes{}
+	e := alert.NewEngine(alert.EngineOptions{Alerts: st, Source: st, Now: clk.Now, Logger: quiet, OnChange: ch.add,
+		SweepInterval: time.Hour, RefreshInterval: 24 * time.Hour})
+	e.Start()
+	defer e.Close(ctx)
+	e.Sweep(ctx) // assets loaded
+
+	b := civic.Bin{ID: "B9", Name: "New", Lat: 42.31, Lon: -71.01, CapacityL: 240}
+	b.Normalize()
+	if err := st.CreateBin(ctx, &b); err != nil {
+		t.Fatal(err)
+	}
+	// Its state, written without the Engine seeing the reading (as when
+	// another node commits it).
+	if _, err := st.WriteReadings(ctx, [][]civic.Reading{{{Device: "S9", Bin: "B9", Time: t0, DoorOpen: boolp(true)}}}); err != nil {
+		t.Fatal(err)
+	}
+	clk.Set(t0.Add(31 * time.Minute))
+	e.Sweep(ctx)
+	if got := ch.take(); len(got) != 0 {
+		t.Fatalf("unknown bin judged before AssetsChanged: %v", got)
+	}
+	e.AssetsChanged()
+	e.Sweep(ctx)
+	if got := ch.take(); len(got) != 1 || got[0] != "B9/door_open/opened" {
+		t.Fatalf("after AssetsChanged: %v, want B9/door_open/opened", got)
+	}
+}
+
 // TestEngineQueueFull checks the commit hook never blocks: a full queue
 // drops batches and counts them.
 func TestEngineQueueFull(t *testing.T) {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/civic-city/civic/internal/civic"
@@ -13,17 +12,9 @@ func (s *Server) devices() *resource[civic.Device] {
 	return &resource[civic.Device]{
 		s: s, name: "device",
 		list: st.ListDevices, get: st.Device,
-		// Ingest caches the registry: tell it when a device changes so
-		// a new, moved or retired sensor is seen at once.
-		create: func(ctx context.Context, d *civic.Device) error {
-			return s.forgetAfter(d.ID, st.CreateDevice(ctx, d))
-		},
-		update: func(ctx context.Context, d *civic.Device) error {
-			return s.forgetAfter(d.ID, st.UpdateDevice(ctx, d))
-		},
-		delete: func(ctx context.Context, id string) error {
-			return s.forgetAfter(id, st.DeleteDevice(ctx, id))
-		},
+		// Caches of the registry (ingest's) hear of changes from the
+		// store itself (cmd/civic wires its change hook).
+		create: st.CreateDevice, update: st.UpdateDevice, delete: st.DeleteDevice,
 		id: func(d *civic.Device) *string { return &d.ID },
 		prepare: func(old, d *civic.Device) {
 			d.Normalize()
@@ -34,15 +25,6 @@ func (s *Server) devices() *resource[civic.Device] {
 			}
 		},
 	}
-}
-
-// forgetAfter tells Deps.ForgetDevice about a changed device when the
-// change succeeded, and returns err.
-func (s *Server) forgetAfter(id string, err error) error {
-	if err == nil && s.forgetDevice != nil {
-		s.forgetDevice(id)
-	}
-	return err
 }
 
 // deviceSecret is the answer to POST /api/v1/devices/{id}/secret.

@@ -81,9 +81,15 @@ func newFixture(t testing.TB, cfg server.Config) *fixture {
 		st.Close()
 	})
 	a := auth.New(st, auth.Options{Now: now, Params: auth.TestParams})
+	// As civic serve does: a changed device leaves ingest's cache at once.
+	st.OnChange(func(f store.Forget) {
+		if f.Kind == store.ForgetDevice {
+			w.ForgetDevice(f.ID)
+		}
+	})
 	logBuf := &syncBuffer{}
 	srv := server.New(cfg, server.Deps{
-		Store: st, Ingester: w, Auth: a, Now: now, Pages: testPages(), ForgetDevice: w.ForgetDevice,
+		Store: st, Ingester: w, Auth: a, Now: now, Pages: testPages(),
 		Logger: slog.New(slog.NewJSONHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	f := &fixture{

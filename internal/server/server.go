@@ -129,10 +129,6 @@ type Deps struct {
 	// Decoders are the byte decoders of LoRaWAN frames, by
 	// civic.Device.PayloadFormat; ingest.NewDecoders() if nil.
 	Decoders ingest.Decoders
-	// ForgetDevice, if set, is called after a device is created, changed
-	// or deleted through the API, so caches of the registry (the ingest
-	// Writer's) see the change at once.
-	ForgetDevice func(id string)
 	// Registry receives the server's metrics and is served at /metrics. A
 	// new registry with the Go and process collectors is made if nil; the
 	// global registry is never used.
@@ -144,24 +140,23 @@ type Deps struct {
 
 // Server serves civic's HTTP API.
 type Server struct {
-	cfg          Config
-	store        civic.Store
-	ingester     civic.Ingester
-	auth         *auth.Service
-	log          *slog.Logger
-	now          func() time.Time
-	registry     *prometheus.Registry
-	pages        http.Handler
-	forgetDevice func(id string)
-	alerts       civic.AlertStore
-	health       civic.DeviceHealthStore
-	forecast     civic.Forecaster
-	lorawan      *lorawan
-	metrics      *metrics
-	limits       *limiters
-	cop          *http.CrossOriginProtection
-	mux          *http.ServeMux
-	handler      http.Handler
+	cfg      Config
+	store    civic.Store
+	ingester civic.Ingester
+	auth     *auth.Service
+	log      *slog.Logger
+	now      func() time.Time
+	registry *prometheus.Registry
+	pages    http.Handler
+	alerts   civic.AlertStore
+	health   civic.DeviceHealthStore
+	forecast civic.Forecaster
+	lorawan  *lorawan
+	metrics  *metrics
+	limits   *limiters
+	cop      *http.CrossOriginProtection
+	mux      *http.ServeMux
+	handler  http.Handler
 }
 
 // New returns a server. It panics if cfg.TrustedOrigins holds a malformed
@@ -169,18 +164,17 @@ type Server struct {
 func New(cfg Config, deps Deps) *Server {
 	cfg.setDefaults()
 	s := &Server{
-		cfg:          cfg,
-		store:        deps.Store,
-		ingester:     deps.Ingester,
-		auth:         deps.Auth,
-		log:          deps.Logger,
-		now:          deps.Now,
-		registry:     deps.Registry,
-		pages:        deps.Pages,
-		forgetDevice: deps.ForgetDevice,
-		alerts:       deps.Alerts,
-		health:       deps.DeviceHealth,
-		forecast:     deps.Forecaster,
+		cfg:      cfg,
+		store:    deps.Store,
+		ingester: deps.Ingester,
+		auth:     deps.Auth,
+		log:      deps.Logger,
+		now:      deps.Now,
+		registry: deps.Registry,
+		pages:    deps.Pages,
+		alerts:   deps.Alerts,
+		health:   deps.DeviceHealth,
+		forecast: deps.Forecaster,
 	}
 	if s.health == nil {
 		s.health, _ = deps.Store.(civic.DeviceHealthStore)

@@ -166,15 +166,13 @@ func (s *Store) ListAPIKeys(ctx context.Context) ([]civic.APIKey, error) {
 }
 
 // RevokeAPIKey marks a key revoked at at; revoking again keeps the first
-// time. On PostgreSQL every node's Events hears of it (OnForget) when it
-// commits. Errors: NotFound.
+// time. The OnChange hook, and on PostgreSQL every node's Events
+// (OnForget), hear of it when it commits. Errors: NotFound.
 func (s *Store) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
-	return s.inTx(ctx, errCtx{op: "revoke API key"}, func(tx *sql.Tx) error {
-		if err := execOne(ctx, tx, "API key", id, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`,
-			id, s.ts(at)); err != nil {
-			return err
-		}
-		return s.notifyForget(ctx, tx, Forget{Kind: ForgetKey, ID: id})
+	return s.change(ctx, errCtx{op: "revoke API key"}, func(tx *sql.Tx, note func(Forget)) error {
+		note(Forget{Kind: ForgetKey, ID: id})
+		return execOne(ctx, tx, "API key", id, `UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1`,
+			id, s.ts(at))
 	})
 }
 

@@ -120,10 +120,11 @@ func (s *Store) CreateBin(ctx context.Context, b *civic.Bin) error {
 	}
 	now := s.stamp()
 	zone := b.ZoneID
-	err := s.inTx(ctx, errCtx{op: "create bin", fkField: "zone_id"}, func(tx *sql.Tx) error {
+	err := s.change(ctx, errCtx{op: "create bin", fkField: "zone_id"}, func(tx *sql.Tx, note func(Forget)) error {
 		if err := s.fillZone(ctx, tx, b); err != nil {
 			return err
 		}
+		note(Forget{Kind: ForgetBin, ID: b.ID})
 		_, err := tx.ExecContext(ctx, binInsert, s.binArgs(b, now, now)...)
 		return err
 	})
@@ -168,10 +169,11 @@ func (s *Store) UpdateBin(ctx context.Context, b *civic.Bin) error {
 	now := s.stamp()
 	zone := b.ZoneID
 	var created time.Time
-	err := s.inTx(ctx, errCtx{op: "update bin", fkField: "zone_id"}, func(tx *sql.Tx) error {
+	err := s.change(ctx, errCtx{op: "update bin", fkField: "zone_id"}, func(tx *sql.Tx, note func(Forget)) error {
 		if err := s.fillZone(ctx, tx, b); err != nil {
 			return err
 		}
+		note(Forget{Kind: ForgetBin, ID: b.ID})
 		err := tx.QueryRowContext(ctx, `UPDATE bins SET serial = $2, name = $3, lat = $4, lon = $5, address = $6,
 			stream = $7, capacity_l = $8, compacting = $9, model = $10, zone_id = $11, status = $12,
 			installed_on = $13, full_threshold = $14, updated_at = $15 WHERE id = $1 RETURNING created_at`,
@@ -193,26 +195,22 @@ func (s *Store) UpdateBin(ctx context.Context, b *civic.Bin) error {
 // DeleteBin removes a bin and its state; devices mounted on it are
 // unmounted and its readings are kept. Errors: NotFound.
 func (s *Store) DeleteBin(ctx context.Context, id string) error {
-	return s.inTx(ctx, errCtx{op: "delete bin", inUse: "bin is still in use"}, func(tx *sql.Tx) error {
+	return s.change(ctx, errCtx{op: "delete bin", inUse: "bin is still in use"}, func(tx *sql.Tx, note func(Forget)) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM bin_state WHERE bin_id = $1`, id); err != nil {
 			return err
 		}
-		var mounted []string
-		if s.pg() {
-			var err error
-			mounted, err = listTx(ctx, tx, `SELECT id FROM devices WHERE bin_id = $1 ORDER BY id`,
-				func(r rowScanner) (d string, err error) { return d, r.Scan(&d) }, id)
-			if err != nil {
-				return err
-			}
+		// Devices mounted on it are unmounted (ON DELETE SET NULL).
+		mounted, err := listTx(ctx, tx, `SELECT id FROM devices WHERE bin_id = $1 ORDER BY id`,
+			func(r rowScanner) (d string, err error) { return d, r.Scan(&d) }, id)
+		if err != nil {
+			return err
 		}
 		if err := execOne(ctx, tx, "bin", id, `DELETE FROM bins WHERE id = $1`, id); err != nil {
 			return err
 		}
+		note(Forget{Kind: ForgetBin, ID: id})
 		for _, d := range mounted {
-			if err := s.notifyForget(ctx, tx, Forget{Kind: ForgetDevice, ID: d}); err != nil {
-				return err
-			}
+			note(Forget{Kind: ForgetDevice, ID: d})
 		}
 		return nil
 	})
@@ -307,7 +305,8 @@ func (s *Store) ImportBins(ctx context.Context, bins []civic.Bin) error {
 		}
 	}
 	now := s.stamp()
-	return s.inTx(ctx, errCtx{op: "import bins"}, func(tx *sql.Tx) error {
+	return s.change(ctx, errCtx{op: "import bins"}, func(tx *sql.Tx, note func(Forget)) error {
+		note(Forget{Kind: ForgetBin}) // any of them
 		zones, err := s.loadZones(ctx, tx)
 		if err != nil {
 			return err
@@ -364,19 +363,16 @@ func (s *Store) CreateDevice(ctx context.Context, d *civic.Device) error {
 		return err
 	}
 	now := s.stamp()
-	err := s.inTx(ctx, errCtx{op: "create device", fkField: "bin_id"}, func(tx *sql.Tx) error {
+	err := s.change(ctx, errCtx{op: "create device", fkField: "bin_id"}, func(tx *sql.Tx, note func(Forget)) error {
 		if err := mustRef(ctx, tx, "bin_id", "bins", d.BinID); err != nil {
 			return err
 		}
+		note(Forget{Kind: ForgetDevice, ID: d.ID}) // ingest caches "no such device" too
 		_, err := tx.ExecContext(ctx, `INSERT INTO devices (`+deviceCols+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 			d.ID, d.Kind, nullStr(d.BinID), nullStr(d.DevEUI), string(d.FillScale), d.PayloadFormat,
 			int64(d.ExpectedInterval), d.Firmware, string(d.Status), d.SecretHash, s.ts(now), s.ts(now))
-		if err != nil {
-			return err
-		}
-		// Ingest caches "no such device" too.
-		return s.notifyForget(ctx, tx, Forget{Kind: ForgetDevice, ID: d.ID})
+		return err
 	})
 	if err != nil {
 		return err
@@ -397,10 +393,11 @@ func (s *Store) UpdateDevice(ctx context.Context, d *civic.Device) error {
 	now := s.stamp()
 	var created time.Time
 	var secret string
-	err := s.inTx(ctx, errCtx{op: "update device", fkField: "bin_id"}, func(tx *sql.Tx) error {
+	err := s.change(ctx, errCtx{op: "update device", fkField: "bin_id"}, func(tx *sql.Tx, note func(Forget)) error {
 		if err := mustRef(ctx, tx, "bin_id", "bins", d.BinID); err != nil {
 			return err
 		}
+		note(Forget{Kind: ForgetDevice, ID: d.ID})
 		err := tx.QueryRowContext(ctx, `UPDATE devices SET kind = $2, bin_id = $3, dev_eui = $4, fill_scale = $5,
 			payload_format = $6, expected_interval_s = $7, firmware = $8, status = $9,
 			secret_hash = CASE WHEN $10 = '' THEN secret_hash ELSE $10 END,
@@ -410,10 +407,7 @@ func (s *Store) UpdateDevice(ctx context.Context, d *civic.Device) error {
 		if err == sql.ErrNoRows {
 			return notFound("device", d.ID)
 		}
-		if err != nil {
-			return err
-		}
-		return s.notifyForget(ctx, tx, Forget{Kind: ForgetDevice, ID: d.ID})
+		return err
 	})
 	if err != nil {
 		return err
@@ -422,15 +416,11 @@ func (s *Store) UpdateDevice(ctx context.Context, d *civic.Device) error {
 	return nil
 }
 
-// DeleteDevice removes a device; its readings are kept. Creating, updating
-// and deleting a device tell every node's Events on PostgreSQL (OnForget)
-// when the change commits. Errors: NotFound.
+// DeleteDevice removes a device; its readings are kept. Errors: NotFound.
 func (s *Store) DeleteDevice(ctx context.Context, id string) error {
-	return s.inTx(ctx, errCtx{op: "delete device"}, func(tx *sql.Tx) error {
-		if err := execOne(ctx, tx, "device", id, `DELETE FROM devices WHERE id = $1`, id); err != nil {
-			return err
-		}
-		return s.notifyForget(ctx, tx, Forget{Kind: ForgetDevice, ID: id})
+	return s.change(ctx, errCtx{op: "delete device"}, func(tx *sql.Tx, note func(Forget)) error {
+		note(Forget{Kind: ForgetDevice, ID: id})
+		return execOne(ctx, tx, "device", id, `DELETE FROM devices WHERE id = $1`, id)
 	})
 }
 
@@ -563,7 +553,8 @@ func (s *Store) CreateZone(ctx context.Context, z *civic.Zone) error {
 		return civic.FieldError("boundary", "cannot be encoded: %v", err)
 	}
 	now := s.stamp()
-	err = s.inTx(ctx, errCtx{op: "create zone"}, func(tx *sql.Tx) error {
+	err = s.change(ctx, errCtx{op: "create zone"}, func(tx *sql.Tx, note func(Forget)) error {
+		note(Forget{Kind: ForgetZone, ID: z.ID})
 		if _, err := tx.ExecContext(ctx, `INSERT INTO zones (`+zoneCols+`) VALUES ($1, $2, $3, $4, $5)`,
 			z.ID, z.Name, string(boundary), s.ts(now), s.ts(now)); err != nil {
 			return err
@@ -590,7 +581,8 @@ func (s *Store) UpdateZone(ctx context.Context, z *civic.Zone) error {
 	}
 	now := s.stamp()
 	var created time.Time
-	err = s.inTx(ctx, errCtx{op: "update zone"}, func(tx *sql.Tx) error {
+	err = s.change(ctx, errCtx{op: "update zone"}, func(tx *sql.Tx, note func(Forget)) error {
+		note(Forget{Kind: ForgetZone, ID: z.ID})
 		err := tx.QueryRowContext(ctx, `UPDATE zones SET name = $2, boundary = $3, updated_at = $4 WHERE id = $1
 			RETURNING created_at`, z.ID, z.Name, string(boundary), s.ts(now)).Scan(scanTime{&created})
 		if err == sql.ErrNoRows {
@@ -611,7 +603,8 @@ func (s *Store) UpdateZone(ctx context.Context, z *civic.Zone) error {
 // DeleteZone removes a zone; its bins are left without a zone. Errors:
 // NotFound.
 func (s *Store) DeleteZone(ctx context.Context, id string) error {
-	return s.inTx(ctx, errCtx{op: "delete zone"}, func(tx *sql.Tx) error {
+	return s.change(ctx, errCtx{op: "delete zone"}, func(tx *sql.Tx, note func(Forget)) error {
+		note(Forget{Kind: ForgetZone, ID: id})
 		return execOne(ctx, tx, "zone", id, `DELETE FROM zones WHERE id = $1`, id)
 	})
 }

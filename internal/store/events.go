@@ -154,8 +154,9 @@ type eventMsg struct {
 	Forget []Forget `json:"forget,omitempty"`
 }
 
-// Forget names a cached record that changed: an API key (Kind ForgetKey)
-// or a device (ForgetDevice). An empty Kind means anything cached.
+// Forget names a record that changed, so that whoever caches it drops it:
+// an API key, a device, a bin or a zone (Kind), by ID; an empty ID means
+// every record of the kind, an empty Kind anything cached.
 type Forget struct {
 	Kind string `json:"kind"`
 	ID   string `json:"id"`
@@ -165,6 +166,8 @@ type Forget struct {
 const (
 	ForgetKey    = "key"
 	ForgetDevice = "device"
+	ForgetBin    = "bin"
+	ForgetZone   = "zone"
 )
 
 // NewEvents returns the cross-node events of s; Start starts them.
@@ -242,6 +245,39 @@ func eventsChannel(schema string) string {
 		ch = "civic_events." + strconv.FormatUint(h.Sum64(), 16)
 	}
 	return ch
+}
+
+// OnChange sets fn to be called, in this process and on either engine,
+// after every commit that revokes an API key or creates, changes or deletes
+// a device, a bin or a zone, once for each record it names. Several nodes
+// on PostgreSQL hear of each other's changes through Events.OnForget. fn
+// runs on the committing goroutine: keep it quick.
+func (s *Store) OnChange(fn func(Forget)) { s.onChange.Store(&fn) }
+
+// change runs fn in a transaction; fn calls note for each record it
+// changes. On PostgreSQL the transaction also notifies every node's Events
+// of them (delivered when it commits, never if it rolls back); after the
+// commit the OnChange hook hears of them.
+func (s *Store) change(ctx context.Context, c errCtx, fn func(tx *sql.Tx, note func(Forget)) error) error {
+	var changed []Forget
+	err := s.inTx(ctx, c, func(tx *sql.Tx) error {
+		changed = changed[:0]
+		if err := fn(tx, func(f Forget) { changed = append(changed, f) }); err != nil {
+			return err
+		}
+		for _, f := range changed {
+			if err := s.notifyForget(ctx, tx, f); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if fn := s.onChange.Load(); err == nil && fn != nil {
+		for _, f := range changed {
+			(*fn)(f)
+		}
+	}
+	return err
 }
 
 // notifyForget tells every node's Events, from inside tx, that f changed:

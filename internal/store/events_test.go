@@ -413,8 +413,8 @@ func TestEventsCatchUp(t *testing.T) {
 	}
 }
 
-// TestEventsForget: a revoked API key and a created, changed or unmounted
-// device reach every node's OnForget, the changing node's included, when
+// TestEventsForget: a revoked API key, a created, changed or unmounted
+// device, and a created or deleted bin or zone reach every node's OnForget, the changing node's included, when
 // the change commits; a change that fails reaches none.
 func TestEventsForget(t *testing.T) {
 	t.Parallel()
@@ -443,9 +443,16 @@ func TestEventsForget(t *testing.T) {
 	both("move device", store.Forget{Kind: store.ForgetDevice, ID: "D-1"})
 	wantKind(t, "update to a missing bin", sa.UpdateDevice(ctx, &civic.Device{ID: "D-1", BinID: "B-9"}), civic.Invalid, "bin_id")
 	must(t, "DeleteBin", sa.DeleteBin(ctx, "B-2"))
+	both("delete its bin", store.Forget{Kind: store.ForgetBin, ID: "B-2"})
 	both("delete its bin", store.Forget{Kind: store.ForgetDevice, ID: "D-1"})
 	must(t, "DeleteDevice", sb.DeleteDevice(ctx, "D-1"))
 	both("delete device", store.Forget{Kind: store.ForgetDevice, ID: "D-1"})
+
+	z := &civic.Zone{ID: "Z-1", Name: "Centre", Boundary: square(13, 52, 14, 53)}
+	must(t, "CreateZone", sb.CreateZone(ctx, z))
+	both("create zone", store.Forget{Kind: store.ForgetZone, ID: "Z-1"})
+	must(t, "CreateBin", sa.CreateBin(ctx, testBin("B-5", 52.5, 13.5)))
+	both("create bin", store.Forget{Kind: store.ForgetBin, ID: "B-5"})
 
 	// The failed changes above sent nothing: a last change is the next
 	// thing either node hears.
@@ -453,6 +460,65 @@ func TestEventsForget(t *testing.T) {
 	both("create device", store.Forget{Kind: store.ForgetDevice, ID: "D-2"})
 	a.quiet(t, "A")
 	b.quiet(t, "B")
+}
+
+// TestOnChange: the change hook hears, after the commit, of every API key
+// revoked and every device, bin and zone created, changed or deleted, and
+// of nothing when the change fails.
+func TestOnChange(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store, clk *clock) {
+		ctx := context.Background()
+		var got []store.Forget
+		s.OnChange(func(f store.Forget) { got = append(got, f) })
+		expect := func(what string, want ...store.Forget) {
+			t.Helper()
+			if !slices.Equal(got, want) {
+				t.Errorf("%s: heard %+v, want %+v", what, got, want)
+			}
+			got = nil
+		}
+		bin := func(id string) store.Forget { return store.Forget{Kind: store.ForgetBin, ID: id} }
+		dev := func(id string) store.Forget { return store.Forget{Kind: store.ForgetDevice, ID: id} }
+		zone := func(id string) store.Forget { return store.Forget{Kind: store.ForgetZone, ID: id} }
+
+		b := testBin("B-1", 52.5, 13.5)
+		must(t, "CreateBin", s.CreateBin(ctx, b))
+		expect("create bin", bin("B-1"))
+		b.Name = "Renamed"
+		must(t, "UpdateBin", s.UpdateBin(ctx, b))
+		expect("update bin", bin("B-1"))
+		wantKind(t, "update a missing bin", s.UpdateBin(ctx, testBin("B-9", 52.5, 13.5)), civic.NotFound)
+		expect("update a missing bin")
+		must(t, "ImportBins", s.ImportBins(ctx, []civic.Bin{*testBin("B-2", 52.5, 13.5), *testBin("B-3", 52.5, 13.5)}))
+		expect("import bins", store.Forget{Kind: store.ForgetBin})
+
+		must(t, "CreateDevice", s.CreateDevice(ctx, &civic.Device{ID: "D-1", BinID: "B-2"}))
+		expect("create device", dev("D-1"))
+		must(t, "UpdateDevice", s.UpdateDevice(ctx, &civic.Device{ID: "D-1", BinID: "B-3"}))
+		expect("move device", dev("D-1"))
+		must(t, "DeleteBin", s.DeleteBin(ctx, "B-3"))
+		expect("delete the device's bin", bin("B-3"), dev("D-1"))
+		must(t, "DeleteDevice", s.DeleteDevice(ctx, "D-1"))
+		expect("delete device", dev("D-1"))
+		wantKind(t, "delete a missing device", s.DeleteDevice(ctx, "D-1"), civic.NotFound)
+		expect("delete a missing device")
+
+		z := &civic.Zone{ID: "Z-1", Name: "Centre", Boundary: square(13, 52, 14, 53)}
+		must(t, "CreateZone", s.CreateZone(ctx, z))
+		expect("create zone", zone("Z-1"))
+		z.Name = "Old town"
+		must(t, "UpdateZone", s.UpdateZone(ctx, z))
+		expect("update zone", zone("Z-1"))
+		must(t, "DeleteZone", s.DeleteZone(ctx, "Z-1"))
+		expect("delete zone", zone("Z-1"))
+
+		must(t, "CreateAPIKey", s.CreateAPIKey(ctx, &civic.APIKey{ID: "k1", Name: "gw", Scopes: []civic.Scope{civic.ScopeIngest}, Hash: "h"}))
+		expect("create key") // a new key is in no cache
+		must(t, "RevokeAPIKey", s.RevokeAPIKey(ctx, "k1", t0))
+		expect("revoke key", store.Forget{Kind: store.ForgetKey, ID: "k1"})
+		wantKind(t, "revoke a missing key", s.RevokeAPIKey(ctx, "k9", t0), civic.NotFound)
+		expect("revoke a missing key")
+	})
 }
 
 // TestEventsSQLite: on SQLite (one process) events do nothing.

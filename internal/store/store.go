@@ -70,12 +70,13 @@ type Store struct {
 	rdb, wdb *sql.DB
 	now      func() time.Time
 	log      *slog.Logger
-	pgParts  *partitionCache        // PostgreSQL: months known to have a partition
-	sqliteWr *sqliteWriter          // SQLite: readings hot path state
-	binDevs  binDeviceCache         // (bin, device) pairs known to be in bin_devices
-	channel  atomic.Pointer[string] // PostgreSQL: the live events channel, once known
-	dsn      string                 // PostgreSQL: for sessions outside the pool (lock.go, events.go)
-	locks    lockTable              // singleton locks held through this store (lock.go)
+	pgParts  *partitionCache              // PostgreSQL: months known to have a partition
+	sqliteWr *sqliteWriter                // SQLite: readings hot path state
+	binDevs  binDeviceCache               // (bin, device) pairs known to be in bin_devices
+	channel  atomic.Pointer[string]       // PostgreSQL: the live events channel, once known
+	onChange atomic.Pointer[func(Forget)] // see OnChange
+	dsn      string                       // PostgreSQL: for sessions outside the pool (lock.go, events.go)
+	locks    lockTable                    // singleton locks held through this store (lock.go)
 
 	walDirty       atomic.Bool // SQLite: written since the last background checkpoint
 	stopCheckpoint func()      // SQLite file databases: stops the checkpointer

@@ -189,6 +189,12 @@ func (u *UI) Publish(readings []civic.Reading) { u.cache.publishReadings(reading
 // collection event, an import) rather than readings.
 func (u *UI) PublishStates(states []civic.BinState) { u.cache.publishStates(states) }
 
+// AssetsChanged tells the dashboard that bins or zones were created,
+// changed or deleted: it reloads them in the background within a few
+// seconds (one reload for a burst of changes), and browsers on the map
+// resync. It never blocks.
+func (u *UI) AssetsChanged() { u.cache.scheduleReload() }
+
 // Refresh reloads bins, states and zones from the store, e.g. after assets
 // were imported or edited. Pages load them on first use without it.
 func (u *UI) Refresh(ctx context.Context) error { return u.cache.load(ctx) }

@@ -425,6 +425,52 @@ func TestPublishUnknownBinAndBeforeLoad(t *testing.T) {
 	}
 }
 
+// TestAssetsChanged: bins created or deleted elsewhere (the API, an
+// import, another node) reach the map once the dashboard is told.
+func TestAssetsChanged(t *testing.T) {
+	f := newFixture(t, fixtureOpts{bins: 6})
+	ctx := context.Background()
+	mapHas := func(id string) bool {
+		s, err := f.ui.cache.current(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var snap snapshotJSON
+		if err := json.Unmarshal(s.body, &snap); err != nil {
+			t.Fatal(err)
+		}
+		_, ok := decodeRows(t, snap.Bins)[id]
+		return ok
+	}
+	waitMap := func(id string, want bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); mapHas(id) != want; {
+			if time.Now().After(deadline) {
+				t.Fatalf("map holds %s = %v after 10 s, want %v", id, !want, want)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	old := f.city.Bins[0].ID
+	if mapHas("NEW-1") || !mapHas(old) {
+		t.Fatalf("before: map holds NEW-1 or misses %s", old)
+	}
+	b := &civic.Bin{ID: "NEW-1", Name: "New bin", Lat: f.city.Bins[0].Lat, Lon: f.city.Bins[0].Lon, CapacityL: 240}
+	if err := f.st.CreateBin(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.DeleteBin(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if mapHas("NEW-1") || !mapHas(old) {
+		t.Fatal("the map changed before it was told")
+	}
+	f.ui.AssetsChanged()
+	f.ui.AssetsChanged() // a burst makes one reload
+	waitMap("NEW-1", true)
+	waitMap(old, false)
+}
+
 func TestBinPageAndHistory(t *testing.T) {
 	f := newFixture(t, fixtureOpts{bins: 10})
 	c := f.client("super")
