@@ -7,7 +7,7 @@ export CGO_ENABLED ?= 0
 # The demo's embedded MQTT broker; 1883 is often taken by a system broker.
 MQTT_ADDR ?= 127.0.0.1:1884
 
-.PHONY: all web build run test bench lint vuln clean
+.PHONY: all web build run test bench fuzz lint vuln clean
 
 all: build
 
@@ -36,6 +36,16 @@ bench: build
 	$(BIN) bench mqtt --devices 1000
 	$(BIN) bench map --bins 10000
 	$(BIN) bench route --time 30s
+
+# Every fuzz target for FUZZTIME each (the seed corpora already run in `make test`).
+FUZZTIME ?= 30s
+fuzz:
+	@set -e; for f in $$(git grep -l '^func Fuzz' -- '*_test.go'); do \
+		pkg=./$$(dirname $$f); \
+		for t in $$(sed -n 's/^func \(Fuzz[A-Za-z0-9_]*\)(.*/\1/p' $$f); do \
+			echo "== $$pkg $$t"; $(GO) test -run '^$$' -fuzz "^$$t\$$" -fuzztime $(FUZZTIME) $$pkg; \
+		done; \
+	done
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
