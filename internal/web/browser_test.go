@@ -111,7 +111,7 @@ func val[T any](t *testing.T, ctx context.Context, what string, a chromedp.Actio
 // ui.Handler. A binary built
 // without `make web` (a fresh clone) embeds none; the test then runs
 // web/build.sh (npm ci from the lock file) and serves static/ from disk.
-func useVendorAssets(t *testing.T, ui *UI) {
+func useVendorAssets(t testing.TB, ui *UI) {
 	t.Helper()
 	if ui.assets.vendor {
 		return

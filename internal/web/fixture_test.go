@@ -24,7 +24,7 @@ const testPassword = "correct horse battery staple"
 // city, its readings and two users, served by an httptest.Server behind a
 // minimal session middleware like the server's.
 type fixture struct {
-	t    *testing.T
+	t    testing.TB
 	st   *store.Store
 	auth *auth.Service
 	ui   *UI
@@ -39,7 +39,7 @@ type fixtureOpts struct {
 	vendor bool // the pages need the vendor assets (browser tests)
 }
 
-func newFixture(t *testing.T, o fixtureOpts) *fixture {
+func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "civic.db"), store.Options{Logger: slog.New(slog.DiscardHandler)})
