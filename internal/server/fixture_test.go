@@ -30,13 +30,14 @@ import (
 // one zone, depot, truck and crew, two bins with a device each, users of
 // every role (logged in) and API keys of the main scopes.
 type fixture struct {
-	t      testing.TB
-	store  *store.Store
-	auth   *auth.Service
-	srv    *server.Server
-	h      http.Handler
-	logBuf *syncBuffer
-	now    time.Time
+	t        testing.TB
+	store    *store.Store
+	ingester *ingest.Writer
+	auth     *auth.Service
+	srv      *server.Server
+	h        http.Handler
+	logBuf   *syncBuffer
+	now      time.Time
 
 	users    map[string]civic.User // by role name
 	sessions map[string]string     // role name → session token
@@ -93,7 +94,7 @@ func newFixture(t testing.TB, cfg server.Config) *fixture {
 		Logger: slog.New(slog.NewJSONHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	f := &fixture{
-		t: t, store: st, auth: a, srv: srv, h: srv.Handler(), logBuf: logBuf, now: testNow,
+		t: t, store: st, ingester: w, auth: a, srv: srv, h: srv.Handler(), logBuf: logBuf, now: testNow,
 		users: map[string]civic.User{}, sessions: map[string]string{}, keys: map[string]string{}, keyIDs: map[string]string{},
 	}
 	f.seed(ctx)
