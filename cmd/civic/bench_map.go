@@ -23,8 +23,6 @@ import (
 	"github.com/civic-city/civic/internal/web"
 )
 
-const benchMapUsage = `civic bench map [--bins 10000] [--requests 5000] [--concurrency 8] [--duration 30s] [--live 1000] [--gzip=true]`
-
 // runBenchMap measures the live map's data endpoint: a generated city of
 // --bins bins with state in a fresh SQLite store, the dashboard served on
 // loopback, and --concurrency clients fetching /map/bins.json until

@@ -167,7 +167,6 @@ type search struct {
 	initSize int
 	seed     *individual
 	subIters int // genetic iterations per decomposition sub-problem
-	sweep    []int32
 	iter     int
 }
 

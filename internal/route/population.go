@@ -237,11 +237,3 @@ func (p *population) clear() {
 	p.feas, p.infeas = p.feas[:0], p.infeas[:0]
 	p.best = nil
 }
-
-// bestInfeasible is the infeasible member with the lowest penalised cost.
-func (p *population) bestInfeasible() *individual {
-	if len(p.infeas) == 0 {
-		return nil
-	}
-	return p.infeas[0]
-}

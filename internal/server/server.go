@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/time/rate"
 
 	"github.com/civic-city/civic/internal/auth"
@@ -187,7 +188,7 @@ func New(cfg Config, deps Deps) *Server {
 	}
 	if s.registry == nil {
 		s.registry = prometheus.NewRegistry()
-		s.registry.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+		s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	s.metrics = newMetrics(s.registry)
 	s.lorawan = newLoRaWAN(&s.cfg, &deps, s.registry)
