@@ -207,8 +207,8 @@ func (e *Events) Start(ctx context.Context) error {
 	if !e.s.pg() {
 		return nil
 	}
-	var schema string
-	if err := e.s.rdb.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+	channel, err := e.s.eventsChannel(ctx, e.s.rdb)
+	if err != nil {
 		return e.s.fail(errCtx{op: "start live events"}, err)
 	}
 	e.mu.Lock()
@@ -217,9 +217,8 @@ func (e *Events) Start(ctx context.Context) error {
 		return nil
 	}
 	e.started = true
-	e.channel = eventsChannel(schema)
+	e.channel = channel
 	e.mu.Unlock()
-	e.s.channel.Store(&e.channel)
 	go e.sendLoop()
 	conn, err := e.connect(ctx)
 	if err == nil {
@@ -235,9 +234,9 @@ func (e *Events) Start(ctx context.Context) error {
 	return nil
 }
 
-// eventsChannel is the notification channel of schema; channel names are
-// at most 63 bytes.
-func eventsChannel(schema string) string {
+// channelOf is the notification channel of schema; channel names are at
+// most 63 bytes.
+func channelOf(schema string) string {
 	ch := "civic_events." + schema
 	if len(ch) > 63 {
 		h := fnv.New64a()
@@ -287,22 +286,31 @@ func (s *Store) notifyForget(ctx context.Context, tx *sql.Tx, f Forget) error {
 	if !s.pg() {
 		return nil
 	}
-	ch := s.channel.Load()
-	if ch == nil {
-		var schema string
-		if err := tx.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
-			return err
-		}
-		c := eventsChannel(schema)
-		ch = &c
-		s.channel.Store(ch)
+	ch, err := s.eventsChannel(ctx, tx)
+	if err != nil {
+		return err
 	}
 	payload, err := json.Marshal(eventMsg{Forget: []Forget{f}})
 	if err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, *ch, string(payload))
+	_, err = tx.ExecContext(ctx, `SELECT pg_notify($1, $2)`, ch, string(payload))
 	return err
+}
+
+// eventsChannel returns the notification channel of the store's schema,
+// asking q for the schema the first time.
+func (s *Store) eventsChannel(ctx context.Context, q querier) (string, error) {
+	if ch := s.channel.Load(); ch != nil {
+		return *ch, nil
+	}
+	var schema string
+	if err := q.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return "", err
+	}
+	ch := channelOf(schema)
+	s.channel.Store(&ch)
+	return ch, nil
 }
 
 // Close sends what is pending and stops. It returns ctx's error if ctx
