@@ -72,8 +72,12 @@ type Bin struct {
 	Status        AssetStatus `json:"status"`
 	InstalledOn   string      `json:"installed_on,omitempty"` // YYYY-MM-DD
 	FullThreshold float64     `json:"full_threshold"`         // 0..1; 0 means DefaultFullThreshold
-	CreatedAt     time.Time   `json:"created_at"`
-	UpdatedAt     time.Time   `json:"updated_at"`
+	// AccessWindow limits when a truck may empty the bin, "HH:MM-HH:MM"
+	// in the city's time zone (a market street only before 07:00); empty
+	// means any time.
+	AccessWindow string    `json:"access_window,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
+	UpdatedAt    time.Time `json:"updated_at"`
 }
 
 // Normalize fills defaults: status active, stream trash, the default full
@@ -124,7 +128,31 @@ func (b *Bin) Validate() error {
 			return err
 		}
 	}
+	if b.AccessWindow != "" {
+		if _, _, err := ParseWindow(b.AccessWindow); err != nil {
+			return FieldError("access_window", "must be a time range HH:MM-HH:MM")
+		}
+	}
 	return nil
+}
+
+// ParseWindow parses "HH:MM-HH:MM" into minutes after midnight; the end
+// must be after the start.
+func ParseWindow(s string) (from, to int, err error) {
+	a, b, ok := strings.Cut(s, "-")
+	if !ok {
+		return 0, 0, FieldError("", "want HH:MM-HH:MM")
+	}
+	if from, err = ParseClock(strings.TrimSpace(a)); err != nil {
+		return 0, 0, err
+	}
+	if to, err = ParseClock(strings.TrimSpace(b)); err != nil {
+		return 0, 0, err
+	}
+	if to <= from {
+		return 0, 0, FieldError("", "the end must be after the start")
+	}
+	return from, to, nil
 }
 
 // Threshold returns the bin's full threshold, or the default.
@@ -293,16 +321,20 @@ func (d *Depot) Validate() error {
 
 // Truck is a collection vehicle.
 type Truck struct {
-	ID         string      `json:"id"`
-	Name       string      `json:"name"`
-	DepotID    string      `json:"depot_id"`
-	CapacityL  float64     `json:"capacity_l"` // compacted body volume in litres
-	Stream     Stream      `json:"stream"`
-	ShiftStart string      `json:"shift_start"` // HH:MM in the city's time zone
-	ShiftEnd   string      `json:"shift_end"`
-	Status     AssetStatus `json:"status"`
-	CreatedAt  time.Time   `json:"created_at"`
-	UpdatedAt  time.Time   `json:"updated_at"`
+	ID        string  `json:"id"`
+	Name      string  `json:"name"`
+	DepotID   string  `json:"depot_id"`
+	CapacityL float64 `json:"capacity_l"` // compacted body volume in litres
+	// CompactionRatio is how much the truck compresses loose waste (3
+	// means 3 litres of bin contents take 1 litre of body); 0 uses the
+	// planner's default.
+	CompactionRatio float64     `json:"compaction_ratio,omitempty"`
+	Stream          Stream      `json:"stream"`
+	ShiftStart      string      `json:"shift_start"` // HH:MM in the city's time zone
+	ShiftEnd        string      `json:"shift_end"`
+	Status          AssetStatus `json:"status"`
+	CreatedAt       time.Time   `json:"created_at"`
+	UpdatedAt       time.Time   `json:"updated_at"`
 }
 
 // Normalize fills defaults.
@@ -351,6 +383,9 @@ func (t *Truck) Validate() error {
 	}
 	if !t.Status.Valid() {
 		return FieldError("status", "must be one of active, inactive, maintenance, removed")
+	}
+	if t.CompactionRatio != 0 && !(t.CompactionRatio >= 1 && t.CompactionRatio <= 10) {
+		return FieldError("compaction_ratio", "must be between 1 and 10 (0 for the planner's default)")
 	}
 	return nil
 }
