@@ -126,20 +126,20 @@ func TestTwoNodes(t *testing.T) {
 	}, nil); code != http.StatusCreated {
 		t.Fatalf("create bin on A: status %d, want 201", code)
 	}
-	for _, n := range []*node{a, b} {
+	for _, n := range []*serveProc{a, b} {
 		waitMap(t, n, key, "B-2", true)
 	}
 	if code := call(t, "DELETE", a.base+"/api/v1/bins/B-2", key, nil, nil); code != http.StatusNoContent {
 		t.Fatalf("delete bin on A: status %d, want 204", code)
 	}
-	for _, n := range []*node{a, b} {
+	for _, n := range []*serveProc{a, b} {
 		waitMap(t, n, key, "B-2", false)
 	}
 }
 
 // waitMap waits until node n's map data (/map/bins.json) holds bin id, or
 // no longer does (want false).
-func waitMap(t *testing.T, n *node, key, id string, want bool) {
+func waitMap(t *testing.T, n *serveProc, key, id string, want bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -214,14 +214,14 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-type node struct {
+type serveProc struct {
 	base string
 	logs *lockedBuffer
 }
 
 // startNode starts `civic serve` on dbURL and a random port, without MQTT,
 // and kills it when t ends.
-func startNode(t *testing.T, dbURL string) *node {
+func startNode(t *testing.T, dbURL string) *serveProc {
 	t.Helper()
 	cmd := exec.Command(civicBin, "serve", "--addr", "127.0.0.1:0", "--mqtt-addr", "", "--db", dbURL,
 		"--data", t.TempDir(), "--log-format", "text")
@@ -229,7 +229,7 @@ func startNode(t *testing.T, dbURL string) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &node{logs: &lockedBuffer{}}
+	n := &serveProc{logs: &lockedBuffer{}}
 	cmd.Stderr = n.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

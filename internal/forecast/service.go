@@ -532,3 +532,18 @@ func (s *Service) train(ctx context.Context) trainResult {
 	res.took = time.Since(start)
 	return res
 }
+
+// FullAt is the forecast as the alert engine asks for it: when bin binID
+// is expected to be full, seen from now. A bin not full within the
+// horizon is reported full at the horizon's end; ok is false when there is
+// no forecast, and the rule then decides nothing.
+func (s *Service) FullAt(binID string, now time.Time, _ float64) (at time.Time, ok bool) {
+	f, err := s.Forecast(context.Background(), binID)
+	if err != nil {
+		return time.Time{}, false
+	}
+	if f.FullAt == nil {
+		return now.Add(time.Duration(f.HorizonHours * float64(time.Hour))), true
+	}
+	return *f.FullAt, true
+}
