@@ -47,13 +47,15 @@ fuzz:
 		done; \
 	done
 
+# staticcheck and govulncheck are pinned in go.mod's tool block.
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) mod tidy -diff
 	$(GO) vet ./...
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@latest ./...
+	$(GO) tool staticcheck ./...
 
 vuln:
-	$(GO) run golang.org/x/vuln/cmd/govulncheck@latest ./...
+	$(GO) tool govulncheck ./...
 
 clean:
 	rm -rf bin web/node_modules
