@@ -571,3 +571,27 @@ func (s *PlanSettings) Validate() error {
 	}
 	return nil
 }
+
+// StopMove is a supervisor's edit of a draft plan: bin BinID goes to route
+// ToRoute, or leaves the plan when ToRoute is empty.
+type StopMove struct {
+	BinID   string `json:"bin_id"`
+	ToRoute string `json:"to_route,omitempty"`
+}
+
+// Planner makes and edits collection plans and takes the crews' reports.
+// The same service serves the API, the pages, the CLI and the nightly job.
+type Planner interface {
+	// MakePlan plans date (YYYY-MM-DD in the city's zone) as a draft,
+	// replacing an earlier draft; Conflict when a locked plan exists.
+	// progress, if not nil, hears the stage and the fraction done.
+	MakePlan(ctx context.Context, date, by string, progress func(stage string, done float64)) (Plan, error)
+	// Reoptimise applies moves to a draft and re-solves the rest, warm
+	// started from its current routes.
+	Reoptimise(ctx context.Context, planID string, moves []StopMove, by string) (Plan, error)
+	// SetStatus moves a plan on (lock, unlock, done).
+	SetStatus(ctx context.Context, planID string, to PlanStatus, by string) (Plan, error)
+	// Report applies a crew's stop report; a collected bin's full and
+	// overflow alerts are resolved. applied is false for a resend.
+	Report(ctx context.Context, r *StopReport) (stop Stop, applied bool, err error)
+}
