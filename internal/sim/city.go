@@ -134,6 +134,9 @@ type City struct {
 	Depots  []civic.Depot
 	Trucks  []civic.Truck
 	Crews   []civic.Crew
+	// Facilities are where trucks unload: a transfer station for trash and
+	// organics and a recycling centre for the rest, on the city's edge.
+	Facilities []civic.Facility
 
 	binIndex map[string]int
 }
@@ -643,6 +646,7 @@ func genFleet(c *City, f *frame, rng *rand.Rand) {
 			UpdatedAt: p.Start,
 		})
 	}
+	genFacilities(c, f, a0)
 	count := map[civic.Stream]int{}
 	for _, b := range c.Bins {
 		count[b.Stream]++
@@ -698,5 +702,41 @@ func genFleet(c *City, f *frame, rng *rand.Rand) {
 				UpdatedAt: p.Start,
 			})
 		}
+	}
+}
+
+// genFacilities places the disposal facilities on the city's edge, a
+// quarter turn from the depots. It draws no random numbers, so cities
+// generated before facilities existed keep their bins and fleet.
+func genFacilities(c *City, f *frame, a0 float64) {
+	kinds := []struct {
+		kind    civic.FacilityKind
+		name    string
+		streams []civic.Stream
+		unload  float64
+	}{
+		{civic.FacilityTransfer, "Transfer Station", []civic.Stream{civic.StreamTrash, civic.StreamCompost}, 15},
+		{civic.FacilityRecycling, "Recycling Centre", []civic.Stream{civic.StreamRecycling, civic.StreamPaper, civic.StreamBottlesCans}, 20},
+	}
+	for k, kd := range kinds {
+		a := a0 + math.Pi/2 + float64(k)*math.Pi
+		x, y := 0.85*f.radiusM*math.Cos(a), 0.85*f.radiusM*math.Sin(a)
+		by := ewBlock(y)
+		lat, lon := f.latLon(x, float64(by)*ewBlockM+15)
+		c.Facilities = append(c.Facilities, civic.Facility{
+			ID:        fmt.Sprintf("FAC-%d", k+1),
+			Name:      compass(a) + " " + kd.name,
+			Kind:      kd.kind,
+			Lat:       lat,
+			Lon:       lon,
+			Address:   fmt.Sprintf("%d %s", houseNumber(streetNo(nsBlock(x)), 0.5, false), ewStreetName(by)),
+			Streams:   kd.streams,
+			Opens:     "05:00",
+			Closes:    "23:00",
+			UnloadMin: kd.unload,
+			Status:    civic.StatusActive,
+			CreatedAt: c.Params.Start,
+			UpdatedAt: c.Params.Start,
+		})
 	}
 }

@@ -146,6 +146,24 @@ func checkCity(t *testing.T, c *sim.City) {
 			streams[b.Stream] = true
 		}
 	}
+	// Every truck's stream has a facility to unload at.
+	accepted := map[civic.Stream]bool{}
+	for i := range c.Facilities {
+		f := c.Facilities[i]
+		f.Normalize()
+		if err := f.Validate(); err != nil {
+			t.Errorf("facility %s: %v", f.ID, err)
+		}
+		unique("facility", f.ID)
+		for _, s := range f.Streams {
+			accepted[s] = true
+		}
+	}
+	for s := range streams {
+		if !accepted[s] {
+			t.Errorf("no facility accepts %s", s)
+		}
+	}
 }
 
 func TestGenerateCityValid(t *testing.T) {
