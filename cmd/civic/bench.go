@@ -2,6 +2,12 @@ package main
 
 import (
 	"context"
+	"flag"
+	"io"
+	"regexp"
+	"time"
+
+	"github.com/civic-city/civic/internal/bench"
 )
 
 const benchUsage = `civic bench ingest [--db URL] [--readings N] [--batch N] [--senders N] [--devices N]
@@ -32,4 +38,63 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		return runBenchIngest(ctx, e, args[1:])
 	}
 	return usageErrorf("unknown benchmark %q", args[0])
+}
+
+func runBenchRoute(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("bench route", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	dir := fs.String("dir", "../shared/data/cvrplib", "folder of .vrp instances with bks.csv")
+	limit := fs.Duration("time", 30*time.Second, "time per instance")
+	threads := fs.Int("threads", 1, "parallel searches per instance")
+	only := fs.String("only", "", "regular expression selecting instance names")
+	seed := fs.Int64("seed", 1, "random seed")
+	cpu := fs.Bool("cpu", false, "count --time in CPU time of this process (fair on a busy machine)")
+	rest, err := parseInterleaved(fs, args)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	if len(rest) > 0 {
+		return usageErrorf("unexpected argument %q", rest[0])
+	}
+	if *limit <= 0 {
+		return usageErrorf("--time must be positive")
+	}
+	if *threads < 1 {
+		return usageErrorf("--threads must be at least 1")
+	}
+	var re *regexp.Regexp
+	if *only != "" {
+		if re, err = regexp.Compile(*only); err != nil {
+			return usageErrorf("--only: %v", err)
+		}
+	}
+	return bench.Route(ctx, bench.RouteOptions{
+		Dir: *dir, Time: *limit, Threads: *threads, Only: re, Seed: *seed, CPU: *cpu,
+		Out: e.stdout, Progress: e.stderr,
+	})
+}
+
+func runBenchMap(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("bench map", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	bins := fs.Int("bins", 10000, "bins in the generated city")
+	requests := fs.Int("requests", 5000, "requests to make in all")
+	conc := fs.Int("concurrency", 8, "clients fetching at once")
+	limit := fs.Duration("duration", 30*time.Second, "stop after this long even if requests remain")
+	live := fs.Int("live", 1000, "readings a second published while measuring (0: none)")
+	useGzip := fs.Bool("gzip", true, "ask for gzip, as browsers do")
+	seed := fs.Uint64("seed", 1, "city seed")
+	if err := fs.Parse(args); err != nil {
+		return usageErrorf("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *bins < 1 || *requests < 1 || *conc < 1 || *limit <= 0 || *live < 0 {
+		return usageErrorf("--bins, --requests, --concurrency and --duration must be positive")
+	}
+	return bench.Map(ctx, bench.MapOptions{
+		Bins: *bins, Requests: *requests, Concurrency: *conc, Duration: *limit, Live: *live, Gzip: *useGzip, Seed: *seed,
+		Out: e.stdout,
+	})
 }
