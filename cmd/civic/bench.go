@@ -2,6 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"slices"
+	"time"
+
+	"github.com/civic-city/civic/internal/bench"
+	"github.com/civic-city/civic/internal/civic"
 )
 
 const benchUsage = `civic bench ingest [--db URL] [--readings N] [--batch N] [--senders N] [--devices N]
@@ -32,4 +43,171 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		return runBenchIngest(ctx, e, args[1:])
 	}
 	return usageErrorf("unknown benchmark %q", args[0])
+}
+
+func runBenchRoute(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("bench route", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	dir := fs.String("dir", "../shared/data/cvrplib", "folder of .vrp instances with bks.csv")
+	limit := fs.Duration("time", 30*time.Second, "time per instance")
+	threads := fs.Int("threads", 1, "parallel searches per instance")
+	only := fs.String("only", "", "regular expression selecting instance names")
+	seed := fs.Int64("seed", 1, "random seed")
+	cpu := fs.Bool("cpu", false, "count --time in CPU time of this process (fair on a busy machine)")
+	rest, err := parseInterleaved(fs, args)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	if len(rest) > 0 {
+		return usageErrorf("unexpected argument %q", rest[0])
+	}
+	if *limit <= 0 {
+		return usageErrorf("--time must be positive")
+	}
+	if *threads < 1 {
+		return usageErrorf("--threads must be at least 1")
+	}
+	var re *regexp.Regexp
+	if *only != "" {
+		if re, err = regexp.Compile(*only); err != nil {
+			return usageErrorf("--only: %v", err)
+		}
+	}
+	return bench.Route(ctx, bench.RouteOptions{
+		Dir: *dir, Time: *limit, Threads: *threads, Only: re, Seed: *seed, CPU: *cpu,
+		Out: e.stdout, Progress: e.stderr,
+	})
+}
+
+func runBenchMap(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("bench map", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	bins := fs.Int("bins", 10000, "bins in the generated city")
+	requests := fs.Int("requests", 5000, "requests to make in all")
+	conc := fs.Int("concurrency", 8, "clients fetching at once")
+	limit := fs.Duration("duration", 30*time.Second, "stop after this long even if requests remain")
+	live := fs.Int("live", 1000, "readings a second published while measuring (0: none)")
+	useGzip := fs.Bool("gzip", true, "ask for gzip, as browsers do")
+	seed := fs.Uint64("seed", 1, "city seed")
+	if err := fs.Parse(args); err != nil {
+		return usageErrorf("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *bins < 1 || *requests < 1 || *conc < 1 || *limit <= 0 || *live < 0 {
+		return usageErrorf("--bins, --requests, --concurrency and --duration must be positive")
+	}
+	return bench.Map(ctx, bench.MapOptions{
+		Bins: *bins, Requests: *requests, Concurrency: *conc, Duration: *limit, Live: *live, Gzip: *useGzip, Seed: *seed,
+		Out: e.stdout,
+	})
+}
+
+// benchErr reports the options a harness found it cannot run with as a
+// usage error, so that main prints the usage text with it.
+func benchErr(err error) error {
+	if oe, ok := errors.AsType[*bench.OptionError](err); ok {
+		return usageErrorf("%s", oe.Msg)
+	}
+	return err
+}
+
+func runBenchIngest(ctx context.Context, e *env, args []string) error {
+	if i := slices.IndexFunc(args, func(a string) bool { return a == "--crash" || a == "-crash" }); i >= 0 {
+		return runBenchCrash(ctx, e, slices.Delete(slices.Clone(args), i, i+1))
+	}
+	fs := newFlagSet("bench ingest")
+	dbURL := fs.String("db", "", "PostgreSQL URL of a server to benchmark (a scratch database is created and dropped); default: SQLite in a temporary folder")
+	total := fs.Int("readings", 1_000_000, "readings to send")
+	batch := fs.Int("batch", 10_000, "readings per request")
+	senders := fs.Int("senders", 4, "concurrent HTTP senders")
+	devices := fs.Int("devices", 1000, "devices sending")
+	if err := fs.Parse(args); err != nil {
+		return usageErrorf("%v", err)
+	}
+	if *total <= 0 || *batch <= 0 || *batch > civic.MaxBatch || *senders <= 0 || *devices <= 0 {
+		return usageErrorf("--readings, --batch (<= %d), --senders and --devices must be positive", civic.MaxBatch)
+	}
+	return benchErr(bench.Ingest(ctx, bench.IngestOptions{
+		DB: *dbURL, Readings: *total, Batch: *batch, Senders: *senders, Devices: *devices,
+		Out: e.stdout, Progress: e.stderr,
+	}))
+}
+
+// runBenchCrash is `civic bench ingest --crash`: durability under SIGKILL,
+// with this very binary as the server.
+func runBenchCrash(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("bench ingest --crash")
+	kills := fs.Int("kills", 3, "SIGKILLs while senders are publishing")
+	duration := fs.Duration("duration", 10*time.Second, "how long senders send new readings; the kills fall inside it")
+	senders := fs.Int("senders", 4, "concurrent HTTP senders")
+	batch := fs.Int("batch", 500, "readings per HTTP request")
+	devices := fs.Int("devices", 40, "devices sending over HTTP, shared out among the senders")
+	mqttDevices := fs.Int("mqtt-devices", 50, "devices publishing over MQTT at QoS 1, one connection and one reading per message each")
+	seed := fs.Int64("seed", 0, "random seed for the kill times (default: from the clock)")
+	data := fs.String("data", "", "data folder to use and keep, which must not hold a database yet (default: a temporary folder, removed)")
+	if err := fs.Parse(args); err != nil {
+		return usageErrorf("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *kills < 0 || *duration <= 0 || *senders <= 0 || *batch <= 0 || *batch > civic.MaxBatch ||
+		*devices < *senders || *mqttDevices < 0 {
+		return usageErrorf("--kills must be >= 0; --duration, --senders and --batch (<= %d) positive; --devices at least --senders", civic.MaxBatch)
+	}
+	if *seed == 0 {
+		*seed = time.Now().UnixNano()
+	}
+	bin, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding the civic binary to run as the server: %w", err)
+	}
+	_, err = bench.Crash(ctx, bench.CrashOptions{
+		Bin: bin, Data: *data, Kills: *kills, Duration: *duration, Senders: *senders, Batch: *batch,
+		Devices: *devices, MQTTDevices: *mqttDevices, Seed: *seed, Drain: 2 * time.Minute,
+		Out: e.stdout, Progress: e.stderr,
+	})
+	return benchErr(err)
+}
+
+func runBenchMQTT(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("bench mqtt")
+	dbURL := fs.String("db", "", "PostgreSQL URL of a server to benchmark (a scratch database is created and dropped); default: SQLite in a temporary folder")
+	devices := fs.Int("devices", 1000, "connected devices")
+	messages := fs.Int("messages", 50, "messages per device")
+	perMessage := fs.Int("per-message", 1, "readings per message (above 1, a JSON array, as a gateway or a sensor with buffered readings sends)")
+	inflight := fs.Int("inflight", 1, "messages each device publishes before waiting for a PUBACK")
+	client := fs.String("client", "lean", "device MQTT client: lean (minimal MQTT 5 over the TCP connection) or paho (github.com/eclipse/paho.golang)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the publishing phase to this file")
+	if err := fs.Parse(args); err != nil {
+		return usageErrorf("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *devices <= 0 || *messages <= 0 || *inflight <= 0 || *perMessage <= 0 {
+		return usageErrorf("--devices, --messages, --per-message and --inflight must be positive")
+	}
+	if *perMessage > civic.MaxBatch {
+		return usageErrorf("--per-message must be at most %d", civic.MaxBatch)
+	}
+	if *inflight > 65535 {
+		return usageErrorf("--inflight must be at most 65535 (MQTT packet ids)")
+	}
+	var c bench.Client
+	switch *client {
+	case "lean":
+		c = bench.LeanClient
+	case "paho":
+		c = bench.PahoClient
+	default:
+		return usageErrorf("--client must be lean or paho")
+	}
+	return benchErr(bench.MQTT(ctx, bench.MQTTOptions{
+		DB: *dbURL, Devices: *devices, Messages: *messages, PerMessage: *perMessage, Inflight: *inflight,
+		Client: c, CPUProfile: *cpuProfile,
+		Out: e.stdout, Progress: e.stderr,
+	}))
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/civic-city/civic/internal/bench"
 	"github.com/civic-city/civic/internal/store"
 )
 
@@ -23,15 +24,16 @@ func TestCrashDurability(t *testing.T) {
 		t.Skip("starts and kills the server three times")
 	}
 	data := t.TempDir()
-	res, err := crashRun(t.Context(), testLog{t, time.Now()}, crashOptions{
-		bin: civicBin, data: data, kills: 2, duration: 4 * time.Second,
-		senders: 2, batch: 400, devices: 8, mqttDevices: 10, seed: 1, drain: 30 * time.Second,
+	res, err := bench.Crash(t.Context(), bench.CrashOptions{
+		Bin: civicBin, Data: data, Kills: 2, Duration: 4 * time.Second,
+		Senders: 2, Batch: 400, Devices: 8, MQTTDevices: 10, Seed: 1, Drain: 30 * time.Second,
 		// Batches of 400 keep a request at the server long enough for
 		// every kill to interrupt one (batches of 50 commit so fast that
 		// a kill could find all of them answered). The check reads every
 		// row back, slowly under -race: the pause keeps the readings to
 		// some tens of thousands.
-		pause: 100 * time.Millisecond,
+		Pause:    100 * time.Millisecond,
+		Progress: testLog{t, time.Now()},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +82,7 @@ func TestCrashBenchCommand(t *testing.T) {
 	}
 	cmd := exec.CommandContext(t.Context(), civicBin, "bench", "ingest", "--crash", "--kills", "1", "--duration", "2s",
 		"--senders", "1", "--devices", "2", "--batch", "100", "--mqtt-devices", "2")
-	cmd.Env = crashEnv()
+	cmd.Env = bench.ChildEnv()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {

@@ -78,8 +78,8 @@ func packageImports(t *testing.T) map[string]struct {
 
 // TestLayout enforces the dependency rules of DESIGN.md: the domain package
 // imports only the standard library, the route solver knows nothing of the
-// rest, adapters do not import each other, and every package says what it
-// is for.
+// rest, adapters do not import each other, nothing but cmd/civic imports
+// the benchmark harnesses, and every package says what it is for.
 func TestLayout(t *testing.T) {
 	pkgs := packageImports(t)
 	if len(pkgs) < 5 {
@@ -96,6 +96,8 @@ func TestLayout(t *testing.T) {
 				t.Errorf("internal/civic imports %s: it may import only the standard library", imp)
 			case (name == "route" || name == "forecast") && imp != "civic":
 				t.Errorf("internal/%s imports %s: a pure algorithm imports only the standard library and internal/civic", name, imp)
+			case imp == "bench":
+				t.Errorf("internal/%s imports internal/bench: only cmd/civic runs the benchmark harnesses", name)
 			}
 			for _, a := range adapters {
 				if imp == a && name != a {

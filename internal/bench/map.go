@@ -1,9 +1,8 @@
-package main
+package bench
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -23,32 +22,26 @@ import (
 	"github.com/civic-city/civic/internal/web"
 )
 
-// runBenchMap measures the live map's data endpoint: a generated city of
-// --bins bins with state in a fresh SQLite store, the dashboard served on
-// loopback, and --concurrency clients fetching /map/bins.json until
-// --requests are done or --duration passes, while --live readings a second
+// MapOptions configures the map benchmark. cmd/civic validates them.
+type MapOptions struct {
+	Bins        int           // bins in the generated city
+	Requests    int           // requests to make in all
+	Concurrency int           // clients fetching at once
+	Duration    time.Duration // stop after this long even if requests remain
+	Live        int           // readings a second published while measuring; 0: none
+	Gzip        bool          // ask for gzip, as browsers do
+	Seed        uint64        // city seed
+
+	Out io.Writer // what was measured, ending with the "map: p99 ..." line
+}
+
+// Map measures the live map's data endpoint: a generated city of o.Bins
+// bins with state in a fresh SQLite store, the dashboard served on
+// loopback, and o.Concurrency clients fetching /map/bins.json until
+// o.Requests are done or o.Duration passes, while o.Live readings a second
 // are published to the dashboard as the ingest commit hook would. Server
 // time is the handler's time per request, response written.
-func runBenchMap(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("bench map", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	bins := fs.Int("bins", 10000, "bins in the generated city")
-	requests := fs.Int("requests", 5000, "requests to make in all")
-	conc := fs.Int("concurrency", 8, "clients fetching at once")
-	limit := fs.Duration("duration", 30*time.Second, "stop after this long even if requests remain")
-	live := fs.Int("live", 1000, "readings a second published while measuring (0: none)")
-	useGzip := fs.Bool("gzip", true, "ask for gzip, as browsers do")
-	seed := fs.Uint64("seed", 1, "city seed")
-	if err := fs.Parse(args); err != nil {
-		return usageErrorf("%v", err)
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("unexpected argument %q", fs.Arg(0))
-	}
-	if *bins < 1 || *requests < 1 || *conc < 1 || *limit <= 0 || *live < 0 {
-		return usageErrorf("--bins, --requests, --concurrency and --duration must be positive")
-	}
-
+func Map(ctx context.Context, o MapOptions) error {
 	dir, err := os.MkdirTemp("", "civic-bench-map-")
 	if err != nil {
 		return err
@@ -62,7 +55,7 @@ func runBenchMap(ctx context.Context, e *env, args []string) error {
 	defer st.Close()
 
 	start := time.Now()
-	city := sim.GenerateCity(sim.CityParams{Bins: *bins, Seed: *seed})
+	city := sim.GenerateCity(sim.CityParams{Bins: o.Bins, Seed: o.Seed})
 	for i := range city.Zones {
 		if err := st.CreateZone(ctx, &city.Zones[i]); err != nil {
 			return fmt.Errorf("zone %s: %w", city.Zones[i].ID, err)
@@ -71,7 +64,7 @@ func runBenchMap(ctx context.Context, e *env, args []string) error {
 	if err := st.ImportBins(ctx, city.Bins); err != nil {
 		return fmt.Errorf("import bins: %w", err)
 	}
-	rng := rand.New(rand.NewPCG(*seed, 2))
+	rng := rand.New(rand.NewPCG(o.Seed, 2))
 	now := time.Now().UTC().Truncate(time.Second)
 	readings := make([]civic.Reading, len(city.Bins))
 	for i, b := range city.Bins {
@@ -82,12 +75,12 @@ func runBenchMap(ctx context.Context, e *env, args []string) error {
 	if _, err := st.WriteReadings(ctx, [][]civic.Reading{readings}); err != nil {
 		return fmt.Errorf("write readings: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "city: %d bins, %d zones, states written in %v\n", len(city.Bins), len(city.Zones), time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(o.Out, "city: %d bins, %d zones, states written in %v\n", len(city.Bins), len(city.Zones), time.Since(start).Round(time.Millisecond))
 
 	ui := web.New(web.Config{}, web.Deps{Store: st, Logger: quiet})
 	defer ui.Close()
 	var mu sync.Mutex
-	serverTimes := make([]time.Duration, 0, *requests)
+	serverTimes := make([]time.Duration, 0, o.Requests)
 	reader := civic.Principal{UserID: "bench", Name: "bench", Role: civic.RoleAnalyst}
 	pages := ui.Handler()
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -109,10 +102,10 @@ func runBenchMap(ctx context.Context, e *env, args []string) error {
 	defer srv.Close()
 	url := "http://" + ln.Addr().String() + "/map/bins.json"
 
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *conc, DisableCompression: true}, Timeout: 10 * time.Second}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.Concurrency, DisableCompression: true}, Timeout: 10 * time.Second}
 	fetch := func(ctx context.Context, bench bool) (int, error) {
 		req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
-		if *useGzip {
+		if o.Gzip {
 			req.Header.Set("Accept-Encoding", "gzip")
 		}
 		if bench {
@@ -135,20 +128,20 @@ func runBenchMap(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("first request: %w", err)
 	}
-	fmt.Fprintf(e.stdout, "snapshot: loaded in %v, %d bytes per response (gzip %v)\n", time.Since(t0).Round(time.Millisecond), size, *useGzip)
+	fmt.Fprintf(o.Out, "snapshot: loaded in %v, %d bytes per response (gzip %v)\n", time.Since(t0).Round(time.Millisecond), size, o.Gzip)
 
-	runCtx, cancel := context.WithTimeout(ctx, *limit)
+	runCtx, cancel := context.WithTimeout(ctx, o.Duration)
 	defer cancel()
 	var published atomic.Int64
 	var pubWG sync.WaitGroup
-	if *live > 0 {
+	if o.Live > 0 {
 		pubWG.Add(1)
 		go func() {
 			defer pubWG.Done()
 			tick := time.NewTicker(100 * time.Millisecond)
 			defer tick.Stop()
-			prng := rand.New(rand.NewPCG(*seed, 3))
-			per := max(1, *live/10)
+			prng := rand.New(rand.NewPCG(o.Seed, 3))
+			per := max(1, o.Live/10)
 			for t := now; ; {
 				select {
 				case <-runCtx.Done():
@@ -173,11 +166,11 @@ func runBenchMap(ctx context.Context, e *env, args []string) error {
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
 	began := time.Now()
-	for range *conc {
+	for range o.Concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for runCtx.Err() == nil && next.Add(1) <= int64(*requests) {
+			for runCtx.Err() == nil && next.Add(1) <= int64(o.Requests) {
 				_, err := fetch(runCtx, true)
 				if err == nil {
 					done.Add(1)
@@ -212,12 +205,12 @@ func runBenchMap(ctx context.Context, e *env, args []string) error {
 	slices.Sort(times)
 	q := func(p float64) time.Duration { return times[min(len(times)-1, int(p*float64(len(times))))] }
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.2f", float64(d.Microseconds())/1000) }
-	fmt.Fprintf(e.stdout, "requests: %d in %v (%.0f/s), %d concurrent, %d failed; %d readings published live\n",
-		len(times), elapsed.Round(time.Millisecond), float64(len(times))/elapsed.Seconds(), *conc, failures.Load(), published.Load())
-	fmt.Fprintf(e.stdout, "server time: p50 %s ms, p90 %s ms, p99 %s ms, max %s ms\n", ms(q(0.5)), ms(q(0.9)), ms(q(0.99)), ms(times[len(times)-1]))
+	fmt.Fprintf(o.Out, "requests: %d in %v (%.0f/s), %d concurrent, %d failed; %d readings published live\n",
+		len(times), elapsed.Round(time.Millisecond), float64(len(times))/elapsed.Seconds(), o.Concurrency, failures.Load(), published.Load())
+	fmt.Fprintf(o.Out, "server time: p50 %s ms, p90 %s ms, p99 %s ms, max %s ms\n", ms(q(0.5)), ms(q(0.9)), ms(q(0.99)), ms(times[len(times)-1]))
 	if n := failures.Load(); n > 0 {
 		return fmt.Errorf("bench map: %d requests failed, first: %v", n, firstErr.Load())
 	}
-	fmt.Fprintf(e.stdout, "map: p99 %s ms over %d requests (%d bins)\n", ms(q(0.99)), len(times), len(city.Bins))
+	fmt.Fprintf(o.Out, "map: p99 %s ms over %d requests (%d bins)\n", ms(q(0.99)), len(times), len(city.Bins))
 	return nil
 }

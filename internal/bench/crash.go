@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bytes"
@@ -28,77 +28,34 @@ import (
 	"github.com/civic-city/civic/internal/store"
 )
 
-// runBenchCrash is `civic bench ingest --crash`: durability under SIGKILL.
-// It runs the real civic binary as a child `civic serve`, sends readings
-// to it over HTTP (batches) and MQTT (QoS 1) while killing it with SIGKILL
-// at random moments and restarting it on the same data folder; senders
-// resend whatever was not acknowledged, the same readings, until it is.
-// Then it kills the server a last time, opens the database itself and
-// proves that every acknowledged reading is stored and none twice.
-func runBenchCrash(ctx context.Context, e *env, args []string) error {
-	fs := newFlagSet("bench ingest --crash")
-	kills := fs.Int("kills", 3, "SIGKILLs while senders are publishing")
-	duration := fs.Duration("duration", 10*time.Second, "how long senders send new readings; the kills fall inside it")
-	senders := fs.Int("senders", 4, "concurrent HTTP senders")
-	batch := fs.Int("batch", 500, "readings per HTTP request")
-	devices := fs.Int("devices", 40, "devices sending over HTTP, shared out among the senders")
-	mqttDevices := fs.Int("mqtt-devices", 50, "devices publishing over MQTT at QoS 1, one connection and one reading per message each")
-	seed := fs.Int64("seed", 0, "random seed for the kill times (default: from the clock)")
-	data := fs.String("data", "", "data folder to use and keep, which must not hold a database yet (default: a temporary folder, removed)")
-	if err := fs.Parse(args); err != nil {
-		return usageErrorf("%v", err)
-	}
-	if fs.NArg() > 0 {
-		return usageErrorf("unexpected argument %q", fs.Arg(0))
-	}
-	if *kills < 0 || *duration <= 0 || *senders <= 0 || *batch <= 0 || *batch > civic.MaxBatch ||
-		*devices < *senders || *mqttDevices < 0 {
-		return usageErrorf("--kills must be >= 0; --duration, --senders and --batch (<= %d) positive; --devices at least --senders", civic.MaxBatch)
-	}
-	if *seed == 0 {
-		*seed = time.Now().UnixNano()
-	}
-	bin, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("finding the civic binary to run as the server: %w", err)
-	}
-	o := crashOptions{
-		bin: bin, data: *data, kills: *kills, duration: *duration, senders: *senders, batch: *batch,
-		devices: *devices, mqttDevices: *mqttDevices, seed: *seed, drain: 2 * time.Minute,
-	}
-	res, err := crashRun(ctx, e.stderr, o)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(e.stdout, "crash: %d kills, %d acknowledged readings, all stored, %d duplicates\n", len(res.Kills), res.Acknowledged, res.Duplicates)
-	return nil
+// CrashOptions configures a crash run. cmd/civic validates them.
+type CrashOptions struct {
+	Bin         string        // the civic binary to run as the server
+	Data        string        // data folder, which must not hold a database yet; empty: a temporary one, removed afterwards
+	Kills       int           // SIGKILLs while senders are publishing
+	Duration    time.Duration // how long senders send new readings; the kills fall inside it
+	Senders     int           // HTTP senders, each with its own devices
+	Batch       int           // readings per HTTP request, at most civic.MaxBatch
+	Devices     int           // HTTP devices, shared out among the senders; at least Senders
+	MQTTDevices int           // MQTT devices: one connection, one reading per message each
+	Seed        int64         // for the kill times
+	Drain       time.Duration // after Duration, how long senders may take to get everything acknowledged
+	Pause       time.Duration // between an HTTP sender's acknowledged requests; tests use it to keep the database small
+
+	Out      io.Writer // the verdict, "crash: ..."; nil: none
+	Progress io.Writer // what happens: server starts, kills, the senders' and the check's figures
 }
 
-// crashOptions configures a crash run.
-type crashOptions struct {
-	bin         string        // the civic binary to run as the server
-	data        string        // data folder; empty: a temporary one, removed afterwards
-	kills       int           // SIGKILLs while senders are publishing
-	duration    time.Duration // how long senders send new readings
-	senders     int           // HTTP senders, each with its own devices
-	batch       int           // readings per HTTP request
-	devices     int           // HTTP devices, shared out among the senders
-	mqttDevices int           // MQTT devices: one connection, one reading per message each
-	seed        int64         // for the kill times
-	drain       time.Duration // after duration, how long senders may take to get everything acknowledged
-	pause       time.Duration // between an HTTP sender's acknowledged requests; tests use it to keep the database small
-}
-
-// crashKill is what one SIGKILL interrupted.
-type crashKill struct {
+// CrashKill is what one SIGKILL interrupted.
+type CrashKill struct {
 	At         time.Duration // since senders started
 	HTTP, MQTT int           // requests and messages waiting for their acknowledgement
 	Restart    time.Duration // from SIGKILL to the new server reporting its HTTP and MQTT addresses
 }
 
-// crashResult is what a crash run measured and found.
-type crashResult struct {
-	Kills          []crashKill
+// CrashResult is what a crash run measured and found.
+type CrashResult struct {
+	Kills          []CrashKill
 	HTTPBatches    int // acknowledged requests
 	HTTPReadings   int // in them
 	MQTTMessages   int // acknowledged messages, one reading each
@@ -116,7 +73,7 @@ type crashResult struct {
 }
 
 // failure says what the run disproved, or nil.
-func (r *crashResult) failure() error {
+func (r *CrashResult) failure() error {
 	if r.Missing == 0 && r.Duplicates == 0 && r.Unexpected == 0 && r.Partial == 0 {
 		return nil
 	}
@@ -134,13 +91,23 @@ func crashMQTTDevice(i int) string { return fmt.Sprintf("CM-%04d", i) }
 func crashHTTPFill(sender, n int) float64 { return float64((n*7+sender*13)%101) / 100 }
 func crashMQTTFill(device, k int) float64 { return float64((k*3+device*11)%101) / 100 }
 
-// crashRun runs the scenario and checks the store. The error is nil only
-// when every acknowledged reading is stored exactly once; res is filled as
-// far as the run got.
-func crashRun(ctx context.Context, progress io.Writer, o crashOptions) (res *crashResult, err error) {
-	res = &crashResult{}
-	rng := rand.New(rand.NewPCG(uint64(o.seed), 0x9e3779b97f4a7c15))
-	data := o.data
+// Crash is `civic bench ingest --crash`: durability under SIGKILL. It runs
+// the civic binary o.Bin as a child `civic serve`, sends readings to it
+// over HTTP (batches) and MQTT (QoS 1) while killing it with SIGKILL at
+// random moments and restarting it on the same data folder; senders
+// resend whatever was not acknowledged, the same readings, until it is.
+// Then it kills the server a last time, opens the database itself and
+// proves that every acknowledged reading is stored and none twice.
+//
+// The error is nil only when every acknowledged reading is stored exactly
+// once, and then the last line written to o.Out is "crash: K kills, N
+// acknowledged readings, all stored, 0 duplicates". The result is filled
+// as far as the run got. A data folder that already holds a database is
+// an *OptionError.
+func Crash(ctx context.Context, o CrashOptions) (res *CrashResult, err error) {
+	res = &CrashResult{}
+	rng := rand.New(rand.NewPCG(uint64(o.Seed), 0x9e3779b97f4a7c15))
+	data := o.Data
 	if data == "" {
 		tmp, err := os.MkdirTemp("", "civic-crash-")
 		if err != nil {
@@ -153,12 +120,12 @@ func crashRun(ctx context.Context, progress io.Writer, o crashOptions) (res *cra
 	}
 	dbPath := filepath.Join(data, "civic.db")
 	if _, err := os.Stat(dbPath); err == nil {
-		return res, usageErrorf("%s already holds a database; the check counts every row, so give an empty folder", data)
+		return res, &OptionError{fmt.Sprintf("%s already holds a database; the check counts every row, so give an empty folder", data)}
 	}
-	fmt.Fprintf(progress, "bench ingest --crash: %d kills in %s; %d HTTP senders × %d devices in batches of %d; %d MQTT devices at QoS 1; seed %d\n",
-		o.kills, o.duration, o.senders, o.devices, o.batch, o.mqttDevices, o.seed)
+	fmt.Fprintf(o.Progress, "bench ingest --crash: %d kills in %s; %d HTTP senders × %d devices in batches of %d; %d MQTT devices at QoS 1; seed %d\n",
+		o.Kills, o.Duration, o.Senders, o.Devices, o.Batch, o.MQTTDevices, o.Seed)
 
-	key, err := crashKey(ctx, o.bin, dbPath)
+	key, err := crashKey(ctx, o.Bin, dbPath)
 	if err != nil {
 		return res, err
 	}
@@ -170,14 +137,14 @@ func crashRun(ctx context.Context, progress io.Writer, o crashOptions) (res *cra
 
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	srv := &crashServer{bin: o.bin, db: dbPath, log: logFile, up: make(chan struct{}), died: cancel}
+	srv := &crashServer{bin: o.Bin, db: dbPath, log: logFile, up: make(chan struct{}), died: cancel}
 	defer srv.kill()
 	if err := srv.start(runCtx); err != nil {
 		return res, err
 	}
-	fmt.Fprintf(progress, "server up: %s, MQTT %s (log %s)\n", srv.httpBase, srv.mqttAddr, logFile.Name())
+	fmt.Fprintf(o.Progress, "server up: %s, MQTT %s (log %s)\n", srv.httpBase, srv.mqttAddr, logFile.Name())
 
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.senders + 4, DisableCompression: true}}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: o.Senders + 4, DisableCompression: true}}
 	defer client.CloseIdleConnections()
 	secrets, err := crashRegister(runCtx, client, srv.httpBase, key, o)
 	if err != nil {
@@ -194,8 +161,8 @@ func crashRun(ctx context.Context, progress io.Writer, o crashOptions) (res *cra
 
 	// Kill i falls at a random moment of the i-th of kills equal slots of
 	// the duration, never before the server has been up for a moment.
-	for i := range o.kills {
-		slot := o.duration / time.Duration(o.kills)
+	for i := range o.Kills {
+		slot := o.Duration / time.Duration(o.Kills)
 		at := time.Duration(i)*slot + time.Duration((0.2+0.6*rng.Float64())*float64(slot))
 		wait := max(time.Until(start.Add(at)), 200*time.Millisecond)
 		select {
@@ -205,7 +172,7 @@ func crashRun(ctx context.Context, progress io.Writer, o crashOptions) (res *cra
 		// Then strike while both kinds of sender wait for an acknowledgement
 		// (for at most a couple of seconds).
 		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline) && runCtx.Err() == nil; {
-			if run.httpInflight.Load() > 0 && (o.mqttDevices == 0 || run.mqttInflight.Load() > 0) {
+			if run.httpInflight.Load() > 0 && (o.MQTTDevices == 0 || run.mqttInflight.Load() > 0) {
 				break
 			}
 			time.Sleep(time.Millisecond)
@@ -213,7 +180,7 @@ func crashRun(ctx context.Context, progress io.Writer, o crashOptions) (res *cra
 		if runCtx.Err() != nil {
 			break
 		}
-		k := crashKill{At: time.Since(start), HTTP: int(run.httpInflight.Load()), MQTT: int(run.mqttInflight.Load())}
+		k := CrashKill{At: time.Since(start), HTTP: int(run.httpInflight.Load()), MQTT: int(run.mqttInflight.Load())}
 		killed := time.Now()
 		srv.kill()
 		if err := srv.start(runCtx); err != nil {
@@ -222,16 +189,16 @@ func crashRun(ctx context.Context, progress io.Writer, o crashOptions) (res *cra
 		}
 		k.Restart = time.Since(killed)
 		res.Kills = append(res.Kills, k)
-		fmt.Fprintf(progress, "kill %d/%d at %s: %d HTTP requests and %d MQTT messages unacknowledged; restarted in %s\n",
-			i+1, o.kills, k.At.Round(time.Millisecond), k.HTTP, k.MQTT, k.Restart.Round(time.Millisecond))
+		fmt.Fprintf(o.Progress, "kill %d/%d at %s: %d HTTP requests and %d MQTT messages unacknowledged; restarted in %s\n",
+			i+1, o.Kills, k.At.Round(time.Millisecond), k.HTTP, k.MQTT, k.Restart.Round(time.Millisecond))
 	}
 	select {
-	case <-time.After(time.Until(start.Add(o.duration))):
+	case <-time.After(time.Until(start.Add(o.Duration))):
 	case <-runCtx.Done():
 	}
 	run.stopNew.Store(true)
-	drain := time.AfterFunc(o.drain, func() {
-		cancel(fmt.Errorf("senders still had unacknowledged readings %s after the end of sending", o.drain))
+	drain := time.AfterFunc(o.Drain, func() {
+		cancel(fmt.Errorf("senders still had unacknowledged readings %s after the end of sending", o.Drain))
 	})
 	run.wg.Wait()
 	drain.Stop()
@@ -247,7 +214,7 @@ func crashRun(ctx context.Context, progress io.Writer, o crashOptions) (res *cra
 		for _, ok := range acked {
 			if ok {
 				res.HTTPBatches++
-				res.HTTPReadings += o.batch // every batch is full
+				res.HTTPReadings += o.Batch // every batch is full
 			}
 		}
 	}
@@ -259,20 +226,26 @@ func crashRun(ctx context.Context, progress io.Writer, o crashOptions) (res *cra
 		}
 	}
 	res.Acknowledged = res.HTTPReadings + res.MQTTMessages
-	fmt.Fprintf(progress, "senders done in %s: %d HTTP requests (%d readings) and %d MQTT messages acknowledged; %d requests and %d messages sent again; %d readings found already stored on resend (committed, acknowledgement lost)\n",
+	fmt.Fprintf(o.Progress, "senders done in %s: %d HTTP requests (%d readings) and %d MQTT messages acknowledged; %d requests and %d messages sent again; %d readings found already stored on resend (committed, acknowledgement lost)\n",
 		time.Since(start).Round(time.Millisecond), res.HTTPBatches, res.HTTPReadings, res.MQTTMessages,
 		res.HTTPRetries, res.MQTTRetries, res.AckLost)
 
 	// The last stop is a SIGKILL too: what was acknowledged just before it
 	// must be there without a clean shutdown.
 	srv.kill()
-	fmt.Fprintf(progress, "server killed; reading back %s\n", dbPath)
+	fmt.Fprintf(o.Progress, "server killed; reading back %s\n", dbPath)
 	if err := run.check(ctx, dbPath, res); err != nil {
 		return res, err
 	}
-	fmt.Fprintf(progress, "stored %d rows, %d distinct (device, time); acknowledged %d: %d missing, %d duplicates, %d stored but never acknowledged, %d unexpected\n",
+	fmt.Fprintf(o.Progress, "stored %d rows, %d distinct (device, time); acknowledged %d: %d missing, %d duplicates, %d stored but never acknowledged, %d unexpected\n",
 		res.Stored, res.Distinct, res.Acknowledged, res.Missing, res.Duplicates, res.Unacknowledged, res.Unexpected)
-	return res, res.failure()
+	if err := res.failure(); err != nil {
+		return res, err
+	}
+	if o.Out != nil {
+		fmt.Fprintf(o.Out, "crash: %d kills, %d acknowledged readings, all stored, %d duplicates\n", len(res.Kills), res.Acknowledged, res.Duplicates)
+	}
+	return res, nil
 }
 
 // crashKeyLine is `civic key add`'s line with the secret.
@@ -281,7 +254,7 @@ var crashKeyLine = regexp.MustCompile(`(?m)^key: (\S+)$`)
 // crashKey makes an admin API key with the CLI, as an operator would.
 func crashKey(ctx context.Context, bin, dbPath string) (string, error) {
 	cmd := exec.CommandContext(ctx, bin, "key", "add", "--scope", "admin", "--name", "crash-bench", "--db", "sqlite:"+dbPath)
-	cmd.Env = crashEnv()
+	cmd.Env = ChildEnv()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
@@ -294,9 +267,10 @@ func crashKey(ctx context.Context, bin, dbPath string) (string, error) {
 	return m[1], nil
 }
 
-// crashEnv is the environment of the child processes: this one's, without
-// CIVIC_* settings, which could point the server at another database.
-func crashEnv() []string {
+// ChildEnv is the environment Crash gives the civic processes it starts,
+// and tests that start civic should too: this process's, without CIVIC_*
+// settings, which could point the server at another database.
+func ChildEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "CIVIC_") {
@@ -335,7 +309,7 @@ var (
 func (s *crashServer) start(ctx context.Context) error {
 	cmd := exec.Command(s.bin, "serve", "--addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0",
 		"--db", "sqlite:"+s.db, "--log-format", "text", "--log-level", "warn")
-	cmd.Env = crashEnv()
+	cmd.Env = ChildEnv()
 	lines := make(chan string, 16)
 	cmd.Stdout = &lineWriter{fn: func(l string) {
 		select {
@@ -455,7 +429,7 @@ func tailFile(path string, n int64) string {
 
 // crashRegister registers a bin and a device for every sender's device
 // through the API and returns the MQTT devices' secrets.
-func crashRegister(ctx context.Context, c *http.Client, base, key string, o crashOptions) ([]string, error) {
+func crashRegister(ctx context.Context, c *http.Client, base, key string, o CrashOptions) ([]string, error) {
 	add := func(id, bin string, i int) error {
 		b := map[string]any{"id": bin, "name": "Crash bench " + bin, "lat": 39.9 + float64(i%100)*0.001, "lon": -75.2 + float64(i/100)*0.001,
 			"stream": "trash", "capacity_l": 240}
@@ -465,15 +439,15 @@ func crashRegister(ctx context.Context, c *http.Client, base, key string, o cras
 		d := map[string]any{"id": id, "bin_id": bin, "kind": "ultrasonic", "fill_scale": "fraction"}
 		return crashAPI(ctx, c, "POST", base+"/api/v1/devices", key, d, http.StatusCreated, nil)
 	}
-	for i := range o.devices {
+	for i := range o.Devices {
 		if err := add(crashHTTPDevice(i), "CHB-"+strconv.Itoa(i), i); err != nil {
 			return nil, err
 		}
 	}
-	secrets := make([]string, o.mqttDevices)
-	for i := range o.mqttDevices {
+	secrets := make([]string, o.MQTTDevices)
+	for i := range o.MQTTDevices {
 		id := crashMQTTDevice(i)
-		if err := add(id, "CMB-"+strconv.Itoa(i), o.devices+i); err != nil {
+		if err := add(id, "CMB-"+strconv.Itoa(i), o.Devices+i); err != nil {
 			return nil, err
 		}
 		var out struct{ Secret string }
@@ -545,7 +519,7 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 // crashSenders are the HTTP senders and MQTT devices of a run. Each
 // goroutine owns its slice of httpAcked or mqttAcked until wg is done.
 type crashSenders struct {
-	o       crashOptions
+	o       CrashOptions
 	srv     *crashServer
 	client  *http.Client
 	key     string
@@ -584,13 +558,13 @@ func (r *crashSenders) firstErr() error {
 }
 
 func (r *crashSenders) start(ctx context.Context, secrets []string) {
-	r.httpDevices = make([][]string, r.o.senders)
-	for i := range r.o.devices {
-		s := i % r.o.senders
+	r.httpDevices = make([][]string, r.o.Senders)
+	for i := range r.o.Devices {
+		s := i % r.o.Senders
 		r.httpDevices[s] = append(r.httpDevices[s], crashHTTPDevice(i))
 	}
-	r.httpAcked = make([][]bool, r.o.senders)
-	for s := range r.o.senders {
+	r.httpAcked = make([][]bool, r.o.Senders)
+	for s := range r.o.Senders {
 		r.wg.Go(func() { r.sendHTTP(ctx, s) })
 	}
 	r.mqttAcked = make([][]bool, len(secrets))
@@ -603,13 +577,13 @@ func (r *crashSenders) start(ctx context.Context, secrets []string) {
 // sender's devices in turn, device n % len(devices) at step n / len(devices).
 func (r *crashSenders) batchBody(s, b int) ([]byte, bool) {
 	devs := r.httpDevices[s]
-	first := b * r.o.batch
-	if (first+r.o.batch)/len(devs) > r.maxStep {
+	first := b * r.o.Batch
+	if (first+r.o.Batch)/len(devs) > r.maxStep {
 		return nil, false
 	}
-	buf := make([]byte, 0, 64+r.o.batch*80)
+	buf := make([]byte, 0, 64+r.o.Batch*80)
 	buf = append(buf, `{"readings":[`...)
-	for i := range r.o.batch {
+	for i := range r.o.Batch {
 		n := first + i
 		if i > 0 {
 			buf = append(buf, ',')
@@ -647,8 +621,8 @@ func (r *crashSenders) sendHTTP(ctx context.Context, s int) {
 			}
 			if err == nil && status == http.StatusAccepted {
 				switch {
-				case res.Accepted+res.Duplicates != r.o.batch:
-					r.fail(fmt.Errorf("sender %d batch %d: accepted %d + duplicates %d, want %d readings", s, b, res.Accepted, res.Duplicates, r.o.batch))
+				case res.Accepted+res.Duplicates != r.o.Batch:
+					r.fail(fmt.Errorf("sender %d batch %d: accepted %d + duplicates %d, want %d readings", s, b, res.Accepted, res.Duplicates, r.o.Batch))
 					return
 				case attempt == 0 && res.Duplicates > 0:
 					r.fail(fmt.Errorf("sender %d batch %d: %d duplicates on the first send of new readings", s, b, res.Duplicates))
@@ -658,7 +632,7 @@ func (r *crashSenders) sendHTTP(ctx context.Context, s int) {
 				}
 				r.ackLost.Add(int64(res.Duplicates))
 				r.httpAcked[s][b] = true
-				if r.o.pause > 0 && sleepCtx(ctx, r.o.pause) != nil {
+				if r.o.Pause > 0 && sleepCtx(ctx, r.o.Pause) != nil {
 					return
 				}
 				break
@@ -795,7 +769,7 @@ type crashDevice struct {
 
 // check opens the killed server's database and compares every stored row
 // with what the senders sent and saw acknowledged.
-func (r *crashSenders) check(ctx context.Context, dbPath string, res *crashResult) error {
+func (r *crashSenders) check(ctx context.Context, dbPath string, res *CrashResult) error {
 	st, err := store.Open(ctx, "sqlite:"+dbPath, store.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return fmt.Errorf("opening the database after the crash: %w", err)
@@ -809,7 +783,7 @@ func (r *crashSenders) check(ctx context.Context, dbPath string, res *crashResul
 
 	devs := make(map[string]*crashDevice)
 	for s, ids := range r.httpDevices {
-		sent := len(r.httpAcked[s]) * r.o.batch
+		sent := len(r.httpAcked[s]) * r.o.Batch
 		for j, id := range ids {
 			devs[id] = &crashDevice{http: true, owner: s, j: j, per: len(ids), seen: make([]bool, (sent+len(ids)-1-j)/len(ids))}
 		}
@@ -819,7 +793,7 @@ func (r *crashSenders) check(ctx context.Context, dbPath string, res *crashResul
 	}
 	acked := func(dv *crashDevice, step int) bool {
 		if dv.http {
-			return r.httpAcked[dv.owner][(step*dv.per+dv.j)/r.o.batch]
+			return r.httpAcked[dv.owner][(step*dv.per+dv.j)/r.o.Batch]
 		}
 		return r.mqttAcked[dv.owner][step]
 	}

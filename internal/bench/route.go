@@ -1,10 +1,9 @@
-package main
+package bench
 
 import (
 	"context"
 	"encoding/csv"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,58 +18,47 @@ import (
 	"github.com/civic-city/civic/internal/route"
 )
 
-// benchInstance is one instance of the route benchmark and what is known of
+// instance is one instance of the route benchmark and what is known of
 // its best solution.
-type benchInstance struct {
+type instance struct {
 	name     string
 	path     string
 	bks      float64 // 0 if unknown
 	rounding route.Rounding
 }
 
-func runBenchRoute(ctx context.Context, e *env, args []string) error {
-	fs := flag.NewFlagSet("bench route", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	dir := fs.String("dir", "../shared/data/cvrplib", "folder of .vrp instances with bks.csv")
-	limit := fs.Duration("time", 30*time.Second, "time per instance")
-	threads := fs.Int("threads", 1, "parallel searches per instance")
-	only := fs.String("only", "", "regular expression selecting instance names")
-	seed := fs.Int64("seed", 1, "random seed")
-	cpu := fs.Bool("cpu", false, "count --time in CPU time of this process (fair on a busy machine)")
-	rest, err := parseInterleaved(fs, args)
-	if err != nil {
-		return usageErrorf("%v", err)
-	}
-	if len(rest) > 0 {
-		return usageErrorf("unexpected argument %q", rest[0])
-	}
-	if *limit <= 0 {
-		return usageErrorf("--time must be positive")
-	}
-	if *threads < 1 {
-		return usageErrorf("--threads must be at least 1")
-	}
-	var re *regexp.Regexp
-	if *only != "" {
-		if re, err = regexp.Compile(*only); err != nil {
-			return usageErrorf("--only: %v", err)
-		}
-	}
-	insts, err := benchInstances(*dir)
+// RouteOptions configures the route benchmark. cmd/civic validates them.
+type RouteOptions struct {
+	Dir     string         // folder of .vrp instances, with bks.csv
+	Time    time.Duration  // time limit per instance
+	Threads int            // parallel searches per instance
+	Only    *regexp.Regexp // selects instances by name; nil: all
+	Seed    int64          // random seed of the solver
+	CPU     bool           // count Time in CPU time of this process
+
+	Out      io.Writer // the table, notes and the mean gap, last
+	Progress io.Writer // one line as each instance starts and ends
+}
+
+// Route solves the CVRPLIB instances of o.Dir one after the other and
+// writes a table of their costs against the best known ones, ending with
+// the line "route: mean gap G% over N instances at T each".
+func Route(ctx context.Context, o RouteOptions) error {
+	insts, err := instances(o.Dir)
 	if err != nil {
 		return err
 	}
 	sel := insts[:0]
 	for _, in := range insts {
-		if re == nil || re.MatchString(in.name) {
+		if o.Only == nil || o.Only.MatchString(in.name) {
 			sel = append(sel, in)
 		}
 	}
 	if len(sel) == 0 {
-		return fmt.Errorf("bench route: no instance in %s matches", *dir)
+		return fmt.Errorf("bench route: no instance in %s matches", o.Dir)
 	}
 
-	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(o.Out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "instance\tn\tcost\tbest known\tgap %\ttime to best\troutes\t")
 	var sumGap float64
 	var counted int
@@ -83,9 +71,9 @@ func runBenchRoute(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(e.stderr, "bench route: [%d/%d] %s (%d customers) for %v\n", k+1, len(sel), bi.name, p.N-1, *limit)
-		opt := route.Options{TimeLimit: *limit, Seed: *seed, Threads: *threads}
-		if *cpu {
+		fmt.Fprintf(o.Progress, "bench route: [%d/%d] %s (%d customers) for %v\n", k+1, len(sel), bi.name, p.N-1, o.Time)
+		opt := route.Options{TimeLimit: o.Time, Seed: o.Seed, Threads: o.Threads}
+		if o.CPU {
 			opt.Clock = route.ProcessCPUClock
 		}
 		sol, err := route.Solve(ctx, p, opt)
@@ -107,30 +95,30 @@ func runBenchRoute(ctx context.Context, e *env, args []string) error {
 			bks = route.FormatCost(bi.bks)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%.1fs\t%d\t\n", bi.name, p.N-1, route.FormatCost(sol.Cost), bks, gap, sol.TimeToBest.Seconds(), len(sol.Routes))
-		fmt.Fprintf(e.stderr, "bench route: %s cost %s (gap %s%%)\n", bi.name, route.FormatCost(sol.Cost), gap)
+		fmt.Fprintf(o.Progress, "bench route: %s cost %s (gap %s%%)\n", bi.name, route.FormatCost(sol.Cost), gap)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	for _, s := range problems {
-		fmt.Fprintf(e.stdout, "note: %s (left out of the mean)\n", s)
+		fmt.Fprintf(o.Out, "note: %s (left out of the mean)\n", s)
 	}
-	if *cpu {
-		fmt.Fprintln(e.stdout, "note: time limits and times to best are CPU time of this process")
+	if o.CPU {
+		fmt.Fprintln(o.Out, "note: time limits and times to best are CPU time of this process")
 	}
 	mean := 0.0
 	if counted > 0 {
 		mean = sumGap / float64(counted)
 	}
-	fmt.Fprintf(e.stdout, "route: mean gap %.2f%% over %d instances at %v each\n", mean, counted, *limit)
+	fmt.Fprintf(o.Out, "route: mean gap %.2f%% over %d instances at %v each\n", mean, counted, o.Time)
 	return ctx.Err()
 }
 
-// benchInstances lists the .vrp files of dir and of its subfolders, with the
+// instances lists the .vrp files of dir and of its subfolders, with the
 // best-known costs and rounding conventions of bks.csv, or of a .sol file
 // beside the instance.
-func benchInstances(dir string) ([]benchInstance, error) {
-	known := map[string]benchInstance{}
+func instances(dir string) ([]instance, error) {
+	known := map[string]instance{}
 	if f, err := os.Open(filepath.Join(dir, "bks.csv")); err == nil {
 		recs, err := csv.NewReader(f).ReadAll()
 		f.Close()
@@ -154,12 +142,12 @@ func benchInstances(dir string) ([]benchInstance, error) {
 			case strings.HasPrefix(r[4], "trunc1"):
 				rd = route.RoundTrunc1
 			}
-			known[r[0]] = benchInstance{name: r[0], bks: v, rounding: rd}
+			known[r[0]] = instance{name: r[0], bks: v, rounding: rd}
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	var out []benchInstance
+	var out []instance
 	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -170,7 +158,7 @@ func benchInstances(dir string) ([]benchInstance, error) {
 		name := strings.TrimSuffix(filepath.Base(path), ".vrp")
 		bi, ok := known[name]
 		if !ok {
-			bi = benchInstance{name: name}
+			bi = instance{name: name}
 			if f, err := os.Open(strings.TrimSuffix(path, ".vrp") + ".sol"); err == nil {
 				if s, err := route.ReadSolution(f); err == nil {
 					bi.bks = s.Cost
@@ -187,7 +175,7 @@ func benchInstances(dir string) ([]benchInstance, error) {
 	}
 	// Small instances first, so a short run shows results early.
 	sort.SliceStable(out, func(i, j int) bool {
-		ci, cj := benchClass(out[i].name), benchClass(out[j].name)
+		ci, cj := instanceClass(out[i].name), instanceClass(out[j].name)
 		if ci != cj {
 			return ci < cj
 		}
@@ -196,9 +184,9 @@ func benchInstances(dir string) ([]benchInstance, error) {
 	return out, nil
 }
 
-// benchClass orders instance families: the classic sets, then X by size,
+// instanceClass orders instance families: the classic sets, then X by size,
 // then time-window instances.
-func benchClass(name string) int {
+func instanceClass(name string) int {
 	switch {
 	case strings.HasPrefix(name, "X-n"):
 		rest := strings.TrimPrefix(name, "X-n")
@@ -212,4 +200,18 @@ func benchClass(name string) int {
 		return 1 << 20
 	}
 	return 0
+}
+
+// readInstance reads the CVRPLIB file at path with rounding rd.
+func readInstance(path string, rd route.Rounding) (*route.Problem, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	p, err := route.ReadCVRPLIBRounding(f, rd)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return p, nil
 }

@@ -1,0 +1,322 @@
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/pprof"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/civic-city/civic/internal/auth"
+	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/ingest"
+	"github.com/civic-city/civic/internal/mqtt"
+	"github.com/civic-city/civic/internal/route"
+	"github.com/civic-city/civic/internal/store"
+)
+
+// MQTTOptions configures the MQTT benchmark. cmd/civic validates them.
+type MQTTOptions struct {
+	DB         string // PostgreSQL URL of a server to benchmark (a scratch database is created and dropped); empty: SQLite in a temporary folder
+	Devices    int    // connected devices
+	Messages   int    // messages per device
+	PerMessage int    // readings per message, at most civic.MaxBatch; above 1, a JSON array
+	Inflight   int    // messages each device publishes before waiting for a PUBACK, at most 65535
+	Client     Client // the devices' MQTT client
+	CPUProfile string // where to write a CPU profile of the publishing phase; empty: none
+
+	Out      io.Writer // the "mqtt: ..." line
+	Progress io.Writer // what runs, progress bars, commit and CPU figures, broker errors
+}
+
+// A Client is the MQTT client the benchmark's devices run on.
+type Client int
+
+const (
+	// LeanClient is leanDevice, a minimal MQTT 5 client, so that the
+	// figure is mostly civic's own cost.
+	LeanClient Client = iota
+	// PahoClient is github.com/eclipse/paho.golang.
+	PahoClient
+)
+
+// String returns the client's name on the command line: lean or paho.
+func (c Client) String() string {
+	if c == PahoClient {
+		return "paho"
+	}
+	return "lean"
+}
+
+// MQTT measures MQTT ingest end to end: o.Devices devices connect to the
+// embedded broker on loopback with their own credentials, each publishes
+// readings at QoS 1 and waits for every PUBACK, which the broker sends only
+// after the commit. At the end the store is checked reading by reading.
+//
+// The devices run in this process, so the CPU time reported covers them
+// too. By default they use leanDevice, a minimal MQTT 5 client, so that
+// the figure is mostly civic's own cost; PahoClient runs them on
+// github.com/eclipse/paho.golang instead.
+func MQTT(ctx context.Context, o MQTTOptions) error {
+	dial := dialLean
+	if o.Client == PahoClient {
+		dial = dialPaho
+	}
+	engine := "sqlite"
+	if o.DB != "" {
+		engine = "postgres"
+	}
+	total := o.Devices * o.Messages
+	fmt.Fprintf(o.Progress, "bench mqtt: %s, %d devices × %d messages of %d reading(s) at QoS 1, %d in flight per device, %s client\n",
+		engine, o.Devices, o.Messages, o.PerMessage, o.Inflight, o.Client)
+
+	st, cleanup, err := openStore(ctx, o.DB)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	secrets, err := registerMQTT(ctx, st, o.Devices)
+	if err != nil {
+		return err
+	}
+
+	quiet := slog.New(slog.DiscardHandler)
+	w := ingest.NewWriter(st, st, ingest.WriterOptions{Logger: quiet})
+	w.Start()
+	defer w.Close(context.Background())
+	b, err := mqtt.NewBroker(w, mqtt.BrokerOptions{
+		Addr:         "127.0.0.1:0",
+		Authenticate: storeAuthenticator(st),
+		Logger:       slog.New(slog.NewTextHandler(o.Progress, &slog.HandlerOptions{Level: slog.LevelError})),
+	})
+	if err != nil {
+		return err
+	}
+	if err := b.Start(); err != nil {
+		return err
+	}
+	defer b.Close(context.Background())
+
+	clients, err := connectDevices(ctx, o.Progress, b.Addr(), secrets, dial)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, c := range clients {
+			c.close()
+		}
+	}()
+
+	// Sensor times: one reading per device per second of the last hours;
+	// reading i of a device is in message i / perMessage.
+	readings := o.Messages * o.PerMessage
+	base := time.Now().Add(-time.Duration(readings+60) * time.Second).Truncate(time.Second)
+	bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(o.Progress), progressbar.OptionSetDescription("MQTT publish"),
+		progressbar.OptionShowCount(), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+	acked := make([][]bool, o.Devices) // acked[d][m]: message m of device d got a PUBACK with success
+	var ackedN, refused atomic.Int64
+	var firstErr error
+	var errOnce sync.Once
+	var wg sync.WaitGroup
+
+	stopProfile := func() {}
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		var once sync.Once
+		stopProfile = func() { once.Do(pprof.StopCPUProfile) }
+		defer stopProfile()
+	}
+	cpuBegin := route.ProcessCPUClock()
+	begin := time.Now()
+	for d, c := range clients {
+		acked[d] = make([]bool, o.Messages)
+		topic := ingest.Topic(deviceID(d))
+		payload := func(dst []byte, m int) []byte { return mqttPayload(dst, base, d, m, o.PerMessage) }
+		wg.Go(func() {
+			err := c.publish(ctx, topic, o.Messages, o.Inflight, payload, func(m int, ok bool) {
+				if !ok {
+					refused.Add(1)
+					return
+				}
+				acked[d][m] = true
+				ackedN.Add(1)
+				_ = bar.Add(1)
+			})
+			if err != nil {
+				errOnce.Do(func() { firstErr = fmt.Errorf("device %s: %w", deviceID(d), err) })
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(begin)
+	cpu := route.ProcessCPUClock().Sub(cpuBegin)
+	stopProfile()
+	_ = bar.Finish()
+	if firstErr != nil {
+		return firstErr
+	}
+	rate := float64(ackedN.Load()) * float64(o.PerMessage) / elapsed.Seconds()
+	ws, bs := w.Stats(), b.Stats()
+	fmt.Fprintf(o.Progress, "published %d, acknowledged %d, refused %d in %s (%.0f messages/s); %d commits (%.1f messages each, at most %d), %.1f ms mean commit\n",
+		total, ackedN.Load(), refused.Load(), elapsed.Round(time.Millisecond), float64(ackedN.Load())/elapsed.Seconds(), ws.Commits,
+		float64(ws.Batches)/float64(max(ws.Commits, 1)), ws.MaxBatchesInCommit, ws.CommitSeconds/float64(max(ws.Commits, 1))*1000)
+	perMsg := cpu.Seconds() / float64(max(ackedN.Load(), 1)) * 1e6
+	fmt.Fprintf(o.Progress, "CPU while publishing: %s, %.1f µs per message, %.1f µs per reading (the whole process: devices, broker, writer, store)\n",
+		cpu.Round(time.Millisecond), perMsg, perMsg/float64(o.PerMessage))
+	if bs.Malformed+bs.Transient > 0 {
+		fmt.Fprintf(o.Progress, "broker: %d malformed, %d transient failures\n", bs.Malformed, bs.Transient)
+	}
+
+	// Check every acknowledged reading is stored, once.
+	var lost, dups int
+	for d := range o.Devices {
+		rows, err := st.Readings(ctx, civic.ReadingQuery{Device: deviceID(d)})
+		if err != nil {
+			return err
+		}
+		seen := make(map[int64]int, len(rows))
+		for _, r := range rows {
+			seen[r.Time.UnixMilli()]++
+		}
+		for m, ok := range acked[d] {
+			for k := range o.PerMessage {
+				i := m*o.PerMessage + k
+				if ok && seen[base.Add(time.Duration(i)*time.Second).UnixMilli()] == 0 {
+					lost++
+				}
+			}
+		}
+		for _, n := range seen {
+			dups += n - 1
+		}
+	}
+	fmt.Fprintf(o.Out, "mqtt: %.0f readings/s, lost %d, duplicates stored %d\n", rate, lost, dups)
+	if lost > 0 || dups > 0 || refused.Load() > 0 {
+		return fmt.Errorf("%d acknowledged readings lost, %d stored twice, %d messages refused", lost, dups, refused.Load())
+	}
+	return nil
+}
+
+// mqttPayload appends message m of device d: one reading object, or an
+// array of perMessage readings.
+func mqttPayload(dst []byte, base time.Time, d, m, perMessage int) []byte {
+	if perMessage > 1 {
+		dst = append(dst, '[')
+	}
+	for k := range perMessage {
+		i := m*perMessage + k
+		if k > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"time":"`...)
+		dst = base.Add(time.Duration(i)*time.Second).AppendFormat(dst, time.RFC3339)
+		dst = append(dst, `","fill":`...)
+		dst = strconv.AppendFloat(dst, float64((d+i)%100)/100, 'f', 2, 64)
+		dst = append(dst, `,"battery":0.9,"temperature_c":`...)
+		dst = strconv.AppendFloat(dst, 10+float64(i%50)/10, 'f', 1, 64)
+		dst = append(dst, '}')
+	}
+	if perMessage > 1 {
+		dst = append(dst, ']')
+	}
+	return dst
+}
+
+// registerMQTT registers bins and devices with random MQTT secrets,
+// stored hashed as civic does for real devices, and returns the secrets.
+func registerMQTT(ctx context.Context, st *store.Store, devices int) ([]string, error) {
+	bins := make([]civic.Bin, devices)
+	for i := range bins {
+		bins[i] = civic.Bin{ID: binID(i), Name: "Bench bin " + binID(i), Lat: 39.9 + float64(i%100)*0.001, Lon: -75.2 + float64(i/100)*0.001, Stream: civic.StreamTrash, CapacityL: 240}
+		bins[i].Normalize()
+	}
+	if err := st.ImportBins(ctx, bins); err != nil {
+		return nil, err
+	}
+	secrets := make([]string, devices)
+	for i := range devices {
+		var raw [20]byte
+		if _, err := rand.Read(raw[:]); err != nil {
+			return nil, err
+		}
+		secrets[i] = base32.StdEncoding.EncodeToString(raw[:])
+		d := civic.Device{ID: deviceID(i), BinID: binID(i), FillScale: civic.ScaleFraction, SecretHash: auth.HashSecret(secrets[i])}
+		if err := st.CreateDevice(ctx, &d); err != nil {
+			return nil, err
+		}
+	}
+	return secrets, nil
+}
+
+// storeAuthenticator checks a device's MQTT password against the hash in
+// the registry; removed and inactive devices may not connect.
+func storeAuthenticator(devices ingest.DeviceSource) func(ctx context.Context, id, password string) error {
+	return func(ctx context.Context, id, password string) error {
+		d, err := devices.Device(ctx, id)
+		if err != nil {
+			return err
+		}
+		if d.Status == civic.StatusRemoved || d.Status == civic.StatusInactive || d.SecretHash == "" ||
+			!auth.VerifySecret(d.SecretHash, password) {
+			return civic.Errorf(civic.Unauthorized, "bad device credentials")
+		}
+		return nil
+	}
+}
+
+// connectDevices connects one device per secret, 64 at a time.
+func connectDevices(ctx context.Context, progress io.Writer, addr string, secrets []string, dial deviceDialer) ([]mqttDevice, error) {
+	clients := make([]mqttDevice, len(secrets))
+	bar := progressbar.NewOptions(len(secrets), progressbar.OptionSetWriter(progress), progressbar.OptionSetDescription("MQTT connect"),
+		progressbar.OptionShowCount(), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+	sem := make(chan struct{}, 64)
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for i, secret := range secrets {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			id := deviceID(i)
+			cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			c, err := dial(cctx, addr, id, secret)
+			cancel()
+			if err == nil {
+				clients[i] = c
+				_ = bar.Add(1)
+				return
+			}
+			mu.Lock()
+			errs = append(errs, fmt.Errorf("device %s: connect: %w", id, err))
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	_ = bar.Finish()
+	if len(errs) > 0 {
+		for _, c := range clients {
+			if c != nil {
+				c.close()
+			}
+		}
+		return nil, errors.Join(errs[0], fmt.Errorf("%d of %d devices could not connect", len(errs), len(secrets)))
+	}
+	return clients, nil
+}
