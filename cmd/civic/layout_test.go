@@ -1,0 +1,56 @@
+package main
+
+import (
+	"bytes"
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// TestWiringOnly keeps cmd/civic to flags and wiring (DESIGN.md): no file
+// grows past a few hundred lines, and none reaches a database, a broker or
+// an HTTP client or handler of its own; the one HTTP server is the node's.
+func TestWiringOnly(t *testing.T) {
+	const maxLines = 400
+	banned := []string{"database/sql", "github.com/jackc/", "modernc.org/sqlite", "github.com/mochi-mqtt/", "github.com/eclipse/paho.golang"}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		seen++
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := bytes.Count(src, []byte("\n")); n > maxLines {
+			t.Errorf("%s has %d lines, more than %d: move the logic into its package under internal/", f, n, maxLines)
+		}
+		af, err := parser.ParseFile(token.NewFileSet(), f, src, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range af.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			for _, b := range banned {
+				if strings.HasPrefix(p, b) {
+					t.Errorf("%s imports %s: storage and brokers belong to internal/store and internal/mqtt", f, p)
+				}
+			}
+			if p == "net/http" && f != "node.go" {
+				t.Errorf("%s imports net/http: handlers belong to internal/server and internal/web, benchmarks to internal/bench", f)
+			}
+		}
+	}
+	if seen < 5 {
+		t.Fatalf("found only %d files: is the glob broken?", seen)
+	}
+}
