@@ -96,6 +96,8 @@ func TestLayout(t *testing.T) {
 				t.Errorf("internal/civic imports %s: it may import only the standard library", imp)
 			case (name == "route" || name == "forecast") && imp != "civic":
 				t.Errorf("internal/%s imports %s: a pure algorithm imports only the standard library and internal/civic", name, imp)
+			case name == "httperr" && imp != "civic":
+				t.Errorf("internal/httperr imports %s: the table of statuses both HTTP adapters share imports only the standard library and internal/civic", imp)
 			}
 			for _, a := range adapters {
 				if imp == a && name != a {
