@@ -60,9 +60,9 @@ type pageData struct {
 }
 
 // parsePages parses each page template together with the layout.
-func parsePages(a *assets) map[string]*template.Template {
+func parsePages(a *staticFiles) map[string]*template.Template {
 	funcs := template.FuncMap{
-		"asset":  a.url,
+		"static": a.url,
 		"pct":    pct,
 		"pctInt": func(v int) string { return fmt.Sprintf("%d %%", v) },
 		"num":    num,
@@ -100,7 +100,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, page, bl
 		block = "layout"
 	}
 	d.Nav = navFor(d.Principal)
-	d.Vendor = u.assets.vendor
+	d.Vendor = u.static.vendor
 	var b bytes.Buffer
 	if err := t.ExecuteTemplate(&b, block, d); err != nil {
 		u.fail(w, r, err)
