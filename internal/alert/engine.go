@@ -373,21 +373,12 @@ func (e *Engine) reloadAssets(ctx context.Context) {
 		}
 		b.bin, b.devices = v.Bin, byBin[v.ID]
 		if v.State != nil && (len(b.recent) == 0 || resync) {
-			b.recent = merge(b.recent, []civic.Reading{stateReading(v.State)})
+			b.recent = merge(b.recent, []civic.Reading{v.State.Reading()})
 		}
 		bins[v.ID] = b
 	}
 	e.bins = bins
 	e.lastReload = e.now()
-}
-
-// stateReading is a bin's latest state as a reading, to seed the rules
-// before the bin reports again.
-func stateReading(s *civic.BinState) civic.Reading {
-	return civic.Reading{
-		Device: s.Device, Time: s.Time, Bin: s.BinID, Fill: s.Fill, TemperatureC: s.TemperatureC,
-		Battery: s.Battery, TiltDeg: s.TiltDeg, DoorOpen: s.DoorOpen, Fire: s.Fire, RSSI: s.RSSI,
-	}
 }
 
 // merge adds rs to recent, oldest first, without duplicates of (device,

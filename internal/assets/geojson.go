@@ -251,32 +251,38 @@ func featureID(id any) string {
 }
 
 // WriteBinsGeoJSON writes bins as an RFC 7946 FeatureCollection of Point
-// features. Each feature's id is the bin id; its properties are the CSV
-// columns except lat and lon (which are the geometry), with numbers and
-// booleans as JSON numbers and booleans, empty optional text left out, and
-// the state (fill, temperature_c, battery, last_reading) when known.
+// features, one BinFeature per bin.
 func WriteBinsGeoJSON(w io.Writer, bins []civic.BinView) error {
 	fc := geojson.NewFeatureCollection()
 	for i := range bins {
-		v := &bins[i]
-		f := geojson.NewFeature(orb.Point{v.Lon, v.Lat})
-		f.ID = v.ID
-		for _, c := range binColumns {
-			if c.name == "lat" || c.name == "lon" {
-				continue
-			}
-			if val, ok := propertyValue(&c, v); ok {
-				f.Properties[c.name] = val
-			}
-		}
-		for _, c := range stateColumns {
-			if val, ok := propertyValue(&c, v); ok {
-				f.Properties[c.name] = val
-			}
-		}
-		fc.Append(f)
+		fc.Append(BinFeature(&bins[i]))
 	}
 	return writeFeatures(w, fc)
+}
+
+// BinFeature is the one GeoJSON form of a bin, for exports and the API
+// alike: a Point feature whose id is the bin id and whose properties are the
+// CSV columns except lat and lon (which are the geometry), with numbers and
+// booleans as JSON numbers and booleans, empty optional text left out, and
+// the state (fill, temperature_c, battery, last_reading) when known.
+// ReadBinsGeoJSON reads it back.
+func BinFeature(v *civic.BinView) *geojson.Feature {
+	f := geojson.NewFeature(orb.Point{v.Lon, v.Lat})
+	f.ID = v.ID
+	for _, c := range binColumns {
+		if c.name == "lat" || c.name == "lon" {
+			continue
+		}
+		if val, ok := propertyValue(&c, v); ok {
+			f.Properties[c.name] = val
+		}
+	}
+	for _, c := range stateColumns {
+		if val, ok := propertyValue(&c, v); ok {
+			f.Properties[c.name] = val
+		}
+	}
+	return f
 }
 
 // propertyValue returns a column's value as a typed JSON value.

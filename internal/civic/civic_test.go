@@ -173,14 +173,3 @@ func TestHaversine(t *testing.T) {
 		t.Errorf("distance = %.0f m, want about 1,170 m", d)
 	}
 }
-
-func TestKindHTTPStatus(t *testing.T) {
-	for k, want := range map[civic.Kind]int{
-		civic.Invalid: 400, civic.Unauthorized: 401, civic.Forbidden: 403, civic.NotFound: 404,
-		civic.Conflict: 409, civic.TooLarge: 413, civic.Internal: 500, civic.Unavailable: 503, "": 500,
-	} {
-		if got := k.HTTPStatus(); got != want {
-			t.Errorf("%q.HTTPStatus() = %d, want %d", k, got, want)
-		}
-	}
-}

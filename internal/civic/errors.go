@@ -3,11 +3,10 @@ package civic
 import (
 	"errors"
 	"fmt"
-	"net/http"
 )
 
 // Kind classifies an error by what the caller can do about it. Only the HTTP
-// layer maps kinds to status codes.
+// layer maps kinds to status codes (internal/httperr).
 type Kind string
 
 // The error kinds. They are stable: they appear in the JSON API as
@@ -118,26 +117,4 @@ func PrefixField(prefix string, err error) error {
 		c.Field = prefix + "." + c.Field
 	}
 	return &c
-}
-
-// HTTPStatus is the one mapping from error kinds to HTTP statuses, shared by
-// the JSON API and the pages; unknown kinds are internal errors.
-func (k Kind) HTTPStatus() int {
-	switch k {
-	case Invalid:
-		return http.StatusBadRequest
-	case NotFound:
-		return http.StatusNotFound
-	case Conflict:
-		return http.StatusConflict
-	case Unauthorized:
-		return http.StatusUnauthorized
-	case Forbidden:
-		return http.StatusForbidden
-	case Unavailable:
-		return http.StatusServiceUnavailable
-	case TooLarge:
-		return http.StatusRequestEntityTooLarge
-	}
-	return http.StatusInternalServerError
 }

@@ -98,6 +98,8 @@ func TestLayout(t *testing.T) {
 				t.Errorf("internal/%s imports %s: a pure algorithm imports only the standard library and internal/civic", name, imp)
 			case imp == "bench":
 				t.Errorf("internal/%s imports internal/bench: only cmd/civic runs the benchmark harnesses", name)
+			case name == "httperr" && imp != "civic":
+				t.Errorf("internal/httperr imports %s: the table of statuses both HTTP adapters share imports only the standard library and internal/civic", imp)
 			}
 			for _, a := range adapters {
 				if imp == a && name != a {

@@ -14,14 +14,34 @@ import (
 // Alerts, subscriptions and alert rules. Reading alerts and rules needs
 // PermRead; acknowledging, resolving and changing the rules PermOperate
 // (supervisors); subscriptions send city data to outside addresses with
-// their own secrets, so they need PermManageAccess (admins). Every handler
-// answers 503 when the server has no AlertStore.
+// their own secrets, so they need PermManageAccess (admins). The handlers
+// are routed only when the server has an AlertStore (alertRoutes).
 
-func (s *Server) alertStore() (civic.AlertStore, error) {
-	if s.alerts == nil {
-		return nil, civic.Errorf(civic.Unavailable, "alerts are not enabled on this server")
+// alertRoutes are the routes of alerts, subscriptions and alert rules.
+// Without an AlertStore every one of them answers 503, so a client learns
+// the feature is off rather than that the endpoint does not exist.
+func (s *Server) alertRoutes() []route {
+	rs := []route{
+		{"GET /api/v1/alerts", s.api(s.handleListAlerts)},
+		{"GET /api/v1/alerts/{id}", s.api(s.handleGetAlert)},
+		{"POST /api/v1/alerts/{id}/ack", s.api(s.handleAckAlert)},
+		{"POST /api/v1/alerts/{id}/resolve", s.api(s.handleResolveAlert)},
+		{"GET /api/v1/subscriptions", s.api(s.handleListSubscriptions)},
+		{"POST /api/v1/subscriptions", s.api(s.handleCreateSubscription)},
+		{"GET /api/v1/subscriptions/{id}", s.api(s.handleGetSubscription)},
+		{"DELETE /api/v1/subscriptions/{id}", s.api(s.handleDeleteSubscription)},
+		{"GET /api/v1/alert-rules", s.api(s.handleGetAlertRules)},
+		{"PUT /api/v1/alert-rules", s.api(s.handlePutAlertRules)},
 	}
-	return s.alerts, nil
+	if s.alerts == nil {
+		off := s.api(func(http.ResponseWriter, *http.Request) error {
+			return civic.Errorf(civic.Unavailable, "alerts are not enabled on this server")
+		})
+		for i := range rs {
+			rs[i].handler = off
+		}
+	}
+	return rs
 }
 
 // handleListAlerts returns alerts, newest first, filtered by status (open,
@@ -31,10 +51,7 @@ func (s *Server) handleListAlerts(w http.ResponseWriter, r *http.Request) error 
 	if _, err := require(r, civic.PermRead); err != nil {
 		return err
 	}
-	st, err := s.alertStore()
-	if err != nil {
-		return err
-	}
+	st := s.alerts
 	q := r.URL.Query()
 	f := civic.AlertFilter{BinID: q.Get("bin"), Rule: civic.RuleKind(q.Get("rule"))}
 	switch v := q.Get("status"); v {
@@ -50,6 +67,7 @@ func (s *Server) handleListAlerts(w http.ResponseWriter, r *http.Request) error 
 	if f.Rule != "" && !f.Rule.Valid() {
 		return civic.FieldError("rule", "is not a known rule")
 	}
+	var err error
 	if f.Limit, err = intParam(q.Get("limit"), "limit", 100, 1, 1000); err != nil {
 		return err
 	}
@@ -68,10 +86,7 @@ func (s *Server) handleGetAlert(w http.ResponseWriter, r *http.Request) error {
 	if _, err := require(r, civic.PermRead); err != nil {
 		return err
 	}
-	st, err := s.alertStore()
-	if err != nil {
-		return err
-	}
+	st := s.alerts
 	a, err := st.Alert(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
@@ -87,10 +102,7 @@ func (s *Server) handleAckAlert(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	st, err := s.alertStore()
-	if err != nil {
-		return err
-	}
+	st := s.alerts
 	id := r.PathValue("id")
 	a, err := st.AckAlert(r.Context(), id, actor(p), s.now())
 	if err != nil {
@@ -113,10 +125,7 @@ func (s *Server) handleResolveAlert(w http.ResponseWriter, r *http.Request) erro
 	if err != nil {
 		return err
 	}
-	st, err := s.alertStore()
-	if err != nil {
-		return err
-	}
+	st := s.alerts
 	var body resolveBody
 	raw, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -149,10 +158,7 @@ func (s *Server) handleListSubscriptions(w http.ResponseWriter, r *http.Request)
 	if _, err := require(r, civic.PermManageAccess); err != nil {
 		return err
 	}
-	st, err := s.alertStore()
-	if err != nil {
-		return err
-	}
+	st := s.alerts
 	subs, err := st.ListSubscriptions(r.Context())
 	if err != nil {
 		return err
@@ -169,10 +175,7 @@ func (s *Server) handleGetSubscription(w http.ResponseWriter, r *http.Request) e
 	if _, err := require(r, civic.PermManageAccess); err != nil {
 		return err
 	}
-	st, err := s.alertStore()
-	if err != nil {
-		return err
-	}
+	st := s.alerts
 	sub, err := st.Subscription(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return err
@@ -189,10 +192,7 @@ func (s *Server) handleCreateSubscription(w http.ResponseWriter, r *http.Request
 	if err != nil {
 		return err
 	}
-	st, err := s.alertStore()
-	if err != nil {
-		return err
-	}
+	st := s.alerts
 	var sub civic.Subscription
 	if err := decodeJSON(r, &sub); err != nil {
 		return err
@@ -217,10 +217,7 @@ func (s *Server) handleDeleteSubscription(w http.ResponseWriter, r *http.Request
 	if _, err := require(r, civic.PermManageAccess); err != nil {
 		return err
 	}
-	st, err := s.alertStore()
-	if err != nil {
-		return err
-	}
+	st := s.alerts
 	id := r.PathValue("id")
 	if err := st.DeleteSubscription(r.Context(), id); err != nil {
 		return err
@@ -234,10 +231,7 @@ func (s *Server) handleGetAlertRules(w http.ResponseWriter, r *http.Request) err
 	if _, err := require(r, civic.PermRead); err != nil {
 		return err
 	}
-	st, err := s.alertStore()
-	if err != nil {
-		return err
-	}
+	st := s.alerts
 	rules, err := st.AlertRules(r.Context())
 	if err != nil {
 		return err
@@ -254,10 +248,7 @@ func (s *Server) handlePutAlertRules(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	st, err := s.alertStore()
-	if err != nil {
-		return err
-	}
+	st := s.alerts
 	var rules civic.AlertRules
 	if err := decodeJSON(r, &rules); err != nil {
 		return err

@@ -6,9 +6,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/paulmach/orb"
 	"github.com/paulmach/orb/geojson"
 
+	"github.com/civic-city/civic/internal/assets"
 	"github.com/civic-city/civic/internal/civic"
 )
 
@@ -136,17 +136,13 @@ func intParam(v, name string, def, lo, hi int) (int, error) {
 	return n, nil
 }
 
-// writeGeoJSON answers with the bins as an RFC 7946 FeatureCollection:
-// points at [lon, lat] with the bin's fields, and its state under "state",
-// as properties.
+// writeGeoJSON answers with the bins as an RFC 7946 FeatureCollection of
+// assets.BinFeature points, the form exports write and imports read.
 func writeGeoJSON(w http.ResponseWriter, bins []civic.BinView) error {
 	fc := geojson.NewFeatureCollection()
 	fc.Features = make([]*geojson.Feature, 0, len(bins))
-	for _, b := range bins {
-		f := geojson.NewFeature(orb.Point{b.Lon, b.Lat})
-		f.ID = b.ID
-		f.Properties = binProperties(b)
-		fc.Append(f)
+	for i := range bins {
+		fc.Append(assets.BinFeature(&bins[i]))
 	}
 	body, err := fc.MarshalJSON()
 	if err != nil {
@@ -156,25 +152,4 @@ func writeGeoJSON(w http.ResponseWriter, bins []civic.BinView) error {
 	w.WriteHeader(http.StatusOK)
 	w.Write(body)
 	return nil
-}
-
-func binProperties(b civic.BinView) geojson.Properties {
-	p := geojson.Properties{
-		"id":             b.ID,
-		"name":           b.Name,
-		"stream":         b.Stream,
-		"capacity_l":     b.CapacityL,
-		"compacting":     b.Compacting,
-		"status":         b.Status,
-		"full_threshold": b.Threshold(),
-	}
-	for k, v := range map[string]string{"serial": b.Serial, "address": b.Address, "model": b.Model, "zone_id": b.ZoneID, "installed_on": b.InstalledOn} {
-		if v != "" {
-			p[k] = v
-		}
-	}
-	if b.State != nil {
-		p["state"] = b.State
-	}
-	return p
 }

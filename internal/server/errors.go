@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/httperr"
 )
 
 // httpError is an answer that has no civic kind because it is about HTTP
@@ -77,7 +78,7 @@ func (s *Server) describe(err error) (int, errorDetail) {
 		}
 	}
 	k := civic.KindOf(err)
-	return k.HTTPStatus(), errorDetail{Code: string(k), Message: civic.MessageOf(err), Field: civic.FieldOf(err)}
+	return httperr.Status(k), errorDetail{Code: string(k), Message: civic.MessageOf(err), Field: civic.FieldOf(err)}
 }
 
 // writeJSON writes v as the JSON response body with status.

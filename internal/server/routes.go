@@ -93,19 +93,9 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/keys/{id}", s.api(s.handleGetKey)},
 		{"DELETE /api/v1/keys/{id}", s.api(s.handleRevokeKey)},
 		{"GET /api/v1/audit", s.api(s.handleListAudit)},
-
-		// Alerts and notifications (alerts.go).
-		{"GET /api/v1/alerts", s.api(s.handleListAlerts)},
-		{"GET /api/v1/alerts/{id}", s.api(s.handleGetAlert)},
-		{"POST /api/v1/alerts/{id}/ack", s.api(s.handleAckAlert)},
-		{"POST /api/v1/alerts/{id}/resolve", s.api(s.handleResolveAlert)},
-		{"GET /api/v1/subscriptions", s.api(s.handleListSubscriptions)},
-		{"POST /api/v1/subscriptions", s.api(s.handleCreateSubscription)},
-		{"GET /api/v1/subscriptions/{id}", s.api(s.handleGetSubscription)},
-		{"DELETE /api/v1/subscriptions/{id}", s.api(s.handleDeleteSubscription)},
-		{"GET /api/v1/alert-rules", s.api(s.handleGetAlertRules)},
-		{"PUT /api/v1/alert-rules", s.api(s.handlePutAlertRules)},
 	}
+	// Alerts and notifications (alerts.go).
+	rs = append(rs, s.alertRoutes()...)
 	if s.pages != nil {
 		// Everything else: the web dashboard.
 		rs = append(rs, route{"/", s.pages})

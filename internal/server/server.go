@@ -191,7 +191,7 @@ func New(cfg Config, deps Deps) *Server {
 		s.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
 	s.metrics = newMetrics(s.registry)
-	s.lorawan = newLoRaWAN(&s.cfg, &deps, s.registry)
+	s.lorawan = newLoRaWAN(&s.cfg, &deps, s.health, s.log, s.registry)
 	s.limits = newLimiters(&s.cfg)
 	s.cop = http.NewCrossOriginProtection()
 	for _, o := range cfg.TrustedOrigins {

@@ -14,9 +14,9 @@ import (
 // skipping readings whose (Device, Time) is already stored or appears
 // earlier in the call, and returns per batch how many were stored and how
 // many were duplicates. In the same transaction it moves each touched bin's
-// state forward: for every bin (Reading.Bin) the readings newer than its
-// state are merged in time order, a missing measurement keeping the previous
-// value, so a reading that arrives late never overwrites newer state.
+// state forward as civic.BinState.Apply defines, the call's readings oldest
+// first: a missing measurement keeps the previous value, and a reading that
+// arrives late never overwrites newer state.
 // Readings with an empty Bin are stored but touch no state. When it returns
 // nil the readings are durable. Errors: Invalid (a reading without device or
 // time), Unavailable, Internal.

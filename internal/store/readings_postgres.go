@@ -40,11 +40,12 @@ const pgStageTable = `CREATE TEMP TABLE IF NOT EXISTS civic_readings_stage (
 	distance_mm double precision,
 	rssi_dbm double precision,
 	snr_db double precision,
-	newest boolean NOT NULL -- the newest staged reading of its bin
+	newest boolean NOT NULL, -- the newest staged reading of its bin
+	seq integer NOT NULL -- position in the call, repeats left out
 ) ON COMMIT DELETE ROWS`
 
 var pgStageCols = []string{"batch", "device_id", "time", "bin_id", "fill", "temperature_c", "battery", "tilt_deg",
-	"compactions", "door_open", "fire", "distance_mm", "rssi_dbm", "snr_db", "newest"}
+	"compactions", "door_open", "fire", "distance_mm", "rssi_dbm", "snr_db", "newest", "seq"}
 
 const pgMoveReadings = `WITH ins AS (
 	INSERT INTO readings (device_id, time, bin_id, fill, temperature_c, battery, tilt_deg, compactions, door_open,
@@ -64,8 +65,11 @@ const pgNewestState = `INSERT INTO bin_state (bin_id, device_id, time, fill, tem
 SELECT bin_id, device_id, time, fill, temperature_c, battery, tilt_deg, door_open, fire, rssi_dbm, $1
 FROM civic_readings_stage WHERE newest AND bin_id IS NOT NULL` + stateUpsertTail
 
-// pgMergeState folds, per bin, the staged readings newer than its state:
-// each measurement takes its newest non-null value among them.
+// pgMergeState folds, per bin, the staged readings newer than its state the
+// way civic.BinState.Apply does, oldest first: each measurement takes its
+// newest non-null value among them. Of readings with equal times only the
+// first in the call counts (Apply leaves the state alone at an equal time),
+// hence DISTINCT ON (bin_id, time) by seq.
 const pgMergeState = `INSERT INTO bin_state (bin_id, device_id, time, fill, temperature_c, battery, tilt_deg,
 	door_open, fire, rssi_dbm, updated_at)
 SELECT s.bin_id,
@@ -79,8 +83,10 @@ SELECT s.bin_id,
 	(array_agg(s.fire ORDER BY s.time DESC) FILTER (WHERE s.fire IS NOT NULL))[1],
 	(array_agg(s.rssi_dbm ORDER BY s.time DESC) FILTER (WHERE s.rssi_dbm IS NOT NULL))[1],
 	$1
-FROM civic_readings_stage s LEFT JOIN bin_state b ON b.bin_id = s.bin_id
-WHERE s.bin_id IS NOT NULL AND (b.time IS NULL OR s.time > b.time)
+FROM (SELECT DISTINCT ON (bin_id, time) * FROM civic_readings_stage WHERE bin_id IS NOT NULL
+	ORDER BY bin_id, time, seq) s
+LEFT JOIN bin_state b ON b.bin_id = s.bin_id
+WHERE b.time IS NULL OR s.time > b.time
 GROUP BY s.bin_id` + stateUpsertTail
 
 // pgReadingCols are the columns the optimistic path COPYs into readings.
@@ -184,7 +190,8 @@ func (s *Store) writeReadingsPG(ctx context.Context, batches [][]civic.Reading, 
 					row := &rows[sel[i]]
 					r := row.r
 					return []any{row.batch, r.Device, r.Time, nullStr(r.Bin), r.Fill, r.TemperatureC, r.Battery,
-						r.TiltDeg, r.Compactions, r.DoorOpen, r.Fire, r.DistanceMM, r.RSSI, r.SNR, row.newest}, nil
+						r.TiltDeg, r.Compactions, r.DoorOpen, r.Fire, r.DistanceMM, r.RSSI, r.SNR, row.newest,
+						int32(sel[i])}, nil
 				}))
 			return err
 		}

@@ -113,7 +113,7 @@ func val[T any](t *testing.T, ctx context.Context, what string, a chromedp.Actio
 // web/build.sh (npm ci from the lock file) and serves static/ from disk.
 func useVendorAssets(t testing.TB, ui *UI) {
 	t.Helper()
-	if ui.assets.vendor {
+	if ui.static.vendor {
 		return
 	}
 	t.Log("vendor assets not embedded: running web/build.sh")
@@ -121,9 +121,9 @@ func useVendorAssets(t testing.TB, ui *UI) {
 	if err != nil {
 		t.Fatalf("the vendor assets are not built and web/build.sh failed (needs node and npm): %v\n%s", err, out)
 	}
-	ui.assets = loadAssets(os.DirFS("."))
-	ui.pages = parsePages(ui.assets)
-	if !ui.assets.vendor {
+	ui.static = loadStatic(os.DirFS("."))
+	ui.pages = parsePages(ui.static)
+	if !ui.static.vendor {
 		t.Fatal("web/build.sh ran but static/dist has no vendor files")
 	}
 }

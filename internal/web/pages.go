@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/httperr"
 )
 
 // navItem is a link in the header, shown to the roles that use it.
@@ -59,9 +60,9 @@ type pageData struct {
 }
 
 // parsePages parses each page template together with the layout.
-func parsePages(a *assets) map[string]*template.Template {
+func parsePages(a *staticFiles) map[string]*template.Template {
 	funcs := template.FuncMap{
-		"asset":  a.url,
+		"static": a.url,
 		"pct":    pct,
 		"pctInt": func(v int) string { return fmt.Sprintf("%d %%", v) },
 		"num":    num,
@@ -99,7 +100,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, page, bl
 		block = "layout"
 	}
 	d.Nav = navFor(d.Principal)
-	d.Vendor = u.assets.vendor
+	d.Vendor = u.static.vendor
 	var b bytes.Buffer
 	if err := t.ExecuteTemplate(&b, block, d); err != nil {
 		u.fail(w, r, err)
@@ -116,7 +117,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, page, bl
 // fail logs an unexpected error once and shows a plain error page.
 func (u *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
 	k := civic.KindOf(err)
-	status := k.HTTPStatus()
+	status := httperr.Status(k)
 	if k == civic.Internal {
 		u.log.Error("web: page failed", "path", r.URL.Path, "err", err)
 	}
@@ -181,7 +182,7 @@ func (u *UI) dataError(w http.ResponseWriter, r *http.Request, err error) {
 	body := map[string]any{"error": map[string]string{"code": string(k), "message": civic.MessageOf(err), "field": civic.FieldOf(err)}}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(k.HTTPStatus())
+	w.WriteHeader(httperr.Status(k))
 	json.NewEncoder(w).Encode(body)
 }
 

@@ -305,10 +305,8 @@ func (c *binCache) publishStates(sts []civic.BinState) {
 	}
 }
 
-// applyReading merges r into its bin's state the way the store does: only a
-// reading at least as new as the state moves it, and a measurement the
-// reading lacks keeps its value. It reports false for an unknown bin.
-// c.mu is held.
+// applyReading moves r's bin's state by r as the store does
+// (civic.BinState.Apply). It reports false for an unknown bin. c.mu is held.
 func (c *binCache) applyReading(r *civic.Reading) bool {
 	if r.Bin == "" {
 		return true
@@ -317,32 +315,11 @@ func (c *binCache) applyReading(r *civic.Reading) bool {
 	if !ok {
 		return false
 	}
-	if e.hasSt && r.Time.Before(e.st.Time) {
+	st := e.st
+	if !st.Apply(*r) {
 		return true
 	}
-	st := e.st
-	st.BinID, st.Device, st.Time, st.UpdatedAt = r.Bin, r.Device, r.Time, c.now().UTC()
-	if r.Fill != nil {
-		st.Fill = r.Fill
-	}
-	if r.TemperatureC != nil {
-		st.TemperatureC = r.TemperatureC
-	}
-	if r.Battery != nil {
-		st.Battery = r.Battery
-	}
-	if r.TiltDeg != nil {
-		st.TiltDeg = r.TiltDeg
-	}
-	if r.DoorOpen != nil {
-		st.DoorOpen = r.DoorOpen
-	}
-	if r.Fire != nil {
-		st.Fire = r.Fire
-	}
-	if r.RSSI != nil {
-		st.RSSI = r.RSSI
-	}
+	st.UpdatedAt = c.now().UTC()
 	c.replaceLocked(e, st)
 	return true
 }

@@ -83,7 +83,7 @@ type UI struct {
 	deps   Deps
 	log    *slog.Logger
 	now    func() time.Time
-	assets *assets
+	static *staticFiles
 	pages  map[string]*template.Template
 	cache  *binCache
 	hub    *hub
@@ -123,8 +123,8 @@ func New(cfg Config, deps Deps) *UI {
 	if u.now == nil {
 		u.now = time.Now
 	}
-	u.assets = loadAssets(files)
-	u.pages = parsePages(u.assets)
+	u.static = loadStatic(files)
+	u.pages = parsePages(u.static)
 	u.hub = newHub(cfg.MaxLiveClients, cfg.LiveBuffer)
 	u.alertHub = newHub(cfg.MaxLiveClients, cfg.LiveBuffer)
 	u.cache = newBinCache(deps.Store, u.log, u.now, cfg.FlushInterval, u.hub)
@@ -148,7 +148,7 @@ func New(cfg Config, deps Deps) *UI {
 //	GET  /alerts/events          Server-Sent Events: alert changes
 //	GET  /login, POST /login     sign in (sets the session cookie)
 //	POST /logout                 sign out
-//	GET  /static/...             embedded assets (hashed names are immutable)
+//	GET  /static/...             embedded static files (hashed names are immutable)
 func (u *UI) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", u.page(u.mapPage))
@@ -167,7 +167,7 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /login", u.loginPage)
 	mux.HandleFunc("POST /login", u.loginSubmit)
 	mux.HandleFunc("POST /logout", u.logout)
-	mux.Handle("GET /static/", u.assets)
+	mux.Handle("GET /static/", u.static)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern == "" {
 			u.notFound(w, r)

@@ -145,7 +145,7 @@ func TestMapPageAndList(t *testing.T) {
 			t.Errorf("map page lacks %q", want)
 		}
 	}
-	if f.ui.assets.vendor && !strings.Contains(body, `src="/static/dist/leaflet.`) {
+	if f.ui.static.vendor && !strings.Contains(body, `src="/static/dist/leaflet.`) {
 		t.Error("map page does not load Leaflet by its hashed URL")
 	}
 	// Without JavaScript the form reloads the page with the filter.
@@ -587,7 +587,7 @@ func TestFleet(t *testing.T) {
 
 func TestAssets(t *testing.T) {
 	f := newFixture(t, fixtureOpts{bins: 3})
-	u := f.ui.assets.url("app.js")
+	u := f.ui.static.url("app.js")
 	if !strings.HasPrefix(u, "/static/app.") || !strings.HasSuffix(u, ".js") || u == "/static/app.js" {
 		t.Fatalf("hashed url %q", u)
 	}
@@ -614,7 +614,7 @@ func TestAssets(t *testing.T) {
 		t.Errorf("missing asset: %d", res.StatusCode)
 	}
 	// Without `make web` the pages say what is missing instead of failing.
-	f.ui.assets.vendor = false
+	f.ui.static.vendor = false
 	if _, body := f.get(f.client("super"), "/"); !strings.Contains(body, `id="vendor-missing"`) || strings.Contains(body, "dist/leaflet.") {
 		t.Errorf("map page without vendor assets: no notice, or still loads them")
 	}

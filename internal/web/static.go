@@ -21,33 +21,34 @@ var files embed.FS
 // it the pages explain that `make web` has not run.
 const vendorMarker = "dist/BUILT"
 
-// asset is one embedded static file.
-type asset struct {
+// staticFile is one embedded static file.
+type staticFile struct {
 	data  []byte
 	gz    []byte // nil when compressing does not pay
 	ctype string
 	etag  string
 }
 
-// route is an asset at one URL; hashed URLs never change content.
-type route struct {
-	*asset
+// staticRoute is a static file at one URL; hashed URLs never change
+// content.
+type staticRoute struct {
+	*staticFile
 	immutable bool
 }
 
-// assets serves the files under static/ at /static/NAME and at a
+// staticFiles serves the files under static/ at /static/NAME and at a
 // content-hashed /static/NAME-with-hash URL that is cached forever.
-type assets struct {
-	byPath map[string]route  // URL path -> asset, hashed and plain
-	hashed map[string]string // name relative to static/ -> hashed URL
-	vendor bool              // the vendor build is present
+type staticFiles struct {
+	byPath map[string]staticRoute // URL path -> file, hashed and plain
+	hashed map[string]string      // name relative to static/ -> hashed URL
+	vendor bool                   // the vendor build is present
 }
 
-// loadAssets hashes and (for text) compresses every file under static/ in
+// loadStatic hashes and (for text) compresses every file under static/ in
 // fsys (the embedded files, except in tests) once at start-up, so serving one
 // is a map lookup and a write.
-func loadAssets(fsys fs.FS) *assets {
-	a := &assets{byPath: map[string]route{}, hashed: map[string]string{}}
+func loadStatic(fsys fs.FS) *staticFiles {
+	a := &staticFiles{byPath: map[string]staticRoute{}, hashed: map[string]string{}}
 	err := fs.WalkDir(fsys, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -64,13 +65,13 @@ func loadAssets(fsys fs.FS) *assets {
 		if ctype == "" {
 			ctype = "application/octet-stream"
 		}
-		as := &asset{data: data, ctype: ctype, etag: `"` + hash + `"`}
+		as := &staticFile{data: data, ctype: ctype, etag: `"` + hash + `"`}
 		if compressible(ctype) && len(data) > 512 {
 			as.gz = gzipBytes(data, gzip.BestCompression)
 		}
 		hashedURL := "/static/" + strings.TrimSuffix(name, ext) + "." + hash + ext
-		a.byPath["/static/"+name] = route{as, false}
-		a.byPath[hashedURL] = route{as, true}
+		a.byPath["/static/"+name] = staticRoute{as, false}
+		a.byPath[hashedURL] = staticRoute{as, true}
 		a.hashed[name] = hashedURL
 		if name == vendorMarker {
 			a.vendor = true
@@ -78,7 +79,7 @@ func loadAssets(fsys fs.FS) *assets {
 		return nil
 	})
 	if err != nil {
-		panic("web: reading embedded assets: " + err.Error())
+		panic("web: reading embedded static files: " + err.Error())
 	}
 	return a
 }
@@ -99,7 +100,7 @@ func gzipBytes(data []byte, level int) []byte {
 // url returns the content-hashed URL of the static file name (relative to
 // static/, e.g. "app.js" or "dist/leaflet.js"). An unknown name yields a URL
 // that 404s, so a typo shows in the browser's console rather than panicking.
-func (a *assets) url(name string) string {
+func (a *staticFiles) url(name string) string {
 	if u, ok := a.hashed[name]; ok {
 		return u
 	}
@@ -108,7 +109,7 @@ func (a *assets) url(name string) string {
 
 // ServeHTTP serves a static file. Hashed URLs are immutable; plain ones
 // (which vendor CSS reaches through relative image URLs) revalidate.
-func (a *assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (a *staticFiles) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	as, ok := a.byPath[r.URL.Path]
 	if !ok {
 		http.NotFound(w, r)
