@@ -264,7 +264,7 @@ func (n *node) remoteStates(states []civic.BinState) {
 	var rs []civic.Reading
 	for i := range states {
 		if now.Sub(states[i].UpdatedAt) <= time.Minute {
-			rs = append(rs, states[i].Uplink())
+			rs = append(rs, states[i].Reading())
 		}
 	}
 	if len(rs) > 0 {

@@ -167,12 +167,3 @@ type ReadingQuery struct {
 	To     time.Time // exclusive
 	Limit  int
 }
-
-// Uplink is the reading a bin state was last set from: what other nodes
-// learn of a reading through the live events.
-func (s *BinState) Uplink() Reading {
-	return Reading{
-		Device: s.Device, Time: s.Time, Bin: s.BinID, Fill: s.Fill, TemperatureC: s.TemperatureC,
-		Battery: s.Battery, TiltDeg: s.TiltDeg, DoorOpen: s.DoorOpen, Fire: s.Fire, RSSI: s.RSSI,
-	}
-}
