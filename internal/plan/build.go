@@ -286,7 +286,10 @@ func Assemble(p *Problem, sol route.FleetSolution) ([]civic.Route, []civic.BinDe
 			Status: civic.StopPending})
 		ended := false
 		for _, fs := range r.Stops {
-			s := civic.Stop{Seq: len(rt.Stops), ETA: abs(fs.Arrive), Depart: abs(fs.Depart),
+			// ETA is when work at the stop starts: a truck early for a
+			// bin's window or a facility's opening waits before it, and
+			// the crew's list should show the time they are to be there.
+			s := civic.Stop{Seq: len(rt.Stops), ETA: abs(fs.Start), Depart: abs(fs.Depart),
 				LoadBefore: fs.LoadBefore, LoadAfter: fs.LoadAfter, DistanceM: fs.Distance, Status: civic.StopPending}
 			prev := rt.Stops[len(rt.Stops)-1]
 			switch fs.Kind {
