@@ -20,11 +20,13 @@ type Day struct {
 	Start string
 }
 
-// at returns the instant sec seconds of wall-clock time after midnight of
-// the day d+days (time.Date normalises overflowing seconds and days).
+// at returns the instant the wall clock shows sec seconds after midnight
+// on the day d+days: on the days clocks change, 06:00 is still 06:00
+// (time.Date normalises the overflowing seconds and days).
 func (d Day) at(days int, sec float64) time.Time {
 	y, m, dd := d.date().Date()
-	return time.Date(y, m, dd+days, 0, 0, 0, 0, d.loc()).Add(time.Duration(sec * float64(time.Second)))
+	whole := math.Floor(sec)
+	return time.Date(y, m, dd+days, 0, 0, int(whole), int((sec-whole)*1e9), d.loc())
 }
 
 func (d Day) loc() *time.Location {

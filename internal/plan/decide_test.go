@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 	"time"
+	_ "time/tzdata" // the DST test needs Europe/Zurich on any machine
 
 	"github.com/civic-city/civic/internal/civic"
 )
@@ -232,6 +233,30 @@ func BenchmarkDecide10000(b *testing.B) {
 	for b.Loop() {
 		if got := Decide(in); len(got) != 10000 {
 			b.Fatal(len(got))
+		}
+	}
+}
+
+func TestDayAtKeepsTheWallClock(t *testing.T) {
+	zurich, err := time.LoadLocation("Europe/Zurich")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		date string
+		days int
+		sec  float64
+		want string
+	}{
+		{"2026-03-29", 0, 6 * 3600, "2026-03-29T04:00:00Z"}, // summer time starts at 02:00
+		{"2026-03-28", 1, 6 * 3600, "2026-03-29T04:00:00Z"},
+		{"2026-10-25", 0, 6*3600 + 30.5, "2026-10-25T05:00:30.5Z"}, // and ends at 03:00
+		{"2026-12-31", 1, 25 * 3600, "2027-01-02T00:00:00Z"},
+	}
+	for _, tt := range tests {
+		d := Day{Date: tt.date, Loc: zurich}
+		if got := d.at(tt.days, tt.sec).UTC().Format(time.RFC3339Nano); got != tt.want {
+			t.Errorf("%s +%d d +%g s = %s, want %s", tt.date, tt.days, tt.sec, got, tt.want)
 		}
 	}
 }
