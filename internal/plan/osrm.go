@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // OSRM asks an OSRM server's table service for road distances and driving
@@ -34,6 +35,10 @@ type OSRM struct {
 	BlockSize int
 	// FallbackSpeedKmh, when positive, is passed as fallback_speed.
 	FallbackSpeedKmh float64
+	// Parallel is the most requests in flight; ≤ 0 means 4. A table of
+	// 3,000 points is 900 blocks: one at a time, network round trips
+	// would dominate.
+	Parallel int
 }
 
 // Name returns "osrm".
@@ -47,24 +52,50 @@ type osrmTable struct {
 	Distances [][]*float64 `json:"distances"`
 }
 
-// Table computes the table block by block, in order; it stops at the first
-// failing block. Errors name the block's first source and destination.
+// Table computes the table block by block, Parallel blocks at a time; the
+// first failing block cancels the rest and its error, naming the block's
+// sources and destinations, is returned.
 func (o OSRM) Table(ctx context.Context, points []LatLon) (dist, tm []float64, err error) {
 	n := len(points)
 	b := o.BlockSize
 	if b <= 0 {
 		b = 100
 	}
+	par := o.Parallel
+	if par <= 0 {
+		par = 4
+	}
 	dist = make([]float64, n*n)
 	tm = make([]float64, n*n)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	type blk struct{ si, se, di, de int }
+	work := make(chan blk)
+	var wg sync.WaitGroup
+	for range par {
+		wg.Go(func() {
+			for k := range work {
+				// Blocks write disjoint cells of dist and tm.
+				if err := o.block(ctx, points, k.si, k.se, k.di, k.de, n, dist, tm); err != nil {
+					cancel(fmt.Errorf("osrm table, sources %d-%d, destinations %d-%d: %w", k.si, k.se-1, k.di, k.de-1, err))
+				}
+			}
+		})
+	}
+feed:
 	for si := 0; si < n; si += b {
-		se := min(si+b, n)
 		for di := 0; di < n; di += b {
-			de := min(di+b, n)
-			if err := o.block(ctx, points, si, se, di, de, n, dist, tm); err != nil {
-				return nil, nil, fmt.Errorf("osrm table, sources %d-%d, destinations %d-%d: %w", si, se-1, di, de-1, err)
+			select {
+			case work <- blk{si, min(si+b, n), di, min(di+b, n)}:
+			case <-ctx.Done():
+				break feed
 			}
 		}
+	}
+	close(work)
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nil, nil, err
 	}
 	return dist, tm, nil
 }
