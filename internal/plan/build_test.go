@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -485,5 +486,51 @@ func TestReoptimise(t *testing.T) {
 				t.Errorf("err = %v, want %s", err, tt.kind)
 			}
 		})
+	}
+}
+
+// benchCity is civic bench plan's city: 10,000 bins over 10 × 10 km in
+// five streams, a fifth of them due (a tenth must-go, a tenth may-go, and
+// compost bins half full), 30
+// trucks, two depots and two facilities.
+func benchCity() PlanInput {
+	depots, _, facs := city()
+	depots = append(depots, civic.Depot{ID: "d2", Name: "East", Lat: 47.36, Lon: 8.60})
+	facs[0].Streams = civic.Streams
+	in := PlanInput{Day: friday, Depots: depots, Facilities: facs, Settings: civic.DefaultPlanSettings(),
+		LastCollected: map[string]time.Time{}}
+	pts := cityPoints(10000)
+	for i, p := range pts {
+		b := testBin(fmt.Sprintf("bin-%05d", i))
+		b.Lat, b.Lon, b.Stream = p.Lat, p.Lon, civic.Streams[i%len(civic.Streams)]
+		in.Bins = append(in.Bins, b)
+		fill := []float64{0.1, 0.2, 0.3, 0.4, 0.5, 0.55, 0.3, 0.2, 0.7, 0.95}[(i/5)%10]
+		in.States = append(in.States, civic.BinState{BinID: b.ID, Fill: ptr(fill), Time: at(-1)})
+		in.LastCollected[b.ID] = at(-48)
+	}
+	for k := range 30 {
+		in.Trucks = append(in.Trucks, civic.Truck{ID: fmt.Sprintf("t%02d", k), Name: "T", DepotID: depots[k%2].ID,
+			CapacityL: 12000, Stream: civic.Streams[k%len(civic.Streams)], ShiftStart: "06:00", ShiftEnd: "14:00",
+			Status: civic.StatusActive})
+	}
+	return in
+}
+
+// BenchmarkPlanWithoutSolving is everything Plan does for civic bench
+// plan's city but the search: Decide, Build, the matrices and Assemble,
+// with a solver that returns at once.
+func BenchmarkPlanWithoutSolving(b *testing.B) {
+	in := benchCity()
+	none := func(_ context.Context, p *route.FleetProblem, _ route.FleetOptions) (route.FleetSolution, error) {
+		return route.FleetSolution{Routes: make([]route.FleetRoute, len(p.Vehicles))}, nil
+	}
+	for b.Loop() {
+		pl, err := Plan(context.Background(), in, none)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if pl.Stats.MustGo != 1000 || pl.Stats.MayGo < 1000 {
+			b.Fatalf("must %d, may %d", pl.Stats.MustGo, pl.Stats.MayGo)
+		}
 	}
 }
