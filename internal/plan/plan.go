@@ -223,7 +223,8 @@ type Edit struct {
 // solved again, warm-started from the current routes (without the edited
 // bins), so that routes change only where the edit or a real improvement
 // asks for it. in supplies the bins, fleet, settings, matrix and budget as
-// for Plan; its readings, forecasts and alerts are not used: the plan's
+// for Plan, and in.Day the zone and collection start (the date is the
+// plan's); its readings, forecasts and alerts are not used: the plan's
 // decisions stand. The result keeps the plan's ID, date and status.
 //
 // It fails with Conflict when the plan is not a draft and with Invalid
