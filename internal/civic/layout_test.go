@@ -100,6 +100,8 @@ func TestLayout(t *testing.T) {
 				t.Errorf("internal/%s imports internal/bench: only cmd/civic runs the benchmark harnesses", name)
 			case name == "httperr" && imp != "civic":
 				t.Errorf("internal/httperr imports %s: the table of statuses both HTTP adapters share imports only the standard library and internal/civic", imp)
+			case name == "plan" && imp != "civic" && imp != "route":
+				t.Errorf("internal/plan imports %s: the planner imports only the standard library, internal/civic and internal/route", imp)
 			}
 			for _, a := range adapters {
 				if imp == a && name != a {
