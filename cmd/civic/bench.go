@@ -25,6 +25,9 @@ civic bench map [--bins 10000] [--requests 5000] [--concurrency 8] [--duration 3
     server time of the operations map's data endpoint while readings are published
 civic bench mqtt [--devices 1000] [--messages 50] [--per-message 1] [--inflight 1] [--client lean|paho] [--db URL] [--cpuprofile FILE]
     real MQTT 5 clients publishing QoS 1 to the embedded broker; every reading checked in the store
+civic bench plan [--bins 10000] [--due 2000] [--may-go N] [--trucks 30] [--time 45s] [--reference 10m] [--seed N]
+    plans a generated city's day with the real planner, travel matrix included,
+    and prints the wall time; --reference solves it again for that long and prints the gap
 civic bench route [--dir ../shared/data/cvrplib] [--time 30s] [--threads N] [--only REGEXP] [--seed N] [--cpu]
     solves the CVRPLIB instances and prints the gap to the best known solutions`
 
@@ -41,6 +44,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		return runBenchMQTT(ctx, e, args[1:])
 	case "ingest":
 		return runBenchIngest(ctx, e, args[1:])
+	case "plan":
+		return runBenchPlan(ctx, e, args[1:])
 	}
 	return usageErrorf("unknown benchmark %q", args[0])
 }
@@ -210,4 +215,39 @@ func runBenchMQTT(ctx context.Context, e *env, args []string) error {
 		Client: c, CPUProfile: *cpuProfile,
 		Out: e.stdout, Progress: e.stderr,
 	}))
+}
+
+func runBenchPlan(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("bench plan", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	bins := fs.Int("bins", 10000, "bins in the generated city")
+	due := fs.Int("due", 2000, "bins that must be emptied")
+	mayGo := fs.Int("may-go", -1, "nearly full bins the solver may add (default due/2)")
+	trucks := fs.Int("trucks", 30, "trucks")
+	limit := fs.Duration("time", 45*time.Second, "the solver's budget for the day")
+	ref := fs.Duration("reference", 0, "also solve for this long and print the gap")
+	seed := fs.Uint64("seed", 1, "random seed")
+	rest, err := parseInterleaved(fs, args)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	if len(rest) > 0 {
+		return usageErrorf("unexpected argument %q", rest[0])
+	}
+	switch {
+	case *bins < 1:
+		return usageErrorf("--bins must be at least 1")
+	case *due < 1 || *due > *bins:
+		return usageErrorf("--due must be between 1 and --bins")
+	case *trucks < 1:
+		return usageErrorf("--trucks must be at least 1")
+	case *limit <= 0:
+		return usageErrorf("--time must be positive")
+	case *ref < 0:
+		return usageErrorf("--reference must not be negative")
+	}
+	return bench.Plan(ctx, bench.PlanOptions{
+		Bins: *bins, Due: *due, MayGo: *mayGo, Trucks: *trucks, Time: *limit, Reference: *ref, Seed: *seed,
+		Out: e.stdout, Progress: e.stderr,
+	})
 }

@@ -36,6 +36,9 @@ func TestHarnesses(t *testing.T) {
 		{"mqtt paho", func(out io.Writer) error {
 			return MQTT(t.Context(), MQTTOptions{Devices: 5, Messages: 4, PerMessage: 3, Inflight: 2, Client: PahoClient, Out: out, Progress: io.Discard})
 		}, `^mqtt: \d+ readings/s, lost 0, duplicates stored 0$`},
+		{"plan", func(out io.Writer) error {
+			return Plan(t.Context(), PlanOptions{Bins: 400, Due: 80, MayGo: 40, Trucks: 8, Time: 2 * time.Second, Reference: 2 * time.Second, Seed: 1, Out: out})
+		}, `^plan: 80 bins due, \d+ routes, \d+ km, \d+\.\d s; gap to a 2s solve -?\d+\.\d\d%$`},
 		{"map", func(out io.Writer) error {
 			return Map(t.Context(), MapOptions{Bins: 200, Requests: 50, Concurrency: 2, Duration: 10 * time.Second, Live: 100, Gzip: true, Seed: 1, Out: out})
 		}, `^map: p99 \d+\.\d\d ms over 50 requests \(200 bins\)$`},

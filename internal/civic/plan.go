@@ -193,14 +193,18 @@ type Plan struct {
 
 // PlanStats sums a plan up.
 type PlanStats struct {
-	MustGo     int     `json:"must_go"`
-	MayGo      int     `json:"may_go"`
-	Skipped    int     `json:"skipped"`
-	Planned    int     `json:"planned"` // bin stops in routes
-	DistanceM  float64 `json:"distance_m"`
-	DurationS  float64 `json:"duration_s"`
-	SolveS     float64 `json:"solve_s"` // seconds the solver ran
+	MustGo    int     `json:"must_go"`
+	MayGo     int     `json:"may_go"`
+	Skipped   int     `json:"skipped"`
+	Planned   int     `json:"planned"` // bin stops in routes
+	DistanceM float64 `json:"distance_m"`
+	DurationS float64 `json:"duration_s"`
+	SolveS    float64 `json:"solve_s"` // seconds the solver ran
+	// Objective is the solver's: travel cost less the prizes of the
+	// may-go bins planned. Prizes is what every may-go bin offered, so
+	// Objective + Prizes (travel plus prizes forgone) is never negative.
 	Objective  float64 `json:"objective"`
+	Prizes     float64 `json:"prizes"`
 	Matrix     string  `json:"matrix"` // "haversine" or "osrm"
 	Disposals  int     `json:"disposals"`
 	Unassigned int     `json:"unassigned"` // must-go bins left out

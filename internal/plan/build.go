@@ -344,6 +344,11 @@ func Assemble(p *Problem, sol route.FleetSolution) ([]civic.Route, []civic.BinDe
 	}
 	slices.SortFunc(out, func(a, b civic.BinDecision) int { return strings.Compare(a.BinID, b.BinID) })
 	st.Objective = sol.Objective
+	for _, v := range p.Fleet.Visits {
+		if v.Optional {
+			st.Prizes += v.Prize
+		}
+	}
 	st.Unassigned = len(out)
 	st.SolveS = sol.Elapsed.Seconds()
 	return routes, out, st

@@ -184,6 +184,7 @@ func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins 
 		pl.Stats.DurationS += st.DurationS
 		pl.Stats.SolveS += st.SolveS
 		pl.Stats.Objective += st.Objective
+		pl.Stats.Prizes += st.Prizes
 		pl.Stats.Disposals += st.Disposals
 		pl.Stats.Unassigned += st.Unassigned
 	}
