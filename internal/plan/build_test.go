@@ -534,3 +534,83 @@ func BenchmarkPlanWithoutSolving(b *testing.B) {
 		}
 	}
 }
+
+// TestPlanWithSolveFleet runs the pipeline with the real solver (nil
+// SolveFunc) on 250 bins of the bench city: every must-go bin is
+// planned or explained, every route runs depot to depot within its
+// truck's shift and never carries more than the truck holds.
+func TestPlanWithSolveFleet(t *testing.T) {
+	in := benchCity()
+	in.Bins, in.States = in.Bins[:250], in.States[:250]
+	in.Options = route.FleetOptions{MaxIterations: 200, Seed: 1}
+	// Small trucks on short shifts, so that each stream needs several.
+	for i := range in.Trucks {
+		in.Trucks[i].CapacityL, in.Trucks[i].ShiftEnd = 700, "08:30"
+	}
+	pl, err := Plan(context.Background(), in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pl.Stats.MustGo != 25 || pl.Stats.Planned < 25 || pl.Stats.Unassigned != 0 || len(pl.Routes) == 0 {
+		t.Fatalf("stats %+v, routes %d: want the 25 must-go bins planned", pl.Stats, len(pl.Routes))
+	}
+	planned := map[string]bool{}
+	for _, r := range pl.Routes {
+		first, last := r.Stops[0], r.Stops[len(r.Stops)-1]
+		if first.Kind != civic.StopDepot || last.Kind != civic.StopDepot || last.LoadAfter != 0 {
+			t.Errorf("route %d: want depot to depot, back empty", r.Seq)
+		}
+		if end := time.Date(2026, 12, 4, 7, 30, 0, 0, time.UTC); r.End.After(end) {
+			t.Errorf("route %d ends %v, after the 08:30 CET shift end", r.Seq, r.End)
+		}
+		for _, s := range r.Stops {
+			if s.LoadAfter > r.CapacityL+1e-6 {
+				t.Errorf("route %d stop %d carries %.0f l of %.0f", r.Seq, s.Seq, s.LoadAfter, r.CapacityL)
+			}
+			if s.Kind == civic.StopBin {
+				if planned[s.BinID] {
+					t.Errorf("bin %s planned twice", s.BinID)
+				}
+				planned[s.BinID] = true
+			}
+		}
+	}
+	for _, d := range pl.Decisions {
+		if d.Decision == civic.MustGo && !planned[d.BinID] {
+			t.Errorf("must-go bin %s not planned", d.BinID)
+		}
+	}
+
+	// A supervisor moves a bin of one trash route to another trash route
+	// and drops one: the solver, warm-started, keeps both edits.
+	var trash []civic.Route
+	for _, r := range pl.Routes {
+		if r.Stream == civic.StreamTrash {
+			trash = append(trash, r)
+		}
+	}
+	if len(trash) < 2 {
+		t.Fatalf("want two trash routes to move a bin between, got %d", len(trash))
+	}
+	moved, dropped := trash[0].Stops[1].BinID, trash[0].Stops[2].BinID
+	if moved == "" || dropped == "" {
+		t.Fatalf("route %d starts %+v", trash[0].Seq, trash[0].Stops[:3])
+	}
+	out, err := Reoptimise(context.Background(), pl, []Edit{{BinID: moved, Route: trash[1].Seq}, {BinID: dropped}}, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range out.Routes {
+		for _, s := range r.Stops {
+			if s.BinID == moved && r.TruckID != trash[1].TruckID {
+				t.Errorf("moved bin %s on %s, want %s", moved, r.TruckID, trash[1].TruckID)
+			}
+			if s.BinID == dropped {
+				t.Errorf("dropped bin %s still on route %d", dropped, r.Seq)
+			}
+		}
+	}
+	if out.Stats.Unassigned != 0 {
+		t.Errorf("unplanned after the edit: %+v", out.Unplanned)
+	}
+}

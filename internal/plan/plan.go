@@ -11,7 +11,8 @@ import (
 	"github.com/civic-city/civic/internal/route"
 )
 
-// SolveFunc solves one routing problem; route.SolveFleet is one. Plan sets
+// SolveFunc solves one routing problem; route.SolveFleet is one, and the
+// default when Plan or Reoptimise is given nil. Plan sets
 // the options' TimeLimit (the stream's share of the budget), Seed,
 // Initial and Progress, keeping the rest as given in PlanInput.Options.
 type SolveFunc func(ctx context.Context, p *route.FleetProblem, o route.FleetOptions) (route.FleetSolution, error)
@@ -90,7 +91,7 @@ func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins 
 		prog = func(string, float64) {}
 	}
 	if solve == nil {
-		return civic.Plan{}, civic.Errorf(civic.Internal, "plan: no solver")
+		solve = route.SolveFleet
 	}
 	m := in.Matrix
 	if m == nil {
