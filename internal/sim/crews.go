@@ -31,8 +31,11 @@ type Crews struct {
 	// Location is the city's time zone; service days are its dates.
 	Location *time.Location
 	// PlanAt is when, in minutes after local midnight, the day's plan is
-	// made and locked if it does not exist yet (default 04:30).
-	PlanAt int
+	// made and locked if it does not exist yet (default 03:00); after
+	// PlanUntil (default 12:00) a day without a plan is left unplanned, as
+	// a city would rather not send trucks out at two in the afternoon. A
+	// plan that exists (a supervisor made it) is worked whenever it is.
+	PlanAt, PlanUntil int
 	// SkipRate is the share of stops skipped as blocked (default 0.02;
 	// negative means none).
 	SkipRate float64
@@ -65,6 +68,9 @@ func (c *Crews) Step(ctx context.Context, now time.Time) error {
 		}
 		p, err := c.Plans.PlanForDate(ctx, date)
 		switch {
+		case civic.IsKind(err, civic.NotFound) && minutes >= c.PlanUntil:
+			c.failed = date // too late today: wait for tomorrow
+			return nil
 		case civic.IsKind(err, civic.NotFound):
 			c.Logger.Info("demo: planning the day", "date", date)
 			if p, err = c.Planner.MakePlan(ctx, date, "demo", nil); err != nil {
@@ -139,7 +145,10 @@ func (c *Crews) defaults() {
 		c.Location = time.UTC
 	}
 	if c.PlanAt == 0 {
-		c.PlanAt = 4*60 + 30
+		c.PlanAt = 3 * 60
+	}
+	if c.PlanUntil == 0 {
+		c.PlanUntil = 12 * 60
 	}
 	if c.SkipRate == 0 {
 		c.SkipRate = 0.02
