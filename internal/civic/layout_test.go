@@ -96,6 +96,8 @@ func TestLayout(t *testing.T) {
 				t.Errorf("internal/civic imports %s: it may import only the standard library", imp)
 			case (name == "route" || name == "forecast") && imp != "civic":
 				t.Errorf("internal/%s imports %s: a pure algorithm imports only the standard library and internal/civic", name, imp)
+			case name == "plan" && imp != "civic" && imp != "route":
+				t.Errorf("internal/plan imports %s: the planner imports only the standard library, internal/civic and internal/route", imp)
 			}
 			for _, a := range adapters {
 				if imp == a && name != a {
