@@ -91,7 +91,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	// writer (deferred), before the store.
 	loc, _ := time.LoadLocation(c.TimeZone) // checked by finishServe; nil is UTC
 	fc := forecast.NewService(a.store, a.store, forecast.ServiceOptions{Model: forecast.Options{Location: loc}, Now: clock, Logger: log})
-	fc.Start()
+	if err := fc.Start(ctx); err != nil {
+		return fmt.Errorf("forecasts: %w", err)
+	}
 	defer func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -250,9 +252,15 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err := events.Start(ctx); err != nil {
 		return fmt.Errorf("live events: %w", err)
 	}
-	engine.Start()
-	notifier.Start()
-	writer.Start()
+	if err := engine.Start(ctx); err != nil {
+		return fmt.Errorf("alert engine: %w", err)
+	}
+	if err := notifier.Start(ctx); err != nil {
+		return fmt.Errorf("notifier: %w", err)
+	}
+	if err := writer.Start(ctx); err != nil {
+		return fmt.Errorf("ingest writer: %w", err)
+	}
 
 	secrets := map[string]string{}
 	if c.TTNSecret != "" {
@@ -320,7 +328,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 			log.Warn("MQTT broker shutdown", "err", err)
 		}
 	}
-	ui.Close()
+	_ = ui.Close(shutdown)
 	if err := hs.Shutdown(shutdown); err != nil {
 		log.Warn("HTTP shutdown", "err", err)
 	}
@@ -417,7 +425,7 @@ func startMQTT(ctx context.Context, c *config, a *app, ing civic.Ingester, log *
 			},
 		})
 		if err == nil {
-			err = broker.Start()
+			err = broker.Start(ctx)
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("embedded MQTT broker on %s: %w (choose another port with --mqtt-addr, or disable it with --mqtt-addr '')", c.MQTTAddr, err)
@@ -428,7 +436,7 @@ func startMQTT(ctx context.Context, c *config, a *app, ing civic.Ingester, log *
 		var err error
 		sub, err = mqtt.NewSubscriber(ing, mqtt.SubscriberOptions{URL: c.MQTTBroker, Username: c.MQTTUser, Password: c.MQTTPassword, Logger: log})
 		if err == nil {
-			err = sub.Start()
+			err = sub.Start(ctx)
 		}
 		if err != nil {
 			if broker != nil {
