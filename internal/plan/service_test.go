@@ -12,8 +12,8 @@ import (
 	"github.com/civic-city/civic/internal/store"
 )
 
-// serviceCity is a real SQLite store with a small city: a depot, a trash
-// truck and its crew, and three bins: B1 full (with a full alert), B2 at
+// serviceCity is a real SQLite store with a small city: a depot, a
+// transfer station, a trash truck and its crew, and three bins: B1 full (with a full alert), B2 at
 // 70 %, B3 nearly empty.
 type serviceCity struct {
 	st  *store.Store
@@ -50,6 +50,9 @@ func newServiceCity(t *testing.T) *serviceCity {
 		}
 	}
 	must(st.CreateDepot(ctx, &civic.Depot{ID: "D1", Name: "Depot", Lat: 42.37, Lon: -71.06}))
+	fac := civic.Facility{ID: "F1", Name: "Transfer station", Lat: 42.35, Lon: -71.05}
+	fac.Normalize()
+	must(st.CreateFacility(ctx, &fac))
 	tr := civic.Truck{ID: "T1", Name: "Truck 1", DepotID: "D1", CapacityL: 20000}
 	tr.Normalize()
 	must(st.CreateTruck(ctx, &tr))
@@ -111,7 +114,7 @@ func TestServicePlanEditLockReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	if p.ID == "" || p.Status != civic.PlanDraft || p.CreatedBy != "super1" || len(p.Routes) != 1 {
-		t.Fatalf("plan %s %s by %q with %d routes", p.ID, p.Status, p.CreatedBy, len(p.Routes))
+		t.Fatalf("plan %s %s by %q with %d routes\n%+v\n%+v\n%+v", p.ID, p.Status, p.CreatedBy, len(p.Routes), p.Decisions, p.Unplanned, p.Stats)
 	}
 	if len(stages) == 0 || stages[len(stages)-1] != "saved" {
 		t.Errorf("progress stages %v", stages)
