@@ -16,6 +16,7 @@ import (
 	"github.com/civic-city/civic/internal/forecast"
 	"github.com/civic-city/civic/internal/ingest"
 	"github.com/civic-city/civic/internal/mqtt"
+	"github.com/civic-city/civic/internal/plan"
 	"github.com/civic-city/civic/internal/server"
 	"github.com/civic-city/civic/internal/store"
 	"github.com/civic-city/civic/internal/web"
@@ -39,6 +40,7 @@ type node struct {
 	alerts    civic.AlertStore // the store, telling alertChanged of each change
 	engine    *alert.Engine
 	writer    *ingest.Writer
+	planner   *plan.Service
 	ui        *web.UI
 	api       *server.Server
 
@@ -106,7 +108,10 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 		Logger:   log,
 		OnCommit: n.readingsCommitted,
 	})
-	n.ui = web.New(web.Config{TileURL: c.TileURL, SecureCookies: c.SecureCookies}, web.Deps{
+	if n.planner, err = newPlanner(n.app, c, loc, n.clock, log, n.alerts, n.forecasts, n.singleton, c.PlanAt); err != nil {
+		return nil, err
+	}
+	n.ui = web.New(web.Config{TileURL: c.TileURL, SecureCookies: c.SecureCookies, Location: loc}, web.Deps{
 		Store: n.app.store,
 		Login: func(ctx context.Context, name, password string) (string, time.Time, error) {
 			token, s, _, err := n.app.auth.Login(ctx, name, password)
@@ -117,6 +122,8 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 		Logger:     log,
 		Now:        n.clock,
 		Forecaster: n.forecasts,
+		Planner:    n.planner,
+		Plans:      n.app.store,
 	})
 	secrets := map[string]string{}
 	if c.TTNSecret != "" {
@@ -127,7 +134,7 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 	}
 	n.api = server.New(server.Config{SecureCookies: c.SecureCookies, LoRaWANSecrets: secrets}, server.Deps{
 		Store: n.app.store, Ingester: n.writer, Auth: n.app.auth, Logger: log, Now: n.app.now, Pages: n.ui.Handler(),
-		Forecaster: n.forecasts, Alerts: n.alerts,
+		Forecaster: n.forecasts, Alerts: n.alerts, Plans: n.app.store, Planner: n.planner, Location: loc,
 	})
 	return n, nil
 }
@@ -138,14 +145,25 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 // listeners, and last the demo's sensors.
 func (n *node) start(ctx context.Context) error {
 	n.started = true
-	n.forecasts.Start()
+	if err := n.forecasts.Start(ctx); err != nil {
+		return fmt.Errorf("forecasts: %w", err)
+	}
 	n.app.store.OnChange(n.assetsChanged)
 	if err := n.events.Start(ctx); err != nil {
 		return fmt.Errorf("live events: %w", err)
 	}
-	n.engine.Start()
-	n.notifier.Start()
-	n.writer.Start()
+	if err := n.engine.Start(ctx); err != nil {
+		return fmt.Errorf("alert engine: %w", err)
+	}
+	if err := n.notifier.Start(ctx); err != nil {
+		return fmt.Errorf("notifier: %w", err)
+	}
+	if err := n.writer.Start(ctx); err != nil {
+		return fmt.Errorf("ingest writer: %w", err)
+	}
+	if err := n.planner.Start(ctx); err != nil {
+		return fmt.Errorf("nightly planner: %w", err)
+	}
 
 	ln, err := net.Listen("tcp", n.c.Addr)
 	if err != nil {
@@ -169,7 +187,7 @@ func (n *node) start(ctx context.Context) error {
 		fmt.Fprintf(n.e.stdout, "civic: MQTT broker on %s\n", n.broker.Addr())
 	}
 	if n.demo != nil {
-		n.demo.start(ctx, n.writer, n.ui)
+		n.demo.start(ctx, n.writer, n.ui, n.planner, n.app.store)
 	}
 	return nil
 }
@@ -212,13 +230,14 @@ func (n *node) close() {
 		if n.broker != nil {
 			warn("MQTT broker", n.broker.Close(shutdown))
 		}
-		n.ui.Close()
+		warn("web UI", n.ui.Close(shutdown))
 		if n.http != nil {
 			warn("HTTP", n.http.Shutdown(shutdown))
 		}
 		if err := n.writer.Close(shutdown); err != nil {
 			n.log.Error("ingest writer shutdown", "err", err)
 		}
+		warn("nightly planner", n.planner.Close(shutdown))
 		warn("alert engine", n.engine.Close(shutdown))
 		warn("notifier", n.notifier.Close(shutdown))
 		warn("live events", n.events.Close(shutdown))
@@ -325,7 +344,7 @@ func (n *node) startMQTT(ctx context.Context) error {
 			Authenticate: auth.DeviceAuthenticator(n.app.store),
 		})
 		if err == nil {
-			err = b.Start()
+			err = b.Start(ctx)
 		}
 		if err != nil {
 			return fmt.Errorf("embedded MQTT broker on %s: %w (choose another port with --mqtt-addr, or disable it with --mqtt-addr '')", c.MQTTAddr, err)
@@ -335,7 +354,7 @@ func (n *node) startMQTT(ctx context.Context) error {
 	if c.MQTTBroker != "" {
 		sub, err := mqtt.NewSubscriber(n.writer, mqtt.SubscriberOptions{URL: c.MQTTBroker, Username: c.MQTTUser, Password: c.MQTTPassword, Logger: n.log})
 		if err == nil {
-			err = sub.Start()
+			err = sub.Start(ctx)
 		}
 		if err != nil {
 			return fmt.Errorf("external MQTT broker %s: %w", c.MQTTBroker, err)

@@ -133,7 +133,9 @@ func ingestHTTP(ctx context.Context, progress io.Writer, dbURL string, bodies []
 		return 0, err
 	}
 	w := ingest.NewWriter(st, st, ingest.WriterOptions{Logger: quiet})
-	w.Start()
+	if err := w.Start(ctx); err != nil {
+		return 0, err
+	}
 	defer w.Close(context.Background())
 	srv := server.New(server.Config{}, server.Deps{Store: st, Ingester: w, Auth: au, Logger: quiet})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -78,7 +78,7 @@ func Map(ctx context.Context, o MapOptions) error {
 	fmt.Fprintf(o.Out, "city: %d bins, %d zones, states written in %v\n", len(city.Bins), len(city.Zones), time.Since(start).Round(time.Millisecond))
 
 	ui := web.New(web.Config{}, web.Deps{Store: st, Logger: quiet})
-	defer ui.Close()
+	defer ui.Close(ctx)
 	var mu sync.Mutex
 	serverTimes := make([]time.Duration, 0, o.Requests)
 	reader := civic.Principal{UserID: "bench", Name: "bench", Role: civic.RoleAnalyst}

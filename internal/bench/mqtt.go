@@ -92,7 +92,9 @@ func MQTT(ctx context.Context, o MQTTOptions) error {
 
 	quiet := slog.New(slog.DiscardHandler)
 	w := ingest.NewWriter(st, st, ingest.WriterOptions{Logger: quiet})
-	w.Start()
+	if err := w.Start(ctx); err != nil {
+		return err
+	}
 	defer w.Close(context.Background())
 	b, err := mqtt.NewBroker(w, mqtt.BrokerOptions{
 		Addr:         "127.0.0.1:0",
@@ -102,7 +104,7 @@ func MQTT(ctx context.Context, o MQTTOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := b.Start(); err != nil {
+	if err := b.Start(ctx); err != nil {
 		return err
 	}
 	defer b.Close(context.Background())

@@ -22,12 +22,14 @@ import (
 	"github.com/civic-city/civic/internal/auth"
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/ingest"
+	"github.com/civic-city/civic/internal/plan"
 	"github.com/civic-city/civic/internal/server"
 	"github.com/civic-city/civic/internal/store"
 )
 
 // fixture is a server over a fresh SQLite store with a small city in it:
-// one zone, depot, truck and crew, two bins with a device each, users of
+// one zone, depot, transfer station, truck and crew, two bins with a
+// device each (B1 full, with an open full alert), a planner, users of
 // every role (logged in) and API keys of the main scopes.
 type fixture struct {
 	t        testing.TB
@@ -35,6 +37,7 @@ type fixture struct {
 	ingester *ingest.Writer
 	auth     *auth.Service
 	srv      *server.Server
+	planner  civic.Planner
 	h        http.Handler
 	logBuf   *syncBuffer
 	now      time.Time
@@ -74,7 +77,9 @@ func newFixture(t testing.TB, cfg server.Config) *fixture {
 		t.Fatal(err)
 	}
 	w := ingest.NewWriter(st, st, ingest.WriterOptions{Now: now})
-	w.Start()
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -89,12 +94,19 @@ func newFixture(t testing.TB, cfg server.Config) *fixture {
 		}
 	})
 	logBuf := &syncBuffer{}
+	planner, err := plan.NewService(plan.ServiceOptions{
+		Assets: st, States: st, Alerts: st, Plans: st, Now: now, Solve: plan.Insertion, TimeLimit: time.Second,
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := server.New(cfg, server.Deps{
-		Store: st, Ingester: w, Auth: a, Now: now, Pages: testPages(),
+		Store: st, Ingester: w, Auth: a, Now: now, Pages: testPages(), Planner: planner,
 		Logger: slog.New(slog.NewJSONHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	f := &fixture{
-		t: t, store: st, ingester: w, auth: a, srv: srv, h: srv.Handler(), logBuf: logBuf, now: testNow,
+		t: t, store: st, ingester: w, auth: a, srv: srv, planner: planner, h: srv.Handler(), logBuf: logBuf, now: testNow,
 		users: map[string]civic.User{}, sessions: map[string]string{}, keys: map[string]string{}, keyIDs: map[string]string{},
 	}
 	f.seed(ctx)
@@ -128,6 +140,9 @@ func (f *fixture) seed(ctx context.Context) {
 		{-71.10, 42.34}, {-71.04, 42.34}, {-71.04, 42.38}, {-71.10, 42.38}, {-71.10, 42.34},
 	}}}}))
 	must(f.store.CreateDepot(ctx, &civic.Depot{ID: "D1", Name: "North depot", Lat: 42.37, Lon: -71.06}))
+	fac := civic.Facility{ID: "F1", Name: "Transfer station", Lat: 42.35, Lon: -71.05}
+	fac.Normalize()
+	must(f.store.CreateFacility(ctx, &fac))
 	tr := civic.Truck{ID: "T1", Name: "Truck 1", DepotID: "D1", CapacityL: 20000}
 	tr.Normalize()
 	must(f.store.CreateTruck(ctx, &tr))
@@ -149,6 +164,9 @@ func (f *fixture) seed(ctx context.Context) {
 		{Device: "S1", Bin: "B1", Time: testNow.Add(-2 * time.Hour), Fill: fill(0.5)},
 		{Device: "S1", Bin: "B1", Time: testNow.Add(-1 * time.Hour), Fill: fill(0.8)},
 	}})
+	must(err)
+	_, _, err = f.store.OpenAlert(ctx, &civic.Alert{BinID: "B1", Rule: civic.RuleFull, Severity: civic.RuleFull.DefaultSeverity(),
+		Message: "B1 is full", OpenedAt: testNow.Add(-time.Hour), LastSeenAt: testNow.Add(-time.Hour)})
 	must(err)
 }
 

@@ -23,9 +23,12 @@ type navItem struct {
 }
 
 // nav is the header navigation. Crews work from a phone on the street: they
-// get the map and nothing to scroll past.
+// get their route and the map, and nothing to scroll past.
 var nav = []navItem{
+	{Path: "/crew", Label: "My route", Roles: []civic.Role{civic.RoleCrew}},
 	{Path: "/", Label: "Map"},
+	{Path: "/plans", Label: "Plans", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
+	{Path: "/crew", Label: "Crews", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor}},
 	{Path: "/fleet", Label: "Fleet", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
 	{Path: "/alerts", Label: "Alerts", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
 }
@@ -71,6 +74,24 @@ func parsePages(a *staticFiles) map[string]*template.Template {
 		"level":  level,
 		"mulf":   func(a, b float64) float64 { return a * b },
 		"deref":  deref,
+		"kmf":    func(v float64) string { return fmt.Sprintf("%.1f", v) },
+		"fpct":   func(v float64) string { return fmt.Sprintf("%.0f %%", v*100) },
+		"fixed1": func(v float64) string { return fmt.Sprintf("%.1f", v) },
+		"dist":   stopDistance,
+		"geo":    geoURI,
+		"dur":    duration,
+		"colour": routeColour,
+		"rc":     func(seq int) int { return (max(seq, 1)-1)%len(routeColours) + 1 },
+		"label":  streamLabel,
+		"rcOf": func(c string) int {
+			for i, x := range routeColours {
+				if x == c {
+					return i + 1
+				}
+			}
+			return 1
+		},
+		"circuity": func() float64 { return circuity },
 	}
 	names, err := fs.Glob(files, "templates/*.html")
 	if err != nil {
@@ -275,6 +296,12 @@ func safeNext(next string) string {
 }
 
 // Template helpers.
+
+// geoURI is an RFC 5870 geo: link that opens the phone's navigation app at
+// a stop; built from numbers and an escaped name, so it is safe as a URL.
+func geoURI(lat, lon float64, name string) template.URL {
+	return template.URL(fmt.Sprintf("geo:%.6f,%.6f?q=%.6f,%.6f(%s)", lat, lon, lat, lon, url.QueryEscape(name)))
+}
 
 // deref reads a *bool or *float64 for comparisons in templates.
 func deref(v any) any {

@@ -52,6 +52,9 @@ type Config struct {
 	// sent to browsers; 200 ms by default. It bounds how stale a marker
 	// is after its reading commits.
 	FlushInterval time.Duration
+	// Location is the city's time zone: plan dates, "today" on the crew
+	// page and the times pages show. UTC when nil.
+	Location *time.Location
 }
 
 // Deps are the services the dashboard uses. Store is required; Login and
@@ -75,6 +78,12 @@ type Deps struct {
 	// Forecaster, if set, puts each bin's predicted time to full on its
 	// page and its projection on the fill chart.
 	Forecaster civic.Forecaster
+	// Planner, if set, makes and edits plans from the plans page and takes
+	// the crew page's fallback form; without it those pages only show.
+	Planner civic.Planner
+	// Plans, if set, serves the plans pages, the crew view and the planned
+	// versus actual report; without it they say planning is not enabled.
+	Plans civic.PlanStore
 }
 
 // UI is the dashboard. Create it with New; it is safe for concurrent use.
@@ -116,6 +125,9 @@ func New(cfg Config, deps Deps) *UI {
 	if cfg.FlushInterval <= 0 {
 		cfg.FlushInterval = 200 * time.Millisecond
 	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
 	u := &UI{cfg: cfg, deps: deps, log: deps.Logger, now: deps.Now}
 	if u.log == nil {
 		u.log = slog.New(slog.DiscardHandler)
@@ -146,6 +158,16 @@ func New(cfg Config, deps Deps) *UI {
 //	GET  /alerts                 alerts (filters: status, rule, bin)
 //	POST /alerts/{id}/ack        acknowledge, POST /alerts/{id}/resolve (note)
 //	GET  /alerts/events          Server-Sent Events: alert changes
+//	GET  /plans                  plans by date; POST /plans makes one (date)
+//	GET  /plans/{id}             a plan: map, routes, load charts, why each bin
+//	POST /plans/{id}/moves       move a bin to another route or drop it
+//	POST /plans/{id}/status      lock or unlock (to)
+//	GET  /plans/{id}/export/{f}  the plan as gpx, geojson or csv
+//	GET  /plans/{id}/routes/{rid}/sheet      a printable route sheet
+//	GET  /plans/{id}/routes/{rid}/export/{f} one route as gpx, geojson or csv
+//	GET  /plans/{id}/report      planned versus actual; /plans/{id}/report.csv
+//	GET  /crew                   my route today, built for a phone (crew)
+//	POST /crew/stops/{id}        a stop report without JavaScript
 //	GET  /login, POST /login     sign in (sets the session cookie)
 //	POST /logout                 sign out
 //	GET  /static/...             embedded static files (hashed names are immutable)
@@ -164,6 +186,18 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /alerts/events", u.data(u.alertEvents))
 	mux.HandleFunc("POST /alerts/{id}/ack", u.page(u.alertAction(civic.EventAcknowledged)))
 	mux.HandleFunc("POST /alerts/{id}/resolve", u.page(u.alertAction(civic.EventResolved)))
+	mux.HandleFunc("GET /plans", u.page(u.plansPage))
+	mux.HandleFunc("POST /plans", u.page(u.makePlan))
+	mux.HandleFunc("GET /plans/{id}", u.page(u.planPage))
+	mux.HandleFunc("POST /plans/{id}/moves", u.page(u.movePlanStop))
+	mux.HandleFunc("POST /plans/{id}/status", u.page(u.setPlanStatus))
+	mux.HandleFunc("GET /plans/{id}/export/{format}", u.data(u.planExport))
+	mux.HandleFunc("GET /plans/{id}/routes/{rid}/sheet", u.page(u.routeSheet))
+	mux.HandleFunc("GET /plans/{id}/routes/{rid}/export/{format}", u.data(u.routeExport))
+	mux.HandleFunc("GET /plans/{id}/report", u.page(u.planReport))
+	mux.HandleFunc("GET /plans/{id}/report.csv", u.data(u.planReportCSV))
+	mux.HandleFunc("GET /crew", u.page(u.crewPage))
+	mux.HandleFunc("POST /crew/stops/{id}", u.page(u.crewReport))
 	mux.HandleFunc("GET /login", u.loginPage)
 	mux.HandleFunc("POST /login", u.loginSubmit)
 	mux.HandleFunc("POST /logout", u.logout)
@@ -201,11 +235,15 @@ func (u *UI) Refresh(ctx context.Context) error { return u.cache.load(ctx) }
 
 // Close disconnects the live clients, so the HTTP server's Shutdown does not
 // wait for their streams, and stops pending flushes. The handler keeps
-// serving pages; /events answers 503 afterwards.
-func (u *UI) Close() {
+// serving pages; /events answers 503 afterwards. It follows the convention
+// of package lifecycle, without a Start: the dashboard serves from New and
+// runs no goroutine of its own, so Close returns at once (nil) and ctx is
+// not used. Close is idempotent.
+func (u *UI) Close(ctx context.Context) error {
 	u.closeOnce.Do(func() {
 		u.cache.close()
 		u.hub.close()
 		u.alertHub.close()
 	})
+	return nil
 }

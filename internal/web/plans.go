@@ -1,0 +1,441 @@
+package web
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/civic-city/civic/internal/civic"
+)
+
+// The plans pages: pick a date and make its plan, see the routes on a map
+// with each route's load over the day and why every bin is in it, move a
+// bin to another route or drop it, lock the plan for the crews, print a
+// route sheet, export GPX, GeoJSON and CSV.
+
+// routeColours tell routes apart on the map, the charts and the lists; a
+// route's colour is routeColours[(Seq-1) % len]. The same list is in
+// static/plan.js.
+var routeColours = []string{"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22"}
+
+func routeColour(seq int) string {
+	if seq < 1 {
+		seq = 1
+	}
+	return routeColours[(seq-1)%len(routeColours)]
+}
+
+// plansEnabled fails with Unavailable when the server has no plan store.
+func (u *UI) plansEnabled() error {
+	if u.deps.Plans == nil {
+		return civic.Errorf(civic.Unavailable, "Collection planning is not enabled on this server.")
+	}
+	return nil
+}
+
+// plannerEnabled is plansEnabled for the pages that change plans.
+func (u *UI) plannerEnabled() error {
+	if err := u.plansEnabled(); err != nil {
+		return err
+	}
+	if u.deps.Planner == nil {
+		return civic.Errorf(civic.Unavailable, "The planner is not running on this server.")
+	}
+	return nil
+}
+
+// today is the service day now, in the city's zone.
+func (u *UI) today() string { return u.now().In(u.cfg.Location).Format(time.DateOnly) }
+
+// clock shows a time of day in the city's zone.
+func (u *UI) clock(t time.Time) string {
+	if t.IsZero() {
+		return "–"
+	}
+	return t.In(u.cfg.Location).Format("15:04")
+}
+
+// who names the caller in plans and reports.
+func who(p civic.Principal) string {
+	if p.KeyID != "" {
+		return "key:" + p.KeyID
+	}
+	return p.Name
+}
+
+// plansData is the plans list's model.
+type plansData struct {
+	Date       string
+	Plans      []civic.Plan
+	CanOperate bool
+	Error      string
+}
+
+func (u *UI) plansPage(w http.ResponseWriter, r *http.Request, p civic.Principal) {
+	if err := u.plansEnabled(); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	d := plansData{Date: u.today(), CanOperate: p.Can(civic.PermOperate) && u.deps.Planner != nil}
+	if v := r.URL.Query().Get("date"); validDate(v) {
+		d.Date = v
+	}
+	plans, err := u.deps.Plans.ListPlans(r.Context(), civic.PlanFilter{Limit: 60})
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	slices.SortFunc(plans, func(a, b civic.Plan) int { return cmp.Compare(b.Date, a.Date) })
+	d.Plans = plans
+	u.render(w, r, http.StatusOK, "plans", "", pageData{Title: "Plans", Active: "/plans", Principal: p, Data: d})
+}
+
+func validDate(s string) bool {
+	_, err := time.Parse(time.DateOnly, s)
+	return err == nil
+}
+
+// makePlan plans the form's date and shows the new plan. Planning takes
+// seconds to a minute: the page's script shows a busy state meanwhile.
+func (u *UI) makePlan(w http.ResponseWriter, r *http.Request, p civic.Principal) {
+	if err := p.Require(civic.PermOperate); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if err := u.plannerEnabled(); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if err := parseForm(w, r); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	date := r.PostFormValue("date")
+	if !validDate(date) {
+		u.fail(w, r, civic.Errorf(civic.Invalid, "Pick a date to plan."))
+		return
+	}
+	plan, err := u.deps.Planner.MakePlan(r.Context(), date, who(p), nil)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/plans/"+url.PathEscape(plan.ID), http.StatusSeeOther)
+}
+
+func parseForm(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		return civic.Errorf(civic.Invalid, "The form could not be read.")
+	}
+	return nil
+}
+
+// routeView is a route as the plan page shows it.
+type routeView struct {
+	civic.Route
+	Colour     string
+	TruckName  string
+	CrewName   string
+	DepotName  string
+	Bins       int
+	Disposals  int
+	Km         string
+	Duration   string
+	StartEnd   string
+	LoadJSON   string // [[unix s...], [litres...]] for the load chart
+	Stops      []stopView
+	Collected  int
+	Skipped    int
+	Pending    int
+	StreamName string
+}
+
+// stopView is a stop as lists show it.
+type stopView struct {
+	civic.Stop
+	ETAText    string
+	DoneText   string
+	Label      string // the marker's label: the bin's number in the route, "D", "F"
+	Km         string
+	LoadPct    int // load after the stop, percent of the truck
+	MoveChoice []routeChoice
+}
+
+// routeChoice is a route a bin may move to.
+type routeChoice struct {
+	ID, Label string
+}
+
+// planView is the plan page's model.
+type planView struct {
+	Plan       civic.Plan
+	Routes     []routeView
+	Unplanned  []civic.BinDecision
+	CanEdit    bool // a draft, and the caller may operate
+	CanLock    bool
+	CanUnlock  bool
+	Km         string
+	Duration   string
+	GeoJSONURL string
+	TileURL    string
+	TileAttr   string
+	Moved      string // a notice after an edit
+}
+
+func km(m float64) string { return fmt.Sprintf("%.1f km", m/1000) }
+
+func duration(s float64) string {
+	d := time.Duration(s) * time.Second
+	return fmt.Sprintf("%d h %02d min", int(d.Hours()), int(d.Minutes())%60)
+}
+
+// names are the display names of the assets a plan refers to.
+type names struct {
+	trucks, crews, depots map[string]string
+	crewList              []civic.Crew
+}
+
+func (u *UI) assetNames(r *http.Request) (names, error) {
+	ctx := r.Context()
+	n := names{trucks: map[string]string{}, crews: map[string]string{}, depots: map[string]string{}}
+	trucks, err := u.deps.Store.ListTrucks(ctx)
+	if err != nil {
+		return n, err
+	}
+	for _, t := range trucks {
+		n.trucks[t.ID] = t.Name
+	}
+	crews, err := u.deps.Store.ListCrews(ctx)
+	if err != nil {
+		return n, err
+	}
+	n.crewList = crews
+	for _, c := range crews {
+		n.crews[c.ID] = c.Name
+	}
+	depots, err := u.deps.Store.ListDepots(ctx)
+	if err != nil {
+		return n, err
+	}
+	for _, d := range depots {
+		n.depots[d.ID] = d.Name
+	}
+	return n, nil
+}
+
+// routeViews turns a plan's routes into what the pages show; choices lists,
+// for a draft, the routes each bin may move to (same stream).
+func (u *UI) routeViews(pl civic.Plan, n names, choices bool) []routeView {
+	out := make([]routeView, 0, len(pl.Routes))
+	for _, rt := range pl.Routes {
+		v := routeView{Route: rt, Colour: routeColour(rt.Seq), TruckName: cmp.Or(n.trucks[rt.TruckID], rt.TruckID),
+			CrewName: cmp.Or(n.crews[rt.CrewID], rt.CrewID), DepotName: cmp.Or(n.depots[rt.DepotID], rt.DepotID),
+			Km: km(rt.DistanceM), Duration: duration(rt.DurationS),
+			StartEnd: u.clock(rt.Start) + "–" + u.clock(rt.End), StreamName: streamLabel(rt.Stream)}
+		var others []routeChoice
+		if choices {
+			for _, o := range pl.Routes {
+				if o.ID != rt.ID && o.Stream == rt.Stream {
+					others = append(others, routeChoice{ID: o.ID, Label: fmt.Sprintf("Route %d · %s", o.Seq, cmp.Or(n.trucks[o.TruckID], o.TruckID))})
+				}
+			}
+		}
+		ts, loads := []int64{}, []float64{}
+		for _, s := range rt.Stops {
+			sv := stopView{Stop: s, ETAText: u.clock(s.ETA), Km: km(s.DistanceM)}
+			if s.DoneAt != nil {
+				sv.DoneText = u.clock(*s.DoneAt)
+			}
+			if rt.CapacityL > 0 {
+				sv.LoadPct = int(s.LoadAfter / rt.CapacityL * 100)
+			}
+			switch s.Kind {
+			case civic.StopBin:
+				v.Bins++
+				sv.Label = fmt.Sprint(v.Bins)
+				sv.MoveChoice = others
+				switch s.Status {
+				case civic.StopCollected:
+					v.Collected++
+				case civic.StopSkipped:
+					v.Skipped++
+				default:
+					v.Pending++
+				}
+			case civic.StopDisposal:
+				v.Disposals++
+				sv.Label = "F"
+			case civic.StopDepot:
+				sv.Label = "D"
+			case civic.StopBreak:
+				sv.Label = "☕"
+			}
+			v.Stops = append(v.Stops, sv)
+			// The load rises at a bin while the crew empties it and drops
+			// to nothing at a facility: a point at arrival and one at
+			// departure draw both.
+			if !s.ETA.IsZero() {
+				ts = append(ts, s.ETA.Unix())
+				loads = append(loads, s.LoadBefore)
+			}
+			if !s.Depart.IsZero() && s.Depart.After(s.ETA) {
+				ts = append(ts, s.Depart.Unix())
+				loads = append(loads, s.LoadAfter)
+			}
+		}
+		b, _ := json.Marshal([]any{ts, loads})
+		v.LoadJSON = string(b)
+		out = append(out, v)
+	}
+	return out
+}
+
+func (u *UI) planPage(w http.ResponseWriter, r *http.Request, p civic.Principal) {
+	if err := u.plansEnabled(); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	pl, err := u.deps.Plans.Plan(r.Context(), r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	n, err := u.assetNames(r)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	operate := p.Can(civic.PermOperate) && u.deps.Planner != nil
+	d := planView{Plan: pl, Unplanned: pl.Unplanned,
+		CanEdit:    operate && pl.Status == civic.PlanDraft,
+		CanLock:    operate && pl.Status.CanBecome(civic.PlanLocked),
+		CanUnlock:  operate && pl.Status == civic.PlanLocked,
+		Km:         km(pl.Stats.DistanceM),
+		Duration:   duration(pl.Stats.DurationS),
+		GeoJSONURL: "/plans/" + url.PathEscape(pl.ID) + "/export/geojson",
+		TileURL:    u.cfg.TileURL, TileAttr: u.cfg.TileAttribution,
+		Moved: r.URL.Query().Get("moved"),
+	}
+	d.Routes = u.routeViews(pl, n, d.CanEdit)
+	u.render(w, r, http.StatusOK, "plan", "", pageData{Title: "Plan " + pl.Date, Active: "/plans", Principal: p, Data: d})
+}
+
+// movePlanStop applies one supervisor's edit (bin_id to to_route, or out
+// of the plan when to_route is empty) and re-optimises the draft.
+func (u *UI) movePlanStop(w http.ResponseWriter, r *http.Request, p civic.Principal) {
+	if err := p.Require(civic.PermOperate); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if err := u.plannerEnabled(); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if err := parseForm(w, r); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	id := r.PathValue("id")
+	move := civic.StopMove{BinID: r.PostFormValue("bin_id"), ToRoute: r.PostFormValue("to_route")}
+	if err := civic.ValidateID("bin_id", move.BinID); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if _, err := u.deps.Planner.Reoptimise(r.Context(), id, []civic.StopMove{move}, who(p)); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	note := "moved"
+	if move.ToRoute == "" {
+		note = "dropped"
+	}
+	http.Redirect(w, r, "/plans/"+url.PathEscape(id)+"?moved="+url.QueryEscape(move.BinID+" "+note), http.StatusSeeOther)
+}
+
+// setPlanStatus locks a draft for the crews or unlocks it for editing.
+func (u *UI) setPlanStatus(w http.ResponseWriter, r *http.Request, p civic.Principal) {
+	if err := p.Require(civic.PermOperate); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if err := u.plannerEnabled(); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if err := parseForm(w, r); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	to := civic.PlanStatus(r.PostFormValue("to"))
+	if to != civic.PlanLocked && to != civic.PlanDraft {
+		u.fail(w, r, civic.Errorf(civic.Invalid, "A plan can be locked or unlocked here."))
+		return
+	}
+	id := r.PathValue("id")
+	if _, err := u.deps.Planner.SetStatus(r.Context(), id, to, who(p)); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/plans/"+url.PathEscape(id), http.StatusSeeOther)
+}
+
+// planRoute reads the plan and one of its routes named by the path.
+func (u *UI) planRoute(r *http.Request) (civic.Plan, civic.Route, error) {
+	if err := u.plansEnabled(); err != nil {
+		return civic.Plan{}, civic.Route{}, err
+	}
+	pl, err := u.deps.Plans.Plan(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return pl, civic.Route{}, err
+	}
+	rid := r.PathValue("rid")
+	for _, rt := range pl.Routes {
+		if rt.ID == rid {
+			return pl, rt, nil
+		}
+	}
+	return pl, civic.Route{}, civic.Errorf(civic.NotFound, "Plan %s has no route %s.", pl.ID, rid)
+}
+
+// sheetData is a printable route sheet.
+type sheetData struct {
+	Plan  civic.Plan
+	Route routeView
+}
+
+func (u *UI) routeSheet(w http.ResponseWriter, r *http.Request, p civic.Principal) {
+	pl, rt, err := u.planRoute(r)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	n, err := u.assetNames(r)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	one := pl
+	one.Routes = []civic.Route{rt}
+	d := sheetData{Plan: pl, Route: u.routeViews(one, n, false)[0]}
+	u.render(w, r, http.StatusOK, "sheet", "", pageData{Title: fmt.Sprintf("Route %d · %s", rt.Seq, pl.Date), Active: "/plans", Principal: p, Data: d})
+}
+
+// exportName is a download's file name: civic-plan-DATE[-route-N].EXT.
+func exportName(pl civic.Plan, rt *civic.Route, ext string) string {
+	name := "civic-plan-" + pl.Date
+	if rt != nil {
+		name += fmt.Sprintf("-route-%d", rt.Seq)
+	}
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
+			return r
+		}
+		return '_'
+	}, name) + "." + ext
+}
