@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -35,6 +36,8 @@ func demoPassword(name string) string { return "civic-demo-" + name }
 // real ingest path on an accelerated clock.
 type demoCity struct {
 	sensors *sim.Sensors
+	loc     *time.Location
+	seed    uint64
 	log     *slog.Logger
 	speed   float64
 	tick    time.Duration
@@ -84,7 +87,8 @@ func setupDemo(ctx context.Context, e *env, a *app, c *config, log *slog.Logger)
 		fmt.Fprintf(e.stdout, "  %-10s / %-24s %s\n", u.name, demoPassword(u.name), u.role)
 	}
 
-	d := &demoCity{log: log, speed: c.Speed, tick: time.Second}
+	loc, _ := time.LoadLocation(c.TimeZone) // checked by finishServe; nil is UTC
+	d := &demoCity{log: log, speed: c.Speed, tick: time.Second, loc: loc, seed: uint64(c.Seed)}
 	start := now
 	if fresh {
 		start = now.Add(-demoBackfill)
@@ -99,13 +103,21 @@ func setupDemo(ctx context.Context, e *env, a *app, c *config, log *slog.Logger)
 }
 
 // start runs the sensors until stop: first catching up from the sensors'
-// start to the present (history for charts and forecasts, at full speed),
-// then on the accelerated clock, one step a tick.
-func (d *demoCity) start(ctx context.Context, ing civic.Ingester, ui interface{ Refresh(context.Context) error }) {
+// start to the present (history for charts and forecasts, at full speed,
+// the sensor model emptying full bins on its own daily round), then on the
+// accelerated clock, one step a tick, with the crews working the planner's
+// routes: from then on a bin is emptied because a crew collected its stop.
+func (d *demoCity) start(ctx context.Context, ing civic.Ingester, ui interface{ Refresh(context.Context) error }, planner civic.Planner, plans sim.PlanSource) {
 	ctx, d.cancel = context.WithCancel(ctx)
 	d.done = make(chan struct{})
 	go func() {
 		defer close(d.done)
+		var crewsDone chan struct{}
+		defer func() {
+			if crewsDone != nil {
+				<-crewsDone
+			}
+		}()
 		if err := ui.Refresh(ctx); err != nil {
 			d.log.Warn("demo: refreshing the map", "err", err)
 		}
@@ -127,6 +139,12 @@ func (d *demoCity) start(ctx context.Context, ing civic.Ingester, ui interface{ 
 		d.mu.Lock()
 		d.realStart, d.simStart = time.Now(), d.sensors.Now()
 		d.mu.Unlock()
+		if err := d.sensors.SetPolicy(sim.Policy{Kind: sim.PolicyNone}); err != nil {
+			d.log.Error("demo: handing collections to the crews", "err", err)
+		}
+		crews := &sim.Crews{Planner: planner, Plans: plans, Sensors: d.sensors, Location: d.loc, Seed: d.seed, Logger: d.log}
+		crewsDone = make(chan struct{})
+		go d.runCrews(ctx, crews, crewsDone)
 		t := time.NewTicker(d.tick)
 		defer t.Stop()
 		for {
@@ -138,6 +156,25 @@ func (d *demoCity) start(ctx context.Context, ing civic.Ingester, ui interface{ 
 			}
 		}
 	}()
+}
+
+// runCrews has the day's plan made and its stops worked as the simulated
+// clock passes them. Planning takes real seconds, so it runs beside the
+// sensors, not in their loop.
+func (d *demoCity) runCrews(ctx context.Context, crews *sim.Crews, done chan struct{}) {
+	defer close(done)
+	t := time.NewTicker(d.tick)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := crews.Step(ctx, d.now()); err != nil && ctx.Err() == nil {
+				d.log.Warn("demo: crews", "err", err)
+			}
+		}
+	}
 }
 
 // send ingests readings in batches and returns how many were accepted.
@@ -188,14 +225,24 @@ func loadCity(ctx context.Context, a *app, city *sim.City) error {
 			return fmt.Errorf("device %s: %w", city.Devices[i].ID, err)
 		}
 	}
+	for i := range city.Facilities {
+		if err := a.store.CreateFacility(ctx, &city.Facilities[i]); err != nil {
+			return fmt.Errorf("facility %s: %w", city.Facilities[i].ID, err)
+		}
+	}
 	for i := range city.Trucks {
 		if err := a.store.CreateTruck(ctx, &city.Trucks[i]); err != nil {
 			return fmt.Errorf("truck %s: %w", city.Trucks[i].ID, err)
 		}
 	}
 	for i := range city.Crews {
-		if err := a.store.CreateCrew(ctx, &city.Crews[i]); err != nil {
-			return fmt.Errorf("crew %s: %w", city.Crews[i].ID, err)
+		cr := city.Crews[i]
+		if i == 0 {
+			// The demo's crew user works the first crew's route.
+			cr.Members = append(slices.Clip(cr.Members), "crew")
+		}
+		if err := a.store.CreateCrew(ctx, &cr); err != nil {
+			return fmt.Errorf("crew %s: %w", cr.ID, err)
 		}
 	}
 	return nil
