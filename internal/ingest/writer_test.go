@@ -18,7 +18,6 @@ import (
 // t0 is "now" in the writer tests.
 var t0 = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 
-
 // openStore opens a fresh SQLite store with bins B-1, B-2 and devices
 // P-1 (percent scale, on B-1), F-1 (fraction, on B-2), X-1 (inactive, on B-1)
 // and R-1 (removed).
