@@ -4,12 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/json"
-	"fmt"
 	"net/http"
-	"net/url"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -17,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/civic-city/civic/internal/storetest"
 )
 
 // TestTwoNodes runs two `civic serve` processes on one PostgreSQL database,
@@ -158,41 +156,11 @@ func waitMap(t *testing.T, n *serveProc, key, id string, want bool) {
 	}
 }
 
-// scratchPostgres creates an empty database on the test PostgreSQL server
-// (CIVIC_TEST_POSTGRES) and drops it when t ends.
+// scratchPostgres returns an empty database on the test PostgreSQL server
+// (CIVIC_TEST_POSTGRES): a schema of its own, dropped when t ends.
 func scratchPostgres(t *testing.T) string {
 	t.Helper()
-	admin := os.Getenv("CIVIC_TEST_POSTGRES")
-	if admin == "" {
-		admin = "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
-	}
-	db, err := sql.Open("pgx", admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		t.Fatalf("PostgreSQL is required for this test and did not answer at %s (set CIVIC_TEST_POSTGRES): %v", admin, err)
-	}
-	name := fmt.Sprintf("civic_cluster_test_%d_%d", os.Getpid(), time.Now().UnixNano())
-	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
-		db.Close()
-		t.Fatalf("create scratch database: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := db.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"); err != nil {
-			t.Errorf("drop scratch database: %v", err)
-		}
-		db.Close()
-	})
-	u, err := url.Parse(admin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + name
-	return u.String()
+	return storetest.PostgresDSN(t)
 }
 
 // lockedBuffer is a bytes.Buffer safe to read while a process writes to

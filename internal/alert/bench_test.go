@@ -3,13 +3,13 @@ package alert_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/civic-city/civic/internal/alert"
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/store"
+	"github.com/civic-city/civic/internal/storetest"
 )
 
 // BenchmarkEngine measures evaluation behind the commit hook: batches of
@@ -17,12 +17,8 @@ import (
 // the steady state at full ingest speed.
 func BenchmarkEngine(b *testing.B) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(b.TempDir(), "civic.db"), store.Options{Now: clk.Now, Logger: quiet})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	clk := storetest.NewClock(t0)
+	st := storetest.Open(b, store.EngineSQLite, store.Options{Now: clk.Now, Logger: quiet})
 	const bins = 10000
 	var all []civic.Bin
 	for i := range bins {

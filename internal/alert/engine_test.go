@@ -3,7 +3,6 @@ package alert_test
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -13,25 +12,11 @@ import (
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/ingest"
 	"github.com/civic-city/civic/internal/store"
+	"github.com/civic-city/civic/internal/storetest"
 )
 
 // clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+type clock = storetest.Clock
 
 var quiet = slog.New(slog.DiscardHandler)
 
@@ -40,11 +25,7 @@ var quiet = slog.New(slog.DiscardHandler)
 func openStore(t *testing.T, clk *clock) *store.Store {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "civic.db"), store.Options{Now: clk.Now, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t, store.EngineSQLite, store.Options{Now: clk.Now, Logger: quiet})
 	for _, b := range []civic.Bin{
 		{ID: "B1", Name: "Main St", Lat: 42.36, Lon: -71.06, CapacityL: 120},
 		{ID: "B2", Name: "Harbor", Lat: 42.30, Lon: -71.00, CapacityL: 240},
@@ -87,7 +68,7 @@ func (c *changes) take() []string {
 // cleared conditions resolve, and the sweep catches a silent sensor.
 func TestEngineWithWriter(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
+	clk := storetest.NewClock(t0)
 	st := openStore(t, clk)
 	ch := &changes{}
 	eng := alert.NewEngine(alert.EngineOptions{
@@ -223,7 +204,7 @@ func TestEngineWithWriter(t *testing.T) {
 // over and resolves it when the door closes.
 func TestEngineDoorOpenAndRestart(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
+	clk := storetest.NewClock(t0)
 	st := openStore(t, clk)
 	if _, err := st.WriteReadings(ctx, [][]civic.Reading{{{Device: "S1", Bin: "B1", Time: t0, DoorOpen: boolp(true), Fill: f64(0.3)}}}); err != nil {
 		t.Fatal(err)
@@ -275,7 +256,7 @@ func TestEngineDoorOpenAndRestart(t *testing.T) {
 // than from the next RefreshInterval.
 func TestEngineAssetsChanged(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
+	clk := storetest.NewClock(t0)
 	st := openStore(t, clk)
 	ch := &changes{}
 	e := alert.NewEngine(alert.EngineOptions{Alerts: st, Source: st, Now: clk.Now, Logger: quiet, OnChange: ch.add,
@@ -311,7 +292,7 @@ func TestEngineAssetsChanged(t *testing.T) {
 // TestEngineQueueFull checks the commit hook never blocks: a full queue
 // drops batches and counts them.
 func TestEngineQueueFull(t *testing.T) {
-	clk := &clock{t: t0}
+	clk := storetest.NewClock(t0)
 	st := openStore(t, clk)
 	e := alert.NewEngine(alert.EngineOptions{Alerts: st, Source: st, Now: clk.Now, Logger: quiet, QueueSize: 2})
 	// Not started: nothing drains the queue.
@@ -342,7 +323,7 @@ func TestEngineQueueFull(t *testing.T) {
 // resolves and it fires no more.
 func TestEngineRulesConfig(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
+	clk := storetest.NewClock(t0)
 	st := openStore(t, clk)
 	e := alert.NewEngine(alert.EngineOptions{Alerts: st, Source: st, Now: clk.Now, Logger: quiet, SweepInterval: time.Hour, RefreshInterval: time.Minute})
 	if err := e.Start(context.Background()); err != nil {
@@ -375,7 +356,7 @@ func TestEngineRulesConfig(t *testing.T) {
 // condition holds stays resolved until the condition clears and returns.
 func TestEngineManualResolveLatches(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
+	clk := storetest.NewClock(t0)
 	st := openStore(t, clk)
 	ch := &changes{}
 	e := alert.NewEngine(alert.EngineOptions{Alerts: st, Source: st, Now: clk.Now, Logger: quiet, OnChange: ch.add,
@@ -420,7 +401,7 @@ func TestEngineManualResolveLatches(t *testing.T) {
 // clears it.
 func TestEngineStuckSensor(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
+	clk := storetest.NewClock(t0)
 	st := openStore(t, clk)
 	ch := &changes{}
 	e := alert.NewEngine(alert.EngineOptions{Alerts: st, Source: st, Now: clk.Now, Logger: quiet, OnChange: ch.add, SweepInterval: time.Hour})
@@ -460,7 +441,7 @@ func TestEngineStuckSensor(t *testing.T) {
 // a time; the sweep judges where the bin stands.
 func TestEngineBackfill(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
+	clk := storetest.NewClock(t0)
 	st := openStore(t, clk)
 	ch := &changes{}
 	e := alert.NewEngine(alert.EngineOptions{Alerts: st, Source: st, Now: clk.Now, Logger: quiet, OnChange: ch.add, SweepInterval: time.Hour})
@@ -495,7 +476,7 @@ func TestEngineBackfill(t *testing.T) {
 // ForecastEvery or when the fill moved; beyond the horizon clears.
 func TestEngineForecastReuse(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
+	clk := storetest.NewClock(t0)
 	st := openStore(t, clk)
 	ch := &changes{}
 	var calls int

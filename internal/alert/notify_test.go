@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"net/mail"
 	"net/textproto"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +19,7 @@ import (
 	"github.com/civic-city/civic/internal/alert"
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/store"
+	"github.com/civic-city/civic/internal/storetest"
 )
 
 const hookSecret = "test-secret-0123456789"
@@ -112,7 +112,7 @@ func notice(t *testing.T, b []byte) civic.AlertNotice {
 
 func TestWebhookRetryWithBackoff(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
+	clk := storetest.NewClock(t0)
 	st := openStore(t, clk)
 	rcv := newReceiver(t, clk, http.StatusInternalServerError)
 	if err := st.CreateSubscription(ctx, rcv.sub("hook")); err != nil {
@@ -155,7 +155,7 @@ func TestWebhookRetryWithBackoff(t *testing.T) {
 
 func TestWebhookGivesUp(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
+	clk := storetest.NewClock(t0)
 	st := openStore(t, clk)
 	always := newReceiver(t, clk, 500, 500, 500, 500, 500)
 	gone := newReceiver(t, clk, http.StatusGone)
@@ -195,7 +195,7 @@ func TestBackoff(t *testing.T) {
 
 func TestWebhookDigest(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0} // 12:00
+	clk := storetest.NewClock(t0) // 12:00
 	st := openStore(t, clk)
 	rcv := newReceiver(t, clk)
 	sub := rcv.sub("digest")
@@ -233,8 +233,8 @@ func TestWebhookDigest(t *testing.T) {
 // on the reopened store.
 func TestOutboxSurvivesRestart(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
-	dsn := "sqlite:" + filepath.Join(t.TempDir(), "civic.db")
+	clk := storetest.NewClock(t0)
+	dsn := storetest.DSN(t, store.EngineSQLite)
 	st1, err := store.Open(ctx, dsn, store.Options{Now: clk.Now, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
@@ -378,7 +378,7 @@ func (s *smtpServer) next(t *testing.T) (smtpMsg, *mail.Message, string) {
 
 func TestEmailThroughSMTP(t *testing.T) {
 	ctx := context.Background()
-	clk := &clock{t: t0}
+	clk := storetest.NewClock(t0)
 	st := openStore(t, clk)
 	srv := startSMTP(t)
 	now := &civic.Subscription{ID: "ops", Kind: civic.SubEmail, Email: "ops@city.example", Rules: []civic.RuleKind{civic.RuleFire}}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/civic-city/civic/internal/alert"
 	"github.com/civic-city/civic/internal/store"
+	"github.com/civic-city/civic/internal/storetest"
 )
 
 // storeSingleton is EngineOptions.Singleton over the store's locks, as
@@ -44,7 +45,7 @@ func closeEngine(t *testing.T, e *alert.Engine) {
 // one at a time: the one holding the sweep lock; when it closes, the other
 // takes over at its next sweep.
 func TestEngineSweepSingleton(t *testing.T) {
-	clk := &clock{t: t0}
+	clk := storetest.NewClock(t0)
 	st := openStore(t, clk)
 	newEngine := func() *alert.Engine {
 		e := alert.NewEngine(alert.EngineOptions{Alerts: st, Source: st, Now: clk.Now, Logger: quiet,
@@ -76,7 +77,7 @@ func TestEngineSweepSingleton(t *testing.T) {
 // TestEngineSweepLockLost: an Engine whose sweep lock is lost stops
 // counting on it, lets it go and asks again before it sweeps.
 func TestEngineSweepLockLost(t *testing.T) {
-	clk := &clock{t: t0}
+	clk := storetest.NewClock(t0)
 	st := openStore(t, clk)
 	var (
 		mu       sync.Mutex

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/storetest"
 )
 
 // memAccounts is an in-memory civic.AccountStore, enough to test the
@@ -136,22 +137,12 @@ func (m *memAccounts) DeleteExpiredSessions(_ context.Context, now time.Time) (i
 }
 
 // clock is a settable time source.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = storetest.Clock
 
 func newService(t testing.TB) (*Service, *memAccounts, *clock) {
 	t.Helper()
 	m := newMem()
-	c := &clock{t: time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC)}
+	c := storetest.NewClock(time.Date(2026, 3, 1, 8, 0, 0, 0, time.UTC))
 	return New(m, Options{Now: c.Now, Params: TestParams}), m, c
 }
 
@@ -261,7 +252,7 @@ func TestLoginAndSessions(t *testing.T) {
 	m.users[u.ID] = du
 
 	// Expiry and logout.
-	c.Add(12*time.Hour + time.Second)
+	c.Advance(12*time.Hour + time.Second)
 	if _, err := s.SessionPrincipal(ctx, token); !civic.IsKind(err, civic.Unauthorized) {
 		t.Errorf("expired session: %v; want unauthorized", err)
 	}
@@ -280,7 +271,7 @@ func TestLoginAndSessions(t *testing.T) {
 	}
 
 	// Expired sessions are purged.
-	c.Add(13 * time.Hour)
+	c.Advance(13 * time.Hour)
 	if n, err := s.DeleteExpiredSessions(ctx); err != nil || n != 1 {
 		t.Errorf("DeleteExpiredSessions = %d, %v; want 1", n, err)
 	}
@@ -363,7 +354,7 @@ func TestAPIKeys(t *testing.T) {
 	if touches != 1 {
 		t.Errorf("touches after first use = %d; want 1", touches)
 	}
-	c.Add(61 * time.Second)
+	c.Advance(61 * time.Second)
 	if _, err := s.KeyPrincipal(ctx, secret); err != nil {
 		t.Fatal(err)
 	}
@@ -379,7 +370,7 @@ func TestAPIKeys(t *testing.T) {
 	if _, err := s.KeyPrincipal(ctx, secret); err != nil {
 		t.Errorf("revoked on another node, within cache TTL: %v", err)
 	}
-	c.Add(11 * time.Second)
+	c.Advance(11 * time.Second)
 	if _, err := s.KeyPrincipal(ctx, secret); !civic.IsKind(err, civic.Unauthorized) {
 		t.Errorf("revoked key after cache TTL: %v; want unauthorized", err)
 	}

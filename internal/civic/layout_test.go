@@ -79,8 +79,8 @@ func packageImports(t *testing.T) map[string]struct {
 // TestLayout enforces the dependency rules of DESIGN.md: the domain package
 // and internal/lifecycle import only the standard library, the route solver
 // and the forecasts know nothing of the rest, adapters do not import each
-// other, nothing but cmd/civic imports the benchmark harnesses, and every
-// package says what it is for.
+// other, nothing but cmd/civic imports the benchmark harnesses, only tests
+// import internal/storetest, and every package says what it is for.
 func TestLayout(t *testing.T) {
 	pkgs := packageImports(t)
 	if len(pkgs) < 5 {
@@ -95,6 +95,8 @@ func TestLayout(t *testing.T) {
 			switch {
 			case name == "civic":
 				t.Errorf("internal/civic imports %s: it may import only the standard library", imp)
+			case imp == "storetest":
+				t.Errorf("internal/%s imports internal/storetest outside its tests: only _test files may", name)
 			case name == "lifecycle":
 				t.Errorf("internal/lifecycle imports %s: it is a leaf package that imports only the standard library", imp)
 			case (name == "route" || name == "forecast") && imp != "civic" && imp != "lifecycle":
@@ -114,6 +116,30 @@ func TestLayout(t *testing.T) {
 						}
 					}
 				}
+			}
+		}
+	}
+}
+
+// TestStoretestOnlyInTests: internal/storetest, the tests' scratch stores
+// and clock, is imported by _test files only, under internal/ (TestLayout)
+// and in cmd/.
+func TestStoretestOnlyInTests(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "cmd", "*", "*.go"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no Go files under cmd/ (%v): is the walk broken?", err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range af.Imports {
+			if p, _ := strconv.Unquote(imp.Path.Value); p == module+"internal/storetest" {
+				t.Errorf("%s imports internal/storetest: only _test files may", filepath.ToSlash(f))
 			}
 		}
 	}

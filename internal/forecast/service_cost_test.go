@@ -4,7 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,6 +13,7 @@ import (
 	"github.com/civic-city/civic/internal/forecast"
 	"github.com/civic-city/civic/internal/sim"
 	"github.com/civic-city/civic/internal/store"
+	"github.com/civic-city/civic/internal/storetest"
 )
 
 // TestServiceTrainingCost measures the first training of a Service on the
@@ -45,11 +45,7 @@ func measureTraining(t *testing.T, nbins, days int) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Hour)
 	city := sim.GenerateCity(sim.CityParams{Bins: nbins, Seed: 1, Start: now.Add(-time.Duration(days) * 24 * time.Hour)})
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "civic.db"), store.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t, store.EngineSQLite, store.Options{})
 	for i := range city.Zones {
 		if err := st.CreateZone(ctx, &city.Zones[i]); err != nil {
 			t.Fatal(err)
@@ -67,7 +63,7 @@ func measureTraining(t *testing.T, nbins, days int) {
 	}
 	start := time.Now()
 	n := 0
-	err = sim.StreamHistory(city, sim.HistoryParams{Days: days, Seed: 1, Policy: sim.Policy{Kind: sim.PolicyThreshold}},
+	err := sim.StreamHistory(city, sim.HistoryParams{Days: days, Seed: 1, Policy: sim.Policy{Kind: sim.PolicyThreshold}},
 		func(_ *sim.Sensors, day []civic.Reading) error {
 			var batch []civic.Reading
 			for _, r := range day {

@@ -1,9 +1,16 @@
 package ingest
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/civic-city/civic/internal/civic"
 )
@@ -17,8 +24,14 @@ func FuzzDecodeBatch(f *testing.F) {
 	f.Add([]byte(`{"device":"S-1","time":"2026-05-01T08:30:00Z","distance_mm":-0.0}`))
 	f.Add([]byte(`{"readings":[],"x":1}`))
 	f.Add(batchBody(3, 2))
+	// Where civic's decoder and encoding/json disagree, by design.
+	f.Add([]byte(`[{"device":"S-1","compactions":1e2},{"compactions":7.0}]`)) // integral numbers in float syntax
+	f.Add([]byte(`[{"device":"S-1","Fill":0.5}]`))                            // names are exact
+	f.Add([]byte("[{\"device\":\"S-\xff\"}]"))                                // invalid UTF-8
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, err := DecodeBatchBytes(b)
+		// Whatever decodes must mean the same to encoding/json.
+		checkAgainstJSON(t, b, got, err)
 		if err != nil {
 			if k := civic.KindOf(err); k != civic.Invalid && k != civic.TooLarge {
 				t.Fatalf("error kind %q: %v", k, err)
@@ -28,16 +41,254 @@ func FuzzDecodeBatch(f *testing.F) {
 		if len(got) == 0 || len(got) > civic.MaxBatch {
 			t.Fatalf("decoded %d readings", len(got))
 		}
-		// Whatever decodes must mean the same to encoding/json, when
-		// encoding/json takes it (it is stricter about UTF-8 and time).
-		var v any
-		if json.Unmarshal(b, &v) != nil {
-			t.Fatalf("decoded invalid JSON %q", b)
-		}
 		for _, r := range got {
 			_ = r.Normalize(civic.ScalePercent, time.Now())
 		}
 	})
+}
+
+// checkAgainstJSON decodes b with encoding/json into refReading, the same
+// shape, and compares: where both decode, every reading field by field;
+// where only one does, the input must be one of the cases where civic's
+// decoder is right to differ.
+func checkAgainstJSON(t *testing.T, b []byte, got []civic.Reading, err error) {
+	t.Helper()
+	want, jerr := decodeRef(b)
+	switch {
+	case err == nil && jerr == nil:
+		if len(got) != len(want) {
+			t.Fatalf("decoded %d readings, encoding/json %d, from %q", len(got), len(want), b)
+		}
+		for i := range got {
+			compareReading(t, i, got[i], want[i], b)
+		}
+	case err == nil:
+		// Accepted what encoding/json rejects. Right only where JSON has no
+		// say: compactions written as an integral number in float syntax
+		// (1.0, 1e2: JSON has one number type), a time encoding/json's
+		// stricter RFC 3339 parser refuses but time.Parse accepts.
+		if _, lerr := decodeLenient(b); lerr != nil {
+			t.Fatalf("accepted what encoding/json rejects (%v): %q", jerr, b)
+		}
+	case jerr == nil:
+		// Rejected what encoding/json accepts. Right only for the rules
+		// encoding/json does not know: field names are exact (it matches
+		// them ignoring case), and a value that is invalid JSON text
+		// (invalid UTF-8, which encoding/json replaces).
+		if civic.KindOf(err) != civic.Invalid && civic.KindOf(err) != civic.TooLarge {
+			t.Fatalf("error kind %q: %v", civic.KindOf(err), err)
+		}
+		if !foldedKey(b) && utf8.Valid(b) {
+			t.Fatalf("rejected what encoding/json accepts (%v): %q", err, b)
+		}
+	}
+}
+
+// refReading is civic's reading as encoding/json decodes it: the fields
+// DecodeBatch takes ("bin" is not one).
+type refReading struct {
+	Device       *string    `json:"device"`
+	Time         *time.Time `json:"time"`
+	Fill         *float64   `json:"fill"`
+	TemperatureC *float64   `json:"temperature_c"`
+	Battery      *float64   `json:"battery"`
+	TiltDeg      *float64   `json:"tilt_deg"`
+	Compactions  *int       `json:"compactions"`
+	DoorOpen     *bool      `json:"door_open"`
+	Fire         *bool      `json:"fire"`
+	DistanceMM   *float64   `json:"distance_mm"`
+	RSSI         *float64   `json:"rssi_dbm"`
+	SNR          *float64   `json:"snr_db"`
+}
+
+// decodeRef decodes b as DecodeBatch documents it, with encoding/json:
+// an array of readings, an object whose first key is "readings", or one
+// reading; unknown fields rejected; at least one reading.
+func decodeRef(b []byte) ([]refReading, error) {
+	return decodeShapeOf[refReading](b)
+}
+
+// decodeLenient is decodeRef with compactions taken as any integral number
+// and times parsed by time.Parse.
+func decodeLenient(b []byte) ([]refReading, error) {
+	type lenient struct {
+		refReading
+		Time        *string  `json:"time"`
+		Compactions *float64 `json:"compactions"`
+	}
+	rs, err := decodeShapeOf[lenient](b)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]refReading, len(rs))
+	for i, r := range rs {
+		out[i] = r.refReading
+		if r.Time != nil {
+			tm, err := time.Parse(time.RFC3339Nano, *r.Time)
+			if err != nil {
+				return nil, err
+			}
+			out[i].Time = &tm
+		}
+		if c := r.Compactions; c != nil {
+			if *c != math.Trunc(*c) || math.Abs(*c) > 1<<53 {
+				return nil, errors.New("compactions: not an integer")
+			}
+			n := int(*c)
+			out[i].Compactions = &n
+		}
+	}
+	return out, nil
+}
+
+// decodeShapeOf decodes the three shapes into readings of type R.
+func decodeShapeOf[R any](b []byte) ([]R, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var out []R
+	trimmed := bytes.TrimLeft(b, " \t\r\n")
+	switch {
+	case len(trimmed) > 0 && trimmed[0] == '[':
+		if err := dec.Decode(&out); err != nil {
+			return nil, err
+		}
+	case len(trimmed) > 0 && trimmed[0] == '{' && firstKeyIsReadings(trimmed):
+		var w struct {
+			Readings *[]R `json:"readings"`
+		}
+		if err := dec.Decode(&w); err != nil {
+			return nil, err
+		}
+		if w.Readings != nil {
+			out = *w.Readings
+		}
+	case len(trimmed) > 0 && trimmed[0] == '{':
+		var r R
+		if err := dec.Decode(&r); err != nil {
+			return nil, err
+		}
+		out = []R{r}
+	default:
+		return nil, errors.New("not an object or array")
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return nil, errors.New("data after the value")
+	}
+	if len(out) == 0 || len(out) > civic.MaxBatch {
+		return nil, fmt.Errorf("%d readings", len(out))
+	}
+	return out, nil
+}
+
+// firstKeyIsReadings reports whether the object b starts with has
+// "readings" as its first key, as encoding/json reads keys.
+func firstKeyIsReadings(b []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return false
+	}
+	tok, err := dec.Token()
+	return err == nil && tok == "readings"
+}
+
+// foldedKey reports whether b has an object key that is not one of
+// DecodeBatch's names but equals one ignoring case, as encoding/json
+// matches them.
+func foldedKey(b []byte) bool {
+	names := []string{"readings", "device", "time", "fill", "temperature_c", "battery", "tilt_deg", "compactions",
+		"door_open", "fire", "distance_mm", "rssi_dbm", "snr_db"}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		k, ok := tok.(string)
+		if !ok {
+			continue
+		}
+		for _, n := range names {
+			if k != n && strings.EqualFold(k, n) {
+				return true
+			}
+		}
+	}
+}
+
+func compareReading(t *testing.T, i int, got civic.Reading, want refReading, b []byte) {
+	t.Helper()
+	fail := func(field string, g, w any) {
+		t.Fatalf("readings[%d].%s = %v, encoding/json %v, from %q", i, field, g, w, b)
+	}
+	if w := deref(want.Device); got.Device != w {
+		// Invalid UTF-8 in the id: encoding/json replaces each bad byte
+		// with U+FFFD, civic's decoder keeps the bytes. Either is refused
+		// at ingest (an id is ASCII letters, digits and punctuation), with
+		// the id as sent in the message: civic's way is the right one here.
+		if utf8.ValidString(got.Device) || replaceInvalid(got.Device) != w ||
+			civic.ValidateID("device", got.Device) == nil {
+			fail("device", got.Device, w)
+		}
+	}
+	if w := deref(want.Time); !got.Time.Equal(w) {
+		fail("time", got.Time, w)
+	}
+	floats := []struct {
+		name string
+		g, w *float64
+	}{
+		{"fill", got.Fill, want.Fill}, {"temperature_c", got.TemperatureC, want.TemperatureC},
+		{"battery", got.Battery, want.Battery}, {"tilt_deg", got.TiltDeg, want.TiltDeg},
+		{"distance_mm", got.DistanceMM, want.DistanceMM}, {"rssi_dbm", got.RSSI, want.RSSI}, {"snr_db", got.SNR, want.SNR},
+	}
+	for _, f := range floats {
+		if (f.g == nil) != (f.w == nil) || f.g != nil && *f.g != *f.w {
+			fail(f.name, show(f.g), show(f.w))
+		}
+	}
+	if g, w := got.Compactions, want.Compactions; (g == nil) != (w == nil) || g != nil && *g != *w {
+		fail("compactions", show(g), show(w))
+	}
+	bools := []struct {
+		name string
+		g, w *bool
+	}{{"door_open", got.DoorOpen, want.DoorOpen}, {"fire", got.Fire, want.Fire}}
+	for _, f := range bools {
+		if (f.g == nil) != (f.w == nil) || f.g != nil && *f.g != *f.w {
+			fail(f.name, show(f.g), show(f.w))
+		}
+	}
+}
+
+// replaceInvalid replaces every byte of s that is not UTF-8 with U+FFFD,
+// as encoding/json does.
+func replaceInvalid(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+n])
+		}
+		i += n
+	}
+	return b.String()
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+func show[T any](p *T) any {
+	if p == nil {
+		return "absent"
+	}
+	return *p
 }
 
 func FuzzDecodeTTN(f *testing.F) {

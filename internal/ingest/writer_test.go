@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,28 +12,11 @@ import (
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/ingest"
 	"github.com/civic-city/civic/internal/store"
+	"github.com/civic-city/civic/internal/storetest"
 )
 
 // t0 is "now" in the writer tests.
 var t0 = time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-
-// fakeClock is a settable clock for the Writer's Now.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 // openStore opens a fresh SQLite store with bins B-1, B-2 and devices
 // P-1 (percent scale, on B-1), F-1 (fraction, on B-2), X-1 (inactive, on B-1)
@@ -42,11 +24,7 @@ func (c *fakeClock) Advance(d time.Duration) {
 func openStore(t testing.TB) *store.Store {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "civic.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t, store.EngineSQLite, store.Options{})
 	for _, id := range []string{"B-1", "B-2"} {
 		b := &civic.Bin{ID: id, Name: "Bin " + id, Lat: 40.7, Lon: -74, CapacityL: 240}
 		if err := st.CreateBin(ctx, b); err != nil {
@@ -193,7 +171,7 @@ func TestWriterRejects(t *testing.T) {
 func TestWriterDeviceCache(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
-	clock := &fakeClock{now: t0}
+	clock := storetest.NewClock(t0)
 	w := startWriter(t, st, ingest.WriterOptions{Now: clock.Now, DeviceTTL: 5 * time.Second})
 	r := []civic.Reading{{Device: "N-1", Time: t0, Fill: fill(0.5)}}
 	if _, err := w.Ingest(ctx, r); civic.FieldOf(err) != "readings[0].device" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/ingest"
 	"github.com/civic-city/civic/internal/store"
+	"github.com/civic-city/civic/internal/storetest"
 )
 
 // openStore opens a fresh SQLite store with one bin and the given devices
@@ -20,11 +20,7 @@ import (
 func openStore(t testing.TB, devices ...string) *store.Store {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "civic.db"), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t, store.EngineSQLite, store.Options{})
 	if err := st.CreateBin(ctx, &civic.Bin{ID: "B-1", Name: "Bin", Lat: 40.7, Lon: -74, CapacityL: 240}); err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/server"
+	"github.com/civic-city/civic/internal/storetest"
 )
 
 // scenario is one API call against a fresh fixture, with what must come
@@ -39,50 +40,58 @@ func ingestBody(fills ...string) string {
 	return `{"readings":[` + strings.Join(rs, ",") + `]}`
 }
 
+// runScenarios runs every scenario on a fresh fixture, on each engine.
 func runScenarios(t *testing.T, scenarios []scenario) {
 	t.Helper()
-	for _, sc := range scenarios {
-		t.Run(sc.name, func(t *testing.T) {
-			var cfg server.Config
-			if sc.cfg != nil {
-				sc.cfg(&cfg)
+	storetest.Engines(t, func(t *testing.T, engine string) {
+		for _, sc := range scenarios {
+			runScenario(t, engine, sc)
+		}
+	})
+}
+
+func runScenario(t *testing.T, engine string, sc scenario) {
+	t.Helper()
+	t.Run(sc.name, func(t *testing.T) {
+		var cfg server.Config
+		if sc.cfg != nil {
+			sc.cfg(&cfg)
+		}
+		f := newFixtureOn(t, cfg, engine)
+		for _, b := range sc.before {
+			f.do(b)
+		}
+		if sc.setup != nil {
+			sc.setup(t, f)
+		}
+		rec := f.do(sc.req)
+		if rec.Code != sc.status {
+			t.Fatalf("%s %s: status %d, want %d\n%s", sc.req.method, sc.req.url, rec.Code, sc.status, rec.Body.String())
+		}
+		body := rec.Body.String()
+		for _, w := range sc.want {
+			if !strings.Contains(body, f.expand(w)) {
+				t.Errorf("body lacks %q:\n%s", w, body)
 			}
-			f := newFixture(t, cfg)
-			for _, b := range sc.before {
-				f.do(b)
+		}
+		for _, n := range sc.nope {
+			if strings.Contains(body, n) {
+				t.Errorf("body contains %q:\n%s", n, body)
 			}
-			if sc.setup != nil {
-				sc.setup(t, f)
+		}
+		if rec.Code >= 400 {
+			code, _, field := errorOf(t, rec)
+			if code == "" {
+				t.Errorf("error without a code: %s", body)
 			}
-			rec := f.do(sc.req)
-			if rec.Code != sc.status {
-				t.Fatalf("%s %s: status %d, want %d\n%s", sc.req.method, sc.req.url, rec.Code, sc.status, rec.Body.String())
+			if field != sc.field {
+				t.Errorf("error field %q, want %q (%s)", field, sc.field, body)
 			}
-			body := rec.Body.String()
-			for _, w := range sc.want {
-				if !strings.Contains(body, f.expand(w)) {
-					t.Errorf("body lacks %q:\n%s", w, body)
-				}
-			}
-			for _, n := range sc.nope {
-				if strings.Contains(body, n) {
-					t.Errorf("body contains %q:\n%s", n, body)
-				}
-			}
-			if rec.Code >= 400 {
-				code, _, field := errorOf(t, rec)
-				if code == "" {
-					t.Errorf("error without a code: %s", body)
-				}
-				if field != sc.field {
-					t.Errorf("error field %q, want %q (%s)", field, sc.field, body)
-				}
-			}
-			if sc.after != nil {
-				sc.after(t, f, rec)
-			}
-		})
-	}
+		}
+		if sc.after != nil {
+			sc.after(t, f, rec)
+		}
+	})
 }
 
 func TestAuthAndPermissions(t *testing.T) {

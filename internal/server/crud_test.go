@@ -13,6 +13,7 @@ import (
 
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/server"
+	"github.com/civic-city/civic/internal/storetest"
 )
 
 // TestMain checks, after a full run, that the tests made every documented
@@ -63,55 +64,57 @@ func TestAssetsCRUD(t *testing.T) {
 		{"crews", "C9", `{"id":"C9","name":"Crew 9","depot_id":"D1","members":["crew1"]}`, `{"name":"Crew 9b","truck_id":"T1","members":[]}`, `{"name":"Night crew"}`, `"Night crew"`},
 	} {
 		t.Run(a.plural, func(t *testing.T) {
-			f := newFixture(t, server.Config{})
-			base := "/api/v1/" + a.plural
-			one := base + "/" + a.id
-			steps := []struct {
-				req    request
-				status int
-				want   string
-			}{
-				{request{method: "GET", url: base, as: "analyst"}, 200, `"items":[`},
-				{request{method: "POST", url: base, body: a.create, as: "supervisor"}, 201, `"id":"` + a.id + `"`},
-				{request{method: "GET", url: one, as: "key:read"}, 200, `"id":"` + a.id + `"`},
-				{request{method: "PUT", url: one, body: a.put, as: "supervisor"}, 200, `"id":"` + a.id + `"`},
-				{request{method: "PATCH", url: one, body: a.patch, as: "key:admin"}, 200, a.want},
-				{request{method: "GET", url: base, as: "crew"}, 200, `"id":"` + a.id + `"`},
-				{request{method: "DELETE", url: one, as: "admin"}, 204, ""},
-				{request{method: "GET", url: one, as: "analyst"}, 404, "not_found"},
-			}
-			for _, st := range steps {
-				rec := f.do(st.req)
-				if rec.Code != st.status || !strings.Contains(rec.Body.String(), st.want) {
-					t.Fatalf("%s %s: %d %s; want %d with %q", st.req.method, st.req.url, rec.Code, rec.Body.String(), st.status, st.want)
+			storetest.Engines(t, func(t *testing.T, engine string) {
+				f := newFixtureOn(t, server.Config{}, engine)
+				base := "/api/v1/" + a.plural
+				one := base + "/" + a.id
+				steps := []struct {
+					req    request
+					status int
+					want   string
+				}{
+					{request{method: "GET", url: base, as: "analyst"}, 200, `"items":[`},
+					{request{method: "POST", url: base, body: a.create, as: "supervisor"}, 201, `"id":"` + a.id + `"`},
+					{request{method: "GET", url: one, as: "key:read"}, 200, `"id":"` + a.id + `"`},
+					{request{method: "PUT", url: one, body: a.put, as: "supervisor"}, 200, `"id":"` + a.id + `"`},
+					{request{method: "PATCH", url: one, body: a.patch, as: "key:admin"}, 200, a.want},
+					{request{method: "GET", url: base, as: "crew"}, 200, `"id":"` + a.id + `"`},
+					{request{method: "DELETE", url: one, as: "admin"}, 204, ""},
+					{request{method: "GET", url: one, as: "analyst"}, 404, "not_found"},
 				}
-				if st.status == 201 && rec.Header().Get("Location") != one {
-					t.Errorf("Location = %q, want %q", rec.Header().Get("Location"), one)
+				for _, st := range steps {
+					rec := f.do(st.req)
+					if rec.Code != st.status || !strings.Contains(rec.Body.String(), st.want) {
+						t.Fatalf("%s %s: %d %s; want %d with %q", st.req.method, st.req.url, rec.Code, rec.Body.String(), st.status, st.want)
+					}
+					if st.status == 201 && rec.Header().Get("Location") != one {
+						t.Errorf("Location = %q, want %q", rec.Header().Get("Location"), one)
+					}
 				}
-			}
-			// Each change is audited with its actor.
-			rec := f.do(request{method: "GET", url: "/api/v1/audit?limit=10", as: "admin"})
-			var audit struct{ Items []civic.AuditEntry }
-			json.Unmarshal(rec.Body.Bytes(), &audit)
-			var got []string
-			for _, e := range audit.Items {
-				if strings.HasSuffix(e.Target, "/"+a.id) {
-					got = append(got, e.Actor+" "+e.Action+" "+e.Target)
+				// Each change is audited with its actor.
+				rec := f.do(request{method: "GET", url: "/api/v1/audit?limit=10", as: "admin"})
+				var audit struct{ Items []civic.AuditEntry }
+				json.Unmarshal(rec.Body.Bytes(), &audit)
+				var got []string
+				for _, e := range audit.Items {
+					if strings.HasSuffix(e.Target, "/"+a.id) {
+						got = append(got, e.Actor+" "+e.Action+" "+e.Target)
+					}
 				}
-			}
-			single := strings.TrimSuffix(a.plural, "s")
-			if a.plural == "facilities" {
-				single = "facility"
-			}
-			want := []string{
-				"admin1 " + single + ".delete " + single + "/" + a.id,
-				"key:" + f.keyIDs["key:admin"] + " " + single + ".update " + single + "/" + a.id,
-				"supervisor1 " + single + ".update " + single + "/" + a.id,
-				"supervisor1 " + single + ".create " + single + "/" + a.id,
-			}
-			if strings.Join(got, "\n") != strings.Join(want, "\n") {
-				t.Errorf("audit:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
-			}
+				single := strings.TrimSuffix(a.plural, "s")
+				if a.plural == "facilities" {
+					single = "facility"
+				}
+				want := []string{
+					"admin1 " + single + ".delete " + single + "/" + a.id,
+					"key:" + f.keyIDs["key:admin"] + " " + single + ".update " + single + "/" + a.id,
+					"supervisor1 " + single + ".update " + single + "/" + a.id,
+					"supervisor1 " + single + ".create " + single + "/" + a.id,
+				}
+				if strings.Join(got, "\n") != strings.Join(want, "\n") {
+					t.Errorf("audit:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+				}
+			})
 		})
 	}
 }

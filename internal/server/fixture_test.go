@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +24,7 @@ import (
 	"github.com/civic-city/civic/internal/plan"
 	"github.com/civic-city/civic/internal/server"
 	"github.com/civic-city/civic/internal/store"
+	"github.com/civic-city/civic/internal/storetest"
 )
 
 // fixture is a server over a fresh SQLite store with a small city in it:
@@ -68,14 +68,19 @@ func (s *syncBuffer) String() string {
 
 var testNow = time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)
 
+// newFixture is newFixtureOn SQLite.
 func newFixture(t testing.TB, cfg server.Config) *fixture {
+	t.Helper()
+	return newFixtureOn(t, cfg, store.EngineSQLite)
+}
+
+// newFixtureOn returns a server over a fresh store of engine with the
+// fixture's city, users and keys.
+func newFixtureOn(t testing.TB, cfg server.Config, engine string) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	now := func() time.Time { return testNow }
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "civic.db"), store.Options{Now: now, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t, engine, store.Options{Now: now})
 	w := ingest.NewWriter(st, st, ingest.WriterOptions{Now: now})
 	if err := w.Start(context.Background()); err != nil {
 		t.Fatal(err)

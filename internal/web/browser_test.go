@@ -108,23 +108,13 @@ func val[T any](t *testing.T, ctx context.Context, what string, a chromedp.Actio
 }
 
 // useVendorAssets makes sure ui serves the vendor packages; call it before
-// ui.Handler. A binary built
-// without `make web` (a fresh clone) embeds none; the test then runs
-// web/build.sh (npm ci from the lock file) and serves static/ from disk.
+// ui.Handler. They are embedded at build time from static/dist, which
+// `make web` fills (npm); a fresh clone has none, and the test fails
+// saying so rather than running npm itself.
 func useVendorAssets(t testing.TB, ui *UI) {
 	t.Helper()
-	if ui.static.vendor {
-		return
-	}
-	t.Log("vendor assets not embedded: running web/build.sh")
-	out, err := exec.Command("sh", filepath.Join("..", "..", "web", "build.sh")).CombinedOutput()
-	if err != nil {
-		t.Fatalf("the vendor assets are not built and web/build.sh failed (needs node and npm): %v\n%s", err, out)
-	}
-	ui.static = loadStatic(os.DirFS("."))
-	ui.pages = parsePages(ui.static)
 	if !ui.static.vendor {
-		t.Fatal("web/build.sh ran but static/dist has no vendor files")
+		t.Fatal("the front-end files are not built (internal/web/static/dist has no vendor files): run make web, then the tests again")
 	}
 }
 

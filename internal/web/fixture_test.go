@@ -3,12 +3,10 @@ package web
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,6 +14,7 @@ import (
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/sim"
 	"github.com/civic-city/civic/internal/store"
+	"github.com/civic-city/civic/internal/storetest"
 )
 
 const testPassword = "correct horse battery staple"
@@ -42,11 +41,7 @@ type fixtureOpts struct {
 func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "civic.db"), store.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatalf("store.Open: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t, store.EngineSQLite, store.Options{})
 	f := &fixture{t: t, st: st, now: time.Now().UTC().Truncate(time.Second)}
 	f.auth = auth.New(st, auth.Options{Params: auth.TestParams})
 	for _, u := range []struct {
