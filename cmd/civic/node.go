@@ -108,7 +108,7 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 		Logger:   log,
 		OnCommit: n.readingsCommitted,
 	})
-	if n.planner, err = newPlanner(n.app, c, loc, n.clock, log, n.alerts, n.forecasts, n.singleton, c.PlanAt); err != nil {
+	if n.planner, err = newPlanner(n.app, c, loc, n.clock, log, n.alerts, n.forecasts, n.singleton, c.PlanAt, n.binCollected); err != nil {
 		return nil, err
 	}
 	n.ui = web.New(web.Config{TileURL: c.TileURL, SecureCookies: c.SecureCookies, Location: loc}, web.Deps{
@@ -253,6 +253,18 @@ func (n *node) readingsCommitted(rs []civic.Reading) {
 	n.engine.OnCommit(rs)
 	n.events.ReadingsCommitted(rs)
 	n.ui.Publish(rs)
+}
+
+// binCollected follows a crew's collection of a bin, once committed: the
+// bin's live state is empty now, on the map here and, through the live
+// events, on every node.
+func (n *node) binCollected(binID string) {
+	v, err := n.app.store.Bin(context.Background(), binID)
+	if err != nil || v.State == nil {
+		return
+	}
+	n.ui.PublishStates([]civic.BinState{*v.State})
+	n.events.ReadingsCommitted([]civic.Reading{{Bin: binID}})
 }
 
 // alertChanged follows every committed alert change, whoever made it (the

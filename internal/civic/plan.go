@@ -422,6 +422,9 @@ type PlanStore interface {
 	// when it is not in from.
 	SetPlanStatus(ctx context.Context, id string, from, to PlanStatus) (Plan, error)
 	Route(ctx context.Context, id string) (Route, error)
+	// RouteOfStop returns the route, with its stops, that holds stop
+	// stopID; NotFound when no route does.
+	RouteOfStop(ctx context.Context, stopID string) (Route, error)
 	// RoutesFor returns the routes of the plan for date (not drafts)
 	// assigned to crewID, or to every crew when crewID is empty.
 	RoutesFor(ctx context.Context, date, crewID string) ([]Route, error)

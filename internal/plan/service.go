@@ -55,6 +55,9 @@ type ServiceOptions struct {
 	// it; lost closes when the lock is lost; release gives it back. nil
 	// means this node is alone.
 	Singleton func(ctx context.Context, name string) (lost <-chan struct{}, release func(), ok bool)
+	// OnCollected, if set, hears of each bin a crew's report emptied,
+	// after it committed, so the live map and other nodes follow.
+	OnCollected func(binID string)
 	// CheckEvery is how often the nightly job looks at the clock; one
 	// minute if zero.
 	CheckEvery time.Duration
@@ -369,6 +372,9 @@ func (s *Service) Report(ctx context.Context, r *civic.StopReport) (civic.Stop, 
 	who := c.CrewID
 	if who == "" {
 		who = r.By
+	}
+	if s.o.OnCollected != nil {
+		s.o.OnCollected(c.BinID)
 	}
 	note := "emptied by crew " + who
 	for _, rule := range []civic.RuleKind{civic.RuleFull, civic.RuleOverflowSoon} {

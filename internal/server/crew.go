@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/civic-city/civic/internal/civic"
@@ -152,8 +151,7 @@ func (s *Server) handleReportStop(w http.ResponseWriter, r *http.Request) error 
 }
 
 // checkCrewStop checks that p may report stop id: a member of the crew of
-// the stop's route, or someone who may operate plans. A stop's id is its
-// route's id, "-s" and its seq (as the store makes them).
+// the stop's route, or someone who may operate plans.
 func (s *Server) checkCrewStop(ctx context.Context, p civic.Principal, id string) error {
 	rt, err := s.stopRoute(ctx, id)
 	if err != nil {
@@ -174,27 +172,11 @@ func (s *Server) checkCrewStop(ctx context.Context, p civic.Principal, id string
 
 // stopRoute returns the route of stop id; NotFound when there is none.
 func (s *Server) stopRoute(ctx context.Context, id string) (civic.Route, error) {
-	notFound := civic.Errorf(civic.NotFound, "no stop %q", id)
-	i := strings.LastIndex(id, "-s")
-	if i <= 0 {
-		return civic.Route{}, notFound
-	}
-	if _, err := strconv.Atoi(id[i+2:]); err != nil {
-		return civic.Route{}, notFound
-	}
-	rt, err := s.plans.Route(ctx, id[:i])
+	rt, err := s.plans.RouteOfStop(ctx, id)
 	if civic.IsKind(err, civic.NotFound) {
-		return civic.Route{}, notFound
+		return civic.Route{}, civic.Errorf(civic.NotFound, "no stop %q", id)
 	}
-	if err != nil {
-		return civic.Route{}, err
-	}
-	for _, st := range rt.Stops {
-		if st.ID == id {
-			return rt, nil
-		}
-	}
-	return civic.Route{}, notFound
+	return rt, err
 }
 
 func isMultipart(r *http.Request) bool {

@@ -537,6 +537,19 @@ func (s *Store) Route(ctx context.Context, id string) (civic.Route, error) {
 	return routes[0], nil
 }
 
+// RouteOfStop returns the route, with its stops, that holds stop stopID.
+// Errors: NotFound.
+func (s *Store) RouteOfStop(ctx context.Context, stopID string) (civic.Route, error) {
+	routes, err := loadRoutes(ctx, s.rdb, `r.id = (SELECT route_id FROM stops WHERE id = $1)`, true, stopID)
+	if err != nil {
+		return civic.Route{}, s.fail(errCtx{op: "get route of stop"}, err)
+	}
+	if len(routes) == 0 {
+		return civic.Route{}, notFound("stop", stopID)
+	}
+	return routes[0], nil
+}
+
 // RoutesFor returns, with their stops and ordered by seq, the routes of
 // the plan for date assigned to crewID, or all of them when crewID is
 // empty; none while that plan is a draft. Errors: Invalid (not a date).

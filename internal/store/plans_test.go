@@ -125,6 +125,13 @@ func TestPlanRoundTrip(t *testing.T) {
 		route, err := s.Route(ctx, r.ID)
 		must(t, "Route", err)
 		sameRoute(t, "Route", route, r)
+		for _, st := range r.Stops {
+			route, err = s.RouteOfStop(ctx, st.ID)
+			must(t, "RouteOfStop", err)
+			sameRoute(t, "RouteOfStop "+st.ID, route, r)
+		}
+		_, err = s.RouteOfStop(ctx, r.ID+"-s999")
+		wantKind(t, "RouteOfStop missing", err, civic.NotFound)
 
 		_, err = s.Plan(ctx, "nope")
 		wantKind(t, "Plan missing", err, civic.NotFound)
