@@ -49,7 +49,7 @@ func commands() []command {
 		{"route", "solve vehicle routing problems (CVRPLIB / TSPLIB95 files)", routeUsage, runRoute},
 		{"demo", "generate a realistic demo city as files", demoUsage, runDemo},
 		{"forecast", "fill forecasts: backtest against history", forecastUsage, runForecast},
-		{"bench", "measure performance: ingest, mqtt, map, route", benchUsage, runBench},
+		{"bench", "measure performance: ingest, mqtt, map, route, plan", benchUsage, runBench},
 		{"version", "print the version", "civic version", runVersion},
 		{"help", "show help for civic or one of its commands", "civic help [COMMAND]", nil},
 	}

@@ -32,7 +32,13 @@ const serveUsage = `civic serve [flags]
   --smtp-user NAME        SMTP user (env CIVIC_SMTP_USER)
   --smtp-password-file F  SMTP password file (env CIVIC_SMTP_PASSWORD_FILE or CIVIC_SMTP_PASSWORD)
   --base-url URL          public URL of civic, for links in notifications (env CIVIC_BASE_URL)
-  --demo                  generate a demo city if the data folder has no bins, and animate it (env CIVIC_DEMO)
+  --plan-at HH:MM          local time at which the next service day is planned (default 18:00; empty
+                          disables it; one node of several plans; env CIVIC_PLAN_AT)
+  --plan-time DURATION    the route solver's time limit for a day's plan (default 30s; env CIVIC_PLAN_TIME)
+  --osrm URL              an OSRM server for road distances and times (/table service); great-circle
+                          estimates otherwise, and when it fails (env CIVIC_OSRM)
+  --demo                  generate a demo city if the data folder has no bins, and animate it: its sensors
+                          report, and its crews work each day's plan (env CIVIC_DEMO)
   --seed N                the demo city's random seed (default 1)
   --speed X               demo time acceleration, simulated seconds per real second (default 360)`
 
