@@ -98,7 +98,7 @@ func MQTT(ctx context.Context, o MQTTOptions) error {
 	defer w.Close(context.Background())
 	b, err := mqtt.NewBroker(w, mqtt.BrokerOptions{
 		Addr:         "127.0.0.1:0",
-		Authenticate: storeAuthenticator(st),
+		Authenticate: auth.DeviceAuthenticator(st),
 		Logger:       slog.New(slog.NewTextHandler(o.Progress, &slog.HandlerOptions{Level: slog.LevelError})),
 	})
 	if err != nil {
@@ -265,22 +265,6 @@ func registerMQTT(ctx context.Context, st *store.Store, devices int) ([]string, 
 		}
 	}
 	return secrets, nil
-}
-
-// storeAuthenticator checks a device's MQTT password against the hash in
-// the registry; removed and inactive devices may not connect.
-func storeAuthenticator(devices ingest.DeviceSource) func(ctx context.Context, id, password string) error {
-	return func(ctx context.Context, id, password string) error {
-		d, err := devices.Device(ctx, id)
-		if err != nil {
-			return err
-		}
-		if d.Status == civic.StatusRemoved || d.Status == civic.StatusInactive || d.SecretHash == "" ||
-			!auth.VerifySecret(d.SecretHash, password) {
-			return civic.Errorf(civic.Unauthorized, "bad device credentials")
-		}
-		return nil
-	}
 }
 
 // connectDevices connects one device per secret, 64 at a time.
