@@ -80,7 +80,7 @@ func (c *serviceCity) service(t *testing.T, o ServiceOptions) *Service {
 	t.Helper()
 	o.Assets, o.States, o.Alerts, o.Plans = c.st, c.st, c.st, c.st
 	o.Now = c.clock
-	o.Solve = Insertion
+	o.Solve = greedy
 	o.TimeLimit = time.Second
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

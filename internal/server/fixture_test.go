@@ -22,6 +22,7 @@ import (
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/ingest"
 	"github.com/civic-city/civic/internal/plan"
+	"github.com/civic-city/civic/internal/route"
 	"github.com/civic-city/civic/internal/server"
 	"github.com/civic-city/civic/internal/store"
 	"github.com/civic-city/civic/internal/storetest"
@@ -100,7 +101,7 @@ func newFixtureOn(t testing.TB, cfg server.Config, engine string) *fixture {
 	})
 	logBuf := &syncBuffer{}
 	planner, err := plan.NewService(plan.ServiceOptions{
-		Assets: st, States: st, Alerts: st, Plans: st, Now: now, Solve: plan.Insertion, TimeLimit: time.Second,
+		Assets: st, States: st, Alerts: st, Plans: st, Now: now, Solve: quickSolve, TimeLimit: time.Second,
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {
@@ -327,4 +328,12 @@ func errorOf(t *testing.T, rec *httptest.ResponseRecorder) (code, msg, field str
 		t.Fatalf("error body %q: %v", rec.Body.String(), err)
 	}
 	return e.Error.Code, e.Error.Message, e.Error.Field
+}
+
+// quickSolve is the real fleet solver bounded by iterations rather than
+// time: the fixture's city is tiny, and a bound keeps its plans the same
+// from run to run.
+func quickSolve(ctx context.Context, p *route.FleetProblem, o route.FleetOptions) (route.FleetSolution, error) {
+	o.TimeLimit, o.MaxIterations = 0, 2000
+	return route.SolveFleet(ctx, p, o)
 }
