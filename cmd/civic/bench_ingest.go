@@ -186,7 +186,9 @@ func benchIngestHTTP(ctx context.Context, e *env, dbURL string, bodies [][]byte,
 		return 0, err
 	}
 	w := ingest.NewWriter(st, st, ingest.WriterOptions{Logger: quiet})
-	w.Start()
+	if err := w.Start(ctx); err != nil {
+		return 0, err
+	}
 	defer w.Close(context.Background())
 	srv := server.New(server.Config{}, server.Deps{Store: st, Ingester: w, Auth: au, Logger: quiet})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

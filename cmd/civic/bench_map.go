@@ -85,7 +85,7 @@ func runBenchMap(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "city: %d bins, %d zones, states written in %v\n", len(city.Bins), len(city.Zones), time.Since(start).Round(time.Millisecond))
 
 	ui := web.New(web.Config{}, web.Deps{Store: st, Logger: quiet})
-	defer ui.Close()
+	defer ui.Close(ctx)
 	var mu sync.Mutex
 	serverTimes := make([]time.Duration, 0, *requests)
 	reader := civic.Principal{UserID: "bench", Name: "bench", Role: civic.RoleAnalyst}

@@ -90,7 +90,9 @@ func runBenchMQTT(ctx context.Context, e *env, args []string) error {
 
 	quiet := slog.New(slog.DiscardHandler)
 	w := ingest.NewWriter(st, st, ingest.WriterOptions{Logger: quiet})
-	w.Start()
+	if err := w.Start(ctx); err != nil {
+		return err
+	}
 	defer w.Close(context.Background())
 	b, err := mqtt.NewBroker(w, mqtt.BrokerOptions{
 		Addr:         "127.0.0.1:0",
@@ -100,7 +102,7 @@ func runBenchMQTT(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := b.Start(); err != nil {
+	if err := b.Start(ctx); err != nil {
 		return err
 	}
 	defer b.Close(context.Background())

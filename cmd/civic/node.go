@@ -138,14 +138,22 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 // listeners, and last the demo's sensors.
 func (n *node) start(ctx context.Context) error {
 	n.started = true
-	n.forecasts.Start()
+	if err := n.forecasts.Start(ctx); err != nil {
+		return fmt.Errorf("forecasts: %w", err)
+	}
 	n.app.store.OnChange(n.assetsChanged)
 	if err := n.events.Start(ctx); err != nil {
 		return fmt.Errorf("live events: %w", err)
 	}
-	n.engine.Start()
-	n.notifier.Start()
-	n.writer.Start()
+	if err := n.engine.Start(ctx); err != nil {
+		return fmt.Errorf("alert engine: %w", err)
+	}
+	if err := n.notifier.Start(ctx); err != nil {
+		return fmt.Errorf("notifier: %w", err)
+	}
+	if err := n.writer.Start(ctx); err != nil {
+		return fmt.Errorf("ingest writer: %w", err)
+	}
 
 	ln, err := net.Listen("tcp", n.c.Addr)
 	if err != nil {
@@ -212,7 +220,7 @@ func (n *node) close() {
 		if n.broker != nil {
 			warn("MQTT broker", n.broker.Close(shutdown))
 		}
-		n.ui.Close()
+		warn("web UI", n.ui.Close(shutdown))
 		if n.http != nil {
 			warn("HTTP", n.http.Shutdown(shutdown))
 		}
@@ -325,7 +333,7 @@ func (n *node) startMQTT(ctx context.Context) error {
 			Authenticate: auth.DeviceAuthenticator(n.app.store),
 		})
 		if err == nil {
-			err = b.Start()
+			err = b.Start(ctx)
 		}
 		if err != nil {
 			return fmt.Errorf("embedded MQTT broker on %s: %w (choose another port with --mqtt-addr, or disable it with --mqtt-addr '')", c.MQTTAddr, err)
@@ -335,7 +343,7 @@ func (n *node) startMQTT(ctx context.Context) error {
 	if c.MQTTBroker != "" {
 		sub, err := mqtt.NewSubscriber(n.writer, mqtt.SubscriberOptions{URL: c.MQTTBroker, Username: c.MQTTUser, Password: c.MQTTPassword, Logger: n.log})
 		if err == nil {
-			err = sub.Start()
+			err = sub.Start(ctx)
 		}
 		if err != nil {
 			return fmt.Errorf("external MQTT broker %s: %w", c.MQTTBroker, err)

@@ -41,7 +41,9 @@ func BenchmarkEngine(b *testing.B) {
 		}
 	}
 	e := alert.NewEngine(alert.EngineOptions{Alerts: st, Source: st, Now: clk.Now, Logger: quiet, SweepInterval: time.Hour, QueueSize: 1 << 16})
-	e.Start()
+	if err := e.Start(context.Background()); err != nil {
+		b.Fatal(err)
+	}
 	defer e.Close(ctx)
 	batch := func(k int) []civic.Reading {
 		rs := make([]civic.Reading, 1000)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/lifecycle"
 )
 
 // Source is what the Engine reads of the asset registry and telemetry;
@@ -99,15 +100,13 @@ type Engine struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	mu      sync.Mutex // guards queue sends against Close
-	closed  bool
-	started bool
-	queue   chan []civic.Reading
-	stop    chan struct{}
-	done    chan struct{}
-	resync  atomic.Bool
-	assets  atomic.Bool // bins or devices changed: reload them at the next sweep
-	sweepC  chan chan struct{}
+	mu     sync.Mutex // guards queue sends against Close
+	closed bool
+	queue  chan []civic.Reading
+	life   *lifecycle.Group
+	resync atomic.Bool
+	assets atomic.Bool // bins or devices changed: reload them at the next sweep
+	sweepC chan chan struct{}
 
 	evaluated, opened, resolved, dropped, errs, sweeps atomic.Uint64
 
@@ -174,8 +173,7 @@ func NewEngine(opts EngineOptions) *Engine {
 		log:     cmp.Or(opts.Logger, slog.Default()),
 		now:     opts.Now,
 		queue:   make(chan []civic.Reading, opts.QueueSize),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+		life:    lifecycle.New("alert engine"),
 		sweepC:  make(chan chan struct{}),
 		rules:   civic.DefaultAlertRules(),
 		bins:    map[string]*binEntry{},
@@ -210,35 +208,23 @@ func (e *Engine) OnCommit(rs []civic.Reading) {
 }
 
 // Start loads bins, devices, rules and unresolved alerts and starts
-// evaluating in the background.
-func (e *Engine) Start() {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.started || e.closed {
-		return
-	}
-	e.started = true
-	go e.run()
+// evaluating in the background (see package lifecycle); ctx is not used:
+// the Engine runs until Close. It fails when the Engine was started or
+// closed before.
+func (e *Engine) Start(ctx context.Context) error {
+	return e.life.Start(func() error {
+		e.life.Go("evaluate", e.run)
+		return nil
+	})
 }
 
 // Close stops accepting readings, evaluates those already queued and stops
 // the Engine. It returns ctx's error if ctx ends first.
 func (e *Engine) Close(ctx context.Context) error {
 	e.mu.Lock()
-	if !e.closed {
-		e.closed = true
-		close(e.stop)
-		if !e.started {
-			close(e.done) // never started: nothing to wait for
-		}
-	}
+	e.closed = true
 	e.mu.Unlock()
-	select {
-	case <-e.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return e.life.Close(ctx)
 }
 
 // Sweep evaluates every bin now and returns when done, as the timer does;
@@ -248,7 +234,7 @@ func (e *Engine) Sweep(ctx context.Context) error {
 	ack := make(chan struct{})
 	select {
 	case e.sweepC <- ack:
-	case <-e.done:
+	case <-e.life.Done():
 		return errors.New("alert: engine stopped")
 	case <-ctx.Done():
 		return ctx.Err()
@@ -274,9 +260,9 @@ func (e *Engine) Stats() EngineStats {
 	}
 }
 
-func (e *Engine) run() {
-	defer close(e.done)
-	ctx := context.Background()
+// run evaluates until stop, then evaluates what is queued; store calls
+// use ctx, which ends when Close gives up.
+func (e *Engine) run(ctx context.Context, stop <-chan struct{}) error {
 	e.refresh(ctx, true)
 	e.holdSweepLock(ctx)
 	defer e.releaseSweepLock()
@@ -292,9 +278,9 @@ func (e *Engine) run() {
 			e.drain(ctx)
 			e.sweep(ctx)
 			close(ack)
-		case <-e.stop:
+		case <-stop:
 			e.drain(ctx)
-			return
+			return nil
 		}
 	}
 }

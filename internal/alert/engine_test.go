@@ -97,14 +97,18 @@ func TestEngineWithWriter(t *testing.T) {
 			return now.Add(time.Duration((0.9 - fill) / 0.02 * float64(time.Hour))), true // 2 %/h
 		},
 	})
-	eng.Start()
+	if err := eng.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	// The writer calls OnCommit after it answered Ingest: wait for it.
 	committed := make(chan struct{}, 16)
 	w := ingest.NewWriter(st, st, ingest.WriterOptions{Now: clk.Now, Logger: quiet, OnCommit: func(rs []civic.Reading) {
 		eng.OnCommit(rs)
 		committed <- struct{}{}
 	}})
-	w.Start()
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	defer func() {
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
@@ -227,7 +231,9 @@ func TestEngineDoorOpenAndRestart(t *testing.T) {
 	start := func() (*alert.Engine, *changes) {
 		ch := &changes{}
 		e := alert.NewEngine(alert.EngineOptions{Alerts: st, Source: st, Now: clk.Now, Logger: quiet, OnChange: ch.add, SweepInterval: time.Hour})
-		e.Start()
+		if err := e.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		return e, ch
 	}
 	e1, ch1 := start()
@@ -274,7 +280,9 @@ func TestEngineAssetsChanged(t *testing.T) {
 	ch := &changes{}
 	e := alert.NewEngine(alert.EngineOptions{Alerts: st, Source: st, Now: clk.Now, Logger: quiet, OnChange: ch.add,
 		SweepInterval: time.Hour, RefreshInterval: 24 * time.Hour})
-	e.Start()
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	defer e.Close(ctx)
 	e.Sweep(ctx) // assets loaded
 
@@ -313,7 +321,9 @@ func TestEngineQueueFull(t *testing.T) {
 	if got := e.Stats().Dropped; got != 3 {
 		t.Errorf("Dropped = %d, want 3", got)
 	}
-	e.Start()
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if err := e.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +345,9 @@ func TestEngineRulesConfig(t *testing.T) {
 	clk := &clock{t: t0}
 	st := openStore(t, clk)
 	e := alert.NewEngine(alert.EngineOptions{Alerts: st, Source: st, Now: clk.Now, Logger: quiet, SweepInterval: time.Hour, RefreshInterval: time.Minute})
-	e.Start()
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	defer e.Close(ctx)
 	rs := []civic.Reading{{Device: "S1", Bin: "B1", Time: t0, TiltDeg: f64(70)}, {Device: "S2", Bin: "B2", Time: t0, TiltDeg: f64(70)}}
 	if _, err := st.WriteReadings(ctx, [][]civic.Reading{rs}); err != nil {
@@ -368,7 +380,9 @@ func TestEngineManualResolveLatches(t *testing.T) {
 	ch := &changes{}
 	e := alert.NewEngine(alert.EngineOptions{Alerts: st, Source: st, Now: clk.Now, Logger: quiet, OnChange: ch.add,
 		SweepInterval: time.Hour, RefreshInterval: time.Minute, TouchInterval: 2 * time.Minute})
-	e.Start()
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	defer e.Close(ctx)
 	tilt := func(min, deg float64) {
 		t.Helper()
@@ -410,7 +424,9 @@ func TestEngineStuckSensor(t *testing.T) {
 	st := openStore(t, clk)
 	ch := &changes{}
 	e := alert.NewEngine(alert.EngineOptions{Alerts: st, Source: st, Now: clk.Now, Logger: quiet, OnChange: ch.add, SweepInterval: time.Hour})
-	e.Start()
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	defer e.Close(ctx)
 	send := func(i int, v float64) {
 		clk.Set(t0.Add(time.Duration(i) * 15 * time.Minute))
@@ -448,7 +464,9 @@ func TestEngineBackfill(t *testing.T) {
 	st := openStore(t, clk)
 	ch := &changes{}
 	e := alert.NewEngine(alert.EngineOptions{Alerts: st, Source: st, Now: clk.Now, Logger: quiet, OnChange: ch.add, SweepInterval: time.Hour})
-	e.Start()
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	defer e.Close(ctx)
 	for i, r := range []civic.Reading{
 		{Device: "S1", Bin: "B1", Time: t0.Add(-40 * time.Hour), Fill: f64(0.95), TemperatureC: f64(90)},
@@ -489,7 +507,9 @@ func TestEngineForecastReuse(t *testing.T) {
 			}
 			return now.Add(time.Duration(hours * float64(time.Hour))), true
 		}})
-	e.Start()
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	defer e.Close(ctx)
 	send := func(min int, fill float64) {
 		clk.Set(t0.Add(time.Duration(min) * time.Minute))

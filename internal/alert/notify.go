@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/lifecycle"
 )
 
 // SMTPConfig is the mail server e-mail notifications go through.
@@ -100,11 +101,7 @@ type Notifier struct {
 	log  *slog.Logger
 
 	kick chan struct{}
-	stop chan struct{}
-	done chan struct{}
-
-	life            sync.Mutex
-	started, closed bool
+	life *lifecycle.Group
 
 	mu                    sync.Mutex
 	sent, retried, failed uint64
@@ -143,20 +140,18 @@ func NewNotifier(opts NotifierOptions) *Notifier {
 		opts: opts,
 		log:  cmp.Or(opts.Logger, slog.Default()),
 		kick: make(chan struct{}, 1),
-		stop: make(chan struct{}),
-		done: make(chan struct{}),
+		life: lifecycle.New("alert notifier"),
 	}
 }
 
-// Start delivers in the background until Close.
-func (n *Notifier) Start() {
-	n.life.Lock()
-	defer n.life.Unlock()
-	if n.started || n.closed {
-		return
-	}
-	n.started = true
-	go n.run()
+// Start delivers in the background until Close (see package lifecycle);
+// ctx is not used. It fails when the Notifier was started or closed
+// before.
+func (n *Notifier) Start(ctx context.Context) error {
+	return n.life.Start(func() error {
+		n.life.Go("deliver", n.run)
+		return nil
+	})
 }
 
 // Kick makes the Notifier look at the outbox now, e.g. right after an
@@ -170,24 +165,9 @@ func (n *Notifier) Kick() {
 
 // Close stops the Notifier after the deliveries in progress; notifications
 // not delivered stay in the outbox for the next start. It returns ctx's
-// error if ctx ends first.
-func (n *Notifier) Close(ctx context.Context) error {
-	n.life.Lock()
-	if !n.closed {
-		n.closed = true
-		close(n.stop)
-		if !n.started {
-			close(n.done) // never started: nothing to wait for
-		}
-	}
-	n.life.Unlock()
-	select {
-	case <-n.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+// error if ctx ends first, and then cancels the deliveries in progress
+// (their outcome is still recorded).
+func (n *Notifier) Close(ctx context.Context) error { return n.life.Close(ctx) }
 
 // Stats returns the Notifier's counters.
 func (n *Notifier) Stats() NotifierStats {
@@ -196,11 +176,10 @@ func (n *Notifier) Stats() NotifierStats {
 	return NotifierStats{Sent: n.sent, Retried: n.retried, Failed: n.failed}
 }
 
-func (n *Notifier) run() {
-	defer close(n.done)
+func (n *Notifier) run(ctx context.Context, stop <-chan struct{}) error {
 	// Deliveries in progress when Close is called finish (within their
-	// HTTP and SMTP timeouts) and record their outcome.
-	ctx := context.Background()
+	// HTTP and SMTP timeouts, unless Close gives up first and ctx ends)
+	// and record their outcome.
 	tick := time.NewTicker(n.opts.Poll)
 	defer tick.Stop()
 	var pruned time.Time
@@ -216,14 +195,14 @@ func (n *Notifier) run() {
 		// Keep going while claims come back full.
 		for n.DeliverDue(ctx) >= n.opts.Batch {
 			select {
-			case <-n.stop:
-				return
+			case <-stop:
+				return nil
 			default:
 			}
 		}
 		select {
-		case <-n.stop:
-			return
+		case <-stop:
+			return nil
 		case <-tick.C:
 		case <-n.kick:
 		}

@@ -262,7 +262,9 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 	defer st2.Close()
 	clk.Set(t0.Add(2 * time.Minute)) // the dead claim's lease is over
 	n := notifier(st2, clk, "")
-	n.Start()
+	if err := n.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	n.Kick()
 	select {
 	case <-rcv.hit:

@@ -49,7 +49,9 @@ func TestEngineSweepSingleton(t *testing.T) {
 	newEngine := func() *alert.Engine {
 		e := alert.NewEngine(alert.EngineOptions{Alerts: st, Source: st, Now: clk.Now, Logger: quiet,
 			SweepInterval: time.Hour, Singleton: storeSingleton(st)})
-		e.Start()
+		if err := e.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		return e
 	}
 	e1 := newEngine()
@@ -99,7 +101,9 @@ func TestEngineSweepLockLost(t *testing.T) {
 				release()
 			}, true
 		}})
-	e.Start()
+	if err := e.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	defer closeEngine(t, e)
 	sweep(t, e)
 	mu.Lock()

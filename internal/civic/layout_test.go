@@ -77,9 +77,9 @@ func packageImports(t *testing.T) map[string]struct {
 }
 
 // TestLayout enforces the dependency rules of DESIGN.md: the domain package
-// imports only the standard library, the route solver knows nothing of the
-// rest, adapters do not import each other, and every package says what it
-// is for.
+// and internal/lifecycle import only the standard library, the route solver
+// and the forecasts know nothing of the rest, adapters do not import each
+// other, and every package says what it is for.
 func TestLayout(t *testing.T) {
 	pkgs := packageImports(t)
 	if len(pkgs) < 5 {
@@ -94,8 +94,12 @@ func TestLayout(t *testing.T) {
 			switch {
 			case name == "civic":
 				t.Errorf("internal/civic imports %s: it may import only the standard library", imp)
-			case (name == "route" || name == "forecast") && imp != "civic":
-				t.Errorf("internal/%s imports %s: a pure algorithm imports only the standard library and internal/civic", name, imp)
+			case name == "lifecycle":
+				t.Errorf("internal/lifecycle imports %s: it is a leaf package that imports only the standard library", imp)
+			case (name == "route" || name == "forecast") && imp != "civic" && imp != "lifecycle":
+				t.Errorf("internal/%s imports %s: a pure algorithm imports only the standard library, internal/civic and internal/lifecycle", name, imp)
+			case name == "plan" && imp != "civic" && imp != "route" && imp != "lifecycle":
+				t.Errorf("internal/plan imports %s: the planner imports only the standard library, internal/civic, internal/route and internal/lifecycle", imp)
 			}
 			for _, a := range adapters {
 				if imp == a && name != a {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/lifecycle"
 )
 
 // BinSource is what a Service reads of the asset registry;
@@ -106,7 +107,7 @@ const maxBacklog = 2_000_000
 // the time only through ServiceOptions.Now (and a real-time ticker for
 // Retrain).
 //
-// Lifecycle: NewService, Start, then Observe and Forecast from any
+// Lifecycle (package lifecycle): NewService, Start, then Observe and Forecast from any
 // goroutine, and Close. Forecast fails with civic.Unavailable until the
 // first training ends. A Service runs once.
 type Service struct {
@@ -118,11 +119,7 @@ type Service struct {
 	current atomic.Pointer[trained]
 	queue   chan []obs
 	wake    chan struct{} // asks the loop for a retraining
-	stop    chan struct{}
-	done    chan struct{}
-	started atomic.Bool
-	once    sync.Once
-	cancel  context.CancelFunc
+	life    *lifecycle.Group
 
 	dropped atomic.Int64 // batches Observe could not queue
 
@@ -168,38 +165,24 @@ func NewService(bins BinSource, readings ReadingSource, opts ServiceOptions) *Se
 		log:      opts.Logger,
 		queue:    make(chan []obs, opts.QueueLen),
 		wake:     make(chan struct{}, 1),
-		stop:     make(chan struct{}),
-		done:     make(chan struct{}),
+		life:     lifecycle.New("forecast service"),
 	}
 }
 
 // Start begins the first training in the background and the loop that
-// applies observed readings and retrains.
-func (s *Service) Start() {
-	if !s.started.CompareAndSwap(false, true) {
-		return
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	go s.run(ctx)
+// applies observed readings and retrains (see package lifecycle); ctx is
+// not used. It fails when the Service was started or closed before.
+func (s *Service) Start(ctx context.Context) error {
+	return s.life.Start(func() error {
+		s.life.Go("train", s.run)
+		return nil
+	})
 }
 
 // Close stops the Service: it cancels a training in progress and waits for
 // the loop to end, or for ctx. Readings still queued are dropped: the next
 // start trains from the store, which holds them.
-func (s *Service) Close(ctx context.Context) error {
-	s.once.Do(func() { close(s.stop) })
-	if !s.started.Load() {
-		return nil
-	}
-	s.cancel()
-	select {
-	case <-s.done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (s *Service) Close(ctx context.Context) error { return s.life.Close(ctx) }
 
 // Observe hands committed readings to the model: those with a Bin and a
 // Fill in 0..1. It copies what it needs and never blocks, so it may run in
@@ -221,7 +204,7 @@ func (s *Service) Observe(readings []civic.Reading) {
 		return
 	}
 	select {
-	case <-s.stop:
+	case <-s.life.Stopping():
 		return
 	default:
 	}
@@ -338,9 +321,10 @@ type trainResult struct {
 }
 
 // run is the Service's loop: it owns the backlog and swaps trained models
-// in.
-func (s *Service) run(ctx context.Context) {
-	defer close(s.done)
+// in. At stop it cancels the training in progress and waits for it.
+func (s *Service) run(ctx context.Context, stop <-chan struct{}) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	ticker := time.NewTicker(s.opts.Retrain)
 	defer ticker.Stop()
 	results := make(chan trainResult, 1)
@@ -364,12 +348,13 @@ func (s *Service) run(ctx context.Context) {
 	begin()
 	for {
 		select {
-		case <-s.stop:
-			// Wait for a training in progress, canceled by Close.
+		case <-stop:
+			// Cancel a training in progress and wait for it.
+			cancel()
 			if training {
 				<-results
 			}
-			return
+			return nil
 		case <-ticker.C:
 			begin()
 		case <-s.wake:

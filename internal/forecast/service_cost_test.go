@@ -100,7 +100,9 @@ func measureTraining(t *testing.T, nbins, days int) {
 			Logger:  slog.New(slog.DiscardHandler),
 			Loaders: loaders,
 		})
-		s.Start()
+		if err := s.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		for s.Stats().Trainings == 0 {
 			time.Sleep(10 * time.Millisecond)
 		}

@@ -136,7 +136,9 @@ func startService(t *testing.T, st *memStore, o ServiceOptions) *Service {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := NewService(st, st, o)
-	s.Start()
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -357,7 +359,9 @@ func TestServiceCloseDuringTraining(t *testing.T) {
 	st := newMemStore(civic.Bin{ID: "B1", Name: "one"})
 	st.gate = make(chan struct{})
 	s := NewService(st, st, ServiceOptions{Now: func() time.Time { return svcNow }, Logger: slog.New(slog.DiscardHandler)})
-	s.Start()
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	waitFor(t, "the training to start", func() bool { st.mu.Lock(); defer st.mu.Unlock(); return st.lists > 0 })
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/lifecycle"
 )
 
 // DeviceSource looks devices up in the registry; civic.AssetStore satisfies
@@ -53,9 +54,9 @@ type WriterOptions struct {
 // its own result. Ingest returns only after its readings are committed, so
 // whatever a sender sees acknowledged is durable.
 //
-// Lifecycle: NewWriter, then Start (or Run in a goroutine of one's own),
-// Ingest from any number of goroutines, and Close, which drains what was
-// accepted. A Writer runs once.
+// Lifecycle (package lifecycle): NewWriter, then Start (or Run in a
+// goroutine of one's own), Ingest from any number of goroutines, and Close,
+// which drains what was accepted. A Writer runs once.
 type Writer struct {
 	store   civic.ReadingStore
 	devices DeviceSource
@@ -69,11 +70,9 @@ type Writer struct {
 	closed  bool
 	pending sync.WaitGroup // batches accepted and not yet answered
 
-	running  atomic.Bool
-	stop     chan struct{} // closed by Close once everything accepted is answered
-	stopOnce sync.Once
-	stopped  chan struct{} // closed when Run returns
-	cancel   context.CancelFunc
+	// life runs the commit loop; Close stops it once everything accepted
+	// is answered.
+	life *lifecycle.Group
 
 	cacheMu sync.RWMutex
 	cache   map[string]cachedDevice
@@ -130,8 +129,7 @@ func NewWriter(store civic.ReadingStore, devices DeviceSource, opts WriterOption
 		now:     opts.Now,
 		log:     opts.Logger,
 		queue:   make(chan *request, opts.QueueLen),
-		stop:    make(chan struct{}),
-		stopped: make(chan struct{}),
+		life:    lifecycle.New("ingest writer"),
 		cache:   make(map[string]cachedDevice),
 	}
 	if w.now == nil {
@@ -143,34 +141,45 @@ func NewWriter(store civic.ReadingStore, devices DeviceSource, opts WriterOption
 	return w
 }
 
-// Start runs the commit loop in a new goroutine until Close.
-func (w *Writer) Start() {
-	ctx, cancel := context.WithCancel(context.Background())
-	w.mu.Lock()
-	w.cancel = cancel
-	w.mu.Unlock()
-	go func() {
-		if err := w.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			w.log.Error("ingest writer stopped", "err", err)
-		}
-	}()
+// Start runs the commit loop in a new goroutine until Close (see package
+// lifecycle). ctx is not used: the loop's store calls run until Close. It
+// fails when the Writer was started or closed before.
+func (w *Writer) Start(ctx context.Context) error {
+	return w.life.Start(func() error {
+		w.life.Go("commit loop", w.loop)
+		return nil
+	})
 }
 
-// Run runs the commit loop in the calling goroutine. It returns nil after
-// Close has drained the accepted batches, or ctx's error when ctx ends
-// first; batches still waiting then fail with civic.Unavailable and are
-// not stored. Store calls use ctx.
+// Run is Start, then waits: it returns nil once Close has drained the
+// accepted batches, or ctx's error when ctx ends first; then the loop stops
+// as when Close gives up (batches still waiting fail with
+// civic.Unavailable and are not stored). For callers that run the writer
+// in a goroutine of their own.
 func (w *Writer) Run(ctx context.Context) error {
-	if !w.running.CompareAndSwap(false, true) {
-		return errors.New("ingest: writer is already running or has run")
+	if err := w.Start(ctx); err != nil {
+		return err
 	}
-	defer close(w.stopped)
+	select {
+	case <-w.life.Done():
+		return nil
+	case <-ctx.Done():
+		_ = w.Close(ctx) // ctx has ended: refuses, cancels the loop, returns at once
+		<-w.life.Done()
+		return ctx.Err()
+	}
+}
+
+// loop is the commit loop: it commits what Ingest queues until stop, when
+// everything accepted has been answered, or until ctx ends (Close gave
+// up), when it fails what is still queued.
+func (w *Writer) loop(ctx context.Context, stop <-chan struct{}) error {
 	group := make([]*request, 0, 64)
 	for {
 		var first *request
 		select {
 		case first = <-w.queue:
-		case <-w.stop:
+		case <-stop:
 			return nil
 		case <-ctx.Done():
 			w.abort()
@@ -227,12 +236,11 @@ func errShuttingDown() error {
 
 // Close stops accepting readings (Ingest then fails with civic.Unavailable),
 // waits until every batch already accepted is committed and answered, and
-// stops the commit loop. If ctx ends first, Close stops the loop started by
-// Start, fails what is still queued and returns ctx's error.
+// stops the commit loop. If ctx ends first, Close stops the loop, fails
+// what is still queued and returns ctx's error.
 func (w *Writer) Close(ctx context.Context) error {
 	w.mu.Lock()
 	w.closed = true
-	cancel := w.cancel
 	w.mu.Unlock()
 
 	drained := make(chan struct{})
@@ -243,23 +251,10 @@ func (w *Writer) Close(ctx context.Context) error {
 	select {
 	case <-drained:
 	case <-ctx.Done():
-		if cancel != nil {
-			cancel()
-		}
-		return ctx.Err()
 	}
-	w.stopOnce.Do(func() { close(w.stop) })
-	if w.running.Load() {
-		select {
-		case <-w.stopped:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	if cancel != nil {
-		cancel()
-	}
-	return nil
+	// With ctx ended, this cancels the loop's context: the loop fails what
+	// is queued.
+	return w.life.Close(ctx)
 }
 
 // Ingest validates readings against the registry, normalizes them (fill to
@@ -309,7 +304,7 @@ func (w *Writer) Ingest(ctx context.Context, readings []civic.Reading) (civic.In
 	case <-ctx.Done():
 		w.pending.Done()
 		return civic.IngestResult{}, ctx.Err()
-	case <-w.stopped:
+	case <-w.life.Done():
 		w.pending.Done()
 		return civic.IngestResult{}, errShuttingDown()
 	}
@@ -318,7 +313,7 @@ func (w *Writer) Ingest(ctx context.Context, readings []civic.Reading) (civic.In
 		return resp.res, resp.err
 	case <-ctx.Done():
 		return civic.IngestResult{}, ctx.Err()
-	case <-w.stopped:
+	case <-w.life.Done():
 		select {
 		case resp := <-req.done:
 			return resp.res, resp.err

@@ -73,7 +73,9 @@ func startWriter(t testing.TB, st civic.Store, opts ingest.WriterOptions) *inges
 		opts.Now = func() time.Time { return t0 }
 	}
 	w := ingest.NewWriter(st, st, opts)
-	w.Start()
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -307,7 +309,9 @@ func TestWriterClose(t *testing.T) {
 	ctx := context.Background()
 	st := openStore(t)
 	w := ingest.NewWriter(st, st, ingest.WriterOptions{Now: func() time.Time { return t0 }})
-	w.Start()
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	var wg sync.WaitGroup
 	var acked, refused atomic.Int64
 	for s := range 4 {
@@ -503,7 +507,9 @@ func (brokenDevices) Device(context.Context, string) (civic.Device, error) {
 func TestWriterRegistryDown(t *testing.T) {
 	st := openStore(t)
 	w := ingest.NewWriter(st, brokenDevices{}, ingest.WriterOptions{Now: func() time.Time { return t0 }})
-	w.Start()
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	defer w.Close(context.Background())
 	_, err := w.Ingest(context.Background(), []civic.Reading{{Device: "P-1", Time: t0, Fill: fill(1)}})
 	if !civic.IsKind(err, civic.Unavailable) {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/ingest"
+	"github.com/civic-city/civic/internal/lifecycle"
 )
 
 // BrokerOptions configures the embedded broker.
@@ -70,9 +71,9 @@ type Broker struct {
 	server *mochi.Server
 	tcp    *listeners.TCP
 
-	ctx    context.Context // ends when the broker closes
-	cancel context.CancelFunc
-	once   sync.Once
+	// life runs the shutdown of the server at Close; its context ends
+	// once the broker has closed.
+	life *lifecycle.Group
 
 	limiter  logLimiter
 	sessions sync.Map // *mochi.Client → struct{}: connected devices
@@ -104,8 +105,7 @@ func NewBroker(ing civic.Ingester, opts BrokerOptions) (*Broker, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	b := &Broker{ing: ing, opts: opts, log: opts.Logger.With("component", "mqtt")}
-	b.ctx, b.cancel = context.WithCancel(context.Background())
+	b := &Broker{ing: ing, opts: opts, log: opts.Logger.With("component", "mqtt"), life: lifecycle.New("mqtt broker")}
 
 	caps := mochi.NewDefaultServerCapabilities()
 	caps.MaximumPacketSize = uint32(opts.MaxPacketBytes)
@@ -125,12 +125,19 @@ func NewBroker(ing civic.Ingester, opts BrokerOptions) (*Broker, error) {
 }
 
 // Start listens on the configured address and serves devices in the
-// background. It fails if the address cannot be bound.
-func (b *Broker) Start() error {
-	if err := b.server.AddListener(b.tcp); err != nil {
-		return err
-	}
-	return b.server.Serve()
+// background (see package lifecycle); ctx is not used. It fails if the
+// address cannot be bound, or when the broker was started or closed
+// before.
+func (b *Broker) Start(ctx context.Context) error {
+	return b.life.Start(func() error {
+		// Registered first: Close shuts the server down even if it does
+		// not listen.
+		b.life.Go("shutdown", b.shutdown)
+		if err := b.server.AddListener(b.tcp); err != nil {
+			return err
+		}
+		return b.server.Serve()
+	})
 }
 
 // Addr returns the address the broker listens on, with the real port when
@@ -141,34 +148,24 @@ func (b *Broker) Addr() string { return b.tcp.Address() }
 // ingested at that moment still commit, but their acknowledgements are
 // lost with the connection, so devices resend them (harmlessly). Close
 // before closing the ingest writer.
-func (b *Broker) Close(ctx context.Context) error {
-	var err error
-	b.once.Do(func() {
-		done := make(chan error, 1)
-		go func() {
-			// Stop listening and disconnect the devices before mochi's
-			// Close. Mochi (v2.7.9) lists a listener's clients holding a
-			// read lock it takes again inside (Clients.GetByListener calls
-			// Len): a device that disconnects at that moment waits for the
-			// write lock between the two, and Close deadlocks. Once the
-			// listener is closed here, mochi's Close skips that step and
-			// waits for the connections to end.
-			b.tcp.Close(func(string) {})
-			for _, cl := range b.server.Clients.GetAll() {
-				if !cl.Closed() {
-					_ = b.server.DisconnectClient(cl, packets.ErrServerShuttingDown)
-				}
-			}
-			done <- b.server.Close()
-		}()
-		select {
-		case err = <-done:
-		case <-ctx.Done():
-			err = ctx.Err()
+func (b *Broker) Close(ctx context.Context) error { return b.life.Close(ctx) }
+
+// shutdown waits for stop, then closes the server.
+func (b *Broker) shutdown(_ context.Context, stop <-chan struct{}) error {
+	<-stop
+	// Stop listening and disconnect the devices before mochi's Close.
+	// Mochi (v2.7.9) lists a listener's clients holding a read lock it
+	// takes again inside (Clients.GetByListener calls Len): a device that
+	// disconnects at that moment waits for the write lock between the two,
+	// and Close deadlocks. Once the listener is closed here, mochi's Close
+	// skips that step and waits for the connections to end.
+	b.tcp.Close(func(string) {})
+	for _, cl := range b.server.Clients.GetAll() {
+		if !cl.Closed() {
+			_ = b.server.DisconnectClient(cl, packets.ErrServerShuttingDown)
 		}
-		b.cancel()
-	})
-	return err
+	}
+	return b.server.Close()
 }
 
 // BrokerStats is a snapshot of the broker's counters, named for Prometheus
@@ -217,7 +214,7 @@ func (b *Broker) ingestContext(now time.Time) context.Context {
 		if d != nil && now.Sub(d.start) < time.Second {
 			return d.ctx
 		}
-		ctx, cancel := context.WithDeadline(b.ctx, now.Add(b.opts.IngestTimeout+time.Second))
+		ctx, cancel := context.WithDeadline(b.life.Context(), now.Add(b.opts.IngestTimeout+time.Second))
 		if b.deadline.CompareAndSwap(d, &ingestDeadline{ctx: ctx, cancel: cancel, start: now}) {
 			return ctx
 		}
@@ -268,7 +265,7 @@ func (h *hook) OnConnectAuthenticate(cl *mochi.Client, pk packets.Packet) bool {
 		h.b.authFailures.Add(1)
 		return false
 	}
-	ctx, cancel := context.WithTimeout(h.b.ctx, 10*time.Second)
+	ctx, cancel := context.WithTimeout(h.b.life.Context(), 10*time.Second)
 	defer cancel()
 	if err := h.b.opts.Authenticate(ctx, device, string(pk.Connect.Password)); err != nil {
 		h.b.authFailures.Add(1)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/civic-city/civic/internal/ingest"
+	"github.com/civic-city/civic/internal/lifecycle"
 )
 
 func TestIsUplinkOf(t *testing.T) {
@@ -33,8 +34,7 @@ func TestIsUplinkOf(t *testing.T) {
 // TestIngestContext checks the messages of one second share a context
 // whose deadline is IngestTimeout to IngestTimeout plus a second away.
 func TestIngestContext(t *testing.T) {
-	b := &Broker{opts: BrokerOptions{IngestTimeout: 30 * time.Second}}
-	b.ctx, b.cancel = context.WithCancel(context.Background())
+	b := &Broker{opts: BrokerOptions{IngestTimeout: 30 * time.Second}, life: lifecycle.New("mqtt broker")}
 	now := time.Now()
 	first := b.ingestContext(now)
 	if b.ingestContext(now.Add(999*time.Millisecond)) != first {
@@ -53,7 +53,9 @@ func TestIngestContext(t *testing.T) {
 			t.Errorf("deadline %v after the first message, want 30 to 31 s", wait)
 		}
 	}
-	b.cancel()
+	if err := b.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if first.Err() == nil || later.Err() == nil {
 		t.Error("closing the broker leaves ingest contexts running")
 	}

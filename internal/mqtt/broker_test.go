@@ -37,7 +37,7 @@ func startBroker(t testing.TB, ing civic.Ingester) *mqtt.Broker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Start(); err != nil {
+	if err := b.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {

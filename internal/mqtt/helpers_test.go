@@ -41,7 +41,9 @@ func openStore(t testing.TB, devices ...string) *store.Store {
 func startWriter(t testing.TB, st *store.Store) *ingest.Writer {
 	t.Helper()
 	w := ingest.NewWriter(st, st, ingest.WriterOptions{})
-	w.Start()
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

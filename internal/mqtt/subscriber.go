@@ -19,6 +19,7 @@ import (
 
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/ingest"
+	"github.com/civic-city/civic/internal/lifecycle"
 )
 
 // SubscriberOptions configures the external-broker subscriber.
@@ -67,18 +68,15 @@ type Subscriber struct {
 	log  *slog.Logger
 	url  *url.URL
 
-	ctx    context.Context // ends on Close: disconnects, aborts retries
-	cancel context.CancelFunc
-	loop   sync.WaitGroup // the connection loop
+	// life runs the workers, which stop taking messages at Close and
+	// finish those they took, and the connection loop, which disconnects
+	// once they have. Its context ends then: it aborts retries.
+	life *lifecycle.Group
 
 	mu sync.Mutex
 	up chan struct{} // closed while connected and subscribed
 
-	msgs       chan message
-	stopIntake chan struct{}
-	stopOnce   sync.Once
-	workers    sync.WaitGroup
-	started    atomic.Bool
+	msgs chan message
 
 	limiter logLimiter
 
@@ -122,15 +120,14 @@ func NewSubscriber(ing civic.Ingester, opts SubscriberOptions) (*Subscriber, err
 		opts.Logger = slog.Default()
 	}
 	s := &Subscriber{
-		ing:        ing,
-		opts:       opts,
-		log:        opts.Logger.With("component", "mqtt-subscriber", "broker", u.Host),
-		url:        u,
-		msgs:       make(chan message, opts.Workers),
-		stopIntake: make(chan struct{}),
-		up:         make(chan struct{}),
+		ing:  ing,
+		opts: opts,
+		log:  opts.Logger.With("component", "mqtt-subscriber", "broker", u.Host),
+		url:  u,
+		msgs: make(chan message, opts.Workers),
+		up:   make(chan struct{}),
+		life: lifecycle.New("mqtt subscriber"),
 	}
-	s.ctx, s.cancel = context.WithCancel(context.Background())
 	return s, nil
 }
 
@@ -138,17 +135,17 @@ func NewSubscriber(ing civic.Ingester, opts SubscriberOptions) (*Subscriber, err
 func (s *Subscriber) Filter() string { return "$share/" + s.opts.Group + "/" + ingest.TopicFilter }
 
 // Start starts connecting (and reconnecting) in the background and the
-// workers that ingest messages. Use AwaitConnection to wait until the
-// subscription is in place.
-func (s *Subscriber) Start() error {
-	if !s.started.CompareAndSwap(false, true) {
-		return errors.New("mqtt: subscriber already started")
-	}
-	for range s.opts.Workers {
-		s.workers.Go(s.work)
-	}
-	s.loop.Go(s.run)
-	return nil
+// workers that ingest messages (see package lifecycle); ctx is not used.
+// Use AwaitConnection to wait until the subscription is in place. It fails
+// when the subscriber was started or closed before.
+func (s *Subscriber) Start(ctx context.Context) error {
+	return s.life.Start(func() error {
+		for range s.opts.Workers {
+			s.life.Go("worker", s.work)
+		}
+		s.life.Serve("connection", s.run)
+		return nil
+	})
 }
 
 // AwaitConnection waits until the subscriber is connected and subscribed,
@@ -162,39 +159,41 @@ func (s *Subscriber) AwaitConnection(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
-	case <-s.ctx.Done():
+	case <-s.life.Context().Done():
 		return errors.New("mqtt: subscriber closed")
 	}
 }
 
 // run connects, serves the connection until it drops, and reconnects with
-// exponential back-off until Close. (autopaho would do this, but it needs
-// golang.org/x/net, which the module does not carry.)
-func (s *Subscriber) run() {
+// exponential back-off until ctx ends (Close, once the workers are done).
+// (autopaho would do this, but it needs golang.org/x/net, which the module
+// does not carry.)
+func (s *Subscriber) run(ctx context.Context) error {
 	backoff := 100 * time.Millisecond
-	for s.ctx.Err() == nil {
+	for ctx.Err() == nil {
 		start := time.Now()
-		err := s.session()
-		if s.ctx.Err() != nil {
-			return
+		err := s.session(ctx)
+		if ctx.Err() != nil {
+			return nil
 		}
 		if time.Since(start) > time.Minute {
 			backoff = 100 * time.Millisecond
 		}
 		s.log.Warn("mqtt: not connected to the broker; retrying", "err", err, "in", backoff)
 		select {
-		case <-s.ctx.Done():
-			return
+		case <-ctx.Done():
+			return nil
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 30*time.Second)
 	}
+	return nil
 }
 
 // session makes one connection: connect, subscribe, and wait until the
-// connection ends or the subscriber closes.
-func (s *Subscriber) session() error {
-	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+// connection ends or life ends.
+func (s *Subscriber) session(life context.Context) error {
+	ctx, cancel := context.WithTimeout(life, 10*time.Second)
 	defer cancel()
 	conn, err := s.dial(ctx)
 	if err != nil {
@@ -260,7 +259,13 @@ func (s *Subscriber) session() error {
 		s.mu.Unlock()
 	}()
 	select {
-	case <-s.ctx.Done():
+	case <-life.Done():
+		// The workers are done: let paho's acknowledgement loop (every
+		// 10 ms) send the last acknowledgements before disconnecting.
+		select {
+		case <-time.After(50 * time.Millisecond):
+		case <-c.Done():
+		}
 		_ = c.Disconnect(&paho.Disconnect{ReasonCode: 0})
 		return nil
 	case err := <-lost:
@@ -295,24 +300,25 @@ func (s *Subscriber) dial(ctx context.Context) (net.Conn, error) {
 func (s *Subscriber) onPublish(pr paho.PublishReceived) (bool, error) {
 	select {
 	case s.msgs <- message{client: pr.Client, pub: pr.Packet}:
-	case <-s.stopIntake:
+	case <-s.life.Stopping():
 		// Closing: left unacknowledged, the broker redelivers it.
 	}
 	return true, nil
 }
 
-func (s *Subscriber) work() {
+// work ingests messages until stop, then those already taken.
+func (s *Subscriber) work(ctx context.Context, stop <-chan struct{}) error {
 	for {
 		select {
 		case m := <-s.msgs:
-			s.process(m)
-		case <-s.stopIntake:
+			s.process(ctx, m)
+		case <-stop:
 			for {
 				select {
 				case m := <-s.msgs:
-					s.process(m)
+					s.process(ctx, m)
 				default:
-					return
+					return nil
 				}
 			}
 		}
@@ -320,12 +326,12 @@ func (s *Subscriber) work() {
 }
 
 // process ingests one message, retrying transient failures, and
-// acknowledges it unless the subscriber closes first.
-func (s *Subscriber) process(m message) {
+// acknowledges it unless ctx ends first (Close gave up).
+func (s *Subscriber) process(life context.Context, m message) {
 	s.messages.Add(1)
 	backoff := 100 * time.Millisecond
 	for {
-		ctx, cancel := context.WithTimeout(s.ctx, s.opts.IngestTimeout)
+		ctx, cancel := context.WithTimeout(life, s.opts.IngestTimeout)
 		device, res, err := ingestMessage(ctx, s.ing, m.pub.Topic, m.pub.Payload)
 		cancel()
 		if err == nil {
@@ -344,7 +350,7 @@ func (s *Subscriber) process(m message) {
 		s.transient.Add(1)
 		s.limiter.log(s.log, "mqtt: message not stored; retrying", device, err)
 		select {
-		case <-s.ctx.Done():
+		case <-life.Done():
 			return // not acknowledged: the broker redelivers it
 		case <-time.After(backoff):
 		}
@@ -357,28 +363,16 @@ func (s *Subscriber) process(m message) {
 
 // Close stops taking messages, finishes (and acknowledges) the ones
 // already taken, and disconnects. If ctx ends first, messages still being
-// ingested are abandoned unacknowledged, for the broker to redeliver.
-// Close before closing the ingest writer.
+// ingested are abandoned unacknowledged, for the broker to redeliver, and
+// Close returns ctx's error once disconnected. Close before closing the
+// ingest writer.
 func (s *Subscriber) Close(ctx context.Context) error {
-	s.stopOnce.Do(func() { close(s.stopIntake) })
-	done := make(chan struct{})
-	go func() {
-		s.workers.Wait()
-		close(done)
-	}()
-	var err error
-	select {
-	case <-done:
-		// Let paho's acknowledgement loop (every 10 ms) send the last acks.
-		select {
-		case <-time.After(50 * time.Millisecond):
-		case <-ctx.Done():
-		}
-	case <-ctx.Done():
-		err = ctx.Err()
+	err := s.life.Close(ctx)
+	if ctx.Err() != nil {
+		// Abandoned work ends at once; the connection is closed when
+		// Close returns, so that the broker redelivers at once.
+		<-s.life.Done()
 	}
-	s.cancel() // the connection loop disconnects and returns
-	s.loop.Wait()
 	return err
 }
 

@@ -46,7 +46,7 @@ func startSubscriber(t testing.TB, ing civic.Ingester, group, clientID string) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Start(); err != nil {
+	if err := s.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

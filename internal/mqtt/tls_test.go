@@ -65,7 +65,7 @@ func TestBrokerTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := b.Start(); err != nil {
+	if err := b.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close(context.Background())

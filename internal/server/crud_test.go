@@ -59,6 +59,7 @@ func TestAssetsCRUD(t *testing.T) {
 		{"zones", "Z9", `{"id":"Z9","name":"Harbor","boundary":` + zone + `}`, `{"name":"Harbor East","boundary":` + zone + `}`, `{"name":"Harbor Far East"}`, `"Harbor Far East"`},
 		{"depots", "D9", `{"id":"D9","name":"South depot","lat":42.30,"lon":-71.05}`, `{"name":"South yard","lat":42.31,"lon":-71.05}`, `{"address":"1 Yard Rd"}`, `"address":"1 Yard Rd"`},
 		{"trucks", "T9", `{"id":"T9","name":"Truck 9","depot_id":"D1","capacity_l":15000}`, `{"name":"Truck 9b","depot_id":"D1","capacity_l":16000,"shift_start":"05:00","shift_end":"13:00"}`, `{"status":"maintenance"}`, `"status":"maintenance"`},
+		{"facilities", "F9", `{"id":"F9","name":"Transfer station","lat":42.32,"lon":-71.05,"streams":["trash","recycling"]}`, `{"name":"Transfer south","kind":"recycling_centre","lat":42.32,"lon":-71.05,"streams":["recycling"]}`, `{"closes":"18:30"}`, `"closes":"18:30"`},
 		{"crews", "C9", `{"id":"C9","name":"Crew 9","depot_id":"D1","members":["crew1"]}`, `{"name":"Crew 9b","truck_id":"T1","members":[]}`, `{"name":"Night crew"}`, `"Night crew"`},
 	} {
 		t.Run(a.plural, func(t *testing.T) {

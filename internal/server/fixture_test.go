@@ -74,7 +74,9 @@ func newFixture(t testing.TB, cfg server.Config) *fixture {
 		t.Fatal(err)
 	}
 	w := ingest.NewWriter(st, st, ingest.WriterOptions{Now: now})
-	w.Start()
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -25,9 +25,13 @@ func withForecast(t *testing.T, f *fixture, train bool) *forecast.Service {
 	now := func() time.Time { return testNow }
 	svc := forecast.NewService(f.store, f.store, forecast.ServiceOptions{Now: now, Logger: slog.New(slog.DiscardHandler)})
 	w := ingest.NewWriter(f.store, f.store, ingest.WriterOptions{Now: now, OnCommit: svc.Observe})
-	w.Start()
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	if train {
-		svc.Start()
+		if err := svc.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		deadline := time.Now().Add(10 * time.Second)
 		for svc.Stats().Trainings == 0 {
 			if time.Now().After(deadline) {

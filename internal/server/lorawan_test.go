@@ -58,7 +58,9 @@ func lorawanFixture(t *testing.T, cfg func(*server.Config)) *fixture {
 	f := newFixture(t, c)
 	now := func() time.Time { return testNow }
 	w := ingest.NewWriter(f.store, f.store, ingest.WriterOptions{Now: now})
-	w.Start()
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

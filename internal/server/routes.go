@@ -19,6 +19,7 @@ type route struct {
 func (s *Server) routes() []route {
 	bins, devices, zones := s.bins(), s.devices(), s.zones()
 	depots, trucks, crews := s.depots(), s.trucks(), s.crews()
+	facilities := s.facilities()
 	rs := []route{
 		// Operations.
 		{"GET /healthz", s.api(s.handleHealthz)},
@@ -77,6 +78,28 @@ func (s *Server) routes() []route {
 		{"PUT /api/v1/crews/{id}", s.api(crews.handlePut)},
 		{"PATCH /api/v1/crews/{id}", s.api(crews.handlePatch)},
 		{"DELETE /api/v1/crews/{id}", s.api(crews.handleDelete)},
+
+		{"GET /api/v1/facilities", s.api(facilities.handleList)},
+		{"POST /api/v1/facilities", s.api(facilities.handleCreate)},
+		{"GET /api/v1/facilities/{id}", s.api(facilities.handleGet)},
+		{"PUT /api/v1/facilities/{id}", s.api(facilities.handlePut)},
+		{"PATCH /api/v1/facilities/{id}", s.api(facilities.handlePatch)},
+		{"DELETE /api/v1/facilities/{id}", s.api(facilities.handleDelete)},
+
+		// Collection plans (plans.go), the crews' routes and reports
+		// (crew.go), collection events (collections.go).
+		{"GET /api/v1/plans", s.api(s.handleListPlans)},
+		{"POST /api/v1/plans", s.api(s.handleCreatePlan)},
+		{"GET /api/v1/plans/{id}", s.api(s.handleGetPlan)},
+		{"GET /api/v1/plans/date/{date}", s.api(s.handlePlanForDate)},
+		{"POST /api/v1/plans/{id}/moves", s.api(s.handleMovePlan)},
+		{"POST /api/v1/plans/{id}/lock", s.api(s.handleLockPlan)},
+		{"POST /api/v1/plans/{id}/unlock", s.api(s.handleUnlockPlan)},
+		{"GET /api/v1/routes/{id}", s.api(s.handleGetRoute)},
+		{"GET /api/v1/me/routes", s.api(s.handleMyRoutes)},
+		{"POST /api/v1/stops/{id}/report", s.apiLimit(s.handleReportStop, maxReportBytes)},
+		{"GET /api/v1/stops/{id}/photo", s.api(s.handleStopPhoto)},
+		{"GET /api/v1/collections", s.api(s.handleListCollections)},
 
 		// Telemetry.
 		{"POST /api/v1/readings", s.apiLimit(s.handlePostReadings, s.cfg.MaxIngestBytes)},

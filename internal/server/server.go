@@ -137,6 +137,18 @@ type Deps struct {
 	// Forecaster, if set, serves GET /api/v1/bins/{id}/forecast; without
 	// it the endpoint answers 503.
 	Forecaster civic.Forecaster
+	// Plans keeps facilities, plans, routes, stops and collections for
+	// /api/v1/facilities, /plans, /routes, /stops, /me/routes and
+	// /collections; Store is used when it implements civic.PlanStore and
+	// this is nil. Without either those endpoints answer 503.
+	Plans civic.PlanStore
+	// Planner makes, edits and locks plans and applies the crews' stop
+	// reports; without it POST /api/v1/plans, the moves, lock and unlock,
+	// and stop reports answer 503.
+	Planner civic.Planner
+	// Location is the city's time zone, for the service day a request
+	// means when it names none; UTC if nil.
+	Location *time.Location
 }
 
 // Server serves civic's HTTP API.
@@ -152,6 +164,9 @@ type Server struct {
 	alerts   civic.AlertStore
 	health   civic.DeviceHealthStore
 	forecast civic.Forecaster
+	plans    civic.PlanStore
+	planner  civic.Planner
+	loc      *time.Location
 	lorawan  *lorawan
 	metrics  *metrics
 	limits   *limiters
@@ -176,9 +191,18 @@ func New(cfg Config, deps Deps) *Server {
 		alerts:   deps.Alerts,
 		health:   deps.DeviceHealth,
 		forecast: deps.Forecaster,
+		plans:    deps.Plans,
+		planner:  deps.Planner,
+		loc:      deps.Location,
 	}
 	if s.health == nil {
 		s.health, _ = deps.Store.(civic.DeviceHealthStore)
+	}
+	if s.plans == nil {
+		s.plans, _ = deps.Store.(civic.PlanStore)
+	}
+	if s.loc == nil {
+		s.loc = time.UTC
 	}
 	if s.log == nil {
 		s.log = slog.Default()

@@ -25,18 +25,18 @@ type rowScanner interface{ Scan(dest ...any) error }
 // ---- bins ----
 
 const binCols = `b.id, b.serial, b.name, b.lat, b.lon, b.address, b.stream, b.capacity_l, b.compacting, b.model,
-	b.zone_id, b.status, b.installed_on, b.full_threshold, b.created_at, b.updated_at`
+	b.zone_id, b.status, b.installed_on, b.full_threshold, b.access_window, b.created_at, b.updated_at`
 
 const stateCols = `st.bin_id, st.device_id, st.time, st.fill, st.temperature_c, st.battery, st.tilt_deg,
 	st.door_open, st.fire, st.rssi_dbm, st.updated_at`
 
 const binInsert = `INSERT INTO bins (id, serial, name, lat, lon, address, stream, capacity_l, compacting, model,
-	zone_id, status, installed_on, full_threshold, created_at, updated_at)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`
+	zone_id, status, installed_on, full_threshold, access_window, created_at, updated_at)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`
 
 func (s *Store) binArgs(b *civic.Bin, created, updated time.Time) []any {
 	return []any{b.ID, b.Serial, b.Name, b.Lat, b.Lon, b.Address, string(b.Stream), b.CapacityL, b.Compacting, b.Model,
-		nullStr(b.ZoneID), string(b.Status), b.InstalledOn, b.FullThreshold, s.ts(created), s.ts(updated)}
+		nullStr(b.ZoneID), string(b.Status), b.InstalledOn, b.FullThreshold, b.AccessWindow, s.ts(created), s.ts(updated)}
 }
 
 func scanBinView(r rowScanner) (civic.BinView, error) {
@@ -58,7 +58,7 @@ func (sc *binScanner) scan(r rowScanner) (civic.BinView, error) {
 	if sc.dest == nil {
 		v := &sc.v
 		sc.dest = append([]any{&v.ID, &v.Serial, &v.Name, &v.Lat, &v.Lon, &v.Address, &v.Stream, &v.CapacityL,
-			&v.Compacting, &v.Model, &sc.zone, &v.Status, &v.InstalledOn, &v.FullThreshold, scanTime{&v.CreatedAt},
+			&v.Compacting, &v.Model, &sc.zone, &v.Status, &v.InstalledOn, &v.FullThreshold, &v.AccessWindow, scanTime{&v.CreatedAt},
 			scanTime{&v.UpdatedAt}}, sc.st.dest()...)
 	}
 	if err := r.Scan(sc.dest...); err != nil {
@@ -176,9 +176,10 @@ func (s *Store) UpdateBin(ctx context.Context, b *civic.Bin) error {
 		note(Forget{Kind: ForgetBin, ID: b.ID})
 		err := tx.QueryRowContext(ctx, `UPDATE bins SET serial = $2, name = $3, lat = $4, lon = $5, address = $6,
 			stream = $7, capacity_l = $8, compacting = $9, model = $10, zone_id = $11, status = $12,
-			installed_on = $13, full_threshold = $14, updated_at = $15 WHERE id = $1 RETURNING created_at`,
+			installed_on = $13, full_threshold = $14, access_window = $15, updated_at = $16 WHERE id = $1
+			RETURNING created_at`,
 			b.ID, b.Serial, b.Name, b.Lat, b.Lon, b.Address, string(b.Stream), b.CapacityL, b.Compacting, b.Model,
-			nullStr(b.ZoneID), string(b.Status), b.InstalledOn, b.FullThreshold, s.ts(now)).Scan(scanTime{&created})
+			nullStr(b.ZoneID), string(b.Status), b.InstalledOn, b.FullThreshold, b.AccessWindow, s.ts(now)).Scan(scanTime{&created})
 		if err == sql.ErrNoRows {
 			return notFound("bin", b.ID)
 		}
@@ -320,7 +321,7 @@ func (s *Store) ImportBins(ctx context.Context, bins []civic.Bin) error {
 			stream = excluded.stream, capacity_l = excluded.capacity_l, compacting = excluded.compacting,
 			model = excluded.model, zone_id = excluded.zone_id, status = excluded.status,
 			installed_on = excluded.installed_on, full_threshold = excluded.full_threshold,
-			updated_at = excluded.updated_at`)
+			access_window = excluded.access_window, updated_at = excluded.updated_at`)
 		if err != nil {
 			return err
 		}
@@ -697,11 +698,12 @@ func (s *Store) ListDepots(ctx context.Context) ([]civic.Depot, error) {
 
 // ---- trucks ----
 
-const truckCols = `id, name, depot_id, capacity_l, stream, shift_start, shift_end, status, created_at, updated_at`
+const truckCols = `id, name, depot_id, capacity_l, compaction_ratio, stream, shift_start, shift_end, status, created_at,
+	updated_at`
 
 func scanTruck(r rowScanner) (civic.Truck, error) {
 	var t civic.Truck
-	err := r.Scan(&t.ID, &t.Name, &t.DepotID, &t.CapacityL, &t.Stream, &t.ShiftStart, &t.ShiftEnd, &t.Status,
+	err := r.Scan(&t.ID, &t.Name, &t.DepotID, &t.CapacityL, &t.CompactionRatio, &t.Stream, &t.ShiftStart, &t.ShiftEnd, &t.Status,
 		scanTime{&t.CreatedAt}, scanTime{&t.UpdatedAt})
 	return t, err
 }
@@ -718,9 +720,9 @@ func (s *Store) CreateTruck(ctx context.Context, t *civic.Truck) error {
 		if err := mustRef(ctx, tx, "depot_id", "depots", t.DepotID); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO trucks (`+truckCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			t.ID, t.Name, t.DepotID, t.CapacityL, string(t.Stream), t.ShiftStart, t.ShiftEnd, string(t.Status),
-			s.ts(now), s.ts(now))
+		_, err := tx.ExecContext(ctx, `INSERT INTO trucks (`+truckCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			t.ID, t.Name, t.DepotID, t.CapacityL, t.CompactionRatio, string(t.Stream), t.ShiftStart, t.ShiftEnd,
+			string(t.Status), s.ts(now), s.ts(now))
 		return err
 	})
 	if err != nil {
@@ -743,9 +745,10 @@ func (s *Store) UpdateTruck(ctx context.Context, t *civic.Truck) error {
 			return err
 		}
 		err := tx.QueryRowContext(ctx, `UPDATE trucks SET name = $2, depot_id = $3, capacity_l = $4, stream = $5,
-			shift_start = $6, shift_end = $7, status = $8, updated_at = $9 WHERE id = $1 RETURNING created_at`,
+			shift_start = $6, shift_end = $7, status = $8, compaction_ratio = $9, updated_at = $10 WHERE id = $1
+			RETURNING created_at`,
 			t.ID, t.Name, t.DepotID, t.CapacityL, string(t.Stream), t.ShiftStart, t.ShiftEnd, string(t.Status),
-			s.ts(now)).Scan(scanTime{&created})
+			t.CompactionRatio, s.ts(now)).Scan(scanTime{&created})
 		if err == sql.ErrNoRows {
 			return notFound("truck", t.ID)
 		}

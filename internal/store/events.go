@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/lifecycle"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -60,17 +61,14 @@ type Events struct {
 	opts EventsOptions
 	log  *slog.Logger
 
-	ctx    context.Context // ends at Close: stops the listener
-	cancel context.CancelFunc
-	wake   chan struct{} // something to send
-	stopTx chan struct{} // closed at Close: the sender sends what is left and stops
-	txDone chan struct{}
-	rxDone chan struct{}
+	// life runs the sender, which sends what is left and stops at Close,
+	// and the listener, which stops once the sender has.
+	life *lifecycle.Group
+	wake chan struct{} // something to send
 
 	channel string
 
 	mu      sync.Mutex
-	started bool
 	closed  bool
 	outBins map[string]struct{}
 	outAl   []alertRef
@@ -178,12 +176,10 @@ func (s *Store) NewEvents(opts EventsOptions) *Events {
 		opts.Node = hex.EncodeToString(b[:])
 	}
 	opts.Interval = cmp.Or(opts.Interval, 250*time.Millisecond)
-	ctx, cancel := context.WithCancel(context.Background())
 	return &Events{
 		s: s, opts: opts, log: cmp.Or(opts.Logger, s.log),
-		ctx: ctx, cancel: cancel,
-		wake: make(chan struct{}, 1), stopTx: make(chan struct{}),
-		txDone: make(chan struct{}), rxDone: make(chan struct{}),
+		life:    lifecycle.New("live events"),
+		wake:    make(chan struct{}, 1),
 		outBins: map[string]struct{}{}, known: map[string]civic.AlertStatus{},
 		inBins: map[string]struct{}{},
 	}
@@ -202,36 +198,37 @@ func (e *Events) Stats() EventsStats {
 // committed before is in the store for pages loaded afterwards; if the
 // listening connection cannot be made, it logs why and keeps trying in the
 // background. On SQLite it does nothing. Errors: Unavailable (the database
-// does not answer).
+// does not answer); lifecycle.ErrStarted or ErrClosed (wrapped) when the
+// Events were started or closed before.
 func (e *Events) Start(ctx context.Context) error {
-	if !e.s.pg() {
-		return nil
-	}
-	channel, err := e.s.eventsChannel(ctx, e.s.rdb)
-	if err != nil {
-		return e.s.fail(errCtx{op: "start live events"}, err)
-	}
-	e.mu.Lock()
-	if e.started || e.closed {
-		e.mu.Unlock()
-		return nil
-	}
-	e.started = true
-	e.channel = channel
-	e.mu.Unlock()
-	go e.sendLoop()
-	conn, err := e.connect(ctx)
-	if err == nil {
-		if err = e.catchUp(ctx, false); err != nil {
-			closeSession(conn)
-			conn = nil
+	return e.life.Start(func() error {
+		if !e.s.pg() {
+			return nil
 		}
-	}
-	if err != nil {
-		e.log.Warn("live events: cannot listen to other nodes yet; retrying", "err", err)
-	}
-	go e.listenLoop(conn)
-	return nil
+		channel, err := e.s.eventsChannel(ctx, e.s.rdb)
+		if err != nil {
+			return e.s.fail(errCtx{op: "start live events"}, err)
+		}
+		e.mu.Lock()
+		e.channel = channel
+		e.mu.Unlock()
+		e.life.Go("send", e.sendLoop)
+		conn, err := e.connect(ctx)
+		if err == nil {
+			if err = e.catchUp(ctx, false); err != nil {
+				closeSession(conn)
+				conn = nil
+			}
+		}
+		if err != nil {
+			e.log.Warn("live events: cannot listen to other nodes yet; retrying", "err", err)
+		}
+		e.life.Serve("listen", func(ctx context.Context) error {
+			e.listenLoop(ctx, conn)
+			return nil
+		})
+		return nil
+	})
 }
 
 // channelOf is the notification channel of schema; channel names are at
@@ -317,31 +314,9 @@ func (s *Store) eventsChannel(ctx context.Context, q querier) (string, error) {
 // ends first.
 func (e *Events) Close(ctx context.Context) error {
 	e.mu.Lock()
-	if e.closed {
-		e.mu.Unlock()
-		return nil
-	}
 	e.closed = true
-	started := e.started
 	e.mu.Unlock()
-	if !started {
-		e.cancel()
-		return nil
-	}
-	close(e.stopTx)
-	select {
-	case <-e.txDone:
-	case <-ctx.Done():
-		e.cancel()
-		return ctx.Err()
-	}
-	e.cancel()
-	select {
-	case <-e.rxDone:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return e.life.Close(ctx)
 }
 
 // ReadingsCommitted tells the other nodes that the states of the bins of
@@ -411,24 +386,23 @@ func (e *Events) kick() {
 
 // ---- sending ----
 
-func (e *Events) sendLoop() {
-	defer close(e.txDone)
+func (e *Events) sendLoop(_ context.Context, stop <-chan struct{}) error {
 	var last time.Time
 	for {
 		select {
 		case <-e.wake:
-		case <-e.stopTx:
+		case <-stop:
 			e.flush()
-			return
+			return nil
 		}
 		if wait := time.Until(last.Add(e.opts.Interval)); wait > 0 {
 			t := time.NewTimer(wait)
 			select {
 			case <-t.C:
-			case <-e.stopTx:
+			case <-stop:
 				t.Stop()
 				e.flush()
-				return
+				return nil
 			}
 		}
 		last = time.Now()
@@ -438,10 +412,10 @@ func (e *Events) sendLoop() {
 			select {
 			case <-t.C:
 				e.kick()
-			case <-e.stopTx:
+			case <-stop:
 				t.Stop()
 				e.flush()
-				return
+				return nil
 			}
 		}
 	}
@@ -560,21 +534,20 @@ func (e *Events) connect(ctx context.Context) (*pgx.Conn, error) {
 }
 
 // listenLoop receives on conn (nil: not connected) and reconnects, with
-// backoff and a catch-up, until Close.
-func (e *Events) listenLoop(conn *pgx.Conn) {
-	defer close(e.rxDone)
+// backoff and a catch-up, until ctx ends (Close).
+func (e *Events) listenLoop(ctx context.Context, conn *pgx.Conn) {
 	backoff := minBackoff
 	for {
 		if conn == nil {
 			t := time.NewTimer(backoff)
 			select {
 			case <-t.C:
-			case <-e.ctx.Done():
+			case <-ctx.Done():
 				t.Stop()
 				return
 			}
 			backoff = min(2*backoff, maxBackoff)
-			c, err := e.connect(e.ctx)
+			c, err := e.connect(ctx)
 			if err == nil {
 				e.reconnects.Add(1)
 				// Keys and devices may have changed unannounced meanwhile.
@@ -583,12 +556,12 @@ func (e *Events) listenLoop(conn *pgx.Conn) {
 				}
 				// LISTEN first, then read: what commits after the read
 				// is announced on c.
-				if err = e.catchUp(e.ctx, true); err != nil {
+				if err = e.catchUp(ctx, true); err != nil {
 					closeSession(c)
 				}
 			}
 			if err != nil {
-				if e.ctx.Err() != nil {
+				if ctx.Err() != nil {
 					return
 				}
 				e.log.Warn("live events: reconnect", "err", err, "retry_in", backoff.String())
@@ -597,10 +570,10 @@ func (e *Events) listenLoop(conn *pgx.Conn) {
 			conn, backoff = c, minBackoff
 			e.log.Info("live events: listening to other nodes again")
 		}
-		err := e.receive(conn)
+		err := e.receive(ctx, conn)
 		closeSession(conn)
 		conn = nil
-		if e.ctx.Err() != nil {
+		if ctx.Err() != nil {
 			return
 		}
 		e.log.Warn("live events: lost the listening connection; reconnecting", "err", err)
@@ -609,14 +582,14 @@ func (e *Events) listenLoop(conn *pgx.Conn) {
 
 // receive takes notifications from conn and reads back what they name, at
 // most once per Interval, until conn fails or Close.
-func (e *Events) receive(conn *pgx.Conn) error {
+func (e *Events) receive(ctx context.Context, conn *pgx.Conn) error {
 	var due, last time.Time // due: when to read back; zero when nothing is pending
 	for {
 		wait := listenPing
 		if !due.IsZero() {
 			wait = max(time.Until(due), 0)
 		}
-		wctx, cancel := context.WithTimeout(e.ctx, wait)
+		wctx, cancel := context.WithTimeout(ctx, wait)
 		n, err := conn.WaitForNotification(wctx)
 		cancel()
 		if n != nil && e.take(n.Payload) && due.IsZero() {
@@ -624,11 +597,11 @@ func (e *Events) receive(conn *pgx.Conn) error {
 		}
 		switch {
 		case err == nil:
-		case e.ctx.Err() != nil:
+		case ctx.Err() != nil:
 			return nil
 		case errors.Is(err, context.DeadlineExceeded):
 			if due.IsZero() { // idle: is the connection still there?
-				pctx, cancel := context.WithTimeout(e.ctx, 5*time.Second)
+				pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 				err := conn.Ping(pctx)
 				cancel()
 				if err != nil {
@@ -641,8 +614,8 @@ func (e *Events) receive(conn *pgx.Conn) error {
 		if !due.IsZero() && !time.Now().Before(due) {
 			last = time.Now()
 			due = time.Time{}
-			if err := e.readBack(e.ctx); err != nil {
-				if e.ctx.Err() != nil {
+			if err := e.readBack(ctx); err != nil {
+				if ctx.Err() != nil {
 					return nil
 				}
 				e.log.Warn("live events: read changes", "err", err)

@@ -35,7 +35,7 @@ func alertFixture(t *testing.T) (f *fixture, fire, battery civic.Alert) {
 	})
 	f.srv = httptest.NewServer(sessionMiddleware(f.auth, f.ui.cfg.SessionCookie, f.ui.Handler()))
 	t.Cleanup(func() {
-		f.ui.Close()
+		f.ui.Close(context.Background())
 		f.srv.Close()
 	})
 	var err error

@@ -105,7 +105,7 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	}
 	f.srv = httptest.NewServer(sessionMiddleware(f.auth, f.ui.cfg.SessionCookie, f.ui.Handler()))
 	t.Cleanup(func() {
-		f.ui.Close()
+		f.ui.Close(context.Background())
 		f.srv.Close()
 	})
 	return f

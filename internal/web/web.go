@@ -235,11 +235,15 @@ func (u *UI) Refresh(ctx context.Context) error { return u.cache.load(ctx) }
 
 // Close disconnects the live clients, so the HTTP server's Shutdown does not
 // wait for their streams, and stops pending flushes. The handler keeps
-// serving pages; /events answers 503 afterwards.
-func (u *UI) Close() {
+// serving pages; /events answers 503 afterwards. It follows the convention
+// of package lifecycle, without a Start: the dashboard serves from New and
+// runs no goroutine of its own, so Close returns at once (nil) and ctx is
+// not used. Close is idempotent.
+func (u *UI) Close(ctx context.Context) error {
 	u.closeOnce.Do(func() {
 		u.cache.close()
 		u.hub.close()
 		u.alertHub.close()
 	})
+	return nil
 }

@@ -1,0 +1,331 @@
+package plan
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/route"
+)
+
+// SolveFunc solves one routing problem; route.SolveFleet is one. Plan sets
+// the options' TimeLimit (the stream's share of the budget), Seed,
+// Initial and Progress, keeping the rest as given in PlanInput.Options.
+type SolveFunc func(ctx context.Context, p *route.FleetProblem, o route.FleetOptions) (route.FleetSolution, error)
+
+// Progress reports how far planning is: the stage ("decide", "matrix",
+// "solve", "assemble") and the fraction of the whole run done, 0..1.
+type Progress func(stage string, fraction float64)
+
+// PlanInput is everything Plan needs for one service day.
+type PlanInput struct {
+	// Day is the service day; an empty Day.Start means the earliest shift
+	// start of the active trucks.
+	Day           Day
+	Bins          []civic.Bin
+	States        []civic.BinState
+	Forecasts     map[string]civic.Forecast
+	Alerts        []civic.Alert
+	LastCollected map[string]time.Time
+	Requests      []Request
+	Trucks        []civic.Truck
+	Depots        []civic.Depot
+	Facilities    []civic.Facility
+	Settings      civic.PlanSettings
+	// Matrix computes travel times; nil means Haversine with the
+	// settings' circuity and speed. Wrap it in a Memo kept with the plan
+	// so that re-optimisations reuse the tables.
+	Matrix Matrix
+	// Fallback, if set, is used when Matrix fails (an OSRM server down at
+	// five in the morning): a plan on estimated distances beats no plan.
+	// The plan's Stats.Matrix then says so.
+	Fallback Matrix
+	// TimeLimit is the solver's budget for the whole day, shared between
+	// the streams in proportion to their number of visits; 0 leaves each
+	// solve to Options.
+	TimeLimit time.Duration
+	Options   route.FleetOptions
+	DetourM   float64 // see BuildInput.DetourM
+	Progress  Progress
+}
+
+// Plan plans one service day: it decides which bins to empty, builds one
+// routing problem per stream, computes its travel times, solves it with
+// solve and assembles a draft civic.Plan (routes numbered 1.. across the
+// streams, in stream order). The plan has no ID and no creation time: the
+// caller stores it. It fails with Invalid for a bad day or fleet (see
+// Build), Unavailable when the travel times cannot be computed and there
+// is no fallback, and with the solver's or the context's error.
+func Plan(ctx context.Context, in PlanInput, solve SolveFunc) (civic.Plan, error) {
+	prog := in.Progress
+	if prog == nil {
+		prog = func(string, float64) {}
+	}
+	if in.Day.Start == "" {
+		in.Day.Start = earliestShift(in.Trucks)
+	}
+	if err := in.Day.check(); err != nil {
+		return civic.Plan{}, err
+	}
+	prog("decide", 0)
+	decisions := Decide(DecideInput{Day: in.Day, Bins: in.Bins, States: in.States, Forecasts: in.Forecasts,
+		Alerts: in.Alerts, LastCollected: in.LastCollected, Requests: in.Requests, Settings: in.Settings})
+	prog("decide", 0.05)
+	pl, err := run(ctx, in, decisions, nil, nil, solve)
+	if err != nil {
+		return civic.Plan{}, err
+	}
+	return pl, nil
+}
+
+// run builds, solves and assembles every stream with due bins.
+// pins and initial (bin id → truck id, and each truck's current bin
+// order) come from a re-optimisation.
+func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins map[string]string, initial map[string][]string, solve SolveFunc) (civic.Plan, error) {
+	prog := in.Progress
+	if prog == nil {
+		prog = func(string, float64) {}
+	}
+	if solve == nil {
+		return civic.Plan{}, civic.Errorf(civic.Internal, "plan: no solver")
+	}
+	m := in.Matrix
+	if m == nil {
+		m = Haversine{Circuity: in.Settings.Circuity, SpeedKmh: in.Settings.SpeedKmh}
+	}
+	pl := civic.Plan{Date: in.Day.Date, Status: civic.PlanDraft, Decisions: decisions, Routes: []civic.Route{}}
+	for _, d := range decisions {
+		switch d.Decision {
+		case civic.MustGo:
+			pl.Stats.MustGo++
+		case civic.MayGo:
+			pl.Stats.MayGo++
+		default:
+			pl.Stats.Skipped++
+		}
+	}
+	var probs []*Problem
+	for _, s := range civic.Streams {
+		p, err := Build(BuildInput{Day: in.Day, Stream: s, Decisions: decisions, Bins: in.Bins, Trucks: in.Trucks,
+			Depots: in.Depots, Facilities: in.Facilities, Settings: in.Settings, DetourM: in.DetourM, Pins: pins})
+		if err != nil {
+			return civic.Plan{}, err
+		}
+		if len(p.Visits) > 0 || len(p.Unplanned) > 0 {
+			probs = append(probs, p)
+		}
+	}
+
+	// Travel times: 5-25 % of the progress bar.
+	matrixName := m.Name()
+	for i, p := range probs {
+		if len(p.Visits) == 0 {
+			continue
+		}
+		d, t, err := m.Table(ctx, p.Points)
+		if err != nil && in.Fallback != nil && ctx.Err() == nil {
+			matrixName = in.Fallback.Name() + " (" + m.Name() + " failed)"
+			m = in.Fallback
+			d, t, err = m.Table(ctx, p.Points)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return civic.Plan{}, ctx.Err()
+			}
+			return civic.Plan{}, civic.Wrap(civic.Unavailable, err, "travel times are unavailable")
+		}
+		p.SetMatrix(d, t)
+		prog("matrix", 0.05+0.2*float64(i+1)/float64(len(probs)))
+	}
+	pl.Stats.Matrix = matrixName
+
+	// Solving: 25-95 %, shared by the streams as the budget is.
+	total := 0
+	for _, p := range probs {
+		if len(p.Fleet.Vehicles) > 0 {
+			total += len(p.Visits)
+		}
+	}
+	done := 0
+	for _, p := range probs {
+		var sol route.FleetSolution
+		if len(p.Visits) > 0 && len(p.Fleet.Vehicles) > 0 {
+			share := float64(len(p.Visits)) / float64(total)
+			base := 0.25 + 0.7*float64(done)/float64(total)
+			o := in.Options
+			if in.TimeLimit > 0 {
+				o.TimeLimit = time.Duration(float64(in.TimeLimit) * share)
+			}
+			if o.TimeLimit > 0 {
+				limit := o.TimeLimit
+				o.Progress = func(elapsed time.Duration, _ float64) {
+					prog("solve", base+0.7*share*min(float64(elapsed)/float64(limit), 1))
+				}
+			}
+			if initial != nil {
+				o.Initial = warmStart(p, initial)
+			}
+			prog("solve", base)
+			var err error
+			sol, err = solve(ctx, &p.Fleet, o)
+			if err != nil {
+				return civic.Plan{}, fmt.Errorf("plan: solving %s: %w", p.Stream, err)
+			}
+			done += len(p.Visits)
+		}
+		routes, unpl, st := Assemble(p, sol)
+		pl.Routes = append(pl.Routes, routes...)
+		pl.Unplanned = append(pl.Unplanned, unpl...)
+		pl.Stats.Planned += st.Planned
+		pl.Stats.DistanceM += st.DistanceM
+		pl.Stats.DurationS += st.DurationS
+		pl.Stats.SolveS += st.SolveS
+		pl.Stats.Objective += st.Objective
+		pl.Stats.Disposals += st.Disposals
+		pl.Stats.Unassigned += st.Unassigned
+	}
+	prog("assemble", 0.95)
+	for i := range pl.Routes {
+		pl.Routes[i].Seq = i + 1
+	}
+	slices.SortFunc(pl.Unplanned, func(a, b civic.BinDecision) int { return strings.Compare(a.BinID, b.BinID) })
+	prog("assemble", 1)
+	return pl, nil
+}
+
+// earliestShift is the earliest shift start of the active trucks, or "".
+func earliestShift(trucks []civic.Truck) string {
+	best, s := -1, ""
+	for _, t := range trucks {
+		if t.Status != civic.StatusActive {
+			continue
+		}
+		if m, err := civic.ParseClock(t.ShiftStart); err == nil && (best < 0 || m < best) {
+			best, s = m, t.ShiftStart
+		}
+	}
+	return s
+}
+
+// Edit is a supervisor's change to a draft plan: move bin BinID to the
+// route numbered Route (its Seq), or, with Route 0, drop it from the plan.
+type Edit struct {
+	BinID string
+	Route int
+}
+
+// Reoptimise applies a supervisor's edits to a draft plan and re-solves
+// it. A moved bin is pinned to its route's truck (and becomes a must-go,
+// even if it was skipped); a dropped bin becomes a skip. The rest is
+// solved again, warm-started from the current routes (without the edited
+// bins), so that routes change only where the edit or a real improvement
+// asks for it. in supplies the bins, fleet, settings, matrix and budget as
+// for Plan; its readings, forecasts and alerts are not used: the plan's
+// decisions stand. The result keeps the plan's ID, date and status.
+//
+// It fails with Conflict when the plan is not a draft and with Invalid
+// when an edit names a bin not in the plan or a route that does not exist.
+func Reoptimise(ctx context.Context, pl civic.Plan, edits []Edit, in PlanInput, solve SolveFunc) (civic.Plan, error) {
+	if pl.Status != civic.PlanDraft {
+		return civic.Plan{}, civic.Errorf(civic.Conflict, "plan %s is %s: only a draft can be edited", pl.ID, pl.Status)
+	}
+	in.Day.Date = pl.Date
+	if in.Day.Start == "" {
+		in.Day.Start = earliestShift(in.Trucks)
+	}
+	decisions := slices.Clone(pl.Decisions)
+	at := map[string]int{}
+	for i, d := range decisions {
+		at[d.BinID] = i
+	}
+	pins := map[string]string{}
+	// The current routes, minus the edited bins.
+	initial := map[string][]string{}
+	edited := map[string]bool{}
+	for _, e := range edits {
+		edited[e.BinID] = true
+	}
+	for _, r := range pl.Routes {
+		var order []string
+		for _, s := range r.Stops {
+			if s.Kind == civic.StopBin && !edited[s.BinID] {
+				order = append(order, s.BinID)
+			}
+		}
+		initial[r.TruckID] = order
+	}
+	for i, e := range edits {
+		k, ok := at[e.BinID]
+		if !ok {
+			return civic.Plan{}, civic.FieldError(fmt.Sprintf("edits[%d].bin_id", i), "bin %q is not in the plan", e.BinID)
+		}
+		d := &decisions[k]
+		if e.Route == 0 {
+			d.Decision, d.Reason = civic.Skip, "dropped by a supervisor"
+			delete(pins, e.BinID)
+			continue
+		}
+		if e.Route < 0 || e.Route > len(pl.Routes) {
+			return civic.Plan{}, civic.FieldError(fmt.Sprintf("edits[%d].route", i), "plan has no route %d", e.Route)
+		}
+		r := pl.Routes[e.Route-1]
+		if r.Stream != d.Stream {
+			return civic.Plan{}, civic.FieldError(fmt.Sprintf("edits[%d].route", i), "route %d collects %s, bin %s is %s", e.Route, r.Stream, e.BinID, d.Stream)
+		}
+		if d.Decision != civic.MustGo {
+			d.Reason = fmt.Sprintf("added to route %d by a supervisor", e.Route)
+		} else {
+			d.Reason += fmt.Sprintf("; moved to route %d by a supervisor", e.Route)
+		}
+		d.Decision = civic.MustGo
+		pins[e.BinID] = r.TruckID
+		// Start the truck's route with the bin appended: the solver
+		// finds it a better place.
+		initial[r.TruckID] = append(initial[r.TruckID], e.BinID)
+	}
+	out, err := run(ctx, in, decisions, pins, initial, solve)
+	if err != nil {
+		return civic.Plan{}, err
+	}
+	out.ID, out.Status, out.CreatedAt, out.CreatedBy = pl.ID, pl.Status, pl.CreatedAt, pl.CreatedBy
+	for i := range out.Routes {
+		out.Routes[i].PlanID = pl.ID
+	}
+	return out, nil
+}
+
+// warmStart turns each truck's bin order into a solution of p: the
+// solver keeps the visit orders and recomputes unloads and breaks.
+func warmStart(p *Problem, order map[string][]string) *route.FleetSolution {
+	visit := make(map[string]int, len(p.Visits))
+	for i, v := range p.Visits {
+		visit[v.Bin.ID] = i
+	}
+	sol := &route.FleetSolution{Routes: make([]route.FleetRoute, len(p.Trucks))}
+	used := make([]bool, len(p.Visits))
+	for k, t := range p.Trucks {
+		var seq []int
+		for _, id := range order[t.ID] {
+			if i, ok := visit[id]; ok && !used[i] {
+				seq = append(seq, i)
+				used[i] = true
+			}
+		}
+		r, _ := p.Fleet.Schedule(k, seq)
+		if len(r.Stops) == 0 {
+			for _, i := range seq {
+				r.Stops = append(r.Stops, route.FleetStop{Kind: route.StopVisit, Index: i})
+			}
+		}
+		sol.Routes[k] = r
+	}
+	for i, u := range used {
+		if !u {
+			sol.Unvisited = append(sol.Unvisited, i)
+		}
+	}
+	return sol
+}
