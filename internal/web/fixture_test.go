@@ -31,12 +31,21 @@ type fixture struct {
 	srv  *httptest.Server
 	city *sim.City
 	now  time.Time
+	// started is when a planning fixture's clock (clock) started at now.
+	started time.Time
+	plans   *planStore
 }
+
+// clock is the planning fixture's time: now, moving on with the wall clock.
+func (f *fixture) clock() time.Time { return f.now.Add(time.Since(f.started)) }
 
 type fixtureOpts struct {
 	bins   int
 	config Config
 	vendor bool // the pages need the vendor assets (browser tests)
+	// planning adds the fleet (depots, trucks, crews with crew1 in the
+	// first, a facility) and the real planner over the store.
+	planning bool
 }
 
 func newFixture(t testing.TB, o fixtureOpts) *fixture {
@@ -48,6 +57,16 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	}
 	t.Cleanup(func() { st.Close() })
 	f := &fixture{t: t, st: st, now: time.Now().UTC().Truncate(time.Second)}
+	if o.planning {
+		// Plans are for a service day, and a day's shifts run from 06:00:
+		// the fixture's clock is the morning, whatever time the test runs.
+		day := time.Date(f.now.Year(), f.now.Month(), f.now.Day(), 6, 30, 0, 0, time.UTC)
+		if day.After(f.now) {
+			day = day.AddDate(0, 0, -1)
+		}
+		f.now = day
+		f.started = time.Now()
+	}
 	f.auth = auth.New(st, auth.Options{Params: auth.TestParams})
 	for _, u := range []struct {
 		name string
@@ -92,13 +111,23 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	if cfg.FlushInterval == 0 {
 		cfg.FlushInterval = 50 * time.Millisecond
 	}
+	var planner civic.Planner
+	var plans civic.PlanStore
+	var nowFn func() time.Time
+	if o.planning {
+		planner, plans = f.addPlanning()
+		nowFn = f.clock
+	}
 	f.ui = New(cfg, Deps{
+		Planner: planner,
+		Plans:   plans,
 		Store: st,
 		Login: func(ctx context.Context, name, password string) (string, time.Time, error) {
 			tok, sess, _, err := f.auth.Login(ctx, name, password)
 			return tok, sess.ExpiresAt, err
 		},
 		Logout: f.auth.Logout,
+		Now:    nowFn,
 	})
 	if o.vendor {
 		useVendorAssets(t, f.ui)
