@@ -121,7 +121,7 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	f.ui = New(cfg, Deps{
 		Planner: planner,
 		Plans:   plans,
-		Store: st,
+		Store:   st,
 		Login: func(ctx context.Context, name, password string) (string, time.Time, error) {
 			tok, sess, _, err := f.auth.Login(ctx, name, password)
 			return tok, sess.ExpiresAt, err

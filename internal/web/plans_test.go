@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -40,7 +41,11 @@ func post(t *testing.T, c *http.Client, u string, form url.Values) *http.Respons
 	if err != nil {
 		t.Fatal(err)
 	}
-	res.Body.Close()
+	defer res.Body.Close()
+	if res.StatusCode >= 400 {
+		b, _ := io.ReadAll(res.Body)
+		t.Logf("POST %s: %d %s", u, res.StatusCode, b)
+	}
 	return res
 }
 
@@ -191,7 +196,7 @@ func TestPlanPages(t *testing.T) {
 	res, body = f.get(crew, "/crew")
 	var mine *civic.Route
 	for i, r := range pl2.Routes {
-		if r.CrewID == f.city.Crews[0].ID {
+		if c := f.city.Crews[0]; r.CrewID == c.ID || r.CrewID == "" && r.TruckID == c.TruckID {
 			mine = &pl2.Routes[i]
 		}
 	}
