@@ -221,7 +221,7 @@ func writeGeoJSON(w io.Writer, pl civic.Plan, n names) error {
 		}
 		fc.Features = append(fc.Features, geoFeature{Type: "Feature", ID: rt.ID, Geometry: geoGeometry{"LineString", line},
 			Properties: map[string]any{"kind": "route", "route_id": rt.ID, "route_seq": rt.Seq, "colour": routeColour(rt.Seq),
-				"truck_id": rt.TruckID, "truck": n.trucks[rt.TruckID], "crew_id": rt.CrewID, "crew": n.crews[rt.CrewID],
+				"truck_id": rt.TruckID, "truck": n.trucks[rt.TruckID], "crew_id": rt.CrewID, "crew": n.crewOf(rt),
 				"stream": rt.Stream, "status": rt.Status, "distance_m": rt.DistanceM, "duration_s": rt.DurationS,
 				"start": rfc3339(rt.Start), "end": rfc3339(rt.End), "capacity_l": rt.CapacityL}})
 	}
@@ -277,7 +277,7 @@ func writePlanCSV(w io.Writer, pl civic.Plan, n names) error {
 				done = rfc3339(*s.DoneAt)
 			}
 			cw.Write([]string{pl.Date, strconv.Itoa(rt.Seq), cell(rt.ID), cell(firstNonEmpty(n.trucks[rt.TruckID], rt.TruckID)),
-				cell(firstNonEmpty(n.crews[rt.CrewID], rt.CrewID)), strconv.Itoa(s.Seq), string(s.Kind), cell(s.BinID), cell(s.FacilityID),
+				cell(n.crewOf(rt)), strconv.Itoa(s.Seq), string(s.Kind), cell(s.BinID), cell(s.FacilityID),
 				cell(s.Name), cell(s.Address), coord(s.Lat), coord(s.Lon), rfc3339(s.ETA), rfc3339(s.Depart), cell(s.Window),
 				string(s.Decision), cell(s.Reason), strconv.FormatFloat(s.LoadAfter, 'f', 0, 64), strconv.FormatFloat(s.DistanceM, 'f', 0, 64),
 				string(s.Status), done, string(s.SkipReason)})

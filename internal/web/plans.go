@@ -201,6 +201,20 @@ type names struct {
 	crewList              []civic.Crew
 }
 
+// crewOf names the crew of a route: the one it is assigned to or, when
+// it names none, the crew of its truck.
+func (n names) crewOf(rt civic.Route) string {
+	if rt.CrewID != "" {
+		return cmp.Or(n.crews[rt.CrewID], rt.CrewID)
+	}
+	for _, c := range n.crewList {
+		if c.TruckID != "" && c.TruckID == rt.TruckID {
+			return c.Name
+		}
+	}
+	return ""
+}
+
 func (u *UI) assetNames(r *http.Request) (names, error) {
 	ctx := r.Context()
 	n := names{trucks: map[string]string{}, crews: map[string]string{}, depots: map[string]string{}}
@@ -235,7 +249,7 @@ func (u *UI) routeViews(pl civic.Plan, n names, choices bool) []routeView {
 	out := make([]routeView, 0, len(pl.Routes))
 	for _, rt := range pl.Routes {
 		v := routeView{Route: rt, Colour: routeColour(rt.Seq), TruckName: cmp.Or(n.trucks[rt.TruckID], rt.TruckID),
-			CrewName: cmp.Or(n.crews[rt.CrewID], rt.CrewID), DepotName: cmp.Or(n.depots[rt.DepotID], rt.DepotID),
+			CrewName: n.crewOf(rt), DepotName: cmp.Or(n.depots[rt.DepotID], rt.DepotID),
 			Km: km(rt.DistanceM), Duration: duration(rt.DurationS),
 			StartEnd: u.clock(rt.Start) + "–" + u.clock(rt.End), StreamName: streamLabel(rt.Stream)}
 		var others []routeChoice
