@@ -3,6 +3,8 @@ package web
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +34,21 @@ func setOffline(offline bool) chromedp.Action[chromedp.Void] {
 		_, err := cdp.Call(ctx, tg, network.OverrideNetworkState, network.OverrideNetworkStateParams{Offline: offline, DownloadThroughput: -1, UploadThroughput: -1})
 		return err
 	})
+}
+
+// fullScreenshot saves the whole page, not just the viewport.
+func fullScreenshot(t *testing.T, ctx context.Context, dir, name string) {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, stepTimeout)
+	defer cancel()
+	png, err := chromedp.Run(sctx, chromedp.FullScreenshot(90))
+	if err != nil {
+		t.Errorf("screenshot %s: %v", name, err)
+		return
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644); err != nil {
+		t.Error(err)
+	}
 }
 
 // stopStatus reads a stop's status from the store.
@@ -93,6 +110,7 @@ func TestBrowserPlans(t *testing.T) {
 	}
 	t.Logf("plan: %d routes, %d markers", routes, markers)
 	screenshot(t, ctx, dir, "plan")
+	fullScreenshot(t, ctx, dir, "plan-full")
 	planID := val(t, ctx, "plan id", chromedp.Evaluate[string](`location.pathname.split("/")[2]`))
 
 	do(t, ctx, "lock",
@@ -154,6 +172,7 @@ func TestBrowserPlans(t *testing.T) {
 		t.Error("the crew page's map draws nothing")
 	}
 	screenshot(t, phone, dir, "crew-phone")
+	fullScreenshot(t, phone, dir, "crew-phone-full")
 
 	// Collected, online: it reaches the server.
 	do(t, phone, "collect 1",

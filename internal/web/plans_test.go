@@ -241,3 +241,36 @@ func TestPlanPages(t *testing.T) {
 		t.Errorf("report CSV total collected %q, want 1 (%v)", total[3], total)
 	}
 }
+
+// TestMakePlanStream: a script that asks for events hears the planner's
+// progress and then where the plan is.
+func TestMakePlanStream(t *testing.T) {
+	f := newFixture(t, fixtureOpts{bins: 20, planning: true})
+	c := f.client("super")
+	req, _ := http.NewRequest("POST", f.srv.URL+"/plans", strings.NewReader(url.Values{"date": {f.date()}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "text/event-stream")
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	body := string(b)
+	if res.Header.Get("Content-Type") != "text/event-stream" || !strings.Contains(body, "event: progress\ndata: {\"done\":0,\"stage\":\"start\"}") ||
+		!strings.Contains(body, `"stage":"solve"`) || !strings.Contains(body, "event: done\ndata: {\"url\":\"/plans/") {
+		t.Errorf("stream %s:\n%s", res.Header.Get("Content-Type"), body)
+	}
+	// A bad date is an error event, not a broken stream.
+	req, _ = http.NewRequest("POST", f.srv.URL+"/plans", strings.NewReader("date=2026-02-30"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "text/event-stream")
+	res, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 400 {
+		t.Errorf("bad date: %d, want 400", res.StatusCode)
+	}
+}
