@@ -406,7 +406,15 @@ func (u *UI) movePlanStop(w http.ResponseWriter, r *http.Request, p civic.Princi
 		return
 	}
 	id := r.PathValue("id")
+	// "-" is the form's "drop from the plan"; an empty choice is none.
 	move := civic.StopMove{BinID: r.PostFormValue("bin_id"), ToRoute: r.PostFormValue("to_route")}
+	switch move.ToRoute {
+	case "":
+		u.fail(w, r, civic.FieldError("to_route", "Pick a route to move the bin to, or drop it."))
+		return
+	case "-":
+		move.ToRoute = ""
+	}
 	if err := civic.ValidateID("bin_id", move.BinID); err != nil {
 		u.fail(w, r, err)
 		return

@@ -172,7 +172,7 @@ func TestPlanPages(t *testing.T) {
 
 	// Drop a bin: the plan is re-optimised without it.
 	_, drop := firstBin(t, pl)
-	if res := post(t, super, base+"/moves", url.Values{"bin_id": {drop.BinID}, "to_route": {""}}); res.StatusCode != 303 {
+	if res := post(t, super, base+"/moves", url.Values{"bin_id": {drop.BinID}, "to_route": {"-"}}); res.StatusCode != 303 {
 		t.Fatalf("drop: %d", res.StatusCode)
 	}
 	pl2, _ := f.plans.Plan(t.Context(), pl.ID)

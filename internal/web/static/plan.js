@@ -92,13 +92,22 @@
     if (!d || !d[0] || !d[0].length) return;
     var cap = parseFloat(box.dataset.capacity) || 0;
     var colour = box.dataset.colour || "#1f4fa3";
-    var data = [d[0], d[1], d[0].map(function () { return cap || null; })];
+    var peak = Math.max.apply(null, d[1].concat([1]));
+    // The truck's capacity is drawn when the load comes near it; a light
+    // route keeps its own scale rather than a flat line at the bottom.
+    var showCap = cap > 0 && peak > cap * 0.5;
+    var top = showCap ? Math.max(cap, peak) * 1.05 : peak * 1.2;
+    var series = [{}, { label: "Load L", stroke: colour, width: 2, fill: colour + "22", points: { size: 4 } }];
+    var data = [d[0], d[1]];
+    if (showCap) {
+      series.push({ label: "Capacity", stroke: "#78808f", width: 1, dash: [6, 4], points: { show: false } });
+      data.push(d[0].map(function () { return cap; }));
+    }
     var opts = {
       width: Math.max(260, box.clientWidth), height: 160,
-      scales: { x: { time: true }, y: { range: [0, Math.max(cap, Math.max.apply(null, d[1])) * 1.05 || 1] } },
-      axes: [{}, { label: "litres", size: 60 }],
-      series: [{}, { label: "Load L", stroke: colour, width: 2, fill: colour + "22" },
-        { label: "Capacity", stroke: "#78808f", width: 1, dash: [6, 4] }],
+      scales: { x: { time: true }, y: { range: [0, top] } },
+      axes: [{}, { label: "litres (of " + Math.round(cap).toLocaleString() + ")", size: 60 }],
+      series: series,
       legend: { show: true },
     };
     charts.push({ box: box, u: new uPlot(opts, data, box) });
