@@ -219,6 +219,23 @@ func TestBrowserPlans(t *testing.T) {
 	}
 	screenshot(t, phone, dir, "crew-after")
 
+	// The other new pages, on the phone (a crew member may read them) and
+	// the crew view on a desktop.
+	for _, pg := range []struct{ name, path, ready string }{
+		{"phone-plan", "/plans/" + planID, `#planmap[data-ready="true"]`},
+		{"phone-sheet", "/plans/" + planID + "/routes/" + mine.ID + "/sheet", `table.sheet`},
+		{"phone-report", "/plans/" + planID + "/report", `#report`},
+		{"phone-plans", "/plans", `table.plans`},
+	} {
+		do(t, phone, pg.name, chromedp.Navigate(f.srv.URL+pg.path), chromedp.WaitVisible(css(pg.ready)))
+		if overflow := val(t, phone, "overflow", chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`)); overflow > 0 {
+			t.Errorf("phone: %s scrolls sideways by %d px", pg.path, overflow)
+		}
+		screenshot(t, phone, dir, pg.name)
+	}
+	do(t, phone, "desktop crew", chromedp.EmulateViewport(1366, 900), chromedp.Navigate(f.srv.URL+"/crew"), chromedp.WaitVisible(css(`#crew[data-ready="true"]`)))
+	screenshot(t, phone, dir, "crew-desktop")
+
 	// The operations map shows the bin emptied.
 	bin := bins[1].BinID
 	do(t, phone, "map", chromedp.EmulateViewport(1366, 900), chromedp.Navigate(f.srv.URL+"/"), chromedp.WaitVisible(css(`#map[data-ready="true"]`)))
