@@ -45,6 +45,12 @@ type config struct {
 	SMTPPasswordFile string
 	BaseURL          string // public URL, for links in notifications
 
+	// Planning: the nightly job's local time (empty disables it), the
+	// solver's budget for a day, and an OSRM server for road distances.
+	PlanAt   string
+	PlanTime time.Duration
+	OSRM     string
+
 	Demo  bool
 	Seed  int64
 	Speed float64 // simulated seconds per real second in the demo
@@ -56,6 +62,17 @@ func storeFlags(fs *flag.FlagSet, c *config, getenv func(string) string) {
 	fs.StringVar(&c.DB, "db", getenv("CIVIC_DB"), "database: sqlite:PATH or postgres://... (env CIVIC_DB; default DATA/civic.db)")
 }
 
+// planFlags registers the solver's budget and the OSRM server, shared by
+// civic serve and civic plan.
+func planFlags(fs *flag.FlagSet, c *config, getenv func(string) string) {
+	def := 30 * time.Second
+	if d, err := time.ParseDuration(getenv("CIVIC_PLAN_TIME")); err == nil && d > 0 {
+		def = d
+	}
+	fs.DurationVar(&c.PlanTime, "plan-time", def, "the route solver's time limit for a day's plan (env CIVIC_PLAN_TIME)")
+	fs.StringVar(&c.OSRM, "osrm", getenv("CIVIC_OSRM"), "OSRM server URL for road distances, e.g. http://localhost:5000; great-circle estimates if empty (env CIVIC_OSRM)")
+}
+
 // serveFlags registers the flags of civic serve.
 func serveFlags(fs *flag.FlagSet, c *config, getenv func(string) string) {
 	storeFlags(fs, c, getenv)
@@ -64,6 +81,8 @@ func serveFlags(fs *flag.FlagSet, c *config, getenv func(string) string) {
 	fs.StringVar(&c.LogFormat, "log-format", envOr(getenv, "CIVIC_LOG_FORMAT", "json"), "log format: json or text (env CIVIC_LOG_FORMAT)")
 	fs.StringVar(&c.TimeZone, "tz", envOr(getenv, "CIVIC_TZ", "UTC"), "the city's time zone, e.g. America/New_York (env CIVIC_TZ)")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", envBool(getenv, "CIVIC_SECURE_COOKIES", false), "mark session cookies Secure; set when served over HTTPS (env CIVIC_SECURE_COOKIES)")
+	fs.StringVar(&c.PlanAt, "plan-at", envOr(getenv, "CIVIC_PLAN_AT", "18:00"), "local time HH:MM at which the next day is planned; empty disables the nightly plan (env CIVIC_PLAN_AT)")
+	planFlags(fs, c, getenv)
 	fs.StringVar(&c.TileURL, "tile-url", envOr(getenv, "CIVIC_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"), "map tile URL template (env CIVIC_TILE_URL)")
 	fs.StringVar(&c.MQTTAddr, "mqtt-addr", envOr(getenv, "CIVIC_MQTT_ADDR", "127.0.0.1:1883"), "embedded MQTT broker address; empty disables it (env CIVIC_MQTT_ADDR)")
 	fs.StringVar(&c.MQTTTLSCert, "mqtt-tls-cert", getenv("CIVIC_MQTT_TLS_CERT"), "PEM certificate of the embedded broker; with --mqtt-tls-key it speaks MQTT over TLS (env CIVIC_MQTT_TLS_CERT)")
@@ -126,6 +145,14 @@ func (c *config) finishServe() error {
 			return fmt.Errorf("%s: %w", f.flag, err)
 		}
 		*f.dst = strings.TrimSpace(string(b))
+	}
+	if c.PlanAt != "" {
+		if _, err := time.Parse("15:04", c.PlanAt); err != nil {
+			return usageErrorf("--plan-at: %q is not a time HH:MM", c.PlanAt)
+		}
+	}
+	if c.PlanTime <= 0 {
+		return usageErrorf("--plan-time must be positive")
 	}
 	if c.TimeZone != "" {
 		if _, err := time.LoadLocation(c.TimeZone); err != nil {

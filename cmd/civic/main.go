@@ -45,6 +45,7 @@ func commands() []command {
 		{"export", "export assets as CSV, GeoJSON or FIWARE NGSI-LD", exportUsage, runExport},
 		{"user", "manage user accounts", userUsage, runUser},
 		{"key", "manage API keys", keyUsage, runKey},
+		{"plan", "plan a service day's collection routes", planUsage, runPlan},
 		{"route", "solve vehicle routing problems (CVRPLIB / TSPLIB95 files)", routeUsage, runRoute},
 		{"demo", "generate a realistic demo city as files", demoUsage, runDemo},
 		{"forecast", "fill forecasts: backtest against history", forecastUsage, runForecast},

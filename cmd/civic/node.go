@@ -16,6 +16,7 @@ import (
 	"github.com/civic-city/civic/internal/forecast"
 	"github.com/civic-city/civic/internal/ingest"
 	"github.com/civic-city/civic/internal/mqtt"
+	"github.com/civic-city/civic/internal/plan"
 	"github.com/civic-city/civic/internal/server"
 	"github.com/civic-city/civic/internal/store"
 	"github.com/civic-city/civic/internal/web"
@@ -39,6 +40,7 @@ type node struct {
 	alerts    civic.AlertStore // the store, telling alertChanged of each change
 	engine    *alert.Engine
 	writer    *ingest.Writer
+	planner   *plan.Service
 	ui        *web.UI
 	api       *server.Server
 
@@ -106,7 +108,10 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 		Logger:   log,
 		OnCommit: n.readingsCommitted,
 	})
-	n.ui = web.New(web.Config{TileURL: c.TileURL, SecureCookies: c.SecureCookies}, web.Deps{
+	if n.planner, err = newPlanner(n.app, c, loc, n.clock, log, n.alerts, n.forecasts, n.singleton, c.PlanAt); err != nil {
+		return nil, err
+	}
+	n.ui = web.New(web.Config{TileURL: c.TileURL, SecureCookies: c.SecureCookies, Location: loc}, web.Deps{
 		Store: n.app.store,
 		Login: func(ctx context.Context, name, password string) (string, time.Time, error) {
 			token, s, _, err := n.app.auth.Login(ctx, name, password)
@@ -117,6 +122,8 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 		Logger:     log,
 		Now:        n.clock,
 		Forecaster: n.forecasts,
+		Planner:    n.planner,
+		Plans:      n.app.store,
 	})
 	secrets := map[string]string{}
 	if c.TTNSecret != "" {
@@ -127,7 +134,7 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 	}
 	n.api = server.New(server.Config{SecureCookies: c.SecureCookies, LoRaWANSecrets: secrets}, server.Deps{
 		Store: n.app.store, Ingester: n.writer, Auth: n.app.auth, Logger: log, Now: n.app.now, Pages: n.ui.Handler(),
-		Forecaster: n.forecasts, Alerts: n.alerts,
+		Forecaster: n.forecasts, Alerts: n.alerts, Plans: n.app.store, Planner: n.planner, Location: loc,
 	})
 	return n, nil
 }
@@ -153,6 +160,9 @@ func (n *node) start(ctx context.Context) error {
 	}
 	if err := n.writer.Start(ctx); err != nil {
 		return fmt.Errorf("ingest writer: %w", err)
+	}
+	if err := n.planner.Start(ctx); err != nil {
+		return fmt.Errorf("nightly planner: %w", err)
 	}
 
 	ln, err := net.Listen("tcp", n.c.Addr)
@@ -227,6 +237,7 @@ func (n *node) close() {
 		if err := n.writer.Close(shutdown); err != nil {
 			n.log.Error("ingest writer shutdown", "err", err)
 		}
+		warn("nightly planner", n.planner.Close(shutdown))
 		warn("alert engine", n.engine.Close(shutdown))
 		warn("notifier", n.notifier.Close(shutdown))
 		warn("live events", n.events.Close(shutdown))

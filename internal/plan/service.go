@@ -198,6 +198,9 @@ func (s *Service) MakePlan(ctx context.Context, date, by string, progress func(s
 		return civic.Plan{}, err
 	}
 	p.CreatedBy = by
+	if err := s.assignCrews(ctx, p.Routes); err != nil {
+		return civic.Plan{}, err
+	}
 	if err := s.o.Plans.SavePlan(ctx, &p); err != nil {
 		return civic.Plan{}, err
 	}
@@ -233,12 +236,36 @@ func (s *Service) Reoptimise(ctx context.Context, planID string, moves []civic.S
 	if err != nil {
 		return civic.Plan{}, renameEditField(err)
 	}
+	if err := s.assignCrews(ctx, out.Routes); err != nil {
+		return civic.Plan{}, err
+	}
 	stored, err := s.o.Plans.ReplaceRoutes(ctx, pl.ID, out.Routes, out.Stats, out.Unplanned)
 	if err != nil {
 		return civic.Plan{}, err
 	}
 	s.log.Info("plan edited", "plan", pl.ID, "by", by, "moves", len(moves), "km", stored.Stats.DistanceM/1000)
 	return stored, nil
+}
+
+// assignCrews gives each route the crew that works its truck (the first
+// by id when several do), so that the route reaches that crew's phones.
+func (s *Service) assignCrews(ctx context.Context, routes []civic.Route) error {
+	crews, err := s.o.Assets.ListCrews(ctx)
+	if err != nil {
+		return err
+	}
+	byTruck := map[string]string{}
+	for _, c := range crews { // sorted by id
+		if _, ok := byTruck[c.TruckID]; !ok && c.TruckID != "" {
+			byTruck[c.TruckID] = c.ID
+		}
+	}
+	for i := range routes {
+		if routes[i].CrewID == "" {
+			routes[i].CrewID = byTruck[routes[i].TruckID]
+		}
+	}
+	return nil
 }
 
 // checkMoves turns moves into edits, checking each against the plan: a bin

@@ -100,6 +100,9 @@ func TestAssetsCRUD(t *testing.T) {
 				}
 			}
 			single := strings.TrimSuffix(a.plural, "s")
+			if a.plural == "facilities" {
+				single = "facility"
+			}
 			want := []string{
 				"admin1 " + single + ".delete " + single + "/" + a.id,
 				"key:" + f.keyIDs["key:admin"] + " " + single + ".update " + single + "/" + a.id,

@@ -22,12 +22,14 @@ import (
 	"github.com/civic-city/civic/internal/auth"
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/ingest"
+	"github.com/civic-city/civic/internal/plan"
 	"github.com/civic-city/civic/internal/server"
 	"github.com/civic-city/civic/internal/store"
 )
 
 // fixture is a server over a fresh SQLite store with a small city in it:
-// one zone, depot, truck and crew, two bins with a device each, users of
+// one zone, depot, transfer station, truck and crew, two bins with a
+// device each (B1 full, with an open full alert), a planner, users of
 // every role (logged in) and API keys of the main scopes.
 type fixture struct {
 	t        testing.TB
@@ -91,8 +93,15 @@ func newFixture(t testing.TB, cfg server.Config) *fixture {
 		}
 	})
 	logBuf := &syncBuffer{}
+	planner, err := plan.NewService(plan.ServiceOptions{
+		Assets: st, States: st, Alerts: st, Plans: st, Now: now, Solve: plan.Insertion, TimeLimit: time.Second,
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := server.New(cfg, server.Deps{
-		Store: st, Ingester: w, Auth: a, Now: now, Pages: testPages(),
+		Store: st, Ingester: w, Auth: a, Now: now, Pages: testPages(), Planner: planner,
 		Logger: slog.New(slog.NewJSONHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	f := &fixture{
@@ -130,6 +139,9 @@ func (f *fixture) seed(ctx context.Context) {
 		{-71.10, 42.34}, {-71.04, 42.34}, {-71.04, 42.38}, {-71.10, 42.38}, {-71.10, 42.34},
 	}}}}))
 	must(f.store.CreateDepot(ctx, &civic.Depot{ID: "D1", Name: "North depot", Lat: 42.37, Lon: -71.06}))
+	fac := civic.Facility{ID: "F1", Name: "Transfer station", Lat: 42.35, Lon: -71.05}
+	fac.Normalize()
+	must(f.store.CreateFacility(ctx, &fac))
 	tr := civic.Truck{ID: "T1", Name: "Truck 1", DepotID: "D1", CapacityL: 20000}
 	tr.Normalize()
 	must(f.store.CreateTruck(ctx, &tr))
@@ -151,6 +163,9 @@ func (f *fixture) seed(ctx context.Context) {
 		{Device: "S1", Bin: "B1", Time: testNow.Add(-2 * time.Hour), Fill: fill(0.5)},
 		{Device: "S1", Bin: "B1", Time: testNow.Add(-1 * time.Hour), Fill: fill(0.8)},
 	}})
+	must(err)
+	_, _, err = f.store.OpenAlert(ctx, &civic.Alert{BinID: "B1", Rule: civic.RuleFull, Severity: civic.RuleFull.DefaultSeverity(),
+		Message: "B1 is full", OpenedAt: testNow.Add(-time.Hour), LastSeenAt: testNow.Add(-time.Hour)})
 	must(err)
 }
 

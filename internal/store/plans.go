@@ -19,6 +19,8 @@ import (
 // them one by one. Stops name bins and facilities by plain id (see the
 // migration 00040): a plan stays readable after its assets are deleted.
 
+var _ civic.PlanStore = (*Store)(nil)
+
 const planCols = `id, date, status, created_by, decisions, unplanned, stats, created_at, updated_at`
 
 const routeCols = `r.id, r.plan_id, r.seq, r.truck_id, r.crew_id, r.depot_id, r.stream, r.status, r.start_at, r.end_at,
