@@ -28,7 +28,7 @@ func sampleViews() []civic.BinView {
 				ID: "B-0001", Serial: "BB-HC5-778812", Name: "Market St & 5th", Lat: 39.9512, Lon: -75.1467,
 				Address: "500 Market St, Philadelphia", Stream: civic.StreamTrash, CapacityL: 568,
 				Compacting: true, Model: "Bigbelly HC5", ZoneID: "center-city", Status: civic.StatusActive,
-				InstalledOn: "2024-05-01", FullThreshold: 0.9,
+				InstalledOn: "2024-05-01", FullThreshold: 0.9, AccessWindow: "05:00-07:30",
 				CreatedAt: time.Date(2024, 5, 1, 8, 0, 0, 0, time.UTC), UpdatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 			},
 			State: &civic.BinState{BinID: "B-0001", Device: "dev-778812", Time: t, Fill: ptr(0.62),

@@ -82,6 +82,9 @@ var binColumns = []column{
 			return formatFloat(v.FullThreshold)
 		},
 		set: func(b *civic.Bin, s string) error { return parseFloat("full_threshold", s, &b.FullThreshold) }},
+	{name: "access_window",
+		get: func(v *civic.BinView) string { return v.AccessWindow },
+		set: func(b *civic.Bin, s string) error { b.AccessWindow = s; return nil }},
 }
 
 // stateColumns are written after the bin columns when any bin has a state.

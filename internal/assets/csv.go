@@ -16,13 +16,13 @@ import (
 // ReadBinsCSV reads bins from a CSV file with a header row. The header names
 // the columns, in any order and any letter case:
 //
-//	id,serial,name,lat,lon,address,stream,capacity_l,compacting,model,zone_id,status,installed_on,full_threshold
+//	id,serial,name,lat,lon,address,stream,capacity_l,compacting,model,zone_id,status,installed_on,full_threshold,access_window
 //
 // Cells are separated by commas, or by semicolons or tabs when the header
 // line has those and no comma.
 //
 // id, name, lat, lon and capacity_l are required; compacting takes true,
-// false, yes, no, 1 or 0. The state columns an export adds (fill,
+// false, yes, no, 1 or 0; access_window, when given, is "HH:MM-HH:MM". The state columns an export adds (fill,
 // temperature_c, battery, last_reading) are accepted and ignored. Unknown or
 // repeated columns are an error naming them. Cells are trimmed; each row is
 // normalized (civic.Bin.Normalize) and validated.

@@ -26,7 +26,7 @@ func TestWriteBinsCSVGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	header, _, _ := strings.Cut(buf.String(), "\n")
-	if want := "id,serial,name,lat,lon,address,stream,capacity_l,compacting,model,zone_id,status,installed_on,full_threshold"; header != want {
+	if want := "id,serial,name,lat,lon,address,stream,capacity_l,compacting,model,zone_id,status,installed_on,full_threshold,access_window"; header != want {
 		t.Errorf("header = %q, want %q", header, want)
 	}
 }
@@ -101,7 +101,7 @@ func TestReadBinsCSVErrors(t *testing.T) {
 	}{
 		{"empty", "", "bins.csv:1: the file is empty; the first row must name the columns"},
 		{"unknown columns", "id,name,lat,lon,capacity_l,colour,Size\n",
-			`bins.csv:1: header: unknown columns "colour", "Size" (known: id, serial, name, lat, lon, address, stream, capacity_l, compacting, model, zone_id, status, installed_on, full_threshold, fill, temperature_c, battery, last_reading)`},
+			`bins.csv:1: header: unknown columns "colour", "Size" (known: id, serial, name, lat, lon, address, stream, capacity_l, compacting, model, zone_id, status, installed_on, full_threshold, access_window, fill, temperature_c, battery, last_reading)`},
 		{"missing column", "id,name,lat,lon\n", `bins.csv:1: header: missing required column "capacity_l" (required: id, name, lat, lon, capacity_l)`},
 		{"repeated column", "id,name,lat,lon,capacity_l,Name\n", `bins.csv:1: header: column "name" appears twice`},
 		{"capacity", header + "a,A,1,2,5,,,\nb,B,1,2,-3,,,\n", "bins.csv:3: capacity_l: must be a positive number of litres"},
@@ -114,6 +114,8 @@ func TestReadBinsCSVErrors(t *testing.T) {
 		{"bool", header + "a,A,1,2,5,,maybe,\n", "bins.csv:2: compacting: must be true, false, yes, no, 1 or 0"},
 		{"date", header + "a,A,1,2,5,,,1/2/2024\n", "bins.csv:2: installed_on: must be a date YYYY-MM-DD"},
 		{"lat", header + "a,A,91,2,5,,,\n", "bins.csv:2: lat: must be a latitude between -90 and 90"},
+		{"access window", "id,name,lat,lon,capacity_l,access_window\na,A,1,2,5,05:00-07:00\nb,B,1,2,5,7-9\n",
+			"bins.csv:3: access_window: must be a time range HH:MM-HH:MM"},
 		{"duplicate", header + "a,A,1,2,5,,,\nb,B,1,2,5,,,\n\"a\",C,1,2,5,,,\n", `bins.csv:4: id: duplicate id "a" (first on line 2)`},
 		{"multi-line row counts lines", header + "a,\"A\nA\",1,2,5,,,\nb,B,1,2,0,,,\n", "bins.csv:4: capacity_l: must be a positive number of litres"},
 		{"cell count", header + "a,A,1,2,5\n", "bins.csv:2: the row has a different number of cells than the header"},

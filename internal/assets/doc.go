@@ -29,6 +29,7 @@
 //	zone_id                areaServed
 //	installed_on           dateServiceStarted (midnight UTC)
 //	compacting             compacting (civic extension: the model has no such attribute)
+//	access_window          accessWindow "HH:MM-HH:MM" (civic extension, written when set)
 //	status                 serviceStatus (civic extension: the model's status is about safety)
 //	created_at, updated_at dateCreated, dateModified (written only)
 //	state.fill             fillingLevel, a 0..1 fraction

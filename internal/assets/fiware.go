@@ -137,6 +137,9 @@ func containerAttributes(v *civic.BinView) []attribute {
 		a = append(a, attribute{name: "dateServiceStarted", kind: "Property", value: v.InstalledOn + "T00:00:00Z", dateTime: true})
 	}
 	a = append(a, attribute{name: "compacting", kind: "Property", value: v.Compacting})
+	if v.AccessWindow != "" {
+		a = append(a, attribute{name: "accessWindow", kind: "Property", value: v.AccessWindow})
+	}
 	if v.Status != "" {
 		a = append(a, attribute{name: "serviceStatus", kind: "Property", value: string(v.Status)})
 	}
@@ -318,6 +321,7 @@ var fiwareFields = map[string]string{
 	"id": "id", "name": "name", "lat": "location", "lon": "location",
 	"stream": "storedWasteKind", "capacity_l": "binCapacity", "status": "serviceStatus",
 	"installed_on": "dateServiceStarted", "full_threshold": "binFullnessThreshold", "zone_id": "areaServed",
+	"access_window": "accessWindow",
 }
 
 func containerBin(e map[string]any) (civic.Bin, error) {
@@ -382,6 +386,9 @@ func containerBin(e map[string]any) (civic.Bin, error) {
 		default:
 			return b, civic.FieldError("compacting", "must be true or false")
 		}
+	}
+	if b.AccessWindow, err = attrString(e, "accessWindow"); err != nil {
+		return b, err
 	}
 	status, err := attrString(e, "serviceStatus")
 	if err != nil {

@@ -423,6 +423,8 @@ func TestReadWasteContainersErrors(t *testing.T) {
 		{"zone", list(entity(`"areaServed":"Old Town"`)), "c.json: [0].areaServed: must be 1-128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit"},
 		{"service status", list(entity(`"serviceStatus":"broken"`)), "c.json: [0].serviceStatus: must be one of active, inactive, maintenance, removed"},
 		{"compacting", list(entity(`"compacting":3`)), "c.json: [0].compacting: must be true or false"},
+		{"access window", list(entity(""), entity(`"accessWindow":"all day"`)), "c.json: [1].accessWindow: must be a time range HH:MM-HH:MM"},
+		{"access window type", list(entity(`"accessWindow":{"type":"Property","value":7}`)), "c.json: [0].accessWindow: must be a string"},
 		{"duplicate", list(entity(""), entity("")), `c.json: [1].id: duplicate bin id "b1" (first in [0])`},
 	}
 	for _, tt := range tests {
