@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -485,5 +486,131 @@ func TestReoptimise(t *testing.T) {
 				t.Errorf("err = %v, want %s", err, tt.kind)
 			}
 		})
+	}
+}
+
+// benchCity is civic bench plan's city: 10,000 bins over 10 × 10 km in
+// five streams, a fifth of them due (a tenth must-go, a tenth may-go, and
+// compost bins half full), 30
+// trucks, two depots and two facilities.
+func benchCity() PlanInput {
+	depots, _, facs := city()
+	depots = append(depots, civic.Depot{ID: "d2", Name: "East", Lat: 47.36, Lon: 8.60})
+	facs[0].Streams = civic.Streams
+	in := PlanInput{Day: friday, Depots: depots, Facilities: facs, Settings: civic.DefaultPlanSettings(),
+		LastCollected: map[string]time.Time{}}
+	pts := cityPoints(10000)
+	for i, p := range pts {
+		b := testBin(fmt.Sprintf("bin-%05d", i))
+		b.Lat, b.Lon, b.Stream = p.Lat, p.Lon, civic.Streams[i%len(civic.Streams)]
+		in.Bins = append(in.Bins, b)
+		fill := []float64{0.1, 0.2, 0.3, 0.4, 0.5, 0.55, 0.3, 0.2, 0.7, 0.95}[(i/5)%10]
+		in.States = append(in.States, civic.BinState{BinID: b.ID, Fill: ptr(fill), Time: at(-1)})
+		in.LastCollected[b.ID] = at(-48)
+	}
+	for k := range 30 {
+		in.Trucks = append(in.Trucks, civic.Truck{ID: fmt.Sprintf("t%02d", k), Name: "T", DepotID: depots[k%2].ID,
+			CapacityL: 12000, Stream: civic.Streams[k%len(civic.Streams)], ShiftStart: "06:00", ShiftEnd: "14:00",
+			Status: civic.StatusActive})
+	}
+	return in
+}
+
+// BenchmarkPlanWithoutSolving is everything Plan does for civic bench
+// plan's city but the search: Decide, Build, the matrices and Assemble,
+// with a solver that returns at once.
+func BenchmarkPlanWithoutSolving(b *testing.B) {
+	in := benchCity()
+	none := func(_ context.Context, p *route.FleetProblem, _ route.FleetOptions) (route.FleetSolution, error) {
+		return route.FleetSolution{Routes: make([]route.FleetRoute, len(p.Vehicles))}, nil
+	}
+	for b.Loop() {
+		pl, err := Plan(context.Background(), in, none)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if pl.Stats.MustGo != 1000 || pl.Stats.MayGo < 1000 {
+			b.Fatalf("must %d, may %d", pl.Stats.MustGo, pl.Stats.MayGo)
+		}
+	}
+}
+
+// TestPlanWithSolveFleet runs the pipeline with the real solver (nil
+// SolveFunc) on 250 bins of the bench city: every must-go bin is
+// planned or explained, every route runs depot to depot within its
+// truck's shift and never carries more than the truck holds.
+func TestPlanWithSolveFleet(t *testing.T) {
+	in := benchCity()
+	in.Bins, in.States = in.Bins[:250], in.States[:250]
+	in.Options = route.FleetOptions{MaxIterations: 200, Seed: 1}
+	// Small trucks on short shifts, so that each stream needs several.
+	for i := range in.Trucks {
+		in.Trucks[i].CapacityL, in.Trucks[i].ShiftEnd = 700, "08:30"
+	}
+	pl, err := Plan(context.Background(), in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pl.Stats.MustGo != 25 || pl.Stats.Planned < 25 || pl.Stats.Unassigned != 0 || len(pl.Routes) == 0 {
+		t.Fatalf("stats %+v, routes %d: want the 25 must-go bins planned", pl.Stats, len(pl.Routes))
+	}
+	planned := map[string]bool{}
+	for _, r := range pl.Routes {
+		first, last := r.Stops[0], r.Stops[len(r.Stops)-1]
+		if first.Kind != civic.StopDepot || last.Kind != civic.StopDepot || last.LoadAfter != 0 {
+			t.Errorf("route %d: want depot to depot, back empty", r.Seq)
+		}
+		if end := time.Date(2026, 12, 4, 7, 30, 0, 0, time.UTC); r.End.After(end) {
+			t.Errorf("route %d ends %v, after the 08:30 CET shift end", r.Seq, r.End)
+		}
+		for _, s := range r.Stops {
+			if s.LoadAfter > r.CapacityL+1e-6 {
+				t.Errorf("route %d stop %d carries %.0f l of %.0f", r.Seq, s.Seq, s.LoadAfter, r.CapacityL)
+			}
+			if s.Kind == civic.StopBin {
+				if planned[s.BinID] {
+					t.Errorf("bin %s planned twice", s.BinID)
+				}
+				planned[s.BinID] = true
+			}
+		}
+	}
+	for _, d := range pl.Decisions {
+		if d.Decision == civic.MustGo && !planned[d.BinID] {
+			t.Errorf("must-go bin %s not planned", d.BinID)
+		}
+	}
+
+	// A supervisor moves a bin of one trash route to another trash route
+	// and drops one: the solver, warm-started, keeps both edits.
+	var trash []civic.Route
+	for _, r := range pl.Routes {
+		if r.Stream == civic.StreamTrash {
+			trash = append(trash, r)
+		}
+	}
+	if len(trash) < 2 {
+		t.Fatalf("want two trash routes to move a bin between, got %d", len(trash))
+	}
+	moved, dropped := trash[0].Stops[1].BinID, trash[0].Stops[2].BinID
+	if moved == "" || dropped == "" {
+		t.Fatalf("route %d starts %+v", trash[0].Seq, trash[0].Stops[:3])
+	}
+	out, err := Reoptimise(context.Background(), pl, []Edit{{BinID: moved, Route: trash[1].Seq}, {BinID: dropped}}, in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range out.Routes {
+		for _, s := range r.Stops {
+			if s.BinID == moved && r.TruckID != trash[1].TruckID {
+				t.Errorf("moved bin %s on %s, want %s", moved, r.TruckID, trash[1].TruckID)
+			}
+			if s.BinID == dropped {
+				t.Errorf("dropped bin %s still on route %d", dropped, r.Seq)
+			}
+		}
+	}
+	if out.Stats.Unassigned != 0 {
+		t.Errorf("unplanned after the edit: %+v", out.Unplanned)
 	}
 }

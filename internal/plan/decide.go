@@ -218,8 +218,8 @@ func (d *decider) decide(b *civic.Bin, st *civic.BinState, fc *civic.Forecast, a
 		f := *st.Fill
 		dec.Fill = &f
 	}
-	emptiedSince := last != nil && (!m.known || last.After(m.t0))
-	if emptiedSince && m.known {
+	emptiedSince := m.known && last != nil && last.After(m.t0)
+	if emptiedSince {
 		m.fill0, m.t0 = 0, *last
 	}
 	if m.known {

@@ -280,3 +280,33 @@ func BenchmarkHaversine3000(b *testing.B) {
 		}
 	}
 }
+
+// FuzzDecodeTable feeds made-up answers to the OSRM decoder: it never
+// panics, and when it accepts an answer it has set every cell once, to a
+// non-negative value.
+func FuzzDecodeTable(f *testing.F) {
+	f.Add(200, []byte(`{"code":"Ok","durations":[[0,1.5],[2,0]],"distances":[[0,10],[20,0]]}`), 2, 2)
+	f.Add(200, []byte(`{"code":"Ok","durations":[[0,null],[2,0]],"distances":[[0,10],[20,0]]}`), 2, 2)
+	f.Add(400, []byte(`{"code":"TooBig","message":"Too many table coordinates"}`), 1, 1)
+	f.Add(200, []byte(`{"code":"Ok","durations":[[1]],"distances":[[-1]]}`), 1, 1)
+	f.Add(502, []byte(`<html>`), 1, 1)
+	f.Fuzz(func(t *testing.T, status int, body []byte, rows, cols int) {
+		if rows < 0 || cols < 0 || rows*cols > 1<<16 {
+			return
+		}
+		seen := make([]int, rows*cols)
+		err := decodeTable(status, body, rows, cols, func(r, c int, d, s float64) {
+			if d < 0 || s < 0 {
+				t.Fatalf("cell %d,%d set to %g m %g s", r, c, d, s)
+			}
+			seen[r*cols+c]++
+		})
+		if err == nil {
+			for i, n := range seen {
+				if n != 1 {
+					t.Fatalf("accepted answer set cell %d %d times", i, n)
+				}
+			}
+		}
+	})
+}

@@ -3,8 +3,10 @@ package plan
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -136,15 +138,30 @@ func (o OSRM) block(ctx context.Context, points []LatLon, si, se, di, de, n int,
 	if err != nil {
 		return err
 	}
+	err = decodeTable(resp.StatusCode, body, se-si, de-di, func(r, c int, d, s float64) {
+		dist[(si+r)*n+di+c] = d
+		tm[(si+r)*n+di+c] = s
+	})
+	var nr errNoRoute
+	if errors.As(err, &nr) {
+		return fmt.Errorf("no route from point %d to point %d (set a fallback speed, or use the haversine matrix)", si+nr.r, di+nr.c)
+	}
+	return err
+}
+
+// decodeTable reads an OSRM table answer of rows × cols cells and passes
+// each cell's distance and duration to set. It fails on anything but a
+// complete "Ok" table; row and column numbers in its errors are the
+// block's.
+func decodeTable(status int, body []byte, rows, cols int, set func(r, c int, dist, dur float64)) error {
 	var t osrmTable
 	if err := json.Unmarshal(body, &t); err != nil {
 		// A proxy's HTML error page, or a server that is not OSRM.
-		return fmt.Errorf("HTTP %d, not an OSRM answer: %w", resp.StatusCode, err)
+		return fmt.Errorf("HTTP %d, not an OSRM answer: %w", status, err)
 	}
 	if t.Code != "Ok" {
-		return fmt.Errorf("HTTP %d, code %q: %s", resp.StatusCode, t.Code, t.Message)
+		return fmt.Errorf("HTTP %d, code %q: %s", status, t.Code, t.Message)
 	}
-	rows, cols := se-si, de-di
 	if len(t.Durations) != rows || len(t.Distances) != rows {
 		return fmt.Errorf("answer has %d duration and %d distance rows, want %d (annotations=distance,duration unsupported?)", len(t.Durations), len(t.Distances), rows)
 	}
@@ -155,13 +172,22 @@ func (o OSRM) block(ctx context.Context, points []LatLon, si, se, di, de, n int,
 		for c := range cols {
 			d, s := t.Distances[r][c], t.Durations[r][c]
 			if d == nil || s == nil {
-				return fmt.Errorf("no route from point %d to point %d (set a fallback speed, or use the haversine matrix)", si+r, di+c)
+				return errNoRoute{r, c}
 			}
-			dist[(si+r)*n+di+c] = *d
-			tm[(si+r)*n+di+c] = *s
+			if !(*d >= 0) || !(*s >= 0) || math.IsInf(*d, 0) || math.IsInf(*s, 0) {
+				return fmt.Errorf("cell %d,%d: distance %g, duration %g", r, c, *d, *s)
+			}
+			set(r, c, *d, *s)
 		}
 	}
 	return nil
+}
+
+// errNoRoute is a null cell, in block coordinates.
+type errNoRoute struct{ r, c int }
+
+func (e errNoRoute) Error() string {
+	return fmt.Sprintf("no route from source %d to destination %d", e.r, e.c)
 }
 
 func (o OSRM) url(coords []LatLon, sources, dests []int) string {

@@ -11,7 +11,8 @@ import (
 	"github.com/civic-city/civic/internal/route"
 )
 
-// SolveFunc solves one routing problem; route.SolveFleet is one. Plan sets
+// SolveFunc solves one routing problem; route.SolveFleet is one, and the
+// default when Plan or Reoptimise is given nil. Plan sets
 // the options' TimeLimit (the stream's share of the budget), Seed,
 // Initial and Progress, keeping the rest as given in PlanInput.Options.
 type SolveFunc func(ctx context.Context, p *route.FleetProblem, o route.FleetOptions) (route.FleetSolution, error)
@@ -90,7 +91,7 @@ func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins 
 		prog = func(string, float64) {}
 	}
 	if solve == nil {
-		return civic.Plan{}, civic.Errorf(civic.Internal, "plan: no solver")
+		solve = route.SolveFleet
 	}
 	m := in.Matrix
 	if m == nil {
@@ -223,7 +224,8 @@ type Edit struct {
 // solved again, warm-started from the current routes (without the edited
 // bins), so that routes change only where the edit or a real improvement
 // asks for it. in supplies the bins, fleet, settings, matrix and budget as
-// for Plan; its readings, forecasts and alerts are not used: the plan's
+// for Plan, and in.Day the zone and collection start (the date is the
+// plan's); its readings, forecasts and alerts are not used: the plan's
 // decisions stand. The result keeps the plan's ID, date and status.
 //
 // It fails with Conflict when the plan is not a draft and with Invalid

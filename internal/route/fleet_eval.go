@@ -18,6 +18,10 @@ type fleetModel struct {
 	// from facility f to visit v, endF*[k*nf+f] from facility f to vehicle
 	// k's End.
 	toFD, toFT, fromFD, fromFT, endFD, endFT []float64
+	// ct holds, for each leg, DistCost*Dist + TimeCost*Time and then Time,
+	// in single precision: one memory access per leg for the insertion
+	// estimates, which are many and miss the cache.
+	ct []float32
 }
 
 type fvisit struct {
@@ -42,6 +46,11 @@ func newFleetModel(p *FleetProblem) *fleetModel {
 		m.dc = 1
 	}
 	nv, nf, n := len(p.Visits), m.nf, p.N
+	m.ct = make([]float32, 2*n*n)
+	for i := range n * n {
+		m.ct[2*i] = float32(m.dc*p.Dist[i] + m.tc*p.Time[i])
+		m.ct[2*i+1] = float32(p.Time[i])
+	}
 	m.vis = make([]fvisit, nv)
 	for i, v := range p.Visits {
 		due := v.Due
@@ -104,30 +113,184 @@ func (m *fleetModel) arc(k int, a, b int32) (float64, float64) {
 	return m.p.Dist[i], m.p.Time[i]
 }
 
-// arcs fills ad and at with the legs of seq on vehicle k: ad[i] leads to
-// seq[i] (from Start when i is 0) and ad[len(seq)] from the last visit to End.
-func (m *fleetModel) arcs(k int, seq []int32, ad, at []float64) ([]float64, []float64) {
-	ad, at = ad[:0], at[:0]
+// costArc is the cost and the time of the leg from a to b in single
+// precision, with -1 standing for vehicle k's Start (as a) or End (as b).
+func (m *fleetModel) costArc(k int, a, b int32) (float64, float64) {
+	var na, nb int
+	if a < 0 {
+		na = int(m.veh[k].start)
+	} else {
+		na = int(m.vis[a].node)
+	}
+	if b < 0 {
+		nb = int(m.veh[k].end)
+	} else {
+		nb = int(m.vis[b].node)
+	}
+	i := 2 * (na*m.n + nb)
+	return float64(m.ct[i]), float64(m.ct[i+1])
+}
+
+// legs is a visit sequence on one vehicle with what timing it needs from
+// the matrices, cached so that a change reads them only where it changes
+// the sequence: ad[i] and at[i] lead to seq[i] (from Start when i is 0) and
+// ad[len(seq)] from the last visit to End; det[j] is the cheapest detour
+// through a facility at the boundary after seq[j-1], by facility fpk[j]
+// (det[0] is unused).
+type legs struct {
+	seq    []int32
+	ad, at []float64
+	det    []float64
+	fpk    []int32
+}
+
+func (l *legs) copyFrom(o *legs) {
+	l.seq = append(l.seq[:0], o.seq...)
+	l.ad = append(l.ad[:0], o.ad...)
+	l.at = append(l.at[:0], o.at...)
+	l.det = append(l.det[:0], o.det...)
+	l.fpk = append(l.fpk[:0], o.fpk...)
+}
+
+// build fills l's caches for l.seq on vehicle k.
+func (m *fleetModel) build(k int, l *legs) {
+	l.ad, l.at, l.det, l.fpk = l.ad[:0], l.at[:0], l.det[:0], l.fpk[:0]
 	prev := int32(-1)
-	for _, v := range seq {
+	for _, v := range l.seq {
 		d, t := m.arc(k, prev, v)
-		ad, at = append(ad, d), append(at, t)
+		l.ad, l.at = append(l.ad, d), append(l.at, t)
 		prev = v
 	}
 	d, t := m.arc(k, prev, -1)
-	return append(ad, d), append(at, t)
+	l.ad, l.at = append(l.ad, d), append(l.at, t)
+	l.det, l.fpk = append(l.det, 0), append(l.fpk, -1)
+	for j := 1; j <= len(l.seq); j++ {
+		next := int32(-1)
+		if j < len(l.seq) {
+			next = l.seq[j]
+		}
+		det, f := m.detour(k, l.seq[j-1], next, m.dc*l.ad[j]+m.tc*l.at[j])
+		l.det, l.fpk = append(l.det, det), append(l.fpk, f)
+	}
+}
+
+// filter makes dst src without the visits at the positions drop marks,
+// reading the matrices only for the legs that change.
+func (m *fleetModel) filter(k int, src *legs, drop []bool, dst *legs) {
+	dst.seq, dst.ad, dst.at, dst.det, dst.fpk = dst.seq[:0], dst.ad[:0], dst.at[:0], dst.det[:0], dst.fpk[:0]
+	dst.det, dst.fpk = append(dst.det, 0), append(dst.fpk, -1)
+	last := -1 // old position of the last visit kept
+	for i, c := range src.seq {
+		if drop[i] {
+			continue
+		}
+		if last == i-1 {
+			dst.ad, dst.at = append(dst.ad, src.ad[i]), append(dst.at, src.at[i])
+		} else {
+			prev := int32(-1)
+			if last >= 0 {
+				prev = src.seq[last]
+			}
+			d, t := m.arc(k, prev, c)
+			dst.ad, dst.at = append(dst.ad, d), append(dst.at, t)
+		}
+		if last >= 0 {
+			m.appendDetour(k, src, dst, last, i)
+		}
+		dst.seq = append(dst.seq, c)
+		last = i
+	}
+	n := len(src.seq)
+	if last == n-1 {
+		dst.ad, dst.at = append(dst.ad, src.ad[n]), append(dst.at, src.at[n])
+	} else {
+		prev := int32(-1)
+		if last >= 0 {
+			prev = src.seq[last]
+		}
+		d, t := m.arc(k, prev, -1)
+		dst.ad, dst.at = append(dst.ad, d), append(dst.at, t)
+	}
+	if last >= 0 {
+		m.appendDetour(k, src, dst, last, n)
+	}
+}
+
+// appendDetour appends to dst the detour between src's visits at old
+// positions a and b (b past the end for End), whose direct leg is dst's
+// last.
+func (m *fleetModel) appendDetour(k int, src, dst *legs, a, b int) {
+	if b == a+1 {
+		dst.det, dst.fpk = append(dst.det, src.det[b]), append(dst.fpk, src.fpk[b])
+		return
+	}
+	next := int32(-1)
+	if b < len(src.seq) {
+		next = src.seq[b]
+	}
+	j := len(dst.ad) - 1
+	det, f := m.detour(k, src.seq[a], next, m.dc*dst.ad[j]+m.tc*dst.at[j])
+	dst.det, dst.fpk = append(dst.det, det), append(dst.fpk, f)
+}
+
+// withInsert makes dst src with c inserted at position i, where d1, t1
+// lead to c and d2, t2 on from it.
+func (m *fleetModel) withInsert(k int, src *legs, i int, c int32, d1, t1, d2, t2 float64, dst *legs) {
+	dst.seq = append(append(append(dst.seq[:0], src.seq[:i]...), c), src.seq[i:]...)
+	dst.ad = append(append(append(dst.ad[:0], src.ad[:i]...), d1, d2), src.ad[i+1:]...)
+	dst.at = append(append(append(dst.at[:0], src.at[:i]...), t1, t2), src.at[i+1:]...)
+	next := int32(-1)
+	if i < len(src.seq) {
+		next = src.seq[i]
+	}
+	det1, f1 := 0.0, int32(-1)
+	if i > 0 {
+		det1, f1 = m.detour(k, src.seq[i-1], c, m.dc*d1+m.tc*t1)
+	}
+	det2, f2 := m.detour(k, c, next, m.dc*d2+m.tc*t2)
+	dst.det = append(append(append(dst.det[:0], src.det[:i]...), det1, det2), src.det[i+1:]...)
+	dst.fpk = append(append(append(dst.fpk[:0], src.fpk[:i]...), f1, f2), src.fpk[i+1:]...)
+}
+
+// withRemove makes dst src without the visit at position i; d, t lead
+// from its predecessor to its successor.
+func (m *fleetModel) withRemove(k int, src *legs, i int, d, t float64, dst *legs) {
+	dst.seq = append(append(dst.seq[:0], src.seq[:i]...), src.seq[i+1:]...)
+	dst.ad = append(append(append(dst.ad[:0], src.ad[:i]...), d), src.ad[i+2:]...)
+	dst.at = append(append(append(dst.at[:0], src.at[:i]...), t), src.at[i+2:]...)
+	det, f := 0.0, int32(-1)
+	if i > 0 {
+		next := int32(-1)
+		if i+1 < len(src.seq) {
+			next = src.seq[i+1]
+		}
+		det, f = m.detour(k, src.seq[i-1], next, m.dc*d+m.tc*t)
+	}
+	dst.det = append(append(append(dst.det[:0], src.det[:i]...), det), src.det[i+2:]...)
+	dst.fpk = append(append(append(dst.fpk[:0], src.fpk[:i]...), f), src.fpk[i+2:]...)
 }
 
 // scheduler times visit sequences. It owns scratch space, so one per
 // goroutine.
 type scheduler struct {
-	m     *fleetModel
-	g     []float64 // g[j]: cheapest detours for seq[:j] with an unload right after seq[j-1]
-	pred  []int32
-	dq    []int32
-	pre   []float64 // prefix loads
-	fpick []int32   // facility of the cheapest detour at each boundary
-	unl   []bool
+	m    *fleetModel
+	g    []float64 // g[j]: cheapest detours for seq[:j] with an unload right after seq[j-1]
+	pred []int32
+	dq   []int32
+	pre  []float64 // prefix loads
+	unl  []bool
+	// end and wait are the last route eval timed: its arrival at End and
+	// the time it spent waiting for windows and opening hours.
+	end, wait float64
+	// With rec set, eval also records, for each position i of the
+	// sequence, dep[i]: when the truck leaves the visit before it (Start
+	// at ShiftStart for 0), and slack[i]: how much later it could reach
+	// the next stop without breaking a window, the facility hours or the
+	// shift (unloads and the break held where they are).
+	rec        bool
+	dep, slack []float64
+	stW, stL   []float64 // per stop: waiting, and room before the latest start
+	after      []int32   // first stop after dep[i]
 }
 
 func newScheduler(m *fleetModel) *scheduler { return &scheduler{m: m} }
@@ -138,17 +301,15 @@ func (s *scheduler) grow(n int) {
 		s.pred = make([]int32, n)
 		s.dq = make([]int32, n)
 		s.pre = make([]float64, n)
-		s.fpick = make([]int32, n)
 		s.unl = make([]bool, n)
 	}
-	s.g, s.pred, s.dq, s.pre, s.fpick, s.unl = s.g[:n], s.pred[:n], s.dq[:n], s.pre[:n], s.fpick[:n], s.unl[:n]
+	s.g, s.pred, s.dq, s.pre, s.unl = s.g[:n], s.pred[:n], s.dq[:n], s.pre[:n], s.unl[:n]
 }
 
 // detour is the extra cost of driving from visit a to a facility and on
 // to next (a visit, or -1 for End) instead of straight there, and the
 // facility that achieves it (-1 if the vehicle may use none).
-func (s *scheduler) detour(k int, a, next int32, direct float64) (float64, int32) {
-	m := s.m
+func (m *fleetModel) detour(k int, a, next int32, direct float64) (float64, int32) {
 	best, bf := math.Inf(1), int32(-1)
 	nv := len(m.vis)
 	for _, f := range m.veh[k].facs {
@@ -173,10 +334,11 @@ func (s *scheduler) detour(k int, a, next int32, direct float64) (float64, int32
 // leaves the truck empty at the end. It is a shortest path over the
 // boundaries between visits, linear with a sliding-window minimum since
 // a trip may start at any boundary whose load since is within capacity.
-// It fills s.unl and s.fpick and reports false when a single visit does
-// not fit or a load cannot be unloaded.
-func (s *scheduler) placeUnloads(k int, seq []int32, ad, at []float64) bool {
+// It fills s.unl and reports false when a single visit does not fit or a
+// load cannot be unloaded.
+func (s *scheduler) placeUnloads(k int, l *legs) bool {
 	m := s.m
+	seq := l.seq
 	v := &m.veh[k]
 	nseq := len(seq)
 	s.grow(nseq + 1)
@@ -213,14 +375,8 @@ func (s *scheduler) placeUnloads(k int, seq []int32, ad, at []float64) bool {
 		for int(dq[head]) < lo {
 			head++
 		}
-		next := int32(-1)
-		if j < nseq {
-			next = seq[j]
-		}
-		det, f := s.detour(k, seq[j-1], next, m.dc*ad[j]+m.tc*at[j])
-		g[j] = det + g[dq[head]]
+		g[j] = l.det[j] + g[dq[head]]
 		pred[j] = dq[head]
-		s.fpick[j] = f
 	}
 	// The last unload may come before a tail of empty-handed visits.
 	end := nseq
@@ -235,18 +391,22 @@ func (s *scheduler) placeUnloads(k int, seq []int32, ad, at []float64) bool {
 	return true
 }
 
-// eval times seq (visit indexes) on vehicle k, with the legs ad and at
-// from arcs, and returns its cost (DistCost*distance + TimeCost*duration)
+// eval times l's visits on vehicle k and returns its cost (DistCost*distance + TimeCost*duration)
 // and whether every constraint holds. With out nil it stops at the first
 // violation; otherwise it times the whole route into out.
-func (s *scheduler) eval(k int, seq []int32, ad, at []float64, out *FleetRoute) (float64, bool) {
+func (s *scheduler) eval(k int, l *legs, out *FleetRoute) (float64, bool) {
+	seq, ad, at := l.seq, l.ad, l.at
 	if len(seq) == 0 {
 		if out != nil {
 			*out = FleetRoute{}
 		}
+		s.end, s.wait = s.m.veh[k].ss, 0
+		if s.rec {
+			s.dep, s.slack = append(s.dep[:0], s.end), append(s.slack[:0], s.m.veh[k].se-s.end)
+		}
 		return 0, true
 	}
-	if !s.placeUnloads(k, seq, ad, at) {
+	if !s.placeUnloads(k, l) {
 		return math.Inf(1), false
 	}
 	m := s.m
@@ -254,6 +414,7 @@ func (s *scheduler) eval(k int, seq []int32, ad, at []float64, out *FleetRoute) 
 	nv := len(m.vis)
 	ok := true
 	t := v.ss
+	wait := 0.0
 	dist := 0.0
 	load := 0.0
 	brk := v.brk == 0
@@ -261,9 +422,17 @@ func (s *scheduler) eval(k int, seq []int32, ad, at []float64, out *FleetRoute) 
 	if out != nil {
 		stops = out.Stops[:0]
 	}
+	rec := s.rec
+	if rec {
+		s.dep, s.slack, s.stW, s.stL, s.after = s.dep[:0], s.slack[:0], s.stW[:0], s.stL[:0], s.after[:0]
+		s.dep, s.after = append(s.dep, t), append(s.after, 0)
+	}
 	takeBreak := func() {
 		if !brk && t >= v.breakAt {
 			brk = true
+			if rec {
+				s.stW, s.stL = append(s.stW, 0), append(s.stL, math.Inf(1))
+			}
 			if out != nil {
 				stops = append(stops, FleetStop{Kind: StopBreak, Index: -1, Arrive: t, Start: t, Depart: t + v.brk, LoadBefore: load, LoadAfter: load})
 			}
@@ -283,6 +452,10 @@ func (s *scheduler) eval(k int, seq []int32, ad, at []float64, out *FleetRoute) 
 		}
 		arrive := t + tt
 		start := max(arrive, vc.ready)
+		wait += start - arrive
+		if rec {
+			s.stW, s.stL = append(s.stW, start-arrive), append(s.stL, vc.due-start)
+		}
 		if start > vc.due+1e-9 {
 			ok = false
 			if out == nil {
@@ -297,11 +470,14 @@ func (s *scheduler) eval(k int, seq []int32, ad, at []float64, out *FleetRoute) 
 		}
 		load += vc.dem
 		fromFac = -1
+		if rec {
+			s.dep, s.after = append(s.dep, t), append(s.after, int32(len(s.stW)))
+		}
 		takeBreak()
 		if !s.unl[j+1] {
 			continue
 		}
-		f := s.fpick[j+1]
+		f := l.fpk[j+1]
 		if fc := m.fac[f]; max(t+m.toFT[int(c)*m.nf+int(f)], fc.Open) > fc.Close+1e-9 {
 			// The cheapest facility is closed by then: take the cheapest open one.
 			f = s.openFacility(k, c, int32(j+1), seq, t)
@@ -310,13 +486,17 @@ func (s *scheduler) eval(k int, seq []int32, ad, at []float64, out *FleetRoute) 
 				if out == nil {
 					return math.Inf(1), false
 				}
-				f = s.fpick[j+1]
+				f = l.fpk[j+1]
 			}
 		}
 		fc := m.fac[f]
 		i := int(c)*m.nf + int(f)
 		arrive = t + m.toFT[i]
 		start = max(arrive, fc.Open)
+		wait += start - arrive
+		if rec {
+			s.stW, s.stL = append(s.stW, start-arrive), append(s.stL, fc.Close-start)
+		}
 		dist += m.toFD[i]
 		t = start + fc.Unload
 		if out != nil {
@@ -345,6 +525,20 @@ func (s *scheduler) eval(k int, seq []int32, ad, at []float64, out *FleetRoute) 
 	}
 	if !ok {
 		return math.Inf(1), false
+	}
+	s.end, s.wait = t, wait
+	if rec {
+		// Backwards: a delay reaching a stop is absorbed by its waiting,
+		// and what is left must fit its window and everything after.
+		s.stW, s.stL = append(s.stW, 0), append(s.stL, v.se-t)
+		room := math.Inf(1)
+		for j := len(s.stW) - 1; j >= 0; j-- {
+			room = s.stW[j] + min(s.stL[j], room)
+			s.stL[j] = room
+		}
+		for _, a := range s.after {
+			s.slack = append(s.slack, s.stL[a])
+		}
 	}
 	return m.dc*dist + m.tc*(t-v.ss), true
 }
@@ -408,8 +602,9 @@ func (p *FleetProblem) Schedule(vehicle int, visits []int) (FleetRoute, bool) {
 	}
 	m := newFleetModel(p)
 	s := newScheduler(m)
-	ad, at := m.arcs(vehicle, seq, nil, nil)
+	l := &legs{seq: seq}
+	m.build(vehicle, l)
 	var r FleetRoute
-	_, feasible := s.eval(vehicle, seq, ad, at, &r)
+	_, feasible := s.eval(vehicle, l, &r)
 	return r, ok && feasible
 }

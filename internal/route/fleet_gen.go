@@ -17,7 +17,8 @@ type FleetGen struct {
 // GenerateFleet builds a city-like collection day, the same for the same
 // seed: bins clustered in neighbourhoods over 15 x 15 km, 2 or 3 depots on
 // the city's edge, 2 facilities outside it (some trucks may use only one),
-// road distances 1.3 times the straight line at 30 km/h plus 20 s a leg,
+// road distances 1.3 times the straight line, driven at 30 km/h
+// for the first 3 km of a leg and 50 km/h beyond, plus 20 s a leg,
 // trucks of 8,000 to 20,000 litres on a 06:00-14:00 shift with a 30-minute
 // break after 4 hours, bins of 120 to 3,000 litres, about 10% of them with a
 // time window and 1% of the mandatory ones pinned to a truck. Costs are
@@ -31,7 +32,7 @@ func GenerateFleet(seed int64, g FleetGen) *FleetProblem {
 		nveh = 30
 	}
 	depots := [][2]float64{{1500, 7000}, {13500, 8500}, {7000, 1000}}[:2+rng.IntN(2)]
-	facilities := [][2]float64{{-2500, 11000}, {17500, 2500}}
+	facilities := [][2]float64{{-1000, 10000}, {16500, 3500}}
 	nvis := g.Mandatory + g.Optional
 	var x, y []float64
 	for _, d := range depots {
@@ -66,7 +67,8 @@ func GenerateFleet(seed int64, g FleetGen) *FleetProblem {
 			}
 			d := 1.3 * math.Hypot(x[i]-x[j], y[i]-y[j])
 			p.Dist[i*n+j] = math.Round(d)
-			p.Time[i*n+j] = math.Round(20 + d/8.33)
+			// 30 km/h in town; beyond 3 km, arterial roads at 50 km/h.
+			p.Time[i*n+j] = math.Round(20 + min(d, 3000)/8.33 + max(d-3000, 0)/13.9)
 		}
 	}
 	nd := len(depots)

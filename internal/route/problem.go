@@ -24,8 +24,28 @@
 // into sub-problems of about 160 customers, each solved by a short search
 // seeded with its current routes).
 //
-// Limits: one depot; with time windows the reversing 2-opt* variant is not
-// used; without coordinates SWAP* and decomposition are skipped.
+// SolveFleet plans a city's collection day, which is richer than CVRP:
+// several depots, a heterogeneous fleet, disposal facilities visited
+// whenever a truck fills and before it goes home (multi-trip), optional
+// visits with prizes, pinned visits, time windows, shifts and breaks. It is
+// ruin and recreate (Christiaens and Vanden Berghe 2020, "Slack induction
+// by string removals"): string and split-string removals around a random
+// visit, greedy reinsertion with blinks at granular positions (next to the
+// nearest visits) ranked by a leg estimate and filtered by each route's
+// recorded departures and forward slack, the best few timed exactly, and
+// simulated-annealing acceptance. Timing a visit order places the unloads
+// by a linear shortest path over the boundaries between visits (the
+// cheapest detours that keep every trip within capacity), then simulates
+// windows, facility hours, the break and the shift. Mandatory visits always
+// outweigh prizes; optional ones are inserted only when their prize pays
+// for them and dropped when it no longer does.
+//
+// Limits: the CVRP search has one depot; with time windows the reversing
+// 2-opt* variant is not used; without coordinates SWAP* and decomposition
+// are skipped. SolveFleet is single-threaded, trucks leave at ShiftStart
+// (no delayed departure to save waiting), unload placement ignores time
+// (a window can make a costlier placement the only feasible one), and the
+// dense N*N matrices limit it to a few thousand locations.
 package route
 
 import (

@@ -1,0 +1,787 @@
+package route
+
+import (
+	"cmp"
+	"context"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"time"
+)
+
+// Tuning of the ruin-and-recreate search (Christiaens and Vanden Berghe
+// 2020, "Slack induction by string removals for vehicle routing problems").
+const (
+	fleetNeighbors   = 30   // granular neighbourhood of a visit
+	fleetAvgRemoved  = 10   // c̄: mean visits removed per iteration
+	fleetMaxString   = 10   // L^max: longest string removed
+	fleetBlink       = 0.01 // probability of skipping an insertion position
+	fleetExactTries  = 12   // positions timed exactly per insertion, best estimates first
+	fleetExactGood   = 4    // stop timing once this many feasible positions are found
+	fleetTempStart   = 0.5  // start and end temperatures, in mean cost per visit
+	fleetTempEnd     = 0.005
+	fleetDefaultIter = 20000
+)
+
+// froute is one vehicle's visits, their cost, the arrival at End and the
+// time spent waiting: a route cannot take a visit that would make it end
+// after its shift even if all the waiting were saved.
+type froute struct {
+	legs
+	cost, end, wait float64
+	dep, slack      []float64 // as recorded by the scheduler
+}
+
+func (r *froute) copyFrom(o *froute) {
+	r.legs.copyFrom(&o.legs)
+	r.cost, r.end, r.wait = o.cost, o.end, o.wait
+	r.dep = append(r.dep[:0], o.dep...)
+	r.slack = append(r.slack[:0], o.slack...)
+}
+
+// setCost times r again, recording its timing profile; the route must be
+// feasible.
+func (r *froute) setCost(k int, sch *scheduler) {
+	sch.rec = true
+	r.cost, _ = sch.eval(k, &r.legs, nil)
+	sch.rec = false
+	r.end, r.wait = sch.end, sch.wait
+	r.dep = append(r.dep[:0], sch.dep...)
+	r.slack = append(r.slack[:0], sch.slack...)
+}
+
+// fsol is a search state. obj is the penalised objective: route costs,
+// plus for each unassigned visit its prize (optional) or a penalty larger
+// than any gain (mandatory). Prizes of served visits are thus counted as
+// forfeits avoided, which keeps obj non-negative.
+type fsol struct {
+	routes     []froute
+	unassigned []int32
+	obj        float64
+}
+
+func (s *fsol) copyFrom(o *fsol) {
+	s.routes = slices.Grow(s.routes[:0], len(o.routes))[:len(o.routes)]
+	for i := range o.routes {
+		s.routes[i].copyFrom(&o.routes[i])
+	}
+	s.unassigned = append(s.unassigned[:0], o.unassigned...)
+	s.obj = o.obj
+}
+
+type fcand struct {
+	r, i   int32
+	est    float64
+	d1, t1 float64 // leg from the previous stop to the visit
+	d2, t2 float64 // leg from the visit to the next stop
+	exact  float64
+}
+
+type fleetSearch struct {
+	m   *fleetModel
+	sch *scheduler
+	rng *rand.Rand
+	nb  [][]int32
+	// The costs and times of the legs from each visit to its neighbours
+	// and back, as in fleetModel.ct.
+	nbTo, nbFrom [][][2]float64
+	pen          []float64 // forfeit when unassigned
+	far          []float64 // distance from the nearest depot, for the insertion order
+	bigM         float64
+
+	cur, cand, best fsol
+	posR, posI      []int32 // where each visit is in cand; posR -1 when unassigned
+	touched         []int32
+	isTouched       []bool
+
+	removedMark []bool
+	insertList  []int32
+	cands       []fcand // the best estimates, in order
+	scratch     legs
+	drop        []bool
+	temp        float64
+	building    bool
+}
+
+func newFleetSearch(m *fleetModel, seed int64) *fleetSearch {
+	nv := len(m.vis)
+	s := &fleetSearch{
+		m:           m,
+		sch:         newScheduler(m),
+		rng:         rand.New(rand.NewPCG(uint64(seed), 0x0f1ee7)),
+		pen:         make([]float64, nv),
+		far:         make([]float64, nv),
+		posR:        make([]int32, nv),
+		posI:        make([]int32, nv),
+		isTouched:   make([]bool, len(m.veh)),
+		removedMark: make([]bool, nv),
+	}
+	// The penalty of a mandatory visit exceeds every prize and any cost a
+	// route could have, so serving one more always wins.
+	maxD, maxT := 0.0, 0.0
+	for _, d := range m.p.Dist {
+		maxD = max(maxD, d)
+	}
+	for _, t := range m.p.Time {
+		maxT = max(maxT, t)
+	}
+	bound := 0.0
+	for _, v := range m.vis {
+		bound += v.prize + 3*(m.dc*maxD+m.tc*(maxT+v.svc))
+	}
+	for _, v := range m.veh {
+		bound += m.tc*(v.se-v.ss) + m.dc*maxD*2
+	}
+	s.bigM = 10 * (bound + 1)
+	for i, v := range m.vis {
+		s.pen[i] = v.prize
+		if !v.optional {
+			s.pen[i] = s.bigM
+		}
+		s.far[i] = math.Inf(1)
+		for _, k := range m.veh {
+			s.far[i] = min(s.far[i], m.p.Dist[int(k.start)*m.n+int(v.node)])
+		}
+	}
+	s.buildNeighbors()
+	return s
+}
+
+// buildNeighbors lists, for each visit, the nearest other visits by cost.
+func (s *fleetSearch) buildNeighbors() {
+	m := s.m
+	nv := len(m.vis)
+	k := min(fleetNeighbors, nv-1)
+	s.nb = make([][]int32, nv)
+	costs := make([]float64, 0, k+1)
+	for a := range nv {
+		list := make([]int32, 0, k+1)
+		costs = costs[:0]
+		row := int(m.vis[a].node) * m.n
+		for b := range nv {
+			if b == a {
+				continue
+			}
+			c := m.dc*m.p.Dist[row+int(m.vis[b].node)] + m.tc*m.p.Time[row+int(m.vis[b].node)]
+			if len(list) == k && c >= costs[k-1] {
+				continue
+			}
+			i := len(list)
+			if i == k {
+				i--
+			} else {
+				list, costs = append(list, 0), append(costs, 0)
+			}
+			for i > 0 && costs[i-1] > c {
+				list[i], costs[i] = list[i-1], costs[i-1]
+				i--
+			}
+			list[i], costs[i] = int32(b), c
+		}
+		s.nb[a] = list
+	}
+	s.nbTo, s.nbFrom = make([][][2]float64, nv), make([][][2]float64, nv)
+	for a, list := range s.nb {
+		na := int(m.vis[a].node)
+		for _, b := range list {
+			nb := int(m.vis[b].node)
+			i, j := 2*(na*m.n+nb), 2*(nb*m.n+na)
+			s.nbTo[a] = append(s.nbTo[a], [2]float64{float64(m.ct[i]), float64(m.ct[i+1])})
+			s.nbFrom[a] = append(s.nbFrom[a], [2]float64{float64(m.ct[j]), float64(m.ct[j+1])})
+		}
+	}
+}
+
+// allowed reports whether visit c may ride on vehicle k.
+func (s *fleetSearch) allowed(c int32, k int) bool {
+	v := &s.m.vis[c]
+	if v.veh >= 0 && int(v.veh) != k {
+		return false
+	}
+	veh := &s.m.veh[k]
+	return v.dem <= veh.cap && (v.dem == 0 || len(veh.facs) > 0)
+}
+
+func (s *fleetSearch) touch(r int32) {
+	if !s.isTouched[r] {
+		s.isTouched[r] = true
+		s.touched = append(s.touched, r)
+	}
+}
+
+func (s *fleetSearch) reindex(r int32) {
+	for i, c := range s.cand.routes[r].seq {
+		s.posR[c], s.posI[c] = r, int32(i)
+	}
+}
+
+// SolveFleet searches for a low-objective plan of p until the time limit,
+// the iteration budget or ctx ends the search, and returns the best plan
+// found. Mandatory visits come first: a plan that serves more of them is
+// always preferred, whatever the prizes and costs. Errors: a civic Invalid
+// error when p is malformed; ctx's error never (cancellation returns the
+// best so far).
+func SolveFleet(ctx context.Context, p *FleetProblem, o FleetOptions) (FleetSolution, error) {
+	if err := p.Validate(); err != nil {
+		return FleetSolution{}, err
+	}
+	clock := o.Clock
+	if clock == nil {
+		clock = time.Now
+	}
+	start := clock()
+	m := newFleetModel(p)
+	s := newFleetSearch(m, o.Seed)
+	s.initial(o.Initial)
+	maxIter := o.MaxIterations
+	if maxIter == 0 && o.TimeLimit == 0 {
+		maxIter = fleetDefaultIter
+	}
+	served := 0
+	for _, r := range s.cur.routes {
+		served += len(r.seq)
+	}
+	costs := 0.0
+	for _, r := range s.cur.routes {
+		costs += r.cost
+	}
+	perVisit := costs / float64(max(served, 1))
+	if perVisit == 0 {
+		perVisit = 1
+	}
+	t0, t1 := fleetTempStart*perVisit, fleetTempEnd*perVisit
+	bestReported := math.Inf(1)
+	report := func(elapsed time.Duration) {
+		if o.Progress != nil && s.best.obj < bestReported {
+			bestReported = s.best.obj
+			o.Progress(elapsed, s.objective(&s.best))
+		}
+	}
+	report(clock().Sub(start))
+	iter := 0
+	var elapsed time.Duration
+	for ; maxIter == 0 || iter < maxIter; iter++ {
+		if iter%8 == 0 {
+			elapsed = clock().Sub(start)
+			if o.TimeLimit > 0 && elapsed >= o.TimeLimit {
+				break
+			}
+			if iter%64 == 0 {
+				if ctx.Err() != nil {
+					break
+				}
+				report(elapsed)
+			}
+		}
+		// The annealing schedule follows whichever budget runs out first.
+		frac := 0.0
+		if o.TimeLimit > 0 {
+			frac = float64(elapsed) / float64(o.TimeLimit)
+		}
+		if maxIter > 0 {
+			frac = max(frac, float64(iter)/float64(maxIter))
+		}
+		s.temp = t0 * math.Pow(t1/t0, min(frac, 1))
+		s.iterate()
+	}
+	elapsed = clock().Sub(start)
+	report(elapsed)
+	sol := s.output(&s.best)
+	sol.Iterations = iter
+	sol.Elapsed = elapsed
+	return sol, nil
+}
+
+// objective is the reported objective of x: costs minus prizes collected.
+func (s *fleetSearch) objective(x *fsol) float64 {
+	obj := 0.0
+	for _, r := range x.routes {
+		obj += r.cost
+	}
+	for _, v := range s.m.vis {
+		if v.optional {
+			obj -= v.prize
+		}
+	}
+	for _, u := range x.unassigned {
+		if s.m.vis[u].optional {
+			obj += s.m.vis[u].prize
+		}
+	}
+	return obj
+}
+
+// initial builds the first state: the warm start's orders where feasible,
+// then every other visit inserted.
+func (s *fleetSearch) initial(init *FleetSolution) {
+	m := s.m
+	nv := len(m.vis)
+	s.cand.routes = make([]froute, len(m.veh))
+	for i := range s.posR {
+		s.posR[i] = -1
+	}
+	if init != nil {
+		used := make([]bool, nv)
+		for k := range min(len(init.Routes), len(m.veh)) {
+			r := &s.cand.routes[k]
+			for _, st := range init.Routes[k].Stops {
+				c := int32(st.Index)
+				if st.Kind != StopVisit || st.Index < 0 || st.Index >= nv || used[c] || !s.allowed(c, k) {
+					continue
+				}
+				l := &s.scratch
+				l.seq = append(append(l.seq[:0], r.seq...), c)
+				m.build(k, l)
+				if _, ok := s.sch.eval(k, l, nil); ok {
+					used[c] = true
+					r.legs.copyFrom(l)
+					r.setCost(k, s.sch)
+				}
+			}
+			s.reindex(int32(k))
+		}
+	}
+	for k := range s.cand.routes {
+		r := &s.cand.routes[k]
+		if len(r.seq) == 0 {
+			m.build(k, &r.legs)
+			r.setCost(k, s.sch)
+		}
+		s.cand.obj += r.cost
+	}
+	var list []int32
+	for i := range nv {
+		if s.posR[i] < 0 {
+			list = append(list, int32(i))
+		}
+	}
+	s.rng.Shuffle(len(list), func(i, j int) { list[i], list[j] = list[j], list[i] })
+	slices.SortStableFunc(list, func(a, b int32) int { return cmp.Compare(s.pen[b], s.pen[a]) })
+	s.cand.unassigned = s.cand.unassigned[:0]
+	s.building = true
+	s.recreate(list)
+	s.building = false
+	s.touched = s.touched[:0]
+	clear(s.isTouched)
+	s.cur.copyFrom(&s.cand)
+	s.best.copyFrom(&s.cand)
+}
+
+// iterate is one ruin-and-recreate step with simulated-annealing
+// acceptance.
+func (s *fleetSearch) iterate() {
+	list := s.ruin()
+	s.order(list)
+	s.recreate(list)
+	s.dropUnprofitable()
+	if s.cand.obj < s.cur.obj-s.temp*math.Log(s.rng.Float64()) {
+		for _, r := range s.touched {
+			s.cur.routes[r].copyFrom(&s.cand.routes[r])
+			s.isTouched[r] = false
+		}
+		s.cur.unassigned = append(s.cur.unassigned[:0], s.cand.unassigned...)
+		s.cur.obj = s.cand.obj
+		if s.cur.obj < s.best.obj-1e-9 {
+			s.best.copyFrom(&s.cur)
+		}
+	} else {
+		for _, r := range s.touched {
+			s.cand.routes[r].copyFrom(&s.cur.routes[r])
+			s.isTouched[r] = false
+		}
+		s.cand.unassigned = append(s.cand.unassigned[:0], s.cur.unassigned...)
+		s.cand.obj = s.cur.obj
+		for _, u := range s.cand.unassigned {
+			s.posR[u] = -1
+		}
+		for _, r := range s.touched {
+			s.reindex(r)
+		}
+	}
+	s.touched = s.touched[:0]
+}
+
+// ruin removes strings of visits from routes near a random visit and
+// returns what to reinsert: them, the unassigned mandatory visits and the
+// unassigned neighbours of the seed.
+func (s *fleetSearch) ruin() []int32 {
+	x := &s.cand
+	served, used := 0, 0
+	for _, r := range x.routes {
+		if len(r.seq) > 0 {
+			served += len(r.seq)
+			used++
+		}
+	}
+	list := s.insertList[:0]
+	nv := int32(len(s.m.vis))
+	seed := int32(s.rng.IntN(int(nv)))
+	if served > 0 {
+		avg := float64(served) / float64(used)
+		lsMax := math.Min(fleetMaxString, avg)
+		ksMax := 4*fleetAvgRemoved/(1+lsMax) - 1
+		ks := int(s.rng.Float64()*ksMax) + 1
+		ruined := 0
+		for j := -1; j < len(s.nb[seed]) && ruined < ks; j++ {
+			c := seed
+			if j >= 0 {
+				c = s.nb[seed][j]
+			}
+			r := s.posR[c]
+			if r < 0 || s.isTouched[r] {
+				continue
+			}
+			l := 1 + s.rng.IntN(int(math.Min(lsMax, float64(len(x.routes[r].seq)))))
+			list = s.removeString(r, s.posI[c], l, list)
+			ruined++
+		}
+	}
+	// Unassigned visits near the seed, and every unassigned mandatory one.
+	for _, c := range s.nb[seed] {
+		if s.posR[c] < 0 && s.m.vis[c].optional && !s.removedMark[c] {
+			s.removedMark[c] = true
+			list = append(list, c)
+		}
+	}
+	if s.posR[seed] < 0 && !s.removedMark[seed] {
+		s.removedMark[seed] = true
+		list = append(list, seed)
+	}
+	for _, c := range x.unassigned {
+		if !s.m.vis[c].optional && !s.removedMark[c] {
+			s.removedMark[c] = true
+			list = append(list, c)
+		}
+	}
+	// Reinserted visits leave the unassigned list; recreate puts back
+	// those it cannot place.
+	k := 0
+	for _, c := range x.unassigned {
+		if s.removedMark[c] {
+			x.obj -= s.pen[c]
+		} else {
+			x.unassigned[k] = c
+			k++
+		}
+	}
+	x.unassigned = x.unassigned[:k]
+	for _, c := range list {
+		s.removedMark[c] = false
+	}
+	s.insertList = list
+	return list
+}
+
+// removeString removes l visits around position at of route r: a plain
+// string, or half the time a split string that keeps a run in its middle.
+func (s *fleetSearch) removeString(r, at int32, l int, list []int32) []int32 {
+	x := &s.cand
+	rt := &x.routes[r]
+	n := len(rt.seq)
+	keep := 0
+	if l >= 2 && n > l && s.rng.IntN(2) == 0 {
+		keep = 1 + s.rng.IntN(min(n-l, l))
+	}
+	w := l + keep
+	lo := max(0, int(at)-w+1)
+	hi := min(int(at), n-w)
+	first := lo + s.rng.IntN(hi-lo+1)
+	keepAt := first + 1 + s.rng.IntN(max(1, l-1))
+	if keep == 0 {
+		keepAt = first + w
+	}
+	s.touch(r)
+	drop := slices.Grow(s.drop[:0], n)[:n]
+	for i, c := range rt.seq {
+		drop[i] = i >= first && i < first+w && (i < keepAt || i >= keepAt+keep)
+		if drop[i] {
+			list = append(list, c)
+			s.removedMark[c] = true
+			s.posR[c] = -1
+		}
+	}
+	s.drop = drop
+	s.m.filter(int(r), &rt.legs, drop, &s.scratch)
+	rt.legs.copyFrom(&s.scratch)
+	cost, ok := s.sch.eval(int(r), &rt.legs, nil)
+	if !ok {
+		// Rare (a break or an unload moved): empty the route.
+		for _, c := range rt.seq {
+			list = append(list, c)
+			s.removedMark[c] = true
+			s.posR[c] = -1
+		}
+		rt.seq = rt.seq[:0]
+		s.m.build(int(r), &rt.legs)
+		cost, _ = s.sch.eval(int(r), &rt.legs, nil)
+	}
+	x.obj += cost - rt.cost
+	rt.setCost(int(r), s.sch)
+	s.reindex(r)
+	return list
+}
+
+// order sorts the visits to reinsert: randomly, by decreasing demand, far
+// from the depots first or near first (weights 4, 4, 2, 1), mandatory
+// before optional.
+func (s *fleetSearch) order(list []int32) {
+	switch w := s.rng.IntN(11); {
+	case w < 4:
+		s.rng.Shuffle(len(list), func(i, j int) { list[i], list[j] = list[j], list[i] })
+	case w < 8:
+		slices.SortFunc(list, func(a, b int32) int { return cmp.Compare(s.m.vis[b].dem, s.m.vis[a].dem) })
+	case w < 10:
+		slices.SortFunc(list, func(a, b int32) int { return cmp.Compare(s.far[b], s.far[a]) })
+	default:
+		slices.SortFunc(list, func(a, b int32) int { return cmp.Compare(s.far[a], s.far[b]) })
+	}
+	slices.SortStableFunc(list, func(a, b int32) int {
+		return cmp.Compare(boolInt(s.m.vis[a].optional), boolInt(s.m.vis[b].optional))
+	})
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// recreate inserts each visit of list at its cheapest feasible position
+// (optional ones only when their prize pays for it); what cannot be placed
+// goes to the unassigned list.
+func (s *fleetSearch) recreate(list []int32) {
+	x := &s.cand
+	for _, c := range list {
+		cd, ok := s.bestInsertion(c, false)
+		// Looking everywhere is costly: always while building, else
+		// now and then.
+		if !ok && !s.m.vis[c].optional && (s.building || s.rng.IntN(50) == 0) {
+			cd, ok = s.bestInsertion(c, true)
+		}
+		if ok && (!s.m.vis[c].optional || cd.exact < s.m.vis[c].prize) {
+			s.insert(c, cd)
+			continue
+		}
+		x.unassigned = append(x.unassigned, c)
+		x.obj += s.pen[c]
+	}
+}
+
+func (s *fleetSearch) insert(c int32, cd fcand) {
+	rt := &s.cand.routes[cd.r]
+	s.m.withInsert(int(cd.r), &rt.legs, int(cd.i), c, cd.d1, cd.t1, cd.d2, cd.t2, &s.scratch)
+	rt.legs.copyFrom(&s.scratch)
+	s.cand.obj += cd.exact
+	rt.setCost(int(cd.r), s.sch)
+	s.touch(cd.r)
+	s.reindex(cd.r)
+}
+
+// bestInsertion returns the cheapest feasible position for c. Positions
+// are those next to c's routed neighbours, in empty routes and, for a
+// pinned visit, anywhere on its vehicle (every position of every allowed
+// route when wide); they are ranked by the change in the legs and the
+// best few timed exactly.
+func (s *fleetSearch) bestInsertion(c int32, wide bool) (fcand, bool) {
+	m := s.m
+	s.cands = s.cands[:0]
+	pinned := m.vis[c].veh
+	if wide {
+		for r := range s.cand.routes {
+			if s.allowed(c, r) && s.roomFor(c, int32(r)) {
+				for i := range len(s.cand.routes[r].seq) + 1 {
+					s.consider(c, int32(r), int32(i), 0, [2]float64{})
+				}
+			}
+		}
+	} else {
+		for j, nb := range s.nb[c] {
+			r := s.posR[nb]
+			if r < 0 || r == pinned || !s.allowed(c, int(r)) || !s.roomFor(c, r) {
+				continue
+			}
+			s.consider(c, r, s.posI[nb], legOut, s.nbTo[c][j])
+			s.consider(c, r, s.posI[nb]+1, legIn, s.nbFrom[c][j])
+		}
+		if pinned >= 0 && s.roomFor(c, pinned) {
+			for i := range len(s.cand.routes[pinned].seq) + 1 {
+				s.consider(c, pinned, int32(i), 0, [2]float64{})
+			}
+		}
+		for r := range s.cand.routes {
+			if len(s.cand.routes[r].seq) == 0 && s.allowed(c, r) {
+				s.consider(c, int32(r), 0, 0, [2]float64{})
+			}
+		}
+	}
+	best := fcand{exact: math.Inf(1)}
+	found := 0
+	for j := range s.cands {
+		cd := &s.cands[j]
+		// The estimate all but bounds the exact cost from below: stop
+		// when it cannot beat the best found.
+		if found == fleetExactGood || cd.est >= best.exact {
+			break
+		}
+		rt := &s.cand.routes[cd.r]
+		prev, next := int32(-1), int32(-1)
+		if cd.i > 0 {
+			prev = rt.seq[cd.i-1]
+		}
+		if int(cd.i) < len(rt.seq) {
+			next = rt.seq[cd.i]
+		}
+		cd.d1, cd.t1 = m.arc(int(cd.r), prev, c)
+		cd.d2, cd.t2 = m.arc(int(cd.r), c, next)
+		m.withInsert(int(cd.r), &rt.legs, int(cd.i), c, cd.d1, cd.t1, cd.d2, cd.t2, &s.scratch)
+		cost, ok := s.sch.eval(int(cd.r), &s.scratch, nil)
+		if !ok {
+			continue
+		}
+		found++
+		if delta := cost - rt.cost; delta < best.exact {
+			best = *cd
+			best.exact = delta
+		}
+	}
+	return best, found > 0
+}
+
+// roomFor reports whether route r's shift could fit visit c's service if
+// all its waiting were saved.
+func (s *fleetSearch) roomFor(c, r int32) bool {
+	rt := &s.cand.routes[r]
+	return rt.end-rt.wait+s.m.vis[c].svc <= s.m.veh[r].se
+}
+
+// Which leg of an insertion the caller already knows.
+const (
+	legIn  = 1 // from the previous stop to the visit
+	legOut = 2 // from the visit to the next stop
+)
+
+// consider estimates inserting c at position i of route r from the change
+// in the legs and keeps it if it is among the fleetExactTries best so far.
+// known (legIn, legOut or 0) says whether kc is the cost and time of one of
+// the legs. Positions that would end the route after its shift, were all
+// its waiting saved, are dropped.
+func (s *fleetSearch) consider(c, r, i int32, known int, kc [2]float64) {
+	if s.rng.Float64() < fleetBlink {
+		return
+	}
+	m := s.m
+	rt := &s.cand.routes[r]
+	vc := &m.vis[c]
+	est := m.tc*vc.svc - (m.dc*rt.ad[i] + m.tc*rt.at[i])
+	prev, next := int32(-1), int32(-1)
+	if i > 0 {
+		prev = rt.seq[i-1]
+	}
+	if int(i) < len(rt.seq) {
+		next = rt.seq[i]
+	}
+	var l1, l2 [2]float64
+	if known == legIn {
+		l1 = kc
+	} else {
+		l1[0], l1[1] = m.costArc(int(r), prev, c)
+	}
+	if known == legOut {
+		l2 = kc
+	} else {
+		l2[0], l2[1] = m.costArc(int(r), c, next)
+	}
+	// Would c be late, or delay what follows beyond its slack?
+	arrive := rt.dep[i] + l1[1]
+	if arrive > vc.due+1 || max(arrive, vc.ready)+vc.svc+l2[1]-rt.dep[i]-rt.at[i] > rt.slack[i]+1 {
+		return
+	}
+	est += l1[0] + l2[0]
+	n := len(s.cands)
+	if n == fleetExactTries && est >= s.cands[n-1].est {
+		return
+	}
+	for j := range s.cands {
+		if s.cands[j].r == r && s.cands[j].i == i {
+			return
+		}
+	}
+	if n < fleetExactTries {
+		s.cands = append(s.cands, fcand{})
+	} else {
+		n--
+	}
+	for n > 0 && s.cands[n-1].est > est {
+		s.cands[n] = s.cands[n-1]
+		n--
+	}
+	s.cands[n] = fcand{r: r, i: i, est: est}
+}
+
+// dropUnprofitable removes, from the routes changed this iteration, the
+// optional visits that cost more than their prize.
+func (s *fleetSearch) dropUnprofitable() {
+	m := s.m
+	x := &s.cand
+	for ti := 0; ti < len(s.touched); ti++ {
+		r := s.touched[ti]
+		rt := &x.routes[r]
+		for i := 0; i < len(rt.seq); i++ {
+			c := rt.seq[i]
+			v := &m.vis[c]
+			if !v.optional {
+				continue
+			}
+			prev, next := int32(-1), int32(-1)
+			if i > 0 {
+				prev = rt.seq[i-1]
+			}
+			if i+1 < len(rt.seq) {
+				next = rt.seq[i+1]
+			}
+			d, t := m.arc(int(r), prev, next)
+			saving := m.dc*(rt.ad[i]+rt.ad[i+1]-d) + m.tc*(rt.at[i]+rt.at[i+1]-t+v.svc)
+			if saving < 0.7*v.prize {
+				continue
+			}
+			m.withRemove(int(r), &rt.legs, i, d, t, &s.scratch)
+			cost, ok := s.sch.eval(int(r), &s.scratch, nil)
+			if !ok || rt.cost-cost <= v.prize {
+				continue
+			}
+			rt.legs.copyFrom(&s.scratch)
+			x.obj += cost - rt.cost + v.prize
+			rt.setCost(int(r), s.sch)
+			s.posR[c] = -1
+			x.unassigned = append(x.unassigned, c)
+			s.reindex(r)
+			i--
+		}
+	}
+}
+
+// output times x's routes into a FleetSolution.
+func (s *fleetSearch) output(x *fsol) FleetSolution {
+	m := s.m
+	sol := FleetSolution{Routes: make([]FleetRoute, len(m.veh)), Feasible: true}
+	for k := range x.routes {
+		rt := &x.routes[k]
+		_, ok := s.sch.eval(k, &rt.legs, &sol.Routes[k])
+		sol.Feasible = sol.Feasible && ok
+		sol.Distance += sol.Routes[k].Distance
+		sol.Duration += sol.Routes[k].Duration
+		for _, c := range rt.seq {
+			sol.Prize += m.vis[c].prize
+		}
+	}
+	for _, c := range x.unassigned {
+		sol.Unvisited = append(sol.Unvisited, int(c))
+		if !m.vis[c].optional {
+			sol.Feasible = false
+		}
+	}
+	slices.Sort(sol.Unvisited)
+	sol.Objective = m.dc*sol.Distance + m.tc*sol.Duration - sol.Prize
+	return sol
+}
