@@ -33,7 +33,7 @@ type fixture struct {
 	now  time.Time
 	// started is when a planning fixture's clock (clock) started at now.
 	started time.Time
-	plans   *planStore
+	plans   *store.Store // the planning fixture's plan store: st
 }
 
 // clock is the planning fixture's time: now, moving on with the wall clock.
