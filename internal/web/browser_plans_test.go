@@ -239,6 +239,16 @@ func TestBrowserPlans(t *testing.T) {
 	// The operations map shows the bin emptied.
 	bin := bins[1].BinID
 	do(t, phone, "map", chromedp.EmulateViewport(1366, 900), chromedp.Navigate(f.srv.URL+"/"), chromedp.WaitVisible(css(`#map[data-ready="true"]`)))
+	do(t, phone, "plan outline", chromedp.WaitVisible(css(`#map[data-planned]`)))
+	cls := func(id string) string {
+		return val(t, phone, "marker class", chromedp.Evaluate[string](fmt.Sprintf(`civicMap.bins.get(%q).marker.options.icon.options.className`, id)))
+	}
+	if c := cls(bin); strings.Contains(c, "planned") {
+		t.Errorf("collected bin %s is still outlined as to collect: %q", bin, c)
+	}
+	if c := cls(bins[2].BinID); !strings.Contains(c, "planned") {
+		t.Errorf("pending bin %s is not outlined as to collect: %q", bins[2].BinID, c)
+	}
 	fill := val(t, phone, "bin fill", chromedp.Evaluate[string](fmt.Sprintf(`String(civicMap.bins.get(%q).row[3])`, bin)))
 	if fill != "0" {
 		t.Errorf("bin %s shows fill %s on the map after its collection, want 0", bin, fill)

@@ -16,7 +16,7 @@ func FuzzPageQueries(f *testing.F) {
 	plan, rt := "/plans/"+pl.ID, "/plans/"+pl.ID+"/routes/"+pl.Routes[0].ID
 	paths := []string{"/", "/map/list", "/map/bins.json", "/bins/" + bin, "/bins/" + bin + "/history.json",
 		"/fleet", "/fleet.csv", "/alerts", "/plans", plan, plan + "/export/gpx", plan + "/export/geojson", plan + "/export/csv",
-		rt + "/sheet", rt + "/export/gpx", plan + "/report", plan + "/report.csv", "/crew"}
+		rt + "/sheet", rt + "/export/gpx", plan + "/report", plan + "/report.csv", "/crew", "/map/plan.json"}
 	for i, q := range []string{
 		"zone=Z-1&stream=trash&status=full&q=main", "from=2026-03-01T00:00:00Z&to=2026-03-02T00:00:00Z",
 		"from=x&to=", "range=7d", "range=-1h", "sort=fill&dir=desc&limit=5", "status=open&page=999999999999",

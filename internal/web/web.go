@@ -150,6 +150,7 @@ func New(cfg Config, deps Deps) *UI {
 //	GET  /map/list               the map's side list alone (htmx partial)
 //	GET  /map/bins.json          every bin, compact, pre-encoded (gzip, ETag)
 //	GET  /map/zones.geojson      zone boundaries
+//	GET  /map/plan.json          the bins in today's plan (the map outlines them)
 //	GET  /events                 Server-Sent Events: bin state changes
 //	GET  /bins/{id}              a bin: charts, devices, recent readings
 //	GET  /bins/{id}/history.json downsampled history (from, to, step)
@@ -177,6 +178,7 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /map/list", u.page(u.mapList))
 	mux.HandleFunc("GET /map/bins.json", u.data(u.binsJSON))
 	mux.HandleFunc("GET /map/zones.geojson", u.data(u.zonesJSON))
+	mux.HandleFunc("GET /map/plan.json", u.data(u.planJSON))
 	mux.HandleFunc("GET /events", u.data(u.events))
 	mux.HandleFunc("GET /bins/{id}", u.page(u.binPage))
 	mux.HandleFunc("GET /bins/{id}/history.json", u.data(u.historyJSON))
