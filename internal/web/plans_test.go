@@ -1,14 +1,17 @@
 package web
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/civic-city/civic/internal/civic"
 )
@@ -226,6 +229,49 @@ func TestPlanPages(t *testing.T) {
 		}
 	}
 
+	// A supervisor picks the crew.
+	if res, body := f.get(super, "/crew?crew="+f.city.Crews[0].ID); res.StatusCode != 200 || !strings.Contains(body, `class="crewpick"`) || !strings.Contains(body, `data-route="`+mine.ID+`"`) {
+		t.Errorf("supervisor's crew view: %d, route %s shown %v", res.StatusCode, mine.ID, strings.Contains(body, mine.ID))
+	}
+
+	// A skip with a photo, as the page's script sends it when the API is
+	// not there: multipart, answered in JSON.
+	var second civic.Stop
+	for _, s := range mine.Stops {
+		if s.Kind == civic.StopBin && s.ID != stop.ID {
+			second = s
+			break
+		}
+	}
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	for k, v := range map[string]string{"client_id": "t-3", "status": "skipped", "skip_reason": "blocked", "at": f.clock().Add(-time.Minute).Format(time.RFC3339)} {
+		mw.WriteField(k, v)
+	}
+	pw, _ := mw.CreateFormFile("photo", "bin.png")
+	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89")
+	pw.Write(png)
+	mw.Close()
+	req, _ := http.NewRequest("POST", f.srv.URL+"/crew/stops/"+second.ID, &mp)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Accept", "application/json")
+	res, err = crew.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer struct {
+		Stop    civic.Stop `json:"stop"`
+		Applied bool       `json:"applied"`
+	}
+	json.NewDecoder(res.Body).Decode(&answer)
+	res.Body.Close()
+	if res.StatusCode != 200 || !answer.Applied || answer.Stop.Status != civic.StopSkipped || answer.Stop.SkipReason != civic.SkipBlocked {
+		t.Errorf("multipart skip: %d %+v", res.StatusCode, answer)
+	}
+	if b, ct, err := f.plans.StopPhoto(t.Context(), second.ID); err != nil || ct != "image/png" || !bytes.Equal(b, png) {
+		t.Errorf("stop photo: %d bytes %q, %v", len(b), ct, err)
+	}
+
 	// Planned versus actual.
 	res, body = f.get(super, "/plans/"+pl.ID+"/report")
 	if res.StatusCode != 200 || !strings.Contains(body, "Planned versus actual") {
@@ -237,8 +283,8 @@ func TestPlanPages(t *testing.T) {
 		t.Fatalf("report CSV: %d rows, %v", len(rows), err)
 	}
 	total := rows[len(rows)-1]
-	if total[3] != "1" {
-		t.Errorf("report CSV total collected %q, want 1 (%v)", total[3], total)
+	if total[3] != "1" || total[4] != "1" || total[6] != "1" {
+		t.Errorf("report CSV total collected %q, skipped %q (blocked %q), want 1, 1, 1: %v", total[3], total[4], total[6], total)
 	}
 }
 
