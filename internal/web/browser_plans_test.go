@@ -74,7 +74,9 @@ func (f *fixture) stopStatus(routeID, stopID string) civic.StopStatus {
 // queue goes out; the operations map shows the bin emptied.
 func TestBrowserPlans(t *testing.T) {
 	exe := chromium(t)
-	f := newFixture(t, fixtureOpts{bins: 40, vendor: true, planning: true, config: Config{TileURL: "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"}})
+	// Behind the real server: the phone's script reports to the JSON API,
+	// through the server's session and cross-origin checks.
+	f := newFixture(t, fixtureOpts{bins: 40, vendor: true, planning: true, api: true, config: Config{TileURL: "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"}})
 	dir := artifacts(t)
 	failDir = dir
 	ctx := startBrowser(t, exe)
@@ -181,6 +183,9 @@ func TestBrowserPlans(t *testing.T) {
 	)
 	if st := f.stopStatus(mine.ID, bins[0].ID); st != civic.StopCollected {
 		t.Fatalf("stop 1 is %s on the server after Collected, want collected", st)
+	}
+	if via := val(t, phone, "via", chromedp.AttributeValue(css(`#crew`), "data-via")).Value; via != "api" {
+		t.Errorf("the report went to the %q endpoint, want the API", via)
 	}
 	if got := next(); got != bins[1].ID {
 		t.Fatalf("after the report the next stop is %q, want %s", got, bins[1].ID)

@@ -352,16 +352,7 @@ func readStopReport(w http.ResponseWriter, r *http.Request, now time.Time) (*civ
 
 // refreshBin moves the map's snapshot of a collected bin forward, so the
 // operations map shows it empty at once.
-func (u *UI) refreshBin(r *http.Request, binID string) {
-	v, err := u.deps.Store.Bin(r.Context(), binID)
-	if err != nil {
-		u.log.Warn("web: reading a collected bin", "bin", binID, "err", err)
-		return
-	}
-	if v.State != nil {
-		u.PublishStates([]civic.BinState{*v.State})
-	}
-}
+func (u *UI) refreshBin(r *http.Request, binID string) { u.RefreshBins(r.Context(), binID) }
 
 // stopDistance is how far a stop is from the previous one, as a crew reads
 // it.

@@ -14,6 +14,7 @@ import (
 
 	"github.com/civic-city/civic/internal/auth"
 	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/server"
 	"github.com/civic-city/civic/internal/sim"
 	"github.com/civic-city/civic/internal/store"
 )
@@ -46,6 +47,10 @@ type fixtureOpts struct {
 	// planning adds the fleet (depots, trucks, crews with crew1 in the
 	// first, a facility) and the real planner over the store.
 	planning bool
+	// api serves the pages behind the real HTTP server (its
+	// authentication, cross-origin protection and JSON API) rather than
+	// the test's session middleware.
+	api bool
 }
 
 func newFixture(t testing.TB, o fixtureOpts) *fixture {
@@ -132,7 +137,12 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	if o.vendor {
 		useVendorAssets(t, f.ui)
 	}
-	f.srv = httptest.NewServer(sessionMiddleware(f.auth, f.ui.cfg.SessionCookie, f.ui.Handler()))
+	var h http.Handler = sessionMiddleware(f.auth, f.ui.cfg.SessionCookie, f.ui.Handler())
+	if o.api {
+		h = server.New(server.Config{CookieName: f.ui.cfg.SessionCookie}, server.Deps{Store: st, Auth: f.auth, Pages: f.ui.Handler(),
+			Logger: slog.New(slog.DiscardHandler), Now: nowFn, Alerts: st, Plans: plans, Planner: reportHook{planner, f.ui}}).Handler()
+	}
+	f.srv = httptest.NewServer(h)
 	t.Cleanup(func() {
 		f.ui.Close(context.Background())
 		f.srv.Close()
@@ -208,3 +218,18 @@ func (f *fixture) commit(binIdx int, fill float64, at time.Time) civic.Reading {
 }
 
 func (f *fixture) binID(i int) string { return f.city.Devices[i].BinID }
+
+// reportHook is the planner as cmd/civic hands it to the API: a collected
+// bin's new state reaches the map at once.
+type reportHook struct {
+	civic.Planner
+	ui *UI
+}
+
+func (h reportHook) Report(ctx context.Context, r *civic.StopReport) (civic.Stop, bool, error) {
+	s, applied, err := h.Planner.Report(ctx, r)
+	if err == nil && applied && s.Status == civic.StopCollected && s.BinID != "" {
+		h.ui.RefreshBins(ctx, s.BinID)
+	}
+	return s, applied, err
+}

@@ -225,6 +225,28 @@ func (u *UI) Publish(readings []civic.Reading) { u.cache.publishReadings(reading
 // collection event, an import) rather than readings.
 func (u *UI) PublishStates(states []civic.BinState) { u.cache.publishStates(states) }
 
+// RefreshBins reads the live state of the bins ids from the store and
+// publishes it, as PublishStates does: for changes that do not come as
+// readings, such as a crew's collection (the bin's fill set to empty).
+// Errors are logged, not returned: the map catches up with the bin's next
+// reading regardless.
+func (u *UI) RefreshBins(ctx context.Context, ids ...string) {
+	var states []civic.BinState
+	for _, id := range ids {
+		v, err := u.deps.Store.Bin(ctx, id)
+		if err != nil {
+			u.log.Warn("web: reading a changed bin", "bin", id, "err", err)
+			continue
+		}
+		if v.State != nil {
+			states = append(states, *v.State)
+		}
+	}
+	if len(states) > 0 {
+		u.PublishStates(states)
+	}
+}
+
 // AssetsChanged tells the dashboard that bins or zones were created,
 // changed or deleted: it reloads them in the background within a few
 // seconds (one reload for a burst of changes), and browsers on the map

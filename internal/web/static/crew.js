@@ -168,12 +168,13 @@
   function send(item) {
     var stop = encodeURIComponent(item.stop);
     var api = root.dataset.api.replace("{id}", stop), page = root.dataset.page.replace("{id}", stop);
+    var via = "api";
     return post(api, item, false).then(function (r) {
       // No API on this server: the page's endpoint calls the same planner.
-      if (r.status === 404 || r.status === 405) return post(page, item, true);
+      if (r.status === 404 || r.status === 405) { via = "page"; return post(page, item, true); }
       return r;
     }).then(function (r) {
-      if (r.ok) return true;
+      if (r.ok) { root.dataset.via = via; return true; }
       if (r.status === 401) throw new Error("signed out: sign in again to send");
       if (r.status >= 500 || r.status === 429 || r.status === 408) throw new Error("HTTP " + r.status);
       return r.json().catch(function () { return null; }).then(function (j) {
