@@ -14,6 +14,7 @@ import (
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/forecast"
 	"github.com/civic-city/civic/internal/plan"
+	"github.com/civic-city/civic/internal/route"
 )
 
 const planUsage = `civic plan --date YYYY-MM-DD [--data DIR | --db URL] [--time 30s] [--osrm URL] [--tz ZONE]
@@ -124,7 +125,7 @@ func newPlanner(a *app, c *config, loc *time.Location, clock func() time.Time, l
 	o := plan.ServiceOptions{
 		Assets: a.store, States: a.store, Alerts: alerts, Plans: a.store, Forecaster: fc,
 		Location: loc, Now: clock, Logger: log, TimeLimit: c.PlanTime,
-		Solve:     plan.Insertion,
+		Solve:     route.SolveFleet,
 		NightlyAt: nightlyAt, Singleton: singleton,
 	}
 	if c.OSRM != "" {

@@ -13,9 +13,9 @@ import (
 // required visits first, then the optional ones whose insertion costs less
 // than their prize, each where it adds the least distance, keeping the
 // warm start's visits where they are. It ignores the time limit: it is one
-// quick pass, with no improvement search. civic serve and civic plan use
-// it until route.SolveFleet, the real search, is wired in; the simulator
-// may keep it for speed.
+// quick pass, with no improvement search: civic serve and civic plan use
+// route.SolveFleet, the real search; tests and the simulator may use this
+// one for speed.
 func Insertion(ctx context.Context, p *route.FleetProblem, o route.FleetOptions) (route.FleetSolution, error) {
 	start := time.Now()
 	if err := p.Validate(); err != nil {

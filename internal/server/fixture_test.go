@@ -37,6 +37,7 @@ type fixture struct {
 	ingester *ingest.Writer
 	auth     *auth.Service
 	srv      *server.Server
+	planner  civic.Planner
 	h        http.Handler
 	logBuf   *syncBuffer
 	now      time.Time
@@ -105,7 +106,7 @@ func newFixture(t testing.TB, cfg server.Config) *fixture {
 		Logger: slog.New(slog.NewJSONHandler(logBuf, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	})
 	f := &fixture{
-		t: t, store: st, ingester: w, auth: a, srv: srv, h: srv.Handler(), logBuf: logBuf, now: testNow,
+		t: t, store: st, ingester: w, auth: a, srv: srv, planner: planner, h: srv.Handler(), logBuf: logBuf, now: testNow,
 		users: map[string]civic.User{}, sessions: map[string]string{}, keys: map[string]string{}, keyIDs: map[string]string{},
 	}
 	f.seed(ctx)

@@ -23,12 +23,12 @@ func FuzzQueries(f *testing.F) {
 	// No rate limit: a 429 would hide the handlers from the fuzzer.
 	h := server.New(server.Config{KeyRate: rate.Inf}, server.Deps{
 		Store: fx.store, Auth: fx.auth, Now: func() time.Time { return testNow }, Pages: testPages(),
-		Alerts: fx.store, DeviceHealth: fx.store, Logger: slog.New(slog.DiscardHandler),
+		Alerts: fx.store, DeviceHealth: fx.store, Logger: slog.New(slog.DiscardHandler), Planner: fx.planner,
 	}).Handler()
 	paths := []string{
 		"/api/v1/bins", "/api/v1/bins/B1/readings", "/api/v1/bins/B2/readings", "/api/v1/devices",
 		"/api/v1/devices/S1/events", "/api/v1/alerts", "/api/v1/audit", "/api/v1/zones", "/api/v1/keys",
-		"/api/v1/subscriptions",
+		"/api/v1/subscriptions", "/api/v1/plans", "/api/v1/me/routes", "/api/v1/collections", "/api/v1/facilities",
 	}
 	for i, q := range []string{
 		"zone=Z1&stream=trash&status=active&min_fill=0.2&max_fill=0.9&bbox=-71.1,42.3,-71.0,42.4&limit=5&offset=1",
@@ -38,6 +38,7 @@ func FuzzQueries(f *testing.F) {
 		"bbox=1,2,3", "step=0s", "step=-5m&from=x", "limit=-1&offset=abc", "limit=99999999999999999999",
 		"status=open&bin=B1&rule=fire", "since=2026-03-01T00:00:00Z", "offline=true&limit=0",
 		"from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z", "%zz", "a=1&a=2&zone=",
+		"from=2026-03-01&to=2026-03-05&status=draft", "date=2026-03-03&crew=C1", "bin=B1&format=fiware&limit=5", "date=2026-02-30&status=open",
 	} {
 		f.Add(uint8(i), q)
 	}
@@ -66,7 +67,7 @@ func FuzzBodies(f *testing.F) {
 	fx := newFixture(f, server.Config{})
 	h := server.New(server.Config{KeyRate: rate.Inf}, server.Deps{
 		Store: fx.store, Ingester: fx.ingester, Auth: fx.auth, Now: func() time.Time { return testNow }, Pages: testPages(),
-		Alerts: fx.store, DeviceHealth: fx.store, Logger: slog.New(slog.DiscardHandler),
+		Alerts: fx.store, DeviceHealth: fx.store, Logger: slog.New(slog.DiscardHandler), Planner: fx.planner,
 	}).Handler()
 	targets := []struct{ method, path string }{
 		{"POST", "/api/v1/bins"}, {"PUT", "/api/v1/bins/B1"}, {"PATCH", "/api/v1/bins/B2"},
@@ -75,6 +76,8 @@ func FuzzBodies(f *testing.F) {
 		{"POST", "/api/v1/depots"}, {"POST", "/api/v1/trucks"}, {"PATCH", "/api/v1/crews/C1"},
 		{"POST", "/api/v1/readings"}, {"POST", "/api/v1/users"}, {"POST", "/api/v1/keys"},
 		{"POST", "/api/v1/subscriptions"}, {"PUT", "/api/v1/alert-rules"},
+		{"POST", "/api/v1/facilities"}, {"POST", "/api/v1/plans"}, {"POST", "/api/v1/plans/plan-2026-03-03/moves"},
+		{"POST", "/api/v1/stops/plan-2026-03-03-r1-s1/report"},
 	}
 	for i, b := range []string{
 		`{"id":"B9","name":"New","lat":42.3,"lon":-71,"stream":"trash","capacity_l":240}`,
@@ -85,6 +88,9 @@ func FuzzBodies(f *testing.F) {
 		`{"readings":[{"device":"S1","time":"2026-03-02T11:00:00Z","fill":0.5}]}`, `{"readings":[{}]}`,
 		`{"name":"x","role":"root","password":""}`, `{"name":"k","scopes":["read","nope"]}`, `{"email":"a@b"}`,
 		`{"full":{"threshold":2}}`, `[]`, `null`, `{"id":`, `{"lat":"north"}`,
+		`{"id":"F9","name":"Yard","lat":42.3,"lon":-71,"streams":["trash"],"opens":"06:00","closes":"05:00"}`,
+		`{"date":"2026-03-03"}`, `{"date":"2026-13-01"}`, `{"moves":[{"bin_id":"B1","to_route":"plan-2026-03-03-r1"},{"bin_id":"B2"}]}`,
+		`{"client_id":"c1","status":"collected","fill_seen":0.5}`, `{"client_id":"c2","status":"skipped","skip_reason":"blocked"}`,
 	} {
 		f.Add(uint8(i), b)
 	}
@@ -94,6 +100,7 @@ func FuzzBodies(f *testing.F) {
 	for _, c := range []struct{ path, key, body string }{
 		{"/api/v1/depots", secret, `{"id":"D-seed","name":"Seed depot","lat":42.3,"lon":-71}`},
 		{"/api/v1/readings", ingest, `{"readings":[{"device":"S1","time":"2026-03-02T10:00:00Z","fill":0.4}]}`},
+		{"/api/v1/plans", secret, `{"date":"2026-03-03"}`},
 	} {
 		r := httptest.NewRequest(http.MethodPost, c.path, strings.NewReader(c.body))
 		r.Header.Set("Authorization", "Bearer "+c.key)
