@@ -137,18 +137,10 @@ func isolatedBin(f *fixture) int {
 	return 0
 }
 
-// TestBrowser drives the dashboard in headless Chromium against a real
-// SQLite store: sign in, the map shows every bin, a committed and published
-// reading recolours its marker live, the bin page draws its charts, the
-// fleet table sorts, and a phone-sized screen is usable.
-func TestBrowser(t *testing.T) {
-	exe := chromium(t)
-	const bins = 60
-	// The tile server is unreachable, as on a machine without internet:
-	// markers and zones must render on the plain background regardless.
-	f := newFixture(t, fixtureOpts{bins: bins, vendor: true, config: Config{TileURL: "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"}})
-	dir := artifacts(t)
-
+// startBrowser starts headless Chromium for the test, logging the page's
+// exceptions and console errors; it closes when the test ends.
+func startBrowser(t *testing.T, exe string) context.Context {
+	t.Helper()
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(exe),
 		chromedp.Headless,
@@ -162,7 +154,7 @@ func TestBrowser(t *testing.T) {
 		chromedp.Flag("disable-extensions", true),
 		chromedp.WindowSize(1280, 800),
 	)
-	defer cancelAlloc()
+	t.Cleanup(cancelAlloc)
 	browser, cancelTab := chromedp.NewContext(allocCtx, chromedp.WithListener(func(ev any) {
 		switch ev := ev.(type) {
 		case *runtime.EventExceptionThrown:
@@ -182,11 +174,27 @@ func TestBrowser(t *testing.T) {
 			}
 		}
 	}))
-	defer cancelTab()
+	t.Cleanup(cancelTab)
 	// The first run starts the browser; it must not carry the timeout.
 	if err := chromedp.Do(browser); err != nil {
 		t.Fatalf("starting Chromium: %v", err)
 	}
+	return browser
+}
+
+// TestBrowser drives the dashboard in headless Chromium against a real
+// SQLite store: sign in, the map shows every bin, a committed and published
+// reading recolours its marker live, the bin page draws its charts, the
+// fleet table sorts, and a phone-sized screen is usable.
+func TestBrowser(t *testing.T) {
+	exe := chromium(t)
+	const bins = 60
+	// The tile server is unreachable, as on a machine without internet:
+	// markers and zones must render on the plain background regardless.
+	f := newFixture(t, fixtureOpts{bins: bins, vendor: true, config: Config{TileURL: "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"}})
+	dir := artifacts(t)
+
+	browser := startBrowser(t, exe)
 	ctx := browser
 	failDir = dir
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }

@@ -112,17 +112,33 @@ func (u *UI) crewRoutes(r *http.Request, p civic.Principal, date string) (crewDa
 		if len(chosen) == 1 {
 			d.CrewID = c.ID
 		}
-		routes, err := u.deps.Plans.RoutesFor(r.Context(), date, c.ID)
+		routes, err := u.crewDay(r, date, c)
 		if err != nil {
 			return d, err
 		}
-		slices.SortFunc(routes, func(a, b civic.Route) int { return cmp.Compare(a.Seq, b.Seq) })
 		for _, rv := range u.routeViews(civic.Plan{Routes: routes}, n, false) {
 			d.Routes = append(d.Routes, crewRouteOf(rv))
 		}
 	}
 	d.CrewName = strings.Join(names, ", ")
 	return d, nil
+}
+
+// crewDay returns the routes of date worked by crew c: those assigned to
+// it and, when a route names no crew, those of the crew's truck.
+func (u *UI) crewDay(r *http.Request, date string, c civic.Crew) ([]civic.Route, error) {
+	all, err := u.deps.Plans.RoutesFor(r.Context(), date, "")
+	if err != nil {
+		return nil, err
+	}
+	var out []civic.Route
+	for _, rt := range all {
+		if rt.CrewID == c.ID || (rt.CrewID == "" && c.TruckID != "" && rt.TruckID == c.TruckID) {
+			out = append(out, rt)
+		}
+	}
+	slices.SortFunc(out, func(a, b civic.Route) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out, nil
 }
 
 func crewRouteOf(rv routeView) crewRoute {
@@ -205,6 +221,10 @@ func (u *UI) crewReport(w http.ResponseWriter, r *http.Request, p civic.Principa
 	}
 	rep.StopID = r.PathValue("id")
 	rep.By = who(p)
+	if err := rep.Validate(); err != nil {
+		fail(err)
+		return
+	}
 	// A crew reports the stops of its own routes today; a supervisor any.
 	stop, err := u.crewStop(r, p, rep.StopID)
 	if err != nil {
@@ -238,24 +258,26 @@ func (u *UI) crewReport(w http.ResponseWriter, r *http.Request, p civic.Principa
 // crewStop finds stopID among today's routes the caller may report on.
 func (u *UI) crewStop(r *http.Request, p civic.Principal, stopID string) (civic.Stop, error) {
 	ctx := r.Context()
-	var crewIDs []string
+	crews, err := u.deps.Store.ListCrews(ctx)
+	if err != nil {
+		return civic.Stop{}, err
+	}
 	if p.Can(civic.PermOperate) {
-		crewIDs = []string{""}
+		crews = []civic.Crew{{}} // every route
 	} else {
-		crews, err := u.deps.Store.ListCrews(ctx)
-		if err != nil {
-			return civic.Stop{}, err
-		}
-		for _, c := range myCrews(crews, p) {
-			crewIDs = append(crewIDs, c.ID)
-		}
+		crews = myCrews(crews, p)
 	}
 	// Yesterday too: a report queued on a phone before midnight arrives
 	// after it.
 	now := u.now().In(u.cfg.Location)
 	for _, date := range []string{now.Format(time.DateOnly), now.AddDate(0, 0, -1).Format(time.DateOnly)} {
-		for _, c := range crewIDs {
-			routes, err := u.deps.Plans.RoutesFor(ctx, date, c)
+		for _, c := range crews {
+			var routes []civic.Route
+			if c.ID == "" {
+				routes, err = u.deps.Plans.RoutesFor(ctx, date, "")
+			} else {
+				routes, err = u.crewDay(r, date, c)
+			}
 			if err != nil {
 				return civic.Stop{}, err
 			}
@@ -325,24 +347,12 @@ func readStopReport(w http.ResponseWriter, r *http.Request, now time.Time) (*civ
 			rep.Photo, rep.PhotoType = b, http.DetectContentType(b)
 		}
 	}
-	if err := rep.Validate(); err != nil {
-		return nil, err
-	}
 	return rep, nil
 }
 
 // refreshBin moves the map's snapshot of a collected bin forward, so the
 // operations map shows it empty at once.
-func (u *UI) refreshBin(r *http.Request, binID string) {
-	v, err := u.deps.Store.Bin(r.Context(), binID)
-	if err != nil {
-		u.log.Warn("web: reading a collected bin", "bin", binID, "err", err)
-		return
-	}
-	if v.State != nil {
-		u.PublishStates([]civic.BinState{*v.State})
-	}
-}
+func (u *UI) refreshBin(r *http.Request, binID string) { u.RefreshBins(r.Context(), binID) }
 
 // stopDistance is how far a stop is from the previous one, as a crew reads
 // it.

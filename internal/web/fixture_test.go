@@ -12,6 +12,7 @@ import (
 
 	"github.com/civic-city/civic/internal/auth"
 	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/server"
 	"github.com/civic-city/civic/internal/sim"
 	"github.com/civic-city/civic/internal/store"
 	"github.com/civic-city/civic/internal/storetest"
@@ -30,12 +31,25 @@ type fixture struct {
 	srv  *httptest.Server
 	city *sim.City
 	now  time.Time
+	// started is when a planning fixture's clock (clock) started at now.
+	started time.Time
+	plans   *store.Store // the planning fixture's plan store: st
 }
+
+// clock is the planning fixture's time: now, moving on with the wall clock.
+func (f *fixture) clock() time.Time { return f.now.Add(time.Since(f.started)) }
 
 type fixtureOpts struct {
 	bins   int
 	config Config
 	vendor bool // the pages need the vendor assets (browser tests)
+	// planning adds the fleet (depots, trucks, crews with crew1 in the
+	// first, a facility) and the real planner over the store.
+	planning bool
+	// api serves the pages behind the real HTTP server (its
+	// authentication, cross-origin protection and JSON API) rather than
+	// the test's session middleware.
+	api bool
 }
 
 func newFixture(t testing.TB, o fixtureOpts) *fixture {
@@ -43,6 +57,16 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	ctx := context.Background()
 	st := storetest.Open(t, store.EngineSQLite, store.Options{})
 	f := &fixture{t: t, st: st, now: time.Now().UTC().Truncate(time.Second)}
+	if o.planning {
+		// Plans are for a service day, and a day's shifts run from 06:00:
+		// the fixture's clock is the morning, whatever time the test runs.
+		day := time.Date(f.now.Year(), f.now.Month(), f.now.Day(), 6, 30, 0, 0, time.UTC)
+		if day.After(f.now) {
+			day = day.AddDate(0, 0, -1)
+		}
+		f.now = day
+		f.started = time.Now()
+	}
 	f.auth = auth.New(st, auth.Options{Params: auth.TestParams})
 	for _, u := range []struct {
 		name string
@@ -87,18 +111,33 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	if cfg.FlushInterval == 0 {
 		cfg.FlushInterval = 50 * time.Millisecond
 	}
+	var planner civic.Planner
+	var plans civic.PlanStore
+	var nowFn func() time.Time
+	if o.planning {
+		planner, plans = f.addPlanning()
+		nowFn = f.clock
+	}
 	f.ui = New(cfg, Deps{
-		Store: st,
+		Planner: planner,
+		Plans:   plans,
+		Store:   st,
 		Login: func(ctx context.Context, name, password string) (string, time.Time, error) {
 			tok, sess, _, err := f.auth.Login(ctx, name, password)
 			return tok, sess.ExpiresAt, err
 		},
 		Logout: f.auth.Logout,
+		Now:    nowFn,
 	})
 	if o.vendor {
 		useVendorAssets(t, f.ui)
 	}
-	f.srv = httptest.NewServer(sessionMiddleware(f.auth, f.ui.cfg.SessionCookie, f.ui.Handler()))
+	var h http.Handler = sessionMiddleware(f.auth, f.ui.cfg.SessionCookie, f.ui.Handler())
+	if o.api {
+		h = server.New(server.Config{CookieName: f.ui.cfg.SessionCookie}, server.Deps{Store: st, Auth: f.auth, Pages: f.ui.Handler(),
+			Logger: slog.New(slog.DiscardHandler), Now: nowFn, Alerts: st, Plans: plans, Planner: reportHook{planner, f.ui}}).Handler()
+	}
+	f.srv = httptest.NewServer(h)
 	t.Cleanup(func() {
 		f.ui.Close(context.Background())
 		f.srv.Close()
@@ -174,3 +213,18 @@ func (f *fixture) commit(binIdx int, fill float64, at time.Time) civic.Reading {
 }
 
 func (f *fixture) binID(i int) string { return f.city.Devices[i].BinID }
+
+// reportHook is the planner as cmd/civic hands it to the API: a collected
+// bin's new state reaches the map at once.
+type reportHook struct {
+	civic.Planner
+	ui *UI
+}
+
+func (h reportHook) Report(ctx context.Context, r *civic.StopReport) (civic.Stop, bool, error) {
+	s, applied, err := h.Planner.Report(ctx, r)
+	if err == nil && applied && s.Status == civic.StopCollected && s.BinID != "" {
+		h.ui.RefreshBins(ctx, s.BinID)
+	}
+	return s, applied, err
+}

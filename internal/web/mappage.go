@@ -2,6 +2,7 @@ package web
 
 import (
 	"cmp"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -110,6 +111,7 @@ type mapData struct {
 	TileURL, TileAttr  string
 	BinsURL, ZonesURL  string
 	EventsURL, ListURL string
+	PlanURL            string // today's planned bins, when planning is on
 }
 
 func (u *UI) mapModel(r *http.Request) (mapData, error) {
@@ -141,6 +143,9 @@ func (u *UI) mapModel(r *http.Request) (mapData, error) {
 		Matched: len(matched), Total: len(entries),
 		TileURL: u.cfg.TileURL, TileAttr: u.cfg.TileAttribution,
 		BinsURL: "/map/bins.json", ZonesURL: "/map/zones.geojson", EventsURL: "/events", ListURL: "/map/list",
+	}
+	if u.deps.Plans != nil {
+		d.PlanURL = "/map/plan.json"
 	}
 	zoneName := map[string]string{}
 	for _, z := range zones {
@@ -233,4 +238,42 @@ func (u *UI) zonesJSON(w http.ResponseWriter, r *http.Request, _ civic.Principal
 	w.Header().Set("Content-Type", "application/geo+json")
 	w.Header().Set("Cache-Control", "private, no-cache")
 	w.Write(b)
+}
+
+// planBin is a bin's place in today's plan, for the map's outline.
+type planBin struct {
+	Route  int              `json:"route"`
+	Status civic.StopStatus `json:"status"`
+}
+
+// planJSON lists the bins in today's plan (a draft too: supervisors look
+// at the map while they plan) so the map can outline them.
+func (u *UI) planJSON(w http.ResponseWriter, r *http.Request, _ civic.Principal) {
+	out := struct {
+		Date   string             `json:"date"`
+		PlanID string             `json:"plan_id,omitempty"`
+		Status civic.PlanStatus   `json:"status,omitempty"`
+		Bins   map[string]planBin `json:"bins"`
+	}{Date: u.today(), Bins: map[string]planBin{}}
+	if u.deps.Plans != nil {
+		pl, err := u.deps.Plans.PlanForDate(r.Context(), out.Date)
+		switch {
+		case err == nil:
+			out.PlanID, out.Status = pl.ID, pl.Status
+			for _, rt := range pl.Routes {
+				for _, s := range rt.Stops {
+					if s.Kind == civic.StopBin {
+						out.Bins[s.BinID] = planBin{Route: rt.Seq, Status: s.Status}
+					}
+				}
+			}
+		case civic.IsKind(err, civic.NotFound):
+		default:
+			u.dataError(w, r, err)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "private, no-cache")
+	json.NewEncoder(w).Encode(out)
 }

@@ -83,6 +83,7 @@ func parsePages(a *staticFiles) map[string]*template.Template {
 		"colour": routeColour,
 		"rc":     func(seq int) int { return (max(seq, 1)-1)%len(routeColours) + 1 },
 		"label":  streamLabel,
+		"human":  func(v any) string { return strings.ReplaceAll(fmt.Sprint(v), "_", " ") },
 		"rcOf": func(c string) int {
 			for i, x := range routeColours {
 				if x == c {

@@ -159,7 +159,7 @@ func rfc3339(t time.Time) string {
 
 func writeGPX(w io.Writer, pl civic.Plan, n names) error {
 	doc := gpxDoc{Version: "1.1", Creator: "civic", NS: "http://www.topografix.com/GPX/1/1",
-		Metadata: gpxMetadata{Name: "Collection plan " + pl.Date, Desc: fmt.Sprintf("%d routes, status %s", len(pl.Routes), pl.Status), Time: rfc3339(pl.UpdatedAt)}}
+		Metadata: gpxMetadata{Name: "Collection plan " + pl.Date, Desc: fmt.Sprintf("%d route%s, status %s", len(pl.Routes), plural(len(pl.Routes)), pl.Status), Time: rfc3339(pl.UpdatedAt)}}
 	for _, rt := range pl.Routes {
 		gr := gpxRoute{Name: fmt.Sprintf("Route %d · %s", rt.Seq, firstNonEmpty(n.trucks[rt.TruckID], rt.TruckID)),
 			Desc: fmt.Sprintf("%s, %.1f km, %s", streamLabel(rt.Stream), rt.DistanceM/1000, duration(rt.DurationS)), Number: rt.Seq, Type: string(rt.Stream)}
@@ -221,7 +221,7 @@ func writeGeoJSON(w io.Writer, pl civic.Plan, n names) error {
 		}
 		fc.Features = append(fc.Features, geoFeature{Type: "Feature", ID: rt.ID, Geometry: geoGeometry{"LineString", line},
 			Properties: map[string]any{"kind": "route", "route_id": rt.ID, "route_seq": rt.Seq, "colour": routeColour(rt.Seq),
-				"truck_id": rt.TruckID, "truck": n.trucks[rt.TruckID], "crew_id": rt.CrewID, "crew": n.crews[rt.CrewID],
+				"truck_id": rt.TruckID, "truck": n.trucks[rt.TruckID], "crew_id": rt.CrewID, "crew": n.crewOf(rt),
 				"stream": rt.Stream, "status": rt.Status, "distance_m": rt.DistanceM, "duration_s": rt.DurationS,
 				"start": rfc3339(rt.Start), "end": rfc3339(rt.End), "capacity_l": rt.CapacityL}})
 	}
@@ -259,6 +259,7 @@ func writeGeoJSON(w io.Writer, pl civic.Plan, n names) error {
 		}
 	}
 	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
 	return enc.Encode(fc)
 }
 
@@ -277,7 +278,7 @@ func writePlanCSV(w io.Writer, pl civic.Plan, n names) error {
 				done = rfc3339(*s.DoneAt)
 			}
 			cw.Write([]string{pl.Date, strconv.Itoa(rt.Seq), cell(rt.ID), cell(firstNonEmpty(n.trucks[rt.TruckID], rt.TruckID)),
-				cell(firstNonEmpty(n.crews[rt.CrewID], rt.CrewID)), strconv.Itoa(s.Seq), string(s.Kind), cell(s.BinID), cell(s.FacilityID),
+				cell(n.crewOf(rt)), strconv.Itoa(s.Seq), string(s.Kind), cell(s.BinID), cell(s.FacilityID),
 				cell(s.Name), cell(s.Address), coord(s.Lat), coord(s.Lon), rfc3339(s.ETA), rfc3339(s.Depart), cell(s.Window),
 				string(s.Decision), cell(s.Reason), strconv.FormatFloat(s.LoadAfter, 'f', 0, 64), strconv.FormatFloat(s.DistanceM, 'f', 0, 64),
 				string(s.Status), done, string(s.SkipReason)})
@@ -285,4 +286,11 @@ func writePlanCSV(w io.Writer, pl civic.Plan, n names) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

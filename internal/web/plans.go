@@ -4,10 +4,12 @@ import (
 	"cmp"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/civic-city/civic/internal/civic"
@@ -120,12 +122,60 @@ func (u *UI) makePlan(w http.ResponseWriter, r *http.Request, p civic.Principal)
 		u.fail(w, r, civic.Errorf(civic.Invalid, "Pick a date to plan."))
 		return
 	}
+	if strings.Contains(r.Header.Get("Accept"), "text/event-stream") {
+		u.makePlanStream(w, r, date, who(p))
+		return
+	}
 	plan, err := u.deps.Planner.MakePlan(r.Context(), date, who(p), nil)
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/plans/"+url.PathEscape(plan.ID), http.StatusSeeOther)
+}
+
+// makePlanStream makes the plan for a page script that asked for Server-
+// Sent Events: "progress" events ({stage, done} with done 0..1) while the
+// planner works, then "done" ({url} of the plan) or "error" ({message}).
+func (u *UI) makePlanStream(w http.ResponseWriter, r *http.Request, date, by string) {
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	var mu sync.Mutex
+	send := func(event string, v any) {
+		b, _ := json.Marshal(v)
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(w, "event: %s\ndata: %s\n\n", event, b)
+		rc.Flush()
+	}
+	var (
+		pmu       sync.Mutex // the planner may report from its solver's goroutines
+		last      time.Time
+		lastStage string
+	)
+	progress := func(stage string, done float64) {
+		pmu.Lock()
+		defer pmu.Unlock()
+		// The solver reports often: a few updates a second are plenty.
+		if now := time.Now(); stage != lastStage || now.Sub(last) >= 250*time.Millisecond {
+			last, lastStage = now, stage
+			send("progress", map[string]any{"stage": stage, "done": math.Round(done*100) / 100})
+		}
+	}
+	send("progress", map[string]any{"stage": "start", "done": 0})
+	plan, err := u.deps.Planner.MakePlan(r.Context(), date, by, progress)
+	if err != nil {
+		if civic.KindOf(err) == civic.Internal {
+			u.log.Error("web: making a plan", "date", date, "err", err)
+		}
+		send("error", map[string]string{"message": civic.MessageOf(err)})
+		return
+	}
+	send("done", map[string]string{"url": "/plans/" + url.PathEscape(plan.ID)})
 }
 
 func parseForm(w http.ResponseWriter, r *http.Request) error {
@@ -201,6 +251,20 @@ type names struct {
 	crewList              []civic.Crew
 }
 
+// crewOf names the crew of a route: the one it is assigned to or, when
+// it names none, the crew of its truck.
+func (n names) crewOf(rt civic.Route) string {
+	if rt.CrewID != "" {
+		return cmp.Or(n.crews[rt.CrewID], rt.CrewID)
+	}
+	for _, c := range n.crewList {
+		if c.TruckID != "" && c.TruckID == rt.TruckID {
+			return c.Name
+		}
+	}
+	return ""
+}
+
 func (u *UI) assetNames(r *http.Request) (names, error) {
 	ctx := r.Context()
 	n := names{trucks: map[string]string{}, crews: map[string]string{}, depots: map[string]string{}}
@@ -235,7 +299,7 @@ func (u *UI) routeViews(pl civic.Plan, n names, choices bool) []routeView {
 	out := make([]routeView, 0, len(pl.Routes))
 	for _, rt := range pl.Routes {
 		v := routeView{Route: rt, Colour: routeColour(rt.Seq), TruckName: cmp.Or(n.trucks[rt.TruckID], rt.TruckID),
-			CrewName: cmp.Or(n.crews[rt.CrewID], rt.CrewID), DepotName: cmp.Or(n.depots[rt.DepotID], rt.DepotID),
+			CrewName: n.crewOf(rt), DepotName: cmp.Or(n.depots[rt.DepotID], rt.DepotID),
 			Km: km(rt.DistanceM), Duration: duration(rt.DurationS),
 			StartEnd: u.clock(rt.Start) + "–" + u.clock(rt.End), StreamName: streamLabel(rt.Stream)}
 		var others []routeChoice
@@ -342,7 +406,15 @@ func (u *UI) movePlanStop(w http.ResponseWriter, r *http.Request, p civic.Princi
 		return
 	}
 	id := r.PathValue("id")
+	// "-" is the form's "drop from the plan"; an empty choice is none.
 	move := civic.StopMove{BinID: r.PostFormValue("bin_id"), ToRoute: r.PostFormValue("to_route")}
+	switch move.ToRoute {
+	case "":
+		u.fail(w, r, civic.FieldError("to_route", "Pick a route to move the bin to, or drop it."))
+		return
+	case "-":
+		move.ToRoute = ""
+	}
 	if err := civic.ValidateID("bin_id", move.BinID); err != nil {
 		u.fail(w, r, err)
 		return

@@ -1,5 +1,7 @@
 // Package web is civic's operations dashboard: server-rendered pages (the
-// live map of bins, a bin's history, the sensor fleet, login) with htmx for
+// live map of bins, a bin's history, the sensor fleet, alerts, the daily
+// collection plans with their exports and planned-versus-actual report, the
+// crews' route view for phones, login) with htmx for
 // partial updates, Leaflet and uPlot for the map and charts, and a
 // Server-Sent Events stream that recolours markers as readings commit.
 //
@@ -150,6 +152,7 @@ func New(cfg Config, deps Deps) *UI {
 //	GET  /map/list               the map's side list alone (htmx partial)
 //	GET  /map/bins.json          every bin, compact, pre-encoded (gzip, ETag)
 //	GET  /map/zones.geojson      zone boundaries
+//	GET  /map/plan.json          the bins in today's plan (the map outlines them)
 //	GET  /events                 Server-Sent Events: bin state changes
 //	GET  /bins/{id}              a bin: charts, devices, recent readings
 //	GET  /bins/{id}/history.json downsampled history (from, to, step)
@@ -177,6 +180,7 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /map/list", u.page(u.mapList))
 	mux.HandleFunc("GET /map/bins.json", u.data(u.binsJSON))
 	mux.HandleFunc("GET /map/zones.geojson", u.data(u.zonesJSON))
+	mux.HandleFunc("GET /map/plan.json", u.data(u.planJSON))
 	mux.HandleFunc("GET /events", u.data(u.events))
 	mux.HandleFunc("GET /bins/{id}", u.page(u.binPage))
 	mux.HandleFunc("GET /bins/{id}/history.json", u.data(u.historyJSON))
@@ -222,6 +226,28 @@ func (u *UI) Publish(readings []civic.Reading) { u.cache.publishReadings(reading
 // PublishStates is Publish for callers that have the new states of bins (a
 // collection event, an import) rather than readings.
 func (u *UI) PublishStates(states []civic.BinState) { u.cache.publishStates(states) }
+
+// RefreshBins reads the live state of the bins ids from the store and
+// publishes it, as PublishStates does: for changes that do not come as
+// readings, such as a crew's collection (the bin's fill set to empty).
+// Errors are logged, not returned: the map catches up with the bin's next
+// reading regardless.
+func (u *UI) RefreshBins(ctx context.Context, ids ...string) {
+	var states []civic.BinState
+	for _, id := range ids {
+		v, err := u.deps.Store.Bin(ctx, id)
+		if err != nil {
+			u.log.Warn("web: reading a changed bin", "bin", id, "err", err)
+			continue
+		}
+		if v.State != nil {
+			states = append(states, *v.State)
+		}
+	}
+	if len(states) > 0 {
+		u.PublishStates(states)
+	}
+}
 
 // AssetsChanged tells the dashboard that bins or zones were created,
 // changed or deleted: it reloads them in the background within a few

@@ -94,12 +94,20 @@
   var bins = new Map(); // id -> {row, marker, shown}
   var fitted = false;
 
+  // planned: bins still to collect in today's plan (from /map/plan.json),
+  // outlined on the map.
+  var planned = {};
+  function isPlanned(id) {
+    var p = planned[id];
+    return !!p && p.status !== "collected" && p.status !== "skipped";
+  }
+
   function icon(row) {
     var lv = level(row[FILL]);
     var alert = row[FLAGS] !== 0 || offline(row);
     var label = row[FILL] === null ? "?" : String(row[FILL]);
     return L.divIcon({
-      className: "bin-marker lvl-" + lv + (alert ? " alert" : ""),
+      className: "bin-marker lvl-" + lv + (alert ? " alert" : "") + (isPlanned(row[ID]) ? " planned" : ""),
       html: '<span data-bin="' + esc(row[ID]) + '" data-fill="' + label + '" data-level="' + lv + '">' + label + "</span>",
       iconSize: [30, 30],
       iconAnchor: [15, 15],
@@ -117,6 +125,7 @@
       "Fill: " + (row[FILL] === null ? "unknown" : row[FILL] + " %") + "<br>" +
       esc(row[STREAM]) + (row[ZONE] ? " · " + esc(row[ZONE]) : "") + " · " + esc(row[STATUS]) + "<br>" +
       "Last reading: " + esc(seen) +
+      (planned[row[ID]] ? "<br>Today's plan: route " + planned[row[ID]].route + " · " + esc(planned[row[ID]].status) : "") +
       (flags.length ? '<br><span class="tags">' + flags.map(function (f) { return '<span class="tag">' + esc(f) + "</span>"; }).join("") + "</span>" : "") +
       '<br><a href="/bins/' + encodeURIComponent(row[ID]) + '">Open bin page →</a>';
   }
@@ -306,6 +315,20 @@
   } else {
     load();
   }
+
+  // Today's plan: outline its bins once both it and the markers are in.
+  function loadPlan() {
+    if (!el.dataset.plan) return;
+    fetch(el.dataset.plan, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (p) {
+        if (!p) return;
+        planned = p.bins || {};
+        el.dataset.planned = String(Object.keys(planned).length);
+        bins.forEach(function (b) { b.marker.setIcon(icon(b.row)); });
+      });
+  }
+  loadPlan();
 
   // Zones overlay.
   if (el.dataset.zones) {

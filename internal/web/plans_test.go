@@ -1,0 +1,322 @@
+package web
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"encoding/xml"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civic-city/civic/internal/civic"
+)
+
+// makePlan makes the fixture day's plan as the supervisor c and returns it.
+func (f *fixture) makePlan(c *http.Client) civic.Plan {
+	f.t.Helper()
+	res, err := c.PostForm(f.srv.URL+"/plans", url.Values{"date": {f.date()}})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	res.Body.Close()
+	loc := res.Header.Get("Location")
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/plans/") {
+		f.t.Fatalf("POST /plans: %d to %q, want 303 to the plan", res.StatusCode, loc)
+	}
+	pl, err := f.plans.Plan(f.t.Context(), strings.TrimPrefix(loc, "/plans/"))
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if len(pl.Routes) == 0 {
+		f.t.Fatalf("the plan has no routes: %+v", pl.Stats)
+	}
+	return pl
+}
+
+func post(t *testing.T, c *http.Client, u string, form url.Values) *http.Response {
+	t.Helper()
+	res, err := c.PostForm(u, form)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode >= 400 {
+		b, _ := io.ReadAll(res.Body)
+		t.Logf("POST %s: %d %s", u, res.StatusCode, b)
+	}
+	return res
+}
+
+// firstBin is the first bin stop of the plan's first route with bins.
+func firstBin(t *testing.T, pl civic.Plan) (civic.Route, civic.Stop) {
+	t.Helper()
+	for _, rt := range pl.Routes {
+		for _, s := range rt.Stops {
+			if s.Kind == civic.StopBin {
+				return rt, s
+			}
+		}
+	}
+	t.Fatal("no bin stop in the plan")
+	return civic.Route{}, civic.Stop{}
+}
+
+// TestPlanPages walks a day through the pages: make the plan, read it,
+// export it, drop a bin, lock it, report a stop from the crew page
+// without JavaScript, and read planned versus actual.
+func TestPlanPages(t *testing.T) {
+	f := newFixture(t, fixtureOpts{bins: 40, planning: true})
+	super := f.client("super")
+	pl := f.makePlan(super)
+	base := f.srv.URL + "/plans/" + pl.ID
+
+	res, body := f.get(super, "/plans")
+	if res.StatusCode != 200 || !strings.Contains(body, pl.Date) || !strings.Contains(body, `id="makeplan"`) {
+		t.Fatalf("GET /plans: %d, plan listed %v", res.StatusCode, strings.Contains(body, pl.Date))
+	}
+	res, body = f.get(super, "/plans/"+pl.ID)
+	if res.StatusCode != 200 {
+		t.Fatalf("GET plan: %d", res.StatusCode)
+	}
+	for _, want := range []string{"Route 1", `class="loadchart"`, `id="lock"`, `name="to_route"`, "must go", "Route sheet"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("plan page lacks %q", want)
+		}
+	}
+
+	// Exports.
+	stops := 0
+	for _, rt := range pl.Routes {
+		stops += len(rt.Stops)
+	}
+	_, gpxBody := f.get(super, "/plans/"+pl.ID+"/export/gpx")
+	var gpx struct {
+		XMLName xml.Name
+		Version string `xml:"version,attr"`
+		Routes  []struct {
+			Points []struct {
+				Lat  float64 `xml:"lat,attr"`
+				Lon  float64 `xml:"lon,attr"`
+				Name string  `xml:"name"`
+			} `xml:"rtept"`
+		} `xml:"rte"`
+	}
+	if err := xml.Unmarshal([]byte(gpxBody), &gpx); err != nil {
+		t.Fatalf("GPX is not XML: %v", err)
+	}
+	pts := 0
+	for _, r := range gpx.Routes {
+		pts += len(r.Points)
+	}
+	if gpx.XMLName.Local != "gpx" || gpx.XMLName.Space != "http://www.topografix.com/GPX/1/1" || gpx.Version != "1.1" || len(gpx.Routes) != len(pl.Routes) || pts != stops {
+		t.Errorf("GPX: %v version %q, %d routes, %d points; want 1.1, %d routes, %d points", gpx.XMLName, gpx.Version, len(gpx.Routes), pts, len(pl.Routes), stops)
+	}
+	res, geoBody := f.get(super, "/plans/"+pl.ID+"/export/geojson")
+	var fc struct {
+		Type     string
+		Features []struct {
+			Geometry struct {
+				Type        string
+				Coordinates json.RawMessage
+			}
+			Properties map[string]any
+		}
+	}
+	if err := json.Unmarshal([]byte(geoBody), &fc); err != nil {
+		t.Fatalf("GeoJSON: %v", err)
+	}
+	lines, points := 0, 0
+	for _, ft := range fc.Features {
+		switch ft.Geometry.Type {
+		case "LineString":
+			lines++
+		case "Point":
+			points++
+		}
+	}
+	if fc.Type != "FeatureCollection" || lines != len(pl.Routes) || points != stops || res.Header.Get("Content-Type") != "application/geo+json" {
+		t.Errorf("GeoJSON: %s with %d lines and %d points (%s), want %d and %d", fc.Type, lines, points, res.Header.Get("Content-Type"), len(pl.Routes), stops)
+	}
+	_, csvBody := f.get(super, "/plans/"+pl.ID+"/export/csv")
+	rows, err := csv.NewReader(strings.NewReader(csvBody)).ReadAll()
+	if err != nil || len(rows) != stops+1 {
+		t.Errorf("CSV: %d rows (%v), want %d", len(rows), err, stops+1)
+	}
+	rt, stop := firstBin(t, pl)
+	for _, p := range []string{"/routes/" + rt.ID + "/export/gpx", "/routes/" + rt.ID + "/export/geojson", "/routes/" + rt.ID + "/export/csv", "/routes/" + rt.ID + "/sheet"} {
+		if res, _ := f.get(super, "/plans/"+pl.ID+p); res.StatusCode != 200 {
+			t.Errorf("GET %s: %d", p, res.StatusCode)
+		}
+	}
+	if res, _ := f.get(super, "/plans/"+pl.ID+"/export/kml"); res.StatusCode != 400 {
+		t.Errorf("unknown format: %d, want 400", res.StatusCode)
+	}
+	if res, _ := f.get(super, "/plans/"+pl.ID+"/routes/nope/sheet"); res.StatusCode != 404 {
+		t.Errorf("unknown route: %d, want 404", res.StatusCode)
+	}
+
+	// An analyst reads but does not edit; a crew member neither edits.
+	analystName := "ana"
+	if _, err := f.auth.CreateUser(t.Context(), analystName, civic.RoleAnalyst, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	ana := f.client(analystName)
+	if res, body := f.get(ana, "/plans/"+pl.ID); res.StatusCode != 200 || strings.Contains(body, `id="lock"`) {
+		t.Errorf("analyst: %d, lock button shown %v", res.StatusCode, strings.Contains(body, `id="lock"`))
+	}
+	if res := post(t, ana, base+"/status", url.Values{"to": {"locked"}}); res.StatusCode != 403 {
+		t.Errorf("analyst locks: %d, want 403", res.StatusCode)
+	}
+
+	// Drop a bin: the plan is re-optimised without it.
+	_, drop := firstBin(t, pl)
+	if res := post(t, super, base+"/moves", url.Values{"bin_id": {drop.BinID}, "to_route": {"-"}}); res.StatusCode != 303 {
+		t.Fatalf("drop: %d", res.StatusCode)
+	}
+	pl2, _ := f.plans.Plan(t.Context(), pl.ID)
+	for _, r := range pl2.Routes {
+		for _, s := range r.Stops {
+			if s.BinID == drop.BinID {
+				t.Errorf("bin %s still in route %d after being dropped", drop.BinID, r.Seq)
+			}
+		}
+	}
+
+	// Lock; the crew sees its route and reports a stop with the form.
+	if res := post(t, super, base+"/status", url.Values{"to": {"locked"}}); res.StatusCode != 303 {
+		t.Fatalf("lock: %d", res.StatusCode)
+	}
+	pl2, _ = f.plans.Plan(t.Context(), pl.ID)
+	if pl2.Status != civic.PlanLocked {
+		t.Fatalf("status %s after lock", pl2.Status)
+	}
+	crew := f.client("crew1")
+	res, body = f.get(crew, "/crew")
+	var mine *civic.Route
+	for i, r := range pl2.Routes {
+		if c := f.city.Crews[0]; r.CrewID == c.ID || r.CrewID == "" && r.TruckID == c.TruckID {
+			mine = &pl2.Routes[i]
+		}
+	}
+	if mine == nil {
+		t.Skipf("the first crew has no route in this plan (crews %v)", pl2.Routes)
+	}
+	_, stop = firstBin(t, civic.Plan{Routes: []civic.Route{*mine}})
+	if res.StatusCode != 200 || !strings.Contains(body, `data-stop="`+stop.ID+`"`) || !strings.Contains(body, "Collected") {
+		t.Fatalf("crew page: %d, next stop %s shown %v", res.StatusCode, stop.ID, strings.Contains(body, stop.ID))
+	}
+	form := url.Values{"client_id": {"t-1"}, "status": {"collected"}, "fill_set": {"1"}, "fill_pct": {"80"}}
+	for range 2 { // a resend is applied once
+		if res := post(t, crew, f.srv.URL+"/crew/stops/"+stop.ID, form); res.StatusCode != 303 {
+			t.Fatalf("report: %d", res.StatusCode)
+		}
+	}
+	if res := post(t, crew, f.srv.URL+"/crew/stops/"+stop.ID, url.Values{"client_id": {"t-2"}, "status": {"skipped"}}); res.StatusCode != 400 {
+		t.Errorf("skip without a reason: %d, want 400", res.StatusCode)
+	}
+	if res := post(t, ana, f.srv.URL+"/crew/stops/"+stop.ID, form); res.StatusCode != 403 {
+		t.Errorf("analyst reports: %d, want 403", res.StatusCode)
+	}
+	got, _ := f.plans.Route(t.Context(), mine.ID)
+	for _, s := range got.Stops {
+		if s.ID == stop.ID && (s.Status != civic.StopCollected || s.FillSeen == nil || *s.FillSeen != 0.8) {
+			t.Errorf("stop after report: %s fill seen %v", s.Status, s.FillSeen)
+		}
+	}
+
+	// A supervisor picks the crew.
+	if res, body := f.get(super, "/crew?crew="+f.city.Crews[0].ID); res.StatusCode != 200 || !strings.Contains(body, `class="crewpick"`) || !strings.Contains(body, `data-route="`+mine.ID+`"`) {
+		t.Errorf("supervisor's crew view: %d, route %s shown %v", res.StatusCode, mine.ID, strings.Contains(body, mine.ID))
+	}
+
+	// A skip with a photo, as the page's script sends it when the API is
+	// not there: multipart, answered in JSON.
+	var second civic.Stop
+	for _, s := range mine.Stops {
+		if s.Kind == civic.StopBin && s.ID != stop.ID {
+			second = s
+			break
+		}
+	}
+	var mp bytes.Buffer
+	mw := multipart.NewWriter(&mp)
+	for k, v := range map[string]string{"client_id": "t-3", "status": "skipped", "skip_reason": "blocked", "at": f.clock().Add(-time.Minute).Format(time.RFC3339)} {
+		mw.WriteField(k, v)
+	}
+	pw, _ := mw.CreateFormFile("photo", "bin.png")
+	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x06\x00\x00\x00\x1f\x15\xc4\x89")
+	pw.Write(png)
+	mw.Close()
+	req, _ := http.NewRequest("POST", f.srv.URL+"/crew/stops/"+second.ID, &mp)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Accept", "application/json")
+	res, err = crew.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var answer struct {
+		Stop    civic.Stop `json:"stop"`
+		Applied bool       `json:"applied"`
+	}
+	json.NewDecoder(res.Body).Decode(&answer)
+	res.Body.Close()
+	if res.StatusCode != 200 || !answer.Applied || answer.Stop.Status != civic.StopSkipped || answer.Stop.SkipReason != civic.SkipBlocked {
+		t.Errorf("multipart skip: %d %+v", res.StatusCode, answer)
+	}
+	if b, ct, err := f.plans.StopPhoto(t.Context(), second.ID); err != nil || ct != "image/png" || !bytes.Equal(b, png) {
+		t.Errorf("stop photo: %d bytes %q, %v", len(b), ct, err)
+	}
+
+	// Planned versus actual.
+	res, body = f.get(super, "/plans/"+pl.ID+"/report")
+	if res.StatusCode != 200 || !strings.Contains(body, "Planned versus actual") {
+		t.Fatalf("report: %d", res.StatusCode)
+	}
+	_, csvBody = f.get(super, "/plans/"+pl.ID+"/report.csv")
+	rows, err = csv.NewReader(strings.NewReader(csvBody)).ReadAll()
+	if err != nil || len(rows) != len(pl2.Routes)+2 {
+		t.Fatalf("report CSV: %d rows, %v", len(rows), err)
+	}
+	total := rows[len(rows)-1]
+	if total[3] != "1" || total[4] != "1" || total[6] != "1" {
+		t.Errorf("report CSV total collected %q, skipped %q (blocked %q), want 1, 1, 1: %v", total[3], total[4], total[6], total)
+	}
+}
+
+// TestMakePlanStream: a script that asks for events hears the planner's
+// progress and then where the plan is.
+func TestMakePlanStream(t *testing.T) {
+	f := newFixture(t, fixtureOpts{bins: 20, planning: true})
+	c := f.client("super")
+	req, _ := http.NewRequest("POST", f.srv.URL+"/plans", strings.NewReader(url.Values{"date": {f.date()}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "text/event-stream")
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	body := string(b)
+	if res.Header.Get("Content-Type") != "text/event-stream" || !strings.Contains(body, "event: progress\ndata: {\"done\":0,\"stage\":\"start\"}") ||
+		!strings.Contains(body, `"stage":"solve"`) || !strings.Contains(body, "event: done\ndata: {\"url\":\"/plans/") {
+		t.Errorf("stream %s:\n%s", res.Header.Get("Content-Type"), body)
+	}
+	// A bad date is an error event, not a broken stream.
+	req, _ = http.NewRequest("POST", f.srv.URL+"/plans", strings.NewReader("date=2026-02-30"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "text/event-stream")
+	res, err = c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 400 {
+		t.Errorf("bad date: %d, want 400", res.StatusCode)
+	}
+}
