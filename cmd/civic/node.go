@@ -134,30 +134,9 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 	}
 	n.api = server.New(server.Config{SecureCookies: c.SecureCookies, LoRaWANSecrets: secrets}, server.Deps{
 		Store: n.app.store, Ingester: n.writer, Auth: n.app.auth, Logger: log, Now: n.app.now, Pages: n.ui.Handler(),
-		Forecaster: n.forecasts, Alerts: n.alerts, Plans: n.app.store, Planner: reportedPlanner{n.planner, n}, Location: loc,
+		Forecaster: n.forecasts, Alerts: n.alerts, Plans: n.app.store, Planner: n.planner, Location: loc,
 	})
 	return n, nil
-}
-
-// reportedPlanner is the planner as the API uses it: a crew's collection
-// empties the bin without a reading, so the node tells the map (the
-// pages' own report form does the same).
-type reportedPlanner struct {
-	*plan.Service
-	n *node
-}
-
-func (p reportedPlanner) Report(ctx context.Context, r *civic.StopReport) (civic.Stop, bool, error) {
-	s, applied, err := p.Service.Report(ctx, r)
-	if err == nil && applied && s.Status == civic.StopCollected && s.BinID != "" {
-		p.n.binsCollected(ctx, s.BinID)
-	}
-	return s, applied, err
-}
-
-// binsCollected are bins a crew emptied: the map shows them empty.
-func (n *node) binsCollected(ctx context.Context, ids ...string) {
-	n.ui.RefreshBins(ctx, ids...)
 }
 
 // start runs the components in dependency order: the change hook and the
@@ -280,11 +259,7 @@ func (n *node) readingsCommitted(rs []civic.Reading) {
 // bin's live state is empty now, on the map here and, through the live
 // events, on every node.
 func (n *node) binCollected(binID string) {
-	v, err := n.app.store.Bin(context.Background(), binID)
-	if err != nil || v.State == nil {
-		return
-	}
-	n.ui.PublishStates([]civic.BinState{*v.State})
+	n.ui.RefreshBins(context.Background(), binID)
 	n.events.ReadingsCommitted([]civic.Reading{{Bin: binID}})
 }
 

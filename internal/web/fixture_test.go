@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -135,7 +136,7 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	var h http.Handler = sessionMiddleware(f.auth, f.ui.cfg.SessionCookie, f.ui.Handler())
 	if o.api {
 		h = server.New(server.Config{CookieName: f.ui.cfg.SessionCookie}, server.Deps{Store: st, Auth: f.auth, Pages: f.ui.Handler(),
-			Logger: slog.New(slog.DiscardHandler), Now: nowFn, Alerts: st, Plans: plans, Planner: reportHook{planner, f.ui}}).Handler()
+			Logger: slog.New(slog.DiscardHandler), Now: nowFn, Alerts: st, Plans: plans, Planner: planner}).Handler()
 	}
 	f.srv = httptest.NewServer(h)
 	t.Cleanup(func() {
@@ -213,18 +214,3 @@ func (f *fixture) commit(binIdx int, fill float64, at time.Time) civic.Reading {
 }
 
 func (f *fixture) binID(i int) string { return f.city.Devices[i].BinID }
-
-// reportHook is the planner as cmd/civic hands it to the API: a collected
-// bin's new state reaches the map at once.
-type reportHook struct {
-	civic.Planner
-	ui *UI
-}
-
-func (h reportHook) Report(ctx context.Context, r *civic.StopReport) (civic.Stop, bool, error) {
-	s, applied, err := h.Planner.Report(ctx, r)
-	if err == nil && applied && s.Status == civic.StopCollected && s.BinID != "" {
-		h.ui.RefreshBins(ctx, s.BinID)
-	}
-	return s, applied, err
-}

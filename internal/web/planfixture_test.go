@@ -45,7 +45,9 @@ func (f *fixture) addPlanning() (civic.Planner, civic.PlanStore) {
 	}
 	f.plans = f.st
 	svc, err := plan.NewService(plan.ServiceOptions{Assets: f.st, States: f.st, Alerts: f.st, Plans: f.st,
-		Now: f.clock, Logger: slog.New(slog.DiscardHandler), TimeLimit: time.Second, Solve: solver.SolveFleet})
+		Now: f.clock, Logger: slog.New(slog.DiscardHandler), TimeLimit: time.Second, Solve: solver.SolveFleet,
+		// As cmd/civic wires it: a collected bin's new state reaches the map at once.
+		OnCollected: func(id string) { f.ui.RefreshBins(context.Background(), id) }})
 	if err != nil {
 		f.t.Fatalf("plan.NewService: %v", err)
 	}
