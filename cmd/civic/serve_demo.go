@@ -36,6 +36,12 @@ func demoPassword(name string) string { return "civic-demo-" + name }
 // real ingest path on an accelerated clock.
 type demoCity struct {
 	sensors *sim.Sensors
+	// collections stores the sensor model's own rounds while the history
+	// is generated; emptied holds those not yet stored.
+	collections interface {
+		RecordCollection(ctx context.Context, c *civic.Collection) error
+	}
+	emptied []sim.Collection
 	loc     *time.Location
 	seed    uint64
 	log     *slog.Logger
@@ -93,10 +99,18 @@ func setupDemo(ctx context.Context, e *env, a *app, c *config, log *slog.Logger)
 	if fresh {
 		start = now.Add(-demoBackfill)
 	}
+	d.collections = a.store
 	d.sensors = sim.NewSensors(city, sim.SensorParams{
 		Seed:   uint64(c.Seed),
 		Start:  start,
 		Policy: sim.Policy{Kind: sim.PolicyThreshold},
+		// The history's rounds are recorded as collections, so the planner
+		// knows when each bin was last emptied and the city has a past.
+		OnCollect: func(col sim.Collection) {
+			d.mu.Lock()
+			d.emptied = append(d.emptied, col)
+			d.mu.Unlock()
+		},
 	})
 	d.realStart, d.simStart = time.Now(), now
 	return d, nil
@@ -130,6 +144,7 @@ func (d *demoCity) start(ctx context.Context, ing civic.Ingester, ui interface{ 
 					t = catchUp
 				}
 				n += d.send(ctx, ing, d.sensors.Step(t))
+				d.recordRounds(ctx)
 				if ctx.Err() != nil || !t.Before(catchUp) {
 					break
 				}
@@ -156,6 +171,22 @@ func (d *demoCity) start(ctx context.Context, ing civic.Ingester, ui interface{ 
 			}
 		}
 	}()
+}
+
+// recordRounds stores the collections the sensor model made on its own
+// round since the last call, after the readings before them.
+func (d *demoCity) recordRounds(ctx context.Context) {
+	d.mu.Lock()
+	cs := d.emptied
+	d.emptied = nil
+	d.mu.Unlock()
+	for _, c := range cs {
+		fill := c.Fill
+		col := civic.Collection{BinID: c.BinID, Time: c.Time, FillBefore: &fill, Source: "demo"}
+		if err := d.collections.RecordCollection(ctx, &col); err != nil && ctx.Err() == nil {
+			d.log.Warn("demo: recording a collection", "bin", c.BinID, "err", err)
+		}
+	}
 }
 
 // runCrews has the day's plan made and its stops worked as the simulated

@@ -296,7 +296,7 @@ func (d *decider) decide(b *civic.Bin, st *civic.BinState, fc *civic.Forecast, a
 		case last != nil:
 			since, what = *last, "not emptied for "
 		case m.known:
-			since, what = installed(b), "never emptied, installed "
+			since, what = inService(b)
 		}
 		if !since.IsZero() {
 			limit := time.Duration(pol.HygieneDays * 24 * float64(time.Hour))
@@ -383,13 +383,17 @@ func seen(a *civic.Alert) time.Time {
 	return a.OpenedAt
 }
 
-// installed is when a bin came into service: its installation date, or
-// when it was registered.
-func installed(b *civic.Bin) time.Time {
-	if t, err := time.Parse(time.DateOnly, b.InstalledOn); err == nil {
-		return t
+// inService is when civic's record of a bin never collected starts: its
+// installation date, or its registration in civic if that is later. A
+// city that starts with civic knows nothing of the collections before
+// it: its bins are not all hygiene cases on the first day, only once the
+// limit has passed with civic keeping the record.
+func inService(b *civic.Bin) (time.Time, string) {
+	t, err := time.Parse(time.DateOnly, b.InstalledOn)
+	if err != nil || b.CreatedAt.After(t) {
+		return b.CreatedAt, "no collection recorded since it was registered "
 	}
-	return b.CreatedAt
+	return t, "never emptied, installed "
 }
 
 func statusReason(s civic.AssetStatus) string {
