@@ -441,6 +441,13 @@ type PlanStore interface {
 	// LastCollections returns each bin's latest collection time.
 	LastCollections(ctx context.Context) (map[string]time.Time, error)
 	StopPhoto(ctx context.Context, stopID string) ([]byte, string, error)
+
+	// PlanSettings returns the planner's settings, or
+	// DefaultPlanSettings() (UpdatedAt zero) when none were set.
+	PlanSettings(ctx context.Context) (PlanSettings, error)
+	// SetPlanSettings replaces them; UpdatedAt is set by the store.
+	// Errors: Invalid.
+	SetPlanSettings(ctx context.Context, s *PlanSettings) error
 }
 
 // PlanPolicy holds the planner's thresholds for one stream (and,
@@ -479,6 +486,10 @@ type PlanSettings struct {
 	// SpeedKmh turns them into driving time.
 	Circuity float64 `json:"circuity"`
 	SpeedKmh float64 `json:"speed_kmh"`
+	// Set by the store: when and by whom the settings were last changed;
+	// a zero UpdatedAt means they are civic's defaults.
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+	UpdatedBy string    `json:"updated_by,omitempty"`
 }
 
 // DefaultPlanSettings are civic's defaults: collection six days a week,

@@ -30,8 +30,10 @@ type ServiceOptions struct {
 	// Forecaster, if set, forecasts each bin with a reading; without it
 	// the planner holds the last reading constant.
 	Forecaster civic.Forecaster
-	// Settings are the planner's thresholds; civic.DefaultPlanSettings()
-	// when zero.
+	// Settings are the planner's thresholds when none are stored
+	// (Plans.PlanSettings); civic.DefaultPlanSettings() when zero. Stored
+	// settings win, so a supervisor's change applies to the next plan on
+	// every node.
 	Settings civic.PlanSettings
 	// Location is the city's time zone: dates are service days there.
 	// UTC if nil.
@@ -123,9 +125,16 @@ func (s *Service) input(ctx context.Context, date string, progress Progress, wit
 		TimeLimit: s.o.TimeLimit,
 		Progress:  progress,
 	}
+	stored, err := s.o.Plans.PlanSettings(ctx)
+	if err != nil {
+		return in, err
+	}
+	if !stored.UpdatedAt.IsZero() {
+		in.Settings = stored
+	}
 	if s.o.Matrix != nil {
 		in.Matrix = &Memo{Matrix: s.o.Matrix}
-		in.Fallback = Haversine{Circuity: s.o.Settings.Circuity, SpeedKmh: s.o.Settings.SpeedKmh}
+		in.Fallback = Haversine{Circuity: in.Settings.Circuity, SpeedKmh: in.Settings.SpeedKmh}
 	}
 	views, err := s.o.Assets.ListBins(ctx, civic.BinFilter{})
 	if err != nil {

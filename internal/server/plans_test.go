@@ -3,10 +3,12 @@ package server_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"mime/multipart"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/civic-city/civic/internal/civic"
 )
@@ -101,6 +103,16 @@ func TestPlans(t *testing.T) {
 		{name: "move unknown plan", req: request{method: "POST", url: "/api/v1/plans/nope/moves", body: `{"moves":[{"bin_id":"B1"}]}`, as: "supervisor"}, status: 404},
 		{name: "move locked", before: []request{makePlan, lockPlan}, req: request{method: "POST", url: "/api/v1/plans/" + planID + "/moves", body: `{"moves":[{"bin_id":"B1"}]}`, as: "supervisor"}, status: 409},
 
+		{name: "settings default", req: request{method: "GET", url: "/api/v1/plan-settings", as: "analyst"}, status: 200,
+			want: []string{`"may_go_fill":0.6`, `"compost"`}, nope: []string{`"updated_at"`}},
+		{name: "settings put", req: request{method: "PUT", url: "/api/v1/plan-settings", as: "supervisor", body: planSettingsBody(0.7)}, status: 200,
+			want: []string{`"may_go_fill":0.7`, `"updated_by":"supervisor1"`, `"updated_at"`}},
+		{name: "settings read back", before: []request{{method: "PUT", url: "/api/v1/plan-settings", as: "supervisor", body: planSettingsBody(0.75)}},
+			req: request{method: "GET", url: "/api/v1/plan-settings", as: "key:read"}, status: 200, want: []string{`"may_go_fill":0.75`}},
+		{name: "settings bad", req: request{method: "PUT", url: "/api/v1/plan-settings", as: "supervisor", body: planSettingsBody(1.5)}, status: 400, field: "default.may_go_fill"},
+		{name: "settings crew", req: request{method: "PUT", url: "/api/v1/plan-settings", as: "crew", body: planSettingsBody(0.7)}, status: 403},
+		{name: "settings make the plan", before: []request{{method: "PUT", url: "/api/v1/plan-settings", as: "supervisor", body: mondaysOnly()}},
+			req: makePlan, status: 201, want: []string{`"must_go":0`, `"skipped":2`, `"routes":[]`}},
 		{name: "lock", before: []request{makePlan}, req: lockPlan, status: 200, want: []string{`"status":"locked"`}},
 		{name: "lock twice", before: []request{makePlan, lockPlan}, req: lockPlan, status: 409},
 		{name: "unlock", before: []request{makePlan, lockPlan}, req: request{method: "POST", url: "/api/v1/plans/" + planID + "/unlock", as: "supervisor"}, status: 200, want: []string{`"status":"draft"`}},
@@ -161,4 +173,23 @@ func TestPlans(t *testing.T) {
 		{name: "collections bad time", req: request{method: "GET", url: "/api/v1/collections?from=yesterday", as: "analyst"}, status: 400, field: "from"},
 		{name: "collections bad format", req: request{method: "GET", url: "/api/v1/collections?format=csv", as: "analyst"}, status: 400, field: "format"},
 	})
+}
+
+// planSettingsBody is civic's default planner settings with the default
+// may-go fill set to mayGo.
+func planSettingsBody(mayGo float64) string {
+	ps := civic.DefaultPlanSettings()
+	ps.Default.MayGoFill = mayGo
+	b, _ := json.Marshal(ps)
+	return string(b)
+}
+
+// mondaysOnly is civic's default planner settings with collection on
+// Mondays only: the fixture's Tuesday plan then skips every bin.
+func mondaysOnly() string {
+	ps := civic.DefaultPlanSettings()
+	ps.Default.ServiceDays = []time.Weekday{time.Monday}
+	ps.Streams = nil
+	b, _ := json.Marshal(ps)
+	return string(b)
 }

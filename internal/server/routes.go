@@ -95,6 +95,8 @@ func (s *Server) routes() []route {
 		{"POST /api/v1/plans/{id}/moves", s.api(s.handleMovePlan)},
 		{"POST /api/v1/plans/{id}/lock", s.api(s.handleLockPlan)},
 		{"POST /api/v1/plans/{id}/unlock", s.api(s.handleUnlockPlan)},
+		{"GET /api/v1/plan-settings", s.api(s.handleGetPlanSettings)},
+		{"PUT /api/v1/plan-settings", s.api(s.handlePutPlanSettings)},
 		{"GET /api/v1/routes/{id}", s.api(s.handleGetRoute)},
 		{"GET /api/v1/me/routes", s.api(s.handleMyRoutes)},
 		{"POST /api/v1/stops/{id}/report", s.apiLimit(s.handleReportStop, maxReportBytes)},
