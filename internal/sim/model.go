@@ -155,10 +155,21 @@ func (s *Sensors) integrate(b *binState, t int64) {
 		}
 		end := min(b.segEnd, t)
 		add := b.segRate * float64(end-b.t) / secondsPerHour
-		if room := 1 - b.fill; add > room {
-			add = room
-		}
-		if add > 0 {
+		b.generated += add
+		switch room := 1 - b.fill; {
+		case room <= 0:
+			// Full: what arrives overflows onto the street.
+			b.overflowed += add
+			b.fullSecs += end - b.t
+		case add >= room:
+			b.overflowed += add - room
+			b.loose += room * b.capL
+			b.fill = 1
+			b.overflows++
+			// Full from when the room ran out (the rate is constant over
+			// the segment).
+			b.fullSecs += int64(float64(end-b.t) * (1 - room/add))
+		case add > 0:
 			b.fill += add
 			b.loose += add * b.capL
 		}
@@ -192,11 +203,13 @@ func (s *Sensors) threshold(b *binState) float64 {
 }
 
 // empty leaves a residue of up to 2% in b (litter stuck to the walls, a
-// bag left behind).
+// bag left behind), never more than it held.
 func (s *Sensors) empty(b *binState) {
 	b.empties++
 	s.dayPCG.Seed(s.seed^0x656d707479, uint64(b.ix)<<32^b.empties) // "empty"
-	b.fill = 0.02 * s.dayRand.Float64()
+	residue := math.Min(b.fill, 0.02*s.dayRand.Float64())
+	b.collected += b.fill - residue
+	b.fill = residue
 }
 
 // nextRound returns b's first collection round after t.

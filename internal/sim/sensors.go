@@ -219,6 +219,12 @@ type binState struct {
 	fill  float64 // 0..1
 	loose float64 // litres of loose waste received since the start
 
+	// The waste ledger, in fractions of the capacity, from the start:
+	// fill0 + generated = collected + fill + overflowed.
+	fill0, generated, collected, overflowed float64
+	fullSecs                                int64 // seconds spent at 100%
+	overflows                               int   // times the bin became full
+
 	segStart, segEnd int64 // cached constant-rate segment
 	segRate          float64
 
@@ -366,6 +372,7 @@ func NewSensors(city *City, p SensorParams) *Sensors {
 			threshold:  b.Threshold(),
 			t:          s.start,
 			fill:       fill0,
+			fill0:      fill0,
 			dayCache:   math.MinInt64,
 			phaseDraw:  phase,
 			tod:        tod,
@@ -643,10 +650,15 @@ func (s *Sensors) Empty(binID string, t time.Time) (float64, error) {
 		s.empty(b)
 		return before, nil
 	}
+	// The waste since tt is put back; the ledger counts as collected only
+	// what leaves the bin now, so it stays balanced.
 	since := s.integral(b, tt, b.t)
 	before := math.Max(0, b.fill-since)
+	now := b.fill
 	s.empty(b)
-	b.fill = math.Min(1, b.fill+since)
+	refill := math.Min(now, b.fill+since)
+	b.collected -= refill - b.fill
+	b.fill = refill
 	return before, nil
 }
 
