@@ -49,6 +49,7 @@ func commands() []command {
 		{"route", "solve vehicle routing problems (CVRPLIB / TSPLIB95 files)", routeUsage, runRoute},
 		{"demo", "generate a realistic demo city as files", demoUsage, runDemo},
 		{"forecast", "fill forecasts: backtest against history", forecastUsage, runForecast},
+		{"simulate", "what-if: compare collection policies on a simulated city", simulateUsage, runSimulate},
 		{"bench", "measure performance: ingest, mqtt, map, route, plan", benchUsage, runBench},
 		{"version", "print the version", "civic version", runVersion},
 		{"help", "show help for civic or one of its commands", "civic help [COMMAND]", nil},

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/civic-city/civic/internal/whatif"
+)
+
+const simulateUsage = `civic simulate [--bins 1000] [--days 365] [--seed 1] [--policies daily,3x,fixed,threshold,planner]
+               [--threshold 0.8] [--plan-time 200ms] [--out DIR]
+               [--fuel-l-per-km 0.35] [--co2-kg-per-l 2.68] [--crew-eur-h 60] [--truck-eur-km 0.9] [--fuel-eur-l 1.6]
+
+Simulates a generated city for --days days under several collection
+policies on the same waste, and compares them: bins emptied, kilometres,
+hours, overflow, fuel, CO2 and cost. Policies:
+  daily      every bin Monday to Saturday
+  3x         every bin Monday, Wednesday and Friday
+  fixed      the city's schedule per bin (every 1-7 days, from a rough estimate)
+  threshold  bins whose sensor reads at least --threshold, Monday to Saturday
+  planner    civic's planner every day: forecast, decisions, routes
+Prints a table per policy and, last, the line
+  sim: collections -X% km -Y% vs daily; overflow bin-hours A (planner) vs B (daily) vs C (threshold)
+--out DIR writes report.html (self-contained), weeks.csv, zones.csv and
+result.json. --plan-time is the route solver's budget per simulated day.`
+
+func runSimulate(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var o whatif.Options
+	fs.IntVar(&o.Bins, "bins", 1000, "bins in the generated city")
+	fs.IntVar(&o.Days, "days", whatif.DefaultDays, "days simulated")
+	fs.Uint64Var(&o.Seed, "seed", 1, "random seed of the city and its waste")
+	policies := fs.String("policies", strings.Join(whatif.Policies, ","), "policies compared")
+	fs.Float64Var(&o.Threshold, "threshold", whatif.DefaultThreshold, "threshold policy's fill, 0..1")
+	fs.DurationVar(&o.PlanTime, "plan-time", whatif.DefaultPlanTime, "route solver budget per day")
+	out := fs.String("out", "", "directory for the report and CSVs")
+	fs.Float64Var(&o.Costs.FuelLPerKm, "fuel-l-per-km", 0.35, "diesel per km")
+	fs.Float64Var(&o.Costs.CO2KgPerL, "co2-kg-per-l", 2.68, "CO2 per litre of diesel")
+	fs.Float64Var(&o.Costs.CrewPerHour, "crew-eur-h", 60, "crew cost per route hour")
+	fs.Float64Var(&o.Costs.TruckPerKm, "truck-eur-km", 0.9, "truck cost per km besides fuel")
+	fs.Float64Var(&o.Costs.FuelPerL, "fuel-eur-l", 1.6, "diesel price per litre")
+	rest, err := parseInterleaved(fs, args)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	if len(rest) > 0 {
+		return usageErrorf("unexpected argument %q", rest[0])
+	}
+	o.Policies = strings.Split(*policies, ",")
+	bar := progressbar.NewOptions(1, progressbar.OptionSetWriter(e.stderr), progressbar.OptionSetDescription("simulating"),
+		progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish(), progressbar.OptionShowCount())
+	o.Progress = func(done, total int) {
+		bar.ChangeMax(total)
+		_ = bar.Set(done)
+	}
+	fmt.Fprintf(e.stderr, "simulate: %d bins, %d days, seed %d, policies %s, %d CPUs\n", o.Bins, o.Days, o.Seed, *policies, runtime.NumCPU())
+	res, err := whatif.Run(ctx, o)
+	_ = bar.Finish()
+	if err != nil {
+		return err
+	}
+	if *out != "" {
+		if err := writeSimulation(*out, res); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "simulate: report in %s\n", filepath.Join(*out, "report.html"))
+	}
+	if err := res.WriteTable(e.stdout); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "elapsed %.1f s\n", res.Elapsed.Seconds())
+	fmt.Fprintln(e.stdout, res.Summary)
+	return nil
+}
+
+// writeSimulation writes the report, the CSVs and the result as JSON.
+func writeSimulation(dir string, res *whatif.Result) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	files := []struct {
+		name  string
+		write func(io.Writer) error
+	}{
+		{"report.html", res.WriteHTML},
+		{"weeks.csv", res.WriteWeeksCSV},
+		{"zones.csv", res.WriteZonesCSV},
+		{"result.json", func(w io.Writer) error { return json.NewEncoder(w).Encode(res) }},
+	}
+	for _, f := range files {
+		fh, err := os.Create(filepath.Join(dir, f.name))
+		if err != nil {
+			return err
+		}
+		err = f.write(fh)
+		if cerr := fh.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("simulate: writing %s: %w", f.name, err)
+		}
+	}
+	return nil
+}
