@@ -165,7 +165,7 @@ var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
-<meta charset="utf-8">
+<meta charset="utf-8"/>
 <title>civic what-if: {{.R.Bins}} bins, {{.R.Days}} days</title>
 <style>
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }

@@ -221,12 +221,13 @@ func (r *runner) read(rs []civic.Reading) {
 		if !ok || rd.Fill == nil {
 			continue
 		}
-		if err := rd.Normalize(r.devScale[rd.Device], rd.Time); err != nil || rd.Fill == nil {
+		// As civic.Reading.Normalize does, without the validation a
+		// simulated reading does not need.
+		f := min(r.devScale[rd.Device].ToFraction(*rd.Fill), 1)
+		if !(f >= 0) {
 			continue
 		}
-		rd.Bin = r.city.Bins[bi].ID
 		st := &r.latest[bi]
-		f := *rd.Fill
 		st.Device, st.Time, st.Fill, st.UpdatedAt = rd.Device, rd.Time, &f, rd.Time
 		if r.fc != nil {
 			r.fc.add(bi, rd.Time, f)
@@ -339,7 +340,7 @@ func (r *runner) input(date time.Time, trucks []civic.Truck) plan.PlanInput {
 		Facilities:    r.city.Facilities,
 		Settings:      *r.o.Settings,
 		TimeLimit:     r.o.PlanTime,
-		Options:       route.FleetOptions{Seed: int64(r.o.Seed)},
+		Options:       route.FleetOptions{Seed: int64(r.o.Seed), MaxIterations: r.o.MaxIterations},
 	}
 	if r.policy == PolicyPlanner {
 		planAt := r.at(date, r.o.PlanAt)

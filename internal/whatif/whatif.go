@@ -50,6 +50,7 @@ const (
 	DefaultWarmupDays      = 28
 	DefaultReadingInterval = time.Hour
 	DefaultPlanAt          = 5 * 60 // 05:00
+	DefaultMaxIterations   = 0
 )
 
 // Options configures Run. Zero fields take the defaults noted.
@@ -67,6 +68,11 @@ type Options struct {
 	// PlanTime is the route solver's budget per simulated day and policy
 	// (all streams); default DefaultPlanTime.
 	PlanTime time.Duration
+	// MaxIterations also ends each day's route search, whichever comes
+	// first (route.FleetOptions.MaxIterations): small days then stop once
+	// the search has settled instead of running out the clock. 0 means
+	// DefaultMaxIterations; negative means no cap.
+	MaxIterations int
 	// WarmupDays of the city's fixed schedule run before the first day,
 	// identical for every policy, so that the planner's forecaster has a
 	// history to learn from; default DefaultWarmupDays, negative none.
@@ -133,6 +139,10 @@ func (o Options) withDefaults() (Options, error) {
 	if o.PlanTime <= 0 {
 		o.PlanTime = DefaultPlanTime
 	}
+	if o.MaxIterations == 0 {
+		o.MaxIterations = DefaultMaxIterations
+	}
+	o.MaxIterations = max(o.MaxIterations, 0)
 	if o.WarmupDays == 0 {
 		o.WarmupDays = DefaultWarmupDays
 	}

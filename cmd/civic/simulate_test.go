@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// TestSimulate runs a small what-if and checks the last line's format and
+// the files --out writes.
+func TestSimulate(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	code := run(context.Background(), e, []string{"simulate", "--bins", "30", "--days", "5", "--seed", "2",
+		"--plan-time", "20ms", "--out", dir})
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	last := lines[len(lines)-1]
+	re := regexp.MustCompile(`^sim: collections [+-]\d+% km [+-]\d+% vs daily; overflow bin-hours \d+ \(planner\) vs \d+ \(daily\) vs \d+ \(threshold\)$`)
+	if !re.MatchString(last) {
+		t.Errorf("last line %q does not match %s", last, re)
+	}
+	for _, p := range []string{"daily", "3x", "fixed", "threshold", "planner"} {
+		if !strings.Contains(stdout.String(), p) {
+			t.Errorf("no row for %s in %q", p, stdout.String())
+		}
+	}
+	for _, f := range []string{"report.html", "weeks.csv", "zones.csv", "result.json"} {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil || len(b) == 0 {
+			t.Errorf("%s: %v, %d bytes", f, err, len(b))
+		}
+	}
+	page, _ := os.ReadFile(filepath.Join(dir, "report.html"))
+	if n := bytes.Count(page, []byte("<svg")); n != 3 {
+		t.Errorf("report has %d charts, want 3", n)
+	}
+}
+
+func TestSimulateBadPolicy(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	if code := run(context.Background(), e, []string{"simulate", "--bins", "5", "--days", "1", "--policies", "weekly"}); code == 0 {
+		t.Errorf("exit 0 for an unknown policy; stderr %q", stderr.String())
+	}
+}
