@@ -22,4 +22,11 @@
 // sensors, and TrueFill / TrueRate expose the hidden truth that tests and the
 // simulator compare forecasts with. History runs Sensors with an automatic
 // collection Policy to produce days of past readings at once.
+//
+// Sensors keep each bin's waste account (Ledgers): what was thrown at it,
+// collected, left in it and overflowed onto the street once it was full,
+// and the hours it spent full. The account balances, and what is thrown at
+// a bin depends only on the seed, the bin and the time, never on the
+// collections: the what-if simulator (internal/whatif) compares policies
+// on the same waste that way.
 package sim

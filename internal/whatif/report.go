@@ -37,12 +37,12 @@ func (r *Result) WriteZonesCSV(w io.Writer) error {
 	return cw.Error()
 }
 
-var figureHeader = []string{"visits", "visits_under_half_full", "routes", "disposal_trips", "km", "driver_hours",
+var figureHeader = []string{"visits", "visits_under_half_full", "visits_to_full_bins", "routes", "disposal_trips", "km", "driver_hours",
 	"overflow_events", "overflow_bin_hours", "overflowed_l", "collected_l", "generated_l", "fuel_l", "co2_kg", "cost_eur"}
 
 func figureRow(f Figures) []string {
 	g := func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
-	return []string{strconv.Itoa(f.Visits), strconv.Itoa(f.LowVisits), strconv.Itoa(f.Routes), strconv.Itoa(f.Disposals),
+	return []string{strconv.Itoa(f.Visits), strconv.Itoa(f.LowVisits), strconv.Itoa(f.FullVisits), strconv.Itoa(f.Routes), strconv.Itoa(f.Disposals),
 		g(f.Km), g(f.Hours), strconv.Itoa(f.Overflows), g(f.OverflowBinHours), g(f.OverflowedL), g(f.CollectedL),
 		g(f.GeneratedL), g(f.FuelL), g(f.CO2Kg), g(f.Cost)}
 }
@@ -182,8 +182,8 @@ th:first-child, td:first-child { text-align: left; }
 <p class="summary">{{.R.Summary}}</p>
 <h2>Results</h2>
 <table>
-<tr><th>Way of collecting</th><th>Bins emptied</th><th>Of which under half full</th><th>Truck trips</th><th>Unloading trips</th><th>km</th><th>Crew hours</th><th>Times a bin overflowed</th><th>Overflow bin-hours</th><th>Fuel (L)</th><th>CO2 (kg)</th><th>Cost (EUR)</th><th>Extra trucks needed</th></tr>
-{{range .R.Policies}}<tr><td>{{index $.Names .Policy}}</td><td>{{.Total.Visits}}</td><td>{{pct .Total.LowVisits .Total.Visits}}</td><td>{{.Total.Routes}}</td><td>{{.Total.Disposals}}</td><td>{{n .Total.Km}}</td><td>{{n .Total.Hours}}</td><td>{{.Total.Overflows}}</td><td>{{n .Total.OverflowBinHours}}</td><td>{{n .Total.FuelL}}</td><td>{{n .Total.CO2Kg}}</td><td>{{n .Total.Cost}}</td><td>{{.ExtraTrucks}}</td></tr>
+<tr><th>Way of collecting</th><th>Bins emptied</th><th>Of which under half full</th><th>Of which found overflowing</th><th>Truck trips</th><th>Unloading trips</th><th>km</th><th>Crew hours</th><th>Times a bin overflowed</th><th>Overflow bin-hours</th><th>Fuel (L)</th><th>CO2 (kg)</th><th>Cost (EUR)</th><th>Extra trucks needed</th></tr>
+{{range .R.Policies}}<tr><td>{{index $.Names .Policy}}</td><td>{{.Total.Visits}}</td><td>{{pct .Total.LowVisits .Total.Visits}}</td><td>{{pct .Total.FullVisits .Total.Visits}}</td><td>{{.Total.Routes}}</td><td>{{.Total.Disposals}}</td><td>{{n .Total.Km}}</td><td>{{n .Total.Hours}}</td><td>{{.Total.Overflows}}</td><td>{{n .Total.OverflowBinHours}}</td><td>{{n .Total.FuelL}}</td><td>{{n .Total.CO2Kg}}</td><td>{{n .Total.Cost}}</td><td>{{.ExtraTrucks}}</td></tr>
 {{end}}</table>
 <h2>Week by week</h2>
 {{range .Charts}}{{.}}
@@ -210,10 +210,10 @@ th:first-child, td:first-child { text-align: left; }
 // WriteTable writes the per-policy table the CLI prints.
 func (r *Result) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "policy\tvisits\t<50%\troutes\tdisposals\tkm\thours\toverflows\toverflow h\tfuel L\tCO2 kg\tcost EUR\textra trucks\tplan s\t")
+	fmt.Fprintln(tw, "policy\tvisits\t<50%\tfull\troutes\tdisposals\tkm\thours\toverflows\toverflow h\tfuel L\tCO2 kg\tcost EUR\textra trucks\tplan s\t")
 	for _, p := range r.Policies {
 		t := p.Total
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%.0f\t%.0f\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%d\t%.1f\t\n", p.Policy, t.Visits, t.LowVisits,
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%.0f\t%.0f\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%d\t%.1f\t\n", p.Policy, t.Visits, t.LowVisits, t.FullVisits,
 			t.Routes, t.Disposals, t.Km, t.Hours, t.Overflows, t.OverflowBinHours, t.FuelL, t.CO2Kg, t.Cost, p.ExtraTrucks, p.PlanSeconds)
 	}
 	return tw.Flush()

@@ -42,11 +42,13 @@ func (c Costs) withDefaults() Costs {
 type Figures struct {
 	Visits int `json:"visits"` // bins emptied
 	// LowVisits are visits to bins under half full.
-	LowVisits int     `json:"low_visits"`
-	Routes    int     `json:"routes"`    // truck trips: routes driven, depot to depot
-	Disposals int     `json:"disposals"` // trips to a facility to unload
-	Km        float64 `json:"km"`
-	Hours     float64 `json:"driver_hours"` // route hours, depot to depot
+	LowVisits int `json:"low_visits"`
+	// FullVisits are visits to bins found full (overflowing).
+	FullVisits int     `json:"full_visits"`
+	Routes     int     `json:"routes"`    // truck trips: routes driven, depot to depot
+	Disposals  int     `json:"disposals"` // trips to a facility to unload
+	Km         float64 `json:"km"`
+	Hours      float64 `json:"driver_hours"` // route hours, depot to depot
 	// Overflows counts the times a bin became full; OverflowBinHours is
 	// the time bins spent full (waste thrown at them ends on the street).
 	Overflows        int     `json:"overflow_events"`
@@ -62,6 +64,7 @@ type Figures struct {
 func (f *Figures) add(g Figures) {
 	f.Visits += g.Visits
 	f.LowVisits += g.LowVisits
+	f.FullVisits += g.FullVisits
 	f.Routes += g.Routes
 	f.Disposals += g.Disposals
 	f.Km += g.Km

@@ -203,8 +203,11 @@ func (r *runner) advance(to time.Time) error {
 
 func (r *runner) visit(e event, fill float64) {
 	f := Figures{Visits: 1}
-	if fill < 0.5 {
+	switch {
+	case fill < 0.5:
 		f.LowVisits = 1
+	case fill >= 1:
+		f.FullVisits = 1
 	}
 	r.res.Total.add(f)
 	r.res.Weeks[r.week].add(f)
