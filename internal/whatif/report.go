@@ -182,8 +182,8 @@ th:first-child, td:first-child { text-align: left; }
 <p class="summary">{{.R.Summary}}</p>
 <h2>Results</h2>
 <table>
-<tr><th>Way of collecting</th><th>Bins emptied</th><th>Of which under half full</th><th>Of which found overflowing</th><th>Truck trips</th><th>Unloading trips</th><th>km</th><th>Crew hours</th><th>Times a bin overflowed</th><th>Overflow bin-hours</th><th>Fuel (L)</th><th>CO2 (kg)</th><th>Cost (EUR)</th><th>Extra trucks needed</th></tr>
-{{range .R.Policies}}<tr><td>{{index $.Names .Policy}}</td><td>{{.Total.Visits}}</td><td>{{pct .Total.LowVisits .Total.Visits}}</td><td>{{pct .Total.FullVisits .Total.Visits}}</td><td>{{.Total.Routes}}</td><td>{{.Total.Disposals}}</td><td>{{n .Total.Km}}</td><td>{{n .Total.Hours}}</td><td>{{.Total.Overflows}}</td><td>{{n .Total.OverflowBinHours}}</td><td>{{n .Total.FuelL}}</td><td>{{n .Total.CO2Kg}}</td><td>{{n .Total.Cost}}</td><td>{{.ExtraTrucks}}</td></tr>
+<tr><th>Way of collecting</th><th>Bins emptied</th><th>Of which under half full</th><th>Of which found overflowing</th><th>Truck trips</th><th>Unloading trips</th><th>km</th><th>Crew hours</th><th>Times a bin overflowed</th><th>Overflow bin-hours</th><th>Fuel (L)</th><th>CO2 (kg)</th><th>Cost (EUR)</th><th>Extra trucks needed</th><th>Bins left unserved</th></tr>
+{{range .R.Policies}}<tr><td>{{index $.Names .Policy}}</td><td>{{.Total.Visits}}</td><td>{{pct .Total.LowVisits .Total.Visits}}</td><td>{{pct .Total.FullVisits .Total.Visits}}</td><td>{{.Total.Routes}}</td><td>{{.Total.Disposals}}</td><td>{{n .Total.Km}}</td><td>{{n .Total.Hours}}</td><td>{{.Total.Overflows}}</td><td>{{n .Total.OverflowBinHours}}</td><td>{{n .Total.FuelL}}</td><td>{{n .Total.CO2Kg}}</td><td>{{n .Total.Cost}}</td><td>{{.ExtraTrucks}}</td><td>{{.Unserved}}</td></tr>
 {{end}}</table>
 <h2>Week by week</h2>
 {{range .Charts}}{{.}}
@@ -210,11 +210,11 @@ th:first-child, td:first-child { text-align: left; }
 // WriteTable writes the per-policy table the CLI prints.
 func (r *Result) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "policy\tvisits\t<50%\tfull\troutes\tdisposals\tkm\thours\toverflows\toverflow h\tfuel L\tCO2 kg\tcost EUR\textra trucks\tplan s\t")
+	fmt.Fprintln(tw, "policy\tvisits\t<50%\tfull\troutes\tdisposals\tkm\thours\toverflows\toverflow h\tfuel L\tCO2 kg\tcost EUR\textra trucks\tunserved\tplan s\t")
 	for _, p := range r.Policies {
 		t := p.Total
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%.0f\t%.0f\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%d\t%.1f\t\n", p.Policy, t.Visits, t.LowVisits, t.FullVisits,
-			t.Routes, t.Disposals, t.Km, t.Hours, t.Overflows, t.OverflowBinHours, t.FuelL, t.CO2Kg, t.Cost, p.ExtraTrucks, p.PlanSeconds)
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%.0f\t%.0f\t%d\t%.0f\t%.0f\t%.0f\t%.0f\t%d\t%d\t%.1f\t\n", p.Policy, t.Visits, t.LowVisits, t.FullVisits,
+			t.Routes, t.Disposals, t.Km, t.Hours, t.Overflows, t.OverflowBinHours, t.FuelL, t.CO2Kg, t.Cost, p.ExtraTrucks, p.Unserved, p.PlanSeconds)
 	}
 	return tw.Flush()
 }

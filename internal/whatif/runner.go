@@ -299,10 +299,21 @@ func (r *runner) decide(ctx context.Context, date, planAt time.Time) error {
 			}
 		}
 	case PolicyPlanner:
-		pl, err := plan.Plan(ctx, r.input(date, r.o.City.Trucks), route.SolveFleet)
-		if err != nil {
-			return err
+		// The same rule as for the schedules: a day the fleet cannot
+		// serve every must-go bin is planned again with more trucks.
+		trucks := r.city.Trucks
+		var pl civic.Plan
+		for k := 0; ; k++ {
+			var err error
+			if pl, err = plan.Plan(ctx, r.input(date, trucks), route.SolveFleet); err != nil {
+				return err
+			}
+			if len(pl.Unplanned) == 0 || k == 3 {
+				break
+			}
+			trucks = double(trucks)
 		}
+		r.res.ExtraTrucks = max(r.res.ExtraTrucks, len(trucks)-len(r.city.Trucks))
 		r.res.Unserved += len(pl.Unplanned)
 		r.book(pl, 0)
 		return nil
