@@ -19,7 +19,7 @@ func assumptions(o Options) []string {
 		fmt.Sprintf("The threshold rule empties, Monday to Saturday, every bin whose sensor reported it at least %.0f%% full when the day's round is made up at %s.", o.Threshold*100, clock(o.PlanAt)),
 		fmt.Sprintf("civic's planner runs every day at %s exactly as in production: it forecasts each bin from the sensor readings it has received, decides which bins must or may be emptied (including the rule that no bin goes more than 7 days, compost 3, without emptying) and plans the trucks' routes. It plans with the city's own trucks and their shifts.", clock(o.PlanAt)),
 		fmt.Sprintf("Sensors report every %v (real ones report a few times an hour; the planner only needs the latest reading). Some readings are lost or wrong, as with real ultrasonic sensors.", o.ReadingInterval),
-		fmt.Sprintf("Every way of collecting is routed by the same route planner over the same road distances (straight-line distance times 1.35, driven at 25 km/h), with the trucks' capacities, shifts, breaks and trips to unload. The planner gets %v of route search per day; schedules that visit the same bins reuse the routes of the first such day.", o.PlanTime),
+		fmt.Sprintf("Every way of collecting is routed by the same route planner over the same road distances (straight-line distance times 1.35, driven at 25 km/h), with the trucks' capacities, shifts, breaks and trips to unload. Each day's route search stops after %v or %s, whichever comes first, the same for every way of collecting; schedules that visit the same bins reuse the routes of the first such day.", o.PlanTime, iterations(o.MaxIterations)),
 		"On a day the city's fleet cannot empty every bin a way of collecting asks for (every bin, for daily collection; every bin the planner must empty), the day is planned again with twice the trucks, up to eight times the fleet; the report says how many extra trucks were needed at most and how many bins were still left.",
 		"Kilometres and hours of a route are shared between the zones it serves by its number of stops.",
 		fmt.Sprintf("Fuel: %.2f litres of diesel per kilometre (an assumption; refuse trucks on stop-and-go collection rounds often burn more, so scale fuel, CO2 and fuel cost accordingly).", c.FuelLPerKm),
@@ -31,4 +31,11 @@ func assumptions(o Options) []string {
 
 func clock(min int) string {
 	return time.Date(2000, 1, 1, 0, min, 0, 0, time.UTC).Format("15:04")
+}
+
+func iterations(n int) string {
+	if n <= 0 {
+		return "when the time is up"
+	}
+	return fmt.Sprintf("%d rounds of improvement", n)
 }

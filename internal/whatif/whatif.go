@@ -50,7 +50,7 @@ const (
 	DefaultWarmupDays      = 28
 	DefaultReadingInterval = time.Hour
 	DefaultPlanAt          = 5 * 60 // 05:00
-	DefaultMaxIterations   = 0
+	DefaultMaxIterations   = 2500
 )
 
 // Options configures Run. Zero fields take the defaults noted.
