@@ -18,10 +18,10 @@ func assumptions(o Options) []string {
 		"The fixed schedule is the one a city without sensors sets: each bin every 1, 2, 3, 4 or 7 days (twice a day for the busiest), sized from a rough guess of how fast it fills.",
 		fmt.Sprintf("The threshold rule empties, Monday to Saturday, every bin whose sensor reported it at least %.0f%% full when the day's round is made up at %s.", o.Threshold*100, clock(o.PlanAt)),
 		fmt.Sprintf("civic's planner runs every day at %s exactly as in production: it forecasts each bin from the sensor readings it has received, decides which bins must or may be emptied (including the rule that no bin goes more than 7 days, compost 3, without emptying) and plans the trucks' routes. It plans with the city's own trucks and their shifts.", clock(o.PlanAt)),
-		fmt.Sprintf("Sensors report every %v (real ones report a few times an hour; the planner only needs the latest reading). Some readings are lost or wrong, as with real ultrasonic sensors.", o.ReadingInterval),
-		fmt.Sprintf("Every way of collecting is routed by the same route planner over the same road distances (straight-line distance times 1.35, driven at 25 km/h), with the trucks' capacities, shifts, breaks and trips to unload. Each day's route search stops after %v or %s, whichever comes first, the same for every way of collecting; schedules that visit the same bins reuse the routes of the first such day.", o.PlanTime, iterations(o.MaxIterations)),
+		fmt.Sprintf("Sensors report every %s (real ones report a few times an hour; the planner only needs the latest reading). Some readings are lost or wrong, as with real ultrasonic sensors.", every(o.ReadingInterval)),
+		fmt.Sprintf("Every way of collecting is routed by the same route planner over the same road distances (straight-line distance times 1.35, driven at 25 km/h), with the trucks' capacities, shifts, breaks and trips to unload. Each day's route search stops after %s or %s, whichever comes first, the same for every way of collecting; schedules that visit the same bins reuse the routes of the first such day.", every(o.PlanTime), iterations(o.MaxIterations)),
 		"On a day the city's fleet cannot empty every bin a way of collecting asks for (every bin, for daily collection; every bin the planner must empty), the day is planned again with twice the trucks, up to eight times the fleet; the report says how many extra trucks were needed at most and how many bins were still left.",
-		"Kilometres and hours of a route are shared between the zones it serves by its number of stops.",
+		"In the zone figures, the kilometres and hours of a route are shared between the zones it serves by its number of stops there, and a route counts as a truck trip in every zone it serves.",
 		fmt.Sprintf("Fuel: %.2f litres of diesel per kilometre (an assumption; refuse trucks on stop-and-go collection rounds often burn more, so scale fuel, CO2 and fuel cost accordingly).", c.FuelLPerKm),
 		fmt.Sprintf("CO2: %.2f kg per litre of diesel burnt (the standard emission factor for diesel, as in the UK government's greenhouse gas conversion factors and the US EPA's).", c.CO2KgPerL),
 		fmt.Sprintf("Cost: a crew costs %.0f per hour of route, a truck %.2f per kilometre besides fuel, diesel %.2f per litre (assumed figures, in euros; change them to your own).", c.CrewPerHour, c.TruckPerKm, c.FuelPerL),
@@ -38,4 +38,17 @@ func iterations(n int) string {
 		return "when the time is up"
 	}
 	return fmt.Sprintf("%d rounds of improvement", n)
+}
+
+// every says a duration in words: "hour", "30 minutes", "0.2 seconds".
+func every(d time.Duration) string {
+	switch {
+	case d == time.Hour:
+		return "hour"
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%d hours", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%d minutes", d/time.Minute)
+	}
+	return fmt.Sprintf("%g seconds", d.Seconds())
 }

@@ -89,7 +89,8 @@ type Week struct {
 }
 
 // ZoneFigures are a policy's figures in one zone. Route kilometres and
-// hours are shared between the zones a route serves by its bin stops.
+// hours are shared between the zones a route serves by its bin stops; a
+// route counts in every zone it serves; disposal trips are not split.
 type ZoneFigures struct {
 	Zone string `json:"zone"`
 	Figures

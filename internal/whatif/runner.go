@@ -496,9 +496,13 @@ func (r *runner) book(pl civic.Plan, lag time.Duration) {
 				z.Km += f.Km * share
 				z.Hours += f.Hours * share
 			}
-			z := &r.res.Zones[r.binZone[bins[0]]]
-			z.Routes++
-			z.Disposals += f.Disposals
+			seen := map[int]bool{}
+			for _, bi := range bins {
+				if zi := r.binZone[bi]; !seen[zi] {
+					seen[zi] = true
+					r.res.Zones[zi].Routes++
+				}
+			}
 		}
 	}
 	// Keep the queue sorted and drop what is done.
