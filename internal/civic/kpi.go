@@ -12,8 +12,9 @@ import (
 // The baseline is what a city without sensors does: every active bin
 // emptied on every service day of the configured fixed schedule (the
 // planner's ServiceDays for the bin's zone and stream; Monday to Saturday
-// by default), from the day the bin was installed (or registered in civic,
-// when its installation date is unknown) and never before civic's records
+// by default), from the day the bin was installed (when its installation
+// date is unknown: registered in civic, or first collected if that is
+// earlier, as with imported history) and never before civic's records
 // begin (the first recorded collection). Collections avoided are the
 // baseline's visits less the collections made.
 //

@@ -334,7 +334,7 @@ func (s *Store) KPIs(ctx context.Context, q civic.KPIQuery) (civic.KPIReport, er
 		recordsFrom := civic.DayOf(*first, q.Location)
 		as.RecordsFrom = recordsFrom.Format(time.DateOnly)
 		args = []any{string(civic.StatusActive)}
-		zc = zoneCond("zone_id", &args)
+		zc = zoneCond("b.zone_id", &args)
 		type binGroup struct {
 			zone   string
 			stream civic.Stream
@@ -343,11 +343,13 @@ func (s *Store) KPIs(ctx context.Context, q civic.KPIQuery) (civic.KPIReport, er
 		type binRow struct {
 			zone, stream, installed string
 			created                 time.Time
+			collected               *time.Time // the first collection
 		}
-		bins, err := list(ctx, s, "kpis: bins", `SELECT COALESCE(zone_id, ''), stream, installed_on, created_at FROM bins
-			WHERE status = $1`+zc, func(r rowScanner) (binRow, error) {
+		bins, err := list(ctx, s, "kpis: bins", `SELECT COALESCE(b.zone_id, ''), b.stream, b.installed_on, b.created_at, c.first
+			FROM bins b LEFT JOIN (SELECT bin_id, min(time) AS first FROM collections GROUP BY bin_id) c ON c.bin_id = b.id
+			WHERE b.status = $1`+zc, func(r rowScanner) (binRow, error) {
 			var b binRow
-			err := r.Scan(&b.zone, &b.stream, &b.installed, scanTime{&b.created})
+			err := r.Scan(&b.zone, &b.stream, &b.installed, scanTime{&b.created}, scanTimePtr{&b.collected})
 			return b, err
 		}, args...)
 		if err != nil {
@@ -355,7 +357,12 @@ func (s *Store) KPIs(ctx context.Context, q civic.KPIQuery) (civic.KPIReport, er
 		}
 		groups := map[binGroup]int{}
 		for _, b := range bins {
+			// Installed, or else registered (or first collected, when
+			// history was imported).
 			from := civic.DayOf(b.created, q.Location)
+			if b.collected != nil && b.collected.Before(b.created) {
+				from = civic.DayOf(*b.collected, q.Location)
+			}
 			if t, err := time.ParseInLocation(time.DateOnly, b.installed, q.Location); err == nil {
 				from = t
 			}
