@@ -117,13 +117,15 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 			token, s, _, err := n.app.auth.Login(ctx, name, password)
 			return token, s.ExpiresAt, err
 		},
-		Logout:     n.app.auth.Logout,
-		Alerts:     n.alerts,
-		Logger:     log,
-		Now:        n.clock,
-		Forecaster: n.forecasts,
-		Planner:    n.planner,
-		Plans:      n.app.store,
+		Logout:      n.app.auth.Logout,
+		Alerts:      n.alerts,
+		Logger:      log,
+		Now:         n.clock,
+		Forecaster:  n.forecasts,
+		Planner:     n.planner,
+		Plans:       n.app.store,
+		KPIs:        n.app.store,
+		Simulations: n.app.store,
 	})
 	secrets := map[string]string{}
 	if c.TTNSecret != "" {
