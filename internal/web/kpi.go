@@ -38,6 +38,11 @@ type kpiData struct {
 	CSVURL string
 	// Scope names what the figures cover: "the city" or a zone's name.
 	Scope string
+	// Weeks are the weeks shown: the report's, less the leading weeks
+	// before civic's records begin that have nothing to show (Before of
+	// them).
+	Weeks  []civic.KPIWeek
+	Before int
 }
 
 func (u *UI) kpiModel(r *http.Request) (kpiData, error) {
@@ -64,8 +69,13 @@ func (u *UI) kpiModel(r *http.Request) (kpiData, error) {
 		}
 	}
 	d.CSVURL = "/kpi.csv?" + url.Values{"from": {q.From}, "to": {q.To}, "zone": {q.Zone}}.Encode()
+	d.Weeks = rep.Weeks
+	for len(d.Weeks) > 0 && beforeRecords(d.Weeks[0], rep.Assumptions.RecordsFrom) {
+		d.Weeks = d.Weeks[1:]
+		d.Before++
+	}
 	c := &d.Chart
-	for _, w := range rep.Weeks {
+	for _, w := range d.Weeks {
 		t, _ := time.ParseInLocation(time.DateOnly, w.Week, q.Location)
 		c.Weeks = append(c.Weeks, t.Unix())
 		c.Collections = append(c.Collections, w.Collections)
@@ -81,6 +91,17 @@ func (u *UI) kpiModel(r *http.Request) (kpiData, error) {
 		c.Fill = append(c.Fill, b.N)
 	}
 	return d, nil
+}
+
+// beforeRecords reports whether w ends before civic's records begin (or
+// there are none) and has nothing to show.
+func beforeRecords(w civic.KPIWeek, recordsFrom string) bool {
+	start, err := time.Parse(time.DateOnly, w.Week)
+	if err != nil {
+		return false
+	}
+	ended := recordsFrom == "" || start.AddDate(0, 0, 7).Format(time.DateOnly) <= recordsFrom
+	return ended && w.Collections == 0 && w.Baseline == 0 && w.Overflows == 0 && w.StopsPlanned == 0
 }
 
 func (u *UI) kpiPage(w http.ResponseWriter, r *http.Request, p civic.Principal) {
