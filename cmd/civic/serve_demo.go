@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"slices"
 	"sync"
@@ -17,6 +18,12 @@ const demoBins = 1000
 
 // demoBackfill is how much history the demo city has when it starts.
 const demoBackfill = 2 * 24 * time.Hour
+
+// demoLastEmptied bounds how long before its history a demo bin was last
+// emptied: the city it pretends to be empties every bin weekly at least
+// (civic.DefaultPlanSettings' hygiene rule), so on the first service day
+// after two days of history no bin is over the limit yet.
+const demoLastEmptied = 4 * 24 * time.Hour
 
 // demoUsers are the demo accounts, one per role. Their passwords are fixed
 // so they can be printed at every start-up: this is a demo, never a city.
@@ -35,12 +42,15 @@ func demoPassword(name string) string { return "civic-demo-" + name }
 // demoCity animates a generated city: its sensors send readings through the
 // real ingest path on an accelerated clock.
 type demoCity struct {
-	sensors *sim.Sensors
-	loc     *time.Location
-	seed    uint64
-	log     *slog.Logger
-	speed   float64
-	tick    time.Duration
+	sensors     *sim.Sensors
+	loc         *time.Location
+	seed        uint64
+	log         *slog.Logger
+	speed       float64
+	tick        time.Duration
+	fresh       bool             // the city was generated now: its history is recorded
+	history     []sim.Collection // the sensor model's own collections during the history
+	historyFrom time.Time        // when the sensors' history starts
 
 	mu        sync.Mutex
 	realStart time.Time // real time at which the simulated clock read simStart
@@ -88,15 +98,19 @@ func setupDemo(ctx context.Context, e *env, a *app, c *config, log *slog.Logger)
 	}
 
 	loc, _ := time.LoadLocation(c.TimeZone) // checked by finishServe; nil is UTC
-	d := &demoCity{log: log, speed: c.Speed, tick: time.Second, loc: loc, seed: uint64(c.Seed)}
+	d := &demoCity{log: log, speed: c.Speed, tick: time.Second, loc: loc, seed: uint64(c.Seed), fresh: fresh}
 	start := now
 	if fresh {
 		start = now.Add(-demoBackfill)
 	}
+	d.historyFrom = start
 	d.sensors = sim.NewSensors(city, sim.SensorParams{
 		Seed:   uint64(c.Seed),
 		Start:  start,
 		Policy: sim.Policy{Kind: sim.PolicyThreshold},
+		// Called within Step, on the demo's goroutine, during the history
+		// only (the crews empty the bins afterwards).
+		OnCollect: func(col sim.Collection) { d.history = append(d.history, col) },
 	})
 	d.realStart, d.simStart = time.Now(), now
 	return d, nil
@@ -107,7 +121,7 @@ func setupDemo(ctx context.Context, e *env, a *app, c *config, log *slog.Logger)
 // the sensor model emptying full bins on its own daily round), then on the
 // accelerated clock, one step a tick, with the crews working the planner's
 // routes: from then on a bin is emptied because a crew collected its stop.
-func (d *demoCity) start(ctx context.Context, ing civic.Ingester, ui interface{ Refresh(context.Context) error }, planner civic.Planner, plans sim.PlanSource) {
+func (d *demoCity) start(ctx context.Context, ing civic.Ingester, ui interface{ Refresh(context.Context) error }, planner civic.Planner, plans civic.PlanStore) {
 	ctx, d.cancel = context.WithCancel(ctx)
 	d.done = make(chan struct{})
 	go func() {
@@ -136,6 +150,9 @@ func (d *demoCity) start(ctx context.Context, ing civic.Ingester, ui interface{ 
 			}
 			d.log.Info("demo: history ready", "readings", n)
 		}
+		if d.fresh {
+			d.recordHistory(ctx, plans)
+		}
 		d.mu.Lock()
 		d.realStart, d.simStart = time.Now(), d.sensors.Now()
 		d.mu.Unlock()
@@ -156,6 +173,45 @@ func (d *demoCity) start(ctx context.Context, ing civic.Ingester, ui interface{ 
 			}
 		}
 	}()
+}
+
+// recordHistory stores the collections of the generated history, and for
+// each bin not emptied during it the model's reckoning of when it last was
+// before, so that the planner sees a city that has been emptying its bins
+// (and does not send every bin out on hygiene grounds on the first day).
+func (d *demoCity) recordHistory(ctx context.Context, plans civic.PlanStore) {
+	emptied := map[string]bool{}
+	cs := make([]civic.Collection, 0, len(d.history))
+	for _, h := range d.history {
+		emptied[h.BinID] = true
+		cs = append(cs, civic.Collection{BinID: h.BinID, Time: h.Time, Source: "demo"})
+	}
+	d.history = nil
+	earliest := d.historyFrom.Add(-demoLastEmptied)
+	for _, b := range d.sensors.City().Bins {
+		if emptied[b.ID] {
+			continue
+		}
+		if t, ok := d.sensors.EmptiedBefore(b.ID); ok {
+			if t.Before(earliest) {
+				// A slow bin the hygiene round emptied: some day of the
+				// round, the same for the bin at every start.
+				h := fnv.New64a()
+				h.Write([]byte(b.ID))
+				t = d.historyFrom.Add(-time.Duration(float64(h.Sum64()%1000) / 1000 * float64(demoLastEmptied))).Truncate(time.Second)
+			}
+			cs = append(cs, civic.Collection{BinID: b.ID, Time: t, Source: "demo"})
+		}
+	}
+	for i := range cs {
+		if err := plans.RecordCollection(ctx, &cs[i]); err != nil {
+			if ctx.Err() == nil {
+				d.log.Warn("demo: recording the history's collections", "err", err)
+			}
+			return
+		}
+	}
+	d.log.Info("demo: history's collections recorded", "collections", len(cs))
 }
 
 // runCrews has the day's plan made and its stops worked as the simulated

@@ -217,6 +217,7 @@ type binState struct {
 
 	t     int64   // the time fill is known at
 	fill  float64 // 0..1
+	fill0 float64 // the fill at the start
 	loose float64 // litres of loose waste received since the start
 
 	segStart, segEnd int64 // cached constant-rate segment
@@ -366,6 +367,7 @@ func NewSensors(city *City, p SensorParams) *Sensors {
 			threshold:  b.Threshold(),
 			t:          s.start,
 			fill:       fill0,
+			fill0:      fill0,
 			dayCache:   math.MinInt64,
 			phaseDraw:  phase,
 			tod:        tod,
@@ -736,6 +738,21 @@ func (s *Sensors) TrueFill(binID string) float64 {
 	}
 	b := &s.bins[i]
 	return math.Min(1, b.fill+s.integral(b, b.t, max(s.now, b.t)))
+}
+
+// EmptiedBefore returns when binID was last emptied before the simulation
+// started, by the model's reckoning: its fill at the start took that long
+// to gather at its mean rate. A city loading a simulated history records it
+// as each bin's last collection, so that its planner does not take every
+// bin for one never emptied. It reports false for an unknown bin.
+func (s *Sensors) EmptiedBefore(binID string) (time.Time, bool) {
+	i, ok := s.binIndex(binID)
+	if !ok {
+		return time.Time{}, false
+	}
+	b := &s.bins[i] // fill0 and meanRate are set once in NewSensors
+	hours := b.fill0 / b.meanRate
+	return time.Unix(s.start, 0).UTC().Add(-time.Duration(hours * float64(time.Hour))).Truncate(time.Second), true
 }
 
 // TrueRate returns binID's true fill rate at t, as a fraction of its

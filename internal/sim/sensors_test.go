@@ -781,3 +781,24 @@ func TestHandBuiltCity(t *testing.T) {
 		t.Errorf("BinIndex on a hand-built city = %d, %v", i, ok)
 	}
 }
+
+// TestEmptiedBefore: a bin's last emptying before the start is as long
+// before it as its starting fill took at its mean rate.
+func TestEmptiedBefore(t *testing.T) {
+	city := sim.GenerateCity(sim.CityParams{Bins: 50, Seed: 4})
+	start := city.Params.Start
+	s := sim.NewSensors(city, sim.SensorParams{Seed: 4, Start: start, Faults: &sim.Faults{}})
+	for _, b := range city.Bins {
+		at, ok := s.EmptiedBefore(b.ID)
+		if !ok || !at.Before(start) {
+			t.Fatalf("bin %s emptied before the start at %v (%v)", b.ID, at, ok)
+		}
+		want := s.TrueFill(b.ID) / s.MeanRate(b.ID) // hours
+		if got := start.Sub(at).Hours(); math.Abs(got-want) > 1.0/3600+1e-9 {
+			t.Errorf("bin %s emptied %.4f h before the start, want %.4f (fill %.3f at %.5f/h)", b.ID, got, want, s.TrueFill(b.ID), s.MeanRate(b.ID))
+		}
+	}
+	if _, ok := s.EmptiedBefore("nope"); ok {
+		t.Error("an unknown bin was emptied")
+	}
+}
