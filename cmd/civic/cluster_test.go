@@ -336,8 +336,14 @@ type serveProc struct {
 // and with the further flags args, and kills it when t ends.
 func startNode(t *testing.T, dbURL string, args ...string) *serveProc {
 	t.Helper()
-	cmd := exec.Command(civicBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--mqtt-addr", "", "--db", dbURL,
-		"--data", t.TempDir(), "--log-format", "text"}, args...)...)
+	return startServe(t, append([]string{"--db", dbURL, "--data", t.TempDir()}, args...)...)
+}
+
+// startServe starts `civic serve` with args on a random port, without
+// MQTT, logging text, and kills it when t ends.
+func startServe(t *testing.T, args ...string) *serveProc {
+	t.Helper()
+	cmd := exec.Command(civicBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--mqtt-addr", "", "--log-format", "text"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
