@@ -121,7 +121,10 @@ func setupDemo(ctx context.Context, e *env, a *app, c *config, log *slog.Logger)
 // the sensor model emptying full bins on its own daily round), then on the
 // accelerated clock, one step a tick, with the crews working the planner's
 // routes: from then on a bin is emptied because a crew collected its stop.
-func (d *demoCity) start(ctx context.Context, ing civic.Ingester, ui interface{ Refresh(context.Context) error }, planner civic.Planner, plans civic.PlanStore) {
+//
+// nightly starts the planner's nightly job, once the history is in.
+func (d *demoCity) start(ctx context.Context, ing civic.Ingester, ui interface{ Refresh(context.Context) error },
+	planner civic.Planner, plans civic.PlanStore, nightly func(context.Context) error) {
 	ctx, d.cancel = context.WithCancel(ctx)
 	d.done = make(chan struct{})
 	go func() {
@@ -153,9 +156,13 @@ func (d *demoCity) start(ctx context.Context, ing civic.Ingester, ui interface{ 
 		if d.fresh {
 			d.recordHistory(ctx, plans)
 		}
+
 		d.mu.Lock()
 		d.realStart, d.simStart = time.Now(), d.sensors.Now()
 		d.mu.Unlock()
+		if err := nightly(ctx); err != nil {
+			d.log.Error("demo: starting the nightly planner", "err", err)
+		}
 		if err := d.sensors.SetPolicy(sim.Policy{Kind: sim.PolicyNone}); err != nil {
 			d.log.Error("demo: handing collections to the crews", "err", err)
 		}
