@@ -137,28 +137,31 @@ func (c *Crews) Step(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// work reports one stop done at at.
+// work reports one stop done at at, and empties a collected bin in the
+// sensor model once the report is applied: a report sent again (a
+// restarted demo working from an older copy of the plan) changes nothing,
+// in the store or in the model.
 func (c *Crews) work(ctx context.Context, s civic.Stop, at time.Time) error {
 	r := civic.StopReport{ClientID: "demo-" + s.ID, StopID: s.ID, Status: civic.StopCollected, At: at, By: "demo"}
 	if c.SkipRate > 0 && c.chance(s.ID) < c.SkipRate {
 		r.Status, r.SkipReason = civic.StopSkipped, civic.SkipBlocked
-	} else {
-		fill, err := c.Sensors.Empty(s.BinID, at)
-		if err != nil && !civic.IsKind(err, civic.NotFound) {
-			return err
-		}
-		if err == nil {
-			seen := math.Round(fill*10) / 10 // a crew's eye: to the nearest tenth
-			r.FillSeen = &seen
-		}
+	} else if fill := c.Sensors.TrueFill(s.BinID); !math.IsNaN(fill) {
+		seen := math.Round(fill*10) / 10 // a crew's eye: to the nearest tenth
+		r.FillSeen = &seen
 	}
-	if _, _, err := c.Planner.Report(ctx, &r); err != nil {
+	_, applied, err := c.Planner.Report(ctx, &r)
+	if err != nil {
 		// A stop the planner refuses (a plan replaced meanwhile) is left.
 		if civic.IsKind(err, civic.Invalid) || civic.IsKind(err, civic.NotFound) || civic.IsKind(err, civic.Conflict) {
 			c.Logger.Warn("demo: stop report refused", "stop", s.ID, "err", err)
 			return nil
 		}
 		return err
+	}
+	if applied && r.Status == civic.StopCollected {
+		if _, err := c.Sensors.Empty(s.BinID, at); err != nil && !civic.IsKind(err, civic.NotFound) {
+			return err
+		}
 	}
 	return nil
 }

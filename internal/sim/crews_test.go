@@ -3,6 +3,7 @@ package sim_test
 import (
 	"context"
 	"log/slog"
+	"reflect"
 	"testing"
 	"time"
 
@@ -66,7 +67,7 @@ func newCrewCity(t *testing.T, bins int, from time.Time) *crewCity {
 	}
 
 	// The history's collections are stored, as the demo does, so that the
-	// planner knows which bins were emptied yesterday.
+	// planner knows which bins were emptied lately.
 	var history []sim.Collection
 	c.sensors = sim.NewSensors(c.city, sim.SensorParams{
 		Seed:            11,
@@ -77,8 +78,21 @@ func newCrewCity(t *testing.T, bins int, from time.Time) *crewCity {
 		OnCollect:       func(col sim.Collection) { history = append(history, col) },
 	})
 	c.ingest(t, c.sensors.Step(from))
+	emptied := map[string]bool{}
 	for _, h := range history {
+		emptied[h.BinID] = true
 		must("history collection", c.st.RecordCollection(ctx, &civic.Collection{BinID: h.BinID, Time: h.Time, Source: "demo"}))
+	}
+	// The other bins were last emptied before the history, within the
+	// week's hygiene limit.
+	earliest := from.Add(-5 * 24 * time.Hour)
+	for _, b := range c.city.Bins {
+		if at, ok := c.sensors.EmptiedBefore(b.ID); ok && !emptied[b.ID] {
+			if at.Before(earliest) {
+				at = earliest
+			}
+			must("last collection", c.st.RecordCollection(ctx, &civic.Collection{BinID: b.ID, Time: at, Source: "demo"}))
+		}
 	}
 	must("SetPolicy", c.sensors.SetPolicy(sim.Policy{Kind: sim.PolicyNone}))
 
@@ -129,6 +143,10 @@ func TestCrewsWorkADay(t *testing.T) {
 	c := newCrewCity(t, 200, day)
 	crews := c.crews()
 
+	// A copy of the crews that reads the plan before anyone works it, and
+	// sends its reports again at the end of the day.
+	var stale *sim.Crews
+
 	const step = 5 * time.Minute
 	var (
 		locked    bool                     // the plan was seen locked before any report
@@ -152,13 +170,17 @@ func TestCrewsWorkADay(t *testing.T) {
 					t.Fatalf("%s: the day's plan is %s by %q, want locked by demo", now.Format("15:04"), p.Status, p.CreatedBy)
 				}
 				locked = true
+				stale = c.crews()
+				if err := stale.Step(ctx, now); err != nil {
+					t.Fatal(err)
+				}
 			} else if !civic.IsKind(err, civic.NotFound) {
 				t.Fatal(err)
 			} else if now.After(day.Add(4 * time.Hour)) {
 				t.Fatalf("no plan for %s at %s", date, now.Format("15:04"))
 			}
 		}
-		cs, err := c.st.ListCollections(ctx, civic.CollectionFilter{})
+		cs, err := c.st.ListCollections(ctx, civic.CollectionFilter{From: day}) // not the history's
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -240,13 +262,37 @@ func TestCrewsWorkADay(t *testing.T) {
 	}
 
 	// Restarted once more at the end of the day, the crews find every stop
-	// reported and report nothing again.
-	again := c.crews()
-	if err := again.Step(ctx, day.Add(23*time.Hour)); err != nil {
-		t.Fatal(err)
+	// reported and report nothing again; the stale copy sends every report
+	// again, and its client ids make them change nothing, in the store or
+	// in the sensor model.
+	fills := map[string]float64{}
+	for _, b := range c.city.Bins {
+		fills[b.ID] = c.sensors.TrueFill(b.ID)
+	}
+	end := day.Add(24 * time.Hour)
+	for _, cr := range []*sim.Crews{c.crews(), stale} {
+		if err := cr.Step(ctx, end); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if after, err := c.st.ListCollections(ctx, civic.CollectionFilter{PlanID: p.ID}); err != nil || len(after) != len(seen) {
 		t.Errorf("after a restart: %d collections (%v), want %d", len(after), err, len(seen))
+	}
+	after, err := c.st.PlanForDate(ctx, date)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range after.Routes {
+		for j, s := range r.Stops {
+			if was := p.Routes[i].Stops[j]; s.Status != was.Status || !reflect.DeepEqual(s.DoneAt, was.DoneAt) {
+				t.Errorf("stop %s after the reports were sent again: %s at %v, was %s at %v", s.ID, s.Status, s.DoneAt, was.Status, was.DoneAt)
+			}
+		}
+	}
+	for id, f := range fills {
+		if got := c.sensors.TrueFill(id); got != f {
+			t.Errorf("bin %s: the reports sent again emptied it in the sensor model (%.3f, was %.3f)", id, got, f)
+		}
 	}
 	t.Logf("%d bin stops, %d reported (%d collected), %d next readings checked", stops, reported, collected, lowAfter)
 }
