@@ -59,8 +59,8 @@ func TestDemoServe(t *testing.T) {
 		Routes           []struct{ ID string }
 	}
 	type collection struct {
-		ID, BinID, StopID, PlanID string
-		Time                      time.Time
+		BinID string
+		Time  time.Time
 	}
 	var (
 		day       plan
@@ -72,7 +72,7 @@ func TestDemoServe(t *testing.T) {
 			t.Fatalf("after %s: plan %+v, %d collections, no collected bin read low since; logs:\n%s",
 				time.Since(started).Round(time.Second), day, len(collected), srv.logs)
 		}
-		time.Sleep(250 * time.Millisecond)
+		time.Sleep(500 * time.Millisecond)
 		if day.ID == "" {
 			var plans struct{ Items []plan }
 			if code := get("/api/v1/plans?limit=10", &plans); code != http.StatusOK {
@@ -91,7 +91,6 @@ func TestDemoServe(t *testing.T) {
 		}
 		var cs struct {
 			Items []struct {
-				ID     string    `json:"id"`
 				BinID  string    `json:"bin_id"`
 				StopID string    `json:"stop_id"`
 				PlanID string    `json:"plan_id"`
@@ -110,11 +109,36 @@ func TestDemoServe(t *testing.T) {
 			if c.PlanID != day.ID || c.StopID == "" || c.Source != "crew" {
 				t.Fatalf("collection %+v of plan %s: want a crew's, of a stop of the plan", c, day.ID)
 			}
-			collected = append(collected, collection{ID: c.ID, BinID: c.BinID, StopID: c.StopID, PlanID: c.PlanID, Time: c.Time})
+			collected = append(collected, collection{BinID: c.BinID, Time: c.Time})
 		}
 		// A collected bin whose sensor has spoken since reads nearly
-		// empty.
+		// empty on the map (one request for every bin: the API limits a
+		// client's rate), and on the API.
+		var snap struct{ Bins [][]any }
+		if code := get("/map/bins.json", &snap); code != http.StatusOK {
+			t.Fatalf("map data: status %d", code)
+		}
+		rows := map[string][]any{}
+		for _, row := range snap.Bins {
+			// [id, lat, lon, fill %|null, stream, zone, status, flags, last reading (Unix s)]
+			if id, ok := row[0].(string); ok && len(row) > 8 {
+				rows[id] = row
+			}
+		}
 		for _, c := range collected {
+			row, ok := rows[c.BinID]
+			if !ok {
+				continue
+			}
+			pct, okFill := row[3].(float64)
+			read, okTime := row[8].(float64)
+			if !okFill || !okTime || int64(read) <= c.Time.Unix() {
+				continue // no reading since the collection yet
+			}
+			if pct >= 20 {
+				t.Fatalf("bin %s collected at %s shows %v %% on the map, read at %s; want < 20 %%",
+					c.BinID, c.Time, pct, time.Unix(int64(read), 0).UTC())
+			}
 			var bin struct {
 				State *struct {
 					Time time.Time `json:"time"`
@@ -124,15 +148,11 @@ func TestDemoServe(t *testing.T) {
 			if code := get("/api/v1/bins/"+url.PathEscape(c.BinID), &bin); code != http.StatusOK {
 				t.Fatalf("get bin %s: status %d", c.BinID, code)
 			}
-			st := bin.State
-			if st == nil || st.Fill == nil || !st.Time.After(c.Time) {
-				continue
-			}
-			if *st.Fill >= 0.2 {
-				t.Fatalf("bin %s collected at %s reads %.2f at %s, want < 0.2", c.BinID, c.Time, *st.Fill, st.Time)
+			if st := bin.State; st == nil || st.Fill == nil || !st.Time.After(c.Time) || *st.Fill >= 0.2 {
+				t.Fatalf("bin %s collected at %s: state %+v, want a reading since below 0.2", c.BinID, c.Time, st)
 			}
 			t.Logf("%s: bin %s collected at %s reads %.2f at %s", time.Since(started).Round(time.Second),
-				c.BinID, c.Time.Format(time.TimeOnly), *st.Fill, st.Time.Format(time.TimeOnly))
+				c.BinID, c.Time.Format(time.TimeOnly), *bin.State.Fill, bin.State.Time.Format(time.TimeOnly))
 			return
 		}
 	}

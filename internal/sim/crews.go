@@ -122,13 +122,8 @@ func (c *Crews) Step(ctx context.Context, now time.Time) error {
 			if at.After(now) {
 				break
 			}
-			// Nor is it dated before what the sensors have already sent
-			// (they run on their own tick): a reading after the report
-			// would show the bin full after it was emptied.
-			if sent := c.Sensors.Now(); at.Before(sent) {
-				at = sent
-			}
-			if err := c.work(ctx, s, at); err != nil {
+			at, err := c.work(ctx, s, at)
+			if err != nil {
 				return err
 			}
 			c.reported[s.ID], c.doneAt[s.ID], last = true, at, at
@@ -137,33 +132,37 @@ func (c *Crews) Step(ctx context.Context, now time.Time) error {
 	return nil
 }
 
-// work reports one stop done at at, and empties a collected bin in the
-// sensor model once the report is applied: a report sent again (a
-// restarted demo working from an older copy of the plan) changes nothing,
-// in the store or in the model.
-func (c *Crews) work(ctx context.Context, s civic.Stop, at time.Time) error {
-	r := civic.StopReport{ClientID: "demo-" + s.ID, StopID: s.ID, Status: civic.StopCollected, At: at, By: "demo"}
+// work empties the bin of a stop in the sensor model and reports the stop
+// done, or skipped, and returns when it was done: at, or later when the
+// sensors have already sent readings past at (a reading after the report
+// must not show the bin full). A report sent again (a copy of the crews
+// working from an older read of the plan) changes nothing in the store,
+// thanks to its client id, though the model's bin is emptied again.
+func (c *Crews) work(ctx context.Context, s civic.Stop, at time.Time) (time.Time, error) {
+	r := civic.StopReport{ClientID: "demo-" + s.ID, StopID: s.ID, Status: civic.StopCollected, By: "demo"}
 	if c.SkipRate > 0 && c.chance(s.ID) < c.SkipRate {
 		r.Status, r.SkipReason = civic.StopSkipped, civic.SkipBlocked
-	} else if fill := c.Sensors.TrueFill(s.BinID); !math.IsNaN(fill) {
-		seen := math.Round(fill*10) / 10 // a crew's eye: to the nearest tenth
-		r.FillSeen = &seen
+	} else {
+		done, fill, err := c.Sensors.EmptyNotBefore(s.BinID, at)
+		if err != nil && !civic.IsKind(err, civic.NotFound) {
+			return at, err
+		}
+		if err == nil {
+			at = done
+			seen := math.Round(fill*10) / 10 // a crew's eye: to the nearest tenth
+			r.FillSeen = &seen
+		}
 	}
-	_, applied, err := c.Planner.Report(ctx, &r)
-	if err != nil {
+	r.At = at
+	if _, _, err := c.Planner.Report(ctx, &r); err != nil {
 		// A stop the planner refuses (a plan replaced meanwhile) is left.
 		if civic.IsKind(err, civic.Invalid) || civic.IsKind(err, civic.NotFound) || civic.IsKind(err, civic.Conflict) {
 			c.Logger.Warn("demo: stop report refused", "stop", s.ID, "err", err)
-			return nil
+			return at, nil
 		}
-		return err
+		return at, err
 	}
-	if applied && r.Status == civic.StopCollected {
-		if _, err := c.Sensors.Empty(s.BinID, at); err != nil && !civic.IsKind(err, civic.NotFound) {
-			return err
-		}
-	}
-	return nil
+	return at, nil
 }
 
 func (c *Crews) defaults() {

@@ -263,12 +263,7 @@ func TestCrewsWorkADay(t *testing.T) {
 
 	// Restarted once more at the end of the day, the crews find every stop
 	// reported and report nothing again; the stale copy sends every report
-	// again, and its client ids make them change nothing, in the store or
-	// in the sensor model.
-	fills := map[string]float64{}
-	for _, b := range c.city.Bins {
-		fills[b.ID] = c.sensors.TrueFill(b.ID)
-	}
+	// again, and its client ids make them change nothing in the store.
 	end := day.Add(24 * time.Hour)
 	for _, cr := range []*sim.Crews{c.crews(), stale} {
 		if err := cr.Step(ctx, end); err != nil {
@@ -289,11 +284,7 @@ func TestCrewsWorkADay(t *testing.T) {
 			}
 		}
 	}
-	for id, f := range fills {
-		if got := c.sensors.TrueFill(id); got != f {
-			t.Errorf("bin %s: the reports sent again emptied it in the sensor model (%.3f, was %.3f)", id, got, f)
-		}
-	}
+
 	t.Logf("%d bin stops, %d reported (%d collected), %d next readings checked", stops, reported, collected, lowAfter)
 }
 

@@ -626,6 +626,25 @@ const MaxEmptyAhead = time.Hour
 func (s *Sensors) Empty(binID string, t time.Time) (float64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.emptyAt(binID, t)
+}
+
+// EmptyNotBefore empties binID as Empty does, at t or, if the simulation
+// has already passed t, at Now, so that no reading sent before shows the
+// bin full after it was emptied (a demo's crews and sensors run on their
+// own ticks). It returns the time used and the bin's true fill just
+// before. Errors as Empty's.
+func (s *Sensors) EmptyNotBefore(binID string, t time.Time) (time.Time, float64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now := time.Unix(s.now, 0); t.Before(now) {
+		t = now
+	}
+	fill, err := s.emptyAt(binID, t)
+	return t, fill, err
+}
+
+func (s *Sensors) emptyAt(binID string, t time.Time) (float64, error) {
 	i, ok := s.binIndex(binID)
 	if !ok {
 		return 0, civic.Errorf(civic.NotFound, "no bin %q in the simulated city", binID)
