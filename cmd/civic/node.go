@@ -163,8 +163,13 @@ func (n *node) start(ctx context.Context) error {
 	if err := n.writer.Start(ctx); err != nil {
 		return fmt.Errorf("ingest writer: %w", err)
 	}
-	if err := n.planner.Start(ctx); err != nil {
-		return fmt.Errorf("nightly planner: %w", err)
+	// The demo's nightly job starts once the demo's history is in: run
+	// now, after 18:00, it would plan tomorrow from a store with no
+	// readings, and the demo's first day would have no collections.
+	if n.demo == nil {
+		if err := n.planner.Start(ctx); err != nil {
+			return fmt.Errorf("nightly planner: %w", err)
+		}
 	}
 
 	ln, err := net.Listen("tcp", n.c.Addr)
@@ -189,7 +194,7 @@ func (n *node) start(ctx context.Context) error {
 		fmt.Fprintf(n.e.stdout, "civic: MQTT broker on %s\n", n.broker.Addr())
 	}
 	if n.demo != nil {
-		n.demo.start(ctx, n.writer, n.ui, n.planner, n.app.store)
+		n.demo.start(ctx, n.writer, n.ui, n.planner, n.app.store, n.planner.Start)
 	}
 	return nil
 }
