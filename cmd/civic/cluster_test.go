@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os/exec"
 	"slices"
@@ -29,7 +30,8 @@ func TestTwoNodes(t *testing.T) {
 	}
 	key := m[1]
 
-	b := startNode(t, dbURL)
+	// No nightly plan here (TestTwoNodesNightlyPlan is about that).
+	b := startNode(t, dbURL, "--plan-at", "")
 	// The bin exists before A starts, so A's alert engine knows it.
 	if code := call(t, "POST", b.base+"/api/v1/bins", key, map[string]any{
 		"id": "B-1", "name": "Market St & 12th", "lat": 39.9522, "lon": -75.1600, "stream": "trash", "capacity_l": 568,
@@ -39,7 +41,7 @@ func TestTwoNodes(t *testing.T) {
 	if code := call(t, "POST", b.base+"/api/v1/devices", key, map[string]any{"id": "S-1", "bin_id": "B-1"}, nil); code != http.StatusCreated {
 		t.Fatalf("create device: status %d, want 201", code)
 	}
-	a := startNode(t, dbURL)
+	a := startNode(t, dbURL, "--plan-at", "")
 
 	bins := openSSE(t, b.base+"/events", key)
 	alerts := openSSE(t, b.base+"/alerts/events", key)
@@ -135,6 +137,149 @@ func TestTwoNodes(t *testing.T) {
 	}
 }
 
+// TestTwoNodesNightlyPlan starts two `civic serve` nodes on one PostgreSQL
+// database when their nightly plan is already due: the cluster lock lets
+// one of them plan the next day, and the other finds the plan made. A
+// third node started later plans nothing either.
+func TestTwoNodesNightlyPlan(t *testing.T) {
+	dbURL := scratchPostgres(t)
+	m := keyLine.FindStringSubmatch(civicCmd(t, "key", "add", "--scope", "admin", "--name", "cluster", "--db", dbURL))
+	if m == nil {
+		t.Fatal("civic key add printed no key")
+	}
+	key := m[1]
+
+	// The city, made through a node that does not plan: a depot, a
+	// transfer station, a trash truck and its crew, and five full bins.
+	setup := startNode(t, dbURL, "--plan-at", "")
+	api := setup.base + "/api/v1"
+	for _, c := range []struct {
+		path string
+		body map[string]any
+	}{
+		{"/depots", map[string]any{"id": "DEP-1", "name": "North depot", "lat": 39.96, "lon": -75.15}},
+		{"/facilities", map[string]any{"id": "F-1", "name": "Transfer station", "kind": "transfer_station", "lat": 39.94, "lon": -75.17,
+			"streams": []string{"trash"}}},
+		{"/trucks", map[string]any{"id": "T-1", "name": "Truck 1", "depot_id": "DEP-1", "capacity_l": 20000, "stream": "trash"}},
+		{"/crews", map[string]any{"id": "C-1", "name": "Crew 1", "depot_id": "DEP-1", "truck_id": "T-1"}},
+	} {
+		if code := call(t, "POST", api+c.path, key, c.body, nil); code != http.StatusCreated {
+			t.Fatalf("POST %s: status %d, want 201; logs:\n%s", c.path, code, setup.logs)
+		}
+	}
+	var readings []any
+	at := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
+	for i := range 5 {
+		bin, dev := fmt.Sprintf("B-%d", i+1), fmt.Sprintf("S-%d", i+1)
+		if code := call(t, "POST", api+"/bins", key, map[string]any{
+			"id": bin, "name": "Bin " + bin, "lat": 39.950 + float64(i)*0.002, "lon": -75.160, "stream": "trash", "capacity_l": 240,
+		}, nil); code != http.StatusCreated {
+			t.Fatalf("create bin %s: status %d", bin, code)
+		}
+		if code := call(t, "POST", api+"/devices", key, map[string]any{"id": dev, "bin_id": bin}, nil); code != http.StatusCreated {
+			t.Fatalf("create device %s: status %d", dev, code)
+		}
+		readings = append(readings, map[string]any{"device": dev, "time": at, "fill": 0.95})
+	}
+	if code := call(t, "POST", api+"/readings", key, map[string]any{"readings": readings}, nil); code != http.StatusAccepted {
+		t.Fatalf("ingest: status %d, want 202", code)
+	}
+	// The writer acknowledges after commit; the states are there once the
+	// bins show them.
+	waitFill := func() bool {
+		var bin struct {
+			State *struct{ Fill *float64 } `json:"state"`
+		}
+		code := call(t, "GET", api+"/bins/B-5", key, nil, &bin)
+		return code == http.StatusOK && bin.State != nil && bin.State.Fill != nil
+	}
+	for deadline := time.Now().Add(10 * time.Second); !waitFill(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the readings did not reach the bins' states")
+		}
+	}
+
+	// Both nodes start at once, their nightly plan (at midnight, in UTC)
+	// long due.
+	nightly := []string{"--plan-at", "00:00", "--plan-time", "2s"}
+	var nodes [2]*serveProc
+	var wg sync.WaitGroup
+	for i := range nodes {
+		wg.Go(func() { nodes[i] = startNode(t, dbURL, nightly...) })
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	const made = "nightly plan made"
+	tomorrow := time.Now().UTC().AddDate(0, 0, 1).Format(time.DateOnly)
+	var p struct {
+		ID        string
+		Date      string
+		Status    string
+		CreatedBy string `json:"created_by"`
+		Routes    []struct {
+			TruckID string `json:"truck_id"`
+			CrewID  string `json:"crew_id"`
+			Stops   []struct{ Kind, BinID string }
+		}
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		code := call(t, "GET", nodes[1].base+"/api/v1/plans/date/"+tomorrow, key, nil, &p)
+		if code == http.StatusOK && strings.Contains(nodes[0].logs.String()+nodes[1].logs.String(), made) {
+			break
+		}
+		if code != http.StatusOK && code != http.StatusNotFound {
+			t.Fatalf("plan for %s: status %d", tomorrow, code)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no nightly plan for %s after 60 s; logs:\nA:\n%s\nB:\n%s", tomorrow, nodes[0].logs, nodes[1].logs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if p.Date != tomorrow || p.Status != "draft" || p.CreatedBy != "scheduler" || len(p.Routes) != 1 ||
+		p.Routes[0].TruckID != "T-1" || p.Routes[0].CrewID != "C-1" {
+		t.Errorf("nightly plan %s for %s, %s by %q, routes %+v; want a draft by the scheduler with T-1's route for C-1",
+			p.ID, p.Date, p.Status, p.CreatedBy, p.Routes)
+	}
+	planned := 0
+	for _, r := range p.Routes {
+		for _, s := range r.Stops {
+			if s.Kind == "bin" {
+				planned++
+			}
+		}
+	}
+	if planned != 5 {
+		t.Errorf("the nightly plan empties %d bins, want the 5 full ones", planned)
+	}
+
+	// A third node, started once the plan exists, finds it.
+	c := startNode(t, dbURL, nightly...)
+	const found = "nightly plan: already planned"
+	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(c.logs.String(), found); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("node C did not find the nightly plan; logs:\n%s", c.logs)
+		}
+	}
+
+	var plans struct {
+		Items []struct{ ID, Date string }
+	}
+	if code := call(t, "GET", api+"/plans?from="+tomorrow+"&to="+tomorrow, key, nil, &plans); code != http.StatusOK || len(plans.Items) != 1 {
+		t.Errorf("plans for %s: status %d, %+v; want exactly one", tomorrow, code, plans.Items)
+	}
+	n := 0
+	for _, node := range []*serveProc{nodes[0], nodes[1], c} {
+		n += strings.Count(node.logs.String(), made)
+	}
+	if n != 1 {
+		t.Errorf("%d nodes say they made the nightly plan, want 1; logs:\nA:\n%s\nB:\n%s\nC:\n%s", n, nodes[0].logs, nodes[1].logs, c.logs)
+	}
+}
+
 // waitMap waits until node n's map data (/map/bins.json) holds bin id, or
 // no longer does (want false).
 func waitMap(t *testing.T, n *serveProc, key, id string, want bool) {
@@ -187,12 +332,18 @@ type serveProc struct {
 	logs *lockedBuffer
 }
 
-// startNode starts `civic serve` on dbURL and a random port, without MQTT,
-// and kills it when t ends.
-func startNode(t *testing.T, dbURL string) *serveProc {
+// startNode starts `civic serve` on dbURL and a random port, without MQTT
+// and with the further flags args, and kills it when t ends.
+func startNode(t *testing.T, dbURL string, args ...string) *serveProc {
 	t.Helper()
-	cmd := exec.Command(civicBin, "serve", "--addr", "127.0.0.1:0", "--mqtt-addr", "", "--db", dbURL,
-		"--data", t.TempDir(), "--log-format", "text")
+	return startServe(t, append([]string{"--db", dbURL, "--data", t.TempDir()}, args...)...)
+}
+
+// startServe starts `civic serve` with args on a random port, without
+// MQTT, logging text, and kills it when t ends.
+func startServe(t *testing.T, args ...string) *serveProc {
+	t.Helper()
+	cmd := exec.Command(civicBin, append([]string{"serve", "--addr", "127.0.0.1:0", "--mqtt-addr", "", "--log-format", "text"}, args...)...)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

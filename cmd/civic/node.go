@@ -117,13 +117,15 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 			token, s, _, err := n.app.auth.Login(ctx, name, password)
 			return token, s.ExpiresAt, err
 		},
-		Logout:     n.app.auth.Logout,
-		Alerts:     n.alerts,
-		Logger:     log,
-		Now:        n.clock,
-		Forecaster: n.forecasts,
-		Planner:    n.planner,
-		Plans:      n.app.store,
+		Logout:      n.app.auth.Logout,
+		Alerts:      n.alerts,
+		Logger:      log,
+		Now:         n.clock,
+		Forecaster:  n.forecasts,
+		Planner:     n.planner,
+		Plans:       n.app.store,
+		KPIs:        n.app.store,
+		Simulations: n.app.store,
 	})
 	secrets := map[string]string{}
 	if c.TTNSecret != "" {
@@ -161,8 +163,13 @@ func (n *node) start(ctx context.Context) error {
 	if err := n.writer.Start(ctx); err != nil {
 		return fmt.Errorf("ingest writer: %w", err)
 	}
-	if err := n.planner.Start(ctx); err != nil {
-		return fmt.Errorf("nightly planner: %w", err)
+	// The demo's nightly job starts once the demo's history is in: run
+	// now, after 18:00, it would plan tomorrow from a store with no
+	// readings, and the demo's first day would have no collections.
+	if n.demo == nil {
+		if err := n.planner.Start(ctx); err != nil {
+			return fmt.Errorf("nightly planner: %w", err)
+		}
 	}
 
 	ln, err := net.Listen("tcp", n.c.Addr)
@@ -187,7 +194,7 @@ func (n *node) start(ctx context.Context) error {
 		fmt.Fprintf(n.e.stdout, "civic: MQTT broker on %s\n", n.broker.Addr())
 	}
 	if n.demo != nil {
-		n.demo.start(ctx, n.writer, n.ui, n.planner, n.app.store)
+		n.demo.start(ctx, n.writer, n.ui, n.planner, n.app.store, n.planner.Start)
 	}
 	return nil
 }

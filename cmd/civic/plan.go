@@ -131,6 +131,12 @@ func newPlanner(a *app, c *config, loc *time.Location, clock func() time.Time, l
 	if c.OSRM != "" {
 		o.Matrix = plan.OSRM{BaseURL: c.OSRM}
 	}
+	if c.Demo && c.Speed > 0 {
+		// The demo's clock runs Speed times faster: the nightly job looks
+		// at it about once a simulated minute, as a city's node does once
+		// a real one (but not more often than four times a second).
+		o.CheckEvery = max(time.Duration(float64(time.Minute)/c.Speed), 250*time.Millisecond)
+	}
 	svc, err := plan.NewService(o)
 	if err != nil {
 		return nil, fmt.Errorf("planner: %w", err)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"slices"
 	"sync"
@@ -17,6 +18,12 @@ const demoBins = 1000
 
 // demoBackfill is how much history the demo city has when it starts.
 const demoBackfill = 2 * 24 * time.Hour
+
+// demoLastEmptied bounds how long before its history a demo bin was last
+// emptied: the city it pretends to be empties every bin weekly at least
+// (civic.DefaultPlanSettings' hygiene rule), so on the first service day
+// after two days of history no bin is over the limit yet.
+const demoLastEmptied = 4 * 24 * time.Hour
 
 // demoUsers are the demo accounts, one per role. Their passwords are fixed
 // so they can be printed at every start-up: this is a demo, never a city.
@@ -35,18 +42,15 @@ func demoPassword(name string) string { return "civic-demo-" + name }
 // demoCity animates a generated city: its sensors send readings through the
 // real ingest path on an accelerated clock.
 type demoCity struct {
-	sensors *sim.Sensors
-	// collections stores the sensor model's own rounds while the history
-	// is generated; emptied holds those not yet stored.
-	collections interface {
-		RecordCollection(ctx context.Context, c *civic.Collection) error
-	}
-	emptied []sim.Collection
-	loc     *time.Location
-	seed    uint64
-	log     *slog.Logger
-	speed   float64
-	tick    time.Duration
+	sensors     *sim.Sensors
+	loc         *time.Location
+	seed        uint64
+	log         *slog.Logger
+	speed       float64
+	tick        time.Duration
+	fresh       bool             // the city was generated now: its history is recorded
+	history     []sim.Collection // the sensor model's own collections during the history
+	historyFrom time.Time        // when the sensors' history starts
 
 	mu        sync.Mutex
 	realStart time.Time // real time at which the simulated clock read simStart
@@ -94,23 +98,19 @@ func setupDemo(ctx context.Context, e *env, a *app, c *config, log *slog.Logger)
 	}
 
 	loc, _ := time.LoadLocation(c.TimeZone) // checked by finishServe; nil is UTC
-	d := &demoCity{log: log, speed: c.Speed, tick: time.Second, loc: loc, seed: uint64(c.Seed)}
+	d := &demoCity{log: log, speed: c.Speed, tick: time.Second, loc: loc, seed: uint64(c.Seed), fresh: fresh}
 	start := now
 	if fresh {
 		start = now.Add(-demoBackfill)
 	}
-	d.collections = a.store
+	d.historyFrom = start
 	d.sensors = sim.NewSensors(city, sim.SensorParams{
 		Seed:   uint64(c.Seed),
 		Start:  start,
 		Policy: sim.Policy{Kind: sim.PolicyThreshold},
-		// The history's rounds are recorded as collections, so the planner
-		// knows when each bin was last emptied and the city has a past.
-		OnCollect: func(col sim.Collection) {
-			d.mu.Lock()
-			d.emptied = append(d.emptied, col)
-			d.mu.Unlock()
-		},
+		// Called within Step, on the demo's goroutine, during the history
+		// only (the crews empty the bins afterwards).
+		OnCollect: func(col sim.Collection) { d.history = append(d.history, col) },
 	})
 	d.realStart, d.simStart = time.Now(), now
 	return d, nil
@@ -121,7 +121,10 @@ func setupDemo(ctx context.Context, e *env, a *app, c *config, log *slog.Logger)
 // the sensor model emptying full bins on its own daily round), then on the
 // accelerated clock, one step a tick, with the crews working the planner's
 // routes: from then on a bin is emptied because a crew collected its stop.
-func (d *demoCity) start(ctx context.Context, ing civic.Ingester, ui interface{ Refresh(context.Context) error }, planner civic.Planner, plans sim.PlanSource) {
+//
+// nightly starts the planner's nightly job, once the history is in.
+func (d *demoCity) start(ctx context.Context, ing civic.Ingester, ui interface{ Refresh(context.Context) error },
+	planner civic.Planner, plans civic.PlanStore, nightly func(context.Context) error) {
 	ctx, d.cancel = context.WithCancel(ctx)
 	d.done = make(chan struct{})
 	go func() {
@@ -144,16 +147,22 @@ func (d *demoCity) start(ctx context.Context, ing civic.Ingester, ui interface{ 
 					t = catchUp
 				}
 				n += d.send(ctx, ing, d.sensors.Step(t))
-				d.recordRounds(ctx)
 				if ctx.Err() != nil || !t.Before(catchUp) {
 					break
 				}
 			}
 			d.log.Info("demo: history ready", "readings", n)
 		}
+		if d.fresh {
+			d.recordHistory(ctx, plans)
+		}
+
 		d.mu.Lock()
 		d.realStart, d.simStart = time.Now(), d.sensors.Now()
 		d.mu.Unlock()
+		if err := nightly(ctx); err != nil {
+			d.log.Error("demo: starting the nightly planner", "err", err)
+		}
 		if err := d.sensors.SetPolicy(sim.Policy{Kind: sim.PolicyNone}); err != nil {
 			d.log.Error("demo: handing collections to the crews", "err", err)
 		}
@@ -173,20 +182,44 @@ func (d *demoCity) start(ctx context.Context, ing civic.Ingester, ui interface{ 
 	}()
 }
 
-// recordRounds stores the collections the sensor model made on its own
-// round since the last call, after the readings before them.
-func (d *demoCity) recordRounds(ctx context.Context) {
-	d.mu.Lock()
-	cs := d.emptied
-	d.emptied = nil
-	d.mu.Unlock()
-	for _, c := range cs {
-		fill := c.Fill
-		col := civic.Collection{BinID: c.BinID, Time: c.Time, FillBefore: &fill, Source: "demo"}
-		if err := d.collections.RecordCollection(ctx, &col); err != nil && ctx.Err() == nil {
-			d.log.Warn("demo: recording a collection", "bin", c.BinID, "err", err)
+// recordHistory stores the collections of the generated history, and for
+// each bin not emptied during it the model's reckoning of when it last was
+// before, so that the planner sees a city that has been emptying its bins
+// (and does not send every bin out on hygiene grounds on the first day).
+func (d *demoCity) recordHistory(ctx context.Context, plans civic.PlanStore) {
+	emptied := map[string]bool{}
+	cs := make([]civic.Collection, 0, len(d.history))
+	for _, h := range d.history {
+		emptied[h.BinID] = true
+		fill := h.Fill
+		cs = append(cs, civic.Collection{BinID: h.BinID, Time: h.Time, FillBefore: &fill, Source: "demo"})
+	}
+	d.history = nil
+	earliest := d.historyFrom.Add(-demoLastEmptied)
+	for _, b := range d.sensors.City().Bins {
+		if emptied[b.ID] {
+			continue
+		}
+		if t, ok := d.sensors.EmptiedBefore(b.ID); ok {
+			if t.Before(earliest) {
+				// A slow bin the hygiene round emptied: some day of the
+				// round, the same for the bin at every start.
+				h := fnv.New64a()
+				h.Write([]byte(b.ID))
+				t = d.historyFrom.Add(-time.Duration(float64(h.Sum64()%1000) / 1000 * float64(demoLastEmptied))).Truncate(time.Second)
+			}
+			cs = append(cs, civic.Collection{BinID: b.ID, Time: t, Source: "demo"})
 		}
 	}
+	for i := range cs {
+		if err := plans.RecordCollection(ctx, &cs[i]); err != nil {
+			if ctx.Err() == nil {
+				d.log.Warn("demo: recording the history's collections", "err", err)
+			}
+			return
+		}
+	}
+	d.log.Info("demo: history's collections recorded", "collections", len(cs))
 }
 
 // runCrews has the day's plan made and its stops worked as the simulated

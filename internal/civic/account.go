@@ -139,18 +139,21 @@ const (
 	PermWorkRoute    Permission = "work_route"    // crews: check off stops, report problems
 	PermOpen311      Permission = "open311"       // submit service requests as a client
 	PermManageAccess Permission = "manage_access" // users, keys, audit log
+	// PermReports reads the leadership reports: KPIs and stored what-if
+	// simulations. Crews, who read the map to work, do not need them.
+	PermReports Permission = "reports"
 )
 
 var rolePerms = map[Role][]Permission{
-	RoleAdmin:      {PermRead, PermIngest, PermWriteAssets, PermOperate, PermWorkRoute, PermOpen311, PermManageAccess},
-	RoleSupervisor: {PermRead, PermWriteAssets, PermOperate, PermWorkRoute, PermOpen311},
+	RoleAdmin:      {PermRead, PermIngest, PermWriteAssets, PermOperate, PermWorkRoute, PermOpen311, PermManageAccess, PermReports},
+	RoleSupervisor: {PermRead, PermWriteAssets, PermOperate, PermWorkRoute, PermOpen311, PermReports},
 	RoleCrew:       {PermRead, PermWorkRoute, PermOpen311},
-	RoleAnalyst:    {PermRead},
+	RoleAnalyst:    {PermRead, PermReports},
 }
 
 var scopePerms = map[Scope][]Permission{
-	ScopeAdmin:   {PermRead, PermIngest, PermWriteAssets, PermOperate, PermWorkRoute, PermOpen311, PermManageAccess},
-	ScopeRead:    {PermRead},
+	ScopeAdmin:   {PermRead, PermIngest, PermWriteAssets, PermOperate, PermWorkRoute, PermOpen311, PermManageAccess, PermReports},
+	ScopeRead:    {PermRead, PermReports},
 	ScopeIngest:  {PermIngest},
 	ScopeOpen311: {PermOpen311},
 }

@@ -412,9 +412,11 @@ type PlanStore interface {
 	// transaction; Conflict if a plan for the date exists that is not a
 	// draft. A draft for the same date is replaced.
 	SavePlan(ctx context.Context, p *Plan) error
-	// ReplaceRoutes swaps the routes of a draft plan (after an edit and
-	// re-optimisation); Conflict unless the plan is a draft.
-	ReplaceRoutes(ctx context.Context, planID string, routes []Route, stats PlanStats, unplanned []BinDecision) (Plan, error)
+	// ReplaceDraft stores a re-planned draft (after an edit and
+	// re-optimisation): p's routes, decisions, unplanned bins and stats
+	// replace those of the plan p.ID, which keeps its date, status and
+	// creation; Conflict unless the plan is a draft.
+	ReplaceDraft(ctx context.Context, p *Plan) (Plan, error)
 	Plan(ctx context.Context, id string) (Plan, error)
 	PlanForDate(ctx context.Context, date string) (Plan, error)
 	ListPlans(ctx context.Context, f PlanFilter) ([]Plan, error) // without routes' stops

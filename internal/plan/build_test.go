@@ -431,8 +431,9 @@ func TestReoptimise(t *testing.T) {
 		}
 		return greedy(ctx, p, o)
 	}
-	// t1 has route 1; route 2 is r1's. Pin b to t1 and drop a.
-	out, err := Reoptimise(context.Background(), pl, []Edit{{BinID: "a", Route: 0}, {BinID: "b", Route: 1}}, in, solve)
+	// t1 has route 1; route 2 is r1's. Pin b (on route 2) to t1 and drop
+	// a; the edit without a name is "a supervisor"'s.
+	out, err := Reoptimise(context.Background(), pl, []Edit{{BinID: "a", Route: 0, By: "ana"}, {BinID: "b", Route: 1}}, in, solve)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -444,7 +445,7 @@ func TestReoptimise(t *testing.T) {
 		for _, s := range r.Stops {
 			if s.Kind == civic.StopBin {
 				where[s.BinID] = r.TruckID
-				if s.BinID == "b" && (s.Decision != civic.MustGo || s.Reason != "added to route 1 by a supervisor") {
+				if s.BinID == "b" && (s.Decision != civic.MustGo || s.Reason != "moved to route 1 by a supervisor") {
 					t.Errorf("stop b: %s %q", s.Decision, s.Reason)
 				}
 			}
@@ -457,7 +458,7 @@ func TestReoptimise(t *testing.T) {
 		t.Errorf("bins on trucks %v, want a dropped, b and c on t1", where)
 	}
 	for _, d := range out.Decisions {
-		if d.BinID == "a" && (d.Decision != civic.Skip || d.Reason != "dropped by a supervisor") {
+		if d.BinID == "a" && (d.Decision != civic.Skip || d.Reason != "dropped by ana") {
 			t.Errorf("decision a: %s %q", d.Decision, d.Reason)
 		}
 	}

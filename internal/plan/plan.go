@@ -214,14 +214,20 @@ func earliestShift(trucks []civic.Truck) string {
 
 // Edit is a supervisor's change to a draft plan: move bin BinID to the
 // route numbered Route (its Seq), or, with Route 0, drop it from the plan.
+// By names the supervisor in the bin's new reason ("dropped by ana");
+// "a supervisor" when empty.
 type Edit struct {
 	BinID string
 	Route int
+	By    string
 }
 
 // Reoptimise applies a supervisor's edits to a draft plan and re-solves
 // it. A moved bin is pinned to its route's truck (and becomes a must-go,
-// even if it was skipped); a dropped bin becomes a skip. The rest is
+// even if it was skipped), its reason saying so ("moved to route 2 by
+// ana", or "added to ..." for a bin no route held); a dropped bin becomes
+// a skip "dropped by ana". The result's Decisions carry those changes:
+// store them with the routes. The rest is
 // solved again, warm-started from the current routes (without the edited
 // bins), so that routes change only where the edit or a real improvement
 // asks for it. in supplies the bins, fleet, settings, matrix and budget as
@@ -251,9 +257,13 @@ func Reoptimise(ctx context.Context, pl civic.Plan, edits []Edit, in PlanInput, 
 	for _, e := range edits {
 		edited[e.BinID] = true
 	}
+	planned := map[string]bool{}
 	for _, r := range pl.Routes {
 		var order []string
 		for _, s := range r.Stops {
+			if s.Kind == civic.StopBin {
+				planned[s.BinID] = true
+			}
 			if s.Kind == civic.StopBin && !edited[s.BinID] {
 				order = append(order, s.BinID)
 			}
@@ -266,8 +276,12 @@ func Reoptimise(ctx context.Context, pl civic.Plan, edits []Edit, in PlanInput, 
 			return civic.Plan{}, civic.FieldError(fmt.Sprintf("edits[%d].bin_id", i), "bin %q is not in the plan", e.BinID)
 		}
 		d := &decisions[k]
+		by := e.By
+		if by == "" {
+			by = "a supervisor"
+		}
 		if e.Route == 0 {
-			d.Decision, d.Reason = civic.Skip, "dropped by a supervisor"
+			d.Decision, d.Reason = civic.Skip, "dropped by "+by
 			delete(pins, e.BinID)
 			continue
 		}
@@ -278,12 +292,17 @@ func Reoptimise(ctx context.Context, pl civic.Plan, edits []Edit, in PlanInput, 
 		if r.Stream != d.Stream {
 			return civic.Plan{}, civic.FieldError(fmt.Sprintf("edits[%d].route", i), "route %d collects %s, bin %s is %s", e.Route, r.Stream, e.BinID, d.Stream)
 		}
-		if d.Decision != civic.MustGo {
-			d.Reason = fmt.Sprintf("added to route %d by a supervisor", e.Route)
-		} else {
-			d.Reason += fmt.Sprintf("; moved to route %d by a supervisor", e.Route)
+		verb := "added"
+		if planned[e.BinID] {
+			verb = "moved"
 		}
-		d.Decision = civic.MustGo
+		change := fmt.Sprintf("%s to route %d by %s", verb, e.Route, by)
+		if d.Decision == civic.MustGo {
+			if why := earlierReason(d.Reason); why != "" {
+				change = why + "; " + change
+			}
+		}
+		d.Decision, d.Reason = civic.MustGo, change
 		pins[e.BinID] = r.TruckID
 		// Start the truck's route with the bin appended: the solver
 		// finds it a better place.
@@ -298,6 +317,17 @@ func Reoptimise(ctx context.Context, pl civic.Plan, edits []Edit, in PlanInput, 
 		out.Routes[i].PlanID = pl.ID
 	}
 	return out, nil
+}
+
+// earlierReason is a must-go bin's reason without the note of an earlier
+// edit, so that moving a bin twice names the last move only.
+func earlierReason(reason string) string {
+	for _, note := range []string{"moved to route ", "added to route "} {
+		if i := strings.Index(reason, note); i >= 0 {
+			reason = strings.TrimSuffix(reason[:i], "; ")
+		}
+	}
+	return reason
 }
 
 // warmStart turns each truck's bin order into a solution of p: the

@@ -226,7 +226,8 @@ func (s *Service) MakePlan(ctx context.Context, date, by string, progress func(s
 }
 
 // Reoptimise applies moves to a draft and re-solves it, warm started from
-// its routes. Errors: NotFound (no plan), Conflict (not a draft), Invalid
+// its routes; the bins moved or dropped get decisions that say so and by
+// whom. Errors: NotFound (no plan), Conflict (not a draft), Invalid
 // naming the move ("moves[2].to_route"): nothing is changed then.
 func (s *Service) Reoptimise(ctx context.Context, planID string, moves []civic.StopMove, by string) (civic.Plan, error) {
 	pl, err := s.o.Plans.Plan(ctx, planID)
@@ -236,7 +237,7 @@ func (s *Service) Reoptimise(ctx context.Context, planID string, moves []civic.S
 	if pl.Status != civic.PlanDraft {
 		return civic.Plan{}, civic.Errorf(civic.Conflict, "plan %s is %s: only a draft can be edited", pl.ID, pl.Status)
 	}
-	edits, err := checkMoves(&pl, moves)
+	edits, err := checkMoves(&pl, moves, by)
 	if err != nil {
 		return civic.Plan{}, err
 	}
@@ -251,7 +252,9 @@ func (s *Service) Reoptimise(ctx context.Context, planID string, moves []civic.S
 	if err := s.assignCrews(ctx, out.Routes); err != nil {
 		return civic.Plan{}, err
 	}
-	stored, err := s.o.Plans.ReplaceRoutes(ctx, pl.ID, out.Routes, out.Stats, out.Unplanned)
+	// The decisions go with the routes: a dropped bin's "must" would
+	// otherwise outlive the edit.
+	stored, err := s.o.Plans.ReplaceDraft(ctx, &out)
 	if err != nil {
 		return civic.Plan{}, err
 	}
@@ -282,7 +285,7 @@ func (s *Service) assignCrews(ctx context.Context, routes []civic.Route) error {
 
 // checkMoves turns moves into edits, checking each against the plan: a bin
 // the plan decided about, named once, and a route of the plan.
-func checkMoves(pl *civic.Plan, moves []civic.StopMove) ([]Edit, error) {
+func checkMoves(pl *civic.Plan, moves []civic.StopMove, by string) ([]Edit, error) {
 	if len(moves) == 0 {
 		return nil, civic.FieldError("moves", "must name at least one move")
 	}
@@ -309,7 +312,7 @@ func checkMoves(pl *civic.Plan, moves []civic.StopMove) ([]Edit, error) {
 			return nil, civic.FieldError(field+".bin_id", "bin %q is moved twice", m.BinID)
 		}
 		seen[m.BinID] = true
-		e := Edit{BinID: m.BinID}
+		e := Edit{BinID: m.BinID, By: by}
 		if m.ToRoute != "" {
 			r, ok := routes[m.ToRoute]
 			if !ok {

@@ -3,46 +3,35 @@ package plan
 import (
 	"context"
 	"log/slog"
-	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/store"
+	"github.com/civic-city/civic/internal/storetest"
 )
 
-// serviceCity is a real SQLite store with a small city: a depot, a
-// transfer station, a trash truck and its crew, and three bins: B1 full (with a full alert), B2 at
-// 70 %, B3 nearly empty.
+// serviceCity is a real store, of either engine, with a small city: a
+// depot, a transfer station, a trash truck and its crew, and three bins:
+// B1 full (with a full alert), B2 at 70 %, B3 nearly empty.
 type serviceCity struct {
 	st  *store.Store
-	now time.Time
-	mu  sync.Mutex
+	clk *storetest.Clock
 }
 
-func (c *serviceCity) clock() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
+func (c *serviceCity) clock() time.Time { return c.clk.Now() }
 
-func (c *serviceCity) set(t time.Time) {
-	c.mu.Lock()
-	c.now = t
-	c.mu.Unlock()
-}
+func (c *serviceCity) set(t time.Time) { c.clk.Set(t) }
 
-func newServiceCity(t *testing.T) *serviceCity {
+func newServiceCity(t *testing.T, engine string) *serviceCity {
 	t.Helper()
 	ctx := context.Background()
-	c := &serviceCity{now: time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC)} // a Monday
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "civic.db"), store.Options{Now: c.clock, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	c := &serviceCity{clk: storetest.NewClock(time.Date(2026, 3, 2, 12, 0, 0, 0, time.UTC))} // a Monday
+	st := storetest.Open(t, engine, store.Options{Now: c.clock})
 	c.st = st
+	now := c.clock()
 	must := func(err error) {
 		t.Helper()
 		if err != nil {
@@ -67,11 +56,11 @@ func newServiceCity(t *testing.T) *serviceCity {
 		d.Normalize()
 		must(st.CreateDevice(ctx, &d))
 		f := fills[id]
-		rs = append(rs, civic.Reading{Device: d.ID, Bin: id, Time: c.now.Add(-time.Hour), Fill: &f})
+		rs = append(rs, civic.Reading{Device: d.ID, Bin: id, Time: now.Add(-time.Hour), Fill: &f})
 	}
-	_, err = st.WriteReadings(ctx, [][]civic.Reading{rs})
+	_, err := st.WriteReadings(ctx, [][]civic.Reading{rs})
 	must(err)
-	_, _, err = st.OpenAlert(ctx, &civic.Alert{BinID: "B1", Rule: civic.RuleFull, Severity: civic.RuleFull.DefaultSeverity(), Message: "full", OpenedAt: c.now, LastSeenAt: c.now})
+	_, _, err = st.OpenAlert(ctx, &civic.Alert{BinID: "B1", Rule: civic.RuleFull, Severity: civic.RuleFull.DefaultSeverity(), Message: "full", OpenedAt: now, LastSeenAt: now})
 	must(err)
 	return c
 }
@@ -104,9 +93,21 @@ func binStops(p civic.Plan) map[string]civic.Stop {
 	return m
 }
 
+func decisions(p civic.Plan) map[string]civic.BinDecision {
+	m := map[string]civic.BinDecision{}
+	for _, d := range p.Decisions {
+		m[d.BinID] = d
+	}
+	return m
+}
+
 func TestServicePlanEditLockReport(t *testing.T) {
+	storetest.Engines(t, testServicePlanEditLockReport)
+}
+
+func testServicePlanEditLockReport(t *testing.T, engine string) {
 	ctx := context.Background()
-	c := newServiceCity(t)
+	c := newServiceCity(t, engine)
 	s := c.service(t, ServiceOptions{})
 	var stages []string
 	p, err := s.MakePlan(ctx, "2026-03-03", "super1", func(stage string, done float64) { stages = append(stages, stage) })
@@ -156,8 +157,41 @@ func TestServicePlanEditLockReport(t *testing.T) {
 	if _, ok := stops["B3"]; !ok {
 		t.Errorf("moved B3 not planned")
 	}
-	if _, err := s.Reoptimise(ctx, p.ID, []civic.StopMove{{BinID: "B1", ToRoute: p.Routes[0].ID}}, "super1"); err != nil {
+	// The decisions changed with the routes, in the store too: dropped B1
+	// is no longer a must-go.
+	stored, err := c.st.Plan(ctx, p.ID)
+	if err != nil {
 		t.Fatal(err)
+	}
+	for _, pl := range []civic.Plan{p2, stored} {
+		ds := decisions(pl)
+		if d := ds["B1"]; d.Decision != civic.Skip || d.Reason != "dropped by super1" {
+			t.Errorf("B1 after it was dropped: %s %q, want skip \"dropped by super1\"", d.Decision, d.Reason)
+		}
+		if d := ds["B3"]; d.Decision != civic.MustGo || d.Reason != "added to route 1 by super1" {
+			t.Errorf("B3 after it was added: %s %q, want must \"added to route 1 by super1\"", d.Decision, d.Reason)
+		}
+	}
+	// B1 back in; B3, on the route, moved (to the only route there is).
+	p3, err := s.Reoptimise(ctx, p.ID, []civic.StopMove{{BinID: "B1", ToRoute: p.Routes[0].ID}, {BinID: "B3", ToRoute: p.Routes[0].ID}}, "super2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored, err = c.st.Plan(ctx, p.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, pl := range []civic.Plan{p3, stored} {
+		ds := decisions(pl)
+		if d := ds["B1"]; d.Decision != civic.MustGo || d.Reason != "added to route 1 by super2" {
+			t.Errorf("B1 after it was added back: %s %q", d.Decision, d.Reason)
+		}
+		// One note: the last edit's.
+		if d := ds["B3"]; d.Decision != civic.MustGo || d.Reason != "moved to route 1 by super2" {
+			t.Errorf("B3 after it was moved: %s %q, want must \"moved to route 1 by super2\"", d.Decision, d.Reason)
+		}
+		if st := binStops(pl)["B3"]; st.Decision != civic.MustGo || !strings.HasSuffix(st.Reason, "by super2") {
+			t.Errorf("B3's stop after it was moved: %s %q", st.Decision, st.Reason)
+		}
 	}
 
 	if _, err := s.SetStatus(ctx, p.ID, civic.PlanDone, "super1"); !civic.IsKind(err, civic.Conflict) {
@@ -195,8 +229,12 @@ func TestServicePlanEditLockReport(t *testing.T) {
 }
 
 func TestServiceNightly(t *testing.T) {
+	storetest.Engines(t, testServiceNightly)
+}
+
+func testServiceNightly(t *testing.T, engine string) {
 	ctx := context.Background()
-	c := newServiceCity(t)
+	c := newServiceCity(t, engine)
 	loc, err := time.LoadLocation("America/New_York")
 	if err != nil {
 		t.Fatal(err)

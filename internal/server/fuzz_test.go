@@ -29,6 +29,7 @@ func FuzzQueries(f *testing.F) {
 		"/api/v1/bins", "/api/v1/bins/B1/readings", "/api/v1/bins/B2/readings", "/api/v1/devices",
 		"/api/v1/devices/S1/events", "/api/v1/alerts", "/api/v1/audit", "/api/v1/zones", "/api/v1/keys",
 		"/api/v1/subscriptions", "/api/v1/plans", "/api/v1/me/routes", "/api/v1/collections", "/api/v1/facilities",
+		"/api/v1/kpi",
 	}
 	for i, q := range []string{
 		"zone=Z1&stream=trash&status=active&min_fill=0.2&max_fill=0.9&bbox=-71.1,42.3,-71.0,42.4&limit=5&offset=1",
@@ -39,6 +40,7 @@ func FuzzQueries(f *testing.F) {
 		"status=open&bin=B1&rule=fire", "since=2026-03-01T00:00:00Z", "offline=true&limit=0",
 		"from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z", "%zz", "a=1&a=2&zone=",
 		"from=2026-03-01&to=2026-03-05&status=draft", "date=2026-03-03&crew=C1", "bin=B1&format=fiware&limit=5", "date=2026-02-30&status=open",
+		"from=2026-02-01&to=2026-03-01&zone=Z1", "from=2025-01-01&to=2026-03-01", "to=2099-12-31&zone=",
 	} {
 		f.Add(uint8(i), q)
 	}

@@ -102,6 +102,7 @@ func (s *Server) routes() []route {
 		{"POST /api/v1/stops/{id}/report", s.apiLimit(s.handleReportStop, maxReportBytes)},
 		{"GET /api/v1/stops/{id}/photo", s.api(s.handleStopPhoto)},
 		{"GET /api/v1/collections", s.api(s.handleListCollections)},
+		{"GET /api/v1/kpi", s.api(s.handleKPIs)},
 
 		// Telemetry.
 		{"POST /api/v1/readings", s.apiLimit(s.handlePostReadings, s.cfg.MaxIngestBytes)},

@@ -146,8 +146,13 @@ type Deps struct {
 	// reports; without it POST /api/v1/plans, the moves, lock and unlock,
 	// and stop reports answer 503.
 	Planner civic.Planner
+	// KPIs computes the leadership KPIs for GET /api/v1/kpi; Store is
+	// used when it implements civic.KPIStore and this is nil. Without
+	// either the endpoint answers 503.
+	KPIs civic.KPIStore
 	// Location is the city's time zone, for the service day a request
-	// means when it names none; UTC if nil.
+	// means when it names none and the days and weeks of the KPIs; UTC if
+	// nil.
 	Location *time.Location
 }
 
@@ -166,6 +171,7 @@ type Server struct {
 	forecast civic.Forecaster
 	plans    civic.PlanStore
 	planner  civic.Planner
+	kpis     civic.KPIStore
 	loc      *time.Location
 	lorawan  *lorawan
 	metrics  *metrics
@@ -193,6 +199,7 @@ func New(cfg Config, deps Deps) *Server {
 		forecast: deps.Forecaster,
 		plans:    deps.Plans,
 		planner:  deps.Planner,
+		kpis:     deps.KPIs,
 		loc:      deps.Location,
 	}
 	if s.health == nil {
@@ -200,6 +207,9 @@ func New(cfg Config, deps Deps) *Server {
 	}
 	if s.plans == nil {
 		s.plans, _ = deps.Store.(civic.PlanStore)
+	}
+	if s.kpis == nil {
+		s.kpis, _ = deps.Store.(civic.KPIStore)
 	}
 	if s.loc == nil {
 		s.loc = time.UTC

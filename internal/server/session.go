@@ -94,7 +94,7 @@ type me struct {
 
 var allPermissions = []civic.Permission{
 	civic.PermRead, civic.PermIngest, civic.PermWriteAssets, civic.PermOperate,
-	civic.PermWorkRoute, civic.PermOpen311, civic.PermManageAccess,
+	civic.PermWorkRoute, civic.PermOpen311, civic.PermManageAccess, civic.PermReports,
 }
 
 // handleMe tells the caller who they are and what they may do.

@@ -22,7 +22,8 @@ type PlanSource interface {
 // arrival give or take a few minutes, it reports the stop collected (or,
 // now and then, skipped because the bin was blocked) through the real
 // report path and empties the bin in the sensor model, so the bin's sensor
-// goes on from empty. Bins are emptied because a stop was collected, never
+// goes on from empty. A route's stops are done in order, each no earlier
+// than the one before it nor than the sensors' clock. Bins are emptied because a stop was collected, never
 // by the sensor model's own round: give the Sensors PolicyNone.
 type Crews struct {
 	Planner civic.Planner
@@ -49,7 +50,8 @@ type Crews struct {
 	plan     civic.Plan
 	loaded   bool
 	reported map[string]bool
-	failed   string // the date whose planning failed: not retried every step
+	doneAt   map[string]time.Time // when each reported stop was done
+	failed   string               // the date whose planning failed: not retried every step
 }
 
 // Step plans and works the day up to now. It is not safe for concurrent
@@ -59,7 +61,7 @@ func (c *Crews) Step(ctx context.Context, now time.Time) error {
 	local := now.In(c.Location)
 	date := local.Format(time.DateOnly)
 	if date != c.date {
-		c.date, c.loaded, c.reported = date, false, map[string]bool{}
+		c.date, c.loaded, c.reported, c.doneAt = date, false, map[string]bool{}, map[string]time.Time{}
 	}
 	if !c.loaded {
 		minutes := local.Hour()*60 + local.Minute()
@@ -91,53 +93,76 @@ func (c *Crews) Step(ctx context.Context, now time.Time) error {
 			for _, s := range r.Stops {
 				if s.Kind == civic.StopBin && s.Status != civic.StopPending {
 					c.reported[s.ID] = true
+					if s.DoneAt != nil {
+						c.doneAt[s.ID] = *s.DoneAt
+					}
 				}
 			}
 		}
 		c.Logger.Info("demo: crews out", "date", date, "routes", len(p.Routes), "stops", p.Stats.Planned)
 	}
 	for _, r := range c.plan.Routes {
+		// The crew works its stops in order: a stop is done no earlier
+		// than the one before it, however late that was.
+		var last time.Time
 		for _, s := range r.Stops {
-			if s.Kind != civic.StopBin || c.reported[s.ID] {
+			if s.Kind != civic.StopBin {
+				continue
+			}
+			if c.reported[s.ID] {
+				if t, ok := c.doneAt[s.ID]; ok && t.After(last) {
+					last = t
+				}
 				continue
 			}
 			at := s.ETA.Add(c.delay(s.ID))
-			if at.After(now) {
-				break // the crew works its stops in order
+			if at.Before(last) {
+				at = last
 			}
-			if err := c.work(ctx, s, at); err != nil {
+			if at.After(now) {
+				break
+			}
+			at, err := c.work(ctx, s, at)
+			if err != nil {
 				return err
 			}
-			c.reported[s.ID] = true
+			c.reported[s.ID], c.doneAt[s.ID], last = true, at, at
 		}
 	}
 	return nil
 }
 
-// work reports one stop done at at.
-func (c *Crews) work(ctx context.Context, s civic.Stop, at time.Time) error {
-	r := civic.StopReport{ClientID: "demo-" + s.ID, StopID: s.ID, Status: civic.StopCollected, At: at, By: "demo"}
+// work empties the bin of a stop in the sensor model and reports the stop
+// done, or skipped, and returns when it was done: at, or later when the
+// sensors have already sent readings past at (a reading after the report
+// must not show the bin full). A report sent again (a copy of the crews
+// working from an older read of the plan) changes nothing in the store,
+// thanks to its client id, though the model's bin is emptied again.
+func (c *Crews) work(ctx context.Context, s civic.Stop, at time.Time) (time.Time, error) {
+	r := civic.StopReport{ClientID: "demo-" + s.ID, StopID: s.ID, Status: civic.StopCollected, By: "demo"}
 	if c.SkipRate > 0 && c.chance(s.ID) < c.SkipRate {
 		r.Status, r.SkipReason = civic.StopSkipped, civic.SkipBlocked
 	} else {
-		fill, err := c.Sensors.Empty(s.BinID, at)
+		done, fill, err := c.Sensors.EmptyNotBefore(s.BinID, at)
 		if err != nil && !civic.IsKind(err, civic.NotFound) {
-			return err
+			return at, err
 		}
 		if err == nil {
+			at = done
 			seen := math.Round(fill*10) / 10 // a crew's eye: to the nearest tenth
 			r.FillSeen = &seen
 		}
 	}
+	r.At = at
 	if _, _, err := c.Planner.Report(ctx, &r); err != nil {
 		// A stop the planner refuses (a plan replaced meanwhile) is left.
 		if civic.IsKind(err, civic.Invalid) || civic.IsKind(err, civic.NotFound) || civic.IsKind(err, civic.Conflict) {
 			c.Logger.Warn("demo: stop report refused", "stop", s.ID, "err", err)
-			return nil
+			return at, nil
 		}
-		return err
+		return at, err
 	}
-	return nil
+	return at, nil
 }
 
 func (c *Crews) defaults() {
@@ -161,6 +186,9 @@ func (c *Crews) defaults() {
 	}
 	if c.reported == nil {
 		c.reported = map[string]bool{}
+	}
+	if c.doneAt == nil {
+		c.doneAt = map[string]time.Time{}
 	}
 }
 

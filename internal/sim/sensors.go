@@ -217,6 +217,7 @@ type binState struct {
 
 	t     int64   // the time fill is known at
 	fill  float64 // 0..1
+	fill0 float64 // the fill at the start
 	loose float64 // litres of loose waste received since the start
 
 	// The waste ledger, in fractions of the capacity, from the start:
@@ -631,6 +632,25 @@ const MaxEmptyAhead = time.Hour
 func (s *Sensors) Empty(binID string, t time.Time) (float64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.emptyAt(binID, t)
+}
+
+// EmptyNotBefore empties binID as Empty does, at t or, if the simulation
+// has already passed t, at Now, so that no reading sent before shows the
+// bin full after it was emptied (a demo's crews and sensors run on their
+// own ticks). It returns the time used and the bin's true fill just
+// before. Errors as Empty's.
+func (s *Sensors) EmptyNotBefore(binID string, t time.Time) (time.Time, float64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if now := time.Unix(s.now, 0); t.Before(now) {
+		t = now
+	}
+	fill, err := s.emptyAt(binID, t)
+	return t, fill, err
+}
+
+func (s *Sensors) emptyAt(binID string, t time.Time) (float64, error) {
 	i, ok := s.binIndex(binID)
 	if !ok {
 		return 0, civic.Errorf(civic.NotFound, "no bin %q in the simulated city", binID)
@@ -748,6 +768,21 @@ func (s *Sensors) TrueFill(binID string) float64 {
 	}
 	b := &s.bins[i]
 	return math.Min(1, b.fill+s.integral(b, b.t, max(s.now, b.t)))
+}
+
+// EmptiedBefore returns when binID was last emptied before the simulation
+// started, by the model's reckoning: its fill at the start took that long
+// to gather at its mean rate. A city loading a simulated history records it
+// as each bin's last collection, so that its planner does not take every
+// bin for one never emptied. It reports false for an unknown bin.
+func (s *Sensors) EmptiedBefore(binID string) (time.Time, bool) {
+	i, ok := s.binIndex(binID)
+	if !ok {
+		return time.Time{}, false
+	}
+	b := &s.bins[i] // fill0 and meanRate are set once in NewSensors
+	hours := b.fill0 / b.meanRate
+	return time.Unix(s.start, 0).UTC().Add(-time.Duration(hours * float64(time.Hour))).Truncate(time.Second), true
 }
 
 // TrueRate returns binID's true fill rate at t, as a fraction of its

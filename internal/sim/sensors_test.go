@@ -781,3 +781,51 @@ func TestHandBuiltCity(t *testing.T) {
 		t.Errorf("BinIndex on a hand-built city = %d, %v", i, ok)
 	}
 }
+
+// TestEmptiedBefore: a bin's last emptying before the start is as long
+// before it as its starting fill took at its mean rate.
+func TestEmptiedBefore(t *testing.T) {
+	city := sim.GenerateCity(sim.CityParams{Bins: 50, Seed: 4})
+	start := city.Params.Start
+	s := sim.NewSensors(city, sim.SensorParams{Seed: 4, Start: start, Faults: &sim.Faults{}})
+	for _, b := range city.Bins {
+		at, ok := s.EmptiedBefore(b.ID)
+		if !ok || !at.Before(start) {
+			t.Fatalf("bin %s emptied before the start at %v (%v)", b.ID, at, ok)
+		}
+		want := s.TrueFill(b.ID) / s.MeanRate(b.ID) // hours
+		if got := start.Sub(at).Hours(); math.Abs(got-want) > 1.0/3600+1e-9 {
+			t.Errorf("bin %s emptied %.4f h before the start, want %.4f (fill %.3f at %.5f/h)", b.ID, got, want, s.TrueFill(b.ID), s.MeanRate(b.ID))
+		}
+	}
+	if _, ok := s.EmptiedBefore("nope"); ok {
+		t.Error("an unknown bin was emptied")
+	}
+}
+
+// TestEmptyNotBefore: a collection dated before the simulation's clock
+// happens at the clock instead, so no reading already sent contradicts it;
+// one dated later happens then.
+func TestEmptyNotBefore(t *testing.T) {
+	city := sim.GenerateCity(sim.CityParams{Bins: 20, Seed: 5})
+	start := city.Params.Start
+	s := sim.NewSensors(city, sim.SensorParams{Seed: 5, Start: start, Faults: &sim.Faults{}})
+	now := start.Add(36 * time.Hour)
+	s.Step(now)
+	id := city.Bins[0].ID
+	full := s.TrueFill(id)
+	at, before, err := s.EmptyNotBefore(id, now.Add(-time.Hour))
+	if err != nil || !at.Equal(now) || math.Abs(before-full) > 1e-9 {
+		t.Errorf("EmptyNotBefore an hour ago = %v, %.3f, %v; want %v, %.3f", at, before, err, now, full)
+	}
+	if f := s.TrueFill(id); f > 0.02 {
+		t.Errorf("fill after EmptyNotBefore %.3f, want the residue", f)
+	}
+	later := now.Add(10 * time.Minute)
+	if at, _, err := s.EmptyNotBefore(id, later); err != nil || !at.Equal(later) {
+		t.Errorf("EmptyNotBefore in 10 minutes = %v, %v; want %v", at, err, later)
+	}
+	if _, _, err := s.EmptyNotBefore("nope", now); !civic.IsKind(err, civic.NotFound) {
+		t.Errorf("unknown bin: %v, want NotFound", err)
+	}
+}

@@ -356,49 +356,55 @@ func (s *Store) SavePlan(ctx context.Context, p *civic.Plan) error {
 	return nil
 }
 
-// ReplaceRoutes swaps the routes of a draft plan, and its stats and
-// unplanned bins, for new ones (normalized as in SavePlan), and returns the
-// plan as stored. Errors: Invalid naming the field, NotFound, Conflict (the
-// plan is not a draft, or an id is used by another plan's route or stop).
-func (s *Store) ReplaceRoutes(ctx context.Context, planID string, routes []civic.Route, stats civic.PlanStats,
-	unplanned []civic.BinDecision) (civic.Plan, error) {
-	if routes == nil {
-		routes = []civic.Route{}
+// ReplaceDraft stores a re-planned draft: p's routes (normalized as in
+// SavePlan, in place), decisions, unplanned bins and stats replace those of
+// the stored plan p.ID, whose date, status, creator and creation time stay.
+// It returns the plan as stored. Errors: Invalid naming the field,
+// NotFound, Conflict (the plan is not a draft, or an id is used by another
+// plan's route or stop).
+func (s *Store) ReplaceDraft(ctx context.Context, p *civic.Plan) (civic.Plan, error) {
+	if p.Routes == nil {
+		p.Routes = []civic.Route{}
 	}
-	if err := normalizeRoutes(planID, routes); err != nil {
+	if err := normalizeRoutes(p.ID, p.Routes); err != nil {
 		return civic.Plan{}, err
 	}
-	statsText, err := jsonText(stats)
+	p.Decisions, p.Unplanned = normalizeDecisions(p.Decisions), normalizeDecisions(p.Unplanned)
+	decisions, err := jsonText(p.Decisions)
 	if err != nil {
-		return civic.Plan{}, civic.FieldError("stats", "cannot be encoded: %v", err)
+		return civic.Plan{}, civic.FieldError("decisions", "cannot be encoded: %v", err)
 	}
-	unplannedText, err := jsonText(normalizeDecisions(unplanned))
+	unplanned, err := jsonText(p.Unplanned)
 	if err != nil {
 		return civic.Plan{}, civic.FieldError("unplanned", "cannot be encoded: %v", err)
 	}
+	stats, err := jsonText(p.Stats)
+	if err != nil {
+		return civic.Plan{}, civic.FieldError("stats", "cannot be encoded: %v", err)
+	}
 	now := s.stamp()
-	var p civic.Plan
-	err = s.inTx(ctx, errCtx{op: "replace routes"}, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE plans SET stats = $2, unplanned = $3, updated_at = $4
-			WHERE id = $1 AND status = 'draft'`, planID, statsText, unplannedText, s.ts(now))
+	var out civic.Plan
+	err = s.inTx(ctx, errCtx{op: "replace draft"}, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE plans SET decisions = $2, unplanned = $3, stats = $4, updated_at = $5
+			WHERE id = $1 AND status = 'draft'`, p.ID, decisions, unplanned, stats, s.ts(now))
 		if err != nil {
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 0 {
-			return planNotIn(ctx, tx, planID, civic.PlanDraft)
+			return planNotIn(ctx, tx, p.ID, civic.PlanDraft)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM routes WHERE plan_id = $1`, planID); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM routes WHERE plan_id = $1`, p.ID); err != nil {
 			return err
 		}
-		if err := s.insertRoutes(ctx, tx, routes); err != nil {
+		if err := s.insertRoutes(ctx, tx, p.Routes); err != nil {
 			return err
 		}
-		p, err = loadPlan(ctx, tx, `id = $1`, planID)
+		out, err = loadPlan(ctx, tx, `id = $1`, p.ID)
 		return err
 	})
-	return p, err
+	return out, err
 }
 
 // planNotIn is the error for a plan that a write expected in status want:

@@ -208,28 +208,41 @@ func TestPlanReplaceAndStatus(t *testing.T) {
 		must(t, "PlanForDate", err)
 		samePlan(t, "replacing draft", got, *b)
 
-		// ReplaceRoutes swaps a draft's routes.
+		// ReplaceDraft swaps a draft's routes, decisions, unplanned bins
+		// and stats; its date, creator and creation stay.
 		clk.Advance(time.Minute)
 		fresh := testPlan("2026-03-11")
-		stats := civic.PlanStats{Planned: 2, Matrix: "osrm"}
-		unplanned := []civic.BinDecision{{BinID: "B-9", Decision: civic.MustGo, Reason: "edited out"}}
-		replaced, err := s.ReplaceRoutes(ctx, "P-b", fresh.Routes, stats, unplanned)
-		must(t, "ReplaceRoutes", err)
+		fresh.ID, fresh.Date, fresh.CreatedBy = "P-b", "2099-01-01", "someone else"
+		fresh.Stats = civic.PlanStats{Planned: 2, Matrix: "osrm"}
+		fresh.Unplanned = []civic.BinDecision{{BinID: "B-9", Decision: civic.MustGo, Reason: "edited out"}}
+		// A supervisor dropped B-1: its must-go becomes a skip.
+		fresh.Decisions[0].Decision, fresh.Decisions[0].Reason = civic.Skip, "dropped by ana"
+		replaced, err := s.ReplaceDraft(ctx, fresh)
+		must(t, "ReplaceDraft", err)
 		want := *b
-		want.Routes, want.Stats, want.Unplanned, want.UpdatedAt = fresh.Routes, stats, unplanned, clk.Now()
+		want.Routes, want.Stats, want.Unplanned, want.Decisions, want.UpdatedAt = fresh.Routes, fresh.Stats, fresh.Unplanned, fresh.Decisions, clk.Now()
 		if fresh.Routes[0].ID != "P-b-r1" || fresh.Routes[0].Stops[1].ID != "P-b-r1-s1" {
-			t.Errorf("ReplaceRoutes ids: route %q, stop %q", fresh.Routes[0].ID, fresh.Routes[0].Stops[1].ID)
+			t.Errorf("ReplaceDraft ids: route %q, stop %q", fresh.Routes[0].ID, fresh.Routes[0].Stops[1].ID)
 		}
-		samePlan(t, "ReplaceRoutes result", replaced, want)
+		samePlan(t, "ReplaceDraft result", replaced, want)
 		got, err = s.Plan(ctx, "P-b")
 		must(t, "Plan", err)
-		samePlan(t, "after ReplaceRoutes", got, want)
-		bad := testPlan("2026-03-11").Routes
-		bad[0].Stops[1].Kind = ""
-		_, err = s.ReplaceRoutes(ctx, "P-b", bad, stats, nil)
-		wantKind(t, "ReplaceRoutes invalid", err, civic.Invalid, "routes[0].stops[1].kind")
-		_, err = s.ReplaceRoutes(ctx, "nope", testPlan("2026-03-11").Routes, stats, nil)
-		wantKind(t, "ReplaceRoutes missing", err, civic.NotFound)
+		samePlan(t, "after ReplaceDraft", got, want)
+		if d := got.Decisions[0]; d.BinID != "B-1" || d.Decision != civic.Skip || d.Reason != "dropped by ana" {
+			t.Errorf("B-1's stored decision after ReplaceDraft: %+v, want skip \"dropped by ana\"", d)
+		}
+		bad := testPlan("2026-03-11")
+		bad.ID = "P-b"
+		bad.Routes[0].Stops[1].Kind = ""
+		_, err = s.ReplaceDraft(ctx, bad)
+		wantKind(t, "ReplaceDraft invalid", err, civic.Invalid, "routes[0].stops[1].kind")
+		missing := testPlan("2026-03-11")
+		missing.ID = "nope"
+		_, err = s.ReplaceDraft(ctx, missing)
+		wantKind(t, "ReplaceDraft missing", err, civic.NotFound)
+		got, err = s.Plan(ctx, "P-b")
+		must(t, "Plan", err)
+		samePlan(t, "after failed ReplaceDrafts", got, want)
 
 		// Status moves.
 		steps := []struct {
@@ -265,8 +278,10 @@ func TestPlanReplaceAndStatus(t *testing.T) {
 
 		// Only a draft is replaced or edited.
 		wantKind(t, "SavePlan over a done plan", s.SavePlan(ctx, testPlan("2026-03-11")), civic.Conflict)
-		_, err = s.ReplaceRoutes(ctx, "P-b", testPlan("2026-03-11").Routes, stats, nil)
-		wantKind(t, "ReplaceRoutes of a done plan", err, civic.Conflict)
+		done := testPlan("2026-03-11")
+		done.ID = "P-b"
+		_, err = s.ReplaceDraft(ctx, done)
+		wantKind(t, "ReplaceDraft of a done plan", err, civic.Conflict)
 		c := testPlan("2026-03-12")
 		must(t, "SavePlan c", s.SavePlan(ctx, c))
 		_, err = s.SetPlanStatus(ctx, c.ID, civic.PlanDraft, civic.PlanLocked)

@@ -72,7 +72,7 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	for _, u := range []struct {
 		name string
 		role civic.Role
-	}{{"super", civic.RoleSupervisor}, {"crew1", civic.RoleCrew}} {
+	}{{"super", civic.RoleSupervisor}, {"crew1", civic.RoleCrew}, {"analyst1", civic.RoleAnalyst}} {
 		if _, err := f.auth.CreateUser(ctx, u.name, u.role, testPassword); err != nil {
 			t.Fatalf("CreateUser %s: %v", u.name, err)
 		}

@@ -31,6 +31,8 @@ var nav = []navItem{
 	{Path: "/crew", Label: "Crews", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor}},
 	{Path: "/fleet", Label: "Fleet", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
 	{Path: "/alerts", Label: "Alerts", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
+	{Path: "/kpi", Label: "KPIs", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
+	{Path: "/simulations", Label: "Simulations", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
 }
 
 func navFor(p civic.Principal) []navItem {
@@ -159,6 +161,16 @@ func (u *UI) notFound(w http.ResponseWriter, r *http.Request) {
 // page guards a page handler: anonymous callers go to the login page,
 // callers who may not read get 403.
 func (u *UI) page(h func(http.ResponseWriter, *http.Request, civic.Principal)) http.HandlerFunc {
+	return u.pageFor(civic.PermRead, h)
+}
+
+// reportPage guards a leadership report page (KPIs, simulations): as page,
+// for callers with civic.PermReports.
+func (u *UI) reportPage(h func(http.ResponseWriter, *http.Request, civic.Principal)) http.HandlerFunc {
+	return u.pageFor(civic.PermReports, h)
+}
+
+func (u *UI) pageFor(perm civic.Permission, h func(http.ResponseWriter, *http.Request, civic.Principal)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p := civic.PrincipalFrom(r.Context())
 		if p.IsAnonymous() {
@@ -174,7 +186,7 @@ func (u *UI) page(h func(http.ResponseWriter, *http.Request, civic.Principal)) h
 			http.Redirect(w, r, target, http.StatusSeeOther)
 			return
 		}
-		if err := p.Require(civic.PermRead); err != nil {
+		if err := p.Require(perm); err != nil {
 			u.fail(w, r, err)
 			return
 		}
@@ -185,9 +197,18 @@ func (u *UI) page(h func(http.ResponseWriter, *http.Request, civic.Principal)) h
 // data guards a data endpoint (JSON, CSV, events): no redirects, a JSON
 // error instead.
 func (u *UI) data(h func(http.ResponseWriter, *http.Request, civic.Principal)) http.HandlerFunc {
+	return u.dataFor(civic.PermRead, h)
+}
+
+// reportData is data for the leadership reports' downloads.
+func (u *UI) reportData(h func(http.ResponseWriter, *http.Request, civic.Principal)) http.HandlerFunc {
+	return u.dataFor(civic.PermReports, h)
+}
+
+func (u *UI) dataFor(perm civic.Permission, h func(http.ResponseWriter, *http.Request, civic.Principal)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		p := civic.PrincipalFrom(r.Context())
-		if err := p.Require(civic.PermRead); err != nil {
+		if err := p.Require(perm); err != nil {
 			u.dataError(w, r, err)
 			return
 		}

@@ -1,7 +1,8 @@
 // Package web is civic's operations dashboard: server-rendered pages (the
 // live map of bins, a bin's history, the sensor fleet, alerts, the daily
 // collection plans with their exports and planned-versus-actual report, the
-// crews' route view for phones, login) with htmx for
+// leadership KPIs, stored what-if simulations, the crews' route view for
+// phones, login) with htmx for
 // partial updates, Leaflet and uPlot for the map and charts, and a
 // Server-Sent Events stream that recolours markers as readings commit.
 //
@@ -86,6 +87,13 @@ type Deps struct {
 	// Plans, if set, serves the plans pages, the crew view and the planned
 	// versus actual report; without it they say planning is not enabled.
 	Plans civic.PlanStore
+	// KPIs computes the KPI dashboard; Store is used when it implements
+	// civic.KPIStore and this is nil. Without either the page says KPIs
+	// are not enabled.
+	KPIs civic.KPIStore
+	// Simulations keeps the stored what-if simulation runs; Store is used
+	// when it implements civic.SimulationStore and this is nil.
+	Simulations civic.SimulationStore
 }
 
 // UI is the dashboard. Create it with New; it is safe for concurrent use.
@@ -130,6 +138,12 @@ func New(cfg Config, deps Deps) *UI {
 	if cfg.Location == nil {
 		cfg.Location = time.UTC
 	}
+	if deps.KPIs == nil {
+		deps.KPIs, _ = deps.Store.(civic.KPIStore)
+	}
+	if deps.Simulations == nil {
+		deps.Simulations, _ = deps.Store.(civic.SimulationStore)
+	}
 	u := &UI{cfg: cfg, deps: deps, log: deps.Logger, now: deps.Now}
 	if u.log == nil {
 		u.log = slog.New(slog.DiscardHandler)
@@ -169,6 +183,11 @@ func New(cfg Config, deps Deps) *UI {
 //	GET  /plans/{id}/routes/{rid}/sheet      a printable route sheet
 //	GET  /plans/{id}/routes/{rid}/export/{f} one route as gpx, geojson or csv
 //	GET  /plans/{id}/report      planned versus actual; /plans/{id}/report.csv
+//	GET  /kpi                    leadership KPIs by week and zone (from, to, zone); /kpi.csv
+//	GET  /simulations            stored what-if simulation runs
+//	GET  /simulations/{id}       a run: summary, downloads, its report framed
+//	GET  /simulations/{id}/report            the run's stored HTML report as is, sandboxed
+//	GET  /simulations/{id}/result.json       a run's result
 //	GET  /crew                   my route today, built for a phone (crew)
 //	POST /crew/stops/{id}        a stop report without JavaScript
 //	GET  /login, POST /login     sign in (sets the session cookie)
@@ -200,6 +219,12 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /plans/{id}/routes/{rid}/export/{format}", u.data(u.routeExport))
 	mux.HandleFunc("GET /plans/{id}/report", u.page(u.planReport))
 	mux.HandleFunc("GET /plans/{id}/report.csv", u.data(u.planReportCSV))
+	mux.HandleFunc("GET /kpi", u.reportPage(u.kpiPage))
+	mux.HandleFunc("GET /kpi.csv", u.reportData(u.kpiCSV))
+	mux.HandleFunc("GET /simulations", u.reportPage(u.simulationsPage))
+	mux.HandleFunc("GET /simulations/{id}", u.reportPage(u.simulationPage))
+	mux.HandleFunc("GET /simulations/{id}/report", u.reportPage(u.simulationReport))
+	mux.HandleFunc("GET /simulations/{id}/result.json", u.reportData(u.simulationResult))
 	mux.HandleFunc("GET /crew", u.page(u.crewPage))
 	mux.HandleFunc("POST /crew/stops/{id}", u.page(u.crewReport))
 	mux.HandleFunc("GET /login", u.loginPage)

@@ -1,0 +1,159 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"testing"
+	"time"
+)
+
+// TestDemoServe starts `civic serve --demo` on a fresh data folder with time
+// running an hour a second and follows, through the API as the demo
+// supervisor, what the demo's crews do: the simulated day's plan made and
+// locked, its stops collected, and a collected bin's sensor reading low
+// after the collection.
+//
+// The demo plans a day from 03:00 to 12:00 (simulated) and Sunday has no
+// collection, so a start on a Saturday afternoon (UTC) waits for Monday
+// morning: some 40 real seconds, after the history. The deadline leaves
+// room for that.
+func TestDemoServe(t *testing.T) {
+	srv := startServe(t, "--data", t.TempDir(), "--demo", "--speed", "3600", "--plan-time", "3s")
+	started := time.Now()
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Jar: jar, Timeout: 10 * time.Second}
+	get := func(path string, out any) int {
+		t.Helper()
+		resp, err := client.Get(srv.base + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode == http.StatusOK && out != nil {
+			if err := json.Unmarshal(raw, out); err != nil {
+				t.Fatalf("GET %s: decoding %q: %v", path, raw, err)
+			}
+		}
+		return resp.StatusCode
+	}
+	body, _ := json.Marshal(map[string]string{"name": "supervisor", "password": demoPassword("supervisor")})
+	resp, err := client.Post(srv.base+"/api/v1/session", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("log in as the demo supervisor: status %d; logs:\n%s", resp.StatusCode, srv.logs)
+	}
+
+	type plan struct {
+		ID, Date, Status string
+		Routes           []struct{ ID string }
+	}
+	type collection struct {
+		BinID string
+		Time  time.Time
+	}
+	var (
+		day       plan
+		collected []collection
+	)
+	deadline := started.Add(90 * time.Second)
+	for {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: plan %+v, %d collections, no collected bin read low since; logs:\n%s",
+				time.Since(started).Round(time.Second), day, len(collected), srv.logs)
+		}
+		time.Sleep(500 * time.Millisecond)
+		if day.ID == "" {
+			var plans struct{ Items []plan }
+			if code := get("/api/v1/plans?limit=10", &plans); code != http.StatusOK {
+				t.Fatalf("list plans: status %d", code)
+			}
+			for _, p := range plans.Items {
+				// A plan the crews locked and work, with routes (a
+				// Sunday's has none).
+				if (p.Status == "locked" || p.Status == "in_progress") && len(p.Routes) > 0 {
+					day = p
+					t.Logf("%s: plan %s for %s, %s, %d routes", time.Since(started).Round(time.Second), p.ID, p.Date, p.Status, len(p.Routes))
+					break
+				}
+			}
+			continue
+		}
+		var cs struct {
+			Items []struct {
+				BinID  string    `json:"bin_id"`
+				StopID string    `json:"stop_id"`
+				PlanID string    `json:"plan_id"`
+				Source string    `json:"source"`
+				Time   time.Time `json:"time"`
+			}
+		}
+		if code := get("/api/v1/collections?plan="+url.QueryEscape(day.ID)+"&limit=20", &cs); code != http.StatusOK {
+			t.Fatalf("list collections: status %d", code)
+		}
+		if len(cs.Items) > 0 && len(collected) == 0 {
+			t.Logf("%s: %d collections", time.Since(started).Round(time.Second), len(cs.Items))
+		}
+		collected = collected[:0]
+		for _, c := range cs.Items {
+			if c.PlanID != day.ID || c.StopID == "" || c.Source != "crew" {
+				t.Fatalf("collection %+v of plan %s: want a crew's, of a stop of the plan", c, day.ID)
+			}
+			collected = append(collected, collection{BinID: c.BinID, Time: c.Time})
+		}
+		// A collected bin whose sensor has spoken since reads nearly
+		// empty on the map (one request for every bin: the API limits a
+		// client's rate), and on the API.
+		var snap struct{ Bins [][]any }
+		if code := get("/map/bins.json", &snap); code != http.StatusOK {
+			t.Fatalf("map data: status %d", code)
+		}
+		rows := map[string][]any{}
+		for _, row := range snap.Bins {
+			// [id, lat, lon, fill %|null, stream, zone, status, flags, last reading (Unix s)]
+			if id, ok := row[0].(string); ok && len(row) > 8 {
+				rows[id] = row
+			}
+		}
+		for _, c := range collected {
+			row, ok := rows[c.BinID]
+			if !ok {
+				continue
+			}
+			pct, okFill := row[3].(float64)
+			read, okTime := row[8].(float64)
+			if !okFill || !okTime || int64(read) <= c.Time.Unix() {
+				continue // no reading since the collection yet
+			}
+			if pct >= 20 {
+				t.Fatalf("bin %s collected at %s shows %v %% on the map, read at %s; want < 20 %%",
+					c.BinID, c.Time, pct, time.Unix(int64(read), 0).UTC())
+			}
+			var bin struct {
+				State *struct {
+					Time time.Time `json:"time"`
+					Fill *float64  `json:"fill"`
+				} `json:"state"`
+			}
+			if code := get("/api/v1/bins/"+url.PathEscape(c.BinID), &bin); code != http.StatusOK {
+				t.Fatalf("get bin %s: status %d", c.BinID, code)
+			}
+			if st := bin.State; st == nil || st.Fill == nil || !st.Time.After(c.Time) || *st.Fill >= 0.2 {
+				t.Fatalf("bin %s collected at %s: state %+v, want a reading since below 0.2", c.BinID, c.Time, st)
+			}
+			t.Logf("%s: bin %s collected at %s reads %.2f at %s", time.Since(started).Round(time.Second),
+				c.BinID, c.Time.Format(time.TimeOnly), *bin.State.Fill, bin.State.Time.Format(time.TimeOnly))
+			return
+		}
+	}
+}

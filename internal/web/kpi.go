@@ -1,0 +1,167 @@
+package web
+
+import (
+	"encoding/csv"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/civic-city/civic/internal/civic"
+)
+
+// The KPI dashboard: what sensor-driven collection changes, for leadership,
+// by week and by zone (see civic.KPIQuery for the definitions), as tiles,
+// uPlot charts, tables and a CSV download.
+
+// kpiChart is what static/kpi.js draws: one entry per week (x is the
+// week's Monday, Unix seconds), and the fill histogram.
+type kpiChart struct {
+	Weeks       []int64    `json:"weeks"`
+	Collections []int      `json:"collections"`
+	Baseline    []int      `json:"baseline"`
+	KmRoutes    []float64  `json:"km_routes"`
+	KmSaved     []*float64 `json:"km_saved"`
+	Overflows   []int      `json:"overflows"`
+	Late        []int      `json:"late"`
+	Skipped     []int      `json:"skipped"`
+	FillPct     []float64  `json:"fill_pct"` // bucket midpoints, %
+	Fill        []int      `json:"fill"`
+}
+
+// kpiData is the KPI page's model.
+type kpiData struct {
+	Report civic.KPIReport
+	Query  civic.KPIQuery
+	Zones  []civic.Zone
+	Chart  kpiChart
+	CSVURL string
+	// Scope names what the figures cover: "the city" or a zone's name.
+	Scope string
+	// Weeks are the weeks shown: the report's, less the leading weeks
+	// before civic's records begin that have nothing to show (Before of
+	// them).
+	Weeks  []civic.KPIWeek
+	Before int
+}
+
+func (u *UI) kpiModel(r *http.Request) (kpiData, error) {
+	if u.deps.KPIs == nil {
+		return kpiData{}, civic.Errorf(civic.Unavailable, "KPIs are not enabled on this server.")
+	}
+	v := r.URL.Query()
+	q := civic.KPIQuery{From: v.Get("from"), To: v.Get("to"), Zone: v.Get("zone"), Location: u.cfg.Location}
+	if err := q.Normalize(u.now()); err != nil {
+		return kpiData{}, err
+	}
+	rep, err := u.deps.KPIs.KPIs(r.Context(), q)
+	if err != nil {
+		return kpiData{}, err
+	}
+	zones, err := u.deps.Store.ListZones(r.Context())
+	if err != nil {
+		return kpiData{}, err
+	}
+	d := kpiData{Report: rep, Query: q, Zones: zones, Scope: "the city"}
+	for _, z := range rep.Zones {
+		if q.Zone != "" && z.ZoneID == q.Zone {
+			d.Scope = z.Name
+		}
+	}
+	d.CSVURL = "/kpi.csv?" + url.Values{"from": {q.From}, "to": {q.To}, "zone": {q.Zone}}.Encode()
+	d.Weeks = rep.Weeks
+	for len(d.Weeks) > 0 && beforeRecords(d.Weeks[0], rep.Assumptions.RecordsFrom) {
+		d.Weeks = d.Weeks[1:]
+		d.Before++
+	}
+	c := &d.Chart
+	for _, w := range d.Weeks {
+		t, _ := time.ParseInLocation(time.DateOnly, w.Week, q.Location)
+		c.Weeks = append(c.Weeks, t.Unix())
+		c.Collections = append(c.Collections, w.Collections)
+		c.Baseline = append(c.Baseline, w.Baseline)
+		c.KmRoutes = append(c.KmRoutes, w.KmRoutes)
+		c.KmSaved = append(c.KmSaved, w.KmSaved)
+		c.Overflows = append(c.Overflows, w.Overflows)
+		c.Late = append(c.Late, w.StopsLate)
+		c.Skipped = append(c.Skipped, w.StopsSkipped)
+	}
+	for _, b := range rep.Fill {
+		c.FillPct = append(c.FillPct, (b.From+b.To)*50)
+		c.Fill = append(c.Fill, b.N)
+	}
+	return d, nil
+}
+
+// beforeRecords reports whether w ends before civic's records begin (or
+// there are none) and has nothing to show.
+func beforeRecords(w civic.KPIWeek, recordsFrom string) bool {
+	start, err := time.Parse(time.DateOnly, w.Week)
+	if err != nil {
+		return false
+	}
+	ended := recordsFrom == "" || start.AddDate(0, 0, 7).Format(time.DateOnly) <= recordsFrom
+	return ended && w.Collections == 0 && w.Baseline == 0 && w.Overflows == 0 && w.StopsPlanned == 0
+}
+
+func (u *UI) kpiPage(w http.ResponseWriter, r *http.Request, p civic.Principal) {
+	d, err := u.kpiModel(r)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	u.render(w, r, http.StatusOK, "kpi", "", pageData{Title: "KPIs", Active: "/kpi", Principal: p, Data: d})
+}
+
+// kpiCSV writes the report as CSV: one row per week, per zone and the
+// total, with every figure (empty where unknown).
+func (u *UI) kpiCSV(w http.ResponseWriter, r *http.Request, _ civic.Principal) {
+	d, err := u.kpiModel(r)
+	if err != nil {
+		u.dataError(w, r, err)
+		return
+	}
+	rep := d.Report
+	h := w.Header()
+	h.Set("Content-Type", "text/csv; charset=utf-8")
+	name := "civic-kpi-" + rep.From + "-" + rep.To
+	if rep.Zone != "" {
+		name += "-" + exportSafe(rep.Zone)
+	}
+	h.Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
+	h.Set("Cache-Control", "no-store")
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"scope", "key", "name", "days", "collections", "baseline_visits", "avoided", "avoided_pct",
+		"km_routes", "km_baseline", "km_saved", "co2_saved_kg", "overflows", "fill_n", "fill_mean", "fill_under_half",
+		"fill_under_half_pct", "stops_planned", "stops_collected", "stops_skipped", "stops_pending", "stops_late"})
+	row := func(scope, key, name string, f civic.KPIFigures) {
+		i := strconv.Itoa
+		cw.Write([]string{scope, cell(key), cell(name), i(f.Days), i(f.Collections), i(f.Baseline), i(f.Avoided),
+			fnum(f.AvoidedPct, 4), strconv.FormatFloat(f.KmRoutes, 'f', 2, 64), fnum(f.KmBaseline, 2), fnum(f.KmSaved, 2),
+			fnum(f.CO2SavedKg, 1), i(f.Overflows), i(f.FillN), fnum(f.FillMean, 4), i(f.FillUnderHalf),
+			fnum(f.FillUnderHalfPct, 4), i(f.StopsPlanned), i(f.StopsCollected), i(f.StopsSkipped), i(f.StopsPending),
+			i(f.StopsLate)})
+	}
+	for _, wk := range rep.Weeks {
+		row("week", wk.Week, "", wk.KPIFigures)
+	}
+	for _, z := range rep.Zones {
+		row("zone", z.ZoneID, z.Name, z.KPIFigures)
+	}
+	row("total", rep.From+".."+rep.To, d.Scope, rep.Total)
+	cw.Flush()
+	if err := cw.Error(); err != nil {
+		u.log.Error("web: writing KPI CSV", "err", err)
+	}
+}
+
+// exportSafe keeps the letters, digits and dashes of s for a file name.
+func exportSafe(s string) string {
+	b := []byte{}
+	for _, c := range []byte(s) {
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' {
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}

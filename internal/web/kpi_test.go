@@ -1,0 +1,124 @@
+package web
+
+import (
+	"encoding/csv"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestKPIPage checks the KPI dashboard over a demo-like history: who may
+// see it, that its figures are not empty, and the CSV.
+func TestKPIPage(t *testing.T) {
+	f := newFixture(t, fixtureOpts{bins: 40, planning: true})
+	f.addHistory(10)
+	analyst := f.client("analyst1")
+
+	res, body := f.get(analyst, "/kpi")
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /kpi as an analyst: %d\n%s", res.StatusCode, body)
+	}
+	for _, want := range []string{`id="kpi-tiles"`, `id="kpi-zones"`, `id="kpi-weeks"`, `id="kpi-data"`, `href="/kpi"`,
+		`href="/simulations"`, "collections avoided", "311 service level", "no figures", "km per bin stop"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the KPI page lacks %q", want)
+		}
+	}
+	for _, nope := range []string{`<strong id="kpi-collections">0</strong>`, `<strong id="kpi-avoided">–</strong>`, `<strong id="kpi-overflows">0</strong>`} {
+		if strings.Contains(body, nope) {
+			t.Errorf("the KPI page shows %s", nope)
+		}
+	}
+	if res, _ := f.get(analyst, "/kpi?from=2026-02-30"); res.StatusCode != http.StatusBadRequest {
+		t.Errorf("a bad date: %d, want 400", res.StatusCode)
+	}
+	zone := f.city.Zones[0]
+	if res, body := f.get(analyst, "/kpi?zone="+zone.ID); res.StatusCode != http.StatusOK || !strings.Contains(body, zone.Name+", ") {
+		t.Errorf("one zone: %d, want 200 naming %s", res.StatusCode, zone.Name)
+	}
+
+	res, body = f.get(analyst, "/kpi.csv")
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("GET /kpi.csv: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) < 4 || rows[0][0] != "scope" || rows[0][5] != "baseline_visits" {
+		t.Fatalf("CSV %q", rows)
+	}
+	total := rows[len(rows)-1]
+	if total[0] != "total" || total[4] == "0" || total[5] == "0" || total[7] == "" {
+		t.Errorf("CSV total row %q: want collections, baseline and the share avoided", total)
+	}
+
+	// Crews work from the map: not theirs. Anonymous callers sign in first.
+	crew := f.client("crew1")
+	for _, path := range []string{"/kpi", "/kpi.csv", "/simulations"} {
+		if res, _ := f.get(crew, path); res.StatusCode != http.StatusForbidden {
+			t.Errorf("GET %s as crew: %d, want 403", path, res.StatusCode)
+		}
+	}
+	if _, body := f.get(crew, "/"); strings.Contains(body, `href="/kpi"`) {
+		t.Error("crews see the KPI link")
+	}
+	if res, _ := f.get(f.client(""), "/kpi"); res.StatusCode != http.StatusSeeOther {
+		t.Errorf("GET /kpi anonymous: %d, want 303 to sign in", res.StatusCode)
+	}
+}
+
+// TestSimulationPages checks the stored simulations: the list, a run's
+// page, its report served as stored under a sandboxing policy, its result.
+func TestSimulationPages(t *testing.T) {
+	f := newFixture(t, fixtureOpts{bins: 10})
+	analyst := f.client("analyst1")
+	if _, body := f.get(analyst, "/simulations"); !strings.Contains(body, "No simulation is stored yet") {
+		t.Error("the empty list does not say so")
+	}
+	run := f.addSimulation("sim-1", "Sensors on every bin <90 days>")
+	f.addSimulation("sim-2", "Half the fleet")
+
+	res, body := f.get(analyst, "/simulations")
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, `href="/simulations/sim-1"`) ||
+		!strings.Contains(body, "Sensors on every bin &lt;90 days&gt;") || !strings.Contains(body, "sim: collections -42% km -37%") ||
+		strings.Index(body, "sim-2") > strings.Index(body, "sim-1") {
+		t.Errorf("list: %d\n%s", res.StatusCode, body)
+	}
+	res, body = f.get(analyst, "/simulations/sim-1")
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, `<iframe class="simreport" id="simreport" title="Simulation report" sandbox src="/simulations/sim-1/report">`) ||
+		!strings.Contains(body, `href="/simulations"`) || !strings.Contains(body, "/simulations/sim-1/result.json") {
+		t.Errorf("run page: %d\n%s", res.StatusCode, body)
+	}
+	res, body = f.get(analyst, "/simulations/sim-1/report")
+	if res.StatusCode != http.StatusOK || body != string(run.Report) {
+		t.Errorf("report: %d, body not as stored:\n%s", res.StatusCode, body)
+	}
+	csp := res.Header.Get("Content-Security-Policy")
+	for _, want := range []string{"sandbox", "default-src 'none'", "style-src 'unsafe-inline'", "img-src data:"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("report CSP %q lacks %q", csp, want)
+		}
+	}
+	if strings.Contains(csp, "script-src") || strings.Contains(csp, "allow-") {
+		t.Errorf("report CSP %q lets something run", csp)
+	}
+	res, body = f.get(analyst, "/simulations/sim-1/result.json")
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/json" || !strings.Contains(body, `"sensors"`) {
+		t.Errorf("result: %d %s %s", res.StatusCode, res.Header.Get("Content-Type"), body)
+	}
+	for _, path := range []string{"/simulations/nope", "/simulations/nope/report"} {
+		if res, _ := f.get(analyst, path); res.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: %d, want 404", path, res.StatusCode)
+		}
+	}
+	if res, body := f.get(analyst, "/simulations/nope/result.json"); res.StatusCode != http.StatusNotFound || !strings.Contains(body, `"not_found"`) {
+		t.Errorf("missing result: %d %s", res.StatusCode, body)
+	}
+	crew := f.client("crew1")
+	for _, path := range []string{"/simulations/sim-1", "/simulations/sim-1/report", "/simulations/sim-1/result.json"} {
+		if res, _ := f.get(crew, path); res.StatusCode != http.StatusForbidden {
+			t.Errorf("GET %s as crew: %d, want 403", path, res.StatusCode)
+		}
+	}
+}
