@@ -222,9 +222,9 @@ type binState struct {
 
 	// The waste ledger, in fractions of the capacity, from the start:
 	// fill0 + generated = collected + fill + overflowed.
-	fill0, generated, collected, overflowed float64
-	fullSecs                                int64 // seconds spent at 100%
-	overflows                               int   // times the bin became full
+	generated, collected, overflowed float64
+	fullSecs                         int64 // seconds spent at 100%
+	overflows                        int   // times the bin became full
 
 	segStart, segEnd int64 // cached constant-rate segment
 	segRate          float64
