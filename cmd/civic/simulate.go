@@ -18,7 +18,7 @@ import (
 )
 
 const simulateUsage = `civic simulate [--bins 1000] [--days 365] [--seed 1] [--policies daily,3x,fixed,threshold,planner]
-               [--threshold 0.8] [--plan-time 200ms] [--out DIR]
+               [--threshold 0.8] [--plan-time 200ms] [--out DIR] [--save [--name NAME] [--db URL | --data DIR]]
                [--fuel-l-per-km 0.35] [--co2-kg-per-l 2.68] [--crew-eur-h 60] [--truck-eur-km 0.9] [--fuel-eur-l 1.6]
 
 Simulates a generated city for --days days under several collection
@@ -32,7 +32,9 @@ hours, overflow, fuel, CO2 and cost. Policies:
 Prints a table per policy and, last, the line
   sim: collections -X% km -Y% vs daily; overflow bin-hours A (planner) vs B (daily) vs C (threshold)
 --out DIR writes report.html (self-contained), weeks.csv, zones.csv and
-result.json. --plan-time is the route solver's budget per simulated day.`
+result.json. --save stores the run (summary, result, report) in civic's
+database, where the web app's Simulations page shows it. --plan-time is the
+route solver's budget per simulated day.`
 
 func runSimulate(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
@@ -45,6 +47,10 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	fs.Float64Var(&o.Threshold, "threshold", whatif.DefaultThreshold, "threshold policy's fill, 0..1")
 	fs.DurationVar(&o.PlanTime, "plan-time", whatif.DefaultPlanTime, "route solver budget per day")
 	out := fs.String("out", "", "directory for the report and CSVs")
+	save := fs.Bool("save", false, "store the run in the database")
+	name := fs.String("name", "", "the stored run's name (default: bins, days, seed and dates)")
+	var c config
+	storeFlags(fs, &c, e.getenv)
 	fs.Float64Var(&o.Costs.FuelLPerKm, "fuel-l-per-km", 0.35, "diesel per km")
 	fs.Float64Var(&o.Costs.CO2KgPerL, "co2-kg-per-l", 2.68, "CO2 per litre of diesel")
 	fs.Float64Var(&o.Costs.CrewPerHour, "crew-eur-h", 60, "crew cost per route hour")
@@ -58,6 +64,11 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("unexpected argument %q", rest[0])
 	}
 	o.Policies = strings.Split(*policies, ",")
+	if *save {
+		if err := c.finish(); err != nil { // a bad --db fails now, not after the run
+			return err
+		}
+	}
 	bar := progressbar.NewOptions(1, progressbar.OptionSetWriter(e.stderr), progressbar.OptionSetDescription("simulating"),
 		progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish(), progressbar.OptionShowCount())
 	o.Progress = func(done, total int) {
@@ -75,6 +86,13 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		fmt.Fprintf(e.stderr, "simulate: report in %s\n", filepath.Join(*out, "report.html"))
+	}
+	if *save {
+		id := "sim-" + time.Now().UTC().Format("20060102-150405.000")
+		if err := saveSimulation(ctx, &c, res, id, *name); err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "simulate: saved as %s\n", id)
 	}
 	if err := res.WriteTable(e.stdout); err != nil {
 		return err
@@ -112,4 +130,18 @@ func writeSimulation(dir string, res *whatif.Result) error {
 		}
 	}
 	return nil
+}
+
+// saveSimulation stores the run through the configured store.
+func saveSimulation(ctx context.Context, c *config, res *whatif.Result, id, name string) error {
+	run, err := res.SimulationRun(id, name)
+	if err != nil {
+		return err
+	}
+	a, err := openApp(ctx, c)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	return a.store.SaveSimulation(ctx, &run)
 }

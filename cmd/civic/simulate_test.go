@@ -3,11 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/civic-city/civic/internal/store"
 )
 
 // TestSimulate runs a small what-if and checks the last line's format and
@@ -16,8 +20,9 @@ func TestSimulate(t *testing.T) {
 	dir := t.TempDir()
 	var stdout, stderr bytes.Buffer
 	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	data := filepath.Join(dir, "data")
 	code := run(context.Background(), e, []string{"simulate", "--bins", "30", "--days", "5", "--seed", "2",
-		"--plan-time", "20ms", "--out", dir})
+		"--plan-time", "20ms", "--out", dir, "--save", "--name", "test run", "--data", data})
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
 	}
@@ -41,6 +46,24 @@ func TestSimulate(t *testing.T) {
 	page, _ := os.ReadFile(filepath.Join(dir, "report.html"))
 	if n := bytes.Count(page, []byte("<svg")); n != 3 {
 		t.Errorf("report has %d charts, want 3", n)
+	}
+
+	// --save stored the run.
+	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(data, "civic.db"), store.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	runs, err := st.ListSimulations(context.Background())
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("stored runs %v, %v; want one", runs, err)
+	}
+	got, err := st.Simulation(context.Background(), runs[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != "test run" || got.Summary != last || !json.Valid(got.Result) || !bytes.Contains(got.Report, []byte("<svg")) {
+		t.Errorf("stored run: name %q summary %q, %d bytes of result, %d of report", got.Name, got.Summary, len(got.Result), len(got.Report))
 	}
 }
 

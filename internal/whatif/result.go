@@ -1,9 +1,13 @@
 package whatif
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/civic-city/civic/internal/civic"
 )
 
 // Costs are the factors that turn kilometres and hours into fuel, CO2 and
@@ -201,4 +205,22 @@ func (r *Result) summary() string {
 	}
 	return fmt.Sprintf("sim: collections %s km %s vs daily; overflow bin-hours %s (planner) vs %s (daily) vs %s (threshold)",
 		coll, km, bh(pl), bh(daily), bh(thr))
+}
+
+// SimulationRun is r as the web app keeps it: the summary line, the
+// result as JSON and the HTML report.
+func (r *Result) SimulationRun(id, name string) (civic.SimulationRun, error) {
+	if name == "" {
+		name = fmt.Sprintf("%d bins, %d days, seed %d (%s to %s)", r.Bins, r.Days, r.Seed, r.From, r.To)
+	}
+	result, err := json.Marshal(r)
+	if err != nil {
+		return civic.SimulationRun{}, err
+	}
+	var page bytes.Buffer
+	if err := r.WriteHTML(&page); err != nil {
+		return civic.SimulationRun{}, err
+	}
+	run := civic.SimulationRun{ID: id, Name: name, Summary: r.Summary, Result: result, Report: page.Bytes()}
+	return run, run.Validate()
 }
