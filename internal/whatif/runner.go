@@ -301,20 +301,12 @@ func (r *runner) decide(ctx context.Context, date, planAt time.Time) error {
 	case PolicyPlanner:
 		// The same rule as for the schedules: a day the fleet cannot
 		// serve every must-go bin is planned again with more trucks.
-		trucks := r.city.Trucks
-		var pl civic.Plan
-		for k := 0; ; k++ {
-			var err error
-			if pl, err = plan.Plan(ctx, r.input(date, trucks), route.SolveFleet); err != nil {
-				return err
-			}
-			if len(pl.Unplanned) == 0 || k == 3 {
-				break
-			}
-			trucks = double(trucks)
+		pl, err := r.withFleet(func(trucks []civic.Truck) (civic.Plan, error) {
+			return plan.Plan(ctx, r.input(date, trucks), route.SolveFleet)
+		})
+		if err != nil {
+			return err
 		}
-		r.res.ExtraTrucks = max(r.res.ExtraTrucks, len(trucks)-len(r.city.Trucks))
-		r.res.Unserved += len(pl.Unplanned)
 		r.book(pl, 0)
 		return nil
 	}
@@ -392,21 +384,12 @@ func (r *runner) route(ctx context.Context, date time.Time, must []int) (civic.P
 		decisions = append(decisions, civic.BinDecision{BinID: b.ID, Stream: b.Stream, Decision: civic.MustGo,
 			LoadL: r.expectedLoad(i), Reason: r.policy})
 	}
-	trucks := r.city.Trucks
-	var pl civic.Plan
-	for k := 0; ; k++ {
-		var err error
-		pl, err = plan.Route(ctx, r.input(date, trucks), decisions, route.SolveFleet)
-		if err != nil {
-			return civic.Plan{}, err
-		}
-		if len(pl.Unplanned) == 0 || k == 3 {
-			break
-		}
-		trucks = double(trucks)
+	pl, err := r.withFleet(func(trucks []civic.Truck) (civic.Plan, error) {
+		return plan.Route(ctx, r.input(date, trucks), decisions, route.SolveFleet)
+	})
+	if err != nil {
+		return civic.Plan{}, err
 	}
-	r.res.ExtraTrucks = max(r.res.ExtraTrucks, len(trucks)-len(r.city.Trucks))
-	r.res.Unserved += len(pl.Unplanned)
 	if memoize {
 		r.memo[key] = memoPlan{midnight: midnight, pl: pl}
 	}
@@ -439,12 +422,47 @@ func (r *runner) expectedLoad(i int) float64 {
 	return min(r.s.MeanRate(b.ID)*24*days, 1) * b.CapacityL
 }
 
-func double(ts []civic.Truck) []civic.Truck {
-	out := slices.Clone(ts)
-	for _, t := range ts {
-		t.ID += "-x" + fmt.Sprint(len(out))
-		t.Name += " (extra)"
-		out = append(out, t)
+// withFleet plans a day with the city's fleet and, while must-go bins are
+// left out and more trucks help, again with another copy of the fleet of
+// each stream that left bins out, at most three times. Every policy gets
+// this rule: a city keeps its schedule, or empties the bins its planner
+// says must go, by calling in trucks.
+func (r *runner) withFleet(planWith func([]civic.Truck) (civic.Plan, error)) (civic.Plan, error) {
+	trucks := r.city.Trucks
+	pl, err := planWith(trucks)
+	if err != nil {
+		return civic.Plan{}, err
+	}
+	for k := 0; k < 3 && len(pl.Unplanned) > 0; k++ {
+		more := moreTrucks(r.city.Trucks, trucks, pl.Unplanned)
+		next, err := planWith(more)
+		if err != nil {
+			return civic.Plan{}, err
+		}
+		if len(next.Unplanned) >= len(pl.Unplanned) {
+			break // more trucks do not help (a bin no truck can take)
+		}
+		pl, trucks = next, more
+	}
+	r.res.ExtraTrucks = max(r.res.ExtraTrucks, len(trucks)-len(r.city.Trucks))
+	r.res.Unserved += len(pl.Unplanned)
+	return pl, nil
+}
+
+// moreTrucks adds to trucks a copy of fleet's trucks of every stream with
+// bins left out.
+func moreTrucks(fleet, trucks []civic.Truck, left []civic.BinDecision) []civic.Truck {
+	streams := map[civic.Stream]bool{}
+	for _, d := range left {
+		streams[d.Stream] = true
+	}
+	out := slices.Clone(trucks)
+	for _, t := range fleet {
+		if streams[t.Stream] {
+			t.ID += "-x" + fmt.Sprint(len(out))
+			t.Name += " (extra)"
+			out = append(out, t)
+		}
 	}
 	return out
 }
