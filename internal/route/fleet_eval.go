@@ -291,6 +291,56 @@ type scheduler struct {
 	dep, slack []float64
 	stW, stL   []float64 // per stop: waiting, and room before the latest start
 	after      []int32   // first stop after dep[i]
+	dpDone     bool      // the last placeUnloads ran the shortest path
+	// With rec set, eval also records at each unload boundary j (the
+	// unload after seq[j-1]) the state once the truck leaves the facility
+	// (and takes the break if due there): the clock, the waiting and the
+	// distance so far, whether the break is behind, the facility. A
+	// route changed only from some position on is then timed again only
+	// from the last unload both versions share (evalFrom).
+	uT, uWait, uDist []float64
+	uBrk             []bool
+	uFac             []int32
+}
+
+// schedCache is what eval recorded for a route, for evalFrom: the prefix
+// loads, the unload shortest path (g, pred, unl) and the states after the
+// unloads, all indexed by boundary.
+type schedCache struct {
+	pre, g           []float64
+	pred             []int32
+	unl              []bool
+	uT, uWait, uDist []float64
+	uBrk             []bool
+	uFac             []int32
+	valid            bool // g and pred hold (a route with any load)
+}
+
+func (c *schedCache) copyFrom(o *schedCache) {
+	c.pre = append(c.pre[:0], o.pre...)
+	c.g = append(c.g[:0], o.g...)
+	c.pred = append(c.pred[:0], o.pred...)
+	c.unl = append(c.unl[:0], o.unl...)
+	c.uT = append(c.uT[:0], o.uT...)
+	c.uWait = append(c.uWait[:0], o.uWait...)
+	c.uDist = append(c.uDist[:0], o.uDist...)
+	c.uBrk = append(c.uBrk[:0], o.uBrk...)
+	c.uFac = append(c.uFac[:0], o.uFac...)
+	c.valid = o.valid
+}
+
+// record saves what the last eval, run with rec, found.
+func (s *scheduler) record(n int, c *schedCache) {
+	c.pre = append(c.pre[:0], s.pre[:n+1]...)
+	c.g = append(c.g[:0], s.g[:n+1]...)
+	c.pred = append(c.pred[:0], s.pred[:n+1]...)
+	c.unl = append(c.unl[:0], s.unl[:n+1]...)
+	c.uT = append(c.uT[:0], s.uT[:n+1]...)
+	c.uWait = append(c.uWait[:0], s.uWait[:n+1]...)
+	c.uDist = append(c.uDist[:0], s.uDist[:n+1]...)
+	c.uBrk = append(c.uBrk[:0], s.uBrk[:n+1]...)
+	c.uFac = append(c.uFac[:0], s.uFac[:n+1]...)
+	c.valid = s.dpDone
 }
 
 func newScheduler(m *fleetModel) *scheduler { return &scheduler{m: m} }
@@ -302,6 +352,8 @@ func (s *scheduler) grow(n int) {
 		s.dq = make([]int32, n)
 		s.pre = make([]float64, n)
 		s.unl = make([]bool, n)
+		s.uT, s.uWait, s.uDist = make([]float64, n), make([]float64, n), make([]float64, n)
+		s.uBrk, s.uFac = make([]bool, n), make([]int32, n)
 	}
 	s.g, s.pred, s.dq, s.pre, s.unl = s.g[:n], s.pred[:n], s.dq[:n], s.pre[:n], s.unl[:n]
 }
@@ -337,32 +389,69 @@ func (m *fleetModel) detour(k int, a, next int32, direct float64) (float64, int3
 // It fills s.unl and reports false when a single visit does not fit or a
 // load cannot be unloaded.
 func (s *scheduler) placeUnloads(k int, l *legs) bool {
+	ok, _ := s.placeUnloadsFrom(k, l, nil, 0)
+	return ok
+}
+
+// placeUnloadsFrom is placeUnloads for a sequence that agrees with the
+// one base was recorded for on its first from visits and the boundaries
+// between them: the shortest path is computed again only from there. It
+// also returns the last unload boundary (0 for the start) before from
+// that both sequences' plans share, from where timing may resume.
+func (s *scheduler) placeUnloadsFrom(k int, l *legs, base *schedCache, from int) (bool, int) {
 	m := s.m
 	seq := l.seq
 	v := &m.veh[k]
 	nseq := len(seq)
 	s.grow(nseq + 1)
-	s.pre[0] = 0
-	for j, c := range seq {
-		d := m.vis[c].dem
+	s.dpDone = false
+	if base == nil || !base.valid || from < 1 {
+		from = 0
+		base = nil
+	}
+	if base != nil {
+		copy(s.pre[:from+1], base.pre[:from+1])
+	} else {
+		s.pre[0] = 0
+	}
+	for j := from; j < nseq; j++ {
+		d := m.vis[seq[j]].dem
 		if d > v.cap {
-			return false
+			return false, 0
 		}
 		s.pre[j+1] = s.pre[j] + d
-		s.unl[j+1] = false
 	}
-	s.unl[0] = false
+	clear(s.unl[:nseq+1])
 	if s.pre[nseq] == 0 {
-		return true
+		return true, 0
 	}
 	if len(v.facs) == 0 {
-		return false
+		return false, 0
 	}
 	g, pred, dq := s.g, s.pred, s.dq
 	g[0] = 0
 	head, tail := 0, 0
 	lo := 0
-	for j := 1; j <= nseq; j++ {
+	first := 1
+	if base != nil {
+		// g and pred hold up to boundary from-1; rebuild the window
+		// of trip starts that boundary from sees, but its last.
+		first = from
+		copy(g[:from], base.g[:from])
+		copy(pred[:from], base.pred[:from])
+		lo = from - 1
+		for lo > 0 && s.pre[from]-s.pre[lo-1] <= v.cap+1e-9 {
+			lo--
+		}
+		for b := lo; b < from-1; b++ {
+			for tail > head && g[dq[tail-1]] >= g[b] {
+				tail--
+			}
+			dq[tail] = int32(b)
+			tail++
+		}
+	}
+	for j := first; j <= nseq; j++ {
 		// candidate trip starts: boundaries lo..j-1
 		for tail > head && g[dq[tail-1]] >= g[j-1] {
 			tail--
@@ -378,6 +467,7 @@ func (s *scheduler) placeUnloads(k int, l *legs) bool {
 		g[j] = l.det[j] + g[dq[head]]
 		pred[j] = dq[head]
 	}
+	s.dpDone = true
 	// The last unload may come before a tail of empty-handed visits.
 	end := nseq
 	for j := nseq - 1; j >= 1 && s.pre[j] == s.pre[nseq]; j-- {
@@ -385,16 +475,33 @@ func (s *scheduler) placeUnloads(k int, l *legs) bool {
 			end = j
 		}
 	}
-	for j := end; j > 0; j = int(pred[j]) {
+	j := end
+	for ; j > 0; j = int(pred[j]) {
+		if j < from && base.unl[j] {
+			// From here down the plans agree.
+			copy(s.unl[:j+1], base.unl[:j+1])
+			return true, j
+		}
 		s.unl[j] = true
 	}
-	return true
+	return true, 0
 }
 
 // eval times l's visits on vehicle k and returns its cost (DistCost*distance + TimeCost*duration)
 // and whether every constraint holds. With out nil it stops at the first
 // violation; otherwise it times the whole route into out.
 func (s *scheduler) eval(k int, l *legs, out *FleetRoute) (float64, bool) {
+	return s.evalFrom(k, l, nil, 0, out)
+}
+
+// evalFrom is eval for a sequence that agrees with the one base was
+// recorded for on its first from visits and the boundaries between them
+// (base nil: none): it times the route again only from the last unload
+// the two share. With out or rec it times the whole route.
+func (s *scheduler) evalFrom(k int, l *legs, base *schedCache, from int, out *FleetRoute) (float64, bool) {
+	if out != nil || s.rec {
+		base = nil
+	}
 	seq, ad, at := l.seq, l.ad, l.at
 	if len(seq) == 0 {
 		if out != nil {
@@ -406,13 +513,13 @@ func (s *scheduler) eval(k int, l *legs, out *FleetRoute) (float64, bool) {
 		}
 		return 0, true
 	}
-	if !s.placeUnloads(k, l) {
+	ok, resume := s.placeUnloadsFrom(k, l, base, from)
+	if !ok {
 		return math.Inf(1), false
 	}
 	m := s.m
 	v := &m.veh[k]
 	nv := len(m.vis)
-	ok := true
 	t := v.ss
 	wait := 0.0
 	dist := 0.0
@@ -439,9 +546,14 @@ func (s *scheduler) eval(k int, l *legs, out *FleetRoute) (float64, bool) {
 			t += v.brk
 		}
 	}
-	takeBreak()
 	var fromFac int32 = -1 // the facility just left, if any
-	for j, c := range seq {
+	if resume > 0 {
+		t, wait, dist, brk, fromFac = base.uT[resume], base.uWait[resume], base.uDist[resume], base.uBrk[resume], base.uFac[resume]
+	} else {
+		takeBreak()
+	}
+	for j := resume; j < len(seq); j++ {
+		c := seq[j]
 		vc := &m.vis[c]
 		var d, tt float64
 		if fromFac >= 0 {
@@ -506,6 +618,9 @@ func (s *scheduler) eval(k int, l *legs, out *FleetRoute) (float64, bool) {
 		load = 0
 		fromFac = f
 		takeBreak()
+		if rec {
+			s.uT[j+1], s.uWait[j+1], s.uDist[j+1], s.uBrk[j+1], s.uFac[j+1] = t, wait, dist, brk, f
+		}
 	}
 	var d, tt float64
 	if fromFac >= 0 {

@@ -30,6 +30,7 @@ type froute struct {
 	legs
 	cost, end, wait float64
 	dep, slack      []float64 // as recorded by the scheduler
+	sc              schedCache
 }
 
 func (r *froute) copyFrom(o *froute) {
@@ -37,6 +38,7 @@ func (r *froute) copyFrom(o *froute) {
 	r.cost, r.end, r.wait = o.cost, o.end, o.wait
 	r.dep = append(r.dep[:0], o.dep...)
 	r.slack = append(r.slack[:0], o.slack...)
+	r.sc.copyFrom(&o.sc)
 }
 
 // setCost times r again, recording its timing profile; the route must be
@@ -48,6 +50,11 @@ func (r *froute) setCost(k int, sch *scheduler) {
 	r.end, r.wait = sch.end, sch.wait
 	r.dep = append(r.dep[:0], sch.dep...)
 	r.slack = append(r.slack[:0], sch.slack...)
+	if len(r.seq) > 0 {
+		sch.record(len(r.seq), &r.sc)
+	} else {
+		r.sc.valid = false
+	}
 }
 
 // fsol is a search state. obj is the penalised objective: route costs,
@@ -85,9 +92,12 @@ type fleetSearch struct {
 	// The costs and times of the legs from each visit to its neighbours
 	// and back, as in fleetModel.ct.
 	nbTo, nbFrom [][][2]float64
-	pen          []float64 // forfeit when unassigned
-	far          []float64 // distance from the nearest depot, for the insertion order
-	bigM         float64
+	// nbSlot[v] is v's place in the neighbour list of the visit being
+	// inserted, -1 if it is not there.
+	nbSlot []int32
+	pen    []float64 // forfeit when unassigned
+	far    []float64 // distance from the nearest depot, for the insertion order
+	bigM   float64
 
 	cur, cand, best fsol
 	posR, posI      []int32 // where each visit is in cand; posR -1 when unassigned
@@ -144,6 +154,10 @@ func newFleetSearch(m *fleetModel, seed int64) *fleetSearch {
 		}
 	}
 	s.buildNeighbors()
+	s.nbSlot = make([]int32, nv)
+	for i := range s.nbSlot {
+		s.nbSlot[i] = -1
+	}
 	return s
 }
 
@@ -503,7 +517,7 @@ func (s *fleetSearch) removeString(r, at int32, l int, list []int32) []int32 {
 	s.drop = drop
 	s.m.filter(int(r), &rt.legs, drop, &s.scratch)
 	rt.legs.copyFrom(&s.scratch)
-	cost, ok := s.sch.eval(int(r), &rt.legs, nil)
+	cost, ok := s.sch.evalFrom(int(r), &rt.legs, &rt.sc, first, nil)
 	if !ok {
 		// Rare (a break or an unload moved): empty the route.
 		for _, c := range rt.seq {
@@ -597,6 +611,14 @@ func (s *fleetSearch) bestInsertion(c int32, wide bool) (fcand, bool) {
 		}
 	} else {
 		for j, nb := range s.nb[c] {
+			s.nbSlot[nb] = int32(j)
+		}
+		defer func() {
+			for _, nb := range s.nb[c] {
+				s.nbSlot[nb] = -1
+			}
+		}()
+		for j, nb := range s.nb[c] {
 			r := s.posR[nb]
 			if r < 0 || r == pinned || !s.allowed(c, int(r)) || !s.roomFor(c, r) {
 				continue
@@ -635,7 +657,7 @@ func (s *fleetSearch) bestInsertion(c int32, wide bool) (fcand, bool) {
 		cd.d1, cd.t1 = m.arc(int(cd.r), prev, c)
 		cd.d2, cd.t2 = m.arc(int(cd.r), c, next)
 		m.withInsert(int(cd.r), &rt.legs, int(cd.i), c, cd.d1, cd.t1, cd.d2, cd.t2, &s.scratch)
-		cost, ok := s.sch.eval(int(cd.r), &s.scratch, nil)
+		cost, ok := s.sch.evalFrom(int(cd.r), &s.scratch, &rt.sc, int(cd.i), nil)
 		if !ok {
 			continue
 		}
@@ -681,15 +703,23 @@ func (s *fleetSearch) consider(c, r, i int32, known int, kc [2]float64) {
 	if int(i) < len(rt.seq) {
 		next = rt.seq[i]
 	}
+	// Legs to and from c's neighbours are cached: the matrix is read
+	// only for the others.
 	var l1, l2 [2]float64
-	if known == legIn {
+	switch {
+	case known == legIn:
 		l1 = kc
-	} else {
+	case prev >= 0 && s.nbSlot[prev] >= 0:
+		l1 = s.nbFrom[c][s.nbSlot[prev]]
+	default:
 		l1[0], l1[1] = m.costArc(int(r), prev, c)
 	}
-	if known == legOut {
+	switch {
+	case known == legOut:
 		l2 = kc
-	} else {
+	case next >= 0 && s.nbSlot[next] >= 0:
+		l2 = s.nbTo[c][s.nbSlot[next]]
+	default:
 		l2[0], l2[1] = m.costArc(int(r), c, next)
 	}
 	// Would c be late, or delay what follows beyond its slack?
@@ -746,7 +776,7 @@ func (s *fleetSearch) dropUnprofitable() {
 				continue
 			}
 			m.withRemove(int(r), &rt.legs, i, d, t, &s.scratch)
-			cost, ok := s.sch.eval(int(r), &s.scratch, nil)
+			cost, ok := s.sch.evalFrom(int(r), &s.scratch, &rt.sc, i, nil)
 			if !ok || rt.cost-cost <= v.prize {
 				continue
 			}
