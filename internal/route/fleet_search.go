@@ -18,8 +18,8 @@ const (
 	fleetBlink       = 0.01 // probability of skipping an insertion position
 	fleetExactTries  = 12   // positions timed exactly per insertion, best estimates first
 	fleetExactGood   = 4    // stop timing once this many feasible positions are found
-	fleetTempStart   = 0.5  // start and end temperatures, in mean cost per visit
-	fleetTempEnd     = 0.005
+	fleetTempStart   = 5    // start and end temperatures, in mean cost per visit
+	fleetTempEnd     = 0.05
 	fleetDefaultIter = 20000
 )
 

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -325,12 +326,19 @@ func TestFleetInfeasibleMandatory(t *testing.T) {
 // optional bins, 30 trucks): CIVIC_FLEET_BENCH is the time limit (e.g.
 // 40s) and CIVIC_FLEET_REF, if set, the limit of the reference run the
 // gap is measured against (e.g. 10m). Both count CPU time.
+// CIVIC_FLEET_SEED picks another generated day (default 1).
 func TestFleetGap(t *testing.T) {
 	limit, err := time.ParseDuration(os.Getenv("CIVIC_FLEET_BENCH"))
 	if err != nil {
 		t.Skip("set CIVIC_FLEET_BENCH=40s (and CIVIC_FLEET_REF=10m) to measure")
 	}
-	p := GenerateFleet(1, FleetGen{Mandatory: 2000, Optional: 1000, Vehicles: 30})
+	seed := int64(1)
+	if v := os.Getenv("CIVIC_FLEET_SEED"); v != "" {
+		if seed, err = strconv.ParseInt(v, 10, 64); err != nil {
+			t.Fatalf("CIVIC_FLEET_SEED: %v", err)
+		}
+	}
+	p := GenerateFleet(seed, FleetGen{Mandatory: 2000, Optional: 1000, Vehicles: 30})
 	solve := func(limit time.Duration) FleetSolution {
 		wall := time.Now()
 		s, err := SolveFleet(context.Background(), p, FleetOptions{TimeLimit: limit, Seed: 1, Clock: ProcessCPUClock})
