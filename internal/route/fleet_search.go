@@ -31,6 +31,10 @@ type froute struct {
 	cost, end, wait float64
 	dep, slack      []float64 // as recorded by the scheduler
 	sc              schedCache
+	// room[i] is how much more the trip an insertion at position i joins
+	// can take under the current unloads, split[i] what an extra unload
+	// would cost if it cannot: insertion estimates count it.
+	room, split []float64
 }
 
 func (r *froute) copyFrom(o *froute) {
@@ -39,6 +43,8 @@ func (r *froute) copyFrom(o *froute) {
 	r.dep = append(r.dep[:0], o.dep...)
 	r.slack = append(r.slack[:0], o.slack...)
 	r.sc.copyFrom(&o.sc)
+	r.room = append(r.room[:0], o.room...)
+	r.split = append(r.split[:0], o.split...)
 }
 
 // setCost times r again, recording its timing profile; the route must be
@@ -54,6 +60,59 @@ func (r *froute) setCost(k int, sch *scheduler) {
 		sch.record(len(r.seq), &r.sc)
 	} else {
 		r.sc.valid = false
+	}
+	r.setTrips(sch.m.veh[k].cap)
+}
+
+// setTrips fills r.room and r.split from the unloads r.sc records.
+func (r *froute) setTrips(capacity float64) {
+	n := len(r.seq)
+	r.room = slices.Grow(r.room[:0], n+1)[:n+1]
+	r.split = slices.Grow(r.split[:0], n+1)[:n+1]
+	if !r.sc.valid {
+		// No load: any insertion with some needs an unload.
+		for i := range r.room {
+			r.room[i] = 0
+			r.split[i] = 0
+		}
+		if n > 0 {
+			r.split[0] = math.Inf(1)
+			for _, d := range r.det[1:] {
+				r.split[0] = min(r.split[0], d)
+			}
+			for i := range r.split {
+				r.split[i] = r.split[0]
+			}
+		}
+		return
+	}
+	// Trips run between unload boundaries a < b; positions a+1..b-1
+	// join the trip, a either neighbour (the roomier is counted). After
+	// the last unload comes a tail that carries nothing: what joins it
+	// needs another.
+	a := 0
+	prevRoom, prevSplit := math.Inf(-1), math.Inf(1)
+	for b := 1; b <= n+1; b++ {
+		if b <= n && !r.sc.unl[b] {
+			continue
+		}
+		room, split := 0.0, r.det[min(b, n)]
+		if b <= n {
+			room = capacity - (r.sc.pre[b] - r.sc.pre[a])
+		}
+		for j := a + 1; j < b; j++ {
+			split = min(split, r.det[j])
+		}
+		if prevRoom >= room {
+			r.room[a], r.split[a] = prevRoom, prevSplit
+		} else {
+			r.room[a], r.split[a] = room, split
+		}
+		for j := a + 1; j < b; j++ {
+			r.room[j], r.split[j] = room, split
+		}
+		prevRoom, prevSplit = room, split
+		a = b
 	}
 }
 
@@ -728,6 +787,9 @@ func (s *fleetSearch) consider(c, r, i int32, known int, kc [2]float64) {
 		return
 	}
 	est += l1[0] + l2[0]
+	if vc.dem > rt.room[i]+1e-9 {
+		est += rt.split[i]
+	}
 	n := len(s.cands)
 	if n == fleetExactTries && est >= s.cands[n-1].est {
 		return
