@@ -155,8 +155,13 @@ type fleetSearch struct {
 	// inserted, -1 if it is not there.
 	nbSlot []int32
 	pen    []float64 // forfeit when unassigned
-	far    []float64 // distance from the nearest depot, for the insertion order
-	bigM   float64
+	// skipSave[v] is what leaving visit v out saved in legs when it was
+	// last checked between the neighbours skipKey[v] (previous, next,
+	// route), for dropUnprofitable.
+	skipKey  [][3]int32
+	skipSave []float64
+	far      []float64 // distance from the nearest depot, for the insertion order
+	bigM     float64
 
 	cur, cand, best fsol
 	posR, posI      []int32 // where each visit is in cand; posR -1 when unassigned
@@ -213,6 +218,10 @@ func newFleetSearch(m *fleetModel, seed int64) *fleetSearch {
 		}
 	}
 	s.buildNeighbors()
+	s.skipKey, s.skipSave = make([][3]int32, nv), make([]float64, nv)
+	for i := range s.skipKey {
+		s.skipKey[i] = [3]int32{-2, -2, -2}
+	}
 	s.nbSlot = make([]int32, nv)
 	for i := range s.nbSlot {
 		s.nbSlot[i] = -1
@@ -832,8 +841,16 @@ func (s *fleetSearch) dropUnprofitable() {
 			if i+1 < len(rt.seq) {
 				next = rt.seq[i+1]
 			}
+			// The saving depends only on the neighbours: most visits of a
+			// touched route kept theirs, and the matrix is read only for
+			// the others.
+			key := [3]int32{prev, next, r}
+			if s.skipKey[c] == key && s.skipSave[c] < 0.7*v.prize {
+				continue
+			}
 			d, t := m.arc(int(r), prev, next)
 			saving := m.dc*(rt.ad[i]+rt.ad[i+1]-d) + m.tc*(rt.at[i]+rt.at[i+1]-t+v.svc)
+			s.skipKey[c], s.skipSave[c] = key, saving
 			if saving < 0.7*v.prize {
 				continue
 			}
