@@ -1,6 +1,10 @@
 package route
 
-import "math"
+import (
+	"cmp"
+	"math"
+	"slices"
+)
 
 // fleetModel is a FleetProblem laid out for the evaluator: visits and
 // vehicles in flat structs, and the facility legs of every visit
@@ -18,10 +22,16 @@ type fleetModel struct {
 	// from facility f to visit v, endF*[k*nf+f] from facility f to vehicle
 	// k's End.
 	toFD, toFT, fromFD, fromFT, endFD, endFT []float64
-	// ct holds, for each leg, DistCost*Dist + TimeCost*Time and then Time,
-	// in single precision: one memory access per leg for the insertion
-	// estimates, which are many and miss the cache.
-	ct []float32
+	// The insertion estimates read, for each leg, DistCost*Dist +
+	// TimeCost*Time and then Time, in single precision: one memory access
+	// per leg. Legs between visits are in out (by leaving visit) and in
+	// (by reached visit), whose rows and columns follow rank, a Hilbert
+	// order of the visits when they have coordinates: a visit's legs to
+	// and from those near it, which insertions read, then share cache
+	// lines and pages. startCT and endCT hold the legs from each
+	// vehicle's Start and to its End, by visit.
+	rank                    []int32
+	out, in, startCT, endCT []float32
 }
 
 type fvisit struct {
@@ -46,10 +56,32 @@ func newFleetModel(p *FleetProblem) *fleetModel {
 		m.dc = 1
 	}
 	nv, nf, n := len(p.Visits), m.nf, p.N
-	m.ct = make([]float32, 2*n*n)
-	for i := range n * n {
-		m.ct[2*i] = float32(m.dc*p.Dist[i] + m.tc*p.Time[i])
-		m.ct[2*i+1] = float32(p.Time[i])
+	m.rank = hilbertRanks(p)
+	m.out, m.in = make([]float32, 2*nv*nv), make([]float32, 2*nv*nv)
+	for a, va := range p.Visits {
+		ra := int(m.rank[a])
+		for b, vb := range p.Visits {
+			i := va.Node*n + vb.Node
+			c, t := float32(m.dc*p.Dist[i]+m.tc*p.Time[i]), float32(p.Time[i])
+			o := 2 * (ra*nv + int(m.rank[b]))
+			m.out[o], m.out[o+1] = c, t
+		}
+	}
+	for b, vb := range p.Visits {
+		rb := int(m.rank[b])
+		for a, va := range p.Visits {
+			i := va.Node*n + vb.Node
+			o := 2 * (rb*nv + int(m.rank[a]))
+			m.in[o], m.in[o+1] = float32(m.dc*p.Dist[i]+m.tc*p.Time[i]), float32(p.Time[i])
+		}
+	}
+	m.startCT, m.endCT = make([]float32, 2*len(p.Vehicles)*nv), make([]float32, 2*len(p.Vehicles)*nv)
+	for k, v := range p.Vehicles {
+		for c, vc := range p.Visits {
+			i, j, o := v.Start*n+vc.Node, vc.Node*n+v.End, 2*(k*nv+c)
+			m.startCT[o], m.startCT[o+1] = float32(m.dc*p.Dist[i]+m.tc*p.Time[i]), float32(p.Time[i])
+			m.endCT[o], m.endCT[o+1] = float32(m.dc*p.Dist[j]+m.tc*p.Time[j]), float32(p.Time[j])
+		}
 	}
 	m.vis = make([]fvisit, nv)
 	for i, v := range p.Visits {
@@ -115,20 +147,54 @@ func (m *fleetModel) arc(k int, a, b int32) (float64, float64) {
 
 // costArc is the cost and the time of the leg from a to b in single
 // precision, with -1 standing for vehicle k's Start (as a) or End (as b).
-func (m *fleetModel) costArc(k int, a, b int32) (float64, float64) {
-	var na, nb int
-	if a < 0 {
-		na = int(m.veh[k].start)
-	} else {
-		na = int(m.vis[a].node)
+// It reads the row of the visit `at` (a or b), which the caller keeps the
+// same over many calls.
+func (m *fleetModel) costArc(k int, a, b int32, at int32) (float64, float64) {
+	nv := len(m.vis)
+	var i int
+	switch {
+	case a < 0:
+		i = 2 * (k*nv + int(b))
+		return float64(m.startCT[i]), float64(m.startCT[i+1])
+	case b < 0:
+		i = 2 * (k*nv + int(a))
+		return float64(m.endCT[i]), float64(m.endCT[i+1])
+	case at == b:
+		i = 2 * (int(m.rank[b])*nv + int(m.rank[a]))
+		return float64(m.in[i]), float64(m.in[i+1])
 	}
-	if b < 0 {
-		nb = int(m.veh[k].end)
-	} else {
-		nb = int(m.vis[b].node)
+	i = 2 * (int(m.rank[a])*nv + int(m.rank[b]))
+	return float64(m.out[i]), float64(m.out[i+1])
+}
+
+// hilbertRanks orders p's visits along a Hilbert curve over their
+// coordinates (by index without them; see locality.go): rank[v] is v's
+// place.
+func hilbertRanks(p *FleetProblem) []int32 {
+	nv := len(p.Visits)
+	rank := make([]int32, nv)
+	order := make([]int32, nv)
+	for i := range order {
+		order[i] = int32(i)
 	}
-	i := 2 * (na*m.n + nb)
-	return float64(m.ct[i]), float64(m.ct[i+1])
+	if p.X != nil && nv > 0 {
+		minX, maxX, minY, maxY := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+		for _, v := range p.Visits {
+			minX, maxX = min(minX, p.X[v.Node]), max(maxX, p.X[v.Node])
+			minY, maxY = min(minY, p.Y[v.Node]), max(maxY, p.Y[v.Node])
+		}
+		const side = 1 << 16
+		scale := (side - 1) / max(maxX-minX, maxY-minY, 1e-9)
+		key := make([]uint64, nv)
+		for i, v := range p.Visits {
+			key[i] = hilbert(side, uint32((p.X[v.Node]-minX)*scale), uint32((p.Y[v.Node]-minY)*scale))
+		}
+		slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(key[a], key[b]) })
+	}
+	for r, v := range order {
+		rank[v] = int32(r)
+	}
+	return rank
 }
 
 // legs is a visit sequence on one vehicle with what timing it needs from

@@ -149,7 +149,7 @@ type fleetSearch struct {
 	rng *rand.Rand
 	nb  [][]int32
 	// The costs and times of the legs from each visit to its neighbours
-	// and back, as in fleetModel.ct.
+	// and back, as fleetModel.costArc gives them.
 	nbTo, nbFrom [][][2]float64
 	// nbSlot[v] is v's place in the neighbour list of the visit being
 	// inserted, -1 if it is not there.
@@ -264,12 +264,12 @@ func (s *fleetSearch) buildNeighbors() {
 	}
 	s.nbTo, s.nbFrom = make([][][2]float64, nv), make([][][2]float64, nv)
 	for a, list := range s.nb {
-		na := int(m.vis[a].node)
 		for _, b := range list {
-			nb := int(m.vis[b].node)
-			i, j := 2*(na*m.n+nb), 2*(nb*m.n+na)
-			s.nbTo[a] = append(s.nbTo[a], [2]float64{float64(m.ct[i]), float64(m.ct[i+1])})
-			s.nbFrom[a] = append(s.nbFrom[a], [2]float64{float64(m.ct[j]), float64(m.ct[j+1])})
+			var to, from [2]float64
+			to[0], to[1] = m.costArc(0, int32(a), b, int32(a))
+			from[0], from[1] = m.costArc(0, b, int32(a), int32(a))
+			s.nbTo[a] = append(s.nbTo[a], to)
+			s.nbFrom[a] = append(s.nbFrom[a], from)
 		}
 	}
 }
@@ -780,7 +780,7 @@ func (s *fleetSearch) consider(c, r, i int32, known int, kc [2]float64) {
 	case prev >= 0 && s.nbSlot[prev] >= 0:
 		l1 = s.nbFrom[c][s.nbSlot[prev]]
 	default:
-		l1[0], l1[1] = m.costArc(int(r), prev, c)
+		l1[0], l1[1] = m.costArc(int(r), prev, c, c)
 	}
 	switch {
 	case known == legOut:
@@ -788,7 +788,7 @@ func (s *fleetSearch) consider(c, r, i int32, known int, kc [2]float64) {
 	case next >= 0 && s.nbSlot[next] >= 0:
 		l2 = s.nbTo[c][s.nbSlot[next]]
 	default:
-		l2[0], l2[1] = m.costArc(int(r), c, next)
+		l2[0], l2[1] = m.costArc(int(r), c, next, c)
 	}
 	// Would c be late, or delay what follows beyond its slack?
 	arrive := rt.dep[i] + l1[1]
