@@ -16,6 +16,7 @@ const (
 	fleetAvgRemoved  = 10   // c̄: mean visits removed per iteration
 	fleetMaxString   = 10   // L^max: longest string removed
 	fleetBlink       = 0.01 // probability of skipping an insertion position
+	fleetRouteRuin   = 0.02 // probability of also emptying a short route
 	fleetExactTries  = 12   // positions timed exactly per insertion, best estimates first
 	fleetExactGood   = 4    // stop timing once this many feasible positions are found
 	fleetTempStart   = 5    // start and end temperatures, in mean cost per visit
@@ -498,6 +499,15 @@ func (s *fleetSearch) ruin() []int32 {
 	list := s.insertList[:0]
 	nv := int32(len(s.m.vis))
 	seed := int32(s.rng.IntN(int(nv)))
+	if used > 1 && s.rng.Float64() < fleetRouteRuin {
+		// Now and then empty a short route, the shorter of two drawn:
+		// string removals alone seldom free a truck.
+		r := s.drawRoute()
+		if r2 := s.drawRoute(); len(x.routes[r2].seq) < len(x.routes[r].seq) {
+			r = r2
+		}
+		list = s.removeString(r, 0, len(x.routes[r].seq), list)
+	}
 	if served > 0 {
 		avg := float64(served) / float64(used)
 		lsMax := math.Min(fleetMaxString, avg)
@@ -552,6 +562,15 @@ func (s *fleetSearch) ruin() []int32 {
 	}
 	s.insertList = list
 	return list
+}
+
+// drawRoute returns a random non-empty route of cand; there must be one.
+func (s *fleetSearch) drawRoute() int32 {
+	for {
+		if r := s.rng.IntN(len(s.cand.routes)); len(s.cand.routes[r].seq) > 0 {
+			return int32(r)
+		}
+	}
 }
 
 // removeString removes l visits around position at of route r: a plain
