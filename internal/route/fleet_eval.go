@@ -1,6 +1,10 @@
 package route
 
-import "math"
+import (
+	"cmp"
+	"math"
+	"slices"
+)
 
 // fleetModel is a FleetProblem laid out for the evaluator: visits and
 // vehicles in flat structs, and the facility legs of every visit
@@ -18,10 +22,16 @@ type fleetModel struct {
 	// from facility f to visit v, endF*[k*nf+f] from facility f to vehicle
 	// k's End.
 	toFD, toFT, fromFD, fromFT, endFD, endFT []float64
-	// ct holds, for each leg, DistCost*Dist + TimeCost*Time and then Time,
-	// in single precision: one memory access per leg for the insertion
-	// estimates, which are many and miss the cache.
-	ct []float32
+	// The insertion estimates read, for each leg, DistCost*Dist +
+	// TimeCost*Time and then Time, in single precision: one memory access
+	// per leg. Legs between visits are in out (by leaving visit) and in
+	// (by reached visit), whose rows and columns follow rank, a Hilbert
+	// order of the visits when they have coordinates: a visit's legs to
+	// and from those near it, which insertions read, then share cache
+	// lines and pages. startCT and endCT hold the legs from each
+	// vehicle's Start and to its End, by visit.
+	rank                    []int32
+	out, in, startCT, endCT []float32
 }
 
 type fvisit struct {
@@ -46,10 +56,32 @@ func newFleetModel(p *FleetProblem) *fleetModel {
 		m.dc = 1
 	}
 	nv, nf, n := len(p.Visits), m.nf, p.N
-	m.ct = make([]float32, 2*n*n)
-	for i := range n * n {
-		m.ct[2*i] = float32(m.dc*p.Dist[i] + m.tc*p.Time[i])
-		m.ct[2*i+1] = float32(p.Time[i])
+	m.rank = hilbertRanks(p)
+	m.out, m.in = make([]float32, 2*nv*nv), make([]float32, 2*nv*nv)
+	for a, va := range p.Visits {
+		ra := int(m.rank[a])
+		for b, vb := range p.Visits {
+			i := va.Node*n + vb.Node
+			c, t := float32(m.dc*p.Dist[i]+m.tc*p.Time[i]), float32(p.Time[i])
+			o := 2 * (ra*nv + int(m.rank[b]))
+			m.out[o], m.out[o+1] = c, t
+		}
+	}
+	for b, vb := range p.Visits {
+		rb := int(m.rank[b])
+		for a, va := range p.Visits {
+			i := va.Node*n + vb.Node
+			o := 2 * (rb*nv + int(m.rank[a]))
+			m.in[o], m.in[o+1] = float32(m.dc*p.Dist[i]+m.tc*p.Time[i]), float32(p.Time[i])
+		}
+	}
+	m.startCT, m.endCT = make([]float32, 2*len(p.Vehicles)*nv), make([]float32, 2*len(p.Vehicles)*nv)
+	for k, v := range p.Vehicles {
+		for c, vc := range p.Visits {
+			i, j, o := v.Start*n+vc.Node, vc.Node*n+v.End, 2*(k*nv+c)
+			m.startCT[o], m.startCT[o+1] = float32(m.dc*p.Dist[i]+m.tc*p.Time[i]), float32(p.Time[i])
+			m.endCT[o], m.endCT[o+1] = float32(m.dc*p.Dist[j]+m.tc*p.Time[j]), float32(p.Time[j])
+		}
 	}
 	m.vis = make([]fvisit, nv)
 	for i, v := range p.Visits {
@@ -115,20 +147,54 @@ func (m *fleetModel) arc(k int, a, b int32) (float64, float64) {
 
 // costArc is the cost and the time of the leg from a to b in single
 // precision, with -1 standing for vehicle k's Start (as a) or End (as b).
-func (m *fleetModel) costArc(k int, a, b int32) (float64, float64) {
-	var na, nb int
-	if a < 0 {
-		na = int(m.veh[k].start)
-	} else {
-		na = int(m.vis[a].node)
+// It reads the row of the visit `at` (a or b), which the caller keeps the
+// same over many calls.
+func (m *fleetModel) costArc(k int, a, b int32, at int32) (float64, float64) {
+	nv := len(m.vis)
+	var i int
+	switch {
+	case a < 0:
+		i = 2 * (k*nv + int(b))
+		return float64(m.startCT[i]), float64(m.startCT[i+1])
+	case b < 0:
+		i = 2 * (k*nv + int(a))
+		return float64(m.endCT[i]), float64(m.endCT[i+1])
+	case at == b:
+		i = 2 * (int(m.rank[b])*nv + int(m.rank[a]))
+		return float64(m.in[i]), float64(m.in[i+1])
 	}
-	if b < 0 {
-		nb = int(m.veh[k].end)
-	} else {
-		nb = int(m.vis[b].node)
+	i = 2 * (int(m.rank[a])*nv + int(m.rank[b]))
+	return float64(m.out[i]), float64(m.out[i+1])
+}
+
+// hilbertRanks orders p's visits along a Hilbert curve over their
+// coordinates (by index without them; see locality.go): rank[v] is v's
+// place.
+func hilbertRanks(p *FleetProblem) []int32 {
+	nv := len(p.Visits)
+	rank := make([]int32, nv)
+	order := make([]int32, nv)
+	for i := range order {
+		order[i] = int32(i)
 	}
-	i := 2 * (na*m.n + nb)
-	return float64(m.ct[i]), float64(m.ct[i+1])
+	if p.X != nil && nv > 0 {
+		minX, maxX, minY, maxY := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+		for _, v := range p.Visits {
+			minX, maxX = min(minX, p.X[v.Node]), max(maxX, p.X[v.Node])
+			minY, maxY = min(minY, p.Y[v.Node]), max(maxY, p.Y[v.Node])
+		}
+		const side = 1 << 16
+		scale := (side - 1) / max(maxX-minX, maxY-minY, 1e-9)
+		key := make([]uint64, nv)
+		for i, v := range p.Visits {
+			key[i] = hilbert(side, uint32((p.X[v.Node]-minX)*scale), uint32((p.Y[v.Node]-minY)*scale))
+		}
+		slices.SortStableFunc(order, func(a, b int32) int { return cmp.Compare(key[a], key[b]) })
+	}
+	for r, v := range order {
+		rank[v] = int32(r)
+	}
+	return rank
 }
 
 // legs is a visit sequence on one vehicle with what timing it needs from
@@ -291,6 +357,56 @@ type scheduler struct {
 	dep, slack []float64
 	stW, stL   []float64 // per stop: waiting, and room before the latest start
 	after      []int32   // first stop after dep[i]
+	dpDone     bool      // the last placeUnloads ran the shortest path
+	// With rec set, eval also records at each unload boundary j (the
+	// unload after seq[j-1]) the state once the truck leaves the facility
+	// (and takes the break if due there): the clock, the waiting and the
+	// distance so far, whether the break is behind, the facility. A
+	// route changed only from some position on is then timed again only
+	// from the last unload both versions share (evalFrom).
+	uT, uWait, uDist []float64
+	uBrk             []bool
+	uFac             []int32
+}
+
+// schedCache is what eval recorded for a route, for evalFrom: the prefix
+// loads, the unload shortest path (g, pred, unl) and the states after the
+// unloads, all indexed by boundary.
+type schedCache struct {
+	pre, g           []float64
+	pred             []int32
+	unl              []bool
+	uT, uWait, uDist []float64
+	uBrk             []bool
+	uFac             []int32
+	valid            bool // g and pred hold (a route with any load)
+}
+
+func (c *schedCache) copyFrom(o *schedCache) {
+	c.pre = append(c.pre[:0], o.pre...)
+	c.g = append(c.g[:0], o.g...)
+	c.pred = append(c.pred[:0], o.pred...)
+	c.unl = append(c.unl[:0], o.unl...)
+	c.uT = append(c.uT[:0], o.uT...)
+	c.uWait = append(c.uWait[:0], o.uWait...)
+	c.uDist = append(c.uDist[:0], o.uDist...)
+	c.uBrk = append(c.uBrk[:0], o.uBrk...)
+	c.uFac = append(c.uFac[:0], o.uFac...)
+	c.valid = o.valid
+}
+
+// record saves what the last eval, run with rec, found.
+func (s *scheduler) record(n int, c *schedCache) {
+	c.pre = append(c.pre[:0], s.pre[:n+1]...)
+	c.g = append(c.g[:0], s.g[:n+1]...)
+	c.pred = append(c.pred[:0], s.pred[:n+1]...)
+	c.unl = append(c.unl[:0], s.unl[:n+1]...)
+	c.uT = append(c.uT[:0], s.uT[:n+1]...)
+	c.uWait = append(c.uWait[:0], s.uWait[:n+1]...)
+	c.uDist = append(c.uDist[:0], s.uDist[:n+1]...)
+	c.uBrk = append(c.uBrk[:0], s.uBrk[:n+1]...)
+	c.uFac = append(c.uFac[:0], s.uFac[:n+1]...)
+	c.valid = s.dpDone
 }
 
 func newScheduler(m *fleetModel) *scheduler { return &scheduler{m: m} }
@@ -302,6 +418,8 @@ func (s *scheduler) grow(n int) {
 		s.dq = make([]int32, n)
 		s.pre = make([]float64, n)
 		s.unl = make([]bool, n)
+		s.uT, s.uWait, s.uDist = make([]float64, n), make([]float64, n), make([]float64, n)
+		s.uBrk, s.uFac = make([]bool, n), make([]int32, n)
 	}
 	s.g, s.pred, s.dq, s.pre, s.unl = s.g[:n], s.pred[:n], s.dq[:n], s.pre[:n], s.unl[:n]
 }
@@ -337,32 +455,69 @@ func (m *fleetModel) detour(k int, a, next int32, direct float64) (float64, int3
 // It fills s.unl and reports false when a single visit does not fit or a
 // load cannot be unloaded.
 func (s *scheduler) placeUnloads(k int, l *legs) bool {
+	ok, _ := s.placeUnloadsFrom(k, l, nil, 0)
+	return ok
+}
+
+// placeUnloadsFrom is placeUnloads for a sequence that agrees with the
+// one base was recorded for on its first from visits and the boundaries
+// between them: the shortest path is computed again only from there. It
+// also returns the last unload boundary (0 for the start) before from
+// that both sequences' plans share, from where timing may resume.
+func (s *scheduler) placeUnloadsFrom(k int, l *legs, base *schedCache, from int) (bool, int) {
 	m := s.m
 	seq := l.seq
 	v := &m.veh[k]
 	nseq := len(seq)
 	s.grow(nseq + 1)
-	s.pre[0] = 0
-	for j, c := range seq {
-		d := m.vis[c].dem
+	s.dpDone = false
+	if base == nil || !base.valid || from < 1 {
+		from = 0
+		base = nil
+	}
+	if base != nil {
+		copy(s.pre[:from+1], base.pre[:from+1])
+	} else {
+		s.pre[0] = 0
+	}
+	for j := from; j < nseq; j++ {
+		d := m.vis[seq[j]].dem
 		if d > v.cap {
-			return false
+			return false, 0
 		}
 		s.pre[j+1] = s.pre[j] + d
-		s.unl[j+1] = false
 	}
-	s.unl[0] = false
+	clear(s.unl[:nseq+1])
 	if s.pre[nseq] == 0 {
-		return true
+		return true, 0
 	}
 	if len(v.facs) == 0 {
-		return false
+		return false, 0
 	}
 	g, pred, dq := s.g, s.pred, s.dq
 	g[0] = 0
 	head, tail := 0, 0
 	lo := 0
-	for j := 1; j <= nseq; j++ {
+	first := 1
+	if base != nil {
+		// g and pred hold up to boundary from-1; rebuild the window
+		// of trip starts that boundary from sees, but its last.
+		first = from
+		copy(g[:from], base.g[:from])
+		copy(pred[:from], base.pred[:from])
+		lo = from - 1
+		for lo > 0 && s.pre[from]-s.pre[lo-1] <= v.cap+1e-9 {
+			lo--
+		}
+		for b := lo; b < from-1; b++ {
+			for tail > head && g[dq[tail-1]] >= g[b] {
+				tail--
+			}
+			dq[tail] = int32(b)
+			tail++
+		}
+	}
+	for j := first; j <= nseq; j++ {
 		// candidate trip starts: boundaries lo..j-1
 		for tail > head && g[dq[tail-1]] >= g[j-1] {
 			tail--
@@ -378,6 +533,7 @@ func (s *scheduler) placeUnloads(k int, l *legs) bool {
 		g[j] = l.det[j] + g[dq[head]]
 		pred[j] = dq[head]
 	}
+	s.dpDone = true
 	// The last unload may come before a tail of empty-handed visits.
 	end := nseq
 	for j := nseq - 1; j >= 1 && s.pre[j] == s.pre[nseq]; j-- {
@@ -385,16 +541,33 @@ func (s *scheduler) placeUnloads(k int, l *legs) bool {
 			end = j
 		}
 	}
-	for j := end; j > 0; j = int(pred[j]) {
+	j := end
+	for ; j > 0; j = int(pred[j]) {
+		if j < from && base.unl[j] {
+			// From here down the plans agree.
+			copy(s.unl[:j+1], base.unl[:j+1])
+			return true, j
+		}
 		s.unl[j] = true
 	}
-	return true
+	return true, 0
 }
 
 // eval times l's visits on vehicle k and returns its cost (DistCost*distance + TimeCost*duration)
 // and whether every constraint holds. With out nil it stops at the first
 // violation; otherwise it times the whole route into out.
 func (s *scheduler) eval(k int, l *legs, out *FleetRoute) (float64, bool) {
+	return s.evalFrom(k, l, nil, 0, out)
+}
+
+// evalFrom is eval for a sequence that agrees with the one base was
+// recorded for on its first from visits and the boundaries between them
+// (base nil: none): it times the route again only from the last unload
+// the two share. With out or rec it times the whole route.
+func (s *scheduler) evalFrom(k int, l *legs, base *schedCache, from int, out *FleetRoute) (float64, bool) {
+	if out != nil || s.rec {
+		base = nil
+	}
 	seq, ad, at := l.seq, l.ad, l.at
 	if len(seq) == 0 {
 		if out != nil {
@@ -406,13 +579,13 @@ func (s *scheduler) eval(k int, l *legs, out *FleetRoute) (float64, bool) {
 		}
 		return 0, true
 	}
-	if !s.placeUnloads(k, l) {
+	ok, resume := s.placeUnloadsFrom(k, l, base, from)
+	if !ok {
 		return math.Inf(1), false
 	}
 	m := s.m
 	v := &m.veh[k]
 	nv := len(m.vis)
-	ok := true
 	t := v.ss
 	wait := 0.0
 	dist := 0.0
@@ -439,9 +612,14 @@ func (s *scheduler) eval(k int, l *legs, out *FleetRoute) (float64, bool) {
 			t += v.brk
 		}
 	}
-	takeBreak()
 	var fromFac int32 = -1 // the facility just left, if any
-	for j, c := range seq {
+	if resume > 0 {
+		t, wait, dist, brk, fromFac = base.uT[resume], base.uWait[resume], base.uDist[resume], base.uBrk[resume], base.uFac[resume]
+	} else {
+		takeBreak()
+	}
+	for j := resume; j < len(seq); j++ {
+		c := seq[j]
 		vc := &m.vis[c]
 		var d, tt float64
 		if fromFac >= 0 {
@@ -506,6 +684,9 @@ func (s *scheduler) eval(k int, l *legs, out *FleetRoute) (float64, bool) {
 		load = 0
 		fromFac = f
 		takeBreak()
+		if rec {
+			s.uT[j+1], s.uWait[j+1], s.uDist[j+1], s.uBrk[j+1], s.uFac[j+1] = t, wait, dist, brk, f
+		}
 	}
 	var d, tt float64
 	if fromFac >= 0 {

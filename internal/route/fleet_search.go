@@ -16,10 +16,11 @@ const (
 	fleetAvgRemoved  = 10   // c̄: mean visits removed per iteration
 	fleetMaxString   = 10   // L^max: longest string removed
 	fleetBlink       = 0.01 // probability of skipping an insertion position
+	fleetRouteRuin   = 0.02 // probability of also emptying a short route
 	fleetExactTries  = 12   // positions timed exactly per insertion, best estimates first
 	fleetExactGood   = 4    // stop timing once this many feasible positions are found
-	fleetTempStart   = 0.5  // start and end temperatures, in mean cost per visit
-	fleetTempEnd     = 0.005
+	fleetTempStart   = 5    // start and end temperatures, in mean cost per visit
+	fleetTempEnd     = 0.05
 	fleetDefaultIter = 20000
 )
 
@@ -30,6 +31,11 @@ type froute struct {
 	legs
 	cost, end, wait float64
 	dep, slack      []float64 // as recorded by the scheduler
+	sc              schedCache
+	// room[i] is how much more the trip an insertion at position i joins
+	// can take under the current unloads, split[i] what an extra unload
+	// would cost if it cannot: insertion estimates count it.
+	room, split []float64
 }
 
 func (r *froute) copyFrom(o *froute) {
@@ -37,6 +43,9 @@ func (r *froute) copyFrom(o *froute) {
 	r.cost, r.end, r.wait = o.cost, o.end, o.wait
 	r.dep = append(r.dep[:0], o.dep...)
 	r.slack = append(r.slack[:0], o.slack...)
+	r.sc.copyFrom(&o.sc)
+	r.room = append(r.room[:0], o.room...)
+	r.split = append(r.split[:0], o.split...)
 }
 
 // setCost times r again, recording its timing profile; the route must be
@@ -48,6 +57,64 @@ func (r *froute) setCost(k int, sch *scheduler) {
 	r.end, r.wait = sch.end, sch.wait
 	r.dep = append(r.dep[:0], sch.dep...)
 	r.slack = append(r.slack[:0], sch.slack...)
+	if len(r.seq) > 0 {
+		sch.record(len(r.seq), &r.sc)
+	} else {
+		r.sc.valid = false
+	}
+	r.setTrips(sch.m.veh[k].cap)
+}
+
+// setTrips fills r.room and r.split from the unloads r.sc records.
+func (r *froute) setTrips(capacity float64) {
+	n := len(r.seq)
+	r.room = slices.Grow(r.room[:0], n+1)[:n+1]
+	r.split = slices.Grow(r.split[:0], n+1)[:n+1]
+	if !r.sc.valid {
+		// No load: any insertion with some needs an unload.
+		for i := range r.room {
+			r.room[i] = 0
+			r.split[i] = 0
+		}
+		if n > 0 {
+			r.split[0] = math.Inf(1)
+			for _, d := range r.det[1:] {
+				r.split[0] = min(r.split[0], d)
+			}
+			for i := range r.split {
+				r.split[i] = r.split[0]
+			}
+		}
+		return
+	}
+	// Trips run between unload boundaries a < b; positions a+1..b-1
+	// join the trip, a either neighbour (the roomier is counted). After
+	// the last unload comes a tail that carries nothing: what joins it
+	// needs another.
+	a := 0
+	prevRoom, prevSplit := math.Inf(-1), math.Inf(1)
+	for b := 1; b <= n+1; b++ {
+		if b <= n && !r.sc.unl[b] {
+			continue
+		}
+		room, split := 0.0, r.det[min(b, n)]
+		if b <= n {
+			room = capacity - (r.sc.pre[b] - r.sc.pre[a])
+		}
+		for j := a + 1; j < b; j++ {
+			split = min(split, r.det[j])
+		}
+		if prevRoom >= room {
+			r.room[a], r.split[a] = prevRoom, prevSplit
+		} else {
+			r.room[a], r.split[a] = room, split
+		}
+		for j := a + 1; j < b; j++ {
+			r.room[j], r.split[j] = room, split
+		}
+		prevRoom, prevSplit = room, split
+		a = b
+	}
 }
 
 // fsol is a search state. obj is the penalised objective: route costs,
@@ -83,11 +150,19 @@ type fleetSearch struct {
 	rng *rand.Rand
 	nb  [][]int32
 	// The costs and times of the legs from each visit to its neighbours
-	// and back, as in fleetModel.ct.
+	// and back, as fleetModel.costArc gives them.
 	nbTo, nbFrom [][][2]float64
-	pen          []float64 // forfeit when unassigned
-	far          []float64 // distance from the nearest depot, for the insertion order
-	bigM         float64
+	// nbSlot[v] is v's place in the neighbour list of the visit being
+	// inserted, -1 if it is not there.
+	nbSlot []int32
+	pen    []float64 // forfeit when unassigned
+	// skipSave[v] is what leaving visit v out saved in legs when it was
+	// last checked between the neighbours skipKey[v] (previous, next,
+	// route), for dropUnprofitable.
+	skipKey  [][3]int32
+	skipSave []float64
+	far      []float64 // distance from the nearest depot, for the insertion order
+	bigM     float64
 
 	cur, cand, best fsol
 	posR, posI      []int32 // where each visit is in cand; posR -1 when unassigned
@@ -144,6 +219,14 @@ func newFleetSearch(m *fleetModel, seed int64) *fleetSearch {
 		}
 	}
 	s.buildNeighbors()
+	s.skipKey, s.skipSave = make([][3]int32, nv), make([]float64, nv)
+	for i := range s.skipKey {
+		s.skipKey[i] = [3]int32{-2, -2, -2}
+	}
+	s.nbSlot = make([]int32, nv)
+	for i := range s.nbSlot {
+		s.nbSlot[i] = -1
+	}
 	return s
 }
 
@@ -182,12 +265,12 @@ func (s *fleetSearch) buildNeighbors() {
 	}
 	s.nbTo, s.nbFrom = make([][][2]float64, nv), make([][][2]float64, nv)
 	for a, list := range s.nb {
-		na := int(m.vis[a].node)
 		for _, b := range list {
-			nb := int(m.vis[b].node)
-			i, j := 2*(na*m.n+nb), 2*(nb*m.n+na)
-			s.nbTo[a] = append(s.nbTo[a], [2]float64{float64(m.ct[i]), float64(m.ct[i+1])})
-			s.nbFrom[a] = append(s.nbFrom[a], [2]float64{float64(m.ct[j]), float64(m.ct[j+1])})
+			var to, from [2]float64
+			to[0], to[1] = m.costArc(0, int32(a), b, int32(a))
+			from[0], from[1] = m.costArc(0, b, int32(a), int32(a))
+			s.nbTo[a] = append(s.nbTo[a], to)
+			s.nbFrom[a] = append(s.nbFrom[a], from)
 		}
 	}
 }
@@ -416,6 +499,15 @@ func (s *fleetSearch) ruin() []int32 {
 	list := s.insertList[:0]
 	nv := int32(len(s.m.vis))
 	seed := int32(s.rng.IntN(int(nv)))
+	if used > 1 && s.rng.Float64() < fleetRouteRuin {
+		// Now and then empty a short route, the shorter of two drawn:
+		// string removals alone seldom free a truck.
+		r := s.drawRoute()
+		if r2 := s.drawRoute(); len(x.routes[r2].seq) < len(x.routes[r].seq) {
+			r = r2
+		}
+		list = s.removeString(r, 0, len(x.routes[r].seq), list)
+	}
 	if served > 0 {
 		avg := float64(served) / float64(used)
 		lsMax := math.Min(fleetMaxString, avg)
@@ -472,6 +564,15 @@ func (s *fleetSearch) ruin() []int32 {
 	return list
 }
 
+// drawRoute returns a random non-empty route of cand; there must be one.
+func (s *fleetSearch) drawRoute() int32 {
+	for {
+		if r := s.rng.IntN(len(s.cand.routes)); len(s.cand.routes[r].seq) > 0 {
+			return int32(r)
+		}
+	}
+}
+
 // removeString removes l visits around position at of route r: a plain
 // string, or half the time a split string that keeps a run in its middle.
 func (s *fleetSearch) removeString(r, at int32, l int, list []int32) []int32 {
@@ -503,7 +604,7 @@ func (s *fleetSearch) removeString(r, at int32, l int, list []int32) []int32 {
 	s.drop = drop
 	s.m.filter(int(r), &rt.legs, drop, &s.scratch)
 	rt.legs.copyFrom(&s.scratch)
-	cost, ok := s.sch.eval(int(r), &rt.legs, nil)
+	cost, ok := s.sch.evalFrom(int(r), &rt.legs, &rt.sc, first, nil)
 	if !ok {
 		// Rare (a break or an unload moved): empty the route.
 		for _, c := range rt.seq {
@@ -597,6 +698,14 @@ func (s *fleetSearch) bestInsertion(c int32, wide bool) (fcand, bool) {
 		}
 	} else {
 		for j, nb := range s.nb[c] {
+			s.nbSlot[nb] = int32(j)
+		}
+		defer func() {
+			for _, nb := range s.nb[c] {
+				s.nbSlot[nb] = -1
+			}
+		}()
+		for j, nb := range s.nb[c] {
 			r := s.posR[nb]
 			if r < 0 || r == pinned || !s.allowed(c, int(r)) || !s.roomFor(c, r) {
 				continue
@@ -635,7 +744,7 @@ func (s *fleetSearch) bestInsertion(c int32, wide bool) (fcand, bool) {
 		cd.d1, cd.t1 = m.arc(int(cd.r), prev, c)
 		cd.d2, cd.t2 = m.arc(int(cd.r), c, next)
 		m.withInsert(int(cd.r), &rt.legs, int(cd.i), c, cd.d1, cd.t1, cd.d2, cd.t2, &s.scratch)
-		cost, ok := s.sch.eval(int(cd.r), &s.scratch, nil)
+		cost, ok := s.sch.evalFrom(int(cd.r), &s.scratch, &rt.sc, int(cd.i), nil)
 		if !ok {
 			continue
 		}
@@ -681,16 +790,24 @@ func (s *fleetSearch) consider(c, r, i int32, known int, kc [2]float64) {
 	if int(i) < len(rt.seq) {
 		next = rt.seq[i]
 	}
+	// Legs to and from c's neighbours are cached: the matrix is read
+	// only for the others.
 	var l1, l2 [2]float64
-	if known == legIn {
+	switch {
+	case known == legIn:
 		l1 = kc
-	} else {
-		l1[0], l1[1] = m.costArc(int(r), prev, c)
+	case prev >= 0 && s.nbSlot[prev] >= 0:
+		l1 = s.nbFrom[c][s.nbSlot[prev]]
+	default:
+		l1[0], l1[1] = m.costArc(int(r), prev, c, c)
 	}
-	if known == legOut {
+	switch {
+	case known == legOut:
 		l2 = kc
-	} else {
-		l2[0], l2[1] = m.costArc(int(r), c, next)
+	case next >= 0 && s.nbSlot[next] >= 0:
+		l2 = s.nbTo[c][s.nbSlot[next]]
+	default:
+		l2[0], l2[1] = m.costArc(int(r), c, next, c)
 	}
 	// Would c be late, or delay what follows beyond its slack?
 	arrive := rt.dep[i] + l1[1]
@@ -698,6 +815,9 @@ func (s *fleetSearch) consider(c, r, i int32, known int, kc [2]float64) {
 		return
 	}
 	est += l1[0] + l2[0]
+	if vc.dem > rt.room[i]+1e-9 {
+		est += rt.split[i]
+	}
 	n := len(s.cands)
 	if n == fleetExactTries && est >= s.cands[n-1].est {
 		return
@@ -740,13 +860,21 @@ func (s *fleetSearch) dropUnprofitable() {
 			if i+1 < len(rt.seq) {
 				next = rt.seq[i+1]
 			}
+			// The saving depends only on the neighbours: most visits of a
+			// touched route kept theirs, and the matrix is read only for
+			// the others.
+			key := [3]int32{prev, next, r}
+			if s.skipKey[c] == key && s.skipSave[c] < 0.7*v.prize {
+				continue
+			}
 			d, t := m.arc(int(r), prev, next)
 			saving := m.dc*(rt.ad[i]+rt.ad[i+1]-d) + m.tc*(rt.at[i]+rt.at[i+1]-t+v.svc)
+			s.skipKey[c], s.skipSave[c] = key, saving
 			if saving < 0.7*v.prize {
 				continue
 			}
 			m.withRemove(int(r), &rt.legs, i, d, t, &s.scratch)
-			cost, ok := s.sch.eval(int(r), &s.scratch, nil)
+			cost, ok := s.sch.evalFrom(int(r), &s.scratch, &rt.sc, i, nil)
 			if !ok || rt.cost-cost <= v.prize {
 				continue
 			}

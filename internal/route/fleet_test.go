@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -324,12 +326,19 @@ func TestFleetInfeasibleMandatory(t *testing.T) {
 // optional bins, 30 trucks): CIVIC_FLEET_BENCH is the time limit (e.g.
 // 40s) and CIVIC_FLEET_REF, if set, the limit of the reference run the
 // gap is measured against (e.g. 10m). Both count CPU time.
+// CIVIC_FLEET_SEED picks another generated day (default 1).
 func TestFleetGap(t *testing.T) {
 	limit, err := time.ParseDuration(os.Getenv("CIVIC_FLEET_BENCH"))
 	if err != nil {
 		t.Skip("set CIVIC_FLEET_BENCH=40s (and CIVIC_FLEET_REF=10m) to measure")
 	}
-	p := GenerateFleet(1, FleetGen{Mandatory: 2000, Optional: 1000, Vehicles: 30})
+	seed := int64(1)
+	if v := os.Getenv("CIVIC_FLEET_SEED"); v != "" {
+		if seed, err = strconv.ParseInt(v, 10, 64); err != nil {
+			t.Fatalf("CIVIC_FLEET_SEED: %v", err)
+		}
+	}
+	p := GenerateFleet(seed, FleetGen{Mandatory: 2000, Optional: 1000, Vehicles: 30})
 	solve := func(limit time.Duration) FleetSolution {
 		wall := time.Now()
 		s, err := SolveFleet(context.Background(), p, FleetOptions{TimeLimit: limit, Seed: 1, Clock: ProcessCPUClock})
@@ -347,5 +356,50 @@ func TestFleetGap(t *testing.T) {
 	if ref, err := time.ParseDuration(os.Getenv("CIVIC_FLEET_REF")); err == nil {
 		r := solve(ref)
 		t.Logf("gap %.2f%%", 100*(s.Objective-r.Objective)/math.Abs(r.Objective))
+	}
+}
+
+// TestFleetEvalFrom checks that timing a changed route only from its
+// first change (evalFrom) agrees with timing it whole.
+func TestFleetEvalFrom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	checked := 0
+	for trial := range 200 {
+		p := GenerateFleet(int64(trial), FleetGen{Mandatory: 60, Optional: 0, Vehicles: 2})
+		m := newFleetModel(p)
+		sch := newScheduler(m)
+		k := rng.IntN(2)
+		n := 5 + rng.IntN(40)
+		var r froute
+		for _, v := range rng.Perm(len(p.Visits))[:n] {
+			if m.vis[v].veh < 0 || int(m.vis[v].veh) == k {
+				r.seq = append(r.seq, int32(v))
+			}
+		}
+		m.build(k, &r.legs)
+		if _, ok := sch.eval(k, &r.legs, nil); !ok {
+			continue
+		}
+		r.setCost(k, sch)
+		var l legs
+		for range 20 {
+			i := rng.IntN(len(r.seq) + 1)
+			if rng.IntN(2) == 0 && len(r.seq) > 1 {
+				i = min(i, len(r.seq)-1)
+				l.seq = slices.Delete(slices.Clone(r.seq), i, i+1)
+			} else {
+				l.seq = slices.Insert(slices.Clone(r.seq), i, int32(rng.IntN(len(p.Visits))))
+			}
+			m.build(k, &l)
+			want, wantOK := sch.eval(k, &l, nil)
+			got, gotOK := sch.evalFrom(k, &l, &r.sc, i, nil)
+			if gotOK != wantOK || (wantOK && got != want) {
+				t.Fatalf("trial %d, change at %d: evalFrom %v %v, eval %v %v", trial, i, got, gotOK, want, wantOK)
+			}
+			checked++
+		}
+	}
+	if checked < 500 {
+		t.Errorf("only %d changes checked", checked)
 	}
 }
