@@ -100,3 +100,11 @@ func (s *Sensors) FixedRounds(binID string, day time.Time, target float64) int {
 	}
 	return 0
 }
+
+// Silent returns how many sensors have gone silent so far: their battery
+// ran out, and nobody replaces it in a simulation.
+func (s *Sensors) Silent() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stats.dead
+}

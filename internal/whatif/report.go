@@ -14,10 +14,10 @@ import (
 // WriteWeeksCSV writes one row per policy and ISO week.
 func (r *Result) WriteWeeksCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
-	_ = cw.Write(append([]string{"policy", "week"}, figureHeader...))
+	_ = cw.Write(append([]string{"policy", "week", "days"}, figureHeader...))
 	for _, p := range r.Policies {
 		for _, wk := range p.Weeks {
-			_ = cw.Write(append([]string{p.Policy, wk.Week}, figureRow(wk.Figures)...))
+			_ = cw.Write(append([]string{p.Policy, wk.Week, strconv.Itoa(wk.Days)}, figureRow(wk.Figures)...))
 		}
 	}
 	cw.Flush()
@@ -67,13 +67,26 @@ var policyNames = map[string]string{
 	PolicyThreshold: "Sensor threshold", PolicyPlanner: "civic planner",
 }
 
-// chart draws one weekly series per policy as an inline SVG line chart.
+// chart draws one weekly series per policy as an inline SVG line chart,
+// leaving out the partial weeks at the ends of the run.
 func (r *Result) chart(title, unit string, value func(Figures) float64) template.HTML {
+	full := func(ws []Week) []Week {
+		var out []Week
+		for _, w := range ws {
+			if w.Days == 7 {
+				out = append(out, w)
+			}
+		}
+		if len(out) == 0 {
+			return ws // a run shorter than a week
+		}
+		return out
+	}
 	const w, h, left, right, top, bottom = 760.0, 260.0, 60.0, 150.0, 28.0, 30.0
 	maxV, weeks := 0.0, 0
 	for _, p := range r.Policies {
-		weeks = max(weeks, len(p.Weeks))
-		for _, wk := range p.Weeks {
+		weeks = max(weeks, len(full(p.Weeks)))
+		for _, wk := range full(p.Weeks) {
 			maxV = math.Max(maxV, value(wk.Figures))
 		}
 	}
@@ -95,10 +108,10 @@ func (r *Result) chart(title, unit string, value func(Figures) float64) template
 		fmt.Fprintf(&b, `<line x1="%.0f" x2="%.0f" y1="%.1f" y2="%.1f" stroke="#ddd"/>`, left, w-right, y(v), y(v))
 		fmt.Fprintf(&b, `<text x="%.0f" y="%.1f" text-anchor="end" font-size="11">%s</text>`, left-6, y(v)+4, short(v))
 	}
-	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" font-size="11">%s per ISO week</text>`, left, h-8, template.HTMLEscapeString(unit))
+	fmt.Fprintf(&b, `<text x="%.0f" y="%.0f" font-size="11">%s per ISO week (whole weeks only)</text>`, left, h-8, template.HTMLEscapeString(unit))
 	for n, p := range r.Policies {
 		var pts []string
-		for i, wk := range p.Weeks {
+		for i, wk := range full(p.Weeks) {
 			pts = append(pts, fmt.Sprintf("%.1f,%.1f", x(i), y(value(wk.Figures))))
 		}
 		color := policyColors[p.Policy]
@@ -182,8 +195,8 @@ th:first-child, td:first-child { text-align: left; }
 <p class="summary">{{.R.Summary}}</p>
 <h2>Results</h2>
 <table>
-<tr><th>Way of collecting</th><th>Bins emptied</th><th>Of which under half full</th><th>Of which found overflowing</th><th>Truck trips</th><th>Unloading trips</th><th>km</th><th>Crew hours</th><th>Times a bin overflowed</th><th>Overflow bin-hours</th><th>Fuel (L)</th><th>CO2 (kg)</th><th>Cost (EUR)</th><th>Extra trucks needed</th><th>Bins left unserved</th></tr>
-{{range .R.Policies}}<tr><td>{{index $.Names .Policy}}</td><td>{{.Total.Visits}}</td><td>{{pct .Total.LowVisits .Total.Visits}}</td><td>{{pct .Total.FullVisits .Total.Visits}}</td><td>{{.Total.Routes}}</td><td>{{.Total.Disposals}}</td><td>{{n .Total.Km}}</td><td>{{n .Total.Hours}}</td><td>{{.Total.Overflows}}</td><td>{{n .Total.OverflowBinHours}}</td><td>{{n .Total.FuelL}}</td><td>{{n .Total.CO2Kg}}</td><td>{{n .Total.Cost}}</td><td>{{.ExtraTrucks}}</td><td>{{.Unserved}}</td></tr>
+<tr><th>Way of collecting</th><th>Bins emptied</th><th>Of which under half full</th><th>Of which found overflowing</th><th>Truck trips</th><th>Unloading trips</th><th>km</th><th>Crew hours</th><th>Times a bin overflowed</th><th>Overflow bin-hours</th><th>Fuel (L)</th><th>CO2 (kg)</th><th>Cost (EUR)</th><th>Extra trucks needed</th><th>Bins left unserved</th><th>Sensors gone silent</th></tr>
+{{range .R.Policies}}<tr><td>{{index $.Names .Policy}}</td><td>{{.Total.Visits}}</td><td>{{pct .Total.LowVisits .Total.Visits}}</td><td>{{pct .Total.FullVisits .Total.Visits}}</td><td>{{.Total.Routes}}</td><td>{{.Total.Disposals}}</td><td>{{n .Total.Km}}</td><td>{{n .Total.Hours}}</td><td>{{.Total.Overflows}}</td><td>{{n .Total.OverflowBinHours}}</td><td>{{n .Total.FuelL}}</td><td>{{n .Total.CO2Kg}}</td><td>{{n .Total.Cost}}</td><td>{{.ExtraTrucks}}</td><td>{{.Unserved}}</td><td>{{if .SilentSensors}}{{.SilentSensors}}{{else}}-{{end}}</td></tr>
 {{end}}</table>
 <h2>Week by week</h2>
 {{range .Charts}}{{.}}

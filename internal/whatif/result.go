@@ -89,6 +89,7 @@ func (f *Figures) price(c Costs) {
 // Week is a policy's figures over one ISO week (only its simulated days).
 type Week struct {
 	Week string `json:"week"` // "2026-W02"
+	Days int    `json:"days"` // simulated days in the week: 7 but at the ends
 	Figures
 }
 
@@ -128,6 +129,9 @@ type PolicyResult struct {
 	ExtraTrucks int `json:"extra_trucks"`
 	// Unserved counts bins a policy wanted emptied that no route took.
 	Unserved int `json:"unserved"`
+	// SilentSensors counts the sensors gone silent by the end (dead
+	// batteries are not replaced), for the policies that read them.
+	SilentSensors int `json:"silent_sensors,omitempty"`
 	// PlanSeconds is the wall time spent deciding and routing.
 	PlanSeconds float64 `json:"plan_s"`
 	// GeneratedByBin is the waste thrown at each bin over the run, in the

@@ -154,6 +154,7 @@ func (r *runner) run(ctx context.Context, tick func()) (*PolicyResult, error) {
 			r.res.Weeks = append(r.res.Weeks, Week{Week: name})
 		}
 		r.week = len(r.res.Weeks) - 1
+		r.res.Weeks[r.week].Days++
 		t0 := time.Now()
 		if err := r.decide(ctx, date, planAt); err != nil {
 			return nil, err
@@ -169,6 +170,9 @@ func (r *runner) run(ctx context.Context, tick func()) (*PolicyResult, error) {
 		tick()
 	}
 	r.res.PlanSeconds = r.planNs.Seconds()
+	if r.readings {
+		r.res.SilentSensors = r.s.Silent()
+	}
 	return r.res, nil
 }
 

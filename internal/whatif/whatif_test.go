@@ -99,6 +99,16 @@ func TestConservation(t *testing.T) {
 		if math.Abs(p.Total.CollectedL-w.Collected) > 1e-6*w.Generated || math.Abs(p.Total.OverflowedL-w.Overflowed) > 1e-6*w.Generated {
 			t.Errorf("%s: totals %+v disagree with the account %+v", p.Policy, p.Total, w)
 		}
+		days := 0
+		var weeks Figures
+		for _, wk := range p.Weeks {
+			days += wk.Days
+			weeks.add(wk.Figures)
+		}
+		if days != r.Days || weeks.Visits != p.Total.Visits || math.Abs(weeks.Km-p.Total.Km) > 1e-6*p.Total.Km {
+			t.Errorf("%s: weeks cover %d days, %d visits, %.1f km; the run %d days, %d visits, %.1f km",
+				p.Policy, days, weeks.Visits, weeks.Km, r.Days, p.Total.Visits, p.Total.Km)
+		}
 		if p.Total.Visits > 0 && w.Collected <= 0 {
 			t.Errorf("%s: %d visits collected nothing", p.Policy, p.Total.Visits)
 		}
