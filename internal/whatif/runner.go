@@ -389,7 +389,15 @@ func (r *runner) route(ctx context.Context, date time.Time, must []int) (civic.P
 			LoadL: r.expectedLoad(i), Reason: r.policy})
 	}
 	pl, err := r.withFleet(func(trucks []civic.Truck) (civic.Plan, error) {
-		return plan.Route(ctx, r.input(date, trucks), decisions, route.SolveFleet)
+		in := r.input(date, trucks)
+		// As much search per bin as the planner gets on a typical day, a
+		// quarter of the city: daily collection's thousand-bin days get
+		// four times its budget (they are searched once and reused).
+		if f := float64(len(decisions)) / (float64(len(r.city.Bins)) / 4); f > 1 {
+			in.TimeLimit = time.Duration(float64(in.TimeLimit) * f)
+			in.Options.MaxIterations = int(float64(in.Options.MaxIterations) * f)
+		}
+		return plan.Route(ctx, in, decisions, route.SolveFleet)
 	})
 	if err != nil {
 		return civic.Plan{}, err
