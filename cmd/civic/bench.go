@@ -25,7 +25,7 @@ civic bench map [--bins 10000] [--requests 5000] [--concurrency 8] [--duration 3
     server time of the operations map's data endpoint while readings are published
 civic bench mqtt [--devices 1000] [--messages 50] [--per-message 1] [--inflight 1] [--client lean|paho] [--db URL] [--cpuprofile FILE]
     real MQTT 5 clients publishing QoS 1 to the embedded broker; every reading checked in the store
-civic bench plan [--bins 10000] [--due 2000] [--may-go N] [--trucks 30] [--time 45s] [--reference 10m] [--seed N]
+civic bench plan [--bins 10000] [--due 2000] [--may-go N] [--trucks 30] [--time 55s] [--reference 10m] [--seed N]
     plans a generated city's day with the real planner, travel matrix included,
     and prints the wall time; --reference solves it again for that long and prints the gap
 civic bench route [--dir ../shared/data/cvrplib] [--time 30s] [--threads N] [--only REGEXP] [--seed N] [--cpu]
@@ -224,7 +224,7 @@ func runBenchPlan(ctx context.Context, e *env, args []string) error {
 	due := fs.Int("due", 2000, "bins that must be emptied")
 	mayGo := fs.Int("may-go", -1, "nearly full bins the solver may add (default due/2)")
 	trucks := fs.Int("trucks", 30, "trucks")
-	limit := fs.Duration("time", 45*time.Second, "the solver's budget for the day")
+	limit := fs.Duration("time", 55*time.Second, "the solver's budget for the day")
 	ref := fs.Duration("reference", 0, "also solve for this long and print the gap")
 	seed := fs.Uint64("seed", 1, "random seed")
 	rest, err := parseInterleaved(fs, args)
