@@ -36,6 +36,7 @@ bench: build
 	$(BIN) bench mqtt --devices 1000
 	$(BIN) bench map --bins 10000
 	$(BIN) bench route --time 30s
+	$(BIN) bench plan --reference 10m
 
 # Every fuzz target for FUZZTIME each (the seed corpora already run in `make test`).
 FUZZTIME ?= 30s
