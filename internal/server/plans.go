@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -83,24 +84,26 @@ func (s *Server) handleListPlans(w http.ResponseWriter, r *http.Request) error {
 
 // handleGetPlan returns a plan with its routes and stops.
 func (s *Server) handleGetPlan(w http.ResponseWriter, r *http.Request) error {
-	if _, err := require(r, civic.PermRead); err != nil {
-		return err
-	}
-	ps, err := s.planStore()
-	if err != nil {
-		return err
-	}
-	plan, err := ps.Plan(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, plan)
-	return nil
+	return readPlans(s, w, r, func(ctx context.Context, ps civic.PlanStore) (civic.Plan, error) {
+		return ps.Plan(ctx, r.PathValue("id"))
+	})
 }
 
 // handlePlanForDate returns the plan of a service day, whatever its
 // status, with its routes and stops.
 func (s *Server) handlePlanForDate(w http.ResponseWriter, r *http.Request) error {
+	return readPlans(s, w, r, func(ctx context.Context, ps civic.PlanStore) (civic.Plan, error) {
+		date := r.PathValue("date")
+		if err := checkDate("date", date); err != nil {
+			return civic.Plan{}, err
+		}
+		return ps.PlanForDate(ctx, date)
+	})
+}
+
+// readPlans answers a read of planning data: the caller may read, the
+// server plans, and get's result is written as JSON.
+func readPlans[T any](s *Server, w http.ResponseWriter, r *http.Request, get func(context.Context, civic.PlanStore) (T, error)) error {
 	if _, err := require(r, civic.PermRead); err != nil {
 		return err
 	}
@@ -108,15 +111,11 @@ func (s *Server) handlePlanForDate(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	date := r.PathValue("date")
-	if err := checkDate("date", date); err != nil {
-		return err
-	}
-	plan, err := ps.PlanForDate(r.Context(), date)
+	v, err := get(r.Context(), ps)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, plan)
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 
@@ -204,19 +203,9 @@ func (s *Server) setPlanStatus(w http.ResponseWriter, r *http.Request, to civic.
 
 // handleGetRoute returns a route with its stops.
 func (s *Server) handleGetRoute(w http.ResponseWriter, r *http.Request) error {
-	if _, err := require(r, civic.PermRead); err != nil {
-		return err
-	}
-	ps, err := s.planStore()
-	if err != nil {
-		return err
-	}
-	rt, err := ps.Route(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, rt)
-	return nil
+	return readPlans(s, w, r, func(ctx context.Context, ps civic.PlanStore) (civic.Route, error) {
+		return ps.Route(ctx, r.PathValue("id"))
+	})
 }
 
 // checkDate checks that v is a date YYYY-MM-DD.

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/civic-city/civic/internal/civic"
@@ -9,19 +10,9 @@ import (
 // handleGetPlanSettings returns the planner's thresholds: defaults, per
 // stream and per zone and stream.
 func (s *Server) handleGetPlanSettings(w http.ResponseWriter, r *http.Request) error {
-	if _, err := require(r, civic.PermRead); err != nil {
-		return err
-	}
-	ps, err := s.planStore()
-	if err != nil {
-		return err
-	}
-	settings, err := ps.PlanSettings(r.Context())
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, settings)
-	return nil
+	return readPlans(s, w, r, func(ctx context.Context, ps civic.PlanStore) (civic.PlanSettings, error) {
+		return ps.PlanSettings(ctx)
+	})
 }
 
 // handlePutPlanSettings replaces the planner's settings whole; the next

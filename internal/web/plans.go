@@ -102,18 +102,22 @@ func validDate(s string) bool {
 	return err == nil
 }
 
+// planForm checks a supervisor's plan form before it is acted on: the
+// caller may operate plans, the server plans, and the form parses.
+func (u *UI) planForm(w http.ResponseWriter, r *http.Request, p civic.Principal) error {
+	if err := p.Require(civic.PermOperate); err != nil {
+		return err
+	}
+	if err := u.plannerEnabled(); err != nil {
+		return err
+	}
+	return parseForm(w, r)
+}
+
 // makePlan plans the form's date and shows the new plan. Planning takes
 // seconds to a minute: the page's script shows a busy state meanwhile.
 func (u *UI) makePlan(w http.ResponseWriter, r *http.Request, p civic.Principal) {
-	if err := p.Require(civic.PermOperate); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	if err := u.plannerEnabled(); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	if err := parseForm(w, r); err != nil {
+	if err := u.planForm(w, r, p); err != nil {
 		u.fail(w, r, err)
 		return
 	}
@@ -393,15 +397,7 @@ func (u *UI) planPage(w http.ResponseWriter, r *http.Request, p civic.Principal)
 // movePlanStop applies one supervisor's edit (bin_id to to_route, or out
 // of the plan when to_route is empty) and re-optimises the draft.
 func (u *UI) movePlanStop(w http.ResponseWriter, r *http.Request, p civic.Principal) {
-	if err := p.Require(civic.PermOperate); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	if err := u.plannerEnabled(); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	if err := parseForm(w, r); err != nil {
+	if err := u.planForm(w, r, p); err != nil {
 		u.fail(w, r, err)
 		return
 	}
@@ -432,15 +428,7 @@ func (u *UI) movePlanStop(w http.ResponseWriter, r *http.Request, p civic.Princi
 
 // setPlanStatus locks a draft for the crews or unlocks it for editing.
 func (u *UI) setPlanStatus(w http.ResponseWriter, r *http.Request, p civic.Principal) {
-	if err := p.Require(civic.PermOperate); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	if err := u.plannerEnabled(); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	if err := parseForm(w, r); err != nil {
+	if err := u.planForm(w, r, p); err != nil {
 		u.fail(w, r, err)
 		return
 	}
