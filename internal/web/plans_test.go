@@ -204,7 +204,7 @@ func TestPlanPages(t *testing.T) {
 		}
 	}
 	if mine == nil {
-		t.Skipf("the first crew has no route in this plan (crews %v)", pl2.Routes)
+		t.Fatalf("the first crew has no route in this plan (crews %v)", pl2.Routes)
 	}
 	_, stop = firstBin(t, civic.Plan{Routes: []civic.Route{*mine}})
 	if res.StatusCode != 200 || !strings.Contains(body, `data-stop="`+stop.ID+`"`) || !strings.Contains(body, "Collected") {
