@@ -28,8 +28,9 @@ civic bench mqtt [--devices 1000] [--messages 50] [--per-message 1] [--inflight 
 civic bench plan [--bins 10000] [--due 2000] [--may-go N] [--trucks 30] [--time 55s] [--reference 10m] [--seed N]
     plans a generated city's day with the real planner, travel matrix included,
     and prints the wall time; --reference solves it again for that long and prints the gap
-civic bench route [--dir ../shared/data/cvrplib] [--time 30s] [--threads N] [--only REGEXP] [--seed N] [--cpu]
-    solves the CVRPLIB instances and prints the gap to the best known solutions`
+civic bench route [--dir DIR] [--time 30s] [--threads N] [--only REGEXP] [--seed N] [--cpu]
+    solves the CVRPLIB instances and prints the gap to the best known solutions;
+    without --dir, the instances built into civic (internal/refdata)`
 
 func runBench(ctx context.Context, e *env, args []string) error {
 	if len(args) == 0 {
@@ -53,7 +54,7 @@ func runBench(ctx context.Context, e *env, args []string) error {
 func runBenchRoute(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("bench route", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	dir := fs.String("dir", "../shared/data/cvrplib", "folder of .vrp instances with bks.csv")
+	dir := fs.String("dir", "", "folder of .vrp instances with bks.csv (default: the instances built into civic)")
 	limit := fs.Duration("time", 30*time.Second, "time per instance")
 	threads := fs.Int("threads", 1, "parallel searches per instance")
 	only := fs.String("only", "", "regular expression selecting instance names")

@@ -18,7 +18,7 @@ func runCmd(t *testing.T, f func(context.Context, *env, []string) error, args ..
 }
 
 func TestRouteSolve(t *testing.T) {
-	out, stderr, err := runCmd(t, runRoute, "solve", "../../../shared/data/cvrplib/A-n32-k5.vrp", "--time", "1s", "--seed", "3")
+	out, stderr, err := runCmd(t, runRoute, "solve", "../../internal/refdata/cvrplib/A-n32-k5.vrp", "--time", "1s", "--seed", "3")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
@@ -51,7 +51,7 @@ func TestRouteUsageErrors(t *testing.T) {
 }
 
 func TestBenchRoute(t *testing.T) {
-	out, stderr, err := runCmd(t, runBenchRoute, "--dir", "../../../shared/data/cvrplib", "--time", "300ms", "--only", "^(A-n32-k5|CMT6)$")
+	out, stderr, err := runCmd(t, runBenchRoute, "--time", "300ms", "--only", "^(A-n32-k5|CMT6)$")
 	if err != nil {
 		t.Fatalf("%v\n%s", err, stderr)
 	}

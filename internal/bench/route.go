@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
-	"path/filepath"
+	pathpkg "path"
 	"regexp"
 	"sort"
 	"strconv"
@@ -15,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/civic-city/civic/internal/refdata"
 	"github.com/civic-city/civic/internal/route"
 )
 
@@ -29,7 +31,7 @@ type instance struct {
 
 // RouteOptions configures the route benchmark. cmd/civic validates them.
 type RouteOptions struct {
-	Dir     string         // folder of .vrp instances, with bks.csv
+	Dir     string         // folder of .vrp instances, with bks.csv; "": the instances kept in the repository (internal/refdata)
 	Time    time.Duration  // time limit per instance
 	Threads int            // parallel searches per instance
 	Only    *regexp.Regexp // selects instances by name; nil: all
@@ -44,9 +46,13 @@ type RouteOptions struct {
 // writes a table of their costs against the best known ones, ending with
 // the line "route: mean gap G% over N instances at T each".
 func Route(ctx context.Context, o RouteOptions) error {
-	insts, err := instances(o.Dir)
+	fsys, where := refdata.CVRPLIB(), "the built-in instances"
+	if o.Dir != "" {
+		fsys, where = os.DirFS(o.Dir), o.Dir
+	}
+	insts, err := instances(fsys)
 	if err != nil {
-		return err
+		return fmt.Errorf("%s: %w", where, err)
 	}
 	sel := insts[:0]
 	for _, in := range insts {
@@ -55,7 +61,7 @@ func Route(ctx context.Context, o RouteOptions) error {
 		}
 	}
 	if len(sel) == 0 {
-		return fmt.Errorf("bench route: no instance in %s matches", o.Dir)
+		return fmt.Errorf("bench route: no instance in %s matches", where)
 	}
 
 	tw := tabwriter.NewWriter(o.Out, 0, 0, 2, ' ', tabwriter.AlignRight)
@@ -67,7 +73,7 @@ func Route(ctx context.Context, o RouteOptions) error {
 		if ctx.Err() != nil {
 			break
 		}
-		p, err := readInstance(bi.path, bi.rounding)
+		p, err := readInstance(fsys, bi.path, bi.rounding)
 		if err != nil {
 			return err
 		}
@@ -114,12 +120,12 @@ func Route(ctx context.Context, o RouteOptions) error {
 	return ctx.Err()
 }
 
-// instances lists the .vrp files of dir and of its subfolders, with the
+// instances lists the .vrp files of fsys and of its subfolders, with the
 // best-known costs and rounding conventions of bks.csv, or of a .sol file
 // beside the instance.
-func instances(dir string) ([]instance, error) {
+func instances(fsys fs.FS) ([]instance, error) {
 	known := map[string]instance{}
-	if f, err := os.Open(filepath.Join(dir, "bks.csv")); err == nil {
+	if f, err := fsys.Open("bks.csv"); err == nil {
 		recs, err := csv.NewReader(f).ReadAll()
 		f.Close()
 		if err != nil {
@@ -148,18 +154,18 @@ func instances(dir string) ([]instance, error) {
 		return nil, err
 	}
 	var out []instance
-	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.IsDir() || !strings.HasSuffix(path, ".vrp") {
 			return nil
 		}
-		name := strings.TrimSuffix(filepath.Base(path), ".vrp")
+		name := strings.TrimSuffix(pathpkg.Base(path), ".vrp")
 		bi, ok := known[name]
 		if !ok {
 			bi = instance{name: name}
-			if f, err := os.Open(strings.TrimSuffix(path, ".vrp") + ".sol"); err == nil {
+			if f, err := fsys.Open(strings.TrimSuffix(path, ".vrp") + ".sol"); err == nil {
 				if s, err := route.ReadSolution(f); err == nil {
 					bi.bks = s.Cost
 				}
@@ -202,9 +208,9 @@ func instanceClass(name string) int {
 	return 0
 }
 
-// readInstance reads the CVRPLIB file at path with rounding rd.
-func readInstance(path string, rd route.Rounding) (*route.Problem, error) {
-	f, err := os.Open(path)
+// readInstance reads the CVRPLIB file at path in fsys with rounding rd.
+func readInstance(fsys fs.FS, path string, rd route.Rounding) (*route.Problem, error) {
+	f, err := fsys.Open(path)
 	if err != nil {
 		return nil, err
 	}

@@ -10,7 +10,9 @@ import (
 	"testing"
 )
 
-const dataDir = "../../../shared/data/cvrplib"
+// dataDir holds the CVRPLIB instances kept in the repository (see its
+// README.md for sources and licences).
+const dataDir = "../refdata/cvrplib"
 
 type bksRow struct {
 	name     string
@@ -23,7 +25,7 @@ func readBKS(t *testing.T) []bksRow {
 	t.Helper()
 	f, err := os.Open(filepath.Join(dataDir, "bks.csv"))
 	if err != nil {
-		t.Skipf("reference data not available: %v", err)
+		t.Fatalf("reference data missing from the repository: %v", err)
 	}
 	defer f.Close()
 	recs, err := csv.NewReader(f).ReadAll()
@@ -48,7 +50,7 @@ func loadInstance(t testing.TB, name string, rd Rounding) *Problem {
 	t.Helper()
 	f, err := os.Open(filepath.Join(dataDir, name+".vrp"))
 	if err != nil {
-		t.Skipf("reference data not available: %v", err)
+		t.Fatalf("reference data missing from the repository: %v", err)
 	}
 	defer f.Close()
 	p, err := ReadCVRPLIBRounding(f, rd)
