@@ -172,9 +172,15 @@ func (n *node) start(ctx context.Context) error {
 		}
 	}
 
+	// Every listener is bound before civic says it listens: a port in use
+	// fails start-up with an error naming its flag, and prints nothing.
 	ln, err := net.Listen("tcp", n.c.Addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", n.c.Addr, err)
+		return fmt.Errorf("HTTP listener on %s: %w (choose another port with --addr)", n.c.Addr, err)
+	}
+	if err := n.startMQTT(ctx); err != nil {
+		ln.Close()
+		return err
 	}
 	n.http = &http.Server{
 		Handler:           n.api.Handler(),
@@ -186,10 +192,6 @@ func (n *node) start(ctx context.Context) error {
 	go func() { n.serveErr <- n.http.Serve(ln) }()
 	fmt.Fprintf(n.e.stdout, "civic: listening on http://%s\n", ln.Addr())
 	n.log.Info("listening", "addr", ln.Addr().String())
-
-	if err := n.startMQTT(ctx); err != nil {
-		return err
-	}
 	if n.broker != nil {
 		fmt.Fprintf(n.e.stdout, "civic: MQTT broker on %s\n", n.broker.Addr())
 	}
