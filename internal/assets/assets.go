@@ -198,7 +198,7 @@ func ReadBins(r io.Reader, filename string, format Format) ([]civic.Bin, error) 
 				return nil, err
 			}
 			if isFeatureCollection(data) {
-				return readBinsGeoJSON(data, displayName(filename))
+				return strict(readBinsGeoJSON(data, displayName(filename), &Mapping{}))
 			}
 			return readWasteContainers(data, displayName(filename))
 		}

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"encoding/csv"
 	"errors"
-	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -22,21 +21,27 @@ import (
 // line has those and no comma.
 //
 // id, name, lat, lon and capacity_l are required; compacting takes true,
-// false, yes, no, 1 or 0; access_window, when given, is "HH:MM-HH:MM". The state columns an export adds (fill,
-// temperature_c, battery, last_reading) are accepted and ignored. Unknown or
-// repeated columns are an error naming them. Cells are trimmed; each row is
-// normalized (civic.Bin.Normalize) and validated.
+// false, yes, no, 1 or 0; access_window, when given, is "HH:MM-HH:MM". The
+// state columns an export adds (fill, temperature_c, battery,
+// last_reading) are accepted and ignored. Columns are found as
+// ReadBinsWith finds them with a zero Mapping: common vendor names
+// (Latitude, Long, SN, ...) are understood, unknown columns are ignored,
+// and a name repeated in another letter case reads the exact (else the
+// first) match. Cells are trimmed; each row is normalized
+// (civic.Bin.Normalize) and validated.
 //
 // Any problem, including a duplicate id, fails the whole file with a
 // *RowError naming the file, line and field, e.g.
 // "bins.csv:17: capacity_l: must be a positive number of litres", and no
 // bins. filename is used only in errors.
 func ReadBinsCSV(r io.Reader, filename string) ([]civic.Bin, error) {
-	file := displayName(filename)
+	return strict(readBinsCSV(r, displayName(filename), &Mapping{}))
+}
+
+func readBinsCSV(r io.Reader, file string, m *Mapping) (*Result, error) {
 	br := bufio.NewReader(limit(r))
 	cr := csv.NewReader(br)
 	cr.Comma = sniffComma(br)
-	cr.ReuseRecord = true
 	header, err := cr.Read()
 	if err == io.EOF {
 		return nil, &RowError{File: file, Line: 1, Err: civic.FieldError("", "the file is empty; the first row must name the columns")}
@@ -44,13 +49,20 @@ func ReadBinsCSV(r io.Reader, filename string) ([]civic.Bin, error) {
 	if err != nil {
 		return nil, csvError(file, err)
 	}
-	cols, err := csvHeader(header)
+	header = slices.Clone(header)
+	header[0] = strings.TrimPrefix(header[0], "\uFEFF") // spreadsheets write a byte-order mark
+	targets := binColumnNames()
+	res, err := resolveNames(header, targets, m, isStateName, true)
 	if err != nil {
 		return nil, rowError(file, 1, "", err)
 	}
-	cr.FieldsPerRecord = len(cols)
+	if err := missingRequired(res, m, false); err != nil {
+		return nil, rowError(file, 1, "", err)
+	}
+	cr.FieldsPerRecord = len(header)
+	cr.ReuseRecord = true
 
-	bins := []civic.Bin{}
+	out := &Result{Bins: []civic.Bin{}, Columns: res.from, Ignored: res.ignored}
 	firstLine := map[string]int{}
 	for {
 		rec, err := cr.Read()
@@ -58,38 +70,37 @@ func ReadBinsCSV(r io.Reader, filename string) ([]civic.Bin, error) {
 			break
 		}
 		if err != nil {
-			return nil, csvError(file, err)
+			re := csvError(file, err)
+			if row, ok := re.(*RowError); ok && errors.Is(err, csv.ErrFieldCount) {
+				out.Invalid = append(out.Invalid, row)
+				continue
+			}
+			return nil, re
 		}
 		line, _ := cr.FieldPos(0)
 		if blankRecord(rec) {
 			continue
 		}
 		var b civic.Bin
-		for i, c := range cols {
-			if c == nil || c.state {
-				continue
+		src := func(c *column) (string, bool, error) {
+			i, ok := res.index[c.name]
+			if !ok {
+				return "", false, nil
 			}
-			s := strings.TrimSpace(rec[i])
-			if s == "" {
-				if c.required {
-					return nil, rowError(file, line, "", civic.FieldError(c.name, "is required"))
-				}
-				continue
-			}
-			if err := c.set(&b, s); err != nil {
-				return nil, rowError(file, line, "", err)
-			}
+			return strings.TrimSpace(rec[i]), true, nil
 		}
-		if err := finish(&b); err != nil {
-			return nil, rowError(file, line, "", err)
+		if err := buildBin(src, m, res.from, false, &b); err != nil {
+			out.Invalid = append(out.Invalid, rowError(file, line, "", err))
+			continue
 		}
 		if first, dup := firstLine[b.ID]; dup {
-			return nil, rowError(file, line, "", civic.FieldError("id", "duplicate id %q (first on line %d)", b.ID, first))
+			out.Invalid = append(out.Invalid, rowError(file, line, "", duplicateID(b.ID, lineWord(first))))
+			continue
 		}
 		firstLine[b.ID] = line
-		bins = append(bins, b)
+		out.Bins = append(out.Bins, b)
 	}
-	return bins, nil
+	return out, nil
 }
 
 // sniffComma picks the separator from the header line: a comma, unless the
@@ -109,42 +120,6 @@ func sniffComma(br *bufio.Reader) rune {
 		return '\t'
 	}
 	return ','
-}
-
-// csvHeader maps each header cell to its column.
-func csvHeader(header []string) ([]*column, error) {
-	cols := make([]*column, len(header))
-	var unknown []string
-	seen := map[string]bool{}
-	for i, h := range header {
-		if i == 0 {
-			h = strings.TrimPrefix(h, "\uFEFF") // spreadsheets write a byte-order mark
-		}
-		name := strings.ToLower(strings.TrimSpace(h))
-		c, ok := columnsByName[name]
-		if !ok {
-			unknown = append(unknown, fmt.Sprintf("%q", strings.TrimSpace(h)))
-			continue
-		}
-		if seen[name] {
-			return nil, civic.FieldError("header", "column %q appears twice", name)
-		}
-		seen[name] = true
-		cols[i] = c
-	}
-	if len(unknown) > 0 {
-		word := "column"
-		if len(unknown) > 1 {
-			word = "columns"
-		}
-		return nil, civic.FieldError("header", "unknown %s %s (known: %s)", word, strings.Join(unknown, ", "), knownColumns())
-	}
-	for _, c := range binColumns {
-		if c.required && !seen[c.name] {
-			return nil, civic.FieldError("header", "missing required column %q (required: id, name, lat, lon, capacity_l)", c.name)
-		}
-	}
-	return cols, nil
 }
 
 func blankRecord(rec []string) bool {

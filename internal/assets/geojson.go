@@ -21,11 +21,12 @@ import (
 // features. The geometry gives lon and lat; the properties are the CSV
 // columns (see ReadBinsCSV) with JSON values: numbers for capacity_l and
 // full_threshold (numeric strings are accepted too), a boolean for
-// compacting (or true/false/yes/no/1/0 as text or 0/1), strings for the
-// rest; null is the same as absent. A missing properties.id falls back to
-// the feature's id; name and capacity_l are required. The state properties an export writes are
-// ignored, and so are lat and lon properties (the geometry wins); any other
-// property is an error naming it.
+// compacting (or true/false/yes/no/1/0 as text or 0/1), text or numbers
+// for the rest; null is the same as absent. A missing properties.id falls
+// back to the feature's id; name and capacity_l are required. Properties
+// are found as ReadBinsWith finds them with a zero Mapping; the state
+// properties an export writes, lat and lon properties (the geometry wins)
+// and properties civic does not use are ignored.
 //
 // Any problem fails the whole file with a *RowError naming the feature and
 // property, e.g. "bins.geojson: features[12].properties.stream: must be one
@@ -36,29 +37,44 @@ func ReadBinsGeoJSON(r io.Reader, filename string) ([]civic.Bin, error) {
 	if err != nil {
 		return nil, err
 	}
-	return readBinsGeoJSON(data, file)
+	return strict(readBinsGeoJSON(data, file, &Mapping{}))
 }
 
-func readBinsGeoJSON(data []byte, file string) ([]civic.Bin, error) {
+func readBinsGeoJSON(data []byte, file string, m *Mapping) (*Result, error) {
 	features, err := featureList(data, file)
 	if err != nil {
 		return nil, err
 	}
-	bins := make([]civic.Bin, 0, len(features))
+	out := &Result{Bins: make([]civic.Bin, 0, len(features)), Columns: map[string]string{}}
+	ignored := map[string]bool{}
 	first := map[string]int{}
 	for i, raw := range features {
 		path := fmt.Sprintf("features[%d]", i)
-		b, err := binFeature(raw)
+		b, err := binFeature(raw, m, out.Columns, ignored)
 		if err != nil {
-			return nil, rowError(file, 0, path, err)
+			out.Invalid = append(out.Invalid, rowError(file, 0, path, err))
+			continue
 		}
 		if j, dup := first[b.ID]; dup {
-			return nil, rowError(file, 0, path, civic.FieldError("properties.id", "duplicate id %q (first in features[%d])", b.ID, j))
+			out.Invalid = append(out.Invalid, rowError(file, 0, path, civic.FieldError("properties.id", "duplicate id %q (first in features[%d])", b.ID, j)))
+			continue
 		}
 		first[b.ID] = i
-		bins = append(bins, b)
+		out.Bins = append(out.Bins, b)
 	}
-	return bins, nil
+	for k := range ignored {
+		if !slices.Contains(slices.Collect(maps.Values(out.Columns)), k) {
+			out.Ignored = append(out.Ignored, k)
+		}
+	}
+	slices.Sort(out.Ignored)
+	for _, t := range slices.Sorted(maps.Keys(m.Columns)) {
+		if _, ok := out.Columns[t]; !ok && len(features) > 0 {
+			return nil, &RowError{File: file, Field: "properties", Err: civic.FieldError("properties",
+				"%s is mapped to %q, which no feature has", t, m.Columns[t])}
+		}
+	}
+	return out, nil
 }
 
 // featureList checks that data is a FeatureCollection and returns its
@@ -132,7 +148,9 @@ func decodeFeature(raw json.RawMessage) (*geojson.Feature, error) {
 	return f, nil
 }
 
-func binFeature(raw json.RawMessage) (civic.Bin, error) {
+// binFeature reads one feature. It records in columns where each civic
+// column came from, and in ignored the properties it did not use.
+func binFeature(raw json.RawMessage, m *Mapping, columns map[string]string, ignored map[string]bool) (civic.Bin, error) {
 	var b civic.Bin
 	f, err := decodeFeature(raw)
 	if err != nil {
@@ -144,45 +162,36 @@ func binFeature(raw json.RawMessage) (civic.Bin, error) {
 	}
 	b.Lon, b.Lat = pt[0], pt[1]
 
-	var unknown []string
-	set := map[string]bool{}
-	for _, key := range slices.Sorted(maps.Keys(f.Properties)) {
-		val := f.Properties[key]
-		if key == "lat" || key == "lon" {
-			continue
+	keys := slices.Sorted(maps.Keys(f.Properties))
+	res, err := resolveNames(keys, binColumnNames(), m, isStateName, false)
+	if err != nil {
+		return b, err
+	}
+	for t, name := range res.from {
+		if t != "lat" && t != "lon" {
+			columns[t] = name
 		}
-		c, ok := columnsByName[key]
+	}
+	for _, n := range res.ignored {
+		ignored[n] = true
+	}
+	src := func(c *column) (string, bool, error) {
+		i, ok := res.index[c.name]
 		if !ok {
-			unknown = append(unknown, strconv.Quote(key))
-			continue
+			if c.name == "id" {
+				id := featureID(f.ID)
+				return id, id != "", nil
+			}
+			return "", false, nil
 		}
-		if c.state || val == nil {
-			continue
+		val := f.Properties[keys[i]]
+		if val == nil {
+			return "", false, nil
 		}
 		s, err := propertyText(c, val)
-		if err != nil {
-			return b, civic.PrefixField("properties", err)
-		}
-		if s == "" {
-			continue
-		}
-		if err := c.set(&b, s); err != nil {
-			return b, civic.PrefixField("properties", err)
-		}
-		set[key] = true
+		return s, true, err
 	}
-	if len(unknown) > 0 {
-		return b, civic.FieldError("properties", "unknown properties %s (known: %s)", strings.Join(unknown, ", "), knownColumns())
-	}
-	if b.ID == "" {
-		b.ID = featureID(f.ID)
-	}
-	for _, key := range []string{"name", "capacity_l"} {
-		if !set[key] {
-			return b, civic.FieldError("properties."+key, "is required")
-		}
-	}
-	if err := finish(&b); err != nil {
+	if err := buildBin(src, m, res.from, true, &b); err != nil {
 		return b, geoField(err)
 	}
 	return b, nil
@@ -233,10 +242,15 @@ func propertyText(c *column, v any) (string, error) {
 		}
 		return "", civic.FieldError(c.name, "must be true or false")
 	}
-	if s, ok := v.(string); ok {
-		return strings.TrimSpace(s), nil
+	switch x := v.(type) {
+	case string:
+		return strings.TrimSpace(x), nil
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), nil
+	case bool:
+		return strconv.FormatBool(x), nil
 	}
-	return "", civic.FieldError(c.name, "must be a string")
+	return "", civic.FieldError(c.name, "must be text")
 }
 
 // featureID returns a feature's own id as text.
