@@ -58,10 +58,13 @@ var timeLayouts = []string{
 func parseLogTime(s string, loc *time.Location) (time.Time, error) {
 	for _, l := range timeLayouts {
 		if t, err := time.ParseInLocation(l, s, loc); err == nil {
+			if t.Year() < 1970 || t.Year() > 2200 {
+				return time.Time{}, civic.FieldError("time", "%q is not a plausible collection time (years 1970 to 2200)", s)
+			}
 			return t.UTC(), nil
 		}
 	}
-	if ms, err := strconv.ParseInt(s, 10, 64); err == nil && ms > 1e11 && ms < 1e14 {
+	if ms, err := strconv.ParseInt(s, 10, 64); err == nil && ms > 1e11 && ms < 7e12 {
 		return time.UnixMilli(ms).UTC(), nil // Unix milliseconds
 	}
 	return time.Time{}, civic.FieldError("time", "%q is not a time civic reads (2006-01-02T15:04:05Z, 2006-01-02 15:04:05, 1/2/2006 3:04 PM, Unix milliseconds)", s)

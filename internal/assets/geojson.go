@@ -162,16 +162,16 @@ func binFeature(raw json.RawMessage, m *Mapping, columns map[string]string, igno
 	}
 	b.Lon, b.Lat = pt[0], pt[1]
 
-	keys := slices.Sorted(maps.Keys(f.Properties))
+	keys := propertyKeys(raw, f.Properties)
 	res, err := resolveNames(keys, binColumnNames(), m, isStateName, false)
 	if err != nil {
 		return b, err
 	}
-	for t, name := range res.from {
-		if t != "lat" && t != "lon" {
-			columns[t] = name
-		}
-	}
+	// The geometry gives lat and lon; properties that look like them are
+	// read by no one.
+	delete(res.from, "lat")
+	delete(res.from, "lon")
+	maps.Copy(columns, res.from)
 	for _, n := range res.ignored {
 		ignored[n] = true
 	}
@@ -195,6 +195,45 @@ func binFeature(raw json.RawMessage, m *Mapping, columns map[string]string, igno
 		return b, geoField(err)
 	}
 	return b, nil
+}
+
+// propertyKeys lists the keys of a feature's properties in the order the
+// file has them, so that of two names differing only in case the first
+// wins as it does in CSV. It falls back to sorted order if the raw JSON
+// cannot be walked (it always can once orb has decoded it).
+func propertyKeys(raw json.RawMessage, props map[string]any) []string {
+	sorted := slices.Sorted(maps.Keys(props))
+	var f struct {
+		Properties json.RawMessage `json:"properties"`
+	}
+	if json.Unmarshal(raw, &f) != nil || len(f.Properties) == 0 {
+		return sorted
+	}
+	dec := json.NewDecoder(bytes.NewReader(f.Properties))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return sorted
+	}
+	var keys []string
+	seen := map[string]bool{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return sorted
+		}
+		k, ok := t.(string)
+		var skip json.RawMessage
+		if !ok || dec.Decode(&skip) != nil {
+			return sorted
+		}
+		if !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) != len(sorted) {
+		return sorted
+	}
+	return keys
 }
 
 // pointHasLatLon reports whether a Point feature's coordinates have at least

@@ -194,8 +194,14 @@ func (m *Mapping) Validate() error {
 		if k == "id" || k == "lat" || k == "lon" {
 			return civic.FieldError(fmt.Sprintf("defaults[%q]", k), "cannot have a default: every bin has its own")
 		}
-		var b civic.Bin
-		if err := m.setValue(c, &b, strings.TrimSpace(m.Defaults[k])); err != nil {
+		// The default goes into an otherwise valid bin, which must stay valid.
+		b := civic.Bin{ID: "probe", Name: "probe", Lat: 1, Lon: 1, CapacityL: 1}
+		err := m.setValue(c, &b, strings.TrimSpace(m.Defaults[k]))
+		if err == nil {
+			b.Normalize()
+			err = b.Validate()
+		}
+		if err != nil {
 			return civic.PrefixField(fmt.Sprintf("defaults[%q]", k), renameField(err, ""))
 		}
 	}

@@ -109,6 +109,12 @@ func buildBin(src binSource, m *Mapping, from map[string]string, skipGeo bool, b
 		}
 		return err
 	}
+	byField := func(err error) error {
+		if c, ok := columnsByName[civic.FieldOf(err)]; ok {
+			return named(c, err)
+		}
+		return err
+	}
 	for i := range binColumns {
 		c := &binColumns[i]
 		if skipGeo && (c.name == "lat" || c.name == "lon") {
@@ -133,7 +139,7 @@ func buildBin(src binSource, m *Mapping, from map[string]string, skipGeo bool, b
 			return named(c, err)
 		}
 	}
-	return finish(b)
+	return byField(finish(b))
 }
 
 // missingRequired is the header error for a required column neither found
