@@ -69,6 +69,9 @@ func readBinsGeoJSON(data []byte, file string, m *Mapping) (*Result, error) {
 	}
 	slices.Sort(out.Ignored)
 	for _, t := range slices.Sorted(maps.Keys(m.Columns)) {
+		if t == "lat" || t == "lon" || slices.Contains(collectionColumns, t) {
+			continue // the geometry has the position; a collection log's columns are not a bin's
+		}
 		if _, ok := out.Columns[t]; !ok && len(features) > 0 {
 			return nil, &RowError{File: file, Field: "properties", Err: civic.FieldError("properties",
 				"%s is mapped to %q, which no feature has", t, m.Columns[t])}
