@@ -43,6 +43,7 @@ type node struct {
 	planner   *plan.Service
 	ui        *web.UI
 	api       *server.Server
+	metrics   *nodeMetrics // metrics.go
 
 	// Set by start.
 	started  bool
@@ -108,7 +109,8 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 		Logger:   log,
 		OnCommit: n.readingsCommitted,
 	})
-	if n.planner, err = newPlanner(n.app, c, loc, n.clock, log, n.alerts, n.forecasts, n.singleton, c.PlanAt, n.binCollected); err != nil {
+	n.metrics = newNodeMetrics(n)
+	if n.planner, err = newPlanner(n.app, c, loc, n.clock, log, n.alerts, n.forecasts, n.singleton, c.PlanAt, n.binCollected, n.metrics.planned); err != nil {
 		return nil, err
 	}
 	n.ui = web.New(web.Config{TileURL: c.TileURL, SecureCookies: c.SecureCookies, Location: loc}, web.Deps{
@@ -137,6 +139,7 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 	n.api = server.New(server.Config{SecureCookies: c.SecureCookies, LoRaWANSecrets: secrets}, server.Deps{
 		Store: n.app.store, Ingester: n.writer, Auth: n.app.auth, Logger: log, Now: n.app.now, Pages: n.ui.Handler(),
 		Forecaster: n.forecasts, Alerts: n.alerts, Plans: n.app.store, Planner: n.planner, Location: loc,
+		Registry: n.metrics.reg,
 	})
 	return n, nil
 }
@@ -192,6 +195,7 @@ func (n *node) start(ctx context.Context) error {
 	}
 	if n.broker != nil {
 		fmt.Fprintf(n.e.stdout, "civic: MQTT broker on %s\n", n.broker.Addr())
+		n.metrics.broker(n.broker)
 	}
 	if n.demo != nil {
 		n.demo.start(ctx, n.writer, n.ui, n.planner, n.app.store, n.planner.Start)
@@ -256,6 +260,7 @@ func (n *node) close() {
 // readingsCommitted hands what the writer committed to everything that
 // follows the bins: forecasts, alert rules, other nodes and the live pages.
 func (n *node) readingsCommitted(rs []civic.Reading) {
+	n.metrics.committed(rs)
 	n.forecasts.Observe(rs)
 	n.engine.OnCommit(rs)
 	n.events.ReadingsCommitted(rs)
