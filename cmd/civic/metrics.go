@@ -73,6 +73,11 @@ func newNodeMetrics(n *node) *nodeMetrics {
 		func() float64 { return float64(no.Stats().Sent) })
 	counter("civic_notifications_failed_total", "Notifications given up on.",
 		func() float64 { return float64(no.Stats().Failed) })
+	r := n.retention
+	counter("civic_retention_readings_removed_total", "Readings the retention job removed on this node.",
+		func() float64 { return float64(r.Stats().Readings) })
+	counter("civic_retention_device_events_removed_total", "Device events the retention job removed on this node.",
+		func() float64 { return float64(r.Stats().DeviceEvents) })
 	return m
 }
 

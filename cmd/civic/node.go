@@ -44,6 +44,7 @@ type node struct {
 	ui        *web.UI
 	api       *server.Server
 	metrics   *nodeMetrics // metrics.go
+	nodeOps                // opsflags.go: retention
 
 	// Set by start.
 	started  bool
@@ -97,18 +98,20 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 	})
 	n.alerts = alert.Live(n.app.store, n.alertChanged)
 	n.engine = alert.NewEngine(alert.EngineOptions{
-		Alerts:    n.alerts,
-		Source:    n.app.store,
-		Now:       n.clock,
-		Logger:    log,
-		Singleton: n.singleton,
-		FullAt:    n.forecasts.FullAt,
+		Alerts:        n.alerts,
+		Source:        n.app.store,
+		Now:           n.clock,
+		Logger:        log,
+		Singleton:     n.singleton,
+		SweepInterval: c.JobInterval,
+		FullAt:        n.forecasts.FullAt,
 	})
 	n.writer = ingest.NewWriter(n.app.store, n.app.store, ingest.WriterOptions{
 		Now:      n.clock,
 		Logger:   log,
 		OnCommit: n.readingsCommitted,
 	})
+	n.openRetention()
 	n.metrics = newNodeMetrics(n)
 	if n.planner, err = newPlanner(n.app, c, loc, n.clock, log, n.alerts, n.forecasts, n.singleton, c.PlanAt, n.binCollected, n.metrics.planned); err != nil {
 		return nil, err
@@ -165,6 +168,9 @@ func (n *node) start(ctx context.Context) error {
 	}
 	if err := n.writer.Start(ctx); err != nil {
 		return fmt.Errorf("ingest writer: %w", err)
+	}
+	if err := n.startOps(ctx); err != nil {
+		return fmt.Errorf("retention: %w", err)
 	}
 	// The demo's nightly job starts once the demo's history is in: run
 	// now, after 18:00, it would plan tomorrow from a store with no
@@ -249,6 +255,7 @@ func (n *node) close() {
 			n.log.Error("ingest writer shutdown", "err", err)
 		}
 		warn("nightly planner", n.planner.Close(shutdown))
+		warn("retention", n.closeOps(shutdown))
 		warn("alert engine", n.engine.Close(shutdown))
 		warn("notifier", n.notifier.Close(shutdown))
 		warn("live events", n.events.Close(shutdown))

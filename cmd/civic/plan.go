@@ -132,6 +132,9 @@ func newPlanner(a *app, c *config, loc *time.Location, clock func() time.Time, l
 	if c.OSRM != "" {
 		o.Matrix = plan.OSRM{BaseURL: c.OSRM}
 	}
+	if c.JobInterval > 0 {
+		o.CheckEvery = c.JobInterval
+	}
 	if c.Demo && c.Speed > 0 {
 		// The demo's clock runs Speed times faster: the nightly job looks
 		// at it about once a simulated minute, as a city's node does once
