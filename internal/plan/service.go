@@ -489,6 +489,7 @@ func (s *Service) RunNightly(ctx context.Context) (planned string) {
 		s.log.Error("nightly plan", "date", date, "err", err)
 		return ""
 	}
+	s.log.Info("nightly plan: planning", "date", date)
 	p, err := s.MakePlan(ctx, date, SchedulerActor, nil)
 	if err != nil {
 		// Tried again at the next check.
