@@ -23,8 +23,10 @@ civic bench ingest --crash [--kills 3] [--duration 10s] [--senders 4] [--batch 5
     resends what was not acknowledged, then checks every acknowledged reading is stored once
 civic bench map [--bins 10000] [--requests 5000] [--concurrency 8] [--duration 30s] [--live 1000] [--gzip=true] [--seed N]
     server time of the operations map's data endpoint while readings are published
-civic bench mqtt [--devices 1000] [--messages 50] [--per-message 1] [--inflight 1] [--client lean|paho] [--db URL] [--cpuprofile FILE]
-    real MQTT 5 clients publishing QoS 1 to the embedded broker; every reading checked in the store
+civic bench mqtt [--devices 1000] [--duration 10s] [--messages 50] [--per-message 1] [--inflight 1] [--client lean|paho] [--db URL] [--cpuprofile FILE]
+    real MQTT 5 clients publishing QoS 1 to a bare broker (PUBACK on receipt, nothing stored),
+    then to the embedded broker, each for --duration (or --messages per device with --duration 0);
+    every reading checked in the store; prints the ratio to the bare broker
 civic bench plan [--bins 10000] [--due 2000] [--may-go N] [--trucks 30] [--time 55s] [--reference 10m] [--seed N]
     plans a generated city's day with the real planner, travel matrix included,
     and prints the wall time; --reference solves it again for that long and prints the gap
@@ -181,7 +183,8 @@ func runBenchMQTT(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("bench mqtt")
 	dbURL := fs.String("db", "", "PostgreSQL URL of a server to benchmark (a scratch database is created and dropped); default: SQLite in a temporary folder")
 	devices := fs.Int("devices", 1000, "connected devices")
-	messages := fs.Int("messages", 50, "messages per device")
+	messages := fs.Int("messages", 50, "messages per device, when --duration is 0")
+	duration := fs.Duration("duration", 10*time.Second, "how long each phase (bare broker, civic) publishes; 0: --messages per device")
 	perMessage := fs.Int("per-message", 1, "readings per message (above 1, a JSON array, as a gateway or a sensor with buffered readings sends)")
 	inflight := fs.Int("inflight", 1, "messages each device publishes before waiting for a PUBACK")
 	client := fs.String("client", "lean", "device MQTT client: lean (minimal MQTT 5 over the TCP connection) or paho (github.com/eclipse/paho.golang)")
@@ -192,8 +195,8 @@ func runBenchMQTT(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return usageErrorf("unexpected argument %q", fs.Arg(0))
 	}
-	if *devices <= 0 || *messages <= 0 || *inflight <= 0 || *perMessage <= 0 {
-		return usageErrorf("--devices, --messages, --per-message and --inflight must be positive")
+	if *devices <= 0 || *messages <= 0 || *inflight <= 0 || *perMessage <= 0 || *duration < 0 {
+		return usageErrorf("--devices, --messages, --per-message and --inflight must be positive, --duration not negative")
 	}
 	if *perMessage > civic.MaxBatch {
 		return usageErrorf("--per-message must be at most %d", civic.MaxBatch)
@@ -212,7 +215,7 @@ func runBenchMQTT(ctx context.Context, e *env, args []string) error {
 	}
 	return benchErr(bench.MQTT(ctx, bench.MQTTOptions{
 		DB: *dbURL, Devices: *devices, Messages: *messages, PerMessage: *perMessage, Inflight: *inflight,
-		Client: c, CPUProfile: *cpuProfile,
+		Client: c, CPUProfile: *cpuProfile, Duration: *duration,
 		Out: e.stdout, Progress: e.stderr,
 	}))
 }
