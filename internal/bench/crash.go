@@ -297,6 +297,7 @@ func ChildEnv() []string {
 // same database.
 type crashServer struct {
 	bin, db string
+	args    []string // further flags of civic serve
 	log     *os.File
 	died    func(error) // called when the server exits without being killed
 
@@ -320,8 +321,8 @@ var (
 
 // start starts a server and waits until it has reported both addresses.
 func (s *crashServer) start(ctx context.Context) error {
-	cmd := exec.Command(s.bin, "serve", "--addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0",
-		"--db", "sqlite:"+s.db, "--log-format", "text", "--log-level", "warn")
+	cmd := exec.Command(s.bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0",
+		"--db", "sqlite:" + s.db, "--log-format", "text", "--log-level", "warn"}, s.args...)...)
 	cmd.Env = ChildEnv()
 	lines := make(chan string, 16)
 	cmd.Stdout = &lineWriter{fn: func(l string) {
@@ -390,6 +391,16 @@ func (s *crashServer) kill() {
 	s.mu.Unlock()
 	_ = p.cmd.Process.Kill() // SIGKILL
 	<-p.exited
+}
+
+// pid is the process id of the running server, or 0.
+func (s *crashServer) pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur == nil {
+		return 0
+	}
+	return s.cur.cmd.Process.Pid
 }
 
 // stop stops the running server: SIGKILL, or with graceful SIGTERM,
