@@ -23,8 +23,14 @@ civic bench ingest --crash [--kills 3] [--duration 10s] [--senders 4] [--batch 5
     resends what was not acknowledged, then checks every acknowledged reading is stored once
 civic bench map [--bins 10000] [--requests 5000] [--concurrency 8] [--duration 30s] [--live 1000] [--gzip=true] [--seed N]
     server time of the operations map's data endpoint while readings are published
-civic bench mqtt [--devices 1000] [--messages 50] [--per-message 1] [--inflight 1] [--client lean|paho] [--db URL] [--cpuprofile FILE]
-    real MQTT 5 clients publishing QoS 1 to the embedded broker; every reading checked in the store
+civic bench mqtt [--devices 1000] [--duration 10s] [--messages 50] [--per-message 1] [--inflight 1] [--client lean|paho] [--db URL] [--cpuprofile FILE]
+    real MQTT 5 clients publishing QoS 1 to a bare broker (PUBACK on receipt, nothing stored),
+    then to the embedded broker, each for --duration (or --messages per device with --duration 0);
+    every reading checked in the store; prints the ratio to the bare broker
+civic bench load [--duration 5m] [--bins 1000] [--http 2] [--mqtt 200] [--mqtt-every 1s] [--sse 50] [--sse-hold 30s] [--map 2] [--pages 2] [--api 4]
+    a mixed load on a child 'civic serve' over loopback: HTTP and MQTT ingest, live-map streams, map
+    data, page views and API reads; throughput, errors and p50/p99 per kind, the server's RSS
+    sampled every second; last line "load: N req/s, 5xx K, p99 X ms, peak RSS M MiB"
 civic bench plan [--bins 10000] [--due 2000] [--may-go N] [--trucks 30] [--time 55s] [--reference 10m] [--seed N]
     plans a generated city's day with the real planner, travel matrix included,
     and prints the wall time; --reference solves it again for that long and prints the gap
@@ -47,6 +53,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		return runBenchIngest(ctx, e, args[1:])
 	case "plan":
 		return runBenchPlan(ctx, e, args[1:])
+	case "load":
+		return runBenchLoad(ctx, e, args[1:])
 	}
 	return usageErrorf("unknown benchmark %q", args[0])
 }
@@ -182,7 +190,8 @@ func runBenchMQTT(ctx context.Context, e *env, args []string) error {
 	fs := newFlagSet("bench mqtt")
 	dbURL := fs.String("db", "", "PostgreSQL URL of a server to benchmark (a scratch database is created and dropped); default: SQLite in a temporary folder")
 	devices := fs.Int("devices", 1000, "connected devices")
-	messages := fs.Int("messages", 50, "messages per device")
+	messages := fs.Int("messages", 50, "messages per device, when --duration is 0")
+	duration := fs.Duration("duration", 10*time.Second, "how long each phase (bare broker, civic) publishes; 0: --messages per device")
 	perMessage := fs.Int("per-message", 1, "readings per message (above 1, a JSON array, as a gateway or a sensor with buffered readings sends)")
 	inflight := fs.Int("inflight", 1, "messages each device publishes before waiting for a PUBACK")
 	client := fs.String("client", "lean", "device MQTT client: lean (minimal MQTT 5 over the TCP connection) or paho (github.com/eclipse/paho.golang)")
@@ -193,8 +202,8 @@ func runBenchMQTT(ctx context.Context, e *env, args []string) error {
 	if fs.NArg() > 0 {
 		return usageErrorf("unexpected argument %q", fs.Arg(0))
 	}
-	if *devices <= 0 || *messages <= 0 || *inflight <= 0 || *perMessage <= 0 {
-		return usageErrorf("--devices, --messages, --per-message and --inflight must be positive")
+	if *devices <= 0 || *messages <= 0 || *inflight <= 0 || *perMessage <= 0 || *duration < 0 {
+		return usageErrorf("--devices, --messages, --per-message and --inflight must be positive, --duration not negative")
 	}
 	if *perMessage > civic.MaxBatch {
 		return usageErrorf("--per-message must be at most %d", civic.MaxBatch)
@@ -213,7 +222,7 @@ func runBenchMQTT(ctx context.Context, e *env, args []string) error {
 	}
 	return benchErr(bench.MQTT(ctx, bench.MQTTOptions{
 		DB: *dbURL, Devices: *devices, Messages: *messages, PerMessage: *perMessage, Inflight: *inflight,
-		Client: c, CPUProfile: *cpuProfile,
+		Client: c, CPUProfile: *cpuProfile, Duration: *duration,
 		Out: e.stdout, Progress: e.stderr,
 	}))
 }
@@ -251,4 +260,44 @@ func runBenchPlan(ctx context.Context, e *env, args []string) error {
 		Bins: *bins, Due: *due, MayGo: *mayGo, Trucks: *trucks, Time: *limit, Reference: *ref, Seed: *seed,
 		Out: e.stdout, Progress: e.stderr,
 	})
+}
+
+// runBenchLoad is `civic bench load`, with this very binary as the server.
+func runBenchLoad(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("bench load")
+	o := bench.LoadOptions{Out: e.stdout, Progress: e.stderr}
+	fs.DurationVar(&o.Duration, "duration", 5*time.Minute, "how long the load runs")
+	fs.IntVar(&o.Bins, "bins", 1000, "bins, each with a sensor (half send over HTTP, half may over MQTT)")
+	fs.IntVar(&o.HTTPIngest, "http", 2, "HTTP senders, batches of 50 readings one after the other")
+	fs.IntVar(&o.MQTTDevices, "mqtt", 200, "MQTT devices, one QoS 1 message every --mqtt-every each")
+	fs.DurationVar(&o.MQTTEvery, "mqtt-every", time.Second, "each MQTT device's interval")
+	fs.IntVar(&o.SSE, "sse", 50, "live map streams held open")
+	fs.DurationVar(&o.SSEHold, "sse-hold", 30*time.Second, "how long a stream is held before reconnecting")
+	fs.IntVar(&o.Map, "map", 2, "clients fetching the map data")
+	fs.IntVar(&o.Pages, "pages", 2, "clients viewing pages")
+	fs.IntVar(&o.API, "api", 4, "clients reading the API")
+	if err := fs.Parse(args); err != nil {
+		return usageErrorf("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	}
+	switch {
+	case o.Duration < time.Second:
+		return usageErrorf("--duration must be at least 1s")
+	case o.Bins < 2:
+		return usageErrorf("--bins must be at least 2")
+	case o.MQTTDevices > o.Bins/2+o.Bins%2:
+		return usageErrorf("--mqtt must be at most half of --bins (the other half send over HTTP)")
+	case o.HTTPIngest < 0 || o.MQTTDevices < 0 || o.SSE < 0 || o.Map < 0 || o.Pages < 0 || o.API < 0:
+		return usageErrorf("the client counts must not be negative")
+	case o.MQTTEvery <= 0 || o.SSEHold <= 0:
+		return usageErrorf("--mqtt-every and --sse-hold must be positive")
+	}
+	bin, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("finding the civic binary to run as the server: %w", err)
+	}
+	o.Bin = bin
+	return benchErr(bench.Load(ctx, o))
 }

@@ -330,6 +330,7 @@ func (l *lockedBuffer) String() string {
 type serveProc struct {
 	base string
 	logs *lockedBuffer
+	cmd  *exec.Cmd
 }
 
 // startNode starts `civic serve` on dbURL and a random port, without MQTT
@@ -348,7 +349,7 @@ func startServe(t *testing.T, args ...string) *serveProc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := &serveProc{logs: &lockedBuffer{}}
+	n := &serveProc{logs: &lockedBuffer{}, cmd: cmd}
 	cmd.Stderr = n.logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

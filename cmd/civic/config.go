@@ -54,6 +54,8 @@ type config struct {
 	Demo  bool
 	Seed  int64
 	Speed float64 // simulated seconds per real second in the demo
+
+	opsConfig // retention and job intervals (opsflags.go)
 }
 
 // storeFlags registers the flags every store-using command shares.
@@ -83,6 +85,7 @@ func serveFlags(fs *flag.FlagSet, c *config, getenv func(string) string) {
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", envBool(getenv, "CIVIC_SECURE_COOKIES", false), "mark session cookies Secure; set when served over HTTPS (env CIVIC_SECURE_COOKIES)")
 	fs.StringVar(&c.PlanAt, "plan-at", envOr(getenv, "CIVIC_PLAN_AT", "18:00"), "local time HH:MM at which the next day is planned; empty disables the nightly plan (env CIVIC_PLAN_AT)")
 	planFlags(fs, c, getenv)
+	opsFlags(fs, &c.opsConfig, getenv)
 	fs.StringVar(&c.TileURL, "tile-url", envOr(getenv, "CIVIC_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"), "map tile URL template (env CIVIC_TILE_URL)")
 	fs.StringVar(&c.MQTTAddr, "mqtt-addr", envOr(getenv, "CIVIC_MQTT_ADDR", "127.0.0.1:1883"), "embedded MQTT broker address; empty disables it (env CIVIC_MQTT_ADDR)")
 	fs.StringVar(&c.MQTTTLSCert, "mqtt-tls-cert", getenv("CIVIC_MQTT_TLS_CERT"), "PEM certificate of the embedded broker; with --mqtt-tls-key it speaks MQTT over TLS (env CIVIC_MQTT_TLS_CERT)")
@@ -126,6 +129,9 @@ func (c *config) finish() error {
 // finishServe validates what only civic serve uses.
 func (c *config) finishServe() error {
 	if err := c.finish(); err != nil {
+		return err
+	}
+	if err := c.opsConfig.check(); err != nil {
 		return err
 	}
 	for _, f := range []struct {

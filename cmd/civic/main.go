@@ -50,7 +50,10 @@ func commands() []command {
 		{"demo", "generate a realistic demo city as files", demoUsage, runDemo},
 		{"forecast", "fill forecasts: backtest against history", forecastUsage, runForecast},
 		{"simulate", "what-if: compare collection policies on a simulated city", simulateUsage, runSimulate},
-		{"bench", "measure performance: ingest, mqtt, map, route, plan", benchUsage, runBench},
+		{"bench", "measure performance: ingest, mqtt, map, route, plan, load", benchUsage, runBench},
+		{"backup", "copy the SQLite database to a file while civic serves", backupUsage, runBackup},
+		{"restore", "put a backup in place of the SQLite database", restoreUsage, runRestore},
+		{"migrate", "apply or list the database schema migrations", migrateUsage, runMigrate},
 		{"version", "print the version", "civic version", runVersion},
 		{"help", "show help for civic or one of its commands", "civic help [COMMAND]", nil},
 	}

@@ -43,6 +43,8 @@ type node struct {
 	planner   *plan.Service
 	ui        *web.UI
 	api       *server.Server
+	metrics   *nodeMetrics // metrics.go
+	nodeOps                // opsflags.go: retention
 
 	// Set by start.
 	started  bool
@@ -96,19 +98,22 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 	})
 	n.alerts = alert.Live(n.app.store, n.alertChanged)
 	n.engine = alert.NewEngine(alert.EngineOptions{
-		Alerts:    n.alerts,
-		Source:    n.app.store,
-		Now:       n.clock,
-		Logger:    log,
-		Singleton: n.singleton,
-		FullAt:    n.forecasts.FullAt,
+		Alerts:        n.alerts,
+		Source:        n.app.store,
+		Now:           n.clock,
+		Logger:        log,
+		Singleton:     n.singleton,
+		SweepInterval: c.JobInterval,
+		FullAt:        n.forecasts.FullAt,
 	})
 	n.writer = ingest.NewWriter(n.app.store, n.app.store, ingest.WriterOptions{
 		Now:      n.clock,
 		Logger:   log,
 		OnCommit: n.readingsCommitted,
 	})
-	if n.planner, err = newPlanner(n.app, c, loc, n.clock, log, n.alerts, n.forecasts, n.singleton, c.PlanAt, n.binCollected); err != nil {
+	n.openRetention()
+	n.metrics = newNodeMetrics(n)
+	if n.planner, err = newPlanner(n.app, c, loc, n.clock, log, n.alerts, n.forecasts, n.singleton, c.PlanAt, n.binCollected, n.metrics.planned); err != nil {
 		return nil, err
 	}
 	n.ui = web.New(web.Config{TileURL: c.TileURL, SecureCookies: c.SecureCookies, Location: loc}, web.Deps{
@@ -137,6 +142,7 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 	n.api = server.New(server.Config{SecureCookies: c.SecureCookies, LoRaWANSecrets: secrets}, server.Deps{
 		Store: n.app.store, Ingester: n.writer, Auth: n.app.auth, Logger: log, Now: n.app.now, Pages: n.ui.Handler(),
 		Forecaster: n.forecasts, Alerts: n.alerts, Plans: n.app.store, Planner: n.planner, Location: loc,
+		Registry: n.metrics.reg,
 	})
 	return n, nil
 }
@@ -162,6 +168,9 @@ func (n *node) start(ctx context.Context) error {
 	}
 	if err := n.writer.Start(ctx); err != nil {
 		return fmt.Errorf("ingest writer: %w", err)
+	}
+	if err := n.startOps(ctx); err != nil {
+		return fmt.Errorf("retention: %w", err)
 	}
 	// The demo's nightly job starts once the demo's history is in: run
 	// now, after 18:00, it would plan tomorrow from a store with no
@@ -194,6 +203,7 @@ func (n *node) start(ctx context.Context) error {
 	n.log.Info("listening", "addr", ln.Addr().String())
 	if n.broker != nil {
 		fmt.Fprintf(n.e.stdout, "civic: MQTT broker on %s\n", n.broker.Addr())
+		n.metrics.broker(n.broker)
 	}
 	if n.demo != nil {
 		n.demo.start(ctx, n.writer, n.ui, n.planner, n.app.store, n.planner.Start)
@@ -247,6 +257,7 @@ func (n *node) close() {
 			n.log.Error("ingest writer shutdown", "err", err)
 		}
 		warn("nightly planner", n.planner.Close(shutdown))
+		warn("retention", n.closeOps(shutdown))
 		warn("alert engine", n.engine.Close(shutdown))
 		warn("notifier", n.notifier.Close(shutdown))
 		warn("live events", n.events.Close(shutdown))
@@ -258,6 +269,7 @@ func (n *node) close() {
 // readingsCommitted hands what the writer committed to everything that
 // follows the bins: forecasts, alert rules, other nodes and the live pages.
 func (n *node) readingsCommitted(rs []civic.Reading) {
+	n.metrics.committed(rs)
 	n.forecasts.Observe(rs)
 	n.engine.OnCommit(rs)
 	n.events.ReadingsCommitted(rs)

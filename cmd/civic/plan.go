@@ -71,7 +71,7 @@ func runPlan(ctx context.Context, e *env, args []string) error {
 		return fmt.Errorf("forecasts: %w", err)
 	}
 	defer fc.Close(context.WithoutCancel(ctx))
-	svc, err := newPlanner(a, &c, loc, a.now, log, a.store, fc, nil, "", nil)
+	svc, err := newPlanner(a, &c, loc, a.now, log, a.store, fc, nil, "", nil, nil)
 	if err != nil {
 		return err
 	}
@@ -118,7 +118,8 @@ func printPlanSummary(w io.Writer, p *civic.Plan, loc *time.Location) {
 // (with the nightly job at nightlyAt and the cluster lock) and the CLI's.
 func newPlanner(a *app, c *config, loc *time.Location, clock func() time.Time, log *slog.Logger,
 	alerts civic.AlertStore, fc civic.Forecaster,
-	singleton func(context.Context, string) (<-chan struct{}, func(), bool), nightlyAt string, collected func(binID string)) (*plan.Service, error) {
+	singleton func(context.Context, string) (<-chan struct{}, func(), bool), nightlyAt string, collected func(binID string),
+	planned func(time.Duration, error)) (*plan.Service, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -126,10 +127,13 @@ func newPlanner(a *app, c *config, loc *time.Location, clock func() time.Time, l
 		Assets: a.store, States: a.store, Alerts: alerts, Plans: a.store, Forecaster: fc,
 		Location: loc, Now: clock, Logger: log, TimeLimit: c.PlanTime,
 		Solve:     route.SolveFleet,
-		NightlyAt: nightlyAt, Singleton: singleton, OnCollected: collected,
+		NightlyAt: nightlyAt, Singleton: singleton, OnCollected: collected, OnPlanned: planned,
 	}
 	if c.OSRM != "" {
 		o.Matrix = plan.OSRM{BaseURL: c.OSRM}
+	}
+	if c.JobInterval > 0 {
+		o.CheckEvery = c.JobInterval
 	}
 	if c.Demo && c.Speed > 0 {
 		// The demo's clock runs Speed times faster: the nightly job looks

@@ -40,7 +40,8 @@ const serveUsage = `civic serve [flags]
   --demo                  generate a demo city if the data folder has no bins, and animate it: its sensors
                           report, and its crews work each day's plan (env CIVIC_DEMO)
   --seed N                the demo city's random seed (default 1)
-  --speed X               demo time acceleration, simulated seconds per real second (default 360)`
+  --speed X               demo time acceleration, simulated seconds per real second (default 360)
+` + opsUsage
 
 func runServe(ctx context.Context, e *env, args []string) error {
 	var c config

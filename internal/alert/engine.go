@@ -90,6 +90,7 @@ type EngineStats struct {
 	Resolved  uint64 // alerts resolved because their condition cleared
 	Dropped   uint64 // committed batches dropped because the queue was full
 	Errors    uint64 // store failures
+	Queued    int    // committed batches waiting to be evaluated now (a gauge)
 }
 
 // Engine evaluates the alert rules as readings commit and on a timer. Create
@@ -256,7 +257,7 @@ func (e *Engine) AssetsChanged() { e.assets.Store(true) }
 func (e *Engine) Stats() EngineStats {
 	return EngineStats{
 		Evaluated: e.evaluated.Load(), Sweeps: e.sweeps.Load(), Opened: e.opened.Load(), Resolved: e.resolved.Load(),
-		Dropped: e.dropped.Load(), Errors: e.errs.Load(),
+		Dropped: e.dropped.Load(), Errors: e.errs.Load(), Queued: len(e.queue),
 	}
 }
 

@@ -32,10 +32,13 @@ func TestHarnesses(t *testing.T) {
 		}, `^ingest: \d+ readings/s; raw driver limit \d+ readings/s; ratio \d+\.\d\d$`},
 		{"mqtt lean", func(out io.Writer) error {
 			return MQTT(t.Context(), MQTTOptions{Devices: 5, Messages: 4, PerMessage: 1, Inflight: 1, Client: LeanClient, Out: out, Progress: io.Discard})
-		}, `^mqtt: \d+ readings/s, lost 0, duplicates stored 0$`},
+		}, `^mqtt: \d+ readings/s, lost 0, duplicates stored 0; broker-only \d+/s; ratio \d+\.\d\d$`},
+		{"mqtt for a duration", func(out io.Writer) error {
+			return MQTT(t.Context(), MQTTOptions{Devices: 5, Messages: 4, PerMessage: 1, Inflight: 1, Duration: 500 * time.Millisecond, Client: LeanClient, Out: out, Progress: io.Discard})
+		}, `^mqtt: [1-9]\d* readings/s, lost 0, duplicates stored 0; broker-only [1-9]\d*/s; ratio \d+\.\d\d$`},
 		{"mqtt paho", func(out io.Writer) error {
 			return MQTT(t.Context(), MQTTOptions{Devices: 5, Messages: 4, PerMessage: 3, Inflight: 2, Client: PahoClient, Out: out, Progress: io.Discard})
-		}, `^mqtt: \d+ readings/s, lost 0, duplicates stored 0$`},
+		}, `^mqtt: \d+ readings/s, lost 0, duplicates stored 0; broker-only \d+/s; ratio \d+\.\d\d$`},
 		{"plan", func(out io.Writer) error {
 			return Plan(t.Context(), PlanOptions{Bins: 400, Due: 80, MayGo: 40, Trucks: 8, Time: 2 * time.Second, Reference: 2 * time.Second, Seed: 1, Out: out})
 		}, `^plan: 80 bins due, \d+ routes, \d+ km, \d+\.\d s; gap to a 2s solve -?\d+\.\d\d%$`},

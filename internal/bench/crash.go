@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/eclipse/paho.golang/paho"
@@ -41,6 +42,10 @@ type CrashOptions struct {
 	Seed        int64         // for the kill times
 	Drain       time.Duration // after Duration, how long senders may take to get everything acknowledged
 	Pause       time.Duration // between an HTTP sender's acknowledged requests; tests use it to keep the database small
+	// Graceful stops the server with SIGTERM instead of SIGKILL, each
+	// time and at the end, and requires it to exit with status 0 within
+	// 30 s: a clean shutdown drains what it accepted.
+	Graceful bool
 
 	Out      io.Writer // the verdict, "crash: ..."; nil: none
 	Progress io.Writer // what happens: server starts, kills, the senders' and the check's figures
@@ -51,6 +56,7 @@ type CrashKill struct {
 	At         time.Duration // since senders started
 	HTTP, MQTT int           // requests and messages waiting for their acknowledgement
 	Restart    time.Duration // from SIGKILL to the new server reporting its HTTP and MQTT addresses
+	Stop       time.Duration // from the signal to the server's exit
 }
 
 // CrashResult is what a crash run measured and found.
@@ -182,15 +188,19 @@ func Crash(ctx context.Context, o CrashOptions) (res *CrashResult, err error) {
 		}
 		k := CrashKill{At: time.Since(start), HTTP: int(run.httpInflight.Load()), MQTT: int(run.mqttInflight.Load())}
 		killed := time.Now()
-		srv.kill()
+		if err := srv.stop(o.Graceful); err != nil {
+			cancel(err)
+			break
+		}
+		k.Stop = time.Since(killed)
 		if err := srv.start(runCtx); err != nil {
 			cancel(err)
 			break
 		}
 		k.Restart = time.Since(killed)
 		res.Kills = append(res.Kills, k)
-		fmt.Fprintf(o.Progress, "kill %d/%d at %s: %d HTTP requests and %d MQTT messages unacknowledged; restarted in %s\n",
-			i+1, o.Kills, k.At.Round(time.Millisecond), k.HTTP, k.MQTT, k.Restart.Round(time.Millisecond))
+		fmt.Fprintf(o.Progress, "%s %d/%d at %s: %d HTTP requests and %d MQTT messages unacknowledged; stopped in %s, restarted in %s\n",
+			srv.signalName(o.Graceful), i+1, o.Kills, k.At.Round(time.Millisecond), k.HTTP, k.MQTT, k.Stop.Round(time.Millisecond), k.Restart.Round(time.Millisecond))
 	}
 	select {
 	case <-time.After(time.Until(start.Add(o.Duration))):
@@ -230,10 +240,13 @@ func Crash(ctx context.Context, o CrashOptions) (res *CrashResult, err error) {
 		time.Since(start).Round(time.Millisecond), res.HTTPBatches, res.HTTPReadings, res.MQTTMessages,
 		res.HTTPRetries, res.MQTTRetries, res.AckLost)
 
-	// The last stop is a SIGKILL too: what was acknowledged just before it
-	// must be there without a clean shutdown.
-	srv.kill()
-	fmt.Fprintf(o.Progress, "server killed; reading back %s\n", dbPath)
+	// The last stop is a SIGKILL too (or the SIGTERM of a graceful run):
+	// what was acknowledged just before it must be there without a clean
+	// shutdown.
+	if err := srv.stop(o.Graceful); err != nil {
+		return res, err
+	}
+	fmt.Fprintf(o.Progress, "server stopped (%s); reading back %s\n", srv.signalName(o.Graceful), dbPath)
 	if err := run.check(ctx, dbPath, res); err != nil {
 		return res, err
 	}
@@ -284,6 +297,7 @@ func ChildEnv() []string {
 // same database.
 type crashServer struct {
 	bin, db string
+	args    []string // further flags of civic serve
 	log     *os.File
 	died    func(error) // called when the server exits without being killed
 
@@ -307,8 +321,8 @@ var (
 
 // start starts a server and waits until it has reported both addresses.
 func (s *crashServer) start(ctx context.Context) error {
-	cmd := exec.Command(s.bin, "serve", "--addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0",
-		"--db", "sqlite:"+s.db, "--log-format", "text", "--log-level", "warn")
+	cmd := exec.Command(s.bin, append([]string{"serve", "--addr", "127.0.0.1:0", "--mqtt-addr", "127.0.0.1:0",
+		"--db", "sqlite:" + s.db, "--log-format", "text", "--log-level", "warn"}, s.args...)...)
 	cmd.Env = ChildEnv()
 	lines := make(chan string, 16)
 	cmd.Stdout = &lineWriter{fn: func(l string) {
@@ -377,6 +391,54 @@ func (s *crashServer) kill() {
 	s.mu.Unlock()
 	_ = p.cmd.Process.Kill() // SIGKILL
 	<-p.exited
+}
+
+// pid is the process id of the running server, or 0.
+func (s *crashServer) pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cur == nil {
+		return 0
+	}
+	return s.cur.cmd.Process.Pid
+}
+
+// stop stops the running server: SIGKILL, or with graceful SIGTERM,
+// after which it must exit with status 0 within 30 s.
+func (s *crashServer) stop(graceful bool) error {
+	if !graceful {
+		s.kill()
+		return nil
+	}
+	s.mu.Lock()
+	p := s.cur
+	if p == nil {
+		s.mu.Unlock()
+		return nil
+	}
+	s.cur = nil
+	p.killing = true
+	s.up = make(chan struct{})
+	s.mu.Unlock()
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.exited:
+	case <-time.After(30 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.exited
+		return fmt.Errorf("civic serve (pid %d) did not exit within 30 s of SIGTERM\nserver log (end):\n%s", p.cmd.Process.Pid, tailFile(s.log.Name(), 4096))
+	}
+	if code := p.cmd.ProcessState.ExitCode(); code != 0 {
+		return fmt.Errorf("civic serve (pid %d) exited with status %d after SIGTERM\nserver log (end):\n%s", p.cmd.Process.Pid, code, tailFile(s.log.Name(), 4096))
+	}
+	return nil
+}
+
+func (s *crashServer) signalName(graceful bool) string {
+	if graceful {
+		return "SIGTERM"
+	}
+	return "SIGKILL"
 }
 
 // wait returns the addresses of the running server, waiting for one to be

@@ -27,13 +27,14 @@ import (
 
 // MQTTOptions configures the MQTT benchmark. cmd/civic validates them.
 type MQTTOptions struct {
-	DB         string // PostgreSQL URL of a server to benchmark (a scratch database is created and dropped); empty: SQLite in a temporary folder
-	Devices    int    // connected devices
-	Messages   int    // messages per device
-	PerMessage int    // readings per message, at most civic.MaxBatch; above 1, a JSON array
-	Inflight   int    // messages each device publishes before waiting for a PUBACK, at most 65535
-	Client     Client // the devices' MQTT client
-	CPUProfile string // where to write a CPU profile of the publishing phase; empty: none
+	DB         string        // PostgreSQL URL of a server to benchmark (a scratch database is created and dropped); empty: SQLite in a temporary folder
+	Devices    int           // connected devices
+	Messages   int           // messages per device
+	PerMessage int           // readings per message, at most civic.MaxBatch; above 1, a JSON array
+	Inflight   int           // messages each device publishes before waiting for a PUBACK, at most 65535
+	Client     Client        // the devices' MQTT client
+	Duration   time.Duration // how long each phase publishes; 0: Messages per device
+	CPUProfile string        // where to write a CPU profile of the publishing phase; empty: none
 
 	Out      io.Writer // the "mqtt: ..." line
 	Progress io.Writer // what runs, progress bars, commit and CPU figures, broker errors
@@ -63,6 +64,16 @@ func (c Client) String() string {
 // readings at QoS 1 and waits for every PUBACK, which the broker sends only
 // after the commit. At the end the store is checked reading by reading.
 //
+// In the same run, first, the same devices (the same client, ids,
+// credentials, messages and pacing) publish to a bare broker: the same
+// MQTT server library with a hook that lets every device in, and a
+// PUBACK on receipt, nothing decoded or stored. That is the natural limit
+// of MQTT ingest on this machine; the last line gives civic's rate as a
+// fraction of it.
+//
+// With o.Duration set each phase publishes for that long (in rounds of
+// a few messages per device); otherwise each device sends o.Messages.
+//
 // The devices run in this process, so the CPU time reported covers them
 // too. By default they use leanDevice, a minimal MQTT 5 client, so that
 // the figure is mostly civic's own cost; PahoClient runs them on
@@ -76,9 +87,12 @@ func MQTT(ctx context.Context, o MQTTOptions) error {
 	if o.DB != "" {
 		engine = "postgres"
 	}
-	total := o.Devices * o.Messages
-	fmt.Fprintf(o.Progress, "bench mqtt: %s, %d devices × %d messages of %d reading(s) at QoS 1, %d in flight per device, %s client\n",
-		engine, o.Devices, o.Messages, o.PerMessage, o.Inflight, o.Client)
+	span := fmt.Sprintf("%d messages", o.Messages)
+	if o.Duration > 0 {
+		span = o.Duration.String() + " of messages"
+	}
+	fmt.Fprintf(o.Progress, "bench mqtt: %s, %d devices × %s of %d reading(s) at QoS 1, %d in flight per device, %s client; the bare broker first, then civic\n",
+		engine, o.Devices, span, o.PerMessage, o.Inflight, o.Client)
 
 	st, cleanup, err := openStore(ctx, o.DB)
 	if err != nil {
@@ -89,6 +103,23 @@ func MQTT(ctx context.Context, o MQTTOptions) error {
 	if err != nil {
 		return err
 	}
+	// Sensor times: one reading per device per second, from three weeks
+	// ago; reading i of a device is in message i / perMessage.
+	base := time.Now().Add(-21 * 24 * time.Hour).Truncate(time.Second)
+
+	// The bare broker.
+	bare, err := startBareBroker()
+	if err != nil {
+		return err
+	}
+	bareRes, err := mqttPhase(ctx, o, "bare broker", bare.addr, secrets, dial, base, "")
+	bare.close()
+	if err != nil {
+		return fmt.Errorf("bare broker: %w", err)
+	}
+	bareRate := bareRes.rate * float64(o.PerMessage)
+	fmt.Fprintf(o.Progress, "bare broker: %d messages acknowledged in %s, %.0f readings/s; CPU %s\n",
+		bareRes.acked, bareRes.elapsed.Round(time.Millisecond), bareRate, bareRes.cpu.Round(time.Millisecond))
 
 	quiet := slog.New(slog.DiscardHandler)
 	w := ingest.NewWriter(st, st, ingest.WriterOptions{Logger: quiet})
@@ -109,79 +140,19 @@ func MQTT(ctx context.Context, o MQTTOptions) error {
 	}
 	defer b.Close(context.Background())
 
-	clients, err := connectDevices(ctx, o.Progress, b.Addr(), secrets, dial)
+	res, err := mqttPhase(ctx, o, "civic", b.Addr(), secrets, dial, base, o.CPUProfile)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		for _, c := range clients {
-			c.close()
-		}
-	}()
-
-	// Sensor times: one reading per device per second of the last hours;
-	// reading i of a device is in message i / perMessage.
-	readings := o.Messages * o.PerMessage
-	base := time.Now().Add(-time.Duration(readings+60) * time.Second).Truncate(time.Second)
-	bar := progressbar.NewOptions(total, progressbar.OptionSetWriter(o.Progress), progressbar.OptionSetDescription("MQTT publish"),
-		progressbar.OptionShowCount(), progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
-	acked := make([][]bool, o.Devices) // acked[d][m]: message m of device d got a PUBACK with success
-	var ackedN, refused atomic.Int64
-	var firstErr error
-	var errOnce sync.Once
-	var wg sync.WaitGroup
-
-	stopProfile := func() {}
-	if o.CPUProfile != "" {
-		f, err := os.Create(o.CPUProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		var once sync.Once
-		stopProfile = func() { once.Do(pprof.StopCPUProfile) }
-		defer stopProfile()
-	}
-	cpuBegin := route.ProcessCPUClock()
-	begin := time.Now()
-	for d, c := range clients {
-		acked[d] = make([]bool, o.Messages)
-		topic := ingest.Topic(deviceID(d))
-		payload := func(dst []byte, m int) []byte { return mqttPayload(dst, base, d, m, o.PerMessage) }
-		wg.Go(func() {
-			err := c.publish(ctx, topic, o.Messages, o.Inflight, payload, func(m int, ok bool) {
-				if !ok {
-					refused.Add(1)
-					return
-				}
-				acked[d][m] = true
-				ackedN.Add(1)
-				_ = bar.Add(1)
-			})
-			if err != nil {
-				errOnce.Do(func() { firstErr = fmt.Errorf("device %s: %w", deviceID(d), err) })
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(begin)
-	cpu := route.ProcessCPUClock().Sub(cpuBegin)
-	stopProfile()
-	_ = bar.Finish()
-	if firstErr != nil {
-		return firstErr
-	}
-	rate := float64(ackedN.Load()) * float64(o.PerMessage) / elapsed.Seconds()
+	rate := res.rate * float64(o.PerMessage)
 	ws, bs := w.Stats(), b.Stats()
-	fmt.Fprintf(o.Progress, "published %d, acknowledged %d, refused %d in %s (%.0f messages/s); %d commits (%.1f messages each, at most %d), %.1f ms mean commit\n",
-		total, ackedN.Load(), refused.Load(), elapsed.Round(time.Millisecond), float64(ackedN.Load())/elapsed.Seconds(), ws.Commits,
+	fmt.Fprintf(o.Progress, "civic: published %d, acknowledged %d, refused %d in %s (%.0f messages/s); %d commits (%.1f messages each, at most %d), %.1f ms mean commit\n",
+		res.published, res.acked, res.refused, res.elapsed.Round(time.Millisecond), res.rate, ws.Commits,
 		float64(ws.Batches)/float64(max(ws.Commits, 1)), ws.MaxBatchesInCommit, ws.CommitSeconds/float64(max(ws.Commits, 1))*1000)
-	perMsg := cpu.Seconds() / float64(max(ackedN.Load(), 1)) * 1e6
-	fmt.Fprintf(o.Progress, "CPU while publishing: %s, %.1f µs per message, %.1f µs per reading (the whole process: devices, broker, writer, store)\n",
-		cpu.Round(time.Millisecond), perMsg, perMsg/float64(o.PerMessage))
+	perMsg := res.cpu.Seconds() / float64(max(res.acked, 1)) * 1e6
+	barePerMsg := bareRes.cpu.Seconds() / float64(max(bareRes.acked, 1)) * 1e6
+	fmt.Fprintf(o.Progress, "CPU while publishing: %s, %.1f µs per message, %.1f µs per reading (the whole process: devices, broker, writer, store); bare broker %.1f µs per message\n",
+		res.cpu.Round(time.Millisecond), perMsg, perMsg/float64(o.PerMessage), barePerMsg)
 	if bs.Malformed+bs.Transient > 0 {
 		fmt.Fprintf(o.Progress, "broker: %d malformed, %d transient failures\n", bs.Malformed, bs.Transient)
 	}
@@ -197,7 +168,7 @@ func MQTT(ctx context.Context, o MQTTOptions) error {
 		for _, r := range rows {
 			seen[r.Time.UnixMilli()]++
 		}
-		for m, ok := range acked[d] {
+		for m, ok := range res.ackedBy[d] {
 			for k := range o.PerMessage {
 				i := m*o.PerMessage + k
 				if ok && seen[base.Add(time.Duration(i)*time.Second).UnixMilli()] == 0 {
@@ -209,11 +180,127 @@ func MQTT(ctx context.Context, o MQTTOptions) error {
 			dups += n - 1
 		}
 	}
-	fmt.Fprintf(o.Out, "mqtt: %.0f readings/s, lost %d, duplicates stored %d\n", rate, lost, dups)
-	if lost > 0 || dups > 0 || refused.Load() > 0 {
-		return fmt.Errorf("%d acknowledged readings lost, %d stored twice, %d messages refused", lost, dups, refused.Load())
+	fmt.Fprintf(o.Out, "mqtt: %.0f readings/s, lost %d, duplicates stored %d; broker-only %.0f/s; ratio %.2f\n",
+		rate, lost, dups, bareRate, rate/bareRate)
+	if lost > 0 || dups > 0 || res.refused > 0 {
+		return fmt.Errorf("%d acknowledged readings lost, %d stored twice, %d messages refused", lost, dups, res.refused)
 	}
 	return nil
+}
+
+// phaseResult is what the devices saw in one phase of the MQTT benchmark.
+type phaseResult struct {
+	ackedBy          [][]bool // device → message → PUBACK with success
+	published, acked int64
+	refused          int64
+	elapsed, cpu     time.Duration
+	// rate is messages acknowledged a second: over the whole phase, or
+	// with a Duration over that window only (the devices' last rounds,
+	// finishing after it, are left out, in both phases alike).
+	rate float64
+}
+
+// mqttRound is how many messages a device publishes at a time when the
+// phase runs for a duration: small, so that every device stops soon after
+// the time is up.
+const mqttRound = 10
+
+// mqttPhase connects the devices to the broker at addr, has them publish
+// (o.Messages each, or for o.Duration) and closes them.
+func mqttPhase(ctx context.Context, o MQTTOptions, name, addr string, secrets []string, dial deviceDialer, base time.Time, cpuProfile string) (*phaseResult, error) {
+	clients, err := connectDevices(ctx, o.Progress, addr, secrets, dial)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, c := range clients {
+			c.close()
+		}
+	}()
+	res := &phaseResult{ackedBy: make([][]bool, len(clients))}
+	var published, ackedN, inWindow, refused atomic.Int64
+	var firstErr error
+	var errOnce sync.Once
+	var wg sync.WaitGroup
+
+	stopProfile := func() {}
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return nil, err
+		}
+		var once sync.Once
+		stopProfile = func() { once.Do(pprof.StopCPUProfile) }
+		defer stopProfile()
+	}
+	done := make(chan struct{})
+	cpuBegin := route.ProcessCPUClock()
+	begin := time.Now()
+	go func() { // progress, once a second
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				fmt.Fprintf(o.Progress, "%s: %4.0f s, %d messages acknowledged\n", name, time.Since(begin).Seconds(), ackedN.Load())
+			}
+		}
+	}()
+	for d, c := range clients {
+		topic := ingest.Topic(deviceID(d))
+		wg.Go(func() {
+			for round := 0; ; round++ {
+				n := o.Messages
+				if o.Duration > 0 {
+					if time.Since(begin) >= o.Duration {
+						return
+					}
+					n = mqttRound
+				} else if round > 0 {
+					return
+				}
+				off := len(res.ackedBy[d])
+				res.ackedBy[d] = append(res.ackedBy[d], make([]bool, n)...)
+				published.Add(int64(n))
+				payload := func(dst []byte, m int) []byte { return mqttPayload(dst, base, d, off+m, o.PerMessage) }
+				err := c.publish(ctx, topic, n, o.Inflight, payload, func(m int, ok bool) {
+					if !ok {
+						refused.Add(1)
+						return
+					}
+					res.ackedBy[d][off+m] = true
+					ackedN.Add(1)
+					if o.Duration > 0 && time.Since(begin) <= o.Duration {
+						inWindow.Add(1)
+					}
+				})
+				if err != nil {
+					errOnce.Do(func() { firstErr = fmt.Errorf("device %s: %w", deviceID(d), err) })
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	res.elapsed = time.Since(begin)
+	res.cpu = route.ProcessCPUClock().Sub(cpuBegin)
+	close(done)
+	stopProfile()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	res.published, res.acked, res.refused = published.Load(), ackedN.Load(), refused.Load()
+	res.rate = float64(res.acked) / res.elapsed.Seconds()
+	if o.Duration > 0 {
+		res.rate = float64(inWindow.Load()) / o.Duration.Seconds()
+	}
+	return res, nil
 }
 
 // mqttPayload appends message m of device d: one reading object, or an

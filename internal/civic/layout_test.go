@@ -105,6 +105,8 @@ func TestLayout(t *testing.T) {
 				t.Errorf("internal/plan imports %s: the planner imports only the standard library, internal/civic, internal/route and internal/lifecycle", imp)
 			case imp == "bench":
 				t.Errorf("internal/%s imports internal/bench: only cmd/civic runs the benchmark harnesses", name)
+			case name == "retention" && imp != "civic" && imp != "lifecycle":
+				t.Errorf("internal/retention imports %s: the retention job imports only the standard library, internal/civic and internal/lifecycle", imp)
 			case name == "httperr" && imp != "civic":
 				t.Errorf("internal/httperr imports %s: the table of statuses both HTTP adapters share imports only the standard library and internal/civic", imp)
 			}

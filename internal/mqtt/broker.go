@@ -79,6 +79,13 @@ type Broker struct {
 	sessions sync.Map // *mochi.Client → struct{}: connected devices
 	deadline atomic.Pointer[ingestDeadline]
 
+	// drain: at Close, messages arriving are refused (the device resends
+	// them to the next broker) and those being ingested finish and are
+	// acknowledged before the devices are disconnected.
+	drainMu  sync.RWMutex
+	draining bool
+	inflight sync.WaitGroup
+
 	connected, authFailures, aclDenied atomic.Int64
 	messages, readings, duplicates     atomic.Int64
 	malformed, transient               atomic.Int64
@@ -144,10 +151,10 @@ func (b *Broker) Start(ctx context.Context) error {
 // Addr asked for port 0.
 func (b *Broker) Addr() string { return b.tcp.Address() }
 
-// Close stops listening and disconnects every device. Messages being
-// ingested at that moment still commit, but their acknowledgements are
-// lost with the connection, so devices resend them (harmlessly). Close
-// before closing the ingest writer.
+// Close stops listening, refuses new messages (devices resend them, to
+// the next broker), lets the messages being ingested commit and be
+// acknowledged, and disconnects every device. Close before closing the
+// ingest writer.
 func (b *Broker) Close(ctx context.Context) error { return b.life.Close(ctx) }
 
 // shutdown waits for stop, then closes the server.
@@ -160,6 +167,18 @@ func (b *Broker) shutdown(_ context.Context, stop <-chan struct{}) error {
 	// and Close deadlocks. Once the listener is closed here, mochi's Close
 	// skips that step and waits for the connections to end.
 	b.tcp.Close(func(string) {})
+	b.drainMu.Lock()
+	b.draining = true
+	b.drainMu.Unlock()
+	drained := make(chan struct{})
+	go func() { b.inflight.Wait(); close(drained) }()
+	select {
+	case <-drained:
+		// Mochi writes a message's PUBACK right after the hook returns,
+		// in the same goroutine: give those writes a moment.
+		time.Sleep(50 * time.Millisecond)
+	case <-time.After(b.opts.IngestTimeout):
+	}
 	for _, cl := range b.server.Clients.GetAll() {
 		if !cl.Closed() {
 			_ = b.server.DisconnectClient(cl, packets.ErrServerShuttingDown)
@@ -315,6 +334,16 @@ func (h *hook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
 // OnPublish ingests the message before mochi acknowledges it.
 func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
 	b := h.b
+	b.drainMu.RLock()
+	if b.draining {
+		b.drainMu.RUnlock()
+		// Not stored and not acknowledged: the device sends it again.
+		cl.Stop(packets.ErrServerShuttingDown)
+		return pk, packets.ErrRejectPacket
+	}
+	b.inflight.Add(1)
+	b.drainMu.RUnlock()
+	defer b.inflight.Done()
 	b.messages.Add(1)
 	// The device id was validated at connection, and OnACLCheck let the
 	// message in on the device's own uplink topic only, so the topic needs

@@ -60,6 +60,9 @@ type ServiceOptions struct {
 	// OnCollected, if set, hears of each bin a crew's report emptied,
 	// after it committed, so the live map and other nodes follow.
 	OnCollected func(binID string)
+	// OnPlanned, if set, hears how long each MakePlan took and whether it
+	// failed, for the metrics.
+	OnPlanned func(took time.Duration, err error)
 	// CheckEvery is how often the nightly job looks at the clock; one
 	// minute if zero.
 	CheckEvery time.Duration
@@ -190,6 +193,15 @@ func (s *Service) input(ctx context.Context, date string, progress Progress, wit
 // Conflict (the date's plan is locked or under way), Unavailable (no
 // travel times), and the stores' and solver's errors.
 func (s *Service) MakePlan(ctx context.Context, date, by string, progress func(stage string, done float64)) (civic.Plan, error) {
+	begin := time.Now()
+	p, err := s.makePlan(ctx, date, by, progress)
+	if s.o.OnPlanned != nil {
+		s.o.OnPlanned(time.Since(begin), err)
+	}
+	return p, err
+}
+
+func (s *Service) makePlan(ctx context.Context, date, by string, progress func(stage string, done float64)) (civic.Plan, error) {
 	if _, err := time.ParseInLocation(time.DateOnly, date, s.o.Location); err != nil {
 		return civic.Plan{}, civic.FieldError("date", "must be a date YYYY-MM-DD")
 	}
@@ -477,6 +489,7 @@ func (s *Service) RunNightly(ctx context.Context) (planned string) {
 		s.log.Error("nightly plan", "date", date, "err", err)
 		return ""
 	}
+	s.log.Info("nightly plan: planning", "date", date)
 	p, err := s.MakePlan(ctx, date, SchedulerActor, nil)
 	if err != nil {
 		// Tried again at the next check.

@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -10,6 +11,9 @@ import (
 
 // metrics are the server's Prometheus collectors.
 type metrics struct {
+	routesMu sync.Mutex
+	routes   map[string]bool // route labels in use, at most maxRouteLabels
+
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	inflight prometheus.Gauge
@@ -58,7 +62,56 @@ func register[C prometheus.Collector](reg *prometheus.Registry, c C) C {
 	return c
 }
 
+// observe counts a finished request. Every label value comes from a fixed
+// set, never from the request as sent: the method is one of methodLabels,
+// the route a pattern of the route table (or "unmatched"), the code one
+// the server wrote. A client inventing methods or paths cannot grow
+// /metrics.
 func (m *metrics) observe(method, route string, code int, d time.Duration) {
-	m.requests.WithLabelValues(method, route, strconv.Itoa(code)).Inc()
+	method, route = methodLabel(method), m.routeLabel(route)
+	m.requests.WithLabelValues(method, route, codeLabel(code)).Inc()
 	m.duration.WithLabelValues(method, route).Observe(d.Seconds())
+}
+
+// maxRouteLabels bounds the route label's values. The route table and the
+// pages' mux are far smaller; the bound catches a handler that one day
+// labels with something else (a redirect's target, say).
+const maxRouteLabels = 500
+
+func (m *metrics) routeLabel(route string) string {
+	m.routesMu.Lock()
+	defer m.routesMu.Unlock()
+	if m.routes[route] {
+		return route
+	}
+	if len(m.routes) >= maxRouteLabels {
+		return "other"
+	}
+	if m.routes == nil {
+		m.routes = map[string]bool{}
+	}
+	m.routes[route] = true
+	return route
+}
+
+// methodLabels are the methods the metrics name; any other is "other".
+var methodLabels = map[string]string{
+	"GET": "GET", "HEAD": "HEAD", "POST": "POST", "PUT": "PUT", "PATCH": "PATCH",
+	"DELETE": "DELETE", "OPTIONS": "OPTIONS",
+}
+
+func methodLabel(m string) string {
+	if l, ok := methodLabels[m]; ok {
+		return l
+	}
+	return "other"
+}
+
+// codeLabel is the status code as a label; codes outside 100..599 (which
+// net/http never sends) are "other".
+func codeLabel(code int) string {
+	if code < 100 || code > 599 {
+		return "other"
+	}
+	return strconv.Itoa(code)
 }

@@ -248,12 +248,27 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 // track records the matched route pattern for the outer middleware.
 func (s *Server) track(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if info := infoFrom(r.Context()); info != nil {
+		info := infoFrom(r.Context())
+		if info != nil {
 			info.pattern = r.Pattern
 		}
 		h.ServeHTTP(w, r)
+		// A handler with a mux of its own (the pages, their streams)
+		// sets r.Pattern to its own, finer pattern on the same request:
+		// label the request with that one, not with the catch-all "/".
+		// What that mux does not know is "unmatched", as for the API.
+		if info != nil && isCatchAll(info.pattern) {
+			info.pattern = r.Pattern
+			if isCatchAll(r.Pattern) {
+				info.pattern = ""
+			}
+		}
 	})
 }
+
+// isCatchAll tells the pattern of the route that serves everything the
+// route table does not, or no pattern at all.
+func isCatchAll(pattern string) bool { return pattern == "" || pattern == "/" || pattern == "GET /" }
 
 // apiFunc is a JSON API handler: it writes its success response itself and
 // returns errors for writeError.

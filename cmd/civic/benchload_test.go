@@ -1,0 +1,46 @@
+package main
+
+import (
+	"bytes"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/civic-city/civic/internal/bench"
+)
+
+// TestBenchLoad runs a few seconds of `civic bench load` as a user would:
+// every kind of traffic made requests without an error, and the last line
+// reports no server error.
+func TestBenchLoad(t *testing.T) {
+	cmd := exec.CommandContext(t.Context(), civicBin, "bench", "load", "--duration", "4s", "--bins", "100",
+		"--http", "1", "--mqtt", "20", "--sse", "4", "--sse-hold", "1s", "--map", "1", "--pages", "1", "--api", "2")
+	cmd.Env = bench.ChildEnv()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("civic bench load: %v\nstdout: %s\nstderr: %s", err, out.String(), errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if last := lines[len(lines)-1]; !regexp.MustCompile(`^load: [1-9]\d* req/s, 5xx 0, p99 \d+\.\d ms, peak RSS [1-9]\d* MiB$`).MatchString(last) {
+		t.Errorf("last line %q, want \"load: N req/s, 5xx 0, p99 X ms, peak RSS M MiB\"", last)
+	}
+	row := regexp.MustCompile(`^(\S+)\s+(\d+)\s+\S+\s+(\d+)\s+(\d+)\s`)
+	kinds := map[string]bool{}
+	for _, l := range lines {
+		m := row.FindStringSubmatch(l)
+		if m == nil || m[1] == "kind" {
+			continue
+		}
+		kinds[m[1]] = true
+		if m[2] == "0" || m[3] != "0" {
+			t.Errorf("%s: %s requests, %s errors; want some, and no error\nstderr: %s", m[1], m[2], m[3], errb.String())
+		}
+	}
+	for _, k := range []string{"ingest-http", "ingest-mqtt", "sse", "map", "pages", "api"} {
+		if !kinds[k] {
+			t.Errorf("no row for %s in:\n%s", k, out.String())
+		}
+	}
+}

@@ -1,0 +1,458 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/civic-city/civic/internal/auth"
+	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/ingest"
+	"github.com/civic-city/civic/internal/store"
+)
+
+// LoadOptions configures the mixed load. cmd/civic validates them.
+type LoadOptions struct {
+	Bin      string        // the civic binary to run as the server
+	Duration time.Duration // how long the load runs
+	Bins     int           // bins, each with a sensor; the HTTP and MQTT devices are among them
+
+	// Workers per kind of traffic; each runs its kind's requests one after
+	// the other (a closed loop), MQTT devices and SSE clients at their
+	// own pace.
+	HTTPIngest  int // HTTP senders, batches of LoadBatch readings
+	MQTTDevices int // MQTT devices, one QoS 1 message every MQTTEvery each
+	MQTTEvery   time.Duration
+	SSE         int // browsers holding the live map stream (/events), reconnecting every SSEHold
+	SSEHold     time.Duration
+	Map         int // clients fetching the map data (/map/bins.json)
+	Pages       int // clients viewing dashboard pages
+	API         int // clients reading the JSON API
+
+	Out      io.Writer // the per-kind table and the "load: ..." line
+	Progress io.Writer // set-up, RSS and throughput at intervals
+}
+
+// LoadBatch is the size of an HTTP ingest batch in the mixed load.
+const LoadBatch = 50
+
+// loadKind is one kind of traffic: each of its workers calls do in a loop
+// until the run ends; do makes one request (or holds one stream) and
+// reports its HTTP status (200 for an MQTT PUBACK) or a transport error.
+// To add a kind (Open311 reads and posts, once that API exists), give it a
+// worker count in LoadOptions and append it in loadKinds.
+type loadKind struct {
+	name    string
+	workers int
+	do      func(w *loadWorker, ctx context.Context) (status int, err error)
+}
+
+// loadWorker is one worker's state: its API key, its own counter and
+// the measurements it keeps.
+type loadWorker struct {
+	r   *loadRun
+	i   int    // worker index within its kind
+	key string // API key of its own, so that per-key limits do not bind
+	n   int    // requests made
+	dev mqttDevice
+
+	took             time.Duration // set by a do whose latency is not its whole call (paced, held)
+	lat              []time.Duration
+	errs, serverErrs int
+	lastErr          string
+}
+
+// loadRun is the state the kinds share.
+type loadRun struct {
+	o       LoadOptions
+	base    string // http://host:port of the server
+	mqtt    string
+	client  *http.Client
+	secrets []string
+	start   time.Time // sensor times of the readings sent: start + n s
+}
+
+// Load is `civic bench load`: it runs the civic binary o.Bin as a child
+// `civic serve` on a fresh SQLite database with o.Bins bins and sensors,
+// drives a mixed load at it on loopback for o.Duration (HTTP and MQTT
+// ingest, SSE clients, map data, page views, API reads) and reports, per
+// kind, the requests, errors and latency percentiles, and the server's
+// resident memory sampled every second. The last line written to o.Out is
+// "load: N req/s, 5xx K, p99 X ms, peak RSS M MiB". It fails when the
+// server answered any request with a 5xx.
+func Load(ctx context.Context, o LoadOptions) error {
+	dir, err := os.MkdirTemp("", "civic-load-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	dbPath := filepath.Join(dir, "civic.db")
+	fmt.Fprintf(o.Progress, "bench load: %s; %d bins; %d HTTP senders, %d MQTT devices, %d SSE clients, %d map, %d page and %d API clients\n",
+		o.Duration, o.Bins, o.HTTPIngest, o.MQTTDevices, o.SSE, o.Map, o.Pages, o.API)
+
+	kinds := loadKinds(o)
+	workers := 0
+	for _, k := range kinds {
+		workers += k.workers
+	}
+	secrets, keys, err := loadSetup(ctx, dbPath, o.Bins, workers)
+	if err != nil {
+		return err
+	}
+
+	logFile, err := os.Create(filepath.Join(dir, "server.log"))
+	if err != nil {
+		return err
+	}
+	defer logFile.Close()
+	runCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	srv := &crashServer{bin: o.Bin, db: dbPath, log: logFile, up: make(chan struct{}), died: cancel, args: []string{"--plan-at", ""}}
+	defer srv.kill()
+	if err := srv.start(runCtx); err != nil {
+		return err
+	}
+	pid := srv.pid()
+	r := &loadRun{
+		o: o, base: srv.httpBase, mqtt: srv.mqttAddr, secrets: secrets,
+		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers + 8}},
+		start:  time.Now().UTC().Add(-7 * 24 * time.Hour).Truncate(time.Second),
+	}
+	defer r.client.CloseIdleConnections()
+	fmt.Fprintf(o.Progress, "server up: %s, MQTT %s, pid %d\n", r.base, r.mqtt, pid)
+
+	// Run every kind's workers until the duration is up.
+	loadCtx, stop := context.WithTimeout(runCtx, o.Duration)
+	defer stop()
+	var all [][]*loadWorker
+	var total atomic.Int64
+	var wg sync.WaitGroup
+	ki := 0
+	for _, k := range kinds {
+		ws := make([]*loadWorker, k.workers)
+		for i := range ws {
+			w := &loadWorker{r: r, i: i, key: keys[ki]}
+			ki++
+			ws[i] = w
+			wg.Go(func() {
+				defer func() {
+					if w.dev != nil {
+						w.dev.close()
+					}
+				}()
+				for loadCtx.Err() == nil {
+					t0 := time.Now()
+					status, err := k.do(w, loadCtx)
+					if loadCtx.Err() != nil {
+						return // cut off by the end of the run: not counted
+					}
+					w.n++
+					total.Add(1)
+					if w.took > 0 {
+						w.lat = append(w.lat, w.took)
+						w.took = 0
+					} else {
+						w.lat = append(w.lat, time.Since(t0))
+					}
+					switch {
+					case err != nil:
+						w.errs++
+						w.lastErr = err.Error()
+						time.Sleep(50 * time.Millisecond)
+					case status >= 500:
+						w.serverErrs++
+						w.errs++
+						w.lastErr = "status " + strconv.Itoa(status)
+					case status >= 300:
+						w.errs++
+						w.lastErr = "status " + strconv.Itoa(status)
+					}
+				}
+			})
+		}
+		all = append(all, ws)
+	}
+
+	// Sample the server's RSS every second; print it at intervals.
+	every := max(o.Duration/10, time.Second)
+	began := time.Now()
+	var rss []float64 // MiB, one a second
+	tick := time.NewTicker(time.Second)
+sampling:
+	for {
+		select {
+		case <-loadCtx.Done():
+			break sampling
+		case <-tick.C:
+			m, err := processRSS(pid)
+			if err != nil {
+				cancel(fmt.Errorf("reading the server's memory: %w", err))
+				break sampling
+			}
+			rss = append(rss, m)
+			if el := time.Since(began); el.Truncate(time.Second)%every.Truncate(time.Second) == 0 {
+				fmt.Fprintf(o.Progress, "%6s: %8d requests, %7.0f req/s, server RSS %.1f MiB (peak %.1f)\n",
+					el.Round(time.Second), total.Load(), float64(total.Load())/el.Seconds(), m, slices.Max(rss))
+			}
+		}
+	}
+	tick.Stop()
+	elapsed := time.Since(began)
+	wg.Wait()
+	if err := context.Cause(runCtx); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("%w\nserver log (end):\n%s", err, tailFile(logFile.Name(), 4096))
+	}
+	if len(rss) == 0 {
+		return fmt.Errorf("the run ended before the server's memory was sampled: give a --duration of at least 1s")
+	}
+
+	// Per kind: throughput, errors, percentiles.
+	fmt.Fprintf(o.Out, "%-12s %9s %9s %7s %6s %9s %9s %9s\n", "kind", "requests", "req/s", "errors", "5xx", "p50 ms", "p99 ms", "max ms")
+	var lats []time.Duration
+	var requests, serverErrs int
+	for i, k := range kinds {
+		var kl []time.Duration
+		var n, errs, s5 int
+		var last string
+		for _, w := range all[i] {
+			kl = append(kl, w.lat...)
+			n, errs, s5 = n+w.n, errs+w.errs, s5+w.serverErrs
+			if w.lastErr != "" {
+				last = w.lastErr
+			}
+		}
+		slices.Sort(kl)
+		fmt.Fprintf(o.Out, "%-12s %9d %9.1f %7d %6d %9.2f %9.2f %9.2f\n", k.name, n, float64(n)/elapsed.Seconds(), errs, s5,
+			ms(percentile(kl, 0.50)), ms(percentile(kl, 0.99)), ms(percentile(kl, 1)))
+		if errs > 0 {
+			fmt.Fprintf(o.Progress, "%s: last error: %s\n", k.name, last)
+		}
+		requests += n
+		serverErrs += s5
+		lats = append(lats, kl...)
+	}
+	slices.Sort(lats)
+	half := len(rss) / 2
+	first, second := slices.Max(rss[:max(half, 1)]), slices.Max(rss[half:])
+	fmt.Fprintf(o.Out, "server RSS: peak %.1f MiB in the first half, %.1f MiB in the second half (%d samples)\n", first, second, len(rss))
+	fmt.Fprintf(o.Out, "load: %.0f req/s, 5xx %d, p99 %.1f ms, peak RSS %.0f MiB\n",
+		float64(requests)/elapsed.Seconds(), serverErrs, ms(percentile(lats, 0.99)), slices.Max(rss))
+	if serverErrs > 0 {
+		return fmt.Errorf("%d server errors (5xx)\nserver log (end):\n%s", serverErrs, tailFile(logFile.Name(), 4096))
+	}
+	return nil
+}
+
+// loadKinds is the mix.
+func loadKinds(o LoadOptions) []loadKind {
+	pages := []string{"/", "/alerts", "/fleet", "/plans", "/kpi", "/bins/" + binID(0)}
+	return []loadKind{
+		{"ingest-http", o.HTTPIngest, (*loadWorker).postReadings},
+		{"ingest-mqtt", o.MQTTDevices, (*loadWorker).publishReading},
+		{"sse", o.SSE, (*loadWorker).holdStream},
+		{"map", o.Map, func(w *loadWorker, ctx context.Context) (int, error) { return w.get(ctx, "/map/bins.json") }},
+		{"pages", o.Pages, func(w *loadWorker, ctx context.Context) (int, error) {
+			p := pages[w.n%len(pages)]
+			if p == "/bins/"+binID(0) {
+				p = "/bins/" + binID((w.n*7919+w.i)%w.r.o.Bins)
+			}
+			return w.get(ctx, p)
+		}},
+		{"api", o.API, func(w *loadWorker, ctx context.Context) (int, error) {
+			bin := binID((w.n*7919 + w.i) % w.r.o.Bins)
+			paths := []string{"/api/v1/bins?limit=100", "/api/v1/bins/" + bin, "/api/v1/bins/" + bin + "/readings",
+				"/api/v1/alerts", "/api/v1/devices?health=true&limit=100", "/api/v1/kpi"}
+			return w.get(ctx, paths[w.n%len(paths)])
+		}},
+		// Open311 reads and posts join here once the Open311 API exists.
+	}
+}
+
+// get fetches path with the worker's key and reads the whole answer.
+func (w *loadWorker) get(ctx context.Context, path string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.r.base+path, nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+w.key)
+	resp, err := w.r.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, err
+}
+
+// postReadings posts the next batch of readings of the worker's devices:
+// the HTTP senders share the first bins' sensors out among them.
+func (w *loadWorker) postReadings(ctx context.Context) (int, error) {
+	r := w.r
+	per := max(r.o.Bins/2/max(r.o.HTTPIngest, 1), 1) // the first half of the bins' sensors are HTTP ones
+	var body bytes.Buffer
+	body.WriteString(`{"readings":[`)
+	for k := range LoadBatch {
+		n := w.n*LoadBatch + k
+		if k > 0 {
+			body.WriteByte(',')
+		}
+		dev := (w.i*per + n%per) % r.o.Bins
+		fmt.Fprintf(&body, `{"device":%q,"time":%q,"fill":%.2f,"battery":0.9}`, deviceID(dev),
+			r.start.Add(time.Duration(n/per)*time.Second).Format(time.RFC3339), float64((n*7+dev)%101)/100)
+	}
+	body.WriteString(`]}`)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.base+"/api/v1/readings", &body)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+w.key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	_, err = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, err
+}
+
+// publishReading publishes one reading of the worker's MQTT device at QoS
+// 1 and waits for the PUBACK, then for the device's interval.
+func (w *loadWorker) publishReading(ctx context.Context) (int, error) {
+	r := w.r
+	dev := r.o.Bins/2 + w.i // the second half of the bins' sensors are MQTT ones
+	if w.dev == nil {
+		d, err := dialLean(ctx, r.mqtt, deviceID(dev), r.secrets[dev])
+		if err != nil {
+			return 0, err
+		}
+		w.dev = d
+	}
+	status := 0
+	t0 := time.Now()
+	err := w.dev.publish(ctx, ingest.Topic(deviceID(dev)), 1, 1, func(dst []byte, _ int) []byte {
+		return mqttPayload(dst, r.start, dev, w.n, 1)
+	}, func(_ int, ok bool) {
+		status = http.StatusOK
+		if !ok {
+			status = http.StatusBadRequest
+		}
+	})
+	w.took = time.Since(t0)
+	if err != nil {
+		w.dev.close()
+		w.dev = nil
+		return 0, err
+	}
+	// Pace: one message every MQTTEvery, less the time it took.
+	select {
+	case <-ctx.Done():
+	case <-time.After(r.o.MQTTEvery - time.Since(t0)):
+	}
+	return status, nil
+}
+
+// holdStream connects to the live map stream as a browser does, reads its
+// events for SSEHold and disconnects; its latency is the time to the
+// hello event. A stream that ends early, or that does not start with its
+// hello event, is an error.
+func (w *loadWorker) holdStream(ctx context.Context) (int, error) {
+	t0 := time.Now()
+	hold, cancel := context.WithTimeout(ctx, w.r.o.SSEHold)
+	defer cancel()
+	req, err := http.NewRequestWithContext(hold, http.MethodGet, w.r.base+"/events", nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+w.key)
+	// Streams get a client of their own: the shared one times out.
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return resp.StatusCode, nil
+	}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 8<<20)
+	hello := false
+	for sc.Scan() {
+		if sc.Text() == "event: hello" && !hello {
+			hello = true
+			w.took = time.Since(t0)
+		}
+	}
+	if hold.Err() == nil {
+		return 0, fmt.Errorf("the stream ended after %s: %v", w.r.o.SSEHold, sc.Err())
+	}
+	if !hello {
+		return 0, fmt.Errorf("the stream sent no hello event")
+	}
+	return resp.StatusCode, nil
+}
+
+// loadSetup makes the database: bins, their sensors with MQTT secrets,
+// and keys API keys with the admin scope.
+func loadSetup(ctx context.Context, dbPath string, bins, keys int) ([]string, []string, error) {
+	st, err := store.Open(ctx, "sqlite:"+dbPath, store.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		return nil, nil, err
+	}
+	defer st.Close()
+	secrets, err := registerMQTT(ctx, st, bins)
+	if err != nil {
+		return nil, nil, err
+	}
+	a := auth.New(st, auth.Options{})
+	out := make([]string, keys)
+	for i := range out {
+		secret, _, err := a.CreateAPIKey(ctx, "load-"+strconv.Itoa(i), []civic.Scope{civic.ScopeAdmin}, "bench")
+		if err != nil {
+			return nil, nil, err
+		}
+		out[i] = secret
+	}
+	return secrets, out, nil
+}
+
+// processRSS is the resident memory of process pid, in MiB (Linux).
+func processRSS(pid int) (float64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")), 64)
+			if err != nil {
+				return 0, err
+			}
+			return kb / 1024, nil
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS in /proc/%d/status", pid)
+}
+
+// percentile returns the p-quantile of sorted durations (0 if none).
+func percentile(sorted []time.Duration, p float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(float64(len(sorted)-1) * p)
+	return sorted[i]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
