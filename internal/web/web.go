@@ -152,7 +152,7 @@ func New(cfg Config, deps Deps) *UI {
 		u.now = time.Now
 	}
 	u.static = loadStatic(files)
-	u.pages = parsePages(u.static)
+	u.pages = parsePages(u.static, cfg.Location)
 	u.hub = newHub(cfg.MaxLiveClients, cfg.LiveBuffer)
 	u.alertHub = newHub(cfg.MaxLiveClients, cfg.LiveBuffer)
 	u.cache = newBinCache(deps.Store, u.log, u.now, cfg.FlushInterval, u.hub)
@@ -174,6 +174,7 @@ func New(cfg Config, deps Deps) *UI {
 //	GET  /fleet.csv              the same as CSV
 //	GET  /alerts                 alerts (filters: status, rule, bin)
 //	POST /alerts/{id}/ack        acknowledge, POST /alerts/{id}/resolve (note)
+//	POST /alerts/ack             acknowledge the alerts named by the form's id fields
 //	GET  /alerts/events          Server-Sent Events: alert changes
 //	GET  /plans                  plans by date; POST /plans makes one (date)
 //	GET  /plans/{id}             a plan: map, routes, load charts, why each bin
@@ -209,6 +210,7 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /alerts/events", u.data(u.alertEvents))
 	mux.HandleFunc("POST /alerts/{id}/ack", u.page(u.alertAction(civic.EventAcknowledged)))
 	mux.HandleFunc("POST /alerts/{id}/resolve", u.page(u.alertAction(civic.EventResolved)))
+	mux.HandleFunc("POST /alerts/ack", u.page(u.alertBulkAck))
 	mux.HandleFunc("GET /plans", u.page(u.plansPage))
 	mux.HandleFunc("POST /plans", u.page(u.makePlan))
 	mux.HandleFunc("GET /plans/{id}", u.page(u.planPage))
