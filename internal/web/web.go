@@ -94,6 +94,9 @@ type Deps struct {
 	// Simulations keeps the stored what-if simulation runs; Store is used
 	// when it implements civic.SimulationStore and this is nil.
 	Simulations civic.SimulationStore
+	// Admin, if set, lets the admin pages create users, set passwords,
+	// make and revoke API keys and send test notifications (admin.go).
+	Admin *Admin
 }
 
 // UI is the dashboard. Create it with New; it is safe for concurrent use.
@@ -233,6 +236,7 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("POST /login", u.loginSubmit)
 	mux.HandleFunc("POST /logout", u.logout)
 	mux.Handle("GET /static/", u.static)
+	u.adminRoutes(mux) // admin.go: GET /admin and below
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern == "" {
 			u.notFound(w, r)
