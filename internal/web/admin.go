@@ -659,6 +659,7 @@ func (u *UI) adminAssetCreate(w http.ResponseWriter, r *http.Request, p civic.Pr
 		var id string
 		if id, err = k.create(r.Context(), raw); err == nil {
 			u.audit(r, p, k.Singular+".create", k.Singular+"/"+id, "admin page")
+			u.AssetsChanged()
 			http.Redirect(w, r, "/admin/assets/"+k.Key+"/"+url.PathEscape(id)+"?saved=1", http.StatusSeeOther)
 			return
 		}
@@ -681,6 +682,7 @@ func (u *UI) adminAssetUpdate(w http.ResponseWriter, r *http.Request, p civic.Pr
 	if err == nil {
 		if err = k.update(r.Context(), id, raw); err == nil {
 			u.audit(r, p, k.Singular+".update", k.Singular+"/"+id, "admin page")
+			u.AssetsChanged()
 			http.Redirect(w, r, "/admin/assets/"+k.Key+"/"+url.PathEscape(id)+"?saved=1", http.StatusSeeOther)
 			return
 		}
@@ -714,6 +716,7 @@ func (u *UI) adminAssetDeactivate(w http.ResponseWriter, r *http.Request, p civi
 		u.fail(w, r, err)
 		return
 	}
+	u.AssetsChanged()
 	http.Redirect(w, r, "/admin/assets/"+k.Key+"?done="+url.QueryEscape(done), http.StatusSeeOther)
 }
 

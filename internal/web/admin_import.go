@@ -57,6 +57,7 @@ func (u *UI) adminBinImport(w http.ResponseWriter, r *http.Request, p civic.Prin
 	}
 	u.audit(r, p, "bin.import", "bins", strconv.Itoa(len(bins))+" bins from "+hdr.Filename)
 	d.Imported = len(bins)
+	u.AssetsChanged()
 	u.renderAssetList(w, r, p, http.StatusOK, &d)
 }
 
