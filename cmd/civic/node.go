@@ -131,6 +131,8 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 		Plans:       n.app.store,
 		KPIs:        n.app.store,
 		Simulations: n.app.store,
+		Admin: &web.Admin{AddUser: n.app.auth.AddUser, SetPassword: n.app.auth.SetPassword,
+			CreateAPIKey: n.app.auth.CreateAPIKey, RevokeAPIKey: n.app.auth.RevokeAPIKey, SendTest: n.notifier.SendTest},
 	})
 	secrets := map[string]string{}
 	if c.TTNSecret != "" {

@@ -151,6 +151,9 @@ type openKey struct {
 type openEntry struct {
 	id      string
 	touched time.Time
+	// cleared: a latched alert whose condition cleared; it waits for
+	// someone to acknowledge it.
+	cleared bool
 }
 
 // recentCap is how many readings of a bin the Engine keeps at least.
@@ -318,7 +321,7 @@ func (e *Engine) refresh(ctx context.Context, assets bool) {
 		cached := e.open
 		e.open = make(map[openKey]openEntry, len(open))
 		for _, a := range open {
-			e.open[openKey{a.BinID, a.Rule}] = openEntry{id: a.ID, touched: a.LastSeenAt}
+			e.open[openKey{a.BinID, a.Rule}] = openEntry{id: a.ID, touched: a.LastSeenAt, cleared: a.ClearedAt != nil}
 		}
 		// Alerts the Engine knew open and that are gone were resolved by
 		// hand: latch them.
@@ -533,7 +536,7 @@ func (e *Engine) apply(ctx context.Context, bin string, f Finding, now time.Time
 		if e.latched[key] {
 			return
 		}
-		if isOpen && now.Sub(cur.touched) < e.opts.TouchInterval {
+		if isOpen && !cur.cleared && now.Sub(cur.touched) < e.opts.TouchInterval {
 			return
 		}
 		if isOpen {
@@ -567,7 +570,7 @@ func (e *Engine) apply(ctx context.Context, bin string, f Finding, now time.Time
 		return
 	}
 	delete(e.latched, key)
-	if !isOpen {
+	if !isOpen || cur.cleared {
 		return
 	}
 	note := "cleared: " + f.Message
@@ -577,6 +580,11 @@ func (e *Engine) apply(ctx context.Context, bin string, f Finding, now time.Time
 	a, ok, err := e.opts.Alerts.ResolveCleared(ctx, bin, f.Rule, note, now)
 	if err != nil {
 		e.fail("resolve alert", err)
+		return
+	}
+	if !ok && a.ID != "" && a.ClearedAt != nil {
+		// Latched: it stays open until someone acknowledges it.
+		e.open[key] = openEntry{id: a.ID, touched: cur.touched, cleared: true}
 		return
 	}
 	delete(e.open, key)

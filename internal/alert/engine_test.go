@@ -3,7 +3,6 @@ package alert_test
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,6 +39,13 @@ func openStore(t *testing.T, clk *clock) *store.Store {
 		if err := st.CreateDevice(ctx, &d); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// These tests exercise every rule: the quiet ones (full, overflow)
+	// raise alerts too. TestEngineQuietRulesAndLatch keeps the defaults.
+	all := civic.DefaultAlertRules()
+	all.Defaults.Disabled = []civic.RuleKind{}
+	if err := st.SetAlertRules(ctx, &all); err != nil {
+		t.Fatal(err)
 	}
 	return st
 }
@@ -467,8 +473,12 @@ func TestEngineBackfill(t *testing.T) {
 	}
 	e.Sweep(ctx)
 	got := ch.take()
-	if len(got) != 2 || !strings.HasSuffix(got[0], "/resolved") || !strings.HasSuffix(got[1], "/resolved") {
-		t.Fatalf("after the backfill: %v, want full and fire resolved and B1 not offline", got)
+	if len(got) != 1 || got[0] != "B1/full/resolved" {
+		t.Fatalf("after the backfill: %v, want full resolved (the fire latches) and B1 not offline", got)
+	}
+	fire, err := st.ListAlerts(ctx, civic.AlertFilter{BinID: "B1", Rule: civic.RuleFire})
+	if err != nil || len(fire) != 1 || fire[0].Status != civic.AlertOpen || fire[0].ClearedAt == nil {
+		t.Fatalf("fire after it cooled down = %+v, %v; want open with cleared_at", fire, err)
 	}
 }
 

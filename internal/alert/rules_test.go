@@ -29,7 +29,9 @@ func fills(every float64, vs ...float64) []civic.Reading {
 func input(now float64, rs ...civic.Reading) alert.Input {
 	b := civic.Bin{ID: "B1", Name: "B1", Stream: civic.StreamTrash, Status: civic.StatusActive, FullThreshold: 0.9}
 	d := civic.Device{ID: "S1", BinID: "B1", ExpectedInterval: 900, Status: civic.StatusActive}
-	return alert.Input{Bin: b, Devices: []civic.Device{d}, Recent: rs, Now: t0.Add(time.Duration(now * float64(time.Minute))), Settings: civic.DefaultRuleSettings()}
+	s := civic.DefaultRuleSettings()
+	s.Disabled = nil // every rule decides, the quiet ones too
+	return alert.Input{Bin: b, Devices: []civic.Device{d}, Recent: rs, Now: t0.Add(time.Duration(now * float64(time.Minute))), Settings: s}
 }
 
 // decision is a rule's outcome: "fire", "clear" or "" (no decision).

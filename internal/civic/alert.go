@@ -143,7 +143,16 @@ type Alert struct {
 	ResolvedAt *time.Time  `json:"resolved_at,omitempty"`
 	ResolvedBy string      `json:"resolved_by,omitempty"` // SystemActor when the condition cleared
 	Note       string      `json:"note,omitempty"`
+	// ClearedAt is when the condition of a latched alert (see Latches)
+	// cleared while nobody had acknowledged it: the alert stays open until
+	// someone does. Nil while the condition holds.
+	ClearedAt *time.Time `json:"cleared_at,omitempty"`
 }
+
+// Latches reports whether a stays open after its condition clears, until
+// a person acknowledges it: critical alerts (fire) must be seen by someone,
+// however briefly they lasted.
+func (a *Alert) Latches() bool { return a.Severity == SeverityCritical }
 
 // Validate checks a new alert.
 func (a *Alert) Validate() error {
@@ -169,7 +178,24 @@ type AlertFilter struct {
 	BinID      string
 	Rule       RuleKind
 	Limit      int // 0 means 100
+	Offset     int // skip this many of the matching alerts (paging)
+	// Sort orders the alerts: AlertSortNewest (the default) or
+	// AlertSortSeverity.
+	Sort AlertSort
 }
+
+// AlertSort is an order of alert lists.
+type AlertSort string
+
+// The alert orders. Severity puts critical first, then warning, then info;
+// within one severity the oldest (longest waiting) alert comes first.
+const (
+	AlertSortNewest   AlertSort = "newest"
+	AlertSortSeverity AlertSort = "severity"
+)
+
+// Valid reports whether s is a known order; empty is the default.
+func (s AlertSort) Valid() bool { return s == "" || s == AlertSortNewest || s == AlertSortSeverity }
 
 // RuleSettings are the thresholds of the rules. In overrides a zero field
 // inherits the value of the wider scope; in the defaults a zero field takes
@@ -177,7 +203,8 @@ type AlertFilter struct {
 type RuleSettings struct {
 	// Disabled lists rules that are not evaluated. In an override a
 	// present list (even empty) replaces the inherited one.
-	Disabled []RuleKind `json:"disabled,omitempty"`
+	// The built-in default disables QuietRules.
+	Disabled []RuleKind `json:"disabled,omitzero"`
 	// FullFill is the fill fraction of the full rule; 0 uses each bin's
 	// own full threshold.
 	FullFill float64 `json:"full_fill,omitempty"`
@@ -214,17 +241,25 @@ type RuleSettings struct {
 	ZeroGlitches int `json:"zero_glitches,omitempty"`
 }
 
+// QuietRules are the rules that raise no alerts unless a city asks for
+// them: a full bin, or one expected to overflow, is bin state and input to
+// the collection plan (which reads fill and forecast itself), not an
+// incident for someone to triage. A city turns them on per stream, zone or
+// bin with an override whose Disabled list leaves them out.
+var QuietRules = []RuleKind{RuleFull, RuleOverflowSoon}
+
 // DefaultRuleSettings returns the built-in thresholds.
 func DefaultRuleSettings() RuleSettings {
 	return RuleSettings{
+		Disabled:         slices.Clone(QuietRules),
 		OverflowHours:    12,
 		FireTempC:        70,
 		FireRiseCPerHour: 20,
 		FireRiseFloorC:   40,
 		TiltDeg:          45,
 		DoorOpenMinutes:  30,
-		LowBattery:       0.3,
-		OfflineIntervals: 3,
+		LowBattery:       LowBattery,
+		OfflineIntervals: DefaultOfflineIntervals,
 		StuckReadings:    12,
 		StuckHours:       24,
 		JumpFill:         0.6,
@@ -571,14 +606,18 @@ type AlertStore interface {
 	// are queued in the same transaction. An empty ID is generated.
 	OpenAlert(ctx context.Context, a *Alert) (stored Alert, created bool, err error)
 	// AckAlert acknowledges an open alert. Acknowledging an acknowledged
-	// alert changes nothing; a resolved one fails with Conflict.
+	// alert changes nothing; a resolved one fails with Conflict. A latched
+	// alert whose condition cleared (ClearedAt set) is resolved by the
+	// acknowledgement.
 	AckAlert(ctx context.Context, id, by string, at time.Time) (Alert, error)
 	// ResolveAlert resolves an unresolved alert by hand with a note;
 	// Conflict if it is resolved already.
 	ResolveAlert(ctx context.Context, id, by, note string, at time.Time) (Alert, error)
 	// ResolveCleared resolves the unresolved alert of the bin and rule, if
 	// any, as SystemActor: its condition cleared. ok is false when there
-	// was none.
+	// was none. An open alert that Latches is not resolved: its ClearedAt
+	// is set (once) and it is returned with ok false; acknowledging it
+	// then resolves it. OpenAlert of a firing condition clears ClearedAt.
 	ResolveCleared(ctx context.Context, binID string, rule RuleKind, note string, at time.Time) (a Alert, ok bool, err error)
 	Alert(ctx context.Context, id string) (Alert, error)
 	ListAlerts(ctx context.Context, f AlertFilter) ([]Alert, error)

@@ -11,9 +11,26 @@ import (
 // long.
 const DefaultOfflineIntervals = 3
 
-// LowBattery is the battery fraction below which a device is reported as
-// needing a battery change.
-const LowBattery = 0.15
+// LowBattery is the battery fraction at or below which a device needs a
+// battery change: the fleet page, the device health API and the
+// low_battery alert rule share it (DefaultRuleSettings), so a device the
+// rule alerts about is never "ok" on the fleet page.
+const LowBattery = 0.3
+
+// HealthLimits are the thresholds a device's health is assessed with. A
+// device's limits are those of the alert rules of its bin
+// (RuleSettings.HealthLimits), so a city that changes the low-battery or
+// offline rule for a zone changes what the fleet page says about it too.
+type HealthLimits struct {
+	OfflineIntervals float64 // <= 0: DefaultOfflineIntervals
+	LowBattery       float64 // <= 0: LowBattery
+}
+
+// HealthLimits returns the device health thresholds of these rule
+// settings.
+func (s RuleSettings) HealthLimits() HealthLimits {
+	return HealthLimits{OfflineIntervals: s.OfflineIntervals, LowBattery: s.LowBattery}
+}
 
 // HealthStatus sums up a device's health in one word, worst first.
 type HealthStatus string
@@ -24,7 +41,8 @@ const (
 	HealthNeverSeen    HealthStatus = "never_seen"    // registered, never heard
 	HealthOffline      HealthStatus = "offline"       // silent for more than N expected intervals
 	HealthDecodeErrors HealthStatus = "decode_errors" // heard, but its latest uplink did not decode
-	HealthLowBattery   HealthStatus = "low_battery"   // battery below LowBattery
+	HealthSensorFault  HealthStatus = "sensor_fault"  // a sensor_fault alert of it is unresolved (stuck, jumps, lost echoes)
+	HealthLowBattery   HealthStatus = "low_battery"   // battery at or below LowBattery
 	HealthOK           HealthStatus = "ok"
 )
 
@@ -93,8 +111,19 @@ func (h *DeviceHealth) LastHeard() *time.Time {
 // it was registered, if it was never heard); intervals <= 0 means
 // DefaultOfflineIntervals. Inactive devices are never offline.
 func (h *DeviceHealth) Assess(now time.Time, intervals float64) {
+	h.AssessLimits(now, HealthLimits{OfflineIntervals: intervals})
+}
+
+// AssessLimits is Assess with all the thresholds given; zero fields take
+// the defaults.
+func (h *DeviceHealth) AssessLimits(now time.Time, lim HealthLimits) {
+	intervals := lim.OfflineIntervals
 	if intervals <= 0 {
 		intervals = DefaultOfflineIntervals
+	}
+	low := lim.LowBattery
+	if low <= 0 {
+		low = LowBattery
 	}
 	every := h.ExpectedInterval
 	if every <= 0 {
@@ -116,10 +145,26 @@ func (h *DeviceHealth) Assess(now time.Time, intervals float64) {
 		h.Status = HealthOffline
 	case h.LastDecodeFailure != nil && (h.LastSeen == nil || h.LastDecodeFailure.After(*h.LastSeen)):
 		h.Status = HealthDecodeErrors
-	case h.Battery != nil && *h.Battery < LowBattery:
+	case h.Battery != nil && *h.Battery <= low:
 		h.Status = HealthLowBattery
 	default:
 		h.Status = HealthOK
+	}
+}
+
+// NoteAlerts lowers an assessed Status to HealthSensorFault when one of
+// the unresolved alerts of the device's bin is a sensor fault of this
+// device (or of the bin, naming no device): the same finding the alert
+// rules made. Worse statuses (offline, never seen, decode errors) stay.
+func (h *DeviceHealth) NoteAlerts(open []Alert) {
+	if h.Status != HealthOK && h.Status != HealthLowBattery {
+		return
+	}
+	for _, a := range open {
+		if a.Rule == RuleSensorFault && a.Status != AlertResolved && a.BinID == h.BinID && (a.Device == "" || a.Device == h.Device) {
+			h.Status = HealthSensorFault
+			return
+		}
 	}
 }
 

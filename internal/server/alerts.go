@@ -24,6 +24,7 @@ func (s *Server) alertRoutes() []route {
 	rs := []route{
 		{"GET /api/v1/alerts", s.api(s.handleListAlerts)},
 		{"GET /api/v1/alerts/{id}", s.api(s.handleGetAlert)},
+		{"POST /api/v1/alerts/ack", s.api(s.handleAckAlerts)},
 		{"POST /api/v1/alerts/{id}/ack", s.api(s.handleAckAlert)},
 		{"POST /api/v1/alerts/{id}/resolve", s.api(s.handleResolveAlert)},
 		{"GET /api/v1/subscriptions", s.api(s.handleListSubscriptions)},
@@ -44,9 +45,11 @@ func (s *Server) alertRoutes() []route {
 	return rs
 }
 
-// handleListAlerts returns alerts, newest first, filtered by status (open,
-// acknowledged, resolved or unresolved), bin and rule; limit defaults to
-// 100, at most 1000.
+// handleListAlerts returns alerts filtered by status (open, acknowledged,
+// resolved, unresolved or all), bin and rule, sorted by severity then age
+// (sort=severity, the default) or newest first (sort=newest); limit
+// defaults to 100, at most 1000, and offset pages on. next_offset is set
+// when more alerts match.
 func (s *Server) handleListAlerts(w http.ResponseWriter, r *http.Request) error {
 	if _, err := require(r, civic.PermRead); err != nil {
 		return err
@@ -55,13 +58,13 @@ func (s *Server) handleListAlerts(w http.ResponseWriter, r *http.Request) error 
 	q := r.URL.Query()
 	f := civic.AlertFilter{BinID: q.Get("bin"), Rule: civic.RuleKind(q.Get("rule"))}
 	switch v := q.Get("status"); v {
-	case "":
+	case "", "all":
 	case "unresolved":
 		f.Unresolved = true
 	default:
 		f.Status = civic.AlertStatus(v)
 		if !f.Status.Valid() {
-			return civic.FieldError("status", "must be one of open, acknowledged, resolved, unresolved")
+			return civic.FieldError("status", "must be one of open, acknowledged, resolved, unresolved, all")
 		}
 	}
 	if f.Rule != "" && !f.Rule.Valid() {
@@ -71,14 +74,90 @@ func (s *Server) handleListAlerts(w http.ResponseWriter, r *http.Request) error 
 	if f.Limit, err = intParam(q.Get("limit"), "limit", 100, 1, 1000); err != nil {
 		return err
 	}
+	if f.Offset, err = intParam(q.Get("offset"), "offset", 0, 0, 1<<30); err != nil {
+		return err
+	}
+	f.Sort = civic.AlertSort(q.Get("sort"))
+	if f.Sort == "" {
+		f.Sort = civic.AlertSortSeverity
+	}
+	if !f.Sort.Valid() {
+		return civic.FieldError("sort", "must be severity or newest")
+	}
+	limit := f.Limit
+	f.Limit++ // one more tells whether there is a next page
 	items, err := st.ListAlerts(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	if items == nil {
-		items = []civic.Alert{}
+	page := alertPage{Items: items}
+	if len(items) > limit {
+		page.Items = items[:limit]
+		next := f.Offset + limit
+		page.NextOffset = &next
 	}
-	writeJSON(w, http.StatusOK, list[civic.Alert]{Items: items})
+	if page.Items == nil {
+		page.Items = []civic.Alert{}
+	}
+	writeJSON(w, http.StatusOK, page)
+	return nil
+}
+
+// alertPage is a page of GET /api/v1/alerts.
+type alertPage struct {
+	Items      []civic.Alert `json:"items"`
+	NextOffset *int          `json:"next_offset,omitempty"` // the offset of the next page, when there is one
+}
+
+// ackBody is the body of POST /api/v1/alerts/ack.
+type ackBody struct {
+	IDs []string `json:"ids"`
+}
+
+// ackResult is the answer to POST /api/v1/alerts/ack: the alerts as they
+// are now, and the ids that could not be acknowledged with why.
+type ackResult struct {
+	Items  []civic.Alert `json:"items"`
+	Failed []ackFailure  `json:"failed"`
+}
+
+type ackFailure struct {
+	ID    string `json:"id"`
+	Error string `json:"error"`
+}
+
+// maxBulkAck bounds the alerts one bulk acknowledgement names.
+const maxBulkAck = 500
+
+// handleAckAlerts acknowledges several alerts at once, as the caller. An
+// unknown or resolved alert does not stop the others: it is listed under
+// failed.
+func (s *Server) handleAckAlerts(w http.ResponseWriter, r *http.Request) error {
+	p, err := require(r, civic.PermOperate)
+	if err != nil {
+		return err
+	}
+	var body ackBody
+	if err := decodeJSON(r, &body); err != nil {
+		return err
+	}
+	if len(body.IDs) == 0 || len(body.IDs) > maxBulkAck {
+		return civic.FieldError("ids", "must list 1 to %d alert ids", maxBulkAck)
+	}
+	out := ackResult{Items: []civic.Alert{}, Failed: []ackFailure{}}
+	for _, id := range body.IDs {
+		a, err := s.alerts.AckAlert(r.Context(), id, actor(p), s.now())
+		switch {
+		case err == nil:
+			out.Items = append(out.Items, a)
+			s.audit(r, "alert.ack", "alert/"+id, "bulk")
+		case civic.IsKind(err, civic.NotFound), civic.IsKind(err, civic.Conflict), civic.IsKind(err, civic.Invalid):
+			out.Failed = append(out.Failed, ackFailure{ID: id, Error: civic.MessageOf(err)})
+		default:
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 	return nil
 }
 

@@ -55,6 +55,15 @@ func TestAlertsAPI(t *testing.T) {
 		{request{method: "GET", url: "/api/v1/alerts"}, 401, nil, nil},
 		{request{method: "GET", url: "/api/v1/alerts/" + full, as: "crew"}, 200, []string{`"status":"open"`, `"rule":"full"`}, nil},
 		{request{method: "GET", url: "/api/v1/alerts/nope", as: "analyst"}, 404, nil, nil},
+		// Severity first by default; paging with offset and next_offset.
+		{request{method: "GET", url: "/api/v1/alerts?status=all&limit=1", as: "analyst"}, 200, []string{fire, `"next_offset":1`}, []string{full}},
+		{request{method: "GET", url: "/api/v1/alerts?status=all&limit=1&offset=1", as: "analyst"}, 200, []string{full}, []string{fire, "next_offset"}},
+		{request{method: "GET", url: "/api/v1/alerts?sort=loudest", as: "analyst"}, 400, []string{`"field":"sort"`}, nil},
+		{request{method: "GET", url: "/api/v1/alerts?offset=-1", as: "analyst"}, 400, []string{`"field":"offset"`}, nil},
+		{request{method: "POST", url: "/api/v1/alerts/ack", body: `{"ids":[]}`, as: "supervisor"}, 400, []string{`"field":"ids"`}, nil},
+		{request{method: "POST", url: "/api/v1/alerts/ack", body: `{"ids":["x"]}`, as: "analyst"}, 403, nil, nil},
+		{request{method: "POST", url: "/api/v1/alerts/ack", body: `{"ids":["` + full + `","nope"]}`, as: "supervisor"}, 200,
+			[]string{`"status":"acknowledged"`, `"failed":[{"id":"nope"`}, nil},
 
 		{request{method: "POST", url: "/api/v1/alerts/" + fire + "/ack", as: "analyst"}, 403, nil, nil},
 		{request{method: "POST", url: "/api/v1/alerts/" + fire + "/ack", as: "key:read"}, 403, nil, nil},

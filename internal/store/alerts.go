@@ -21,14 +21,14 @@ import (
 var _ civic.AlertStore = (*Store)(nil)
 
 const alertCols = `id, bin_id, device_id, rule, severity, status, message, value, opened_at, last_seen_at,
-	acked_at, acked_by, resolved_at, resolved_by, note`
+	acked_at, acked_by, resolved_at, resolved_by, note, cleared_at`
 
 func scanAlert(r rowScanner) (civic.Alert, error) {
 	var a civic.Alert
 	var value sql.NullFloat64
 	err := r.Scan(&a.ID, &a.BinID, &a.Device, &a.Rule, &a.Severity, &a.Status, &a.Message, &value,
 		scanTime{&a.OpenedAt}, scanTime{&a.LastSeenAt}, scanTimePtr{&a.AckedAt}, &a.AckedBy,
-		scanTimePtr{&a.ResolvedAt}, &a.ResolvedBy, &a.Note)
+		scanTimePtr{&a.ResolvedAt}, &a.ResolvedBy, &a.Note, scanTimePtr{&a.ClearedAt})
 	if value.Valid {
 		a.Value = &value.Float64
 	}
@@ -63,7 +63,7 @@ func (s *Store) OpenAlert(ctx context.Context, a *civic.Alert) (civic.Alert, boo
 		a.LastSeenAt = a.OpenedAt
 	}
 	a.LastSeenAt = utcMs(a.LastSeenAt)
-	a.AckedAt, a.AckedBy, a.ResolvedAt, a.ResolvedBy, a.Note = nil, "", nil, "", ""
+	a.AckedAt, a.AckedBy, a.ResolvedAt, a.ResolvedBy, a.Note, a.ClearedAt = nil, "", nil, "", "", nil
 	var (
 		out     civic.Alert
 		created bool
@@ -74,7 +74,7 @@ func (s *Store) OpenAlert(ctx context.Context, a *civic.Alert) (civic.Alert, boo
 		err := s.inTx(ctx, errCtx{op: "open alert"}, func(tx *sql.Tx) error {
 			var id string
 			err := tx.QueryRowContext(ctx, `INSERT INTO alerts (`+alertCols+`)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, '', NULL, '', '')
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULL, '', NULL, '', '', NULL)
 				ON CONFLICT (bin_id, rule) WHERE status <> 'resolved' DO NOTHING RETURNING id`,
 				a.ID, a.BinID, a.Device, string(a.Rule), string(a.Severity), string(a.Status), a.Message,
 				nullFloat(a.Value), s.ts(a.OpenedAt), s.ts(a.LastSeenAt)).Scan(&id)
@@ -88,7 +88,7 @@ func (s *Store) OpenAlert(ctx context.Context, a *civic.Alert) (civic.Alert, boo
 			created = false
 			out, err = scanAlert(tx.QueryRowContext(ctx, `UPDATE alerts SET
 				last_seen_at = CASE WHEN last_seen_at < $3 THEN $3 ELSE last_seen_at END,
-				value = $4, message = CASE WHEN $5 = '' THEN message ELSE $5 END
+				value = $4, message = CASE WHEN $5 = '' THEN message ELSE $5 END, cleared_at = NULL
 				WHERE bin_id = $1 AND rule = $2 AND status <> 'resolved' RETURNING `+alertCols,
 				a.BinID, string(a.Rule), s.ts(a.LastSeenAt), nullFloat(a.Value), a.Message))
 			return err
@@ -131,7 +131,12 @@ func (s *Store) AckAlert(ctx context.Context, id, by string, at time.Time) (civi
 			return err
 		}
 		out = a
-		return s.enqueue(ctx, tx, civic.EventAcknowledged, &a, at)
+		if err := s.enqueue(ctx, tx, civic.EventAcknowledged, &a, at); err != nil || a.ClearedAt == nil {
+			return err
+		}
+		// A latched alert whose condition cleared: seen now, so closed.
+		out, _, err = s.resolveWhere(ctx, tx, `id = $5`, []any{id}, by, "acknowledged after the condition cleared", at)
+		return err
 	})
 	return out, err
 }
@@ -170,7 +175,19 @@ func (s *Store) ResolveCleared(ctx context.Context, binID string, rule civic.Rul
 		ok  bool
 	)
 	err := s.inTx(ctx, errCtx{op: "resolve cleared alert"}, func(tx *sql.Tx) error {
-		var err error
+		// A latched alert nobody has acknowledged stays open, marked
+		// cleared (the first time only).
+		a, err := scanAlert(tx.QueryRowContext(ctx, `UPDATE alerts SET cleared_at = CASE WHEN cleared_at IS NULL THEN $1 ELSE cleared_at END,
+			note = CASE WHEN cleared_at IS NULL THEN $2 ELSE note END
+			WHERE bin_id = $3 AND rule = $4 AND status = $5 AND severity = $6 RETURNING `+alertCols,
+			s.ts(utcMs(at)), note, binID, string(rule), string(civic.AlertOpen), string(civic.SeverityCritical)))
+		if err == nil {
+			out = a
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 		out, ok, err = s.resolveWhere(ctx, tx, `bin_id = $5 AND rule = $6`, []any{binID, string(rule)}, civic.SystemActor, note, at)
 		return err
 	})
@@ -275,11 +292,22 @@ func (s *Store) ListAlerts(ctx context.Context, f civic.AlertFilter) ([]civic.Al
 	if limit <= 0 {
 		limit = 100
 	}
+	if f.Offset < 0 {
+		return nil, civic.FieldError("offset", "must not be negative")
+	}
 	q := `SELECT ` + alertCols + ` FROM alerts`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	q += ` ORDER BY opened_at DESC, id DESC LIMIT ` + arg(limit)
+	switch f.Sort {
+	case "", civic.AlertSortNewest:
+		q += ` ORDER BY opened_at DESC, id DESC`
+	case civic.AlertSortSeverity:
+		q += ` ORDER BY CASE severity WHEN 'critical' THEN 3 WHEN 'warning' THEN 2 WHEN 'info' THEN 1 ELSE 0 END DESC, opened_at, id`
+	default:
+		return nil, civic.FieldError("sort", "must be newest or severity")
+	}
+	q += ` LIMIT ` + arg(limit) + ` OFFSET ` + arg(f.Offset)
 	return list(ctx, s, "list alerts", q, scanAlert, args...)
 }
 

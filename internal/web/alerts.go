@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -11,12 +12,14 @@ import (
 	"github.com/civic-city/civic/internal/civic"
 )
 
-// The alerts page: unresolved alerts first, filters by status, rule and
-// bin, and acknowledge and resolve buttons for those who may operate. It
-// refreshes itself when PublishAlert reports a change over /alerts/events.
+// The alerts page: unresolved alerts by default, the most severe and then
+// the longest waiting first, grouped by bin; filters by status, rule and
+// bin; pages of alertPageSize; acknowledge (one or many) and resolve
+// buttons for those who may operate. It refreshes itself when PublishAlert
+// reports a change over /alerts/events.
 
-// alertPageSize is how many alerts the page lists at most.
-const alertPageSize = 200
+// alertPageSize is how many alerts one page lists.
+const alertPageSize = 50
 
 // alertStatuses are the status filter's choices; "unresolved" (open or
 // acknowledged) is the default.
@@ -29,13 +32,55 @@ type alertRow struct {
 	OpenedAgo string
 	FIWARE    string // the WasteContainer status it implies
 	Class     string // CSS class of the severity badge
+	// Repeats counts the further resolved alerts of the same bin and rule
+	// on this page that the row stands for (the newest is shown).
+	Repeats int
+}
+
+// alertGroup is the alerts of one bin on the page, in page order.
+type alertGroup struct {
+	BinID, BinName string
+	Rows           []alertRow
+	Count          int // alerts the group stands for, repeats included
+}
+
+// groupAlerts groups rows by bin, the groups in the order of their first
+// (most urgent) row, and folds repeated resolved alerts of one bin and
+// rule into the first of them.
+func groupAlerts(rows []alertRow) []alertGroup {
+	var groups []alertGroup
+	at := map[string]int{}
+	for _, r := range rows {
+		i, ok := at[r.BinID]
+		if !ok {
+			i = len(groups)
+			at[r.BinID] = i
+			groups = append(groups, alertGroup{BinID: r.BinID, BinName: r.BinName})
+		}
+		g := &groups[i]
+		g.Count++
+		if r.Status == civic.AlertResolved {
+			if j := slices.IndexFunc(g.Rows, func(x alertRow) bool { return x.Status == civic.AlertResolved && x.Rule == r.Rule }); j >= 0 {
+				g.Rows[j].Repeats++
+				continue
+			}
+		}
+		g.Rows = append(g.Rows, r)
+	}
+	return groups
 }
 
 // alertsData is the alerts page's model.
 type alertsData struct {
 	Enabled               bool
 	Rows                  []alertRow
+	Groups                []alertGroup
 	Status, Rule, Bin     string
+	Sort                  string
+	Sorts                 []string
+	From, To              int    // the page's rows, counted from 1
+	PrevURL, NextURL      string // the neighbouring pages, when there are
+	Location              *time.Location
 	Statuses              []string
 	Rules                 []civic.RuleKind
 	Open, Acked, Critical int
@@ -56,7 +101,8 @@ func severityClass(s civic.Severity) string {
 }
 
 func (u *UI) alertsPage(w http.ResponseWriter, r *http.Request, p civic.Principal) {
-	d := alertsData{Statuses: alertStatuses, Rules: civic.RuleKinds, EventsURL: "/alerts/events", CanOperate: p.Can(civic.PermOperate)}
+	d := alertsData{Statuses: alertStatuses, Rules: civic.RuleKinds, EventsURL: "/alerts/events", CanOperate: p.Can(civic.PermOperate),
+		Sorts: []string{string(civic.AlertSortSeverity), string(civic.AlertSortNewest)}, Location: u.cfg.Location}
 	st := u.deps.Alerts
 	if st == nil {
 		u.render(w, r, http.StatusOK, "alerts", "", pageData{Title: "Alerts", Active: "/alerts", Principal: p, Data: d})
@@ -64,11 +110,16 @@ func (u *UI) alertsPage(w http.ResponseWriter, r *http.Request, p civic.Principa
 	}
 	d.Enabled = true
 	q := r.URL.Query()
-	d.Status, d.Rule, d.Bin = q.Get("status"), q.Get("rule"), q.Get("bin")
+	d.Status, d.Rule, d.Bin, d.Sort = q.Get("status"), q.Get("rule"), q.Get("bin"), q.Get("sort")
 	if d.Status == "" || !slices.Contains(alertStatuses, d.Status) {
 		d.Status = "unresolved"
 	}
-	f := civic.AlertFilter{BinID: d.Bin, Limit: alertPageSize + 1}
+	if !slices.Contains(d.Sorts, d.Sort) {
+		d.Sort = string(civic.AlertSortSeverity)
+	}
+	offset, _ := strconv.Atoi(q.Get("offset"))
+	offset = max(0, min(offset, 1<<30))
+	f := civic.AlertFilter{BinID: d.Bin, Limit: alertPageSize + 1, Offset: offset, Sort: civic.AlertSort(d.Sort)}
 	switch d.Status {
 	case "unresolved":
 		f.Unresolved = true
@@ -82,10 +133,21 @@ func (u *UI) alertsPage(w http.ResponseWriter, r *http.Request, p civic.Principa
 		d.Rule = ""
 	}
 	back := url.Values{}
-	for k, v := range map[string]string{"status": d.Status, "rule": d.Rule, "bin": d.Bin} {
+	for k, v := range map[string]string{"status": d.Status, "rule": d.Rule, "bin": d.Bin, "sort": d.Sort} {
 		if v != "" {
 			back.Set(k, v)
 		}
+	}
+	pageURL := func(off int) string {
+		v := maps.Clone(back)
+		if off > 0 {
+			v.Set("offset", strconv.Itoa(off))
+		}
+		return "/alerts?" + v.Encode()
+	}
+	if offset > 0 {
+		back.Set("offset", strconv.Itoa(offset))
+		d.PrevURL = pageURL(max(0, offset-alertPageSize))
 	}
 	d.Back = back.Encode()
 	alerts, err := st.ListAlerts(r.Context(), f)
@@ -95,6 +157,10 @@ func (u *UI) alertsPage(w http.ResponseWriter, r *http.Request, p civic.Principa
 	}
 	if len(alerts) > alertPageSize {
 		alerts, d.More = alerts[:alertPageSize], true
+		d.NextURL = pageURL(offset + alertPageSize)
+	}
+	if len(alerts) > 0 {
+		d.From, d.To = offset+1, offset+len(alerts)
 	}
 	unresolved, err := st.ListAlerts(r.Context(), civic.AlertFilter{Unresolved: true, Limit: 100000})
 	if err != nil {
@@ -128,6 +194,7 @@ func (u *UI) alertsPage(w http.ResponseWriter, r *http.Request, p civic.Principa
 		}
 		d.Rows = append(d.Rows, row)
 	}
+	d.Groups = groupAlerts(d.Rows)
 	u.render(w, r, http.StatusOK, "alerts", "", pageData{Title: "Alerts", Active: "/alerts", Principal: p, Data: d})
 }
 
@@ -245,4 +312,53 @@ func (u *UI) alertEvents(w http.ResponseWriter, r *http.Request, _ civic.Princip
 			return
 		}
 	}
+}
+
+// maxBulkAck bounds the alerts one bulk acknowledgement names.
+const maxBulkAck = 500
+
+// alertBulkAck serves the "Acknowledge selected" button: it acknowledges
+// every alert named by the form's id fields as the caller and returns to
+// the alerts page. Alerts resolved meanwhile are skipped; a latched alert
+// whose condition cleared is closed by the acknowledgement.
+func (u *UI) alertBulkAck(w http.ResponseWriter, r *http.Request, p civic.Principal) {
+	if err := p.Require(civic.PermOperate); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	st := u.deps.Alerts
+	if st == nil {
+		u.fail(w, r, civic.Errorf(civic.Unavailable, "Alerts are not enabled on this server."))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		u.fail(w, r, civic.Errorf(civic.Invalid, "The form could not be read."))
+		return
+	}
+	ids := r.PostForm["id"]
+	if len(ids) > maxBulkAck {
+		u.fail(w, r, civic.FieldError("id", "at most %d alerts at once", maxBulkAck))
+		return
+	}
+	who := p.Name
+	if p.KeyID != "" {
+		who = "key:" + p.KeyID
+	}
+	for _, id := range ids {
+		a, err := st.AckAlert(r.Context(), id, who, u.now())
+		switch {
+		case err == nil:
+			u.PublishAlert(a, civic.EventAcknowledged)
+		case civic.IsKind(err, civic.Conflict), civic.IsKind(err, civic.NotFound):
+		default:
+			u.fail(w, r, err)
+			return
+		}
+	}
+	target := "/alerts"
+	if back, err := url.ParseQuery(r.PostFormValue("back")); err == nil && len(back) > 0 {
+		target += "?" + back.Encode()
+	}
+	http.Redirect(w, r, target, http.StatusSeeOther)
 }

@@ -30,6 +30,9 @@ type binData struct {
 	// forecaster or a forecast, when ForecastNote says why.
 	Forecast     *forecastView
 	ForecastNote string
+	// Extra: collections, alert history, directions, device health
+	// (binpage_extra.go).
+	Extra binExtra
 }
 
 func (u *UI) binPage(w http.ResponseWriter, r *http.Request, p civic.Principal) {
@@ -87,6 +90,7 @@ func (u *UI) binPage(w http.ResponseWriter, r *http.Request, p civic.Principal) 
 		}
 	}
 	u.binForecast(r, &d)
+	u.binExtras(r, &d)
 	u.render(w, r, http.StatusOK, "bin", "", pageData{Title: v.Name, Active: "/", Principal: p, Data: d})
 }
 

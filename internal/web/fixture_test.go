@@ -51,6 +51,9 @@ type fixtureOpts struct {
 	// authentication, cross-origin protection and JSON API) rather than
 	// the test's session middleware.
 	api bool
+	// alerts gives the pages the store as their AlertStore; admin adds
+	// the admin pages' account hooks (adminfixture_test.go).
+	alerts, admin bool
 }
 
 func newFixture(t testing.TB, o fixtureOpts) *fixture {
@@ -119,7 +122,13 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 		planner, plans = f.addPlanning()
 		nowFn = f.clock
 	}
+	var alerts civic.AlertStore
+	if o.alerts || o.admin {
+		alerts = st
+	}
 	f.ui = New(cfg, Deps{
+		Alerts:  alerts,
+		Admin:   f.adminDeps(o.admin),
 		Planner: planner,
 		Plans:   plans,
 		Store:   st,

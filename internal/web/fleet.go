@@ -83,6 +83,23 @@ func (u *UI) fleetRows(r *http.Request) ([]fleetRow, error) {
 			stats[list[i].Device] = &list[i]
 		}
 	}
+	// One definition of health: the thresholds of the alert rules of each
+	// device's bin, and the sensor faults those rules found.
+	rules := civic.DefaultAlertRules()
+	var faults map[string][]civic.Alert
+	if st := u.deps.Alerts; st != nil {
+		if rules, err = st.AlertRules(r.Context()); err != nil {
+			return nil, err
+		}
+		open, err := st.ListAlerts(r.Context(), civic.AlertFilter{Unresolved: true, Rule: civic.RuleSensorFault, Limit: 1 << 20})
+		if err != nil {
+			return nil, err
+		}
+		faults = map[string][]civic.Alert{}
+		for _, a := range open {
+			faults[a.BinID] = append(faults[a.BinID], a)
+		}
+	}
 	rows := make([]fleetRow, 0, len(devs))
 	for _, d := range devs {
 		row := fleetRow{Device: d, Interval: time.Duration(cmp.Or(d.ExpectedInterval, civic.DefaultExpectedInterval)) * time.Second}
@@ -101,24 +118,30 @@ func (u *UI) fleetRows(r *http.Request) ([]fleetRow, error) {
 			}
 		}
 		row.SeenAgo = ago(now, row.Seen)
-		switch {
-		case d.Status != civic.StatusActive:
+		h := civic.DeviceHealth{Device: d.ID, BinID: d.BinID, DeviceStatus: d.Status, ExpectedInterval: d.ExpectedInterval,
+			RegisteredAt: d.CreatedAt, Battery: row.Battery}
+		if row.Stats != nil {
+			h = *row.Stats
+		} else if !row.Seen.IsZero() {
+			h.LastSeen = &row.Seen
+		}
+		bin := civic.Bin{ID: d.BinID}
+		if e := u.cache.entry(d.BinID); e != nil {
+			bin = e.bin
+		}
+		h.AssessLimits(now, rules.For(&bin).HealthLimits())
+		h.NoteAlerts(faults[d.BinID])
+		row.Health, row.Problem = healthLabel(h.Status), h.Status != civic.HealthOK && h.Status != civic.HealthInactive
+		if h.Status == civic.HealthInactive {
 			row.Health = string(d.Status)
-		case row.Seen.IsZero():
-			row.Health, row.Problem = "never seen", true
-		case now.Sub(row.Seen) > 3*row.Interval:
-			row.Health, row.Problem = "offline", true
-		case row.Stats != nil && row.Stats.Status == civic.HealthDecodeErrors:
-			row.Health, row.Problem = "decode errors", true
-		case row.Battery != nil && *row.Battery < lowBattery:
-			row.Health, row.Problem = "low battery", true
-		default:
-			row.Health = "ok"
 		}
 		rows = append(rows, row)
 	}
 	return rows, nil
 }
+
+// healthLabel is how the pages write a health status.
+func healthLabel(s civic.HealthStatus) string { return strings.ReplaceAll(string(s), "_", " ") }
 
 // fleetData is the fleet page's model.
 type fleetData struct {

@@ -33,6 +33,7 @@ var nav = []navItem{
 	{Path: "/alerts", Label: "Alerts", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
 	{Path: "/kpi", Label: "KPIs", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
 	{Path: "/simulations", Label: "Simulations", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
+	{Path: "/admin", Label: "Admin", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor}},
 }
 
 func navFor(p civic.Principal) []navItem {
@@ -65,13 +66,14 @@ type pageData struct {
 }
 
 // parsePages parses each page template together with the layout.
-func parsePages(a *staticFiles) map[string]*template.Template {
+// Times are shown in loc, the city's time zone.
+func parsePages(a *staticFiles, loc *time.Location) map[string]*template.Template {
 	funcs := template.FuncMap{
 		"static": a.url,
 		"pct":    pct,
 		"pctInt": func(v int) string { return fmt.Sprintf("%d %%", v) },
 		"num":    num,
-		"when":   when,
+		"when":   func(t time.Time) string { return whenIn(t, loc) },
 		"ago":    ago,
 		"level":  level,
 		"mulf":   func(a, b float64) float64 { return a * b },
@@ -95,6 +97,7 @@ func parsePages(a *staticFiles) map[string]*template.Template {
 			return 1
 		},
 		"circuity": func() float64 { return circuity },
+		"add":      func(a, b int) int { return a + b },
 	}
 	names, err := fs.Glob(files, "templates/*.html")
 	if err != nil {
@@ -353,11 +356,16 @@ func num(v *float64, unit string) string {
 	return fmt.Sprintf("%.1f %s", *v, unit)
 }
 
-func when(t time.Time) string {
+// whenIn is when in the time zone loc (UTC when nil), named by its
+// abbreviation.
+func whenIn(t time.Time, loc *time.Location) string {
 	if t.IsZero() {
 		return "never"
 	}
-	return t.UTC().Format("2006-01-02 15:04 UTC")
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format("2006-01-02 15:04 MST")
 }
 
 // ago is a short relative time, as a crew reads it.

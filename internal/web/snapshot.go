@@ -25,12 +25,12 @@ const (
 	flagFire                   // the sensor reports fire
 	flagDoorOpen               // the door or lid is open
 	flagTilted                 // tilted past tiltAlertDeg: knocked over
-	flagLowBattery             // battery below lowBattery
+	flagLowBattery             // battery at or below lowBattery (civic.LowBattery)
 )
 
 const (
 	tiltAlertDeg = 45.0
-	lowBattery   = 0.15
+	lowBattery   = civic.LowBattery
 	// offlineAfter is how long without a reading makes a bin "offline" on
 	// the map and in the list.
 	offlineAfter = 24 * time.Hour
@@ -506,7 +506,7 @@ func (e *binEntry) flags() int {
 	if st.TiltDeg != nil && *st.TiltDeg >= tiltAlertDeg {
 		f |= flagTilted
 	}
-	if st.Battery != nil && *st.Battery < lowBattery {
+	if st.Battery != nil && *st.Battery <= lowBattery {
 		f |= flagLowBattery
 	}
 	return f

@@ -94,6 +94,9 @@ type Deps struct {
 	// Simulations keeps the stored what-if simulation runs; Store is used
 	// when it implements civic.SimulationStore and this is nil.
 	Simulations civic.SimulationStore
+	// Admin, if set, lets the admin pages create users, set passwords,
+	// make and revoke API keys and send test notifications (admin.go).
+	Admin *Admin
 }
 
 // UI is the dashboard. Create it with New; it is safe for concurrent use.
@@ -152,7 +155,7 @@ func New(cfg Config, deps Deps) *UI {
 		u.now = time.Now
 	}
 	u.static = loadStatic(files)
-	u.pages = parsePages(u.static)
+	u.pages = parsePages(u.static, cfg.Location)
 	u.hub = newHub(cfg.MaxLiveClients, cfg.LiveBuffer)
 	u.alertHub = newHub(cfg.MaxLiveClients, cfg.LiveBuffer)
 	u.cache = newBinCache(deps.Store, u.log, u.now, cfg.FlushInterval, u.hub)
@@ -174,6 +177,7 @@ func New(cfg Config, deps Deps) *UI {
 //	GET  /fleet.csv              the same as CSV
 //	GET  /alerts                 alerts (filters: status, rule, bin)
 //	POST /alerts/{id}/ack        acknowledge, POST /alerts/{id}/resolve (note)
+//	POST /alerts/ack             acknowledge the alerts named by the form's id fields
 //	GET  /alerts/events          Server-Sent Events: alert changes
 //	GET  /plans                  plans by date; POST /plans makes one (date)
 //	GET  /plans/{id}             a plan: map, routes, load charts, why each bin
@@ -209,6 +213,7 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /alerts/events", u.data(u.alertEvents))
 	mux.HandleFunc("POST /alerts/{id}/ack", u.page(u.alertAction(civic.EventAcknowledged)))
 	mux.HandleFunc("POST /alerts/{id}/resolve", u.page(u.alertAction(civic.EventResolved)))
+	mux.HandleFunc("POST /alerts/ack", u.page(u.alertBulkAck))
 	mux.HandleFunc("GET /plans", u.page(u.plansPage))
 	mux.HandleFunc("POST /plans", u.page(u.makePlan))
 	mux.HandleFunc("GET /plans/{id}", u.page(u.planPage))
@@ -231,6 +236,7 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("POST /login", u.loginSubmit)
 	mux.HandleFunc("POST /logout", u.logout)
 	mux.Handle("GET /static/", u.static)
+	u.adminRoutes(mux) // admin.go: GET /admin and below
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern == "" {
 			u.notFound(w, r)
