@@ -188,7 +188,8 @@ func Load(ctx context.Context, o LoadOptions) error {
 	// Sample the server's RSS every second; print it at intervals.
 	every := max(o.Duration/10, time.Second)
 	began := time.Now()
-	var rss []float64 // MiB, one a second
+	var rss []float64  // MiB, one a second
+	var heap []float64 // the server's Go heap in use, MiB, one a second
 	tick := time.NewTicker(time.Second)
 sampling:
 	for {
@@ -202,9 +203,18 @@ sampling:
 				break sampling
 			}
 			rss = append(rss, m)
+			h, err := r.heapInUse(loadCtx, keys[0])
+			if err != nil {
+				if loadCtx.Err() != nil {
+					break sampling
+				}
+				cancel(fmt.Errorf("reading the server's heap from /metrics: %w", err))
+				break sampling
+			}
+			heap = append(heap, h)
 			if el := time.Since(began); el.Truncate(time.Second)%every.Truncate(time.Second) == 0 {
-				fmt.Fprintf(o.Progress, "%6s: %8d requests, %7.0f req/s, server RSS %.1f MiB (peak %.1f)\n",
-					el.Round(time.Second), total.Load(), float64(total.Load())/el.Seconds(), m, slices.Max(rss))
+				fmt.Fprintf(o.Progress, "%6s: %8d requests, %7.0f req/s, server RSS %.1f MiB (peak %.1f), Go heap in use %.1f MiB\n",
+					el.Round(time.Second), total.Load(), float64(total.Load())/el.Seconds(), m, slices.Max(rss), h)
 			}
 		}
 	}
@@ -244,9 +254,17 @@ sampling:
 		lats = append(lats, kl...)
 	}
 	slices.Sort(lats)
-	half := len(rss) / 2
-	first, second := slices.Max(rss[:max(half, 1)]), slices.Max(rss[half:])
-	fmt.Fprintf(o.Out, "server RSS: peak %.1f MiB in the first half, %.1f MiB in the second half (%d samples)\n", first, second, len(rss))
+	halves := func(xs []float64) (float64, float64) {
+		if len(xs) == 0 {
+			return 0, 0
+		}
+		h := len(xs) / 2
+		return slices.Max(xs[:max(h, 1)]), slices.Max(xs[h:])
+	}
+	first, second := halves(rss)
+	hFirst, hSecond := halves(heap)
+	fmt.Fprintf(o.Out, "server RSS: peak %.1f MiB in the first half, %.1f MiB in the second half; Go heap in use: peak %.1f MiB, %.1f MiB (%d samples)\n",
+		first, second, hFirst, hSecond, len(rss))
 	fmt.Fprintf(o.Out, "load: %.0f req/s, 5xx %d, p99 %.1f ms, peak RSS %.0f MiB\n",
 		float64(requests)/elapsed.Seconds(), serverErrs, ms(percentile(lats, 0.99)), slices.Max(rss))
 	if serverErrs > 0 {
@@ -426,6 +444,31 @@ func loadSetup(ctx context.Context, dbPath string, bins, keys int) ([]string, []
 		out[i] = secret
 	}
 	return secrets, out, nil
+}
+
+// heapInUse reads go_memstats_heap_inuse_bytes from the server's
+// /metrics, in MiB: the Go heap, without SQLite's page caches, which
+// fill up to their configured size as the database grows.
+func (r *loadRun) heapInUse(ctx context.Context, key string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "go_memstats_heap_inuse_bytes "); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			return v / (1 << 20), err
+		}
+	}
+	return 0, fmt.Errorf("/metrics (status %d) has no go_memstats_heap_inuse_bytes", resp.StatusCode)
 }
 
 // processRSS is the resident memory of process pid, in MiB (Linux).
