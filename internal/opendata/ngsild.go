@@ -206,4 +206,6 @@ func (p *Portal) ngsiFail(w http.ResponseWriter, r *http.Request, err error) {
 	p.ngsiError(w, r, http.StatusInternalServerError, "InternalError", "internal error")
 }
 
-func binIDOf(entityID string) string { return strings.TrimPrefix(entityID, assets.WasteContainerIDPrefix) }
+func binIDOf(entityID string) string {
+	return strings.TrimPrefix(entityID, assets.WasteContainerIDPrefix)
+}

@@ -91,6 +91,9 @@ func ParseQuery(d *Dataset, v url.Values, bulk bool) (Query, error) {
 			}
 			continue
 		}
+		if k == "" {
+			return q, civic.FieldError("query", "a parameter has no name (%s=...)", clip(vals[0]))
+		}
 		col, ok := d.Column(k)
 		if !ok {
 			return q, civic.FieldError(clip(k), "is not a column of dataset %s (columns: %s)", d.Name, strings.Join(d.ColumnNames(), ", "))
