@@ -121,7 +121,9 @@ func FuzzQuery(f *testing.F) {
 		case 200, 404:
 		case 301, 307, 308: // the mux cleans paths such as /data/x/./y
 		case 400:
-			var e struct{ Error struct{ Code, Field, Message string } }
+			var e struct {
+				Error struct{ Code, Field, Message string }
+			}
 			if json.Unmarshal(rec.Body.Bytes(), &e) != nil || e.Error.Code != "invalid" || e.Error.Field == "" || e.Error.Message == "" {
 				t.Fatalf("%s: 400 without a named field: %s", u, rec.Body)
 			}
