@@ -33,6 +33,7 @@ var nav = []navItem{
 	{Path: "/alerts", Label: "Alerts", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
 	{Path: "/kpi", Label: "KPIs", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
 	{Path: "/simulations", Label: "Simulations", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
+	{Path: "/data", Label: "Open data", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
 }
 
 func navFor(p civic.Principal) []navItem {
@@ -95,6 +96,7 @@ func parsePages(a *staticFiles) map[string]*template.Template {
 			return 1
 		},
 		"circuity": func() float64 { return circuity },
+		"dataTime": dataTime,
 	}
 	names, err := fs.Glob(files, "templates/*.html")
 	if err != nil {

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/opendata"
 )
 
 // Config is the dashboard's configuration. The zero value is usable.
@@ -94,6 +95,9 @@ type Deps struct {
 	// Simulations keeps the stored what-if simulation runs; Store is used
 	// when it implements civic.SimulationStore and this is nil.
 	Simulations civic.SimulationStore
+	// OpenData, if set, serves the public open data catalogue page /data;
+	// without it the page says open data is not enabled.
+	OpenData *opendata.Portal
 }
 
 // UI is the dashboard. Create it with New; it is safe for concurrent use.
@@ -190,6 +194,7 @@ func New(cfg Config, deps Deps) *UI {
 //	GET  /simulations/{id}/result.json       a run's result
 //	GET  /crew                   my route today, built for a phone (crew)
 //	POST /crew/stops/{id}        a stop report without JavaScript
+//	GET  /data                   the open data catalogue (public)
 //	GET  /login, POST /login     sign in (sets the session cookie)
 //	POST /logout                 sign out
 //	GET  /static/...             embedded static files (hashed names are immutable)
@@ -227,6 +232,7 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /simulations/{id}/result.json", u.reportData(u.simulationResult))
 	mux.HandleFunc("GET /crew", u.page(u.crewPage))
 	mux.HandleFunc("POST /crew/stops/{id}", u.page(u.crewReport))
+	mux.HandleFunc("GET /data", u.dataPage) // public: no login
 	mux.HandleFunc("GET /login", u.loginPage)
 	mux.HandleFunc("POST /login", u.loginSubmit)
 	mux.HandleFunc("POST /logout", u.logout)
