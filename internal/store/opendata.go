@@ -165,10 +165,18 @@ func (s *Store) compileData(q civic.DataQuery) (string, []any, []civic.DataType,
 				// Byte order, as SQLite sorts: the same page on both engines.
 				b.WriteString(` COLLATE "C"`)
 			}
-			if o.Desc {
-				b.WriteString(" DESC NULLS FIRST")
-			} else {
-				b.WriteString(" ASC NULLS LAST")
+			// Nulls sort first ascending and last descending, SQLite's
+			// own order, so its indexes serve the order without a sort;
+			// PostgreSQL is told the same.
+			switch {
+			case o.Desc && s.pg():
+				b.WriteString(" DESC NULLS LAST")
+			case o.Desc:
+				b.WriteString(" DESC")
+			case s.pg():
+				b.WriteString(" ASC NULLS FIRST")
+			default:
+				b.WriteString(" ASC")
 			}
 		}
 	}
