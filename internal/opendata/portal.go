@@ -245,7 +245,6 @@ func (p *Portal) serveRows(w http.ResponseWriter, r *http.Request, name, format 
 	}
 	h := w.Header()
 	h.Set("Cache-Control", "public, no-cache")
-	h.Set("Vary", "Accept-Encoding")
 	if p.notModified(w, r, etag(d.Name, format, token, q.Canonical(), fmt.Sprint(bulk)), modified) {
 		return
 	}
