@@ -15,7 +15,10 @@ import (
 	"github.com/civic-city/civic/internal/civic"
 )
 
-const benchUsage = `civic bench ingest [--db URL] [--readings N] [--batch N] [--senders N] [--devices N]
+const benchUsage = `civic bench export [--rows 1000000] [--small 100000] [--format csv|json|geojson] [--db URL]
+    streams a full open data download of that many collection events over loopback and prints
+    throughput and the peak RSS sampled during it, against a download of --small rows (flat memory)
+civic bench ingest [--db URL] [--readings N] [--batch N] [--senders N] [--devices N]
     HTTP batch ingest on loopback, acknowledged after commit, against the raw
     driver limit of the same engine measured in the same run
 civic bench ingest --crash [--kills 3] [--duration 10s] [--senders 4] [--batch 500] [--devices 40] [--mqtt-devices 50] [--seed N] [--data DIR]
@@ -55,6 +58,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		return runBenchPlan(ctx, e, args[1:])
 	case "load":
 		return runBenchLoad(ctx, e, args[1:])
+	case "export":
+		return runBenchExport(ctx, e, args[1:])
 	}
 	return usageErrorf("unknown benchmark %q", args[0])
 }
@@ -300,4 +305,26 @@ func runBenchLoad(ctx context.Context, e *env, args []string) error {
 	}
 	o.Bin = bin
 	return benchErr(bench.Load(ctx, o))
+}
+
+func runBenchExport(ctx context.Context, e *env, args []string) error {
+	fs := newFlagSet("bench export")
+	dbURL := fs.String("db", "", "PostgreSQL URL of a server to benchmark (a scratch database is created and dropped); default: SQLite in a temporary folder")
+	rows := fs.Int("rows", 1_000_000, "collection events in the full download")
+	small := fs.Int("small", 100_000, "rows of the smaller download whose peak memory the full one's is compared with")
+	format := fs.String("format", "csv", "csv, json or geojson")
+	if err := fs.Parse(args); err != nil {
+		return usageErrorf("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *rows < 1 || *small < 1 || *small > *rows {
+		return usageErrorf("--rows and --small must be positive, --small at most --rows")
+	}
+	if *format != "csv" && *format != "json" && *format != "geojson" {
+		return usageErrorf("--format must be csv, json or geojson")
+	}
+	return benchErr(bench.Export(ctx, bench.ExportOptions{DB: *dbURL, Rows: *rows, Small: *small, Format: *format,
+		Out: e.stdout, Progress: e.stderr}))
 }

@@ -51,6 +51,10 @@ type config struct {
 	PlanTime time.Duration
 	OSRM     string
 
+	// The open data portal: publisher, contact, licence, and the location
+	// precision of datasets ("bins=4,requests=3").
+	DataPublisher, DataContact, DataEmail, DataLicense, DataPrecision string
+
 	Demo  bool
 	Seed  int64
 	Speed float64 // simulated seconds per real second in the demo
@@ -104,6 +108,7 @@ func serveFlags(fs *flag.FlagSet, c *config, getenv func(string) string) {
 	fs.StringVar(&c.SMTPPasswordFile, "smtp-password-file", getenv("CIVIC_SMTP_PASSWORD_FILE"), "file holding the SMTP password (env CIVIC_SMTP_PASSWORD_FILE or CIVIC_SMTP_PASSWORD)")
 	c.SMTPPassword = getenv("CIVIC_SMTP_PASSWORD")
 	fs.StringVar(&c.BaseURL, "base-url", getenv("CIVIC_BASE_URL"), "public URL of this civic, for links in notifications (env CIVIC_BASE_URL)")
+	openDataFlags(fs, c, getenv)
 	fs.BoolVar(&c.Demo, "demo", envBool(getenv, "CIVIC_DEMO", false), "generate and animate a demo city when the data folder has no bins (env CIVIC_DEMO)")
 	fs.Int64Var(&c.Seed, "seed", 1, "random seed of the demo city")
 	fs.Float64Var(&c.Speed, "speed", 360, "demo time acceleration: simulated seconds per real second (360 = one hour every 10 s)")

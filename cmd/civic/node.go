@@ -16,6 +16,7 @@ import (
 	"github.com/civic-city/civic/internal/forecast"
 	"github.com/civic-city/civic/internal/ingest"
 	"github.com/civic-city/civic/internal/mqtt"
+	"github.com/civic-city/civic/internal/opendata"
 	"github.com/civic-city/civic/internal/plan"
 	"github.com/civic-city/civic/internal/server"
 	"github.com/civic-city/civic/internal/store"
@@ -41,6 +42,7 @@ type node struct {
 	engine    *alert.Engine
 	writer    *ingest.Writer
 	planner   *plan.Service
+	portal    *opendata.Portal // open data: /data, /data.json, NGSI-LD
 	ui        *web.UI
 	api       *server.Server
 	metrics   *nodeMetrics // metrics.go
@@ -116,6 +118,9 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 	if n.planner, err = newPlanner(n.app, c, loc, n.clock, log, n.alerts, n.forecasts, n.singleton, c.PlanAt, n.binCollected, n.metrics.planned); err != nil {
 		return nil, err
 	}
+	if n.portal, err = newPortal(c, n.app.store, log); err != nil {
+		return nil, err
+	}
 	n.ui = web.New(web.Config{TileURL: c.TileURL, SecureCookies: c.SecureCookies, Location: loc}, web.Deps{
 		Store: n.app.store,
 		Login: func(ctx context.Context, name, password string) (string, time.Time, error) {
@@ -133,6 +138,7 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 		Simulations: n.app.store,
 		Admin: &web.Admin{AddUser: n.app.auth.AddUser, SetPassword: n.app.auth.SetPassword,
 			CreateAPIKey: n.app.auth.CreateAPIKey, RevokeAPIKey: n.app.auth.RevokeAPIKey, SendTest: n.notifier.SendTest},
+		OpenData: n.portal,
 	})
 	secrets := map[string]string{}
 	if c.TTNSecret != "" {
@@ -145,6 +151,7 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 		Store: n.app.store, Ingester: n.writer, Auth: n.app.auth, Logger: log, Now: n.app.now, Pages: n.ui.Handler(),
 		Forecaster: n.forecasts, Alerts: n.alerts, Plans: n.app.store, Planner: n.planner, Location: loc,
 		Registry: n.metrics.reg,
+		OpenData: n.portal.Handler(),
 	})
 	return n, nil
 }

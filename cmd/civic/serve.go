@@ -37,6 +37,11 @@ const serveUsage = `civic serve [flags]
   --plan-time DURATION    the route solver's time limit for a day's plan (default 30s; env CIVIC_PLAN_TIME)
   --osrm URL              an OSRM server for road distances and times (/table service); great-circle
                           estimates otherwise, and when it fails (env CIVIC_OSRM)
+  --data-publisher NAME   organisation publishing the open data (/data, /data.json; env CIVIC_DATA_PUBLISHER)
+  --data-contact NAME     open data contact name (default: the publisher; env CIVIC_DATA_CONTACT)
+  --data-email ADDRESS    open data contact e-mail (env CIVIC_DATA_EMAIL)
+  --data-license URL      open data licence (default CC BY 4.0; env CIVIC_DATA_LICENSE)
+  --data-location-decimals LIST  round published locations per dataset, e.g. bins=4 (env CIVIC_DATA_LOCATION_DECIMALS)
   --demo                  generate a demo city if the data folder has no bins, and animate it: its sensors
                           report, and its crews work each day's plan (env CIVIC_DEMO)
   --seed N                the demo city's random seed (default 1)

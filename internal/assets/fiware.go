@@ -196,38 +196,43 @@ func formatTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05
 func writeContainers(w io.Writer, bins []civic.BinView, normalized bool) error {
 	entities := make([]object, 0, len(bins))
 	for i := range bins {
-		v := &bins[i]
-		e := object{{"id", WasteContainerIDPrefix + v.ID}, {"type", "WasteContainer"}}
-		for _, a := range containerAttributes(v) {
-			if !normalized {
-				val := a.value
-				if a.list {
-					val = []any{val}
-				}
-				e = append(e, member{a.name, val})
-				continue
-			}
-			n := object{{"type", a.kind}}
-			switch {
-			case a.kind == "Relationship":
-				n = append(n, member{"object", a.value})
-			case a.dateTime:
-				n = append(n, member{"value", object{{"@type", "DateTime"}, {"@value", a.value}}})
-			default:
-				n = append(n, member{"value", a.value})
-			}
-			if a.unitCode != "" {
-				n = append(n, member{"unitCode", a.unitCode})
-			}
-			if !a.observedAt.IsZero() {
-				n = append(n, member{"observedAt", formatTime(a.observedAt)})
-			}
-			e = append(e, member{a.name, n})
-		}
-		e = append(e, member{"@context", []string{WasteManagementContext, NGSILDCoreContext}})
-		entities = append(entities, e)
+		entities = append(entities, containerEntity(&bins[i], normalized, true))
 	}
 	return writeJSON(w, entities)
+}
+
+func containerEntity(v *civic.BinView, normalized, withContext bool) object {
+	e := object{{"id", WasteContainerIDPrefix + v.ID}, {"type", "WasteContainer"}}
+	for _, a := range containerAttributes(v) {
+		if !normalized {
+			val := a.value
+			if a.list {
+				val = []any{val}
+			}
+			e = append(e, member{a.name, val})
+			continue
+		}
+		n := object{{"type", a.kind}}
+		switch {
+		case a.kind == "Relationship":
+			n = append(n, member{"object", a.value})
+		case a.dateTime:
+			n = append(n, member{"value", object{{"@type", "DateTime"}, {"@value", a.value}}})
+		default:
+			n = append(n, member{"value", a.value})
+		}
+		if a.unitCode != "" {
+			n = append(n, member{"unitCode", a.unitCode})
+		}
+		if !a.observedAt.IsZero() {
+			n = append(n, member{"observedAt", formatTime(a.observedAt)})
+		}
+		e = append(e, member{a.name, n})
+	}
+	if withContext {
+		e = append(e, member{"@context", []string{WasteManagementContext, NGSILDCoreContext}})
+	}
+	return e
 }
 
 // WriteWasteContainersKeyValues writes bins as a JSON array of FIWARE

@@ -107,6 +107,8 @@ func TestLayout(t *testing.T) {
 				t.Errorf("internal/%s imports internal/bench: only cmd/civic runs the benchmark harnesses", name)
 			case name == "retention" && imp != "civic" && imp != "lifecycle":
 				t.Errorf("internal/retention imports %s: the retention job imports only the standard library, internal/civic and internal/lifecycle", imp)
+			case name == "opendata" && imp != "civic" && imp != "assets" && imp != "httperr":
+				t.Errorf("internal/opendata imports %s: the open data portal imports only internal/civic, internal/assets (FIWARE entities) and internal/httperr; it reads the store through civic.DataStore", imp)
 			case name == "httperr" && imp != "civic":
 				t.Errorf("internal/httperr imports %s: the table of statuses both HTTP adapters share imports only the standard library and internal/civic", imp)
 			}

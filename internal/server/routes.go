@@ -122,6 +122,8 @@ func (s *Server) routes() []route {
 	}
 	// Alerts and notifications (alerts.go).
 	rs = append(rs, s.alertRoutes()...)
+	// Open data: the catalogue, the datasets and NGSI-LD (opendata.go).
+	rs = append(rs, s.opendataRoutes()...)
 	if s.pages != nil {
 		// Everything else: the web dashboard.
 		rs = append(rs, route{"/", s.pages})

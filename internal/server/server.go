@@ -150,6 +150,10 @@ type Deps struct {
 	// used when it implements civic.KPIStore and this is nil. Without
 	// either the endpoint answers 503.
 	KPIs civic.KPIStore
+	// OpenData, if set, serves the open data portal's public routes:
+	// GET /data.json, /data/... (the dataset files) and /ngsi-ld/v1/...
+	// (see opendataRoutes). The /data page itself is the dashboard's.
+	OpenData http.Handler
 	// Location is the city's time zone, for the service day a request
 	// means when it names none and the days and weeks of the KPIs; UTC if
 	// nil.
@@ -172,6 +176,7 @@ type Server struct {
 	plans    civic.PlanStore
 	planner  civic.Planner
 	kpis     civic.KPIStore
+	openData http.Handler
 	loc      *time.Location
 	lorawan  *lorawan
 	metrics  *metrics
@@ -200,6 +205,7 @@ func New(cfg Config, deps Deps) *Server {
 		plans:    deps.Plans,
 		planner:  deps.Planner,
 		kpis:     deps.KPIs,
+		openData: deps.OpenData,
 		loc:      deps.Location,
 	}
 	if s.health == nil {

@@ -34,6 +34,7 @@ var nav = []navItem{
 	{Path: "/kpi", Label: "KPIs", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
 	{Path: "/simulations", Label: "Simulations", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
 	{Path: "/admin", Label: "Admin", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor}},
+	{Path: "/data", Label: "Open data", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
 }
 
 func navFor(p civic.Principal) []navItem {
@@ -98,6 +99,7 @@ func parsePages(a *staticFiles, loc *time.Location) map[string]*template.Templat
 		},
 		"circuity": func() float64 { return circuity },
 		"add":      func(a, b int) int { return a + b },
+		"dataTime": func(t time.Time) string { return dataTime(t, loc) },
 	}
 	names, err := fs.Glob(files, "templates/*.html")
 	if err != nil {

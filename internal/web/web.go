@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/opendata"
 )
 
 // Config is the dashboard's configuration. The zero value is usable.
@@ -97,6 +98,9 @@ type Deps struct {
 	// Admin, if set, lets the admin pages create users, set passwords,
 	// make and revoke API keys and send test notifications (admin.go).
 	Admin *Admin
+	// OpenData, if set, serves the public open data catalogue page /data;
+	// without it the page says open data is not enabled.
+	OpenData *opendata.Portal
 }
 
 // UI is the dashboard. Create it with New; it is safe for concurrent use.
@@ -194,6 +198,7 @@ func New(cfg Config, deps Deps) *UI {
 //	GET  /simulations/{id}/result.json       a run's result
 //	GET  /crew                   my route today, built for a phone (crew)
 //	POST /crew/stops/{id}        a stop report without JavaScript
+//	GET  /data                   the open data catalogue (public)
 //	GET  /login, POST /login     sign in (sets the session cookie)
 //	POST /logout                 sign out
 //	GET  /static/...             embedded static files (hashed names are immutable)
@@ -232,6 +237,7 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /simulations/{id}/result.json", u.reportData(u.simulationResult))
 	mux.HandleFunc("GET /crew", u.page(u.crewPage))
 	mux.HandleFunc("POST /crew/stops/{id}", u.page(u.crewReport))
+	mux.HandleFunc("GET /data", u.dataPage) // public: no login
 	mux.HandleFunc("GET /login", u.loginPage)
 	mux.HandleFunc("POST /login", u.loginSubmit)
 	mux.HandleFunc("POST /logout", u.logout)
