@@ -38,6 +38,7 @@ bench: build
 	$(BIN) bench route --time 30s
 	$(BIN) bench plan --reference 10m
 	$(BIN) bench export
+	$(BIN) bench load --duration 5m
 
 # Every fuzz target for FUZZTIME each (the seed corpora already run in `make test`).
 FUZZTIME ?= 30s

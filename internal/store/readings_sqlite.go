@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -35,6 +36,8 @@ type sqliteWriter struct {
 	insert map[int]*sql.Stmt // rows → prepared multi-row readings INSERT
 	state  map[int]*sql.Stmt // rows → prepared multi-row bin_state upsert
 	args   []any             // reused argument buffer (guarded by the single write connection and mu)
+
+	lastReceived int64 // received_at of the last call, Unix ms (guarded by mu)
 }
 
 func (w *sqliteWriter) close() {
@@ -159,7 +162,14 @@ func (s *Store) writeReadingsSQLite(ctx context.Context, batches [][]civic.Readi
 	if err := w.prepare(ctx, s.wdb); err != nil {
 		return err
 	}
-	var received any = s.stamp().UnixMilli() // boxed once, not per row
+	// received_at tells the rows this call stores from those stored
+	// before (see below): it is unique per call, one millisecond past the
+	// last call's at least.
+	now := s.stamp().UnixMilli()
+	rc := max(now, w.lastReceived+1)
+	w.lastReceived = rc
+	var received any = rc // boxed once, not per row
+	var updated any = now
 	states, _ := binStateRows(batches)
 
 	tx, err := s.wdb.BeginTx(ctx, nil)
@@ -174,57 +184,77 @@ func (s *Store) writeReadingsSQLite(ctx context.Context, batches [][]civic.Readi
 		txState[n] = tx.StmtContext(ctx, w.state[n])
 	}
 	args := w.args
-	var order []int32
+	// Every row of the call, in key order: consecutive inserts then land
+	// on the same B-tree pages, which roughly halves the cost of batches
+	// whose readings interleave many devices. The sort is stable over the
+	// batches in order, so the first of two equal keys (in a batch, or in
+	// the earlier batch) is the one stored. Statements span batches (the
+	// MQTT broker hands in one reading a batch): a statement whose rows
+	// come from one batch, or that stores all its rows, tells each batch's
+	// count by RowsAffected; for one that mixes batches and meets a
+	// duplicate, attributeStored looks its rows up.
+	rows := make([]rowRef, 0, 64)
 	for b, batch := range batches {
-		// Rows go in key order: consecutive inserts then land on the same
-		// B-tree pages, which roughly halves the cost of a batch whose
-		// readings interleave many devices. The sort is stable, so the
-		// first of two equal keys in a batch is the one stored.
-		order = order[:0]
 		for i := range batch {
-			order = append(order, int32(i))
+			rows = append(rows, rowRef{int32(b), int32(i)})
 		}
-		slices.SortStableFunc(order, func(x, y int32) int {
-			rx, ry := &batch[x], &batch[y]
-			if c := strings.Compare(rx.Device, ry.Device); c != 0 {
-				return c
+	}
+	slices.SortStableFunc(rows, func(x, y rowRef) int {
+		rx, ry := &batches[x.b][x.i], &batches[y.b][y.i]
+		if c := strings.Compare(rx.Device, ry.Device); c != 0 {
+			return c
+		}
+		return rx.Time.Compare(ry.Time)
+	})
+	stored := make([]int, len(batches))
+	for i := 0; i < len(rows); {
+		n := chunkFor(len(rows) - i)
+		chunk := rows[i : i+n]
+		a := args[:n*readingParams]
+		mixed := false
+		for k, rf := range chunk {
+			r := &batches[rf.b][rf.i]
+			mixed = mixed || rf.b != chunk[0].b
+			row := a[k*readingParams : (k+1)*readingParams : (k+1)*readingParams]
+			row[0] = r.Device
+			row[1] = r.Time.UnixMilli()
+			row[2] = nullStr(r.Bin)
+			row[3] = fval(r.Fill)
+			row[4] = fval(r.TemperatureC)
+			row[5] = fval(r.Battery)
+			row[6] = fval(r.TiltDeg)
+			row[7] = ival(r.Compactions)
+			row[8] = bval(r.DoorOpen)
+			row[9] = bval(r.Fire)
+			row[10] = fval(r.DistanceMM)
+			row[11] = fval(r.RSSI)
+			row[12] = fval(r.SNR)
+			row[13] = received
+		}
+		res, err := txIns[n].ExecContext(ctx, a...)
+		if err != nil {
+			return err
+		}
+		affected, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		switch {
+		case !mixed:
+			stored[chunk[0].b] += int(affected)
+		case int(affected) == n:
+			for _, rf := range chunk {
+				stored[rf.b]++
 			}
-			return rx.Time.Compare(ry.Time)
-		})
-		stored := 0
-		for i := 0; i < len(batch); {
-			n := chunkFor(len(batch) - i)
-			a := args[:n*readingParams]
-			for k := 0; k < n; k++ {
-				r := &batch[order[i+k]]
-				row := a[k*readingParams : (k+1)*readingParams : (k+1)*readingParams]
-				row[0] = r.Device
-				row[1] = r.Time.UnixMilli()
-				row[2] = nullStr(r.Bin)
-				row[3] = fval(r.Fill)
-				row[4] = fval(r.TemperatureC)
-				row[5] = fval(r.Battery)
-				row[6] = fval(r.TiltDeg)
-				row[7] = ival(r.Compactions)
-				row[8] = bval(r.DoorOpen)
-				row[9] = bval(r.Fire)
-				row[10] = fval(r.DistanceMM)
-				row[11] = fval(r.RSSI)
-				row[12] = fval(r.SNR)
-				row[13] = received
-			}
-			res, err := txIns[n].ExecContext(ctx, a...)
-			if err != nil {
+		default:
+			if err := attributeStored(ctx, tx, batches, rows, i, n, rc, stored); err != nil {
 				return err
 			}
-			affected, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			stored += int(affected)
-			i += n
 		}
-		results[b] = civic.IngestResult{Accepted: stored, Duplicates: len(batch) - stored}
+		i += n
+	}
+	for b, batch := range batches {
+		results[b] = civic.IngestResult{Accepted: stored[b], Duplicates: len(batch) - stored[b]}
 	}
 	for i := 0; i < len(states); {
 		n := chunkFor(len(states) - i)
@@ -242,7 +272,7 @@ func (s *Store) writeReadingsSQLite(ctx context.Context, batches [][]civic.Readi
 			row[7] = bval(r.DoorOpen)
 			row[8] = bval(r.Fire)
 			row[9] = fval(r.RSSI)
-			row[10] = received
+			row[10] = updated
 		}
 		if _, err := txState[n].ExecContext(ctx, a...); err != nil {
 			return err
@@ -262,6 +292,35 @@ func (s *Store) writeReadingsSQLite(ctx context.Context, batches [][]civic.Readi
 	}
 	s.walDirty.Store(true)
 	s.binDevs.committed(pairs)
+	return nil
+}
+
+// rowRef is a reading of a WriteReadings call: batch b, index i.
+type rowRef struct{ b, i int32 }
+
+// attributeStored adds to stored, per batch, the rows rows[i:i+n] stored,
+// after a statement that mixed batches stored fewer than all of them. A
+// row whose key equals the previous row's (in the call's key order) is a
+// duplicate of it; any other row was stored by this call if its
+// received_at is the call's own, rc, unique to the call.
+func attributeStored(ctx context.Context, tx *sql.Tx, batches [][]civic.Reading, rows []rowRef, i, n int, rc int64, stored []int) error {
+	for j := i; j < i+n; j++ {
+		r := &batches[rows[j].b][rows[j].i]
+		if j > 0 {
+			p := &batches[rows[j-1].b][rows[j-1].i]
+			if p.Device == r.Device && p.Time.UnixMilli() == r.Time.UnixMilli() {
+				continue
+			}
+		}
+		var at int64
+		if err := tx.QueryRowContext(ctx, `SELECT received_at FROM readings WHERE device_id = ? AND time = ?`,
+			r.Device, r.Time.UnixMilli()).Scan(&at); err != nil {
+			return fmt.Errorf("store: reading back a stored reading: %w", err)
+		}
+		if at == rc {
+			stored[rows[j].b]++
+		}
+	}
 	return nil
 }
 
