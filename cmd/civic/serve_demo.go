@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	_ "time/tzdata" // --tz works on hosts without a time zone database (the demo's America/New_York too)
 
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/sim"
@@ -36,6 +37,10 @@ var demoUsers = []struct {
 	{"crew", civic.RoleCrew},
 	{"analyst", civic.RoleAnalyst},
 }
+
+// demoTimeZone is the demo city's time zone (it is laid out around
+// Philadelphia's City Hall): --demo uses it unless --tz says otherwise.
+const demoTimeZone = "America/New_York"
 
 func demoPassword(name string) string { return "civic-demo-" + name }
 
