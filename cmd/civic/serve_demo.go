@@ -109,8 +109,10 @@ func setupDemo(ctx context.Context, e *env, a *app, c *config, log *slog.Logger)
 		start = now.Add(-demoBackfill)
 	}
 	d.historyFrom = start
+	faults := sim.DemoFaults() // fires, tilts, stuck sensors and dying batteries, every kind of alert
 	d.sensors = sim.NewSensors(city, sim.SensorParams{
 		Seed:   uint64(c.Seed),
+		Faults: &faults,
 		Start:  start,
 		Policy: sim.Policy{Kind: sim.PolicyThreshold},
 		// Called within Step, on the demo's goroutine, during the history
