@@ -22,6 +22,8 @@ type config struct {
 
 	SecureCookies bool // mark session cookies Secure (behind HTTPS)
 	TileURL       string
+	// TileAttribution credits the tiles on every map.
+	TileAttribution string
 
 	MQTTAddr         string // embedded broker listen address; empty disables it
 	MQTTTLSCert      string // PEM files: when both are set the embedded broker speaks MQTT over TLS
@@ -85,12 +87,13 @@ func serveFlags(fs *flag.FlagSet, c *config, getenv func(string) string) {
 	fs.StringVar(&c.Addr, "addr", envOr(getenv, "CIVIC_ADDR", "127.0.0.1:8080"), "HTTP listen address (env CIVIC_ADDR)")
 	fs.StringVar(&c.LogLevel, "log-level", envOr(getenv, "CIVIC_LOG_LEVEL", "info"), "log level: debug, info, warn, error (env CIVIC_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", envOr(getenv, "CIVIC_LOG_FORMAT", "json"), "log format: json or text (env CIVIC_LOG_FORMAT)")
-	fs.StringVar(&c.TimeZone, "tz", envOr(getenv, "CIVIC_TZ", "UTC"), "the city's time zone, e.g. America/New_York (env CIVIC_TZ)")
+	fs.StringVar(&c.TimeZone, "tz", envOr(getenv, "CIVIC_TZ", ""), "the city's time zone for every page and export, e.g. America/New_York (env CIVIC_TZ; default UTC, or the demo city's with --demo)")
 	fs.BoolVar(&c.SecureCookies, "secure-cookies", envBool(getenv, "CIVIC_SECURE_COOKIES", false), "mark session cookies Secure; set when served over HTTPS (env CIVIC_SECURE_COOKIES)")
 	fs.StringVar(&c.PlanAt, "plan-at", envOr(getenv, "CIVIC_PLAN_AT", "18:00"), "local time HH:MM at which the next day is planned; empty disables the nightly plan (env CIVIC_PLAN_AT)")
 	planFlags(fs, c, getenv)
 	opsFlags(fs, &c.opsConfig, getenv)
 	fs.StringVar(&c.TileURL, "tile-url", envOr(getenv, "CIVIC_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"), "map tile URL template (env CIVIC_TILE_URL)")
+	fs.StringVar(&c.TileAttribution, "tile-attribution", envOr(getenv, "CIVIC_TILE_ATTRIBUTION", "© OpenStreetMap contributors"), "credit shown on every map for its tiles (env CIVIC_TILE_ATTRIBUTION)")
 	fs.StringVar(&c.MQTTAddr, "mqtt-addr", envOr(getenv, "CIVIC_MQTT_ADDR", "127.0.0.1:1883"), "embedded MQTT broker address; empty disables it (env CIVIC_MQTT_ADDR)")
 	fs.StringVar(&c.MQTTTLSCert, "mqtt-tls-cert", getenv("CIVIC_MQTT_TLS_CERT"), "PEM certificate of the embedded broker; with --mqtt-tls-key it speaks MQTT over TLS (env CIVIC_MQTT_TLS_CERT)")
 	fs.StringVar(&c.MQTTTLSKey, "mqtt-tls-key", getenv("CIVIC_MQTT_TLS_KEY"), "PEM private key of the embedded broker (env CIVIC_MQTT_TLS_KEY)")
@@ -164,6 +167,12 @@ func (c *config) finishServe() error {
 	}
 	if c.PlanTime <= 0 {
 		return usageErrorf("--plan-time must be positive")
+	}
+	if c.TimeZone == "" {
+		c.TimeZone = "UTC"
+		if c.Demo {
+			c.TimeZone = demoTimeZone
+		}
 	}
 	if c.TimeZone != "" {
 		if _, err := time.LoadLocation(c.TimeZone); err != nil {

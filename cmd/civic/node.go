@@ -121,7 +121,7 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 	if n.portal, err = newPortal(c, n.app.store, log); err != nil {
 		return nil, err
 	}
-	n.ui = web.New(web.Config{TileURL: c.TileURL, SecureCookies: c.SecureCookies, Location: loc}, web.Deps{
+	n.ui = web.New(web.Config{TileURL: c.TileURL, TileAttribution: c.TileAttribution, SecureCookies: c.SecureCookies, Location: loc}, web.Deps{
 		Store: n.app.store,
 		Login: func(ctx context.Context, name, password string) (string, time.Time, error) {
 			token, s, _, err := n.app.auth.Login(ctx, name, password)

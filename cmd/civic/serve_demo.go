@@ -8,6 +8,7 @@ import (
 	"slices"
 	"sync"
 	"time"
+	_ "time/tzdata" // --tz works on hosts without a time zone database (the demo's America/New_York too)
 
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/sim"
@@ -36,6 +37,10 @@ var demoUsers = []struct {
 	{"crew", civic.RoleCrew},
 	{"analyst", civic.RoleAnalyst},
 }
+
+// demoTimeZone is the demo city's time zone (it is laid out around
+// Philadelphia's City Hall): --demo uses it unless --tz says otherwise.
+const demoTimeZone = "America/New_York"
 
 func demoPassword(name string) string { return "civic-demo-" + name }
 
@@ -104,8 +109,10 @@ func setupDemo(ctx context.Context, e *env, a *app, c *config, log *slog.Logger)
 		start = now.Add(-demoBackfill)
 	}
 	d.historyFrom = start
+	faults := sim.DemoFaults() // fires, tilts, stuck sensors and dying batteries, every kind of alert
 	d.sensors = sim.NewSensors(city, sim.SensorParams{
 		Seed:   uint64(c.Seed),
+		Faults: &faults,
 		Start:  start,
 		Policy: sim.Policy{Kind: sim.PolicyThreshold},
 		// Called within Step, on the demo's goroutine, during the history

@@ -11,11 +11,12 @@ type FaultStats struct {
 	Dying       int // devices with a failing battery
 	Dead        int // devices gone silent
 	Collections int // automatic collections
+	Tilts       int // bins knocked over
 }
 
 func (s *Sensors) FaultStats() FaultStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.stats
-	return FaultStats{st.readings, st.lost, st.zero, st.stuck, st.fires, st.dying, st.dead, st.collections}
+	return FaultStats{st.readings, st.lost, st.zero, st.stuck, st.fires, st.dying, st.dead, st.collections, st.tilts}
 }

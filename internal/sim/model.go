@@ -118,8 +118,10 @@ func (s *Sensors) day(b *binState, d int64) dayInfo {
 	z := r.NormFloat64()
 	uS, tS, dS := r.Float64(), r.Float64(), r.Float64()
 	uF, tF, dF, pF := r.Float64(), r.Float64(), r.Float64(), r.Float64()
+	// Draws added later come after the earlier ones, for the same reason.
+	uT, tT, dT, aT := r.Float64(), r.Float64(), r.Float64(), r.Float64()
 	info.factor = math.Exp(dayFactorSigma*z - dayFactorSigma*dayFactorSigma/2)
-	info.stuckAt, info.fireAt = -1, -1
+	info.stuckAt, info.fireAt, info.tiltAt = -1, -1, -1
 	if uS < s.faults.StuckPerDay {
 		info.stuckAt = int64(tS * secondsPerDay)
 		info.stuckFor = int64((6 + 42*dS) * secondsPerHour)
@@ -128,6 +130,11 @@ func (s *Sensors) day(b *binState, d int64) dayInfo {
 		info.fireAt = int64((10 + 12*tF) * secondsPerHour)
 		info.fireFor = int64((1 + 2*dF) * secondsPerHour)
 		info.firePeak = 60 + 80*pF
+	}
+	if uT < s.faults.TiltPerDay {
+		info.tiltAt = int64((6 + 18*tT) * secondsPerHour)
+		info.tiltFor = int64((2 + 24*dT) * secondsPerHour)
+		info.tiltDeg = 60 + 35*aT
 	}
 	b.dayCache, b.dayInfo = d, info
 	return info
@@ -253,6 +260,12 @@ func (s *Sensors) faultsFor(d *devState, b *binState, day int64) {
 			d.fireFrom, d.fireTo, d.firePeak = m+info.fireAt, m+info.fireAt+info.fireFor, info.firePeak
 			if d.fireFrom >= s.start {
 				s.stats.fires++
+			}
+		}
+		if info.tiltAt >= 0 {
+			d.tiltFrom, d.tiltTo, d.tiltDeg = m+info.tiltAt, m+info.tiltAt+info.tiltFor, info.tiltDeg
+			if d.tiltFrom >= s.start {
+				s.stats.tilts++
 			}
 		}
 	}

@@ -102,7 +102,11 @@ func (s *Sensors) read(d *devState, t int64) (civic.Reading, bool) {
 		return rd, true
 	}
 	rd.DistanceMM = a.float(dist)
-	rd.TiltDeg = a.float(math.Round(math.Max(0, d.tilt0+0.3*nTilt)*10) / 10)
+	tilt := math.Max(0, d.tilt0+0.3*nTilt)
+	if t >= d.tiltFrom && t < d.tiltTo {
+		tilt = d.tiltDeg + 0.3*nTilt // knocked over
+	}
+	rd.TiltDeg = a.float(math.Round(tilt*10) / 10)
 	rd.SNR = a.float(math.Round(math.Max(-20, math.Min(15, (rssi+122)/4+1.5*nSNR))*4) / 4)
 	return rd, true
 }

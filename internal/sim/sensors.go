@@ -29,6 +29,11 @@ type Faults struct {
 	// climbs 60-140 °C above ambient over ten minutes and the sensor
 	// raises its fire flag from 50 °C.
 	FirePerDay float64
+	// TiltPerDay is the chance, per bin and day, that the bin is knocked
+	// over (a car, a storm, vandals): from a time between 06:00 and
+	// midnight its sensor reports a tilt of 60-95° for 2 to 26 hours,
+	// until a crew sets it upright.
+	TiltPerDay float64
 }
 
 // DefaultFaults returns the fault rates used when SensorParams.Faults is
@@ -44,6 +49,19 @@ func DefaultFaults() Faults {
 		DyingBattery: 0.01,
 		FirePerDay:   0.0001,
 	}
+}
+
+// DemoFaults returns the fault rates of the demo city (`civic serve
+// --demo`): DefaultFaults with fires three times as often and bins knocked
+// over, so that in a city of a thousand bins a supervisor sees a fire
+// every three days or so, a tilted bin about every other day, stuck
+// sensors daily and a few failing batteries: every kind of alert within a
+// session of the accelerated demo, at rates a large city could see.
+func DemoFaults() Faults {
+	f := DefaultFaults()
+	f.FirePerDay = 0.0003
+	f.TiltPerDay = 0.0005
+	return f
 }
 
 // PolicyKind names an automatic collection policy.
@@ -195,6 +213,7 @@ type Sensors struct {
 // stats counts injected faults, for tests.
 type stats struct {
 	readings, lost, zero, stuck, fires, dying, dead, collections int
+	tilts                                                        int
 }
 
 // event is an Event with times in Unix seconds and names resolved.
@@ -278,6 +297,8 @@ type devState struct {
 	lastFill, lastDist float64
 	fireFrom, fireTo   int64
 	firePeak           float64
+	tiltFrom, tiltTo   int64
+	tiltDeg            float64
 }
 
 // dayInfo is what a bin's day holds, drawn from a generator seeded by the
@@ -287,6 +308,8 @@ type dayInfo struct {
 	stuckAt, stuckFor int64   // seconds after midnight; stuckAt < 0: none
 	fireAt, fireFor   int64
 	firePeak          float64 // °C above ambient
+	tiltAt, tiltFor   int64   // tiltAt < 0: none
+	tiltDeg           float64
 }
 
 const dayFactorSigma = 0.25
@@ -399,6 +422,7 @@ func NewSensors(city *City, p SensorParams) *Sensors {
 			faultDay:  math.MinInt64,
 			stuckFrom: math.MaxInt64,
 			fireFrom:  math.MaxInt64,
+			tiltFrom:  math.MaxInt64,
 		}
 		switch d.Kind {
 		case "laser":

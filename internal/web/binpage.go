@@ -125,10 +125,11 @@ func (u *UI) binForecast(r *http.Request, d *binData) {
 		d.ForecastNote = "forecast unavailable"
 		return
 	}
-	d.Forecast = newForecastView(fc)
+	d.Forecast = newForecastView(fc, u.cfg.Location)
 }
 
-func newForecastView(fc civic.Forecast) *forecastView {
+// Times are written in loc, the city's time zone.
+func newForecastView(fc civic.Forecast, loc *time.Location) *forecastView {
 	v := &forecastView{Now: fc.Now.Unix(), Fill: math.Round(fc.Fill*1000) / 10, Threshold: math.Round(fc.Threshold*1000) / 10}
 	switch {
 	case fc.FullAt == nil:
@@ -147,7 +148,7 @@ func newForecastView(fc civic.Forecast) *forecastView {
 			}
 			v.Text += " (" + bandText(hoursText(lo), hi) + ")"
 		}
-		v.Text += ", " + fc.FullAt.UTC().Format("Mon 15:04") + " UTC"
+		v.Text += ", " + fc.FullAt.In(loc).Format("Mon 15:04 MST")
 	}
 	return v
 }

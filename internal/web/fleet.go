@@ -283,7 +283,7 @@ func (u *UI) fleetCSV(w http.ResponseWriter, r *http.Request, _ civic.Principal)
 		d := row.Device
 		seen := ""
 		if !row.Seen.IsZero() {
-			seen = row.Seen.UTC().Format(time.RFC3339)
+			seen = row.Seen.In(u.cfg.Location).Format(time.RFC3339)
 		}
 		var uplinks, rate, failures, trend string
 		if h := row.Stats; h != nil {

@@ -202,6 +202,8 @@ func New(cfg Config, deps Deps) *UI {
 //	GET  /login, POST /login     sign in (sets the session cookie)
 //	POST /logout                 sign out
 //	GET  /static/...             embedded static files (hashed names are immutable)
+//	GET  /favicon.ico            the logo, to anyone
+//	GET  /admin/...              admin pages: assets, users, keys, alert rules, notifications (admin.go)
 func (u *UI) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", u.page(u.mapPage))
@@ -243,6 +245,7 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("POST /logout", u.logout)
 	mux.Handle("GET /static/", u.static)
 	u.adminRoutes(mux) // admin.go: GET /admin and below
+	mux.HandleFunc("GET /favicon.ico", u.favicon)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, pattern := mux.Handler(r); pattern == "" {
 			u.notFound(w, r)

@@ -50,18 +50,25 @@
     el.classList.add("notiles");
   }
 
+  // clusterIcon colours a cluster by the share of its bins that are urgent
+  // (90 % full or more), not by its fullest bin: a city-wide view then
+  // shows where the work is, not a single red dot everywhere.
   function clusterIcon(c) {
     var kids = c.getAllChildMarkers();
-    var worst = -1, alerts = 0;
+    var urgent = 0, alerts = 0;
     for (var i = 0; i < kids.length; i++) {
-      if (kids[i].options.lvl > worst) worst = kids[i].options.lvl;
+      if (kids[i].options.lvl >= 3) urgent++;
       if (kids[i].options.alert) alerts++;
     }
     var n = c.getChildCount();
+    var share = kids.length ? urgent / kids.length : 0;
+    var lv = urgent === 0 ? 0 : share < 0.1 ? 1 : share < 0.25 ? 2 : share < 0.5 ? 3 : 4;
     var size = n < 100 ? 34 : n < 1000 ? 42 : 50;
+    var title = urgent + " of " + n + " bins 90 % full or more" + (alerts ? ", " + alerts + " with alerts" : "");
     return L.divIcon({
-      className: "bin-cluster lvl-" + worst,
-      html: "<span>" + n + (alerts ? "<i title=\"" + alerts + " with alerts\">!</i>" : "") + "</span>",
+      className: "bin-cluster lvl-" + lv,
+      html: "<span title=\"" + title + "\" data-urgent=\"" + urgent + "\" data-share=\"" + Math.round(share * 100) + "\">" + n +
+        (alerts ? "<i>!</i>" : "") + "</span>",
       iconSize: [size, size],
     });
   }
