@@ -27,6 +27,22 @@ func rounded(name string, decimals int, description string) civic.DataColumn {
 // member or reporter, no device credential, no free-text note. The
 // privacy test (TestPublishedDataHoldsNoSecrets) publishes every dataset
 // and looks for them.
+//
+// To publish another dataset, append a declaration: a lower-case Name (its
+// URL), Title, Description, Keywords, Frequency; Columns, each named as
+// Source's SQL names it, with a type and a description (rounded(...) for
+// a number published at fewer decimals: locations that could point at a
+// person, say); Key, a unique key that is the default order; Lat and Lon
+// when rows have a location (then GeoJSON too); Source.SQL (and
+// Source.Postgres where the dialects differ: on SQLite time columns must
+// come out in the store's text form, dates as YYYY-MM-DD) and
+// Source.Version, queries of (newest time, count) that change when the
+// rows do. Then give the fixture in fixture_test.go rows for it (and any
+// personal data its tables hold, in secrets), and its row count in
+// TestEveryDatasetInEveryFormat: every format, the query parameters, the
+// catalogue and the privacy test then cover it. Operators may round its
+// locations further with Config.LocationDecimals (civic serve
+// --data-location-decimals NAME=N).
 var Datasets = []Dataset{
 	{
 		Name:  "bins",
