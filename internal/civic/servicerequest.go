@@ -522,8 +522,78 @@ type ServiceRequestStore interface {
 	// differs from r.UpdatedAt (someone changed it meanwhile).
 	UpdateServiceRequest(ctx context.Context, r *ServiceRequest, note *RequestNote) error
 	RequestNotes(ctx context.Context, id string, publicOnly bool) ([]RequestNote, error)
-	RequestMedia(ctx context.Context, requestID string, mediaID int64) (RequestMedia, error)
+	// RequestMedia returns the request's index-th photo, from 1.
+	RequestMedia(ctx context.Context, requestID string, index int) (RequestMedia, error)
 	// OpenBinRequests lists the open, visible requests of waste-linked
 	// services about bins.
 	OpenBinRequests(ctx context.Context) ([]BinRequest, error)
+}
+
+// Submission is a report as a reporter sends it, before validation.
+type Submission struct {
+	Request ServiceRequest
+	// Attributes are the raw attribute values by code.
+	Attributes map[string][]string
+	Media      []RequestMedia
+	// Source identifies the sender for rate limits: "ip:ADDR" for
+	// anonymous reporters, "key:ID" for Open311 clients.
+	Source string
+	// Author names the reporter in the history ("anonymous", a key name).
+	Author string
+	// Force submits even when duplicates are found (the reporter saw them).
+	Force bool
+}
+
+// SubmitResult is what a submission produced.
+type SubmitResult struct {
+	// Request is the stored request; its ID is empty when Duplicates were
+	// found and the submission was not forced.
+	Request ServiceRequest
+	// Duplicates are open requests for the same service nearby, newest
+	// first.
+	Duplicates []ServiceRequest
+	// Notice is shown to the reporter (GeoReport service_notice).
+	Notice string
+}
+
+// RequestAction is one staff action on a service request.
+type RequestAction struct {
+	// Action is one of acknowledge, assign, start, close, reopen, note,
+	// merge, hide, approve.
+	Action string `json:"action"`
+	// Department and AssignedTo, for assign.
+	Department string `json:"department,omitempty"`
+	AssignedTo string `json:"assigned_to,omitempty"`
+	// Reason, for close.
+	Reason CloseReason `json:"reason,omitempty"`
+	// Text is the note; Public makes it visible to everyone (it becomes
+	// the request's status notes). Required for note and hide (the
+	// moderation reason).
+	Text   string `json:"text,omitempty"`
+	Public bool   `json:"public,omitempty"`
+	// Into is the request a duplicate is merged into, for merge.
+	Into string `json:"into,omitempty"`
+}
+
+// ServiceDesk is the 311 service: the catalogue, submissions with
+// duplicate detection and spam holds, and the staff workflow. The
+// GeoReport API, the JSON API and the pages all go through it.
+type ServiceDesk interface {
+	Services(ctx context.Context, all bool) ([]Service, error)
+	Service(ctx context.Context, code string) (Service, error)
+	// SaveService creates (create true) or replaces a service; it needs
+	// PermOperate.
+	SaveService(ctx context.Context, p Principal, s *Service, create bool) error
+	Submit(ctx context.Context, sub Submission) (SubmitResult, error)
+	Request(ctx context.Context, id string) (ServiceRequest, error)
+	Requests(ctx context.Context, f ServiceRequestFilter) ([]ServiceRequest, error)
+	Notes(ctx context.Context, id string, publicOnly bool) ([]RequestNote, error)
+	// Media returns the request's index-th photo, from 1.
+	Media(ctx context.Context, id string, index int) (RequestMedia, error)
+	// Duplicates lists open requests of the same service near r.
+	Duplicates(ctx context.Context, r ServiceRequest) ([]ServiceRequest, error)
+	// Act applies a staff action; it needs PermOperate. Errors: Invalid
+	// (a transition the workflow does not allow, a missing reason),
+	// NotFound, Conflict.
+	Act(ctx context.Context, p Principal, id string, a RequestAction) (ServiceRequest, error)
 }

@@ -459,17 +459,18 @@ func scanNote(row rowScanner) (civic.RequestNote, error) {
 	return n, err
 }
 
-// RequestMedia implements civic.ServiceRequestStore. Errors: NotFound.
-func (s *Store) RequestMedia(ctx context.Context, reqID string, mediaID int64) (civic.RequestMedia, error) {
+// RequestMedia implements civic.ServiceRequestStore: the request's
+// index-th photo, counting from 1. Errors: NotFound.
+func (s *Store) RequestMedia(ctx context.Context, reqID string, index int) (civic.RequestMedia, error) {
 	var m civic.RequestMedia
 	n, ok := requestID(reqID)
-	if !ok {
+	if !ok || index < 1 {
 		return m, notFound("media", reqID)
 	}
-	err := s.rdb.QueryRowContext(ctx, `SELECT id, content_type, data FROM service_request_media WHERE request_id = $1 AND id = $2`,
-		n, mediaID).Scan(&m.ID, &m.ContentType, &m.Data)
+	err := s.rdb.QueryRowContext(ctx, fmt.Sprintf(`SELECT id, content_type, data FROM service_request_media WHERE request_id = $1
+		ORDER BY id LIMIT 1 OFFSET %d`, index-1), n).Scan(&m.ID, &m.ContentType, &m.Data)
 	if err == sql.ErrNoRows {
-		return m, notFound("media", strconv.FormatInt(mediaID, 10))
+		return m, notFound("media", reqID+"/"+strconv.Itoa(index))
 	}
 	m.RequestID = reqID
 	return m, s.fail(errCtx{op: "get request media"}, err)

@@ -86,11 +86,13 @@ func TestServiceRequestStore(t *testing.T) {
 		}
 		_, err = s.ServiceRequest(ctx, "abc")
 		wantKind(t, "ServiceRequest bad id", err, civic.NotFound)
-		m, err := s.RequestMedia(ctx, r.ID, media[0].ID)
+		m, err := s.RequestMedia(ctx, r.ID, 1)
 		must(t, "RequestMedia", err)
-		if string(m.Data) != "\x89PNG..." || m.ContentType != "image/png" {
+		if string(m.Data) != "\x89PNG..." || m.ContentType != "image/png" || m.ID != media[0].ID {
 			t.Errorf("RequestMedia = %+v", m)
 		}
+		_, err = s.RequestMedia(ctx, r.ID, 2)
+		wantKind(t, "RequestMedia 2", err, civic.NotFound)
 
 		for _, c := range []struct {
 			name string
