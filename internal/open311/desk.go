@@ -354,9 +354,9 @@ func sniffImage(b []byte) string {
 }
 
 var (
-	linkRE   = regexp.MustCompile(`(?i)https?://|www\.`)
-	tagRE    = regexp.MustCompile(`<\s*/?\s*[a-zA-Z][^>]*>`)
-	spamRE   = regexp.MustCompile(`(?i)\b(viagra|cialis|casino|crypto ?currency|bitcoin|forex|payday loan|escort|porn|seo services|buy followers)\b`)
+	linkRE = regexp.MustCompile(`(?i)https?://|www\.`)
+	tagRE  = regexp.MustCompile(`<\s*/?\s*[a-zA-Z][^>]*>`)
+	spamRE = regexp.MustCompile(`(?i)\b(viagra|cialis|casino|crypto ?currency|bitcoin|forex|payday loan|escort|porn|seo services|buy followers)\b`)
 )
 
 // spamReason says why a report looks like spam, or "" if it does not:
