@@ -582,7 +582,7 @@ type ServiceDesk interface {
 	Services(ctx context.Context, all bool) ([]Service, error)
 	Service(ctx context.Context, code string) (Service, error)
 	// SaveService creates (create true) or replaces a service; it needs
-	// PermOperate.
+	// PermManageAccess (admins).
 	SaveService(ctx context.Context, p Principal, s *Service, create bool) error
 	Submit(ctx context.Context, sub Submission) (SubmitResult, error)
 	Request(ctx context.Context, id string) (ServiceRequest, error)

@@ -122,6 +122,8 @@ func (s *Server) routes() []route {
 	}
 	// Alerts and notifications (alerts.go).
 	rs = append(rs, s.alertRoutes()...)
+	// 311: the staff API and GeoReport v2 (servicerequests.go).
+	rs = append(rs, s.open311Routes()...)
 	if s.pages != nil {
 		// Everything else: the web dashboard.
 		rs = append(rs, route{"/", s.pages})

@@ -150,6 +150,12 @@ type Deps struct {
 	// used when it implements civic.KPIStore and this is nil. Without
 	// either the endpoint answers 503.
 	KPIs civic.KPIStore
+	// ServiceDesk, if set, serves the 311 staff API (/api/v1/services,
+	// /api/v1/service-requests); without it those answer 503.
+	ServiceDesk civic.ServiceDesk
+	// Open311, if set, serves GeoReport v2 under /open311/v2/ behind the
+	// server's middleware.
+	Open311 http.Handler
 	// Location is the city's time zone, for the service day a request
 	// means when it names none and the days and weeks of the KPIs; UTC if
 	// nil.
@@ -173,6 +179,8 @@ type Server struct {
 	planner  civic.Planner
 	kpis     civic.KPIStore
 	loc      *time.Location
+	desk     civic.ServiceDesk
+	open311  http.Handler
 	lorawan  *lorawan
 	metrics  *metrics
 	limits   *limiters
@@ -201,6 +209,8 @@ func New(cfg Config, deps Deps) *Server {
 		planner:  deps.Planner,
 		kpis:     deps.KPIs,
 		loc:      deps.Location,
+		desk:     deps.ServiceDesk,
+		open311:  deps.Open311,
 	}
 	if s.health == nil {
 		s.health, _ = deps.Store.(civic.DeviceHealthStore)
