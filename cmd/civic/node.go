@@ -16,6 +16,7 @@ import (
 	"github.com/civic-city/civic/internal/forecast"
 	"github.com/civic-city/civic/internal/ingest"
 	"github.com/civic-city/civic/internal/mqtt"
+	"github.com/civic-city/civic/internal/open311"
 	"github.com/civic-city/civic/internal/plan"
 	"github.com/civic-city/civic/internal/server"
 	"github.com/civic-city/civic/internal/store"
@@ -43,6 +44,8 @@ type node struct {
 	planner   *plan.Service
 	ui        *web.UI
 	api       *server.Server
+	desk      *open311.Desk    // 311 (open311.go)
+	geo       *open311.Handler // GeoReport v2
 
 	// Set by start.
 	started  bool
@@ -108,6 +111,9 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 		Logger:   log,
 		OnCommit: n.readingsCommitted,
 	})
+	if n.desk, n.geo, err = open311Parts(ctx, n.app, c, loc, n.clock, log); err != nil {
+		return nil, fmt.Errorf("311: %w", err)
+	}
 	if n.planner, err = newPlanner(n.app, c, loc, n.clock, log, n.alerts, n.forecasts, n.singleton, c.PlanAt, n.binCollected); err != nil {
 		return nil, err
 	}
@@ -137,6 +143,7 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 	n.api = server.New(server.Config{SecureCookies: c.SecureCookies, LoRaWANSecrets: secrets}, server.Deps{
 		Store: n.app.store, Ingester: n.writer, Auth: n.app.auth, Logger: log, Now: n.app.now, Pages: n.ui.Handler(),
 		Forecaster: n.forecasts, Alerts: n.alerts, Plans: n.app.store, Planner: n.planner, Location: loc,
+		ServiceDesk: n.desk, Open311: n.geo,
 	})
 	return n, nil
 }
@@ -262,10 +269,11 @@ func (n *node) readingsCommitted(rs []civic.Reading) {
 	n.ui.Publish(rs)
 }
 
-// binCollected follows a crew's collection of a bin, once committed: the
-// bin's live state is empty now, on the map here and, through the live
-// events, on every node.
+// binCollected follows a crew's collection of a bin, once committed: its
+// open 311 requests close, and the bin's live state is empty now, on the
+// map here and, through the live events, on every node.
 func (n *node) binCollected(binID string) {
+	n.requestsCollected(binID)
 	n.ui.RefreshBins(context.Background(), binID)
 	n.events.ReadingsCommitted([]civic.Reading{{Bin: binID}})
 }

@@ -489,10 +489,11 @@ type ServiceRequestFilter struct {
 
 // BinRequest is an open request about a bin that makes it must-go.
 type BinRequest struct {
-	BinID       string `json:"bin_id"`
-	RequestID   string `json:"request_id"`
-	ServiceName string `json:"service_name"`
-	Description string `json:"description"`
+	BinID       string    `json:"bin_id"`
+	RequestID   string    `json:"request_id"`
+	ServiceName string    `json:"service_name"`
+	Description string    `json:"description"`
+	RequestedAt time.Time `json:"requested_at"`
 }
 
 // ServiceRequestStore keeps the 311 catalogue and service requests.

@@ -44,6 +44,7 @@ type HandlerOptions struct {
 	ClientIP func(r *http.Request) string
 	// Jurisdiction is this endpoint's jurisdiction_id; a request naming
 	// another one gets 404. Requests may leave it out (one jurisdiction).
+	// Empty accepts any.
 	Jurisdiction string
 	// BaseURL is civic's public URL (scheme://host), for the discovery
 	// document and media URLs; taken from the request when empty.
@@ -202,7 +203,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, format string, er
 
 // checkJurisdiction answers 404 for a jurisdiction_id that is not ours.
 func (h *Handler) checkJurisdiction(v url.Values) error {
-	if j := strings.TrimSpace(v.Get("jurisdiction_id")); j != "" && j != h.o.Jurisdiction {
+	if j := strings.TrimSpace(v.Get("jurisdiction_id")); j != "" && h.o.Jurisdiction != "" && j != h.o.Jurisdiction {
 		return errStatus(http.StatusNotFound, "jurisdiction_id %q not found", j)
 	}
 	return nil

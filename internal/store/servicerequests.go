@@ -478,12 +478,12 @@ func (s *Store) RequestMedia(ctx context.Context, reqID string, index int) (civi
 
 // OpenBinRequests implements civic.ServiceRequestStore.
 func (s *Store) OpenBinRequests(ctx context.Context) ([]civic.BinRequest, error) {
-	return list(ctx, s, "list open bin requests", `SELECT r.object_id, r.id, v.name, r.description`+requestFrom+`
+	return list(ctx, s, "list open bin requests", `SELECT r.object_id, r.id, v.name, r.description, r.requested_at`+requestFrom+`
 		WHERE v.waste_link = $1 AND r.object_type = 'bin' AND r.object_id <> '' AND r.status <> 'closed' AND r.moderation <> 'hidden'
 		ORDER BY r.object_id, r.id`, func(row rowScanner) (civic.BinRequest, error) {
 		var b civic.BinRequest
 		var id int64
-		err := row.Scan(&b.BinID, &id, &b.ServiceName, &b.Description)
+		err := row.Scan(&b.BinID, &id, &b.ServiceName, &b.Description, scanTime{&b.RequestedAt})
 		b.RequestID = strconv.FormatInt(id, 10)
 		return b, err
 	}, true)
