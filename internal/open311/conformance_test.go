@@ -323,3 +323,26 @@ func TestDefaultRangeAndLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestCacheFollowsChanges checks that a cached list answer is not served
+// after a change through the desk.
+func TestCacheFollowsChanges(t *testing.T) {
+	f := newFixture(t, "sqlite")
+	ctx := context.Background()
+	if r := f.post("requests.json", f.goodForm()); r.status != 200 {
+		t.Fatalf("post: %d %s", r.status, r.body)
+	}
+	first := f.get("requests.json?status=open")
+	if got := ids(t, "json", first); len(got) != 1 {
+		t.Fatalf("open requests %v", got)
+	}
+	if again := f.get("requests.json?status=open"); string(again.body) != string(first.body) {
+		t.Errorf("the same query answered differently with no change")
+	}
+	if _, err := f.desk.Act(ctx, f.supervis, ids(t, "json", first)[0], civic.RequestAction{Action: "close", Reason: civic.CloseFixed}); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(t, "json", f.get("requests.json?status=open")); len(got) != 0 {
+		t.Errorf("after closing, status=open still lists %v (a stale cached answer)", got)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -52,7 +53,14 @@ type Desk struct {
 	o      Options
 	mu     sync.Mutex
 	limits map[string]*rate.Limiter
+	// gen counts the changes made through this desk; GeoReport answers
+	// cached under an older generation are stale.
+	gen atomic.Uint64
 }
+
+// Generation is a number that changes whenever a request or service is
+// changed through the desk.
+func (d *Desk) Generation() uint64 { return d.gen.Load() }
 
 var _ civic.ServiceDesk = (*Desk)(nil)
 
@@ -122,6 +130,7 @@ func (d *Desk) SaveService(ctx context.Context, p civic.Principal, s *civic.Serv
 	if s.Attributes == nil {
 		s.Attributes = []civic.ServiceAttribute{}
 	}
+	defer d.gen.Add(1)
 	if create {
 		return d.o.Store.CreateService(ctx, s)
 	}
@@ -237,6 +246,7 @@ func (d *Desk) Submit(ctx context.Context, sub civic.Submission) (civic.SubmitRe
 	if err := d.o.Store.CreateServiceRequest(ctx, &r, &first, sub.Media); err != nil {
 		return res, err
 	}
+	d.gen.Add(1)
 	res.Request = r
 	switch {
 	case r.Moderation == civic.ModHeld:

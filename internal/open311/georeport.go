@@ -54,12 +54,19 @@ type HandlerOptions struct {
 	// Location is the time zone dates are written in; UTC by default.
 	Location *time.Location
 	// Now is the clock of the default date range; time.Now by default.
-	Now    func() time.Time
-	Logger *slog.Logger
+	Now func() time.Time
+	// CacheTTL is how long a GET requests answer may be reused while
+	// nothing changes through the desk (answerCache); 2 s by default,
+	// negative turns the cache off.
+	CacheTTL time.Duration
+	Logger   *slog.Logger
 }
 
 // Handler serves GeoReport v2 under Prefix.
-type Handler struct{ o HandlerOptions }
+type Handler struct {
+	o     HandlerOptions
+	cache *answerCache
+}
 
 // NewHandler returns the GeoReport v2 handler.
 func NewHandler(o HandlerOptions) *Handler {
@@ -87,7 +94,14 @@ func NewHandler(o HandlerOptions) *Handler {
 	if o.KeyService == "" {
 		o.KeyService = "Ask the city's technology office for an API key with the open311 scope (civic key add --scope open311)."
 	}
-	return &Handler{o: o}
+	h := &Handler{o: o}
+	if o.CacheTTL == 0 {
+		o.CacheTTL = 2 * time.Second
+	}
+	if o.CacheTTL > 0 {
+		h.cache = &answerCache{ttl: o.CacheTTL, m: map[string]cachedAnswer{}}
+	}
+	return h
 }
 
 // geoError is a GeoReport error: an HTTP status and a description.
@@ -511,11 +525,13 @@ func (h *Handler) list(w http.ResponseWriter, r *http.Request, f string) error {
 	if err != nil {
 		return err
 	}
-	rs, err := h.o.Desk.Requests(r.Context(), q)
-	if err != nil {
-		return err
-	}
-	return h.writeRequests(w, r, f, rs, ext)
+	return h.cached(w, r, func(w http.ResponseWriter) error {
+		rs, err := h.o.Desk.Requests(r.Context(), q)
+		if err != nil {
+			return err
+		}
+		return h.writeRequests(w, r, f, rs, ext)
+	})
 }
 
 func (h *Handler) one(w http.ResponseWriter, r *http.Request, f, id string) error {

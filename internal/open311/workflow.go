@@ -142,6 +142,7 @@ func (d *Desk) Act(ctx context.Context, p civic.Principal, id string, a civic.Re
 			return r, err
 		}
 		back := civic.RequestNote{Author: p.Name, Type: "note", Status: into.Status, Text: "Request " + r.ID + " merged into this one."}
+		defer d.gen.Add(1)
 		if err := d.o.Store.UpdateServiceRequest(ctx, &into, &back); err != nil {
 			d.o.Logger.WarnContext(ctx, "merge: note on the target failed", "request", into.ID, "err", err)
 		}
@@ -176,7 +177,9 @@ func (d *Desk) commitOne(ctx context.Context, r *civic.ServiceRequest, n *civic.
 	if n.Public {
 		r.StatusNotes = n.Text
 	}
-	if err := d.o.Store.UpdateServiceRequest(ctx, r, n); err != nil {
+	err := d.o.Store.UpdateServiceRequest(ctx, r, n)
+	d.gen.Add(1)
+	if err != nil {
 		return err
 	}
 	if r.Status != was && d.o.OnChange != nil {
@@ -191,6 +194,7 @@ func (d *Desk) commit(ctx context.Context, r *civic.ServiceRequest, pub, interna
 		return *r, err
 	}
 	internal.Status, internal.Public = r.Status, false
+	defer d.gen.Add(1)
 	return *r, d.o.Store.UpdateServiceRequest(ctx, r, internal)
 }
 

@@ -358,7 +358,14 @@ func (s *Store) requestWhere(f civic.ServiceRequestFilter) (string, []any) {
 // (by requested time, then id).
 func (s *Store) ListServiceRequests(ctx context.Context, f civic.ServiceRequestFilter) ([]civic.ServiceRequest, error) {
 	where, args := s.requestWhere(f)
-	q := `SELECT ` + requestCols + requestFrom + where + ` ORDER BY r.requested_at DESC, r.id DESC`
+	order := ` ORDER BY r.requested_at DESC, r.id DESC`
+	if !s.pg() && (!f.UpdatedAfter.IsZero() || !f.UpdatedBefore.IsZero()) {
+		// Without statistics SQLite walks the requested_at index to
+		// avoid sorting and tests every row's updated_at; "+" keeps it to
+		// the updated_at index, whose few rows are then sorted.
+		order = ` ORDER BY +r.requested_at DESC, r.id DESC`
+	}
+	q := `SELECT ` + requestCols + requestFrom + where + order
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 		if f.Offset > 0 {
@@ -487,4 +494,55 @@ func (s *Store) OpenBinRequests(ctx context.Context) ([]civic.BinRequest, error)
 		b.RequestID = strconv.FormatInt(id, 10)
 		return b, err
 	}, true)
+}
+
+// ImportServiceRequests stores many requests in one transaction (a
+// migration from another 311 system, the benchmark's data set): each
+// needs a token, a known service and a status, and keeps its times. IDs
+// are assigned and set. All or nothing. Errors as CreateServiceRequest.
+func (s *Store) ImportServiceRequests(ctx context.Context, rs []civic.ServiceRequest) error {
+	for i := range rs {
+		r := &rs[i]
+		if err := r.Validate(); err != nil {
+			return civic.PrefixField(fmt.Sprintf("[%d]", i), err)
+		}
+		if r.Token == "" || !r.Status.Valid() {
+			return civic.FieldError(fmt.Sprintf("[%d].token", i), "a token and a known status are required")
+		}
+		if r.RequestedAt.IsZero() {
+			r.RequestedAt = s.stamp()
+		}
+		r.RequestedAt = utcMS(r.RequestedAt)
+		if r.UpdatedAt.Before(r.RequestedAt) {
+			r.UpdatedAt = r.RequestedAt
+		}
+		r.UpdatedAt = utcMS(r.UpdatedAt)
+	}
+	return s.inTx(ctx, errCtx{op: "import service requests", fkField: "service_code"}, func(tx *sql.Tx) error {
+		stmt, err := tx.PrepareContext(ctx, `INSERT INTO service_requests (token, service_code, status, close_reason, description,
+			lat, long, address, object_type, object_id, attributes, contact, department, assigned_to, status_notes,
+			moderation, channel, requested_at, updated_at, expected_at, closed_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21) RETURNING id`)
+		if err != nil {
+			return err
+		}
+		defer stmt.Close()
+		for i := range rs {
+			r := &rs[i]
+			attrs := []byte("{}")
+			if len(r.Attributes) > 0 {
+				attrs, _ = json.Marshal(r.Attributes)
+			}
+			contact, _ := json.Marshal(r.Contact)
+			var id int64
+			if err := stmt.QueryRowContext(ctx, r.Token, r.ServiceCode, r.Status, r.CloseReason, r.Description,
+				floatPtr(r.Lat), floatPtr(r.Long), r.Address, r.ObjectType, r.ObjectID, string(attrs), string(contact),
+				r.Department, r.AssignedTo, r.StatusNotes, r.Moderation, r.Channel, s.ts(r.RequestedAt), s.ts(r.UpdatedAt),
+				s.tsPtr(r.ExpectedAt), s.tsPtr(r.ClosedAt)).Scan(&id); err != nil {
+				return err
+			}
+			r.ID = strconv.FormatInt(id, 10)
+		}
+		return nil
+	})
 }

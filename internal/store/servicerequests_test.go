@@ -158,6 +158,20 @@ func TestServiceRequestStore(t *testing.T) {
 		if bins, _ := s.OpenBinRequests(ctx); len(bins) != 0 {
 			t.Errorf("closed request still in OpenBinRequests: %+v", bins)
 		}
+		batch := []civic.ServiceRequest{
+			{Token: "imp-1", ServiceCode: sv.Code, Status: civic.StatusClosed, Address: "2 Main St", RequestedAt: clk.Now().Add(-48 * time.Hour)},
+			{Token: "imp-2", ServiceCode: sv.Code, Status: civic.StatusSubmitted, Address: "3 Main St"},
+		}
+		must(t, "ImportServiceRequests", s.ImportServiceRequests(ctx, batch))
+		if got, err := s.ServiceRequest(ctx, batch[0].ID); err != nil || got.Status != civic.StatusClosed || !got.RequestedAt.Equal(clk.Now().Add(-48*time.Hour)) {
+			t.Errorf("imported = %+v, %v", got, err)
+		}
+		badBatch := []civic.ServiceRequest{{Token: "imp-3", ServiceCode: sv.Code, Status: civic.StatusSubmitted, Address: "x"},
+			{Token: "imp-4", ServiceCode: "nope", Status: civic.StatusSubmitted, Address: "y"}}
+		wantKind(t, "import unknown service", s.ImportServiceRequests(ctx, badBatch), civic.Invalid, "service_code")
+		if _, err := s.ServiceRequestByToken(ctx, "imp-3"); !civic.IsKind(err, civic.NotFound) {
+			t.Errorf("a failed import stored part of its batch: %v", err)
+		}
 		after, _ := s.ServiceRequest(ctx, r.ID)
 		if after.Status != civic.StatusClosed || after.CloseReason != civic.CloseFixed || after.ClosedAt == nil ||
 			after.StatusNotes != "Emptied" || !after.UpdatedAt.After(back.RequestedAt) {

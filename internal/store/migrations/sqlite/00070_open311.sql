@@ -48,11 +48,12 @@ CREATE TABLE service_requests (
     expected_at       TEXT,
     closed_at         TEXT
 );
-CREATE INDEX service_requests_requested ON service_requests (requested_at);
+-- The listing index carries the columns public lists filter on, so rows
+-- skipped by a filter or an OFFSET are never read from the table.
+CREATE INDEX service_requests_requested ON service_requests (requested_at, moderation, status, service_code);
 CREATE INDEX service_requests_updated ON service_requests (updated_at);
-CREATE INDEX service_requests_service ON service_requests (service_code, requested_at);
+CREATE INDEX service_requests_service ON service_requests (service_code, requested_at, moderation, status);
 CREATE INDEX service_requests_object ON service_requests (object_type, object_id);
-CREATE INDEX service_requests_open ON service_requests (status, requested_at);
 
 CREATE TABLE service_request_notes (
     id         INTEGER PRIMARY KEY AUTOINCREMENT,
