@@ -33,6 +33,7 @@ var nav = []navItem{
 	{Path: "/alerts", Label: "Alerts", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
 	{Path: "/kpi", Label: "KPIs", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
 	{Path: "/simulations", Label: "Simulations", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
+	{Path: "/queue", Label: "311", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor}},
 }
 
 func navFor(p civic.Principal) []navItem {
