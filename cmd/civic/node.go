@@ -132,6 +132,7 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 		Plans:       n.app.store,
 		KPIs:        n.app.store,
 		Simulations: n.app.store,
+		ServiceDesk: n.desk, ClientIP: server.ClientIP,
 	})
 	secrets := map[string]string{}
 	if c.TTNSecret != "" {
