@@ -37,6 +37,7 @@ bench: build
 	$(BIN) bench map --bins 10000
 	$(BIN) bench route --time 30s
 	$(BIN) bench plan --reference 10m
+	$(BIN) bench open311
 
 # Every fuzz target for FUZZTIME each (the seed corpora already run in `make test`).
 FUZZTIME ?= 30s

@@ -50,7 +50,7 @@ func commands() []command {
 		{"demo", "generate a realistic demo city as files", demoUsage, runDemo},
 		{"forecast", "fill forecasts: backtest against history", forecastUsage, runForecast},
 		{"simulate", "what-if: compare collection policies on a simulated city", simulateUsage, runSimulate},
-		{"bench", "measure performance: ingest, mqtt, map, route, plan", benchUsage, runBench},
+		{"bench", "measure performance: ingest, mqtt, map, route, plan, open311", benchUsage, runBench},
 		{"version", "print the version", "civic version", runVersion},
 		{"help", "show help for civic or one of its commands", "civic help [COMMAND]", nil},
 	}
