@@ -46,6 +46,7 @@ type node struct {
 	api       *server.Server
 	desk      *open311.Desk    // 311 (open311.go)
 	geo       *open311.Handler // GeoReport v2
+	mailer    *open311.Mailer  // status e-mails to reporters
 
 	// Set by start.
 	started  bool
@@ -111,7 +112,7 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 		Logger:   log,
 		OnCommit: n.readingsCommitted,
 	})
-	if n.desk, n.geo, err = open311Parts(ctx, n.app, c, loc, n.clock, log); err != nil {
+	if n.desk, n.geo, n.mailer, err = open311Parts(ctx, n.app, c, loc, n.clock, log, n.notifier.SendMail); err != nil {
 		return nil, fmt.Errorf("311: %w", err)
 	}
 	if n.planner, err = newPlanner(n.app, c, loc, n.clock, log, n.alerts, n.forecasts, n.singleton, c.PlanAt, n.binCollected); err != nil {
@@ -167,6 +168,9 @@ func (n *node) start(ctx context.Context) error {
 	}
 	if err := n.notifier.Start(ctx); err != nil {
 		return fmt.Errorf("notifier: %w", err)
+	}
+	if err := n.mailer.Start(ctx); err != nil {
+		return fmt.Errorf("311 mailer: %w", err)
 	}
 	if err := n.writer.Start(ctx); err != nil {
 		return fmt.Errorf("ingest writer: %w", err)
@@ -255,6 +259,7 @@ func (n *node) close() {
 		warn("nightly planner", n.planner.Close(shutdown))
 		warn("alert engine", n.engine.Close(shutdown))
 		warn("notifier", n.notifier.Close(shutdown))
+		warn("311 mailer", n.mailer.Close(shutdown))
 		warn("live events", n.events.Close(shutdown))
 		warn("forecast service", n.forecasts.Close(shutdown))
 	}
