@@ -39,6 +39,7 @@ bench: build
 	$(BIN) bench plan --reference 10m
 	$(BIN) bench export
 	$(BIN) bench load --duration 5m
+	$(BIN) bench open311
 
 # Every fuzz target for FUZZTIME each (the seed corpora already run in `make test`).
 FUZZTIME ?= 30s

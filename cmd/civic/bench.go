@@ -34,6 +34,11 @@ civic bench load [--duration 5m] [--bins 1000] [--http 2] [--mqtt 200] [--mqtt-e
     a mixed load on a child 'civic serve' over loopback: HTTP and MQTT ingest, live-map streams, map
     data, page views and API reads; throughput, errors and p50/p99 per kind, the server's RSS
     sampled every second; last line "load: N req/s, 5xx K, p99 X ms, peak RSS M MiB"
+civic bench mqtt [--devices 1000] [--messages 50] [--per-message 1] [--inflight 1] [--client lean|paho] [--db URL] [--cpuprofile FILE]
+    real MQTT 5 clients publishing QoS 1 to the embedded broker; every reading checked in the store
+civic bench open311 [--stored 100000] [--concurrency 8] [--duration 10s] [--seed N] [--cpuprofile FILE]
+    GET /open311/v2/requests.json on loopback through the real server over stored
+    requests, against GET /healthz with the same clients in the same run
 civic bench plan [--bins 10000] [--due 2000] [--may-go N] [--trucks 30] [--time 55s] [--reference 10m] [--seed N]
     plans a generated city's day with the real planner, travel matrix included,
     and prints the wall time; --reference solves it again for that long and prints the gap
@@ -60,6 +65,8 @@ func runBench(ctx context.Context, e *env, args []string) error {
 		return runBenchLoad(ctx, e, args[1:])
 	case "export":
 		return runBenchExport(ctx, e, args[1:])
+	case "open311":
+		return runBenchOpen311(ctx, e, args[1:])
 	}
 	return usageErrorf("unknown benchmark %q", args[0])
 }
@@ -327,4 +334,25 @@ func runBenchExport(ctx context.Context, e *env, args []string) error {
 	}
 	return benchErr(bench.Export(ctx, bench.ExportOptions{DB: *dbURL, Rows: *rows, Small: *small, Format: *format,
 		Out: e.stdout, Progress: e.stderr}))
+}
+
+func runBenchOpen311(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("bench open311", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	stored := fs.Int("stored", 100_000, "service requests in the store")
+	conc := fs.Int("concurrency", 8, "clients fetching at once")
+	dur := fs.Duration("duration", 10*time.Second, "how long each phase runs")
+	seed := fs.Uint64("seed", 1, "data seed")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the requests.json phase to this file")
+	if err := fs.Parse(args); err != nil {
+		return usageErrorf("%v", err)
+	}
+	if fs.NArg() > 0 {
+		return usageErrorf("unexpected argument %q", fs.Arg(0))
+	}
+	if *stored < 1 || *conc < 1 || *dur <= 0 {
+		return usageErrorf("--stored, --concurrency and --duration must be positive")
+	}
+	return bench.Open311(ctx, bench.Open311Options{Stored: *stored, Concurrency: *conc, Duration: *dur, Seed: *seed,
+		CPUProfile: *cpuProfile, Out: e.stdout})
 }

@@ -54,6 +54,7 @@ func commands() []command {
 		{"backup", "copy the SQLite database to a file while civic serves", backupUsage, runBackup},
 		{"restore", "put a backup in place of the SQLite database", restoreUsage, runRestore},
 		{"migrate", "apply or list the database schema migrations", migrateUsage, runMigrate},
+		{"bench", "measure performance: ingest, mqtt, map, route, plan, open311", benchUsage, runBench},
 		{"version", "print the version", "civic version", runVersion},
 		{"help", "show help for civic or one of its commands", "civic help [COMMAND]", nil},
 	}

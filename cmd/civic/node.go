@@ -16,6 +16,7 @@ import (
 	"github.com/civic-city/civic/internal/forecast"
 	"github.com/civic-city/civic/internal/ingest"
 	"github.com/civic-city/civic/internal/mqtt"
+	"github.com/civic-city/civic/internal/open311"
 	"github.com/civic-city/civic/internal/opendata"
 	"github.com/civic-city/civic/internal/plan"
 	"github.com/civic-city/civic/internal/server"
@@ -45,8 +46,11 @@ type node struct {
 	portal    *opendata.Portal // open data: /data, /data.json, NGSI-LD
 	ui        *web.UI
 	api       *server.Server
-	metrics   *nodeMetrics // metrics.go
-	nodeOps                // opsflags.go: retention
+	metrics   *nodeMetrics     // metrics.go
+	nodeOps                    // opsflags.go: retention
+	desk      *open311.Desk    // 311 (open311.go)
+	geo       *open311.Handler // GeoReport v2
+	mailer    *open311.Mailer  // status e-mails to reporters
 
 	// Set by start.
 	started  bool
@@ -115,6 +119,9 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 	})
 	n.openRetention()
 	n.metrics = newNodeMetrics(n)
+	if n.desk, n.geo, n.mailer, err = open311Parts(ctx, n.app, c, loc, n.clock, log, n.notifier.SendMail); err != nil {
+		return nil, fmt.Errorf("311: %w", err)
+	}
 	if n.planner, err = newPlanner(n.app, c, loc, n.clock, log, n.alerts, n.forecasts, n.singleton, c.PlanAt, n.binCollected, n.metrics.planned); err != nil {
 		return nil, err
 	}
@@ -138,7 +145,8 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 		Simulations: n.app.store,
 		Admin: &web.Admin{AddUser: n.app.auth.AddUser, SetPassword: n.app.auth.SetPassword,
 			CreateAPIKey: n.app.auth.CreateAPIKey, RevokeAPIKey: n.app.auth.RevokeAPIKey, SendTest: n.notifier.SendTest},
-		OpenData: n.portal,
+		OpenData:    n.portal,
+		ServiceDesk: n.desk, ClientIP: server.ClientIP,
 	})
 	secrets := map[string]string{}
 	if c.TTNSecret != "" {
@@ -150,8 +158,9 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 	n.api = server.New(server.Config{SecureCookies: c.SecureCookies, LoRaWANSecrets: secrets}, server.Deps{
 		Store: n.app.store, Ingester: n.writer, Auth: n.app.auth, Logger: log, Now: n.app.now, Pages: n.ui.Handler(),
 		Forecaster: n.forecasts, Alerts: n.alerts, Plans: n.app.store, Planner: n.planner, Location: loc,
-		Registry: n.metrics.reg,
-		OpenData: n.portal.Handler(),
+		Registry:    n.metrics.reg,
+		OpenData:    n.portal.Handler(),
+		ServiceDesk: n.desk, Open311: n.geo,
 	})
 	return n, nil
 }
@@ -174,6 +183,9 @@ func (n *node) start(ctx context.Context) error {
 	}
 	if err := n.notifier.Start(ctx); err != nil {
 		return fmt.Errorf("notifier: %w", err)
+	}
+	if err := n.mailer.Start(ctx); err != nil {
+		return fmt.Errorf("311 mailer: %w", err)
 	}
 	if err := n.writer.Start(ctx); err != nil {
 		return fmt.Errorf("ingest writer: %w", err)
@@ -269,6 +281,7 @@ func (n *node) close() {
 		warn("retention", n.closeOps(shutdown))
 		warn("alert engine", n.engine.Close(shutdown))
 		warn("notifier", n.notifier.Close(shutdown))
+		warn("311 mailer", n.mailer.Close(shutdown))
 		warn("live events", n.events.Close(shutdown))
 		warn("forecast service", n.forecasts.Close(shutdown))
 	}
@@ -285,10 +298,11 @@ func (n *node) readingsCommitted(rs []civic.Reading) {
 	n.ui.Publish(rs)
 }
 
-// binCollected follows a crew's collection of a bin, once committed: the
-// bin's live state is empty now, on the map here and, through the live
-// events, on every node.
+// binCollected follows a crew's collection of a bin, once committed: its
+// open 311 requests close, and the bin's live state is empty now, on the
+// map here and, through the live events, on every node.
 func (n *node) binCollected(binID string) {
+	n.requestsCollected(binID)
 	n.ui.RefreshBins(context.Background(), binID)
 	n.events.ReadingsCommitted([]civic.Reading{{Bin: binID}})
 }

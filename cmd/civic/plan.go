@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -128,6 +129,7 @@ func newPlanner(a *app, c *config, loc *time.Location, clock func() time.Time, l
 		Location: loc, Now: clock, Logger: log, TimeLimit: c.PlanTime,
 		Solve:     route.SolveFleet,
 		NightlyAt: nightlyAt, Singleton: singleton, OnCollected: collected, OnPlanned: planned,
+		Requests: binRequests(a.store),
 	}
 	if c.OSRM != "" {
 		o.Matrix = plan.OSRM{BaseURL: c.OSRM}
@@ -146,4 +148,18 @@ func newPlanner(a *app, c *config, loc *time.Location, clock func() time.Time, l
 		return nil, fmt.Errorf("planner: %w", err)
 	}
 	return svc, nil
+}
+
+// binRequests lists the open 311 requests about bins (overflowing,
+// missed collection) for the planner, which makes those bins must-go.
+func binRequests(st civic.ServiceRequestStore) func(context.Context) ([]plan.Request, error) {
+	return func(ctx context.Context) ([]plan.Request, error) {
+		brs, err := st.OpenBinRequests(ctx)
+		out := make([]plan.Request, len(brs))
+		for i, b := range brs {
+			out[i] = plan.Request{BinID: b.BinID, At: b.RequestedAt,
+				Reason: strings.ToLower(b.ServiceName) + " (#" + b.RequestID + ")"}
+		}
+		return out, err
+	}
 }

@@ -109,6 +109,8 @@ func TestLayout(t *testing.T) {
 				t.Errorf("internal/retention imports %s: the retention job imports only the standard library, internal/civic and internal/lifecycle", imp)
 			case name == "opendata" && imp != "civic" && imp != "assets" && imp != "httperr":
 				t.Errorf("internal/opendata imports %s: the open data portal imports only internal/civic, internal/assets (FIWARE entities) and internal/httperr; it reads the store through civic.DataStore", imp)
+			case name == "open311" && imp != "civic" && imp != "lifecycle" && !strings.HasPrefix(imp, "ext:"):
+				t.Errorf("internal/open311 imports internal/%s: the 311 desk and GeoReport handler import only internal/civic and internal/lifecycle of ours (cmd/civic wires them to the store and the server)", imp)
 			case name == "httperr" && imp != "civic":
 				t.Errorf("internal/httperr imports %s: the table of statuses both HTTP adapters share imports only the standard library and internal/civic", imp)
 			}

@@ -66,6 +66,10 @@ type ServiceOptions struct {
 	// CheckEvery is how often the nightly job looks at the clock; one
 	// minute if zero.
 	CheckEvery time.Duration
+	// Requests, if set, lists the open service requests about bins (311
+	// reports of an overflowing bin or a missed collection); Decide makes
+	// those bins must-go.
+	Requests func(ctx context.Context) ([]Request, error)
 }
 
 // Service is civic's planner: it makes a day's plan from what the stores
@@ -167,6 +171,11 @@ func (s *Service) input(ctx context.Context, date string, progress Progress, wit
 	}
 	if in.Alerts, err = s.o.Alerts.ListAlerts(ctx, civic.AlertFilter{Unresolved: true, Limit: maxAlerts}); err != nil {
 		return in, err
+	}
+	if s.o.Requests != nil {
+		if in.Requests, err = s.o.Requests(ctx); err != nil {
+			return in, err
+		}
 	}
 	if s.o.Forecaster != nil {
 		in.Forecasts = map[string]civic.Forecast{}

@@ -124,6 +124,8 @@ func (s *Server) routes() []route {
 	rs = append(rs, s.alertRoutes()...)
 	// Open data: the catalogue, the datasets and NGSI-LD (opendata.go).
 	rs = append(rs, s.opendataRoutes()...)
+	// 311: the staff API and GeoReport v2 (servicerequests.go).
+	rs = append(rs, s.open311Routes()...)
 	if s.pages != nil {
 		// Everything else: the web dashboard.
 		rs = append(rs, route{"/", s.pages})

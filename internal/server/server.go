@@ -154,6 +154,12 @@ type Deps struct {
 	// GET /data.json, /data/... (the dataset files) and /ngsi-ld/v1/...
 	// (see opendataRoutes). The /data page itself is the dashboard's.
 	OpenData http.Handler
+	// ServiceDesk, if set, serves the 311 staff API (/api/v1/services,
+	// /api/v1/service-requests); without it those answer 503.
+	ServiceDesk civic.ServiceDesk
+	// Open311, if set, serves GeoReport v2 under /open311/v2/ behind the
+	// server's middleware.
+	Open311 http.Handler
 	// Location is the city's time zone, for the service day a request
 	// means when it names none and the days and weeks of the KPIs; UTC if
 	// nil.
@@ -178,6 +184,8 @@ type Server struct {
 	kpis     civic.KPIStore
 	openData http.Handler
 	loc      *time.Location
+	desk     civic.ServiceDesk
+	open311  http.Handler
 	lorawan  *lorawan
 	metrics  *metrics
 	limits   *limiters
@@ -207,6 +215,8 @@ func New(cfg Config, deps Deps) *Server {
 		kpis:     deps.KPIs,
 		openData: deps.OpenData,
 		loc:      deps.Location,
+		desk:     deps.ServiceDesk,
+		open311:  deps.Open311,
 	}
 	if s.health == nil {
 		s.health, _ = deps.Store.(civic.DeviceHealthStore)

@@ -35,6 +35,7 @@ var nav = []navItem{
 	{Path: "/simulations", Label: "Simulations", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
 	{Path: "/admin", Label: "Admin", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor}},
 	{Path: "/data", Label: "Open data", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor, civic.RoleAnalyst}},
+	{Path: "/queue", Label: "311", Roles: []civic.Role{civic.RoleAdmin, civic.RoleSupervisor}},
 }
 
 func navFor(p civic.Principal) []navItem {

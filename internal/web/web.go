@@ -101,6 +101,12 @@ type Deps struct {
 	// OpenData, if set, serves the public open data catalogue page /data;
 	// without it the page says open data is not enabled.
 	OpenData *opendata.Portal
+	// ServiceDesk, if set, serves the 311 pages (open311.go): the public
+	// report form, status pages and map, and the staff queue.
+	ServiceDesk civic.ServiceDesk
+	// ClientIP is the caller's address for the report form's rate limit;
+	// RemoteAddr's host when nil.
+	ClientIP func(r *http.Request) string
 }
 
 // UI is the dashboard. Create it with New; it is safe for concurrent use.
@@ -199,6 +205,10 @@ func New(cfg Config, deps Deps) *UI {
 //	GET  /crew                   my route today, built for a phone (crew)
 //	POST /crew/stops/{id}        a stop report without JavaScript
 //	GET  /data                   the open data catalogue (public)
+//	GET  /report, POST /report   report a problem (311, public; photos, map or address)
+//	GET  /requests               open 311 requests on a map (public); /requests/{id} a request's status
+//	GET  /queue                  the staff's 311 queue (filters, bulk actions: POST /queue/actions)
+//	GET  /queue/{id}             one request for staff; POST /queue/{id}/actions
 //	GET  /login, POST /login     sign in (sets the session cookie)
 //	POST /logout                 sign out
 //	GET  /static/...             embedded static files (hashed names are immutable)
@@ -240,6 +250,15 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /crew", u.page(u.crewPage))
 	mux.HandleFunc("POST /crew/stops/{id}", u.page(u.crewReport))
 	mux.HandleFunc("GET /data", u.dataPage) // public: no login
+	// 311 (open311.go).
+	mux.HandleFunc("GET /report", u.publicPage(u.reportForm))
+	mux.HandleFunc("POST /report", u.publicPage(u.submitReport))
+	mux.HandleFunc("GET /requests", u.publicPage(u.requestsPage))
+	mux.HandleFunc("GET /requests/{id}", u.publicPage(u.requestPage))
+	mux.HandleFunc("GET /queue", u.pageFor(civic.PermOperate, u.needDesk(u.queuePage)))
+	mux.HandleFunc("GET /queue/{id}", u.pageFor(civic.PermOperate, u.needDesk(u.queueItem)))
+	mux.HandleFunc("POST /queue/actions", u.pageFor(civic.PermOperate, u.needDesk(u.queueBulk)))
+	mux.HandleFunc("POST /queue/{id}/actions", u.pageFor(civic.PermOperate, u.needDesk(u.queueAct)))
 	mux.HandleFunc("GET /login", u.loginPage)
 	mux.HandleFunc("POST /login", u.loginSubmit)
 	mux.HandleFunc("POST /logout", u.logout)

@@ -1,0 +1,495 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/civic-city/civic/internal/civic"
+)
+
+// 311 pages. Public, without signing in: report a problem (/report), its
+// confirmation and status page (/requests/{id}), a map and list of open
+// requests (/requests). Staff (operate permission): the queue with filters
+// and bulk actions (/queue) and one request with its notes and actions
+// (/queue/{id}). Reporters' contact details appear only on staff pages;
+// everything a resident typed is escaped by html/template.
+
+// maxReportBytes caps the report form: three photos and the fields.
+const maxReportBytes = 3*(5<<20) + 64<<10
+
+// nearBinM is how close a waste-linked report must be to a bin to be
+// linked to it when the reporter did not pick one.
+const nearBinM = 30
+
+// problemData is the report form's model.
+type problemData struct {
+	Services   []civic.Service
+	Service    *civic.Service
+	Attributes []civic.ServiceAttribute
+	Values     url.Values
+	Err        string
+	ErrField   string
+	Duplicates []civic.ServiceRequest
+	Enabled    bool
+}
+
+// has reports whether the form had value v for attribute code.
+func (d problemData) Has(code, v string) bool {
+	return slices.Contains(d.Values["attribute["+code+"][]"], v) || d.Values.Get("attribute["+code+"]") == v
+}
+
+// Val is the form's value of field.
+func (d problemData) Val(field string) string { return d.Values.Get(field) }
+
+func (u *UI) publicPage(h func(http.ResponseWriter, *http.Request, civic.Principal)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p := civic.PrincipalFrom(r.Context())
+		if u.deps.ServiceDesk == nil {
+			u.fail(w, r, civic.Errorf(civic.NotFound, "311 is not enabled on this server"))
+			return
+		}
+		h(w, r, p)
+	}
+}
+
+// needDesk answers 404 for the staff pages when 311 is off.
+func (u *UI) needDesk(h func(http.ResponseWriter, *http.Request, civic.Principal)) func(http.ResponseWriter, *http.Request, civic.Principal) {
+	return func(w http.ResponseWriter, r *http.Request, p civic.Principal) {
+		if u.deps.ServiceDesk == nil {
+			u.fail(w, r, civic.Errorf(civic.NotFound, "311 is not enabled on this server"))
+			return
+		}
+		h(w, r, p)
+	}
+}
+
+func (u *UI) reportForm(w http.ResponseWriter, r *http.Request, p civic.Principal) {
+	d := problemData{Values: r.URL.Query(), Enabled: true}
+	u.renderReport(w, r, p, http.StatusOK, d)
+}
+
+func (u *UI) renderReport(w http.ResponseWriter, r *http.Request, p civic.Principal, status int, d problemData) {
+	svcs, err := u.deps.ServiceDesk.Services(r.Context(), false)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	d.Services = svcs
+	code := d.Values.Get("service_code")
+	for i := range svcs {
+		if svcs[i].Code == code {
+			d.Service = &svcs[i]
+			d.Attributes = svcs[i].SortedAttributes()
+		}
+	}
+	u.render(w, r, status, "report", "", pageData{Title: "Report a problem", Active: "/report", Principal: p, Data: d})
+}
+
+// submitReport takes the report form (multipart, with photos).
+func (u *UI) submitReport(w http.ResponseWriter, r *http.Request, p civic.Principal) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxReportBytes)
+	if err := r.ParseMultipartForm(1 << 20); err != nil {
+		var mbe *http.MaxBytesError
+		msg := "the form could not be read"
+		if errors.As(err, &mbe) {
+			msg = "the photos are too large: at most three of 5 MB each"
+		}
+		u.renderReport(w, r, p, http.StatusBadRequest, problemData{Values: url.Values{}, Err: msg, Enabled: true})
+		return
+	}
+	defer r.MultipartForm.RemoveAll()
+	form := r.MultipartForm.Value
+	values := url.Values(form)
+	d := problemData{Values: values, Enabled: true}
+	fail := func(err error) {
+		d.Err, d.ErrField = civic.MessageOf(err), civic.FieldOf(err)
+		if d.ErrField != "" {
+			d.Err = d.ErrField + ": " + d.Err
+		}
+		status := http.StatusBadRequest
+		if civic.KindOf(err) == civic.Unavailable {
+			status = http.StatusTooManyRequests
+		} else if civic.KindOf(err) == civic.Internal {
+			u.fail(w, r, err)
+			return
+		}
+		u.renderReport(w, r, p, status, d)
+	}
+	sub, err := submissionFromValues(values)
+	if err != nil {
+		fail(err)
+		return
+	}
+	for i, fh := range r.MultipartForm.File["media[]"] {
+		if i >= 3 {
+			fail(civic.FieldError("media", "at most 3 photos"))
+			return
+		}
+		if fh.Size == 0 {
+			continue
+		}
+		f, err := fh.Open()
+		if err != nil {
+			fail(civic.FieldError("media", "a photo could not be read"))
+			return
+		}
+		data, err := io.ReadAll(io.LimitReader(f, 5<<20+1))
+		f.Close()
+		if err != nil {
+			fail(civic.FieldError("media", "a photo could not be read"))
+			return
+		}
+		sub.Media = append(sub.Media, civic.RequestMedia{Data: data})
+	}
+	sub.Request.Channel = "web"
+	sub.Author = "resident"
+	if !p.IsAnonymous() {
+		sub.Author = p.Name
+	}
+	sub.Source = "ip:" + u.clientIP(r)
+	sub.Force = values.Get("force") == "1"
+	// A report of a full bin or a missed collection near a bin is about
+	// that bin (the planner makes it must-go, a collection closes it).
+	if svc, err := u.deps.ServiceDesk.Service(r.Context(), sub.Request.ServiceCode); err == nil && svc.WasteLink &&
+		sub.Request.ObjectID == "" && sub.Request.Lat != nil {
+		if b, ok := u.nearestBin(r, *sub.Request.Lat, *sub.Request.Long); ok {
+			sub.Request.ObjectType, sub.Request.ObjectID = "bin", b
+		}
+	}
+	res, err := u.deps.ServiceDesk.Submit(r.Context(), sub)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if res.Request.ID == "" {
+		// Already reported: show the reporter, who may still send theirs.
+		d.Duplicates = res.Duplicates
+		u.renderReport(w, r, p, http.StatusOK, d)
+		return
+	}
+	http.Redirect(w, r, "/requests/"+res.Request.ID+"?new=1", http.StatusSeeOther)
+}
+
+// submissionFromValues reads the report form as GeoReport's POST does.
+func submissionFromValues(v url.Values) (civic.Submission, error) {
+	var sub civic.Submission
+	r := &sub.Request
+	get := func(k string) string { return strings.TrimSpace(v.Get(k)) }
+	r.ServiceCode = get("service_code")
+	if r.ServiceCode == "" {
+		return sub, civic.FieldError("service_code", "choose what the problem is")
+	}
+	if lat, long := get("lat"), get("long"); lat != "" || long != "" {
+		var la, lo float64
+		if _, err := fmt.Sscan(lat, &la); err != nil {
+			return sub, civic.FieldError("lat", "pick the place on the map or type an address")
+		}
+		if _, err := fmt.Sscan(long, &lo); err != nil {
+			return sub, civic.FieldError("long", "pick the place on the map or type an address")
+		}
+		r.Lat, r.Long = &la, &lo
+	}
+	r.Address = get("address_string")
+	r.Description = v.Get("description")
+	r.ObjectID = get("service_object_id")
+	if r.ObjectID != "" {
+		r.ObjectType = "bin"
+	}
+	r.Contact = civic.Contact{Email: get("email"), Phone: get("phone"), FirstName: get("first_name"), LastName: get("last_name")}
+	sub.Attributes = map[string][]string{}
+	for k, vs := range v {
+		code, ok := strings.CutPrefix(k, "attribute[")
+		if !ok {
+			continue
+		}
+		code = strings.TrimSuffix(strings.TrimSuffix(code, "[]"), "]")
+		if code == "" || strings.ContainsAny(code, "[]") {
+			return sub, civic.FieldError("attribute", "a malformed field")
+		}
+		sub.Attributes[code] = append(sub.Attributes[code], vs...)
+	}
+	return sub, nil
+}
+
+func (u *UI) clientIP(r *http.Request) string {
+	if u.deps.ClientIP != nil {
+		return u.deps.ClientIP(r)
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// nearestBin is the bin within nearBinM of a point, from the map snapshot.
+func (u *UI) nearestBin(r *http.Request, lat, long float64) (string, bool) {
+	entries, _, err := u.cache.entries(r.Context())
+	if err != nil {
+		return "", false
+	}
+	best, bestD := "", math.Inf(1)
+	for _, e := range entries {
+		if d := civic.HaversineM(lat, long, e.bin.Lat, e.bin.Lon); d < bestD {
+			best, bestD = e.bin.ID, d
+		}
+	}
+	return best, bestD <= nearBinM
+}
+
+// requestView is a request as the public status page shows it.
+type requestView struct {
+	R       civic.ServiceRequest
+	Notes   []civic.RequestNote
+	New     bool
+	Photos  []string
+	Overdue bool
+	Staff   bool
+	Steps   []step
+}
+
+type step struct {
+	Label      string
+	Done, Here bool
+}
+
+func workflowSteps(s civic.RequestStatus) []step {
+	labels := map[civic.RequestStatus]string{civic.StatusSubmitted: "Received", civic.StatusAcknowledged: "Seen",
+		civic.StatusAssigned: "Assigned", civic.StatusInProgress: "In progress", civic.StatusClosed: "Closed"}
+	var out []step
+	for _, x := range civic.RequestStatuses {
+		out = append(out, step{Label: labels[x], Done: x.Rank() <= s.Rank(), Here: x == s})
+	}
+	return out
+}
+
+func photoURLs(r civic.ServiceRequest) []string {
+	var out []string
+	for i := 1; i <= r.MediaCount; i++ {
+		out = append(out, fmt.Sprintf("/open311/v2/requests/%s/media/%d", r.ID, i))
+	}
+	return out
+}
+
+// requestPage is the public status page of one request.
+func (u *UI) requestPage(w http.ResponseWriter, r *http.Request, p civic.Principal) {
+	req, err := u.deps.ServiceDesk.Request(r.Context(), r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	notes, err := u.deps.ServiceDesk.Notes(r.Context(), req.ID, true)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	v := requestView{R: req, Notes: notes, New: r.URL.Query().Get("new") == "1", Overdue: req.Overdue(u.now()),
+		Staff: p.Can(civic.PermOperate), Steps: workflowSteps(req.Status)}
+	// The public never sees who reported; nor held or hidden text.
+	v.R.Contact = civic.Contact{}
+	v.R.AssignedTo = ""
+	if req.Public() {
+		v.Photos = photoURLs(req)
+	} else {
+		v.R.Description, v.R.Attributes = "", nil
+	}
+	u.render(w, r, http.StatusOK, "request", "", pageData{Title: "Request " + req.ID, Active: "/requests", Principal: p, Data: v})
+}
+
+// mapRequest is an open request on the public map.
+type mapRequest struct {
+	ID      string  `json:"id"`
+	Service string  `json:"service"`
+	Status  string  `json:"status"`
+	Lat     float64 `json:"lat"`
+	Long    float64 `json:"long"`
+}
+
+type requestsData struct {
+	Rows       []civic.ServiceRequest
+	PointsJSON string
+}
+
+// requestsPage is the public map and list of open requests.
+func (u *UI) requestsPage(w http.ResponseWriter, r *http.Request, p civic.Principal) {
+	if id := strings.TrimSpace(r.URL.Query().Get("id")); id != "" {
+		http.Redirect(w, r, "/requests/"+url.PathEscape(id), http.StatusSeeOther)
+		return
+	}
+	rs, err := u.deps.ServiceDesk.Requests(r.Context(), civic.ServiceRequestFilter{PublicOnly: true, Limit: 500,
+		Statuses: []civic.RequestStatus{civic.StatusSubmitted, civic.StatusAcknowledged, civic.StatusAssigned, civic.StatusInProgress}})
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	points := []mapRequest{}
+	for _, x := range rs {
+		if x.Lat != nil {
+			points = append(points, mapRequest{x.ID, x.ServiceName, string(x.Status), *x.Lat, *x.Long})
+		}
+	}
+	b, _ := json.Marshal(points)
+	d := requestsData{Rows: rs, PointsJSON: string(b)}
+	u.render(w, r, http.StatusOK, "requests", "", pageData{Title: "Open requests", Active: "/requests", Principal: p, Data: d})
+}
+
+// queueRow is a request in the staff queue.
+type queueRow struct {
+	civic.ServiceRequest
+	Overdue bool
+	Age     string
+}
+
+type queueData struct {
+	Rows                            []queueRow
+	Services                        []civic.Service
+	Status, Service, Dept, Assigned string
+	Overdue                         bool
+	Statuses                        []string
+	Back                            string
+	Msg                             string
+	Reasons                         []civic.CloseReason
+}
+
+var closeReasons = []civic.CloseReason{civic.CloseFixed, civic.CloseDuplicate, civic.CloseNotResponsible, civic.CloseNoAction}
+
+func (u *UI) queuePage(w http.ResponseWriter, r *http.Request, p civic.Principal) {
+	q := r.URL.Query()
+	d := queueData{Status: q.Get("status"), Service: q.Get("service"), Dept: q.Get("department"), Assigned: q.Get("assigned_to"),
+		Overdue: q.Get("overdue") == "true", Back: r.URL.RawQuery, Msg: q.Get("msg"), Reasons: closeReasons,
+		Statuses: []string{"open", "submitted", "acknowledged", "assigned", "in_progress", "closed", "held", "all"}}
+	if d.Status == "" {
+		d.Status = "open"
+	}
+	f := civic.ServiceRequestFilter{Department: d.Dept, AssignedTo: d.Assigned, Limit: 300}
+	switch st := civic.RequestStatus(d.Status); {
+	case d.Status == "open":
+		f.Statuses = []civic.RequestStatus{civic.StatusSubmitted, civic.StatusAcknowledged, civic.StatusAssigned, civic.StatusInProgress}
+	case d.Status == "all":
+	case st.Valid():
+		f.Statuses = []civic.RequestStatus{st}
+	case d.Status == "held":
+		// filtered below
+	default:
+		d.Status = "open"
+	}
+	if d.Service != "" {
+		f.ServiceCodes = []string{d.Service}
+	}
+	now := u.now()
+	if d.Overdue {
+		f.OverdueAt = now
+	}
+	rs, err := u.deps.ServiceDesk.Requests(r.Context(), f)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if d.Services, err = u.deps.ServiceDesk.Services(r.Context(), true); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	for _, x := range rs {
+		if d.Status == "held" && x.Moderation != civic.ModHeld {
+			continue
+		}
+		d.Rows = append(d.Rows, queueRow{x, x.Overdue(now), ago(now, x.RequestedAt)})
+	}
+	u.render(w, r, http.StatusOK, "queue", "", pageData{Title: "311 queue", Active: "/queue", Principal: p, Data: d})
+}
+
+type queueItemData struct {
+	R          civic.ServiceRequest
+	Notes      []civic.RequestNote
+	Duplicates []civic.ServiceRequest
+	Photos     []string
+	Overdue    bool
+	Reasons    []civic.CloseReason
+	Msg        string
+}
+
+func (u *UI) queueItem(w http.ResponseWriter, r *http.Request, p civic.Principal) {
+	req, err := u.deps.ServiceDesk.Request(r.Context(), r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	d := queueItemData{R: req, Photos: photoURLs(req), Overdue: req.Overdue(u.now()), Reasons: closeReasons, Msg: r.URL.Query().Get("msg")}
+	if d.Notes, err = u.deps.ServiceDesk.Notes(r.Context(), req.ID, false); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if req.Status.Open() {
+		if d.Duplicates, err = u.deps.ServiceDesk.Duplicates(r.Context(), req); err != nil {
+			u.fail(w, r, err)
+			return
+		}
+	}
+	u.render(w, r, http.StatusOK, "queueitem", "", pageData{Title: "Request " + req.ID, Active: "/queue", Principal: p, Data: d})
+}
+
+func actionFromForm(r *http.Request) civic.RequestAction {
+	return civic.RequestAction{Action: r.PostFormValue("action"), Department: r.PostFormValue("department"),
+		AssignedTo: r.PostFormValue("assigned_to"), Reason: civic.CloseReason(r.PostFormValue("reason")),
+		Text: r.PostFormValue("text"), Public: r.PostFormValue("public") == "1", Into: r.PostFormValue("into")}
+}
+
+// queueAct applies one action to one request and returns to its page.
+func (u *UI) queueAct(w http.ResponseWriter, r *http.Request, p civic.Principal) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		u.fail(w, r, civic.FieldError("form", "cannot be read"))
+		return
+	}
+	id := r.PathValue("id")
+	msg := "Done."
+	if _, err := u.deps.ServiceDesk.Act(r.Context(), p, id, actionFromForm(r)); err != nil {
+		if k := civic.KindOf(err); k == civic.Internal || k == civic.Forbidden || k == civic.Unauthorized {
+			u.fail(w, r, err)
+			return
+		}
+		msg = civic.MessageOf(err)
+		if f := civic.FieldOf(err); f != "" {
+			msg = f + ": " + msg
+		}
+	}
+	http.Redirect(w, r, "/queue/"+url.PathEscape(id)+"?msg="+url.QueryEscape(msg), http.StatusSeeOther)
+}
+
+// queueBulk applies one action to the checked requests of the queue.
+func (u *UI) queueBulk(w http.ResponseWriter, r *http.Request, p civic.Principal) {
+	r.Body = http.MaxBytesReader(w, r.Body, 256<<10)
+	if err := r.ParseForm(); err != nil {
+		u.fail(w, r, civic.FieldError("form", "cannot be read"))
+		return
+	}
+	ids := r.PostForm["id"]
+	a := actionFromForm(r)
+	ok, failed := 0, []string{}
+	for _, id := range ids {
+		if _, err := u.deps.ServiceDesk.Act(r.Context(), p, id, a); err != nil {
+			if civic.KindOf(err) == civic.Forbidden || civic.KindOf(err) == civic.Unauthorized {
+				u.fail(w, r, err)
+				return
+			}
+			failed = append(failed, id+" ("+civic.MessageOf(err)+")")
+			continue
+		}
+		ok++
+	}
+	msg := fmt.Sprintf("%s: %d done", a.Action, ok)
+	if len(failed) > 0 {
+		msg += "; not done: " + strings.Join(failed, ", ")
+	}
+	back, _ := url.ParseQuery(r.PostFormValue("back"))
+	back.Set("msg", msg)
+	http.Redirect(w, r, "/queue?"+back.Encode(), http.StatusSeeOther)
+}
