@@ -97,4 +97,3 @@ func (n *node) singleton(ctx context.Context, name string) (<-chan struct{}, fun
 	}
 	return l.Done(), l.Release, true
 }
-
