@@ -177,7 +177,7 @@ func MigrationStatus(ctx context.Context, dsn string, opts Options) (current int
 		return 0, nil, err
 	}
 	defer s.Close()
-	p, err := s.migrations()
+	p, err := s.migrations(ctx)
 	if err != nil {
 		return 0, nil, err
 	}

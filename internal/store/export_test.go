@@ -5,7 +5,7 @@ import "context"
 // MigrateDownTo rolls the schema of s back to version, for tests of a
 // migration's data steps; Migrate brings it up again.
 func MigrateDownTo(ctx context.Context, s *Store, version int64) error {
-	p, err := s.migrations()
+	p, err := s.migrations(ctx)
 	if err != nil {
 		return err
 	}

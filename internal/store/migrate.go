@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 
 	"github.com/civic-city/civic/internal/civic"
@@ -19,7 +20,7 @@ var migrations embed.FS
 // session advisory lock keeps several nodes starting at once from migrating
 // concurrently.
 func (s *Store) migrate(ctx context.Context) error {
-	p, err := s.migrations()
+	p, err := s.migrations(ctx)
 	if err != nil {
 		return err
 	}
@@ -44,12 +45,22 @@ func (s *Store) migrate(ctx context.Context) error {
 }
 
 // migrations returns the goose provider of the store's engine.
-func (s *Store) migrations() (*goose.Provider, error) {
+func (s *Store) migrations(ctx context.Context) (*goose.Provider, error) {
 	dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
 	var opts []goose.ProviderOption
 	if s.pg() {
 		dialect, dir = goose.DialectPostgres, "migrations/postgres"
-		locker, err := lock.NewPostgresSessionLocker(lock.WithLockTimeout(1, 300))
+		// The lock is the schema's: nodes sharing one schema migrate one
+		// at a time, while databases kept in other schemas of the same
+		// PostgreSQL database (several cities, or the tests' scratch
+		// schemas) do not wait for each other.
+		var schema string
+		if err := s.wdb.QueryRowContext(ctx, `SELECT coalesce(current_schema(), '')`).Scan(&schema); err != nil {
+			return nil, civic.Wrap(civic.Unavailable, fmt.Errorf("store: read the current schema: %w", err), "cannot reach the database")
+		}
+		h := fnv.New64a()
+		h.Write([]byte("civic migrations " + schema))
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64()>>1)), lock.WithLockTimeout(1, 300))
 		if err != nil {
 			return nil, civic.Wrap(civic.Internal, err, "internal error")
 		}
