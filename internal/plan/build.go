@@ -80,6 +80,10 @@ func (p *Problem) SetMatrix(dist, time []float64) {
 // stream (opening hours, unloading time), and a visit for every must-go
 // (mandatory) and may-go (optional, with a prize; see BuildInput.DetourM)
 // bin: its expected load, its service time by kind and its access window.
+// A must-go bin without an access window whose forecast says full during
+// the shifts, at least two hours after the first starts, must be served
+// by then (its Due): the truck comes before it overflows, not at whatever
+// time suits the route.
 //
 // It fails with an Invalid error naming the field when a truck's depot is
 // unknown, a clock time does not parse, a decision names an unknown bin, or
@@ -217,6 +221,18 @@ func Build(in BuildInput) (*Problem, error) {
 			}
 			// Service must end inside the window.
 			v.Ready, v.Due = float64(from)*60, max(float64(to)*60-service, float64(from)*60)
+		}
+		if v.Due == 0 && d.Decision == civic.MustGo && d.FullAt != nil {
+			// Forecast full during the shift: served before then, when
+			// the trucks have time to get there.
+			full := d.FullAt.Sub(in.Day.at(0, 0)).Seconds()
+			first, last := math.Inf(1), math.Inf(-1)
+			for _, t := range trucks {
+				first, last = min(first, t.start), max(last, t.end)
+			}
+			if full >= first+2*3600 && full < last {
+				v.Due = full
+			}
 		}
 		if d.Decision == civic.MayGo {
 			fill := 0.0

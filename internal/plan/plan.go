@@ -68,6 +68,9 @@ func Plan(ctx context.Context, in PlanInput, solve SolveFunc) (civic.Plan, error
 	if in.Day.Start == "" {
 		in.Day.Start = earliestShift(in.Trucks)
 	}
+	if in.Day.End == "" {
+		in.Day.End = latestShiftEnd(in.Trucks)
+	}
 	if err := in.Day.check(); err != nil {
 		return civic.Plan{}, err
 	}
@@ -196,6 +199,20 @@ func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins 
 	slices.SortFunc(pl.Unplanned, func(a, b civic.BinDecision) int { return strings.Compare(a.BinID, b.BinID) })
 	prog("assemble", 1)
 	return pl, nil
+}
+
+// latestShiftEnd is the latest shift end of the active trucks, or "".
+func latestShiftEnd(trucks []civic.Truck) string {
+	best, s := -1, ""
+	for _, t := range trucks {
+		if t.Status != civic.StatusActive {
+			continue
+		}
+		if m, err := civic.ParseClock(t.ShiftEnd); err == nil && m > best {
+			best, s = m, t.ShiftEnd
+		}
+	}
+	return s
 }
 
 // earliestShift is the earliest shift start of the active trucks, or "".
