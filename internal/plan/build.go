@@ -43,6 +43,23 @@ type BuildInput struct {
 type VisitRef struct {
 	Bin      civic.Bin
 	Decision civic.BinDecision
+	// DueByForecast: the visit's Due is the forecast's full time (see
+	// Build), which RelaxForecastDues lifts.
+	DueByForecast bool
+}
+
+// RelaxForecastDues lifts the Due that Build set from a forecast on every
+// visit of p, and reports whether there was one.
+func (p *Problem) RelaxForecastDues() bool {
+	found := false
+	for i := range p.Visits {
+		if p.Visits[i].DueByForecast {
+			p.Fleet.Visits[i].Due = 0
+			p.Visits[i].DueByForecast = false
+			found = true
+		}
+	}
+	return found
 }
 
 // Problem is one stream's routing problem together with what the solver's
@@ -83,7 +100,8 @@ func (p *Problem) SetMatrix(dist, time []float64) {
 // A must-go bin without an access window whose forecast says full during
 // the shifts, at least two hours after the first starts, must be served
 // by then (its Due): the truck comes before it overflows, not at whatever
-// time suits the route.
+// time suits the route. Plan lifts those Dues again (RelaxForecastDues)
+// when the fleet cannot keep them all.
 //
 // It fails with an Invalid error naming the field when a truck's depot is
 // unknown, a clock time does not parse, a decision names an unknown bin, or
@@ -214,6 +232,7 @@ func Build(in BuildInput) (*Problem, error) {
 			service = set.CompactingServiceMin * 60
 		}
 		v := route.Visit{Node: len(p.Points), Demand: d.LoadL, Service: service, Vehicle: pin}
+		byForecast := false
 		if b.AccessWindow != "" {
 			from, to, err := civic.ParseWindow(b.AccessWindow)
 			if err != nil {
@@ -231,7 +250,7 @@ func Build(in BuildInput) (*Problem, error) {
 				first, last = min(first, t.start), max(last, t.end)
 			}
 			if full >= first+2*3600 && full < last {
-				v.Due = full
+				v.Due, byForecast = full, true
 			}
 		}
 		if d.Decision == civic.MayGo {
@@ -242,7 +261,7 @@ func Build(in BuildInput) (*Problem, error) {
 			v.Optional, v.Prize = true, fill*detour
 		}
 		p.Fleet.Visits = append(p.Fleet.Visits, v)
-		p.Visits = append(p.Visits, VisitRef{Bin: *b, Decision: d})
+		p.Visits = append(p.Visits, VisitRef{Bin: *b, Decision: d, DueByForecast: byForecast})
 		p.Points = append(p.Points, LatLon{b.Lat, b.Lon})
 	}
 	p.Fleet.N = len(p.Points)

@@ -651,3 +651,37 @@ func TestBuildDueByForecast(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanRelaxesForecastDues: a bin forecast full at 08:00 but 40 km
+// out cannot be reached by then; rather than leave a must-go bin out, Plan
+// solves again without the forecasts' Dues and serves it late.
+func TestPlanRelaxesForecastDues(t *testing.T) {
+	depots, trucks, facs := city()
+	far := testBin("far")
+	far.Lat += 0.4
+	in := PlanInput{Day: Day{Date: "2026-12-04", Loc: cet}, Bins: []civic.Bin{far}, Trucks: trucks,
+		Depots: depots, Facilities: facs, Settings: civic.DefaultPlanSettings()}
+	d := decision("far", civic.StreamTrash, civic.MustGo, 300)
+	d.FullAt = ptr(at(2))
+	p, err := Build(BuildInput{Day: Day{Date: "2026-12-04", Loc: cet, Start: "06:00"}, Stream: civic.StreamTrash,
+		Decisions: []civic.BinDecision{d}, Bins: in.Bins, Trucks: trucks, Depots: depots, Facilities: facs, Settings: in.Settings})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Visits) != 1 || !p.Visits[0].DueByForecast || p.Fleet.Visits[0].Due != 8*3600 {
+		t.Fatalf("visits %+v: want the bin due at 08:00 by its forecast", p.Fleet.Visits)
+	}
+	solves := 0
+	count := func(ctx context.Context, p *route.FleetProblem, o route.FleetOptions) (route.FleetSolution, error) {
+		solves++
+		return greedy(ctx, p, o)
+	}
+	pl, err := Route(context.Background(), in, []civic.BinDecision{d}, count)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if solves != 2 || pl.Stats.Planned != 1 || len(pl.Unplanned) != 0 || pl.Stats.Unassigned != 0 {
+		t.Errorf("%d solves, %d planned, unplanned %+v: want the bin served after a second solve without its Due",
+			solves, pl.Stats.Planned, pl.Unplanned)
+	}
+}

@@ -178,6 +178,14 @@ func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins 
 			if err != nil {
 				return civic.Plan{}, fmt.Errorf("plan: solving %s: %w", p.Stream, err)
 			}
+			if leftOut(p, sol) && p.RelaxForecastDues() {
+				// Bins due early by their forecasts cost the fleet a
+				// must-go bin: served late beats not served.
+				o.Initial = &sol
+				if sol, err = solve(ctx, &p.Fleet, o); err != nil {
+					return civic.Plan{}, fmt.Errorf("plan: solving %s: %w", p.Stream, err)
+				}
+			}
 			done += len(p.Visits)
 		}
 		routes, unpl, st := Assemble(p, sol)
@@ -199,6 +207,16 @@ func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins 
 	slices.SortFunc(pl.Unplanned, func(a, b civic.BinDecision) int { return strings.Compare(a.BinID, b.BinID) })
 	prog("assemble", 1)
 	return pl, nil
+}
+
+// leftOut reports whether sol leaves out a mandatory visit of p.
+func leftOut(p *Problem, sol route.FleetSolution) bool {
+	for _, i := range sol.Unvisited {
+		if !p.Fleet.Visits[i].Optional {
+			return true
+		}
+	}
+	return false
 }
 
 // latestShiftEnd is the latest shift end of the active trucks, or "".
