@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"time"
 
@@ -89,7 +90,7 @@ func GeneratePlanDay(o PlanOptions) (PlanDay, error) {
 		Facilities:    city.Facilities,
 		Settings:      settings,
 		TimeLimit:     o.Time,
-		Options:       route.FleetOptions{Seed: int64(o.Seed)},
+		Options:       route.FleetOptions{Seed: int64(o.Seed), Threads: runtime.GOMAXPROCS(0)},
 	}
 	return PlanDay{Input: in, Due: o.Due, MayGo: o.MayGo}, nil
 }

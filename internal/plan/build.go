@@ -43,6 +43,23 @@ type BuildInput struct {
 type VisitRef struct {
 	Bin      civic.Bin
 	Decision civic.BinDecision
+	// DueByForecast: the visit's Due is the forecast's full time (see
+	// Build), which RelaxForecastDues lifts.
+	DueByForecast bool
+}
+
+// RelaxForecastDues lifts the Due that Build set from a forecast on every
+// visit of p, and reports whether there was one.
+func (p *Problem) RelaxForecastDues() bool {
+	found := false
+	for i := range p.Visits {
+		if p.Visits[i].DueByForecast {
+			p.Fleet.Visits[i].Due = 0
+			p.Visits[i].DueByForecast = false
+			found = true
+		}
+	}
+	return found
 }
 
 // Problem is one stream's routing problem together with what the solver's
@@ -80,6 +97,11 @@ func (p *Problem) SetMatrix(dist, time []float64) {
 // stream (opening hours, unloading time), and a visit for every must-go
 // (mandatory) and may-go (optional, with a prize; see BuildInput.DetourM)
 // bin: its expected load, its service time by kind and its access window.
+// A must-go bin without an access window whose forecast says full during
+// the shifts, at least two hours after the first starts, must be served
+// by then (its Due): the truck comes before it overflows, not at whatever
+// time suits the route. Plan lifts those Dues again (RelaxForecastDues)
+// when the fleet cannot keep them all.
 //
 // It fails with an Invalid error naming the field when a truck's depot is
 // unknown, a clock time does not parse, a decision names an unknown bin, or
@@ -210,6 +232,7 @@ func Build(in BuildInput) (*Problem, error) {
 			service = set.CompactingServiceMin * 60
 		}
 		v := route.Visit{Node: len(p.Points), Demand: d.LoadL, Service: service, Vehicle: pin}
+		byForecast := false
 		if b.AccessWindow != "" {
 			from, to, err := civic.ParseWindow(b.AccessWindow)
 			if err != nil {
@@ -217,6 +240,18 @@ func Build(in BuildInput) (*Problem, error) {
 			}
 			// Service must end inside the window.
 			v.Ready, v.Due = float64(from)*60, max(float64(to)*60-service, float64(from)*60)
+		}
+		if v.Due == 0 && d.Decision == civic.MustGo && d.FullAt != nil {
+			// Forecast full during the shift: served before then, when
+			// the trucks have time to get there.
+			full := d.FullAt.Sub(in.Day.at(0, 0)).Seconds()
+			first, last := math.Inf(1), math.Inf(-1)
+			for _, t := range trucks {
+				first, last = min(first, t.start), max(last, t.end)
+			}
+			if full >= first+2*3600 && full < last {
+				v.Due, byForecast = full, true
+			}
 		}
 		if d.Decision == civic.MayGo {
 			fill := 0.0
@@ -226,7 +261,7 @@ func Build(in BuildInput) (*Problem, error) {
 			v.Optional, v.Prize = true, fill*detour
 		}
 		p.Fleet.Visits = append(p.Fleet.Visits, v)
-		p.Visits = append(p.Visits, VisitRef{Bin: *b, Decision: d})
+		p.Visits = append(p.Visits, VisitRef{Bin: *b, Decision: d, DueByForecast: byForecast})
 		p.Points = append(p.Points, LatLon{b.Lat, b.Lon})
 	}
 	p.Fleet.N = len(p.Points)

@@ -615,3 +615,73 @@ func TestPlanWithSolveFleet(t *testing.T) {
 		t.Errorf("unplanned after the edit: %+v", out.Unplanned)
 	}
 }
+
+// TestBuildDueByForecast: a must-go bin forecast full during the shifts
+// (at least two hours after the first starts) must be served by then; one
+// forecast full earlier or after the shifts, a may-go bin and a bin with an
+// access window keep their windows as they were.
+func TestBuildDueByForecast(t *testing.T) {
+	depots, trucks, facs := city()
+	full := func(d civic.BinDecision, h float64) civic.BinDecision {
+		d.FullAt = ptr(at(h)) // hours after Friday 06:00
+		return d
+	}
+	bins := append(cityBins(), testBin("d"), testBin("e"))
+	in := BuildInput{Day: friday, Stream: civic.StreamTrash, Bins: bins, Trucks: trucks, Depots: depots,
+		Facilities: facs, Settings: civic.DefaultPlanSettings(),
+		Decisions: []civic.BinDecision{
+			full(decision("a", civic.StreamTrash, civic.MustGo, 900), 3.5),  // 09:30: due then
+			full(decision("b", civic.StreamTrash, civic.MayGo, 700), 3.5),   // may-go: no window
+			full(decision("c", civic.StreamTrash, civic.MustGo, 500), 3.5),  // access window kept
+			full(decision("d", civic.StreamTrash, civic.MustGo, 500), 1.5),  // 07:30: too soon to promise
+			full(decision("e", civic.StreamTrash, civic.MustGo, 500), 10.0), // 16:00: after the shifts
+		}}
+	p, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][2]float64{"a": {0, 9.5 * 3600}, "b": {0, 0}, "c": {10 * 3600, 12*3600 - 60*civic.DefaultPlanSettings().BasketServiceMin}, "d": {0, 0}, "e": {0, 0}}
+	if len(p.Visits) != len(want) {
+		t.Fatalf("%d visits, want %d", len(p.Visits), len(want))
+	}
+	for i, v := range p.Fleet.Visits {
+		id := p.Visits[i].Bin.ID
+		if w := want[id]; math.Abs(v.Ready-w[0]) > 1e-6 || math.Abs(v.Due-w[1]) > 1e-6 {
+			t.Errorf("bin %s: window [%v, %v], want [%v, %v]", id, v.Ready, v.Due, w[0], w[1])
+		}
+	}
+}
+
+// TestPlanRelaxesForecastDues: a bin forecast full at 08:00 but 40 km
+// out cannot be reached by then; rather than leave a must-go bin out, Plan
+// solves again without the forecasts' Dues and serves it late.
+func TestPlanRelaxesForecastDues(t *testing.T) {
+	depots, trucks, facs := city()
+	far := testBin("far")
+	far.Lat += 0.4
+	in := PlanInput{Day: Day{Date: "2026-12-04", Loc: cet}, Bins: []civic.Bin{far}, Trucks: trucks,
+		Depots: depots, Facilities: facs, Settings: civic.DefaultPlanSettings()}
+	d := decision("far", civic.StreamTrash, civic.MustGo, 300)
+	d.FullAt = ptr(at(2))
+	p, err := Build(BuildInput{Day: Day{Date: "2026-12-04", Loc: cet, Start: "06:00"}, Stream: civic.StreamTrash,
+		Decisions: []civic.BinDecision{d}, Bins: in.Bins, Trucks: trucks, Depots: depots, Facilities: facs, Settings: in.Settings})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Visits) != 1 || !p.Visits[0].DueByForecast || p.Fleet.Visits[0].Due != 8*3600 {
+		t.Fatalf("visits %+v: want the bin due at 08:00 by its forecast", p.Fleet.Visits)
+	}
+	solves := 0
+	count := func(ctx context.Context, p *route.FleetProblem, o route.FleetOptions) (route.FleetSolution, error) {
+		solves++
+		return greedy(ctx, p, o)
+	}
+	pl, err := Route(context.Background(), in, []civic.BinDecision{d}, count)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if solves != 2 || pl.Stats.Planned != 1 || len(pl.Unplanned) != 0 || pl.Stats.Unassigned != 0 {
+		t.Errorf("%d solves, %d planned, unplanned %+v: want the bin served after a second solve without its Due",
+			solves, pl.Stats.Planned, pl.Unplanned)
+	}
+}

@@ -15,9 +15,10 @@ type Day struct {
 	Date string         // YYYY-MM-DD in Loc
 	Loc  *time.Location // the city's time zone; nil means UTC
 	// Start is when collection starts that day, "HH:MM" (the earliest
-	// shift start); "" means 06:00. The next service day's collection is
-	// taken to start at the same time of day.
-	Start string
+	// shift start); "" means 06:00. End is when it ends (the latest shift
+	// end); "" means 8 hours after Start. The next service day's
+	// collection is taken to run at the same times of day.
+	Start, End string
 }
 
 // at returns the instant the wall clock shows sec seconds after midnight
@@ -50,6 +51,15 @@ func (d Day) startMin() int {
 	return m
 }
 
+// spanMin is how long collection lasts, in minutes: from Start to End,
+// 8 hours when End is not given (or not after Start).
+func (d Day) spanMin() int {
+	if m, err := civic.ParseClock(d.End); err == nil && m > d.startMin() {
+		return m - d.startMin()
+	}
+	return 8 * 60
+}
+
 func (d Day) check() error {
 	if _, err := time.Parse(time.DateOnly, d.Date); err != nil {
 		return civic.FieldError("date", "must be a date YYYY-MM-DD")
@@ -57,6 +67,11 @@ func (d Day) check() error {
 	if d.Start != "" {
 		if _, err := civic.ParseClock(d.Start); err != nil {
 			return civic.FieldError("start", "must be a time HH:MM")
+		}
+	}
+	if d.End != "" {
+		if _, err := civic.ParseClock(d.End); err != nil {
+			return civic.FieldError("end", "must be a time HH:MM")
 		}
 	}
 	return nil
@@ -104,7 +119,9 @@ type DecideInput struct {
 //   - must-go, for every one of these reasons (joined with "; "): a full
 //     alert, an overflow alert, a service request, a forecast (or with no
 //     forecast, the last reading) reaching the must-go fill before the next
-//     service day's collection starts, and hygiene: the bin would go longer
+//     service day's collection ends (a bin left today may be emptied at
+//     any time of that day's shifts, so the latest is what counts), and
+//     hygiene: the bin would go longer
 //     than HygieneDays without being emptied if left until the next
 //     service day. Days are counted from the last collection, or, for a
 //     bin never collected, from its installation, but only when a reading
@@ -116,10 +133,13 @@ type DecideInput struct {
 //
 // The fill expected at a time comes from the forecast (its fill and
 // average rate, from the forecast's instant), or else the last reading held
-// constant; a collection after either restarts it from empty. The
-// collection time of a bin is the day's start, or the opening of its access
-// window if that is later. LoadL is that fill times the bin's capacity
-// (the threshold when nothing is known), at most the capacity.
+// constant; a collection after either restarts it from empty. A bin's
+// expected visit time is the middle of the day's collection (Day.Start to
+// Day.End), or the opening of its access window if that is later than the
+// start; may-go and LoadL take the fill expected then. LoadL is that fill
+// times the bin's capacity (the threshold when nothing is known), at most
+// the capacity. "Emptied 3 h ago" counts to the start of collection (or
+// the window's opening).
 func Decide(in DecideInput) []civic.BinDecision {
 	states := make(map[string]*civic.BinState, len(in.States))
 	for i := range in.States {
@@ -137,7 +157,8 @@ func Decide(in DecideInput) []civic.BinDecision {
 	for _, r := range in.Requests {
 		requests[r.BinID] = append(requests[r.BinID], r)
 	}
-	d := decider{day: in.Day, set: &in.Settings, start: in.Day.at(0, float64(in.Day.startMin())*60)}
+	d := decider{day: in.Day, set: &in.Settings, start: in.Day.at(0, float64(in.Day.startMin())*60),
+		span: time.Duration(in.Day.spanMin()) * time.Minute}
 	out := make([]civic.BinDecision, 0, len(in.Bins))
 	for i := range in.Bins {
 		b := &in.Bins[i]
@@ -161,7 +182,8 @@ func Decide(in DecideInput) []civic.BinDecision {
 type decider struct {
 	day   Day
 	set   *civic.PlanSettings
-	start time.Time // the day's collection start
+	start time.Time     // the day's collection start
+	span  time.Duration // how long collection lasts
 }
 
 // fillModel is what is known of a bin's fill: fill0 at t0, rising by rate
@@ -200,6 +222,7 @@ func (d *decider) decide(b *civic.Bin, st *civic.BinState, fc *civic.Forecast, a
 		thr = b.Threshold()
 	}
 	at := d.collectionTime(b)
+	visit := d.visitTime(b)
 
 	// What is known of the fill.
 	var m fillModel
@@ -223,7 +246,7 @@ func (d *decider) decide(b *civic.Bin, st *civic.BinState, fc *civic.Forecast, a
 		m.fill0, m.t0 = 0, *last
 	}
 	if m.known {
-		dec.LoadL = math.Min(m.at(at), 1) * b.CapacityL
+		dec.LoadL = math.Min(m.at(visit), 1) * b.CapacityL
 	} else {
 		dec.LoadL = thr * b.CapacityL
 	}
@@ -281,12 +304,20 @@ func (d *decider) decide(b *civic.Bin, st *civic.BinState, fc *civic.Forecast, a
 
 	next := d.nextService(pol)
 	if m.known {
-		if full, ok := d.fullAt(m, fc, thr, emptiedSince); ok && full.Before(next) {
-			if !full.After(m.t0) {
+		// Left today, the bin is emptied on the next service day, by the
+		// end of its collection at the latest.
+		by := next.Add(d.span)
+		if full, ok := d.fullAt(m, fc, thr, emptiedSince); ok && full.Before(by) {
+			when := full.In(d.day.loc()).Format("Mon 15:04")
+			switch {
+			case !full.After(m.t0):
 				must = append(must, fmt.Sprintf("full: %s at the last reading", pct(m.fill0)))
-			} else {
+			case full.Before(next):
 				must = append(must, fmt.Sprintf("forecast full %s, before the next service day (%s)",
-					full.In(d.day.loc()).Format("Mon 15:04"), next.Weekday().String()[:3]))
+					when, next.Weekday().String()[:3]))
+			default:
+				must = append(must, fmt.Sprintf("forecast full %s, before the next service day's collection ends (%s)",
+					when, by.In(d.day.loc()).Format("Mon 15:04")))
 			}
 		}
 	}
@@ -321,8 +352,8 @@ func (d *decider) decide(b *civic.Bin, st *civic.BinState, fc *civic.Forecast, a
 		dec.Reason = "no fill reading"
 		return dec
 	}
-	f := m.at(at)
-	when := at.In(d.day.loc()).Format("15:04")
+	f := m.at(visit)
+	when := visit.In(d.day.loc()).Format("15:04")
 	if f >= pol.MayGoFill {
 		dec.Decision = civic.MayGo
 		dec.Reason = fmt.Sprintf("expected %s full at %s", pct(f), when)
@@ -350,6 +381,17 @@ func (d *decider) fullAt(m fillModel, fc *civic.Forecast, thr float64, emptied b
 		return time.Time{}, false
 	}
 	return m.reaches(thr)
+}
+
+// visitTime is when the bin is expected to be emptied if it is planned:
+// the opening of its access window when it has one that opens after the
+// day's start, else the middle of the day's collection (the truck may
+// come at any time of its shift).
+func (d *decider) visitTime(b *civic.Bin) time.Time {
+	if at := d.collectionTime(b); at.After(d.start) {
+		return at
+	}
+	return d.start.Add(d.span / 2)
 }
 
 // collectionTime is the day's start, or the bin's access window's opening

@@ -68,6 +68,9 @@ func Plan(ctx context.Context, in PlanInput, solve SolveFunc) (civic.Plan, error
 	if in.Day.Start == "" {
 		in.Day.Start = earliestShift(in.Trucks)
 	}
+	if in.Day.End == "" {
+		in.Day.End = latestShiftEnd(in.Trucks)
+	}
 	if err := in.Day.check(); err != nil {
 		return civic.Plan{}, err
 	}
@@ -175,6 +178,14 @@ func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins 
 			if err != nil {
 				return civic.Plan{}, fmt.Errorf("plan: solving %s: %w", p.Stream, err)
 			}
+			if leftOut(p, sol) && p.RelaxForecastDues() {
+				// Bins due early by their forecasts cost the fleet a
+				// must-go bin: served late beats not served.
+				o.Initial = &sol
+				if sol, err = solve(ctx, &p.Fleet, o); err != nil {
+					return civic.Plan{}, fmt.Errorf("plan: solving %s: %w", p.Stream, err)
+				}
+			}
 			done += len(p.Visits)
 		}
 		routes, unpl, st := Assemble(p, sol)
@@ -196,6 +207,30 @@ func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins 
 	slices.SortFunc(pl.Unplanned, func(a, b civic.BinDecision) int { return strings.Compare(a.BinID, b.BinID) })
 	prog("assemble", 1)
 	return pl, nil
+}
+
+// leftOut reports whether sol leaves out a mandatory visit of p.
+func leftOut(p *Problem, sol route.FleetSolution) bool {
+	for _, i := range sol.Unvisited {
+		if !p.Fleet.Visits[i].Optional {
+			return true
+		}
+	}
+	return false
+}
+
+// latestShiftEnd is the latest shift end of the active trucks, or "".
+func latestShiftEnd(trucks []civic.Truck) string {
+	best, s := -1, ""
+	for _, t := range trucks {
+		if t.Status != civic.StatusActive {
+			continue
+		}
+		if m, err := civic.ParseClock(t.ShiftEnd); err == nil && m > best {
+			best, s = m, t.ShiftEnd
+		}
+	}
+	return s
 }
 
 // earliestShift is the earliest shift start of the active trucks, or "".

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/lifecycle"
+	"github.com/civic-city/civic/internal/route"
 )
 
 // SchedulerActor is the CreatedBy of the plans the nightly job makes.
@@ -130,6 +132,7 @@ func (s *Service) input(ctx context.Context, date string, progress Progress, wit
 		Day:       Day{Date: date, Loc: s.o.Location},
 		Settings:  s.o.Settings,
 		TimeLimit: s.o.TimeLimit,
+		Options:   route.FleetOptions{Threads: runtime.GOMAXPROCS(0)},
 		Progress:  progress,
 	}
 	stored, err := s.o.Plans.PlanSettings(ctx)

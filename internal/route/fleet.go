@@ -166,6 +166,12 @@ type FleetOptions struct {
 	Initial *FleetSolution
 	// Progress, if set, is called each time the best objective improves.
 	Progress func(elapsed time.Duration, best float64)
+	// Threads is how many searches run at once (0 means 1). They start
+	// from different first plans, anneal apart for a twentieth of the
+	// budget and then all continue from the best plan found. With more
+	// than one the result depends on timing, even with MaxIterations;
+	// an iteration budget is split between them.
+	Threads int
 }
 
 // Validate checks p and returns a civic Invalid error naming the first

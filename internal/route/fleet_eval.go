@@ -25,14 +25,20 @@ type fleetModel struct {
 	// The insertion estimates read, for each leg, DistCost*Dist +
 	// TimeCost*Time and then Time, in single precision: one memory access
 	// per leg. Legs between visits are in out (by leaving visit) and in
-	// (by reached visit), whose rows and columns follow rank, a Hilbert
-	// order of the visits when they have coordinates: a visit's legs to
-	// and from those near it, which insertions read, then share cache
-	// lines and pages. startCT and endCT hold the legs from each
+	// (by reached visit; nil beyond fleetTransposeMax visits), whose rows
+	// and columns follow rank, a Hilbert order of the visits when they
+	// have coordinates: a visit's legs to and from those near it, which
+	// insertions read, then share cache lines and pages. startCT and endCT hold the legs from each
 	// vehicle's Start and to its End, by visit.
 	rank                    []int32
 	out, in, startCT, endCT []float32
 }
+
+// fleetTransposeMax is the most visits for which the model keeps in, the
+// transposed copy of out: beyond it the memory (8 bytes per pair of
+// visits) outweighs the faster reads, and the legs into a visit are read
+// from out.
+const fleetTransposeMax = 4000
 
 type fvisit struct {
 	node       int32
@@ -57,7 +63,10 @@ func newFleetModel(p *FleetProblem) *fleetModel {
 	}
 	nv, nf, n := len(p.Visits), m.nf, p.N
 	m.rank = hilbertRanks(p)
-	m.out, m.in = make([]float32, 2*nv*nv), make([]float32, 2*nv*nv)
+	m.out = make([]float32, 2*nv*nv)
+	if nv <= fleetTransposeMax {
+		m.in = make([]float32, 2*nv*nv)
+	}
 	for a, va := range p.Visits {
 		ra := int(m.rank[a])
 		for b, vb := range p.Visits {
@@ -68,6 +77,9 @@ func newFleetModel(p *FleetProblem) *fleetModel {
 		}
 	}
 	for b, vb := range p.Visits {
+		if m.in == nil {
+			break
+		}
 		rb := int(m.rank[b])
 		for a, va := range p.Visits {
 			i := va.Node*n + vb.Node
@@ -159,7 +171,7 @@ func (m *fleetModel) costArc(k int, a, b int32, at int32) (float64, float64) {
 	case b < 0:
 		i = 2 * (k*nv + int(a))
 		return float64(m.endCT[i]), float64(m.endCT[i+1])
-	case at == b:
+	case at == b && m.in != nil:
 		i = 2 * (int(m.rank[b])*nv + int(m.rank[a]))
 		return float64(m.in[i]), float64(m.in[i+1])
 	}

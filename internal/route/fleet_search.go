@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -22,6 +23,7 @@ const (
 	fleetTempStart   = 5    // start and end temperatures, in mean cost per visit
 	fleetTempEnd     = 0.05
 	fleetDefaultIter = 20000
+	fleetEpochs      = 20 // with several threads, how often they meet
 )
 
 // froute is one vehicle's visits, their cost, the arrival at End and the
@@ -314,12 +316,23 @@ func SolveFleet(ctx context.Context, p *FleetProblem, o FleetOptions) (FleetSolu
 	}
 	start := clock()
 	m := newFleetModel(p)
-	s := newFleetSearch(m, o.Seed)
-	s.initial(o.Initial)
+	threads := max(1, o.Threads)
+	// Each search builds its own first plan, in random orders of its
+	// own, so the threads start apart.
+	searches := make([]*fleetSearch, threads)
+	var wg sync.WaitGroup
+	for i := range searches {
+		wg.Go(func() {
+			searches[i] = newFleetSearch(m, o.Seed+int64(i)*0x9e3779b9)
+			searches[i].initial(o.Initial)
+		})
+	}
+	wg.Wait()
 	maxIter := o.MaxIterations
 	if maxIter == 0 && o.TimeLimit == 0 {
 		maxIter = fleetDefaultIter
 	}
+	s := searches[0]
 	served := 0
 	for _, r := range s.cur.routes {
 		served += len(r.seq)
@@ -333,46 +346,122 @@ func SolveFleet(ctx context.Context, p *FleetProblem, o FleetOptions) (FleetSolu
 		perVisit = 1
 	}
 	t0, t1 := fleetTempStart*perVisit, fleetTempEnd*perVisit
+	lead := s // the search holding the best plan
+	for _, x := range searches[1:] {
+		if x.best.obj < lead.best.obj {
+			lead = x
+		}
+	}
 	bestReported := math.Inf(1)
 	report := func(elapsed time.Duration) {
-		if o.Progress != nil && s.best.obj < bestReported {
-			bestReported = s.best.obj
-			o.Progress(elapsed, s.objective(&s.best))
+		if o.Progress != nil && lead.best.obj < bestReported {
+			bestReported = lead.best.obj
+			o.Progress(elapsed, lead.objective(&lead.best))
 		}
 	}
 	report(clock().Sub(start))
+	// run anneals x from iteration it until the epoch ends (its
+	// iteration bound, or the clock passes until), the budget runs out
+	// or ctx is done; it returns the next iteration and whether the
+	// search is over. The schedule follows whichever budget runs out
+	// first; per thread, an iteration budget is split between threads.
+	perThread := maxIter
+	if maxIter > 0 {
+		perThread = max(1, maxIter/threads)
+	}
+	run := func(x *fleetSearch, it, itEnd int, until time.Duration, rep func(time.Duration)) (int, bool) {
+		var elapsed time.Duration
+		for ; perThread == 0 || it < perThread; it++ {
+			if it >= itEnd {
+				return it, false
+			}
+			if it%8 == 0 {
+				elapsed = clock().Sub(start)
+				if o.TimeLimit > 0 && elapsed >= o.TimeLimit {
+					return it, true
+				}
+				if until > 0 && elapsed >= until {
+					return it, false
+				}
+				if it%64 == 0 {
+					if ctx.Err() != nil {
+						return it, true
+					}
+					if rep != nil {
+						rep(elapsed)
+					}
+				}
+			}
+			frac := 0.0
+			if o.TimeLimit > 0 {
+				frac = float64(elapsed) / float64(o.TimeLimit)
+			}
+			if perThread > 0 {
+				frac = max(frac, float64(it)/float64(perThread))
+			}
+			x.temp = t0 * math.Pow(t1/t0, min(frac, 1))
+			x.iterate()
+		}
+		return it, true
+	}
 	iter := 0
-	var elapsed time.Duration
-	for ; maxIter == 0 || iter < maxIter; iter++ {
-		if iter%8 == 0 {
-			elapsed = clock().Sub(start)
-			if o.TimeLimit > 0 && elapsed >= o.TimeLimit {
+	if threads == 1 {
+		iter, _ = run(s, 0, math.MaxInt, 0, report)
+	} else {
+		// Cooperative annealing: the threads search apart for an
+		// epoch, then all continue from the best plan found.
+		its := make([]int, threads)
+		done := make([]bool, threads)
+		for epoch := 1; ; epoch++ {
+			until, itEnd := time.Duration(0), math.MaxInt
+			if o.TimeLimit > 0 {
+				until = o.TimeLimit * time.Duration(epoch) / fleetEpochs
+			}
+			if perThread > 0 {
+				itEnd = perThread * epoch / fleetEpochs
+			}
+			for i, x := range searches {
+				wg.Go(func() { its[i], done[i] = run(x, its[i], itEnd, until, nil) })
+			}
+			wg.Wait()
+			for _, x := range searches {
+				if x.best.obj < lead.best.obj {
+					lead = x
+				}
+			}
+			report(clock().Sub(start))
+			if slices.Contains(done, true) {
 				break
 			}
-			if iter%64 == 0 {
-				if ctx.Err() != nil {
-					break
+			for _, x := range searches {
+				if x != lead {
+					x.adopt(&lead.best)
 				}
-				report(elapsed)
 			}
 		}
-		// The annealing schedule follows whichever budget runs out first.
-		frac := 0.0
-		if o.TimeLimit > 0 {
-			frac = float64(elapsed) / float64(o.TimeLimit)
+		for _, it := range its {
+			iter += it
 		}
-		if maxIter > 0 {
-			frac = max(frac, float64(iter)/float64(maxIter))
-		}
-		s.temp = t0 * math.Pow(t1/t0, min(frac, 1))
-		s.iterate()
 	}
-	elapsed = clock().Sub(start)
+	elapsed := clock().Sub(start)
 	report(elapsed)
-	sol := s.output(&s.best)
+	sol := lead.output(&lead.best)
 	sol.Iterations = iter
 	sol.Elapsed = elapsed
 	return sol, nil
+}
+
+// adopt makes x the search's current, candidate and best state.
+func (s *fleetSearch) adopt(x *fsol) {
+	s.cur.copyFrom(x)
+	s.cand.copyFrom(x)
+	s.best.copyFrom(x)
+	for _, u := range x.unassigned {
+		s.posR[u] = -1
+	}
+	for r := range s.cand.routes {
+		s.reindex(int32(r))
+	}
 }
 
 // objective is the reported objective of x: costs minus prizes collected.

@@ -403,3 +403,64 @@ func TestFleetEvalFrom(t *testing.T) {
 		t.Errorf("only %d changes checked", checked)
 	}
 }
+
+// TestFleetThreads: searches on several threads meet at every epoch and
+// continue from the best plan; what comes out passes the checker, is no
+// worse than the best of the threads' first plans, and uses the
+// iteration budget split between them.
+func TestFleetThreads(t *testing.T) {
+	iters := 2000
+	if raceEnabled {
+		iters = 400
+	}
+	for seed := range int64(3) {
+		p := smallFleet(seed)
+		first, err := SolveFleet(context.Background(), p, FleetOptions{MaxIterations: 1, Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := SolveFleet(context.Background(), p, FleetOptions{MaxIterations: iters, Seed: seed, Threads: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := checkFleet(p, &s); err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		if s.Iterations != iters {
+			t.Errorf("seed %d: %d iterations, want %d", seed, s.Iterations, iters)
+		}
+		if s.Objective > first.Objective+1e-9 {
+			t.Errorf("seed %d: objective %v with two threads, worse than one thread's first plan %v", seed, s.Objective, first.Objective)
+		}
+	}
+}
+
+// TestFleetCostArcLayouts: the legs read from the transposed copy and,
+// without it (a model beyond fleetTransposeMax visits), from out agree
+// with the matrices.
+func TestFleetCostArcLayouts(t *testing.T) {
+	p := GenerateFleet(4, FleetGen{Mandatory: 80, Optional: 40, Vehicles: 3})
+	m := newFleetModel(p)
+	for _, transposed := range []bool{true, false} {
+		if !transposed {
+			m.in = nil
+		}
+		for k := range p.Vehicles {
+			for a := int32(-1); a < int32(len(p.Visits)); a++ {
+				for b := int32(-1); b < int32(len(p.Visits)); b++ {
+					if a < 0 && b < 0 {
+						continue
+					}
+					d, tm := m.arc(k, a, b)
+					want := float64(float32(m.dc*d + m.tc*tm))
+					for _, at := range []int32{a, b} {
+						c, tt := m.costArc(k, a, b, at)
+						if c != want || tt != float64(float32(tm)) {
+							t.Fatalf("transposed %v, vehicle %d, %d→%d read at %d: %v %v, want %v %v", transposed, k, a, b, at, c, tt, want, float64(float32(tm)))
+						}
+					}
+				}
+			}
+		}
+	}
+}

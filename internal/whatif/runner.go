@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"hash/fnv"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/civic-city/civic/internal/civic"
@@ -43,6 +45,30 @@ type runner struct {
 	week   int // index in res.Weeks of the current day
 	prev   []sim.Ledger
 	planNs time.Duration
+
+	// big is held, by the policies running at once, for a day of more
+	// than bigDay bins (see planDay).
+	big *sync.Mutex
+}
+
+// bigDay is the most bins a day may plan while other policies plan theirs:
+// a routing problem's matrices take 32 bytes per pair of bins (distance
+// and time, and the solver's single-precision copies), 1.8 GB for 7,500
+// bins of one stream, so the largest days (a fixed schedule's every bin)
+// are planned one at a time, and their garbage is collected before the
+// next.
+const bigDay = 2000
+
+// planDay runs plan for a day of n bins, one big day at a time.
+func (r *runner) planDay(n int, plan func() (civic.Plan, error)) (civic.Plan, error) {
+	if n <= bigDay || r.big == nil {
+		return plan()
+	}
+	r.big.Lock()
+	defer r.big.Unlock()
+	pl, err := plan()
+	runtime.GC()
+	return pl, err
 }
 
 // event is a bin emptied at a time.
@@ -305,8 +331,10 @@ func (r *runner) decide(ctx context.Context, date, planAt time.Time) error {
 	case PolicyPlanner:
 		// The same rule as for the schedules: a day the fleet cannot
 		// serve every must-go bin is planned again with more trucks.
-		pl, err := r.withFleet(func(trucks []civic.Truck) (civic.Plan, error) {
-			return plan.Plan(ctx, r.input(date, trucks), route.SolveFleet)
+		pl, err := r.planDay(len(r.city.Bins)/2, func() (civic.Plan, error) {
+			return r.withFleet(func(trucks []civic.Truck) (civic.Plan, error) {
+				return plan.Plan(ctx, r.input(date, trucks), route.SolveFleet)
+			})
 		})
 		if err != nil {
 			return err
@@ -388,16 +416,18 @@ func (r *runner) route(ctx context.Context, date time.Time, must []int) (civic.P
 		decisions = append(decisions, civic.BinDecision{BinID: b.ID, Stream: b.Stream, Decision: civic.MustGo,
 			LoadL: r.expectedLoad(i), Reason: r.policy})
 	}
-	pl, err := r.withFleet(func(trucks []civic.Truck) (civic.Plan, error) {
-		in := r.input(date, trucks)
-		// As much search per bin as the planner gets on a typical day, a
-		// quarter of the city: daily collection's thousand-bin days get
-		// four times its budget (they are searched once and reused).
-		if f := float64(len(decisions)) / (float64(len(r.city.Bins)) / 4); f > 1 {
-			in.TimeLimit = time.Duration(float64(in.TimeLimit) * f)
-			in.Options.MaxIterations = int(float64(in.Options.MaxIterations) * f)
-		}
-		return plan.Route(ctx, in, decisions, route.SolveFleet)
+	pl, err := r.planDay(len(must), func() (civic.Plan, error) {
+		return r.withFleet(func(trucks []civic.Truck) (civic.Plan, error) {
+			in := r.input(date, trucks)
+			// As much search per bin as the planner gets on a typical day, a
+			// quarter of the city: daily collection's thousand-bin days get
+			// four times its budget (they are searched once and reused).
+			if f := float64(len(decisions)) / (float64(len(r.city.Bins)) / 4); f > 1 {
+				in.TimeLimit = time.Duration(float64(in.TimeLimit) * f)
+				in.Options.MaxIterations = int(float64(in.Options.MaxIterations) * f)
+			}
+			return plan.Route(ctx, in, decisions, route.SolveFleet)
+		})
 	})
 	if err != nil {
 		return civic.Plan{}, err

@@ -205,6 +205,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	sem := make(chan struct{}, o.Parallel)
+	var big sync.Mutex
 	var wg sync.WaitGroup
 	// The planner, the slowest, starts first.
 	order := slices.Clone(o.Policies)
@@ -216,7 +217,9 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			r, err := newRunner(o, p, day0, loc).run(ctx, tick)
+			rn := newRunner(o, p, day0, loc)
+			rn.big = &big
+			r, err := rn.run(ctx, tick)
 			if err != nil {
 				cancel()
 			}
