@@ -325,8 +325,8 @@ func (e *Engine) refresh(ctx context.Context, assets bool) {
 		}
 		// Alerts the Engine knew open and that are gone were resolved by
 		// hand: latch them.
-		for k := range cached {
-			if _, ok := e.open[k]; !ok {
+		for k, c := range cached {
+			if _, ok := e.open[k]; !ok && !c.cleared {
 				e.latched[k] = true
 			}
 		}
@@ -548,8 +548,12 @@ func (e *Engine) apply(ctx context.Context, bin string, f Finding, now time.Time
 			}
 			if err != nil || a.Status == civic.AlertResolved {
 				delete(e.open, key)
-				e.latched[key] = true
-				return
+				if !cur.cleared {
+					e.latched[key] = true
+					return
+				}
+				// Acknowledged after its condition cleared: burning
+				// again is a new alert.
 			}
 		}
 		a, created, err := e.opts.Alerts.OpenAlert(ctx, &civic.Alert{

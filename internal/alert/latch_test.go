@@ -95,10 +95,24 @@ func TestEngineQuietRulesAndLatch(t *testing.T) {
 	if err != nil || a.Status != civic.AlertResolved || a.AckedBy != "sup" || a.ResolvedBy != "sup" || a.ClearedAt == nil {
 		t.Fatalf("ack of the cleared fire = %+v, %v; want resolved by sup", a, err)
 	}
-	send(45, civic.Reading{Device: "S1", Bin: "B1", TemperatureC: f64(20)})
 	for _, c := range ch.take() {
 		if c[:3] == "B1/" {
 			t.Fatalf("after the ack: %s", c)
 		}
+	}
+	// A new fire a minute later, before the engine reloads the alerts, is
+	// a new alert.
+	send(41, civic.Reading{Device: "S1", Bin: "B1", TemperatureC: f64(99)})
+	var fireChanges []string
+	for _, c := range ch.take() {
+		if c[:3] == "B1/" {
+			fireChanges = append(fireChanges, c)
+		}
+	}
+	if len(fireChanges) != 1 || fireChanges[0] != "B1/fire/opened" {
+		t.Fatalf("a new fire after the acknowledged one: %v, want B1/fire/opened", fireChanges)
+	}
+	if again, err := st.ListAlerts(ctx, civic.AlertFilter{BinID: "B1", Rule: civic.RuleFire, Unresolved: true}); err != nil || len(again) != 1 || again[0].ID == fire.ID {
+		t.Fatalf("unresolved fire alerts after the new fire: %+v, %v", again, err)
 	}
 }

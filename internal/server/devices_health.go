@@ -35,12 +35,63 @@ func (s *Server) healthStore() (civic.DeviceHealthStore, error) {
 	return s.health, nil
 }
 
-// assess re-assesses h with the configured offline threshold (the store
-// uses the default).
-func (s *Server) assess(h *civic.DeviceHealth) {
-	if s.cfg.OfflineIntervals > 0 {
-		h.Assess(s.now(), s.cfg.OfflineIntervals)
+// healthRules is what a device's health is judged by besides its own
+// data: the alert rules and the open sensor-fault alerts of its bin (the
+// definition the fleet page and the alert rules share).
+type healthRules struct {
+	rules  civic.AlertRules
+	faults map[string][]civic.Alert // by bin
+	bins   map[string]civic.Bin
+}
+
+// loadHealthRules reads the alert rules, the unresolved sensor-fault
+// alerts and the bins (all of them, or only bin when it is set).
+func (s *Server) loadHealthRules(r *http.Request, bin string) (*healthRules, error) {
+	hr := &healthRules{rules: civic.DefaultAlertRules(), faults: map[string][]civic.Alert{}, bins: map[string]civic.Bin{}}
+	ctx := r.Context()
+	if s.alerts != nil {
+		var err error
+		if hr.rules, err = s.alerts.AlertRules(ctx); err != nil {
+			return nil, err
+		}
+		open, err := s.alerts.ListAlerts(ctx, civic.AlertFilter{Unresolved: true, Rule: civic.RuleSensorFault, BinID: bin, Limit: 1 << 20})
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range open {
+			hr.faults[a.BinID] = append(hr.faults[a.BinID], a)
+		}
 	}
+	if bin != "" {
+		v, err := s.store.Bin(ctx, bin)
+		if err != nil && !civic.IsKind(err, civic.NotFound) {
+			return nil, err
+		}
+		hr.bins[bin] = v.Bin
+		return hr, nil
+	}
+	views, err := s.store.ListBins(ctx, civic.BinFilter{})
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range views {
+		hr.bins[v.ID] = v.Bin
+	}
+	return hr, nil
+}
+
+// assess re-assesses h with the thresholds of the alert rules of its
+// bin (a configured offline threshold wins) and notes its bin's open
+// sensor faults.
+func (s *Server) assess(h *civic.DeviceHealth, hr *healthRules) {
+	b := hr.bins[h.BinID]
+	b.ID = h.BinID
+	lim := hr.rules.For(&b).HealthLimits()
+	if s.cfg.OfflineIntervals > 0 {
+		lim.OfflineIntervals = s.cfg.OfflineIntervals
+	}
+	h.AssessLimits(s.now(), lim)
+	h.NoteAlerts(hr.faults[h.BinID])
 }
 
 // handleListDevices lists the devices; with health=true each carries its
@@ -71,9 +122,13 @@ func (s *Server) handleListDevices(w http.ResponseWriter, r *http.Request) error
 		if err != nil {
 			return err
 		}
+		hr, err := s.loadHealthRules(r, "")
+		if err != nil {
+			return err
+		}
 		byID := make(map[string]*civic.DeviceHealth, len(health))
 		for i := range health {
-			s.assess(&health[i])
+			s.assess(&health[i], hr)
 			byID[health[i].Device] = &health[i]
 		}
 		for i := range items {
@@ -108,7 +163,11 @@ func (s *Server) handleGetDevice(w http.ResponseWriter, r *http.Request) error {
 		if err != nil {
 			return err
 		}
-		s.assess(&h)
+		hr, err := s.loadHealthRules(r, h.BinID)
+		if err != nil {
+			return err
+		}
+		s.assess(&h, hr)
 		v.Health = &h
 	}
 	writeJSON(w, http.StatusOK, v)

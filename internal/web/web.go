@@ -2,7 +2,8 @@
 // live map of bins, a bin's history, the sensor fleet, alerts, the daily
 // collection plans with their exports and planned-versus-actual report, the
 // leadership KPIs, stored what-if simulations, the crews' route view for
-// phones, login) with htmx for
+// phones, the admin pages for assets, users, keys, alert rules and
+// notifications, login) with htmx for
 // partial updates, Leaflet and uPlot for the map and charts, and a
 // Server-Sent Events stream that recolours markers as readings commit.
 //
