@@ -94,7 +94,7 @@ func TestReadmeQuickStart(t *testing.T) {
 	var script strings.Builder
 	script.WriteString(`set -euo pipefail
 serve_pid=
-stop_serve() { if [ -n "$serve_pid" ]; then kill -INT "$serve_pid" 2>/dev/null || true; wait "$serve_pid" || true; fi; }
+stop_serve() { if [ -n "$serve_pid" ]; then kill -INT "$serve_pid" 2>/dev/null || true; sleep 20; kill -KILL "$serve_pid" 2>/dev/null || true; fi; }
 trap stop_serve EXIT
 wait_http() {
   for _ in $(seq 1 300); do
@@ -112,8 +112,10 @@ wait_http() {
 		if strings.HasPrefix(strings.TrimSpace(c), "civic serve") {
 			serves++
 			// Long-running: start it, wait until it answers, go on.
-			// The braces keep a trailing comment from hiding the redirection.
-			fmt.Fprintf(&script, "{\n%s\n} >\"$SERVE_LOG\" 2>&1 </dev/null &\nserve_pid=$!\nwait_http http://%s\n", run, httpAddr)
+			// The braces keep a trailing comment from hiding the
+			// redirection; exec makes $! civic's own pid, so that it gets
+			// the Ctrl-C (a background subshell of a script ignores SIGINT).
+			fmt.Fprintf(&script, "{\nexec %s\n} >\"$SERVE_LOG\" 2>&1 </dev/null &\nserve_pid=$!\nwait_http http://%s\n", run, httpAddr)
 			continue
 		}
 		script.WriteString(run + "\necho\n")
@@ -126,9 +128,10 @@ wait_http() {
 		"[ $status -eq 0 ] || { echo \"civic serve exited $status after Ctrl-C\"; cat \"$SERVE_LOG\"; exit 1; }\n")
 
 	work := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "bash", "-c", script.String())
+	cmd.WaitDelay = 30 * time.Second
 	cmd.Dir = root
 	var env []string
 	for _, kv := range os.Environ() {
