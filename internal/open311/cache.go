@@ -3,6 +3,7 @@ package open311
 import (
 	"bytes"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,6 +85,7 @@ func (h *Handler) cached(w http.ResponseWriter, r *http.Request, fn func(w http.
 	if a, ok := h.cache.get(key, gen, now); ok {
 		w.Header().Set("Content-Type", a.ct)
 		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Content-Length", strconv.Itoa(len(a.body)))
 		w.Write(a.body)
 		return nil
 	}

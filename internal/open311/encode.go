@@ -1,10 +1,13 @@
 package open311
 
 import (
+	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/civic-city/civic/internal/civic"
@@ -186,21 +189,30 @@ func toDefinitionDoc(s civic.Service) definitionDoc {
 }
 
 // write encodes v in format f ("json" or "xml") with status code. JSON
-// lists are bare arrays: list holds the slice for JSON, v the XML root.
+// lists are bare arrays: jsonDoc holds the slice for JSON, xmlDoc the XML
+// root. The answer is encoded whole first, so it goes out with a
+// Content-Length in as few writes as the connection takes.
 func write(w http.ResponseWriter, f string, code int, xmlDoc, jsonDoc any) {
+	b := bufPool.Get().(*bytes.Buffer)
+	defer func() {
+		if b.Cap() <= 1<<20 {
+			b.Reset()
+			bufPool.Put(b)
+		}
+	}()
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	if f == "xml" {
 		h.Set("Content-Type", "text/xml; charset=utf-8")
-		w.WriteHeader(code)
-		w.Write([]byte(xml.Header))
-		enc := xml.NewEncoder(w)
-		enc.Encode(xmlDoc)
-		return
+		b.WriteString(xml.Header)
+		xml.NewEncoder(b).Encode(xmlDoc)
+	} else {
+		h.Set("Content-Type", "application/json; charset=utf-8")
+		json.NewEncoder(b).Encode(jsonDoc)
 	}
-	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(b.Len()))
 	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetEscapeHTML(true)
-	enc.Encode(jsonDoc)
+	w.Write(b.Bytes())
 }
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}

@@ -359,11 +359,19 @@ func (s *Store) requestWhere(f civic.ServiceRequestFilter) (string, []any) {
 func (s *Store) ListServiceRequests(ctx context.Context, f civic.ServiceRequestFilter) ([]civic.ServiceRequest, error) {
 	where, args := s.requestWhere(f)
 	order := ` ORDER BY r.requested_at DESC, r.id DESC`
-	if !s.pg() && (!f.UpdatedAfter.IsZero() || !f.UpdatedBefore.IsZero()) {
+	switch {
+	case s.pg():
+	case !f.UpdatedAfter.IsZero() || !f.UpdatedBefore.IsZero():
 		// Without statistics SQLite walks the requested_at index to
 		// avoid sorting and tests every row's updated_at; "+" keeps it to
 		// the updated_at index, whose few rows are then sorted.
 		order = ` ORDER BY +r.requested_at DESC, r.id DESC`
+	default:
+		// The listing indexes end in the rowid, so walking them
+		// backwards is a total order already: ties on requested_at
+		// (rare) come in index order rather than by id, and no row goes
+		// through a sorter.
+		order = ` ORDER BY r.requested_at DESC`
 	}
 	q := `SELECT ` + requestCols + requestFrom + where + order
 	if f.Limit > 0 {

@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/open311"
 	"github.com/civic-city/civic/internal/server"
 )
@@ -185,6 +186,20 @@ func TestReportPages(t *testing.T) {
 	res, _ = sup.Get(f.srv.URL + "/queue/" + id)
 	if page = readBody(t, res); !strings.Contains(page, "secret.resident@example.org") {
 		t.Errorf("staff page lacks the contact: %.1500s", page)
+	}
+	// A request past its SLA is highlighted, and the overdue filter
+	// finds it.
+	past := time.Now().Add(-72 * time.Hour)
+	due := past.Add(24 * time.Hour)
+	late := []civic.ServiceRequest{{Token: "late-1", ServiceCode: "pothole", Status: civic.StatusAcknowledged,
+		Address: "9 Late Lane", RequestedAt: past, ExpectedAt: &due}}
+	if err := f.st.ImportServiceRequests(context.Background(), late); err != nil {
+		t.Fatal(err)
+	}
+	res, _ = sup.Get(f.srv.URL + "/queue?overdue=true")
+	page = readBody(t, res)
+	if !strings.Contains(page, `<tr class="overdue" id="q-`+late[0].ID+`">`) || strings.Contains(page, `id="q-`+id+`"`) {
+		t.Errorf("overdue queue: %.2500s", page)
 	}
 	res, _ = f.client("crew1").Get(f.srv.URL + "/queue")
 	if readBody(t, res); res.StatusCode != http.StatusForbidden {
