@@ -215,6 +215,9 @@ func readReportForm(r *http.Request, rep *civic.StopReport) error {
 		if err != nil {
 			return bodyError(name, err)
 		}
+		if err := civic.CheckText(name, string(b), 0); err != nil {
+			return err
+		}
 		if err := setReportField(rep, name, string(b)); err != nil {
 			return err
 		}

@@ -243,7 +243,7 @@ func New(cfg Config, deps Deps) *Server {
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, s.track(rt.handler))
 	}
-	s.handler = s.observe(s.authenticate(http.HandlerFunc(s.dispatch)))
+	s.handler = s.observe(s.authenticate(s.checkInput(http.HandlerFunc(s.dispatch))))
 	return s
 }
 

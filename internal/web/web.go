@@ -236,6 +236,10 @@ func (u *UI) Handler() http.Handler {
 			u.notFound(w, r)
 			return
 		}
+		if err := checkForm(w, r); err != nil {
+			u.fail(w, r, err)
+			return
+		}
 		mux.ServeHTTP(w, r)
 	})
 }
