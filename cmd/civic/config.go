@@ -54,6 +54,8 @@ type config struct {
 	Demo  bool
 	Seed  int64
 	Speed float64 // simulated seconds per real second in the demo
+
+	secureConfig // HTTPS, connection caps, proxies (secure.go)
 }
 
 // storeFlags registers the flags every store-using command shares.
@@ -104,6 +106,7 @@ func serveFlags(fs *flag.FlagSet, c *config, getenv func(string) string) {
 	fs.BoolVar(&c.Demo, "demo", envBool(getenv, "CIVIC_DEMO", false), "generate and animate a demo city when the data folder has no bins (env CIVIC_DEMO)")
 	fs.Int64Var(&c.Seed, "seed", 1, "random seed of the demo city")
 	fs.Float64Var(&c.Speed, "speed", 360, "demo time acceleration: simulated seconds per real second (360 = one hour every 10 s)")
+	secureFlags(fs, &c.secureConfig, getenv)
 }
 
 // finish validates the configuration and derives defaults.
@@ -170,7 +173,10 @@ func (c *config) finishServe() error {
 	default:
 		return usageErrorf("--log-format must be json or text")
 	}
-	return nil
+	if c.TLSCert != "" {
+		c.SecureCookies = true // HTTPS: cookies never go out in the clear
+	}
+	return c.secureConfig.check()
 }
 
 // String renders the configuration for logs with secrets hidden.

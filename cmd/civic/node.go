@@ -176,15 +176,20 @@ func (n *node) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", n.c.Addr, err)
 	}
-	n.http = &http.Server{
-		Handler:           n.api.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
+	tlsConf, err := n.c.tlsConfig()
+	if err != nil {
+		ln.Close()
+		return err
 	}
+	// Deadlines for headers and bodies, a connection cap, HTTPS.
+	n.http, ln = server.HTTPServer(n.api.Handler(), ln, server.ListenOptions{MaxConns: n.c.MaxConns, TLS: tlsConf}, n.log)
 	n.serveErr = make(chan error, 1)
 	go func() { n.serveErr <- n.http.Serve(ln) }()
-	fmt.Fprintf(n.e.stdout, "civic: listening on http://%s\n", ln.Addr())
+	scheme := "http"
+	if tlsConf != nil {
+		scheme = "https"
+	}
+	fmt.Fprintf(n.e.stdout, "civic: listening on %s://%s\n", scheme, ln.Addr())
 	n.log.Info("listening", "addr", ln.Addr().String())
 
 	if err := n.startMQTT(ctx); err != nil {
