@@ -37,7 +37,7 @@ func openAppWith(ctx context.Context, c *config, log *slog.Logger) (*app, error)
 	}
 	return &app{
 		store: st,
-		auth:  auth.New(st, auth.Options{Now: now}),
+		auth:  auth.New(st, auth.Options{Now: now, IdleTimeout: c.SessionIdle, SessionTTL: c.SessionMax}),
 		now:   now,
 		log:   log,
 	}, nil

@@ -115,7 +115,7 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 		Store: n.app.store,
 		Login: func(ctx context.Context, name, password string) (string, time.Time, error) {
 			token, s, _, err := n.app.auth.Login(ctx, name, password)
-			return token, s.ExpiresAt, err
+			return token, n.app.auth.SessionEnd(s), err
 		},
 		Logout:      n.app.auth.Logout,
 		Alerts:      n.alerts,

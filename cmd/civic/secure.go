@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"time"
 )
 
 // secureConfig is the part of the configuration that hardens civic serve:
@@ -12,6 +13,9 @@ type secureConfig struct {
 	TLSCert  string // PEM files: when both are set civic serves HTTPS
 	TLSKey   string
 	MaxConns int // HTTP connections open at once
+
+	SessionIdle time.Duration // a session unused this long ends
+	SessionMax  time.Duration // a session ends this long after login
 }
 
 // secureFlags registers the flags of secureConfig.
@@ -19,12 +23,17 @@ func secureFlags(fs *flag.FlagSet, c *secureConfig, getenv func(string) string) 
 	fs.StringVar(&c.TLSCert, "tls-cert", getenv("CIVIC_TLS_CERT"), "PEM certificate; with --tls-key civic serves HTTPS, sends HSTS and marks cookies Secure (env CIVIC_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", getenv("CIVIC_TLS_KEY"), "PEM private key for --tls-cert (env CIVIC_TLS_KEY)")
 	fs.IntVar(&c.MaxConns, "max-conns", 4096, "HTTP connections open at once; more wait until one closes")
+	fs.DurationVar(&c.SessionIdle, "session-idle", 2*time.Hour, "a login not used for this long ends")
+	fs.DurationVar(&c.SessionMax, "session-max", 12*time.Hour, "a login ends this long after it was made, however busy")
 }
 
 // check validates c.
 func (c *secureConfig) check() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return usageErrorf("--tls-cert and --tls-key go together")
+	}
+	if c.SessionIdle < time.Minute || c.SessionMax < c.SessionIdle {
+		return usageErrorf("--session-idle must be at least 1m and at most --session-max")
 	}
 	if c.MaxConns <= 0 {
 		return usageErrorf("--max-conns must be positive")
