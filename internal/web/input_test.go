@@ -1,11 +1,13 @@
 package web
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestFormTextClass posts NULs, invalid UTF-8 and overlong values to the
@@ -38,5 +40,54 @@ func TestFormTextClass(t *testing.T) {
 				t.Errorf("cookies set: %v", res.Cookies())
 			}
 		})
+	}
+}
+
+// TestLiveStreamsPerUser: one user cannot take every live-update slot; the
+// cap is per user and per stream, and a closed stream frees its slot.
+func TestLiveStreamsPerUser(t *testing.T) {
+	f := newFixture(t, fixtureOpts{bins: 4, config: Config{MaxLiveClients: 100, MaxLiveClientsPerUser: 2}})
+	open := func(user, path string) (*http.Response, func()) {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, "GET", f.srv.URL+path, nil)
+		res, err := f.client(user).Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res, func() { cancel(); res.Body.Close() }
+	}
+	for _, path := range []string{"/events", "/alerts/events"} {
+		a, closeA := open("super", path)
+		b, closeB := open("super", path)
+		c, closeC := open("super", path)
+		other, closeOther := open("analyst1", path)
+		if a.StatusCode != 200 || b.StatusCode != 200 {
+			t.Fatalf("%s: the first two streams of a user: %d %d", path, a.StatusCode, b.StatusCode)
+		}
+		if c.StatusCode != http.StatusServiceUnavailable || c.Header.Get("Retry-After") == "" {
+			t.Errorf("%s: a third stream of the same user: %d, want 503 with Retry-After", path, c.StatusCode)
+		}
+		if other.StatusCode != 200 {
+			t.Errorf("%s: another user's stream: %d, want 200", path, other.StatusCode)
+		}
+		closeA()
+		var d *http.Response
+		var closeD func()
+		for range 50 { // the server notices the closed stream shortly
+			d, closeD = open("super", path)
+			if d.StatusCode == 200 {
+				break
+			}
+			closeD()
+			time.Sleep(20 * time.Millisecond)
+		}
+		if d.StatusCode != 200 {
+			t.Errorf("%s: a slot freed by a closed stream is not reusable: %d", path, d.StatusCode)
+		}
+		closeB()
+		closeC()
+		closeD()
+		closeOther()
 	}
 }

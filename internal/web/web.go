@@ -47,6 +47,10 @@ type Config struct {
 	// MaxLiveClients bounds the browsers connected to /events at once;
 	// 1000 by default. Further connections get 503 and retry.
 	MaxLiveClients int
+	// MaxLiveClientsPerUser bounds the streams one user or API key may
+	// hold on each of /events and /alerts/events, so that nobody takes
+	// every slot; 8 by default (tabs and phones).
+	MaxLiveClientsPerUser int
 	// LiveBuffer is how many pending updates each live client may have
 	// queued before it is disconnected (it reconnects and resyncs); 32 by
 	// default.
@@ -129,6 +133,9 @@ func New(cfg Config, deps Deps) *UI {
 	if cfg.MaxLiveClients <= 0 {
 		cfg.MaxLiveClients = 1000
 	}
+	if cfg.MaxLiveClientsPerUser <= 0 {
+		cfg.MaxLiveClientsPerUser = 8
+	}
 	if cfg.LiveBuffer <= 0 {
 		cfg.LiveBuffer = 32
 	}
@@ -153,8 +160,8 @@ func New(cfg Config, deps Deps) *UI {
 	}
 	u.static = loadStatic(files)
 	u.pages = parsePages(u.static)
-	u.hub = newHub(cfg.MaxLiveClients, cfg.LiveBuffer)
-	u.alertHub = newHub(cfg.MaxLiveClients, cfg.LiveBuffer)
+	u.hub = newHub(cfg.MaxLiveClients, cfg.MaxLiveClientsPerUser, cfg.LiveBuffer)
+	u.alertHub = newHub(cfg.MaxLiveClients, cfg.MaxLiveClientsPerUser, cfg.LiveBuffer)
 	u.cache = newBinCache(deps.Store, u.log, u.now, cfg.FlushInterval, u.hub)
 	return u
 }

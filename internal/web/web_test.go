@@ -360,9 +360,10 @@ func TestLiveEvents(t *testing.T) {
 }
 
 func TestHubDropsSlowClients(t *testing.T) {
-	h := newHub(2, 2)
-	slow, fast := h.join(), h.join()
-	if h.join() != nil {
+	h := newHub(2, 0, 2)
+	slow, _ := h.join("a")
+	fast, _ := h.join("b")
+	if c, err := h.join("c"); c != nil || err != errHubFull {
 		t.Fatal("hub accepted more clients than its maximum")
 	}
 	done := make(chan struct{})
