@@ -188,22 +188,8 @@ func (c config) String() string {
 		return "***"
 	}
 	return fmt.Sprintf("addr=%s db=%s data=%s tz=%s mqtt-addr=%s mqtt-broker=%s mqtt-user=%s mqtt-password=%s lorawan-ttn-secret=%s lorawan-chirpstack-secret=%s smtp-addr=%s smtp-password=%s demo=%t",
-		c.Addr, redactDSN(c.DB), c.DataDir, c.TimeZone, c.MQTTAddr, c.MQTTBroker, c.MQTTUser, hide(c.MQTTPassword),
+		c.Addr, redactURL(c.DB), c.DataDir, c.TimeZone, c.MQTTAddr, redactURL(c.MQTTBroker), c.MQTTUser, hide(c.MQTTPassword),
 		hide(c.TTNSecret), hide(c.ChirpStackSecret), c.SMTPAddr, hide(c.SMTPPassword), c.Demo)
-}
-
-// redactDSN hides a password in a postgres:// URL.
-func redactDSN(dsn string) string {
-	at := strings.Index(dsn, "@")
-	scheme := strings.Index(dsn, "://")
-	if at < 0 || scheme < 0 || at < scheme {
-		return dsn
-	}
-	userinfo := dsn[scheme+3 : at]
-	if i := strings.Index(userinfo, ":"); i >= 0 {
-		return dsn[:scheme+3] + userinfo[:i] + ":***" + dsn[at:]
-	}
-	return dsn
 }
 
 func envOr(getenv func(string) string, name, def string) string {

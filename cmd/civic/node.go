@@ -377,7 +377,7 @@ func (n *node) startMQTT(ctx context.Context) error {
 			err = sub.Start(ctx)
 		}
 		if err != nil {
-			return fmt.Errorf("external MQTT broker %s: %w", c.MQTTBroker, err)
+			return fmt.Errorf("external MQTT broker %s: %w", redactURL(c.MQTTBroker), redactErr(err, c.MQTTBroker))
 		}
 		n.sub = sub
 	}
