@@ -16,6 +16,8 @@ type secureConfig struct {
 
 	SessionIdle time.Duration // a session unused this long ends
 	SessionMax  time.Duration // a session ends this long after login
+
+	DemoAnyway bool // --demo even on a store with data that is not the demo's
 }
 
 // secureFlags registers the flags of secureConfig.
@@ -23,6 +25,7 @@ func secureFlags(fs *flag.FlagSet, c *secureConfig, getenv func(string) string) 
 	fs.StringVar(&c.TLSCert, "tls-cert", getenv("CIVIC_TLS_CERT"), "PEM certificate; with --tls-key civic serves HTTPS, sends HSTS and marks cookies Secure (env CIVIC_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", getenv("CIVIC_TLS_KEY"), "PEM private key for --tls-cert (env CIVIC_TLS_KEY)")
 	fs.IntVar(&c.MaxConns, "max-conns", 4096, "HTTP connections open at once; more wait until one closes")
+	fs.BoolVar(&c.DemoAnyway, "demo-anyway", false, "with --demo, add the demo city and users (published passwords) even to a data folder that holds other data")
 	fs.DurationVar(&c.SessionIdle, "session-idle", 2*time.Hour, "a login not used for this long ends")
 	fs.DurationVar(&c.SessionMax, "session-max", 12*time.Hour, "a login ends this long after it was made, however busy")
 }
