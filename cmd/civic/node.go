@@ -134,7 +134,7 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 	if c.ChirpStackSecret != "" {
 		secrets[server.IntegrationChirpStack] = c.ChirpStackSecret
 	}
-	n.api = server.New(server.Config{SecureCookies: c.SecureCookies, LoRaWANSecrets: secrets}, server.Deps{
+	n.api = server.New(server.Config{SecureCookies: c.SecureCookies, LoRaWANSecrets: secrets, TrustedProxies: c.trustedProxies}, server.Deps{
 		Store: n.app.store, Ingester: n.writer, Auth: n.app.auth, Logger: log, Now: n.app.now, Pages: n.ui.Handler(),
 		Forecaster: n.forecasts, Alerts: n.alerts, Plans: n.app.store, Planner: n.planner, Location: loc,
 	})

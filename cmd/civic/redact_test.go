@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -56,5 +57,24 @@ func TestSecretsNotLogged(t *testing.T) {
 	}
 	if !strings.Contains(line, "127.0.0.1:1") {
 		t.Errorf("the start-up log lost the hosts: %s", line)
+	}
+}
+
+func TestTrustedProxyFlag(t *testing.T) {
+	c, err := parseServe(t, nil, "--data", t.TempDir(), "--trusted-proxy", "10.0.0.0/8, 192.0.2.7,::1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(c.trustedProxies); got != "[10.0.0.0/8 192.0.2.7/32 ::1/128]" {
+		t.Errorf("trusted proxies %s", got)
+	}
+	if _, err := parseServe(t, nil, "--data", t.TempDir(), "--trusted-proxy", "proxy.local"); err == nil || !strings.Contains(err.Error(), "--trusted-proxy") {
+		t.Errorf("a host name as a trusted proxy: %v, want an error", err)
+	}
+	if _, err := parseServe(t, nil, "--data", t.TempDir(), "--tls-cert", "x.pem"); err == nil || !strings.Contains(err.Error(), "--tls-key") {
+		t.Errorf("--tls-cert alone: %v, want an error", err)
+	}
+	if c, err := parseServe(t, nil, "--data", t.TempDir(), "--tls-cert", "x.pem", "--tls-key", "x.key"); err != nil || !c.SecureCookies {
+		t.Errorf("with TLS: secure cookies %v, %v", c.SecureCookies, err)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
+	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -18,6 +20,9 @@ type secureConfig struct {
 	SessionMax  time.Duration // a session ends this long after login
 
 	DemoAnyway bool // --demo even on a store with data that is not the demo's
+
+	TrustedProxy   string         // comma-separated addresses or CIDR ranges
+	trustedProxies []netip.Prefix // parsed by check
 }
 
 // secureFlags registers the flags of secureConfig.
@@ -25,6 +30,7 @@ func secureFlags(fs *flag.FlagSet, c *secureConfig, getenv func(string) string) 
 	fs.StringVar(&c.TLSCert, "tls-cert", getenv("CIVIC_TLS_CERT"), "PEM certificate; with --tls-key civic serves HTTPS, sends HSTS and marks cookies Secure (env CIVIC_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", getenv("CIVIC_TLS_KEY"), "PEM private key for --tls-cert (env CIVIC_TLS_KEY)")
 	fs.IntVar(&c.MaxConns, "max-conns", 4096, "HTTP connections open at once; more wait until one closes")
+	fs.StringVar(&c.TrustedProxy, "trusted-proxy", getenv("CIVIC_TRUSTED_PROXY"), "reverse proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For and X-Forwarded-Proto are believed: client addresses, HSTS and Secure cookies behind TLS termination (env CIVIC_TRUSTED_PROXY)")
 	fs.BoolVar(&c.DemoAnyway, "demo-anyway", false, "with --demo, add the demo city and users (published passwords) even to a data folder that holds other data")
 	fs.DurationVar(&c.SessionIdle, "session-idle", 2*time.Hour, "a login not used for this long ends")
 	fs.DurationVar(&c.SessionMax, "session-max", 12*time.Hour, "a login ends this long after it was made, however busy")
@@ -37,6 +43,21 @@ func (c *secureConfig) check() error {
 	}
 	if c.SessionIdle < time.Minute || c.SessionMax < c.SessionIdle {
 		return usageErrorf("--session-idle must be at least 1m and at most --session-max")
+	}
+	c.trustedProxies = nil
+	for _, f := range strings.Split(c.TrustedProxy, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return usageErrorf("--trusted-proxy: %q is neither an address nor a CIDR range", f)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		c.trustedProxies = append(c.trustedProxies, p.Masked())
 	}
 	if c.MaxConns <= 0 {
 		return usageErrorf("--max-conns must be positive")

@@ -13,6 +13,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -62,6 +63,11 @@ type Config struct {
 	// as set by a reverse proxy in front of civic. Leave it off when
 	// clients reach civic directly: they could claim any address.
 	TrustProxy bool
+	// TrustedProxies are the addresses of reverse proxies whose
+	// X-Forwarded-For (the client's address) and X-Forwarded-Proto
+	// (https: HSTS and Secure cookies) civic believes; requests from
+	// anywhere else have those headers ignored.
+	TrustedProxies []netip.Prefix
 	// TrustedOrigins are origins (scheme://host[:port]) besides civic's own
 	// that browsers may send writes from.
 	TrustedOrigins []string
@@ -243,7 +249,7 @@ func New(cfg Config, deps Deps) *Server {
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, s.track(rt.handler))
 	}
-	s.handler = s.observe(s.authenticate(s.checkInput(http.HandlerFunc(s.dispatch))))
+	s.handler = s.harden(s.observe(s.authenticate(s.checkInput(http.HandlerFunc(s.dispatch)))))
 	return s
 }
 

@@ -238,7 +238,9 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("POST /login", u.loginSubmit)
 	mux.HandleFunc("POST /logout", u.logout)
 	mux.Handle("GET /static/", u.static)
+	policy := pagePolicy(u.cfg.TileURL)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", policy)
 		if _, pattern := mux.Handler(r); pattern == "" {
 			u.notFound(w, r)
 			return
