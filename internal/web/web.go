@@ -112,6 +112,8 @@ type UI struct {
 	hub    *hub
 	// alertHub fans alert changes out to the alerts page (alerts.go).
 	alertHub *hub
+	// routes are the patterns Handler registered (routes.go).
+	routes routeList
 
 	closeOnce sync.Once
 }
@@ -201,7 +203,7 @@ func New(cfg Config, deps Deps) *UI {
 //	POST /logout                 sign out
 //	GET  /static/...             embedded static files (hashed names are immutable)
 func (u *UI) Handler() http.Handler {
-	mux := http.NewServeMux()
+	mux := newRouteMux(u)
 	mux.HandleFunc("GET /{$}", u.page(u.mapPage))
 	mux.HandleFunc("GET /map/list", u.page(u.mapList))
 	mux.HandleFunc("GET /map/bins.json", u.data(u.binsJSON))
@@ -238,6 +240,9 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("POST /login", u.loginSubmit)
 	mux.HandleFunc("POST /logout", u.logout)
 	mux.Handle("GET /static/", u.static)
+	u.routes.mu.Lock()
+	u.routes.patterns = mux.patterns
+	u.routes.mu.Unlock()
 	policy := pagePolicy(u.cfg.TileURL)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Security-Policy", policy)
