@@ -16,7 +16,9 @@ package main
 // (B1, S1, Z1, D1, T1, C1, F1, plan P1 with routes R1 of crew C1, whose
 // member is the user "crew", and R2 of crew C2) or of one it has not
 // (NOPE: destructive calls must not destroy the principals' city), and the
-// answer every principal must get. Use the named answers below where one
+// answer every principal must get. "{principal}" in a body becomes the
+// caller's column name (a name per caller keeps the login lockout out of
+// the way). Use the named answers below where one
 // fits.
 type accessRow struct {
 	route, url, body string
@@ -50,7 +52,7 @@ var accessTable = []accessRow{
 
 	// Sessions and the caller.
 	{route: "POST /api/v1/session", url: "/api/v1/session", body: `{"name":"analyst","password":"password for analyst"}`, want: public},
-	{route: "POST /api/v1/session", url: "/api/v1/session", body: `{"name":"analyst","password":"wrong password"}`, want: nobodyNoKey},
+	{route: "POST /api/v1/session", url: "/api/v1/session", body: `{"name":"{principal}","password":"wrong password"}`, want: nobodyNoKey},
 	{route: "DELETE /api/v1/session", url: "/api/v1/session", want: public, endsSession: true},
 	{route: "GET /api/v1/me", url: "/api/v1/me", want: anyCaller},
 

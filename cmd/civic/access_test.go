@@ -274,7 +274,7 @@ func TestAccessControl(t *testing.T) {
 			}
 		}
 		for i, who := range principals {
-			res, text := a.call(who, method, row.url, ctype, body)
+			res, text := a.call(who, method, row.url, ctype, strings.ReplaceAll(body, "{principal}", who))
 			checked++
 			got := outcome(res)
 			if want[i] == "404" && res.StatusCode == http.StatusNotFound {

@@ -44,6 +44,8 @@ type Options struct {
 	// TouchInterval is how often an API key's last-used time is written;
 	// once a minute by default.
 	TouchInterval time.Duration
+	// Throttle tunes how failed logins lock a name or an address.
+	Throttle ThrottleOptions
 	// MaxConcurrentHashes bounds the password hashes computed at once, so
 	// a burst of logins cannot take all memory (each takes Params.Memory);
 	// 4 by default.
@@ -59,6 +61,8 @@ type Service struct {
 
 	dummyOnce sync.Once
 	dummyHash string
+
+	throttle *throttle
 
 	mu      sync.Mutex
 	keys    map[string]cachedKey // by key id
@@ -101,6 +105,7 @@ func New(accounts civic.AccountStore, opts Options) *Service {
 		accounts: accounts,
 		opts:     opts,
 		hashSem:  make(chan struct{}, opts.MaxConcurrentHashes),
+		throttle: newThrottle(opts.Throttle),
 		keys:     make(map[string]cachedKey),
 		touched:  make(map[string]time.Time),
 	}

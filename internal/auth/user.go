@@ -109,8 +109,26 @@ func (s *Service) dummy() string {
 // Login checks a name and password and opens a session. It returns the
 // session token for the cookie (shown once, only its hash is stored), the
 // session and the user. Every kind of bad credentials fails with the same
-// Unauthorized error; a slow hash is computed even for unknown names.
+// Unauthorized error; a slow hash is computed even for unknown names. A
+// name or client address (civic.ClientAddrFrom) with too many recent
+// failures fails with Unavailable and a lockout message, the same whether
+// the account exists or not (see throttle.go).
 func (s *Service) Login(ctx context.Context, name, password string) (string, civic.Session, civic.User, error) {
+	addr := civic.ClientAddrFrom(ctx)
+	if err := s.throttle.check(name, addr, s.now()); err != nil {
+		return "", civic.Session{}, civic.User{}, err
+	}
+	token, sess, u, err := s.login(ctx, name, password)
+	switch {
+	case err == nil:
+		s.throttle.succeed(name)
+	case civic.IsKind(err, civic.Unauthorized):
+		s.throttle.fail(name, addr, s.now())
+	}
+	return token, sess, u, err
+}
+
+func (s *Service) login(ctx context.Context, name, password string) (string, civic.Session, civic.User, error) {
 	u, err := s.accounts.UserByName(ctx, strings.TrimSpace(name))
 	found := err == nil
 	if err != nil && !civic.IsKind(err, civic.NotFound) {

@@ -28,6 +28,10 @@ func (s *Server) checkInput(next http.Handler) http.Handler {
 			s.writeError(w, r, err)
 			return
 		}
+		// The caller's address, for what throttles per address (logins).
+		if info := infoFrom(r.Context()); info != nil {
+			r = r.WithContext(civic.WithClientAddr(r.Context(), info.clientIP))
+		}
 		next.ServeHTTP(w, r)
 	})
 }

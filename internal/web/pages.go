@@ -270,7 +270,10 @@ func (u *UI) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		show(http.StatusUnauthorized, "Wrong user name or password.")
 		return
 	case civic.Unavailable:
-		show(http.StatusServiceUnavailable, "Too many sign-ins right now. Try again in a moment.")
+		// Busy, or this name or address is locked for a while: the
+		// message says which and for how long, never whether the
+		// account exists.
+		show(http.StatusServiceUnavailable, "Signing in is paused: "+civic.MessageOf(err)+".")
 		return
 	default:
 		u.log.Error("web: login failed", "user", name, "err", err)
