@@ -93,6 +93,8 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 		SMTP:    alert.SMTPConfig{Addr: c.SMTPAddr, From: c.SMTPFrom, Username: c.SMTPUser, Password: c.SMTPPassword},
 		BaseURL: c.BaseURL,
 		Logger:  log,
+
+		AllowInternal: c.WebhookAllowInternal,
 	})
 	n.alerts = alert.Live(n.app.store, n.alertChanged)
 	n.engine = alert.NewEngine(alert.EngineOptions{
@@ -134,7 +136,7 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 	if c.ChirpStackSecret != "" {
 		secrets[server.IntegrationChirpStack] = c.ChirpStackSecret
 	}
-	n.api = server.New(server.Config{SecureCookies: c.SecureCookies, LoRaWANSecrets: secrets, TrustedProxies: c.trustedProxies}, server.Deps{
+	n.api = server.New(server.Config{SecureCookies: c.SecureCookies, LoRaWANSecrets: secrets, TrustedProxies: c.trustedProxies, AllowInternalWebhooks: c.WebhookAllowInternal}, server.Deps{
 		Store: n.app.store, Ingester: n.writer, Auth: n.app.auth, Logger: log, Now: n.app.now, Pages: n.ui.Handler(),
 		Forecaster: n.forecasts, Alerts: n.alerts, Plans: n.app.store, Planner: n.planner, Location: loc,
 	})

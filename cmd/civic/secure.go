@@ -21,6 +21,8 @@ type secureConfig struct {
 
 	DemoAnyway bool // --demo even on a store with data that is not the demo's
 
+	WebhookAllowInternal bool // webhooks may go to loopback, private, link-local addresses
+
 	TrustedProxy   string         // comma-separated addresses or CIDR ranges
 	trustedProxies []netip.Prefix // parsed by check
 }
@@ -31,6 +33,7 @@ func secureFlags(fs *flag.FlagSet, c *secureConfig, getenv func(string) string) 
 	fs.StringVar(&c.TLSKey, "tls-key", getenv("CIVIC_TLS_KEY"), "PEM private key for --tls-cert (env CIVIC_TLS_KEY)")
 	fs.IntVar(&c.MaxConns, "max-conns", 4096, "HTTP connections open at once; more wait until one closes")
 	fs.StringVar(&c.TrustedProxy, "trusted-proxy", getenv("CIVIC_TRUSTED_PROXY"), "reverse proxies (addresses or CIDR ranges, comma-separated) whose X-Forwarded-For and X-Forwarded-Proto are believed: client addresses, HSTS and Secure cookies behind TLS termination (env CIVIC_TRUSTED_PROXY)")
+	fs.BoolVar(&c.WebhookAllowInternal, "webhook-allow-internal", envBool(getenv, "CIVIC_WEBHOOK_ALLOW_INTERNAL", false), "let webhook subscriptions reach loopback, private and link-local addresses (refused by default: SSRF) (env CIVIC_WEBHOOK_ALLOW_INTERNAL)")
 	fs.BoolVar(&c.DemoAnyway, "demo-anyway", false, "with --demo, add the demo city and users (published passwords) even to a data folder that holds other data")
 	fs.DurationVar(&c.SessionIdle, "session-idle", 2*time.Hour, "a login not used for this long ends")
 	fs.DurationVar(&c.SessionMax, "session-max", 12*time.Hour, "a login ends this long after it was made, however busy")

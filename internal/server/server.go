@@ -71,6 +71,10 @@ type Config struct {
 	// TrustedOrigins are origins (scheme://host[:port]) besides civic's own
 	// that browsers may send writes from.
 	TrustedOrigins []string
+	// AllowInternalWebhooks lets webhook subscriptions point at
+	// loopback, private and link-local addresses; off by default (SSRF).
+	// The notifier needs the same setting for delivery.
+	AllowInternalWebhooks bool
 	// CrossOriginBypass are ServeMux patterns exempt from cross-origin
 	// protection, for endpoints browsers of other sites must be able to
 	// post to without credentials (an Open311 form, say).
