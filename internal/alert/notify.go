@@ -60,7 +60,7 @@ type NotifierOptions struct {
 	// default, so that a subscription cannot reach into civic's own
 	// network, whatever its host name resolves to at delivery.
 	AllowInternal bool
-	SMTP   SMTPConfig
+	SMTP          SMTPConfig
 	// Now is the clock of claims, signatures and retries; time.Now by
 	// default.
 	Now func() time.Time
