@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -77,4 +78,27 @@ func TestTrustedProxyFlag(t *testing.T) {
 	if c, err := parseServe(t, nil, "--data", t.TempDir(), "--tls-cert", "x.pem", "--tls-key", "x.key"); err != nil || !c.SecureCookies {
 		t.Errorf("with TLS: secure cookies %v, %v", c.SecureCookies, err)
 	}
+}
+
+// FuzzRedactURL: a password put in a URL's user info or ?password= never
+// survives redaction, whatever else the URL holds.
+func FuzzRedactURL(f *testing.F) {
+	f.Add("civic", "hunter2", "db:5432/civic", "sslmode=disable")
+	f.Add("u", "p@ss:w/rd?x", "host", "a=b@c")
+	f.Fuzz(func(t *testing.T, user, password, hostPath, query string) {
+		if len(password) < 3 || strings.ContainsAny(user, ":@/?#") || strings.Contains(hostPath, "@") || strings.Contains(query, "@") {
+			return
+		}
+		for _, raw := range []string{
+			"postgres://" + user + ":" + password + "@" + hostPath + "?" + query,
+			"postgres://" + user + "@" + hostPath + "?password=" + url.QueryEscape(password) + "&" + query,
+		} {
+			if strings.Contains(hostPath, password) || strings.Contains(query, password) || strings.Contains(user, password) || strings.Contains("postgres://?password=&", password) {
+				return // the password is also elsewhere in plain sight
+			}
+			if got := redactURL(raw); strings.Contains(got, password) || (url.QueryEscape(password) != password && strings.Contains(got, url.QueryEscape(password))) {
+				t.Fatalf("redactURL(%q) = %q shows the password %q", raw, got, password)
+			}
+		}
+	})
 }

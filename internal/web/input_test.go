@@ -91,3 +91,30 @@ func TestLiveStreamsPerUser(t *testing.T) {
 		closeOther()
 	}
 }
+
+// FuzzSafeNext: whatever next is, the redirect stays on this site: a path
+// with no scheme, no host, no control characters, spaces or backslashes,
+// not starting with "//".
+func FuzzSafeNext(f *testing.F) {
+	for _, s := range []string{"/", "/fleet?x=1", "//evil", "/\t/evil.example", `/\evil`, "https://evil", "/%09/x", "javascript:alert(1)", "/\u0085/x", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, next string) {
+		got := safeNext(next)
+		if got != "/" && got != next {
+			t.Fatalf("safeNext(%q) = %q: neither the input nor /", next, got)
+		}
+		if !strings.HasPrefix(got, "/") || strings.HasPrefix(got, "//") || strings.ContainsAny(got, "\\\t\n\r ") {
+			t.Fatalf("safeNext(%q) = %q leaves the site", next, got)
+		}
+		u, err := url.Parse(got)
+		if err != nil || u.Host != "" || u.Scheme != "" {
+			t.Fatalf("safeNext(%q) = %q parses to host %q scheme %q (%v)", next, got, u.Host, u.Scheme, err)
+		}
+		for _, c := range got {
+			if c < ' ' || c == 0x7f || (c >= 0x80 && c <= 0x9f) {
+				t.Fatalf("safeNext(%q) = %q holds control character %U", next, got, c)
+			}
+		}
+	})
+}
