@@ -1,8 +1,10 @@
 package server_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -136,5 +138,25 @@ func TestCheckStringsNamesTheField(t *testing.T) {
 		if got := civic.FieldOf(err); got != c.field || (c.field == "") != (err == nil) {
 			t.Errorf("%+v: field %q (%v), want %q", c.v, got, err, c.field)
 		}
+	}
+}
+
+// TestLoRaWANText: a network server's message with a NUL in any string (the
+// device name, a decoded payload's text) is a 400 naming it, not stored.
+func TestLoRaWANText(t *testing.T) {
+	f := lorawanFixture(t, lorawanSecrets)
+	raw, err := os.ReadFile("../ingest/testdata/chirpstack-v4-up.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msg map[string]any
+	if err := json.Unmarshal(raw, &msg); err != nil {
+		t.Fatal(err)
+	}
+	msg["deviceInfo"].(map[string]any)["deviceName"] = "sensor\x00one"
+	body, _ := json.Marshal(msg)
+	rec := f.do(request{method: "POST", url: "/api/v1/lorawan/chirpstack?event=up", body: string(body), header: map[string]string{"X-Civic-Secret": csToken}})
+	if code, msg, field := errorOf(t, rec); rec.Code != http.StatusBadRequest || code != "invalid" || field != "NetworkID" {
+		t.Errorf("NUL in the device name: %d %s field %q (%s), want 400 naming it", rec.Code, code, field, msg)
 	}
 }
