@@ -33,11 +33,11 @@ func openAppWith(ctx context.Context, c *config, log *slog.Logger) (*app, error)
 	now := func() time.Time { return time.Now().UTC() }
 	st, err := store.Open(ctx, c.DB, store.Options{Now: now, Logger: log})
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", redactDSN(c.DB), err)
+		return nil, fmt.Errorf("open %s: %w", redactURL(c.DB), redactErr(err, c.DB))
 	}
 	return &app{
 		store: st,
-		auth:  auth.New(st, auth.Options{Now: now}),
+		auth:  auth.New(st, auth.Options{Now: now, IdleTimeout: c.SessionIdle, SessionTTL: c.SessionMax}),
 		now:   now,
 		log:   log,
 	}, nil

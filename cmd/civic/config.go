@@ -61,7 +61,8 @@ type config struct {
 	Seed  int64
 	Speed float64 // simulated seconds per real second in the demo
 
-	opsConfig // retention and job intervals (opsflags.go)
+	opsConfig    // retention and job intervals (opsflags.go)
+	secureConfig // HTTPS, connection caps, proxies (secure.go)
 }
 
 // storeFlags registers the flags every store-using command shares.
@@ -115,6 +116,7 @@ func serveFlags(fs *flag.FlagSet, c *config, getenv func(string) string) {
 	fs.BoolVar(&c.Demo, "demo", envBool(getenv, "CIVIC_DEMO", false), "generate and animate a demo city when the data folder has no bins (env CIVIC_DEMO)")
 	fs.Int64Var(&c.Seed, "seed", 1, "random seed of the demo city")
 	fs.Float64Var(&c.Speed, "speed", 360, "demo time acceleration: simulated seconds per real second (360 = one hour every 10 s)")
+	secureFlags(fs, &c.secureConfig, getenv)
 }
 
 // finish validates the configuration and derives defaults.
@@ -190,7 +192,10 @@ func (c *config) finishServe() error {
 	default:
 		return usageErrorf("--log-format must be json or text")
 	}
-	return nil
+	if c.TLSCert != "" {
+		c.SecureCookies = true // HTTPS: cookies never go out in the clear
+	}
+	return c.secureConfig.check()
 }
 
 // String renders the configuration for logs with secrets hidden.
@@ -202,22 +207,8 @@ func (c config) String() string {
 		return "***"
 	}
 	return fmt.Sprintf("addr=%s db=%s data=%s tz=%s mqtt-addr=%s mqtt-broker=%s mqtt-user=%s mqtt-password=%s lorawan-ttn-secret=%s lorawan-chirpstack-secret=%s smtp-addr=%s smtp-password=%s demo=%t",
-		c.Addr, redactDSN(c.DB), c.DataDir, c.TimeZone, c.MQTTAddr, c.MQTTBroker, c.MQTTUser, hide(c.MQTTPassword),
+		c.Addr, redactURL(c.DB), c.DataDir, c.TimeZone, c.MQTTAddr, redactURL(c.MQTTBroker), c.MQTTUser, hide(c.MQTTPassword),
 		hide(c.TTNSecret), hide(c.ChirpStackSecret), c.SMTPAddr, hide(c.SMTPPassword), c.Demo)
-}
-
-// redactDSN hides a password in a postgres:// URL.
-func redactDSN(dsn string) string {
-	at := strings.Index(dsn, "@")
-	scheme := strings.Index(dsn, "://")
-	if at < 0 || scheme < 0 || at < scheme {
-		return dsn
-	}
-	userinfo := dsn[scheme+3 : at]
-	if i := strings.Index(userinfo, ":"); i >= 0 {
-		return dsn[:scheme+3] + userinfo[:i] + ":***" + dsn[at:]
-	}
-	return dsn
 }
 
 func envOr(getenv func(string) string, name, def string) string {

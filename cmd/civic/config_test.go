@@ -62,7 +62,7 @@ func TestServeConfig(t *testing.T) {
 			t.Errorf("%s: got %v, want an error mentioning %q", tt.name, err, tt.want)
 		}
 	}
-	if got := redactDSN("postgres://civic:hunter2@db:5432/civic"); strings.Contains(got, "hunter2") {
-		t.Errorf("redactDSN kept the password: %s", got)
+	if got := redactURL("postgres://civic:hunter2@db:5432/civic"); strings.Contains(got, "hunter2") {
+		t.Errorf("redactURL kept the password: %s", got)
 	}
 }

@@ -163,7 +163,7 @@ func storedHistory(ctx context.Context, e *env, c *config) ([]civic.Bin, []civic
 	}
 	st, err := store.Open(ctx, c.DB, store.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
-		return nil, nil, fmt.Errorf("open %s: %w", redactDSN(c.DB), err)
+		return nil, nil, fmt.Errorf("open %s: %w", redactURL(c.DB), redactErr(err, c.DB))
 	}
 	defer st.Close()
 	views, err := st.ListBins(ctx, civic.BinFilter{})

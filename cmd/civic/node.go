@@ -101,6 +101,8 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 		SMTP:    alert.SMTPConfig{Addr: c.SMTPAddr, From: c.SMTPFrom, Username: c.SMTPUser, Password: c.SMTPPassword},
 		BaseURL: c.BaseURL,
 		Logger:  log,
+
+		AllowInternal: c.WebhookAllowInternal,
 	})
 	n.alerts = alert.Live(n.app.store, n.alertChanged)
 	n.engine = alert.NewEngine(alert.EngineOptions{
@@ -132,7 +134,7 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 		Store: n.app.store,
 		Login: func(ctx context.Context, name, password string) (string, time.Time, error) {
 			token, s, _, err := n.app.auth.Login(ctx, name, password)
-			return token, s.ExpiresAt, err
+			return token, n.app.auth.SessionEnd(s), err
 		},
 		Logout:      n.app.auth.Logout,
 		Alerts:      n.alerts,
@@ -155,7 +157,7 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 	if c.ChirpStackSecret != "" {
 		secrets[server.IntegrationChirpStack] = c.ChirpStackSecret
 	}
-	n.api = server.New(server.Config{SecureCookies: c.SecureCookies, LoRaWANSecrets: secrets}, server.Deps{
+	n.api = server.New(server.Config{SecureCookies: c.SecureCookies, LoRaWANSecrets: secrets, TrustedProxies: c.trustedProxies, AllowInternalWebhooks: c.WebhookAllowInternal}, server.Deps{
 		Store: n.app.store, Ingester: n.writer, Auth: n.app.auth, Logger: log, Now: n.app.now, Pages: n.ui.Handler(),
 		Forecaster: n.forecasts, Alerts: n.alerts, Plans: n.app.store, Planner: n.planner, Location: loc,
 		Registry:    n.metrics.reg,
@@ -212,15 +214,20 @@ func (n *node) start(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
-	n.http = &http.Server{
-		Handler:           n.api.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          slog.NewLogLogger(n.log.Handler(), slog.LevelWarn),
+	tlsConf, err := n.c.tlsConfig()
+	if err != nil {
+		ln.Close()
+		return err
 	}
+	// Deadlines for headers and bodies, a connection cap, HTTPS.
+	n.http, ln = server.HTTPServer(n.api.Handler(), ln, server.ListenOptions{MaxConns: n.c.MaxConns, TLS: tlsConf}, n.log)
 	n.serveErr = make(chan error, 1)
 	go func() { n.serveErr <- n.http.Serve(ln) }()
-	fmt.Fprintf(n.e.stdout, "civic: listening on http://%s\n", ln.Addr())
+	scheme := "http"
+	if tlsConf != nil {
+		scheme = "https"
+	}
+	fmt.Fprintf(n.e.stdout, "civic: listening on %s://%s\n", scheme, ln.Addr())
 	n.log.Info("listening", "addr", ln.Addr().String())
 	if n.broker != nil {
 		fmt.Fprintf(n.e.stdout, "civic: MQTT broker on %s\n", n.broker.Addr())
@@ -321,7 +328,7 @@ func (n *node) startMQTT(ctx context.Context) error {
 			err = sub.Start(ctx)
 		}
 		if err != nil {
-			return fmt.Errorf("external MQTT broker %s: %w", c.MQTTBroker, err)
+			return fmt.Errorf("external MQTT broker %s: %w", redactURL(c.MQTTBroker), redactErr(err, c.MQTTBroker))
 		}
 		n.sub = sub
 	}

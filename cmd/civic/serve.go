@@ -46,6 +46,21 @@ const serveUsage = `civic serve [flags]
                           report, and its crews work each day's plan (env CIVIC_DEMO)
   --seed N                the demo city's random seed (default 1)
   --speed X               demo time acceleration, simulated seconds per real second (default 360)
+  --demo-anyway           with --demo, add the demo city and its users (published passwords) even to a
+                          data folder holding other data; refused otherwise
+
+Security:
+  --tls-cert FILE         PEM certificate: serve HTTPS (with --tls-key); HSTS and Secure cookies follow (env CIVIC_TLS_CERT)
+  --tls-key FILE          PEM private key for --tls-cert (env CIVIC_TLS_KEY)
+  --trusted-proxy LIST    reverse proxies (addresses, CIDR ranges) whose X-Forwarded-For and X-Forwarded-Proto
+                          are believed (env CIVIC_TRUSTED_PROXY)
+  --max-conns N           HTTP connections open at once; more wait (default 4096)
+  --session-idle D        a login unused this long ends (default 2h)
+  --session-max D         a login ends this long after it was made (default 12h)
+  --webhook-allow-internal  let webhooks reach loopback, private and link-local addresses (refused by
+                          default; env CIVIC_WEBHOOK_ALLOW_INTERNAL)
+
+Operations:
 ` + opsUsage
 
 func runServe(ctx context.Context, e *env, args []string) error {

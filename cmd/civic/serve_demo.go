@@ -75,6 +75,9 @@ func (d *demoCity) now() time.Time {
 // setupDemo generates the demo city into an empty store (keeping users and
 // keys made beforehand), creates the demo users, and prepares the sensors.
 func setupDemo(ctx context.Context, e *env, a *app, c *config, log *slog.Logger) (*demoCity, error) {
+	if err := checkDemoData(ctx, a, c); err != nil {
+		return nil, err
+	}
 	now := a.now()
 	city := sim.GenerateCity(sim.CityParams{Bins: demoBins, Seed: uint64(c.Seed), Start: now.Add(-demoBackfill)})
 	existing, err := a.store.ListBins(ctx, civic.BinFilter{Limit: 1})

@@ -52,9 +52,15 @@ type SMTPConfig struct {
 // NotifierOptions configure a Notifier. Store is required.
 type NotifierOptions struct {
 	Store civic.AlertStore
-	// Client sends webhooks; a client with a 15 s timeout by default.
+	// Client sends webhooks; by default a client with a 15 s timeout that
+	// connects to public addresses only (see AllowInternal).
 	Client *http.Client
-	SMTP   SMTPConfig
+	// AllowInternal lets the default client deliver webhooks to loopback,
+	// private and link-local addresses (civic.InternalAddr); off by
+	// default, so that a subscription cannot reach into civic's own
+	// network, whatever its host name resolves to at delivery.
+	AllowInternal bool
+	SMTP          SMTPConfig
 	// Now is the clock of claims, signatures and retries; time.Now by
 	// default.
 	Now func() time.Time
@@ -114,7 +120,8 @@ func NewNotifier(opts NotifierOptions) *Notifier {
 	}
 	if opts.Client == nil {
 		opts.Client = &http.Client{
-			Timeout: 15 * time.Second,
+			Timeout:   15 * time.Second,
+			Transport: webhookTransport(opts.AllowInternal),
 			// A redirect would turn the POST into a GET: report it as a
 			// failure instead.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

@@ -29,8 +29,13 @@ type Options struct {
 	// DefaultParams by default. TestParams is much cheaper for tests.
 	// Existing hashes are verified with the parameters they carry.
 	Params Params
-	// SessionTTL is how long a login lasts; 12 hours by default.
+	// SessionTTL is the longest a login lasts however busy it is (its
+	// absolute expiry); 12 hours by default.
 	SessionTTL time.Duration
+	// IdleTimeout ends a session not used for this long; 2 hours by
+	// default, never more than SessionTTL. Each use moves the deadline
+	// (written at most once a minute per session).
+	IdleTimeout time.Duration
 	// KeyCacheTTL is how long a verified API key is trusted without asking
 	// the store again; 10 seconds by default. A key revoked on another
 	// node stops working after at most this long, or at once when
@@ -39,6 +44,8 @@ type Options struct {
 	// TouchInterval is how often an API key's last-used time is written;
 	// once a minute by default.
 	TouchInterval time.Duration
+	// Throttle tunes how failed logins lock a name or an address.
+	Throttle ThrottleOptions
 	// MaxConcurrentHashes bounds the password hashes computed at once, so
 	// a burst of logins cannot take all memory (each takes Params.Memory);
 	// 4 by default.
@@ -54,6 +61,8 @@ type Service struct {
 
 	dummyOnce sync.Once
 	dummyHash string
+
+	throttle *throttle
 
 	mu      sync.Mutex
 	keys    map[string]cachedKey // by key id
@@ -79,6 +88,10 @@ func New(accounts civic.AccountStore, opts Options) *Service {
 	if opts.SessionTTL <= 0 {
 		opts.SessionTTL = 12 * time.Hour
 	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 2 * time.Hour
+	}
+	opts.IdleTimeout = min(opts.IdleTimeout, opts.SessionTTL)
 	if opts.KeyCacheTTL <= 0 {
 		opts.KeyCacheTTL = 10 * time.Second
 	}
@@ -92,13 +105,20 @@ func New(accounts civic.AccountStore, opts Options) *Service {
 		accounts: accounts,
 		opts:     opts,
 		hashSem:  make(chan struct{}, opts.MaxConcurrentHashes),
+		throttle: newThrottle(opts.Throttle),
 		keys:     make(map[string]cachedKey),
 		touched:  make(map[string]time.Time),
 	}
 }
 
-// SessionTTL returns how long a new session lasts.
+// SessionTTL returns the longest a session lasts.
 func (s *Service) SessionTTL() time.Duration { return s.opts.SessionTTL }
+
+// SessionEnd is when sess ends at the latest, however busy (its absolute
+// expiry): the expiry to give its cookie.
+func (s *Service) SessionEnd(sess civic.Session) time.Time {
+	return sess.CreatedAt.Add(s.opts.SessionTTL)
+}
 
 func (s *Service) now() time.Time { return s.opts.Now().UTC() }
 

@@ -136,6 +136,29 @@ func (m *memAccounts) DeleteExpiredSessions(_ context.Context, now time.Time) (i
 	return n, nil
 }
 
+func (m *memAccounts) TouchSession(_ context.Context, h string, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if s, ok := m.sessions[h]; ok {
+		s.ExpiresAt = at
+		m.sessions[h] = s
+	}
+	return nil
+}
+
+func (m *memAccounts) DeleteUserSessions(_ context.Context, id string) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for h, s := range m.sessions {
+		if s.UserID == id {
+			delete(m.sessions, h)
+			n++
+		}
+	}
+	return n, nil
+}
+
 // clock is a settable time source.
 type clock = storetest.Clock
 
@@ -227,8 +250,11 @@ func TestLoginAndSessions(t *testing.T) {
 	if sess.TokenHash == token || strings.Contains(sess.TokenHash, token) || sess.TokenHash != HashSecret(token) {
 		t.Errorf("session stores %q for token %q; want only its hash", sess.TokenHash, token)
 	}
-	if got := sess.ExpiresAt.Sub(sess.CreatedAt); got != 12*time.Hour {
-		t.Errorf("session lasts %v; want 12h", got)
+	if got := sess.ExpiresAt.Sub(sess.CreatedAt); got != 2*time.Hour {
+		t.Errorf("a new session's idle deadline is %v away; want 2h", got)
+	}
+	if got := s.SessionEnd(sess).Sub(sess.CreatedAt); got != 12*time.Hour {
+		t.Errorf("session lasts %v at most; want 12h", got)
 	}
 	p, err := s.SessionPrincipal(ctx, token)
 	if err != nil || p.UserID != u.ID || p.Role != civic.RoleSupervisor || p.Name != "ana" {

@@ -36,7 +36,9 @@ const (
 )
 
 // CheckPassword returns an Invalid error for field "password" when pw does
-// not meet the password policy.
+// not meet the password policy: at least MinPasswordLen characters, at most
+// MaxPasswordLen bytes, and not on the list of common passwords
+// (IsCommonPassword).
 func CheckPassword(pw string) error {
 	n := utf8.RuneCountInString(pw)
 	if n < MinPasswordLen {
@@ -44,6 +46,9 @@ func CheckPassword(pw string) error {
 	}
 	if len(pw) > MaxPasswordLen {
 		return civic.FieldError("password", "must be at most %d bytes", MaxPasswordLen)
+	}
+	if IsCommonPassword(pw) {
+		return civic.FieldError("password", "is one of the most common passwords, which attackers try first: choose another")
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"strings"
+	"time"
 
 	"github.com/civic-city/civic/internal/civic"
 )
@@ -51,8 +52,9 @@ func (s *Service) AddUser(ctx context.Context, u *civic.User, password string) e
 	return s.accounts.CreateUser(ctx, u)
 }
 
-// SetPassword replaces the password of the user with id userID. It fails
-// with Invalid (field "password") or NotFound.
+// SetPassword replaces the password of the user with id userID and ends
+// all of the user's sessions. It fails with Invalid (field "password") or
+// NotFound.
 func (s *Service) SetPassword(ctx context.Context, userID, password string) error {
 	if err := CheckPassword(password); err != nil {
 		return err
@@ -67,7 +69,13 @@ func (s *Service) SetPassword(ctx context.Context, userID, password string) erro
 	}
 	u.PasswordHash = h
 	u.UpdatedAt = s.now()
-	return s.accounts.UpdateUser(ctx, &u)
+	if err := s.accounts.UpdateUser(ctx, &u); err != nil {
+		return err
+	}
+	// A new password ends every login made with the old one: whoever
+	// learnt it is logged out too.
+	_, err = s.accounts.DeleteUserSessions(ctx, u.ID)
+	return err
 }
 
 // hash hashes a password with the service's parameters and a fresh salt.
@@ -101,8 +109,26 @@ func (s *Service) dummy() string {
 // Login checks a name and password and opens a session. It returns the
 // session token for the cookie (shown once, only its hash is stored), the
 // session and the user. Every kind of bad credentials fails with the same
-// Unauthorized error; a slow hash is computed even for unknown names.
+// Unauthorized error; a slow hash is computed even for unknown names. A
+// name or client address (civic.ClientAddrFrom) with too many recent
+// failures fails with Unavailable and a lockout message, the same whether
+// the account exists or not (see throttle.go).
 func (s *Service) Login(ctx context.Context, name, password string) (string, civic.Session, civic.User, error) {
+	addr := civic.ClientAddrFrom(ctx)
+	if err := s.throttle.check(name, addr, s.now()); err != nil {
+		return "", civic.Session{}, civic.User{}, err
+	}
+	token, sess, u, err := s.login(ctx, name, password)
+	switch {
+	case err == nil:
+		s.throttle.succeed(name)
+	case civic.IsKind(err, civic.Unauthorized):
+		s.throttle.fail(name, addr, s.now())
+	}
+	return token, sess, u, err
+}
+
+func (s *Service) login(ctx context.Context, name, password string) (string, civic.Session, civic.User, error) {
 	u, err := s.accounts.UserByName(ctx, strings.TrimSpace(name))
 	found := err == nil
 	if err != nil && !civic.IsKind(err, civic.NotFound) {
@@ -144,7 +170,7 @@ func (s *Service) Login(ctx context.Context, name, password string) (string, civ
 		UserID:    u.ID,
 		CSRFToken: hex.EncodeToString(csrf),
 		CreatedAt: now,
-		ExpiresAt: now.Add(s.opts.SessionTTL),
+		ExpiresAt: now.Add(s.opts.IdleTimeout),
 	}
 	if err := s.accounts.CreateSession(ctx, &sess); err != nil {
 		return "", civic.Session{}, civic.User{}, err
@@ -174,9 +200,10 @@ func (s *Service) upgradeHash(ctx context.Context, u *civic.User, password strin
 // errNoSession is the answer for an unknown, expired or disabled session.
 var errNoSession = civic.Errorf(civic.Unauthorized, "session expired or unknown, log in again")
 
-// SessionPrincipal returns the user behind a session token. It fails with
-// Unauthorized when the session is unknown or expired or the user is
-// disabled.
+// SessionPrincipal returns the user behind a session token and moves the
+// session's idle deadline. It fails with Unauthorized when the session is
+// unknown, idle for longer than Options.IdleTimeout or older than
+// Options.SessionTTL, or the user is disabled.
 func (s *Service) SessionPrincipal(ctx context.Context, token string) (civic.Principal, error) {
 	if token == "" || len(token) > 128 {
 		return civic.Principal{}, errNoSession
@@ -188,7 +215,9 @@ func (s *Service) SessionPrincipal(ctx context.Context, token string) (civic.Pri
 	if err != nil {
 		return civic.Principal{}, err
 	}
-	if !s.now().Before(sess.ExpiresAt) {
+	now := s.now()
+	end := s.SessionEnd(sess)
+	if !now.Before(sess.ExpiresAt) || !now.Before(end) {
 		return civic.Principal{}, errNoSession
 	}
 	u, err := s.accounts.User(ctx, sess.UserID)
@@ -200,6 +229,15 @@ func (s *Service) SessionPrincipal(ctx context.Context, token string) (civic.Pri
 	}
 	if u.Disabled {
 		return civic.Principal{}, errNoSession
+	}
+	// In use: move the idle deadline, at most once a minute.
+	next := now.Add(s.opts.IdleTimeout)
+	if next.After(end) {
+		next = end
+	}
+	if next.Sub(sess.ExpiresAt) >= time.Minute {
+		// A failed write only means the session may end a little early.
+		_ = s.accounts.TouchSession(ctx, sess.TokenHash, next)
 	}
 	return civic.Principal{UserID: u.ID, Name: u.Name, Role: u.Role}, nil
 }

@@ -174,6 +174,11 @@ func (p Principal) Can(perm Permission) bool {
 	return false
 }
 
+// CrewOnly reports whether p works routes without running the plans: a
+// crew member. Such callers see and report only their own crews' routes,
+// never a whole plan.
+func (p Principal) CrewOnly() bool { return p.Can(PermWorkRoute) && !p.Can(PermOperate) }
+
 // Require returns nil if p holds perm, Unauthorized for an anonymous caller
 // and Forbidden otherwise.
 func (p Principal) Require(perm Permission) error {

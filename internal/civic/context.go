@@ -18,3 +18,17 @@ func PrincipalFrom(ctx context.Context) Principal {
 	}
 	return Anonymous
 }
+
+type clientAddrKey struct{}
+
+// WithClientAddr returns ctx carrying the caller's network address (after
+// trusted proxies), for throttling logins per address.
+func WithClientAddr(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, clientAddrKey{}, addr)
+}
+
+// ClientAddrFrom returns the caller's address in ctx, or "".
+func ClientAddrFrom(ctx context.Context) string {
+	a, _ := ctx.Value(clientAddrKey{}).(string)
+	return a
+}

@@ -92,6 +92,11 @@ type AccountStore interface {
 	Session(ctx context.Context, tokenHash string) (Session, error) // NotFound if unknown or expired
 	DeleteSession(ctx context.Context, tokenHash string) error
 	DeleteExpiredSessions(ctx context.Context, now time.Time) (int, error)
+	// TouchSession moves a session's expiry (its idle deadline).
+	TouchSession(ctx context.Context, tokenHash string, expiresAt time.Time) error
+	// DeleteUserSessions ends every session of a user and says how many
+	// there were.
+	DeleteUserSessions(ctx context.Context, userID string) (int, error)
 }
 
 // AuditStore keeps the audit log.

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/packets"
 
 	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/connlimit"
 	"github.com/civic-city/civic/internal/ingest"
 	"github.com/civic-city/civic/internal/lifecycle"
 )
@@ -41,6 +43,13 @@ type BrokerOptions struct {
 	// Logger receives connection problems and bad messages. Default
 	// slog.Default().
 	Logger *slog.Logger
+	// MaxConns caps the TCP connections open at once, devices or not;
+	// further ones wait in the kernel's backlog. Default 10,000.
+	MaxConns int
+	// ConnectTimeout is how long a new connection has to finish its TLS
+	// handshake and send CONNECT before it is closed; after CONNECT the
+	// device's keep-alive rules. Default 10 s.
+	ConnectTimeout time.Duration
 }
 
 // Broker is civic's embedded MQTT broker. Devices publish readings to
@@ -69,7 +78,7 @@ type Broker struct {
 	opts   BrokerOptions
 	log    *slog.Logger
 	server *mochi.Server
-	tcp    *listeners.TCP
+	ln     *listeners.Net // set by Start
 
 	// life runs the shutdown of the server at Close; its context ends
 	// once the broker has closed.
@@ -112,6 +121,12 @@ func NewBroker(ing civic.Ingester, opts BrokerOptions) (*Broker, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = 10000
+	}
+	if opts.ConnectTimeout <= 0 {
+		opts.ConnectTimeout = 10 * time.Second
+	}
 	b := &Broker{ing: ing, opts: opts, log: opts.Logger.With("component", "mqtt"), life: lifecycle.New("mqtt broker")}
 
 	caps := mochi.NewDefaultServerCapabilities()
@@ -127,7 +142,6 @@ func NewBroker(ing civic.Ingester, opts BrokerOptions) (*Broker, error) {
 	if err := b.server.AddHook(&hook{b: b}, nil); err != nil {
 		return nil, err
 	}
-	b.tcp = listeners.NewTCP(listeners.Config{ID: "civic", Address: opts.Addr, TLSConfig: opts.TLS})
 	return b, nil
 }
 
@@ -140,7 +154,19 @@ func (b *Broker) Start(ctx context.Context) error {
 		// Registered first: Close shuts the server down even if it does
 		// not listen.
 		b.life.Go("shutdown", b.shutdown)
-		if err := b.server.AddListener(b.tcp); err != nil {
+		raw, err := net.Listen("tcp", b.opts.Addr)
+		if err != nil {
+			return err
+		}
+		// Mochi reads CONNECT without a deadline and replaces this one
+		// with the keep-alive's once CONNECT is in.
+		var ln net.Listener = connlimit.Wrap(raw, connlimit.Options{Max: b.opts.MaxConns, FirstDeadline: b.opts.ConnectTimeout})
+		if b.opts.TLS != nil {
+			ln = tls.NewListener(ln, b.opts.TLS)
+		}
+		b.ln = listeners.NewNet("civic", ln)
+		if err := b.server.AddListener(b.ln); err != nil {
+			raw.Close()
 			return err
 		}
 		return b.server.Serve()
@@ -149,7 +175,12 @@ func (b *Broker) Start(ctx context.Context) error {
 
 // Addr returns the address the broker listens on, with the real port when
 // Addr asked for port 0.
-func (b *Broker) Addr() string { return b.tcp.Address() }
+func (b *Broker) Addr() string {
+	if b.ln == nil {
+		return b.opts.Addr
+	}
+	return b.ln.Address()
+}
 
 // Close stops listening, refuses new messages (devices resend them, to
 // the next broker), lets the messages being ingested commit and be
@@ -166,7 +197,9 @@ func (b *Broker) shutdown(_ context.Context, stop <-chan struct{}) error {
 	// disconnects at that moment waits for the write lock between the two,
 	// and Close deadlocks. Once the listener is closed here, mochi's Close
 	// skips that step and waits for the connections to end.
-	b.tcp.Close(func(string) {})
+	if b.ln != nil {
+		b.ln.Close(func(string) {})
+	}
 	b.drainMu.Lock()
 	b.draining = true
 	b.drainMu.Unlock()

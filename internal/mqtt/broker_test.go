@@ -183,6 +183,17 @@ func connectV3(t testing.TB, addr, user, password string) *v3Client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
+	c := &v3Client{conn: conn, r: bufio.NewReader(conn)}
+	c.write(t, connectPacket(t, user, password))
+	if got := c.read(t); len(got) != 4 || got[0] != 0x20 || got[3] != 0 {
+		t.Fatalf("CONNACK % x", got)
+	}
+	return c
+}
+
+// connectPacket is an MQTT 3.1.1 CONNECT of device user.
+func connectPacket(t testing.TB, user, password string) []byte {
+	t.Helper()
 	pk := packets.Packet{
 		FixedHeader:     packets.FixedHeader{Type: packets.Connect},
 		ProtocolVersion: 4,
@@ -195,12 +206,7 @@ func connectV3(t testing.TB, addr, user, password string) *v3Client {
 	if err := pk.ConnectEncode(&buf); err != nil {
 		t.Fatal(err)
 	}
-	c := &v3Client{conn: conn, r: bufio.NewReader(conn)}
-	c.write(t, buf.Bytes())
-	if got := c.read(t); len(got) != 4 || got[0] != 0x20 || got[3] != 0 {
-		t.Fatalf("CONNACK % x", got)
-	}
-	return c
+	return buf.Bytes()
 }
 
 func (c *v3Client) write(t testing.TB, b []byte) {

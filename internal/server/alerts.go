@@ -276,6 +276,11 @@ func (s *Server) handleCreateSubscription(w http.ResponseWriter, r *http.Request
 	if err := decodeJSON(r, &sub); err != nil {
 		return err
 	}
+	if sub.Kind == civic.SubWebhook {
+		if err := s.checkWebhookTarget(r.Context(), sub.URL); err != nil {
+			return err
+		}
+	}
 	if sub.ID == "" {
 		sub.ID = "sub_" + randomHex(8)
 	}

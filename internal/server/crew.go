@@ -112,6 +112,10 @@ func (s *Server) handleReportStop(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	// Who may not report this stop learns nothing from the body's errors.
+	if err := s.checkCrewStop(r.Context(), p, r.PathValue("id")); err != nil {
+		return err
+	}
 	var rep civic.StopReport
 	if isMultipart(r) {
 		err = readReportForm(r, &rep)
@@ -131,9 +135,6 @@ func (s *Server) handleReportStop(w http.ResponseWriter, r *http.Request) error 
 		return civic.FieldError("client_id", "is required: a unique id the phone makes for each report")
 	}
 	if err := rep.Validate(); err != nil {
-		return err
-	}
-	if err := s.checkCrewStop(r.Context(), p, id); err != nil {
 		return err
 	}
 	rep.By = actor(p)
@@ -215,6 +216,9 @@ func readReportForm(r *http.Request, rep *civic.StopReport) error {
 		if err != nil {
 			return bodyError(name, err)
 		}
+		if err := civic.CheckText(name, string(b), 0); err != nil {
+			return err
+		}
 		if err := setReportField(rep, name, string(b)); err != nil {
 			return err
 		}
@@ -295,8 +299,14 @@ func setReportField(rep *civic.StopReport, name, v string) error {
 
 // handleStopPhoto serves the latest photo of a stop.
 func (s *Server) handleStopPhoto(w http.ResponseWriter, r *http.Request) error {
-	if _, err := require(r, civic.PermRead); err != nil {
+	p, err := require(r, civic.PermRead)
+	if err != nil {
 		return err
+	}
+	if p.CrewOnly() {
+		if err := s.checkCrewStop(r.Context(), p, r.PathValue("id")); err != nil {
+			return err
+		}
 	}
 	ps, err := s.planStore()
 	if err != nil {

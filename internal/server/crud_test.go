@@ -227,7 +227,7 @@ func TestAccessAPI(t *testing.T) {
 		{name: "me as key", req: request{method: "GET", url: "/api/v1/me", as: "key:ingest"}, status: 200,
 			want: []string{`"kind":"key"`, `"scopes":["ingest"]`, `"permissions":["ingest"]`}},
 		{name: "login", req: request{method: "POST", url: "/api/v1/session", body: `{"name":"analyst1","password":"password for analyst"}`}, status: 200,
-			want: []string{`"name":"analyst1"`, `"expires_at":"2026-03-03T00:00:00Z"`},
+			want: []string{`"name":"analyst1"`, `"expires_at":"2026-03-02T14:00:00Z"`},
 			after: func(t *testing.T, f *fixture, rec *httptest.ResponseRecorder) {
 				c := rec.Result().Cookies()
 				if len(c) != 1 || c[0].Name != "civic_session" || !c[0].HttpOnly || c[0].Value == "" || c[0].MaxAge != 12*3600 {

@@ -101,7 +101,7 @@ func decodeJSON(r *http.Request, v any) error {
 	if err := decodeRaw(r, v); err != nil {
 		return jsonError(err)
 	}
-	return nil
+	return checkStrings(v)
 }
 
 // decodeRaw is decodeJSON with encoding/json's own errors.

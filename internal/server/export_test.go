@@ -19,3 +19,6 @@ func (s *Server) HandleTest(pattern string, f func(w http.ResponseWriter, r *htt
 
 // OpenAPIDocument returns the embedded OpenAPI document.
 func OpenAPIDocument() []byte { return openapiJSON }
+
+// CheckStrings is checkStrings, for its unit test.
+func CheckStrings(v any) error { return checkStrings(v) }

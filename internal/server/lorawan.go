@@ -108,6 +108,9 @@ func (s *Server) handleLoRaWAN(w http.ResponseWriter, r *http.Request, integrati
 		return jsonError(err)
 	}
 	u, err := decode(body)
+	if err == nil {
+		err = checkStrings(&u) // the text rule of every body (input.go)
+	}
 	if err != nil {
 		count("invalid")
 		return err

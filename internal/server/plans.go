@@ -73,6 +73,11 @@ func (s *Server) handleListPlans(w http.ResponseWriter, r *http.Request) error {
 	if plans == nil {
 		plans = []civic.Plan{}
 	}
+	scoped, err := s.scopePlanData(r, plans)
+	if err != nil {
+		return err
+	}
+	plans = scoped.([]civic.Plan)
 	for i := range plans {
 		if plans[i].Routes == nil {
 			plans[i].Routes = []civic.Route{}
@@ -115,7 +120,11 @@ func readPlans[T any](s *Server, w http.ResponseWriter, r *http.Request, get fun
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, v)
+	scoped, err := s.scopePlanData(r, v)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, scoped)
 	return nil
 }
 

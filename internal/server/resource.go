@@ -47,7 +47,7 @@ func (rs *resource[T]) decode(r *http.Request, v *T) error {
 	if err != nil {
 		return jsonError(err)
 	}
-	return nil
+	return checkStrings(v)
 }
 
 func (rs *resource[T]) handleList(w http.ResponseWriter, r *http.Request) error {

@@ -13,6 +13,7 @@ package server
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"time"
 
@@ -62,9 +63,18 @@ type Config struct {
 	// as set by a reverse proxy in front of civic. Leave it off when
 	// clients reach civic directly: they could claim any address.
 	TrustProxy bool
+	// TrustedProxies are the addresses of reverse proxies whose
+	// X-Forwarded-For (the client's address) and X-Forwarded-Proto
+	// (https: HSTS and Secure cookies) civic believes; requests from
+	// anywhere else have those headers ignored.
+	TrustedProxies []netip.Prefix
 	// TrustedOrigins are origins (scheme://host[:port]) besides civic's own
 	// that browsers may send writes from.
 	TrustedOrigins []string
+	// AllowInternalWebhooks lets webhook subscriptions point at
+	// loopback, private and link-local addresses; off by default (SSRF).
+	// The notifier needs the same setting for delivery.
+	AllowInternalWebhooks bool
 	// CrossOriginBypass are ServeMux patterns exempt from cross-origin
 	// protection, for endpoints browsers of other sites must be able to
 	// post to without credentials (an Open311 form, say).
@@ -259,7 +269,7 @@ func New(cfg Config, deps Deps) *Server {
 	for _, rt := range s.routes() {
 		s.mux.Handle(rt.pattern, s.track(rt.handler))
 	}
-	s.handler = s.observe(s.authenticate(http.HandlerFunc(s.dispatch)))
+	s.handler = s.harden(s.observe(s.authenticate(s.checkInput(http.HandlerFunc(s.dispatch)))))
 	return s
 }
 

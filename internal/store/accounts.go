@@ -55,6 +55,9 @@ func (s *Store) CreateUser(ctx context.Context, u *civic.User) error {
 
 // UpdateUser replaces a user's fields. An empty PasswordHash keeps the
 // stored one (a user decoded from JSON never carries it) and is filled in.
+// When the user is disabled, or was, every session of theirs is deleted
+// in the same transaction: a deactivated account is logged out everywhere
+// at once, and enabling it again does not bring its old sessions back.
 // Errors: Invalid, NotFound, Conflict (the new name is taken).
 func (s *Store) UpdateUser(ctx context.Context, u *civic.User) error {
 	if err := u.Validate(); err != nil {
@@ -64,7 +67,20 @@ func (s *Store) UpdateUser(ctx context.Context, u *civic.User) error {
 	var created time.Time
 	var hash string
 	err := s.inTx(ctx, errCtx{op: "update user"}, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `UPDATE users SET name = $2, display_name = $3, email = $4, role = $5,
+		var was bool
+		err := tx.QueryRowContext(ctx, `SELECT disabled FROM users WHERE id = $1`, u.ID).Scan(&was)
+		if err == sql.ErrNoRows {
+			return notFound("user", u.ID)
+		}
+		if err != nil {
+			return err
+		}
+		if was || u.Disabled {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, u.ID); err != nil {
+				return err
+			}
+		}
+		err = tx.QueryRowContext(ctx, `UPDATE users SET name = $2, display_name = $3, email = $4, role = $5,
 			disabled = $6, password_hash = CASE WHEN $7 = '' THEN password_hash ELSE $7 END, updated_at = $8
 			WHERE id = $1 RETURNING created_at, password_hash`,
 			u.ID, u.Name, u.DisplayName, u.Email, string(u.Role), u.Disabled, u.PasswordHash, s.ts(now)).Scan(scanTime{&created}, &hash)
@@ -233,6 +249,32 @@ func (s *Store) DeleteSession(ctx context.Context, tokenHash string) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_hash = $1`, tokenHash)
 		return err
 	})
+}
+
+// TouchSession sets the expiry of the session with tokenHash (an idle
+// deadline moving forward). Touching an unknown session is not an error:
+// it may have just been deleted.
+func (s *Store) TouchSession(ctx context.Context, tokenHash string, expiresAt time.Time) error {
+	return s.inTx(ctx, errCtx{op: "touch session"}, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE sessions SET expires_at = $2 WHERE token_hash = $1`,
+			tokenHash, s.ts(expiresAt.UTC().Truncate(time.Millisecond)))
+		return err
+	})
+}
+
+// DeleteUserSessions ends every session of the user with id userID (a
+// password change) and returns how many there were.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID string) (int, error) {
+	var n int64
+	err := s.inTx(ctx, errCtx{op: "delete user sessions"}, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
 }
 
 // DeleteExpiredSessions removes the sessions expired at now and returns how

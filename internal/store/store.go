@@ -153,6 +153,29 @@ const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pr
 // BEGIN IMMEDIATE, so a write transaction takes the write lock up front.
 const sqliteWriterPragmas = "&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(16384)&_txlock=immediate"
 
+// privateFiles makes the database file and its journals (-wal, -shm) owner
+// only (0600) whatever the umask or the folder allow: they hold password
+// hashes and every reading. SQLite creates the journals with the mode of
+// the database file, so creating that one 0600 first is enough for new
+// databases; existing files are tightened.
+func privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return err
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm", path + "-journal"} {
+		fi, err := os.Stat(p)
+		if err != nil || fi.Mode().Perm()&0o077 == 0 {
+			continue
+		}
+		if err := os.Chmod(p, fi.Mode().Perm()&0o700); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Store) openSQLite(path string, readConns int) error {
 	if path == "" {
 		return civic.FieldError("dsn", "an SQLite database path is required")
@@ -179,6 +202,9 @@ func (s *Store) openSQLite(path string, readConns int) error {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return civic.Wrap(civic.Unavailable, fmt.Errorf("store: %w", err), "cannot create the data directory")
 		}
+	}
+	if err := privateFiles(path); err != nil {
+		return civic.Wrap(civic.Unavailable, fmt.Errorf("store: %w", err), "cannot create the database file")
 	}
 	wdb, err := sql.Open("sqlite", path+"?"+sqlitePragmas+sqliteWriterPragmas)
 	if err != nil {

@@ -43,7 +43,7 @@ type Admin struct {
 }
 
 // adminRoutes adds the admin pages to mux.
-func (u *UI) adminRoutes(mux *http.ServeMux) {
+func (u *UI) adminRoutes(mux *routeMux) {
 	assets := func(h func(http.ResponseWriter, *http.Request, civic.Principal)) http.HandlerFunc {
 		return u.pageFor(civic.PermWriteAssets, h)
 	}

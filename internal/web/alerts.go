@@ -273,11 +273,9 @@ func (u *UI) PublishAlert(a civic.Alert, ev civic.AlertEvent) {
 //
 //	event: hello  data: {}                               once, on connect
 //	event: alert  data: {"event","id","bin_id","rule","severity","status"}
-func (u *UI) alertEvents(w http.ResponseWriter, r *http.Request, _ civic.Principal) {
-	c := u.alertHub.join()
-	if c == nil {
-		w.Header().Set("Retry-After", "5")
-		http.Error(w, "too many live connections", http.StatusServiceUnavailable)
+func (u *UI) alertEvents(w http.ResponseWriter, r *http.Request, p civic.Principal) {
+	c, ok := u.joinLive(w, u.alertHub, p)
+	if !ok {
 		return
 	}
 	defer u.alertHub.leave(c)

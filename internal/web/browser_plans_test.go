@@ -224,13 +224,16 @@ func TestBrowserPlans(t *testing.T) {
 	}
 	screenshot(t, phone, dir, "crew-after")
 
-	// The other new pages, on the phone (a crew member may read them) and
-	// the crew view on a desktop.
+	// A crew member sees their own route's sheet on the phone, and no
+	// whole plan: those pages are the supervisors'.
+	for _, path := range []string{"/plans/" + planID, "/plans/" + planID + "/report", "/plans"} {
+		do(t, phone, "crew refused "+path, chromedp.Navigate(f.srv.URL+path), chromedp.WaitVisible(css(`h1`)))
+		if h := val(t, phone, "heading", chromedp.Text(css(`h1`))); h != "Forbidden" {
+			t.Errorf("crew on %s: heading %q, want Forbidden", path, h)
+		}
+	}
 	for _, pg := range []struct{ name, path, ready string }{
-		{"phone-plan", "/plans/" + planID, `#planmap[data-ready="true"]`},
 		{"phone-sheet", "/plans/" + planID + "/routes/" + mine.ID + "/sheet", `table.sheet`},
-		{"phone-report", "/plans/" + planID + "/report", `#report`},
-		{"phone-plans", "/plans", `table.plans`},
 	} {
 		do(t, phone, pg.name, chromedp.Navigate(f.srv.URL+pg.path), chromedp.WaitVisible(css(pg.ready)))
 		if overflow := val(t, phone, "overflow", chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`)); overflow > 0 {
@@ -264,7 +267,15 @@ func TestBrowserPlans(t *testing.T) {
 	}
 	screenshot(t, phone, dir, "map-after")
 
-	// Planned versus actual shows the two collections.
-	do(t, phone, "report", chromedp.Navigate(f.srv.URL+"/plans/"+planID+"/report"), chromedp.WaitVisible(css(`#report`)))
+	// Planned versus actual shows the two collections, to the supervisor.
+	val(t, phone, "sign out", chromedp.Evaluate[bool](`fetch("/logout", {method: "POST"}).then(() => true)`, chromedp.EvalAwaitPromise))
+	do(t, phone, "supervisor again",
+		chromedp.Navigate(f.srv.URL+"/plans/"+planID+"/report"),
+		chromedp.WaitVisible(css(`#name`)),
+		chromedp.SendKeys(css(`#name`), "super"),
+		chromedp.SendKeys(css(`#password`), testPassword),
+		chromedp.Click(css(`.loginbox button[type=submit]`)),
+	)
+	do(t, phone, "report", chromedp.WaitVisible(css(`#report`)))
 	screenshot(t, phone, dir, "report")
 }

@@ -214,6 +214,13 @@ func (u *UI) crewReport(w http.ResponseWriter, r *http.Request, p civic.Principa
 		fail(err)
 		return
 	}
+	// A crew reports the stops of its own routes today; a supervisor any.
+	// Checked before the form: who may not report learns nothing more.
+	stop, err := u.crewStop(r, p, r.PathValue("id"))
+	if err != nil {
+		fail(err)
+		return
+	}
 	rep, err := readStopReport(w, r, u.now())
 	if err != nil {
 		fail(err)
@@ -222,12 +229,6 @@ func (u *UI) crewReport(w http.ResponseWriter, r *http.Request, p civic.Principa
 	rep.StopID = r.PathValue("id")
 	rep.By = who(p)
 	if err := rep.Validate(); err != nil {
-		fail(err)
-		return
-	}
-	// A crew reports the stops of its own routes today; a supervisor any.
-	stop, err := u.crewStop(r, p, rep.StopID)
-	if err != nil {
 		fail(err)
 		return
 	}

@@ -13,40 +13,62 @@ import (
 // is full is disconnected rather than waited for: the browser reconnects and
 // fetches a fresh snapshot, and the publisher never blocks.
 type hub struct {
-	max, buffer int
+	max, perOwner, buffer int
 
 	mu      sync.Mutex
 	clients map[*liveClient]struct{}
+	owners  map[string]int // streams open per owner
 	closed  bool
 }
 
 type liveClient struct {
-	ch   chan []byte
-	kick chan struct{} // closed when the hub drops the client
+	owner string
+	ch    chan []byte
+	kick  chan struct{} // closed when the hub drops the client
 }
 
-func newHub(max, buffer int) *hub {
-	return &hub{max: max, buffer: buffer, clients: map[*liveClient]struct{}{}}
+func newHub(max, perOwner, buffer int) *hub {
+	return &hub{max: max, perOwner: perOwner, buffer: buffer, clients: map[*liveClient]struct{}{}, owners: map[string]int{}}
 }
 
-// join adds a client; nil when the hub is full or closed.
-func (h *hub) join() *liveClient {
+// Why join refused a client.
+var (
+	errHubFull   = civic.Errorf(civic.Unavailable, "too many live connections, try again")
+	errOwnerFull = civic.Errorf(civic.Unavailable, "you have too many live connections open; close a tab")
+)
+
+// join adds a client of owner (a user or key: who may not take every
+// slot); errHubFull when the hub is full or closed, errOwnerFull when owner
+// holds perOwner streams already.
+func (h *hub) join(owner string) (*liveClient, error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed || len(h.clients) >= h.max {
-		return nil
+		return nil, errHubFull
 	}
-	c := &liveClient{ch: make(chan []byte, h.buffer), kick: make(chan struct{})}
+	if h.perOwner > 0 && h.owners[owner] >= h.perOwner {
+		return nil, errOwnerFull
+	}
+	c := &liveClient{owner: owner, ch: make(chan []byte, h.buffer), kick: make(chan struct{})}
 	h.clients[c] = struct{}{}
-	return c
+	h.owners[owner]++
+	return c, nil
+}
+
+// drop removes c; h.mu is held.
+func (h *hub) drop(c *liveClient) {
+	delete(h.clients, c)
+	if h.owners[c.owner]--; h.owners[c.owner] <= 0 {
+		delete(h.owners, c.owner)
+	}
+	close(c.kick)
 }
 
 func (h *hub) leave(c *liveClient) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, ok := h.clients[c]; ok {
-		delete(h.clients, c)
-		close(c.kick)
+		h.drop(c)
 	}
 }
 
@@ -58,8 +80,7 @@ func (h *hub) broadcast(msg []byte) {
 		select {
 		case c.ch <- msg:
 		default:
-			delete(h.clients, c)
-			close(c.kick)
+			h.drop(c)
 		}
 	}
 }
@@ -79,9 +100,24 @@ func (h *hub) close() {
 	}
 	h.closed = true
 	for c := range h.clients {
-		delete(h.clients, c)
-		close(c.kick)
+		h.drop(c)
 	}
+}
+
+// joinLive joins p's stream to h, or answers 503 with Retry-After when the
+// hub or p's share of it is full.
+func (u *UI) joinLive(w http.ResponseWriter, h *hub, p civic.Principal) (*liveClient, bool) {
+	owner := "user:" + p.UserID
+	if p.KeyID != "" {
+		owner = "key:" + p.KeyID
+	}
+	c, err := h.join(owner)
+	if err != nil {
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, civic.MessageOf(err), http.StatusServiceUnavailable)
+		return nil, false
+	}
+	return c, true
 }
 
 // heartbeat keeps idle streams alive through proxies.
@@ -95,16 +131,14 @@ const heartbeat = 20 * time.Second
 //
 // A browser first connects, then fetches /map/bins.json and applies the
 // events whose v is above the snapshot's.
-func (u *UI) events(w http.ResponseWriter, r *http.Request, _ civic.Principal) {
+func (u *UI) events(w http.ResponseWriter, r *http.Request, p civic.Principal) {
 	snap, err := u.cache.current(r.Context())
 	if err != nil {
 		u.dataError(w, r, err)
 		return
 	}
-	c := u.hub.join()
-	if c == nil {
-		w.Header().Set("Retry-After", "5")
-		http.Error(w, "too many live connections", http.StatusServiceUnavailable)
+	c, ok := u.joinLive(w, u.hub, p)
+	if !ok {
 		return
 	}
 	defer u.hub.leave(c)

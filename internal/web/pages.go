@@ -276,7 +276,10 @@ func (u *UI) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		show(http.StatusUnauthorized, "Wrong user name or password.")
 		return
 	case civic.Unavailable:
-		show(http.StatusServiceUnavailable, "Too many sign-ins right now. Try again in a moment.")
+		// Busy, or this name or address is locked for a while: the
+		// message says which and for how long, never whether the
+		// account exists.
+		show(http.StatusServiceUnavailable, "Signing in is paused: "+civic.MessageOf(err)+".")
 		return
 	default:
 		u.log.Error("web: login failed", "user", name, "err", err)
@@ -313,11 +316,24 @@ func (u *UI) logout(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
 }
 
-// safeNext keeps a post-login redirect on this site: a path, not "//host"
-// or "/\host" which browsers treat as another origin.
+// safeNext keeps a post-login redirect on this site. It accepts only a
+// same-origin path: no control characters, spaces or backslashes anywhere
+// (browsers drop tabs and newlines and read a backslash as "/", so a
+// tab or a backslash after the first "/" gives "//evil", another host), and
+// what remains must
+// parse as a path with neither scheme nor host. Anything else, and the
+// login page itself, becomes "/".
 func safeNext(next string) string {
-	if next == "" || next[0] != '/' || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n") || strings.HasPrefix(next, "/login") {
+	for _, c := range next {
+		if c <= ' ' || c == 0x7f || c == '\\' || (c >= 0x80 && c <= 0x9f) {
+			return "/"
+		}
+	}
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/login") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") {
 		return "/"
 	}
 	return next

@@ -49,6 +49,10 @@ type Config struct {
 	// MaxLiveClients bounds the browsers connected to /events at once;
 	// 1000 by default. Further connections get 503 and retry.
 	MaxLiveClients int
+	// MaxLiveClientsPerUser bounds the streams one user or API key may
+	// hold on each of /events and /alerts/events, so that nobody takes
+	// every slot; 8 by default (tabs and phones).
+	MaxLiveClientsPerUser int
 	// LiveBuffer is how many pending updates each live client may have
 	// queued before it is disconnected (it reconnects and resyncs); 32 by
 	// default.
@@ -122,6 +126,8 @@ type UI struct {
 	hub    *hub
 	// alertHub fans alert changes out to the alerts page (alerts.go).
 	alertHub *hub
+	// routes are the patterns Handler registered (routes.go).
+	routes routeList
 
 	closeOnce sync.Once
 }
@@ -142,6 +148,9 @@ func New(cfg Config, deps Deps) *UI {
 	}
 	if cfg.MaxLiveClients <= 0 {
 		cfg.MaxLiveClients = 1000
+	}
+	if cfg.MaxLiveClientsPerUser <= 0 {
+		cfg.MaxLiveClientsPerUser = 8
 	}
 	if cfg.LiveBuffer <= 0 {
 		cfg.LiveBuffer = 32
@@ -167,8 +176,8 @@ func New(cfg Config, deps Deps) *UI {
 	}
 	u.static = loadStatic(files)
 	u.pages = parsePages(u.static, cfg.Location)
-	u.hub = newHub(cfg.MaxLiveClients, cfg.LiveBuffer)
-	u.alertHub = newHub(cfg.MaxLiveClients, cfg.LiveBuffer)
+	u.hub = newHub(cfg.MaxLiveClients, cfg.MaxLiveClientsPerUser, cfg.LiveBuffer)
+	u.alertHub = newHub(cfg.MaxLiveClients, cfg.MaxLiveClientsPerUser, cfg.LiveBuffer)
 	u.cache = newBinCache(deps.Store, u.log, u.now, cfg.FlushInterval, u.hub)
 	return u
 }
@@ -216,7 +225,7 @@ func New(cfg Config, deps Deps) *UI {
 //	GET  /favicon.ico            the logo, to anyone
 //	GET  /admin/...              admin pages: assets, users, keys, alert rules, notifications (admin.go)
 func (u *UI) Handler() http.Handler {
-	mux := http.NewServeMux()
+	mux := newRouteMux(u)
 	mux.HandleFunc("GET /{$}", u.page(u.mapPage))
 	mux.HandleFunc("GET /map/list", u.page(u.mapList))
 	mux.HandleFunc("GET /map/bins.json", u.data(u.binsJSON))
@@ -266,9 +275,18 @@ func (u *UI) Handler() http.Handler {
 	mux.Handle("GET /static/", u.static)
 	u.adminRoutes(mux) // admin.go: GET /admin and below
 	mux.HandleFunc("GET /favicon.ico", u.favicon)
+	u.routes.mu.Lock()
+	u.routes.patterns = mux.patterns
+	u.routes.mu.Unlock()
+	policy := pagePolicy(u.cfg.TileURL)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Security-Policy", policy)
 		if _, pattern := mux.Handler(r); pattern == "" {
 			u.notFound(w, r)
+			return
+		}
+		if err := checkForm(w, r); err != nil {
+			u.fail(w, r, err)
 			return
 		}
 		mux.ServeHTTP(w, r)

@@ -46,6 +46,7 @@ func TestLoginLogout(t *testing.T) {
 		{"next kept", "super", testPassword, "/fleet", 303, "/fleet"},
 		{"other site refused", "super", testPassword, "//evil.example/", 303, "/"},
 		{"backslash refused", "super", testPassword, `/\evil.example`, 303, "/"},
+		{"tab refused", "super", testPassword, "/\t/evil.example", 303, "/"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -359,9 +360,10 @@ func TestLiveEvents(t *testing.T) {
 }
 
 func TestHubDropsSlowClients(t *testing.T) {
-	h := newHub(2, 2)
-	slow, fast := h.join(), h.join()
-	if h.join() != nil {
+	h := newHub(2, 0, 2)
+	slow, _ := h.join("a")
+	fast, _ := h.join("b")
+	if c, err := h.join("c"); c != nil || err != errHubFull {
 		t.Fatal("hub accepted more clients than its maximum")
 	}
 	done := make(chan struct{})
@@ -642,6 +644,10 @@ func TestSafeNext(t *testing.T) {
 	for in, want := range map[string]string{
 		"": "/", "/fleet": "/fleet", "/bins/B-1?x=1": "/bins/B-1?x=1", "//evil": "/", `/\evil`: "/",
 		"https://evil": "/", "/login?next=/": "/", "/a\r\nSet-Cookie: x": "/",
+		"/\t/evil.example": "/", "/\n/evil.example": "/", "/\r/evil.example": "/", "/ /evil": "/",
+		"/\x00/evil": "/", "/\x7f/evil": "/", "/\u0085/evil": "/", "/a\\b": "/", "evil.example": "/",
+		"/%09/evil.example": "/%09/evil.example", "/plans/2026-03-02?x=%2F%2Fevil": "/plans/2026-03-02?x=%2F%2Fevil",
+		"javascript:alert(1)": "/", "/login": "/",
 	} {
 		if got := safeNext(in); got != want {
 			t.Errorf("safeNext(%q) = %q, want %q", in, got, want)
