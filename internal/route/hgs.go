@@ -162,6 +162,7 @@ type search struct {
 	child *individual
 	marks []bool
 	cons  *constructor
+	srex  *srexer
 	// initSize overrides the initial population size; seed, if set, joins
 	// every initial population (decomposition uses both).
 	initSize int
@@ -183,6 +184,7 @@ func newSearch(in *instance, seed uint64, sh *shared, share bool) *search {
 		child: newIndividual(in),
 		marks: make([]bool, in.n),
 		cons:  newConstructor(in),
+		srex:  newSrexer(in),
 
 		subIters: decomposeIters,
 	}
@@ -307,7 +309,12 @@ func (g *search) run(ctx context.Context, deadline time.Time, maxIter int) int {
 			g.initialPopulation(ctx, deadline)
 			continue
 		}
-		g.crossover(p.tournament(), p.tournament())
+		a, b := p.tournament(), p.tournament()
+		if g.in.hasTW && g.rng.IntN(2) == 0 {
+			g.child.routes = g.srex.cross(a, b, p.w, g.rng.IntN, g.child.routes)
+		} else {
+			g.crossover(a, b)
+		}
 		if g.educate() {
 			nonImproving = 0
 		} else {
