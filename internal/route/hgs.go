@@ -239,9 +239,15 @@ func (g *search) initialPopulation(ctx context.Context, deadline time.Time) {
 			return
 		}
 		c := g.child
-		if (in.nc > 100 || in.hasTW) && i%4 != 3 {
+		switch {
+		case (in.nc > 100 || in.hasTW) && i%4 != 3:
 			g.cons.savingsTour(c.tour, 0.02+0.08*g.rng.Float64(), g.rng.Float64)
-		} else {
+		case in.hasTW && in.nc > 100:
+			// A random tour split under time windows makes hundreds of
+			// routes (and a costly fleet-limited split); strongly
+			// perturbed savings give the diversity instead.
+			g.cons.savingsTour(c.tour, 0.2+0.3*g.rng.Float64(), g.rng.Float64)
+		default:
 			for k := range c.tour {
 				c.tour[k] = int32(k + 1)
 			}
