@@ -38,6 +38,7 @@ type lsRoute struct {
 	penalty      float64 // loadPen + timePen
 	lastModified int
 	lastSwapStar int
+	seq          []*lsNode // start depot, customers, end depot (timed problems)
 	sec          sector
 	angle        float64 // polar angle of the barycentre, to order routes
 }
@@ -235,6 +236,15 @@ func (ls *localSearch) update(r *lsRoute) {
 	}
 	e := &r.end
 	r.nc = k - 1
+	if in.timed {
+		r.seq = r.seq[:0]
+		for w := dp; ; w = w.next {
+			r.seq = append(r.seq, w)
+			if w == e {
+				break
+			}
+		}
+	}
 	r.load, r.dist, r.svc = e.cumLoad, e.cumDist, e.cumSvc
 	if in.timed {
 		e.bw = in.nodeSeg(0)
@@ -439,11 +449,38 @@ func (ls *localSearch) intraDelta(dd float64, seq func() []int32) bool {
 		return false
 	}
 	if in.timed {
-		delta += ls.w.time * ls.seqTimeExcess(seq())
+		delta += ls.w.time * ls.intraTimeExcess(r, seq())
 	} else {
 		delta += ls.w.time * in.simpleTimeExcess(r.dist+dd, r.svc)
 	}
 	return delta < -eps
+}
+
+// intraTimeExcess is the time excess of route r rearranged to visit s. The
+// prefix and suffix s shares with r are taken from r's time segments, so
+// only the rearranged middle is merged node by node.
+func (ls *localSearch) intraTimeExcess(r *lsRoute, s []int32) float64 {
+	in := ls.in
+	old := r.seq[1 : len(r.seq)-1]
+	if len(old) != len(s) {
+		return ls.seqTimeExcess(s)
+	}
+	a := 0
+	for a < len(s) && s[a] == old[a].c {
+		a++
+	}
+	if a == len(s) {
+		return in.timeExcess(r.end.fw)
+	}
+	b := len(s) // s[b:] equals old[b:]
+	for b > a && s[b-1] == old[b-1].c {
+		b--
+	}
+	seg := r.seq[a].fw // depot and old[:a]
+	for _, c := range s[a:b] {
+		seg = in.merge(seg, in.nodeSeg(c))
+	}
+	return in.timeExcess(in.merge(seg, r.seq[b+1].bw))
 }
 
 func (ls *localSearch) seqTimeExcess(s []int32) float64 {
