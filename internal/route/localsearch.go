@@ -22,6 +22,10 @@ type lsNode struct {
 	cumRev  float64 // distance travelled backwards (for reversals)
 	cumSvc  float64
 	fw, bw  tseg // time segments depot..node and node..depot (timed problems)
+	// Time segments of the route's customers visited backwards: from this
+	// node back to the first customer, and from the last customer back to
+	// this node (customers only; for reversing 2-opt*).
+	rpre, rsuf tseg
 
 	delRemoval float64 // SWAP*: distance saved by removing the node
 }
@@ -219,6 +223,12 @@ func (ls *localSearch) update(r *lsRoute) {
 		w.cumSvc = prev.cumSvc + in.service[w.c]
 		if in.timed {
 			w.fw = in.merge(prev.fw, in.nodeSeg(w.c))
+			if !w.depot {
+				w.rpre = in.nodeSeg(w.c)
+				if !prev.depot {
+					w.rpre = in.merge(w.rpre, prev.rpre)
+				}
+			}
 		}
 		if w.depot {
 			break
@@ -252,6 +262,10 @@ func (ls *localSearch) update(r *lsRoute) {
 			w.bw = in.merge(in.nodeSeg(w.c), w.next.bw)
 			if w.depot {
 				break
+			}
+			w.rsuf = in.nodeSeg(w.c)
+			if !w.next.depot {
+				w.rsuf = in.merge(w.next.rsuf, w.rsuf)
 			}
 		}
 		r.timePen = ls.w.time * in.timeExcess(e.fw)
@@ -762,14 +776,24 @@ func (ls *localSearch) move7() bool {
 func (ls *localSearch) move8() bool {
 	u, x, v, y := ls.u, ls.x, ls.v, ls.y
 	ru, rv := ls.ru, ls.rv
-	if ls.in.timed {
-		return false // reversing time windows rarely pays; see README of the package doc
-	}
+	in := ls.in
 	newA := u.cumDist + ls.d(u, v) + v.cumRev
 	newB := (ru.end.cumRev - x.cumRev) + ls.d(x, y) + (rv.dist - y.cumDist)
 	dd := newA + newB - ru.dist - rv.dist
 	if _, ok := ls.interDelta(dd, u.cumLoad+v.cumLoad, ru.load-u.cumLoad+rv.load-v.cumLoad,
-		newA, newB, u.cumSvc+v.cumSvc, ru.svc-u.cumSvc+rv.svc-v.cumSvc, nil, nil); !ok {
+		newA, newB, u.cumSvc+v.cumSvc, ru.svc-u.cumSvc+rv.svc-v.cumSvc,
+		func() tseg { // depot..u, v..first customer, depot
+			if v.depot {
+				return in.merge(u.fw, in.nodeSeg(0))
+			}
+			return in.merge(in.merge(u.fw, v.rpre), in.nodeSeg(0))
+		},
+		func() tseg { // depot, last customer..x, y..depot
+			if x.depot {
+				return in.merge(in.nodeSeg(0), y.bw)
+			}
+			return in.merge(in.merge(in.nodeSeg(0), x.rsuf), y.bw)
+		}); !ok {
 		return false
 	}
 	a, b := ls.bufA[:0], ls.bufB[:0]

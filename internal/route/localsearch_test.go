@@ -142,7 +142,7 @@ func specMove(in *instance, s state, k int, u int32, v int32, vr int) state {
 		}
 		slices.Reverse(ru[up+1 : vp+1])
 	case 8, 9:
-		if same || (k == 8 && in.timed) {
+		if same {
 			return nil
 		}
 		headU, tailU := slices.Clone(ru[:up+1]), slices.Clone(ru[up+1:])
@@ -301,9 +301,6 @@ func TestMovesMatchSpecification(t *testing.T) {
 	}
 	for _, o := range kinds {
 		for k := 1; k <= 9; k++ {
-			if k == 8 && o.tw {
-				continue
-			}
 			if applied[fmt.Sprintf("%+v/%d", o, k)] == 0 {
 				t.Errorf("move%d never applied on %+v problems: the test lacks coverage", k, o)
 			}
