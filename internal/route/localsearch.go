@@ -27,7 +27,8 @@ type lsNode struct {
 	// this node (customers only; for reversing 2-opt*).
 	rpre, rsuf tseg
 
-	delRemoval float64 // SWAP*: distance saved by removing the node
+	delRemoval float64 // SWAP*: distance (and time penalty) saved by removing the node
+	exWithout  float64 // SWAP*, time windows: time excess of the route without the node
 }
 
 // lsRoute is one route of the local search.

@@ -357,7 +357,7 @@ func TestSwapStar(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	improved := 0
 	for trial := 0; trial < 200; trial++ {
-		p := randomProblem(rng, 10+rng.IntN(10), randOpts{dur: trial%2 == 1})
+		p := randomProblem(rng, 10+rng.IntN(10), randOpts{dur: trial%3 == 1, tw: trial%3 == 2})
 		in := newInstance(p)
 		ls := newLocalSearch(in, rng)
 		ind := newIndividual(in)

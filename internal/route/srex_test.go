@@ -122,6 +122,49 @@ func TestSrexChildIsComplete(t *testing.T) {
 	}
 }
 
+// TestSwapStarEstimatesMatchReference: with time windows, SWAP*'s removal
+// gains and cached best insertions equal the penalised cost changes
+// recomputed by simulating the routes (load aside, which SWAP* adds
+// separately).
+func TestSwapStarEstimatesMatchReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 28))
+	for trial := 0; trial < 40; trial++ {
+		p := randomProblem(rng, 8+rng.IntN(12), randOpts{tw: true})
+		in := newInstance(p)
+		ls := newLocalSearch(in, rng)
+		ind := newIndividual(in)
+		for i := range ind.tour {
+			ind.tour[i] = int32(i + 1)
+		}
+		rng.Shuffle(len(ind.tour), func(a, b int) { ind.tour[a], ind.tour[b] = ind.tour[b], ind.tour[a] })
+		w := penalties{load: 5, time: 0.2 + 5*rng.Float64()}
+		ind.routes = newSplitter(in).split(ind.tour, w, nil)
+		ls.w = w
+		ls.load(ind)
+		if ls.nR < 2 || ls.routes[0].nc == 0 || ls.routes[1].nc == 0 {
+			continue
+		}
+		ra, rb := ls.routes[0], ls.routes[1]
+		ls.preprocess(ra, rb)
+		s := lsState(ls)
+		noLoad := penalties{time: w.time}
+		for i, u := range s[0] {
+			without := slices.Delete(slices.Clone(s[0]), i, i+1)
+			want := routeCost(p, noLoad, without) - routeCost(p, noLoad, s[0])
+			if got := ls.nodes[u].delRemoval; math.Abs(got-want) > 1e-6*max(1, math.Abs(want)) {
+				t.Fatalf("trial %d: removal of %d: %v, reference %v", trial, u, got, want)
+			}
+			best := math.Inf(1)
+			for q := 0; q <= len(s[1]); q++ {
+				best = min(best, routeCost(p, noLoad, slices.Insert(slices.Clone(s[1]), q, u))-routeCost(p, noLoad, s[1]))
+			}
+			if got := ls.ins[rb.idx*ls.n+int(u)].cost[0]; math.Abs(got-best) > 1e-6*max(1, math.Abs(best)) {
+				t.Fatalf("trial %d: best insertion of %d: %v, reference %v", trial, u, got, best)
+			}
+		}
+	}
+}
+
 // TestDecomposeTimeWindows runs one decomposition round on a subset of a
 // Gehring–Homberger instance: every window is kept and the best never gets
 // worse.
