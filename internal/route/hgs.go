@@ -316,7 +316,7 @@ func (g *search) run(ctx context.Context, deadline time.Time, maxIter int) int {
 			continue
 		}
 		a, b := p.tournament(), p.tournament()
-		if g.in.hasTW && g.rng.IntN(2) == 0 {
+		if g.in.hasTW {
 			g.child.routes = g.srex.cross(a, b, p.w, g.rng.IntN, g.child.routes)
 		} else {
 			g.crossover(a, b)

@@ -20,9 +20,10 @@
 // routing problems with time-windows"): lateness is time warp, penalised
 // with an adaptive weight; moves are evaluated by concatenating time
 // segments (forward, backward and, for the reversing 2-opt*, reversed);
-// the granular neighbourhood weighs waiting and time warp; and half of the
-// children come from selective route exchange (SREX, as in Kool et al.
-// 2022) instead of ordered crossover. Departures from it, for short time
+// the granular neighbourhood weighs waiting and time warp; SWAP*'s
+// estimates include time-warp penalties; and the children come from
+// selective route exchange (SREX, as in Kool et al. 2022, and PyVRP's
+// default) instead of ordered crossover. Departures from it, for short time
 // budgets and large instances: initial individuals from randomised savings
 // instead of random tours when there are more than 100 customers or time
 // windows (with time windows and more than 100 customers, always), a smaller
