@@ -165,16 +165,16 @@ func TestSwapStarEstimatesMatchReference(t *testing.T) {
 	}
 }
 
-// TestDecomposeTimeWindows runs one decomposition round on a subset of a
-// Gehring–Homberger instance: every window is kept and the best never gets
-// worse.
+// TestDecomposeTimeWindows runs one decomposition round (two groups) on
+// 250 customers of a Gehring–Homberger instance: every window is kept and
+// the best never gets worse.
 func TestDecomposeTimeWindows(t *testing.T) {
 	full := loadInstance(t, "vrptw/R1_10_2", RoundAuto)
-	p := subProblem(full, 351)
+	p := subProblem(full, 251)
 	in := newInstance(p)
 	sh := &shared{start: time.Now(), clock: time.Now, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
 	g := newSearch(in, 1, sh, false)
-	g.initSize, g.subIters = 2, 5
+	g.initSize, g.subIters = 4, 5
 	g.initialPopulation(context.Background(), time.Time{})
 	if g.pop.best == nil {
 		t.Fatal("no feasible initial solution")
