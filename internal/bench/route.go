@@ -65,7 +65,7 @@ func Route(ctx context.Context, o RouteOptions) error {
 	}
 
 	tw := tabwriter.NewWriter(o.Out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "instance\tn\tcost\tbest known\tgap %\ttime to best\troutes\t")
+	fmt.Fprintln(tw, "instance\tn\tcost\tbest known\tgap %\ttime to best\troutes\tcheck\t")
 	var sumGap float64
 	var counted int
 	var problems []string
@@ -86,10 +86,18 @@ func Route(ctx context.Context, o RouteOptions) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", bi.name, err)
 		}
-		gap := "-"
+		gap, check := "-", "ok"
+		if err := checkRoutes(p, sol); err != nil {
+			check = "FAILED"
+			if sol.Feasible {
+				problems = append(problems, bi.name+" failed the check: "+err.Error())
+			}
+		}
 		if !sol.Feasible {
 			gap = "infeasible"
 			problems = append(problems, bi.name+" infeasible")
+		} else if check != "ok" {
+			gap = "unchecked"
 		} else if bi.bks > 0 {
 			g := (sol.Cost - bi.bks) / bi.bks * 100
 			sumGap += g
@@ -100,7 +108,7 @@ func Route(ctx context.Context, o RouteOptions) error {
 		if bi.bks > 0 {
 			bks = route.FormatCost(bi.bks)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%.1fs\t%d\t\n", bi.name, p.N-1, route.FormatCost(sol.Cost), bks, gap, sol.TimeToBest.Seconds(), len(sol.Routes))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%.1fs\t%d\t%s\t\n", bi.name, p.N-1, route.FormatCost(sol.Cost), bks, gap, sol.TimeToBest.Seconds(), len(sol.Routes), check)
 		fmt.Fprintf(o.Progress, "bench route: %s cost %s (gap %s%%)\n", bi.name, route.FormatCost(sol.Cost), gap)
 	}
 	if err := tw.Flush(); err != nil {
@@ -220,4 +228,65 @@ func readInstance(fsys fs.FS, path string, rd route.Rounding) (*route.Problem, e
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return p, nil
+}
+
+// checkRoutes verifies a solution independently of the solver: it drives
+// each route from the depot's opening time, waiting when early, and
+// requires every customer served once, every load within capacity, every
+// service started by its window's end and every vehicle back by the
+// depot's closing time (or within the duration limit), and the stated cost.
+func checkRoutes(p *route.Problem, s *route.Solution) error {
+	n := p.N
+	tm := p.Time
+	if tm == nil {
+		tm = p.Dist
+	}
+	const tol = 1e-6
+	seen := make([]bool, n)
+	total := 0.0
+	for ri, r := range s.Routes {
+		load, dist, t, prev := 0, 0.0, 0.0, 0
+		if p.Ready != nil {
+			t = p.Ready[0]
+		}
+		for _, c := range r {
+			if c <= 0 || c >= n || seen[c] {
+				return fmt.Errorf("route %d: customer %d out of range or served twice", ri+1, c)
+			}
+			seen[c] = true
+			load += p.Demand[c]
+			dist += p.Dist[prev*n+c]
+			t += tm[prev*n+c]
+			if p.Ready != nil {
+				t = max(t, p.Ready[c])
+				if t > p.Due[c]+tol {
+					return fmt.Errorf("route %d: customer %d served at %.2f, window ends %.2f", ri+1, c, t, p.Due[c])
+				}
+			}
+			if p.Service != nil {
+				t += p.Service[c]
+			}
+			prev = c
+		}
+		dist += p.Dist[prev*n]
+		t += tm[prev*n]
+		switch {
+		case load > p.Capacity:
+			return fmt.Errorf("route %d: load %d over capacity %d", ri+1, load, p.Capacity)
+		case p.Ready != nil && t > p.Due[0]+tol:
+			return fmt.Errorf("route %d: back at %.2f, depot closes %.2f", ri+1, t, p.Due[0])
+		case p.Ready == nil && p.MaxDuration > 0 && t > p.MaxDuration+tol:
+			return fmt.Errorf("route %d: duration %.2f over %.2f", ri+1, t, p.MaxDuration)
+		}
+		total += dist
+	}
+	for c := 1; c < n; c++ {
+		if !seen[c] {
+			return fmt.Errorf("customer %d not served", c)
+		}
+	}
+	if d := total - s.Cost; d > tol*max(1, total) || d < -tol*max(1, total) {
+		return fmt.Errorf("stated cost %v, recomputed %v", s.Cost, total)
+	}
+	return nil
 }

@@ -29,3 +29,27 @@ func BenchmarkLocalSearchConverged(b *testing.B) {
 	}
 	b.ReportMetric(float64(ProcessCPUClock().Sub(t0).Nanoseconds())/float64(b.N), "cpu-ns/op")
 }
+
+// BenchmarkLocalSearchConvergedTW is the same on RC2_10_1, time windows
+// with long routes: intra-route moves and time segments dominate.
+func BenchmarkLocalSearchConvergedTW(b *testing.B) {
+	p := loadInstance(b, "vrptw/RC2_10_1", RoundAuto)
+	if perm := localityOrder(p); perm != nil {
+		p = permute(p, perm)
+	}
+	in := newInstance(p)
+	rng := rand.New(rand.NewPCG(1, 2))
+	ls := newLocalSearch(in, rng)
+	sp := newSplitter(in)
+	c := newIndividual(in)
+	newConstructor(in).savingsTour(c.tour, 0, rng.Float64)
+	w := penalties{load: 10, time: 50}
+	c.routes = sp.split(c.tour, w, c.routes)
+	ls.run(c, w)
+	b.ResetTimer()
+	t0 := ProcessCPUClock()
+	for i := 0; i < b.N; i++ {
+		ls.run(c, w)
+	}
+	b.ReportMetric(float64(ProcessCPUClock().Sub(t0).Nanoseconds())/float64(b.N), "cpu-ns/op")
+}

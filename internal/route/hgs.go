@@ -162,6 +162,7 @@ type search struct {
 	child *individual
 	marks []bool
 	cons  *constructor
+	srex  *srexer
 	// initSize overrides the initial population size; seed, if set, joins
 	// every initial population (decomposition uses both).
 	initSize int
@@ -183,6 +184,7 @@ func newSearch(in *instance, seed uint64, sh *shared, share bool) *search {
 		child: newIndividual(in),
 		marks: make([]bool, in.n),
 		cons:  newConstructor(in),
+		srex:  newSrexer(in),
 
 		subIters: decomposeIters,
 	}
@@ -237,9 +239,15 @@ func (g *search) initialPopulation(ctx context.Context, deadline time.Time) {
 			return
 		}
 		c := g.child
-		if (in.nc > 100 || in.hasTW) && i%4 != 3 {
+		switch {
+		case (in.nc > 100 || in.hasTW) && i%4 != 3:
 			g.cons.savingsTour(c.tour, 0.02+0.08*g.rng.Float64(), g.rng.Float64)
-		} else {
+		case in.hasTW && in.nc > 100:
+			// A random tour split under time windows makes hundreds of
+			// routes (and a costly fleet-limited split); strongly
+			// perturbed savings give the diversity instead.
+			g.cons.savingsTour(c.tour, 0.2+0.3*g.rng.Float64(), g.rng.Float64)
+		default:
 			for k := range c.tour {
 				c.tour[k] = int32(k + 1)
 			}
@@ -307,7 +315,12 @@ func (g *search) run(ctx context.Context, deadline time.Time, maxIter int) int {
 			g.initialPopulation(ctx, deadline)
 			continue
 		}
-		g.crossover(p.tournament(), p.tournament())
+		a, b := p.tournament(), p.tournament()
+		if g.in.hasTW {
+			g.child.routes = g.srex.cross(a, b, p.w, g.rng.IntN, g.child.routes)
+		} else {
+			g.crossover(a, b)
+		}
 		if g.educate() {
 			nonImproving = 0
 		} else {

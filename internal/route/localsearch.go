@@ -22,8 +22,13 @@ type lsNode struct {
 	cumRev  float64 // distance travelled backwards (for reversals)
 	cumSvc  float64
 	fw, bw  tseg // time segments depot..node and node..depot (timed problems)
+	// Time segments of the route's customers visited backwards: from this
+	// node back to the first customer, and from the last customer back to
+	// this node (customers only; for reversing 2-opt*).
+	rpre, rsuf tseg
 
-	delRemoval float64 // SWAP*: distance saved by removing the node
+	delRemoval float64 // SWAP*: distance (and time penalty) saved by removing the node
+	exWithout  float64 // SWAP*, time windows: time excess of the route without the node
 }
 
 // lsRoute is one route of the local search.
@@ -38,6 +43,7 @@ type lsRoute struct {
 	penalty      float64 // loadPen + timePen
 	lastModified int
 	lastSwapStar int
+	seq          []*lsNode // start depot, customers, end depot (timed problems)
 	sec          sector
 	angle        float64 // polar angle of the barycentre, to order routes
 }
@@ -218,6 +224,12 @@ func (ls *localSearch) update(r *lsRoute) {
 		w.cumSvc = prev.cumSvc + in.service[w.c]
 		if in.timed {
 			w.fw = in.merge(prev.fw, in.nodeSeg(w.c))
+			if !w.depot {
+				w.rpre = in.nodeSeg(w.c)
+				if !prev.depot {
+					w.rpre = in.merge(w.rpre, prev.rpre)
+				}
+			}
 		}
 		if w.depot {
 			break
@@ -235,6 +247,15 @@ func (ls *localSearch) update(r *lsRoute) {
 	}
 	e := &r.end
 	r.nc = k - 1
+	if in.timed {
+		r.seq = r.seq[:0]
+		for w := dp; ; w = w.next {
+			r.seq = append(r.seq, w)
+			if w == e {
+				break
+			}
+		}
+	}
 	r.load, r.dist, r.svc = e.cumLoad, e.cumDist, e.cumSvc
 	if in.timed {
 		e.bw = in.nodeSeg(0)
@@ -242,6 +263,10 @@ func (ls *localSearch) update(r *lsRoute) {
 			w.bw = in.merge(in.nodeSeg(w.c), w.next.bw)
 			if w.depot {
 				break
+			}
+			w.rsuf = in.nodeSeg(w.c)
+			if !w.next.depot {
+				w.rsuf = in.merge(w.next.rsuf, w.rsuf)
 			}
 		}
 		r.timePen = ls.w.time * in.timeExcess(e.fw)
@@ -439,11 +464,38 @@ func (ls *localSearch) intraDelta(dd float64, seq func() []int32) bool {
 		return false
 	}
 	if in.timed {
-		delta += ls.w.time * ls.seqTimeExcess(seq())
+		delta += ls.w.time * ls.intraTimeExcess(r, seq())
 	} else {
 		delta += ls.w.time * in.simpleTimeExcess(r.dist+dd, r.svc)
 	}
 	return delta < -eps
+}
+
+// intraTimeExcess is the time excess of route r rearranged to visit s. The
+// prefix and suffix s shares with r are taken from r's time segments, so
+// only the rearranged middle is merged node by node.
+func (ls *localSearch) intraTimeExcess(r *lsRoute, s []int32) float64 {
+	in := ls.in
+	old := r.seq[1 : len(r.seq)-1]
+	if len(old) != len(s) {
+		return ls.seqTimeExcess(s)
+	}
+	a := 0
+	for a < len(s) && s[a] == old[a].c {
+		a++
+	}
+	if a == len(s) {
+		return in.timeExcess(r.end.fw)
+	}
+	b := len(s) // s[b:] equals old[b:]
+	for b > a && s[b-1] == old[b-1].c {
+		b--
+	}
+	seg := r.seq[a].fw // depot and old[:a]
+	for _, c := range s[a:b] {
+		seg = in.merge(seg, in.nodeSeg(c))
+	}
+	return in.timeExcess(in.merge(seg, r.seq[b+1].bw))
 }
 
 func (ls *localSearch) seqTimeExcess(s []int32) float64 {
@@ -725,14 +777,24 @@ func (ls *localSearch) move7() bool {
 func (ls *localSearch) move8() bool {
 	u, x, v, y := ls.u, ls.x, ls.v, ls.y
 	ru, rv := ls.ru, ls.rv
-	if ls.in.timed {
-		return false // reversing time windows rarely pays; see README of the package doc
-	}
+	in := ls.in
 	newA := u.cumDist + ls.d(u, v) + v.cumRev
 	newB := (ru.end.cumRev - x.cumRev) + ls.d(x, y) + (rv.dist - y.cumDist)
 	dd := newA + newB - ru.dist - rv.dist
 	if _, ok := ls.interDelta(dd, u.cumLoad+v.cumLoad, ru.load-u.cumLoad+rv.load-v.cumLoad,
-		newA, newB, u.cumSvc+v.cumSvc, ru.svc-u.cumSvc+rv.svc-v.cumSvc, nil, nil); !ok {
+		newA, newB, u.cumSvc+v.cumSvc, ru.svc-u.cumSvc+rv.svc-v.cumSvc,
+		func() tseg { // depot..u, v..first customer, depot
+			if v.depot {
+				return in.merge(u.fw, in.nodeSeg(0))
+			}
+			return in.merge(in.merge(u.fw, v.rpre), in.nodeSeg(0))
+		},
+		func() tseg { // depot, last customer..x, y..depot
+			if x.depot {
+				return in.merge(in.nodeSeg(0), y.bw)
+			}
+			return in.merge(in.merge(in.nodeSeg(0), x.rsuf), y.bw)
+		}); !ok {
 		return false
 	}
 	a, b := ls.bufA[:0], ls.bufB[:0]

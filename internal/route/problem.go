@@ -15,9 +15,18 @@
 // one or two customers, swaps of one or two, 2-opt, both 2-opt* variants and
 // SWAP*), adaptive penalties for capacity and time, a feasible and an
 // infeasible subpopulation with biased fitness over broken-pairs distance,
-// and restarts. Departures from it, for short time budgets and large
-// instances: initial individuals from randomised savings instead of random
-// tours when there are more than 100 customers or time windows, a smaller
+// and restarts. With time windows (Vidal et al. 2013, "A hybrid genetic
+// algorithm with adaptive diversity management for a large class of vehicle
+// routing problems with time-windows"): lateness is time warp, penalised
+// with an adaptive weight; moves are evaluated by concatenating time
+// segments (forward, backward and, for the reversing 2-opt*, reversed);
+// the granular neighbourhood weighs waiting and time warp; SWAP*'s
+// estimates include time-warp penalties; and the children come from
+// selective route exchange (SREX, as in Kool et al. 2022, and PyVRP's
+// default) instead of ordered crossover. Departures from it, for short time
+// budgets and large instances: initial individuals from randomised savings
+// instead of random tours when there are more than 100 customers or time
+// windows (with time windows and more than 100 customers, always), a smaller
 // initial population for large instances, SWAP* only once the simpler moves
 // are exhausted, renumbering of customers along a Hilbert curve, and
 // decomposition rounds from 300 customers on (routes grouped by polar angle
@@ -40,9 +49,9 @@
 // outweigh prizes; optional ones are inserted only when their prize pays
 // for them and dropped when it no longer does.
 //
-// Limits: the CVRP search has one depot; with time windows the reversing
-// 2-opt* variant is not used; without coordinates SWAP* and decomposition
-// are skipped. SolveFleet is single-threaded, trucks leave at ShiftStart
+// Limits: the CVRP search has one depot; without coordinates SWAP* and
+// decomposition are skipped; decomposition groups routes by polar angle
+// only, also with time windows. SolveFleet is single-threaded, trucks leave at ShiftStart
 // (no delayed departure to save waiting), unload placement ignores time
 // (a window can make a costlier placement the only feasible one), and the
 // dense N*N matrices limit it to a few thousand locations.

@@ -30,16 +30,42 @@ func (ls *localSearch) swapStarLoop(loop int) {
 
 // preprocess computes the removal gains of ra's customers and refreshes
 // their best insertions into rb.
+//
+// With time windows the gains and costs include the change of time-warp
+// penalty, each computed alone by segment concatenation (Vidal et al.
+// 2013), so that the estimate ranks moves the windows allow first; the
+// chosen move is still confirmed exactly.
 func (ls *localSearch) preprocess(ra, rb *lsRoute) {
 	n := ls.n
+	in := ls.in
 	for u := ra.depot.next; !u.depot; u = u.next {
 		u.delRemoval = ls.d(u.prev, u.next) - ls.d(u.prev, u) - ls.d(u, u.next)
+		if in.timed {
+			u.exWithout = in.timeExcess(in.merge(u.prev.fw, u.next.bw))
+			u.delRemoval += ls.w.time*u.exWithout - ra.timePen
+		}
 		e := &ls.ins[rb.idx*n+int(u.c)]
 		if rb.lastModified <= e.when {
 			continue
 		}
 		e.reset(ls.nMoves)
-		if !ls.in.symmetric {
+		if in.timed {
+			seg := in.nodeSeg(u.c)
+			for t := &rb.depot; ; t = t.next {
+				nx := t.next
+				// An insertion never lessens the time excess, so positions
+				// whose distance alone misses the top three need no merge.
+				if c := ls.d(t, u) + ls.d(u, nx) - ls.d(t, nx); c < e.cost[2] {
+					ex := in.timeExcess(in.merge(in.merge(t.fw, seg), nx.bw))
+					e.add(c+ls.w.time*ex-rb.timePen, t)
+				}
+				if nx.depot {
+					break
+				}
+			}
+			continue
+		}
+		if !in.symmetric {
 			for t := &rb.depot; ; t = t.next {
 				e.add(ls.d(t, u)+ls.d(u, t.next)-ls.d(t, t.next), t)
 				if t.next.depot {
@@ -78,8 +104,13 @@ func (ls *localSearch) bestInsertWithout(u, v *lsNode) (float64, *lsNode) {
 			break
 		}
 	}
-	// In v's place.
-	if c := ls.d(v.prev, u) + ls.d(u, v.next) - ls.d(v.prev, v.next); at == nil || c < cost {
+	// In v's place (with time windows, relative to v's route without v,
+	// whose time-warp change v.delRemoval already counts).
+	c := ls.d(v.prev, u) + ls.d(u, v.next) - ls.d(v.prev, v.next)
+	if in := ls.in; in.timed {
+		c += ls.w.time * (in.timeExcess(in.merge(in.merge(v.prev.fw, in.nodeSeg(u.c)), v.next.bw)) - v.exWithout)
+	}
+	if at == nil || c < cost {
 		at, cost = v.prev, c
 	}
 	return cost, at
