@@ -18,7 +18,7 @@ func (f *fixture) adminDeps(on bool) *Admin {
 	if _, err := f.auth.CreateUser(context.Background(), "admin1", civic.RoleAdmin, testPassword); err != nil {
 		f.t.Fatalf("CreateUser admin1: %v", err)
 	}
-	n := alert.NewNotifier(alert.NotifierOptions{Store: f.st, Logger: slog.New(slog.DiscardHandler)})
+	n := alert.NewNotifier(alert.NotifierOptions{Store: f.st, Logger: slog.New(slog.DiscardHandler), AllowInternal: true}) // the test webhook listens on loopback
 	return &Admin{
 		AddUser:      f.auth.AddUser,
 		SetPassword:  f.auth.SetPassword,
