@@ -235,6 +235,44 @@ var Datasets = []Dataset{
 			},
 		},
 	},
+	{
+		Name:  "requests_311",
+		Title: "311 service requests",
+		Description: "Problems residents and staff reported to the city (overflowing or damaged bins, illegal dumping, litter, " +
+			"missed collections, graffiti, potholes, streetlights, ...): what, roughly where, when, and what became of them. " +
+			"Who reported a problem, how to reach them, their words and photos are never published; locations are rounded " +
+			"to about 100 m; requests held or hidden by moderators are left out.",
+		Keywords:  []string{"311", "service requests", "Open311", "waste", "streets"},
+		Frequency: "R/PT1H",
+		Columns: []civic.DataColumn{
+			col("id", text, "The request's number, as GeoReport v2 (/open311/v2/requests/{id}.json) and the status page name it."),
+			col("service_code", text, "The service asked for (see /open311/v2/services.json)."),
+			col("service_name", text, "The service's name."),
+			col("status", text, "submitted, acknowledged, assigned, in_progress or closed."),
+			col("close_reason", text, "Why a closed request was closed: fixed, duplicate, not_city_responsibility or no_further_action."),
+			col("requested", instant, "When it was reported, UTC."),
+			col("updated", instant, "When it last changed, UTC."),
+			col("expected", instant, "When the city promised to deal with it (the service's SLA), UTC, if it promises."),
+			col("closed", instant, "When it was closed, UTC."),
+			col("bin_id", text, "The bin it is about (GeoReport service_object_id), if any (see the bins dataset)."),
+			col("zone_id", text, "That bin's collection zone, if any."),
+			rounded("lat", 3, "Latitude, WGS 84 degrees, rounded to about 100 m."),
+			rounded("lon", 3, "Longitude, WGS 84 degrees, rounded to about 100 m."),
+		},
+		Key: []string{"requested", "id"},
+		Lat: "lat", Lon: "lon",
+		Source: civic.DataSource{
+			SQL: `SELECT CAST(r.id AS TEXT) AS id, r.service_code AS service_code, sv.name AS service_name, r.status AS status,
+				NULLIF(r.close_reason, '') AS close_reason, r.requested_at AS requested, r.updated_at AS updated,
+				r.expected_at AS expected, r.closed_at AS closed,
+				CASE WHEN r.object_type = 'bin' AND r.object_id <> '' THEN r.object_id END AS bin_id, b.zone_id AS zone_id,
+				r.lat AS lat, r.long AS lon
+				FROM service_requests r JOIN services sv ON sv.code = r.service_code
+				LEFT JOIN bins b ON r.object_type = 'bin' AND b.id = r.object_id
+				WHERE r.moderation = ''`,
+			Version: []string{`SELECT MAX(updated_at), COUNT(*) FROM service_requests`},
+		},
+	},
 }
 
 // fillBand is the SQL for a bin state's fill band.

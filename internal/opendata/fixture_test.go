@@ -23,6 +23,7 @@ var day0 = time.Date(2026, 3, 10, 0, 0, 0, 0, time.UTC)
 var secrets = []string{
 	"carol.admin", "Carol Secretname", "carol@example.org", "+1-555-0100", "alice.crew", "alice@example.org",
 	"bob.supervisor", "DEVICESECRET", "APIKEYHASH", "sensor-key-name", "u-carol", "k-sensors", "Alice Streetname",
+	"Dora Reporter", "dora@example.net", "+1-555-0199", "tok-dora-311", "12 Dora Lane", "spam-hidden-words",
 }
 
 type fixture struct {
@@ -118,6 +119,20 @@ func newFixture(t testing.TB, engine string, cfg opendata.Config) *fixture {
 	_, _, err = st.OpenAlert(ctx, &civic.Alert{BinID: "B-1", Rule: civic.RuleFire, Severity: civic.SeverityCritical,
 		Message: "fire", OpenedAt: day0.Add(5 * time.Hour), LastSeenAt: day0.Add(5 * time.Hour)})
 	must(t, "open fire alert", err)
+
+	// 311: a request about B-2 from a reporter who left her contact
+	// details, and one a moderator hid.
+	must(t, "service", st.CreateService(ctx, &civic.Service{Code: "overflowing_bin", Name: "Overflowing bin", SLAHours: 24,
+		Attributes: []civic.ServiceAttribute{}, WasteLink: true, Active: true}))
+	lat, lon := 52.5212345, 13.4212345
+	must(t, "311 request", st.CreateServiceRequest(ctx, &civic.ServiceRequest{Token: "tok-dora-311", ServiceCode: "overflowing_bin",
+		Status: civic.StatusSubmitted, Description: "Overflowing again, Dora Reporter, call +1-555-0199", Lat: &lat, Long: &lon,
+		Address: "12 Dora Lane", ObjectType: "bin", ObjectID: "B-2", Channel: "web",
+		Contact:     civic.Contact{Email: "dora@example.net", Phone: "+1-555-0199", FirstName: "Dora", LastName: "Reporter"},
+		RequestedAt: day0.Add(7 * time.Hour)}, nil, nil))
+	must(t, "hidden 311 request", st.CreateServiceRequest(ctx, &civic.ServiceRequest{Token: "tok-hidden-311", ServiceCode: "overflowing_bin",
+		Status: civic.StatusSubmitted, Description: "spam-hidden-words", Lat: &lat, Long: &lon, Moderation: civic.ModHidden,
+		ModerationReason: "abusive", Channel: "web", RequestedAt: day0.Add(8 * time.Hour)}, nil, nil))
 
 	if cfg.Publisher == "" {
 		cfg.Publisher = "City of Testville"

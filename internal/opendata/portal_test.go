@@ -84,7 +84,7 @@ func rows(t *testing.T, format string, body []byte) ([]string, []map[string]any)
 func TestEveryDatasetInEveryFormat(t *testing.T) {
 	storetest.Engines(t, func(t *testing.T, engine string) {
 		f := newFixture(t, engine, opendata.Config{})
-		wantRows := map[string]int{"bins": 5, "daily_fill": 4, "collections": 2, "alerts_summary": 2, "plans": 1}
+		wantRows := map[string]int{"bins": 5, "daily_fill": 4, "collections": 2, "alerts_summary": 2, "plans": 1, "requests_311": 1}
 		for _, d := range f.portal.Datasets() {
 			if _, ok := wantRows[d.Name]; !ok {
 				t.Errorf("dataset %s has no expected row count in this test", d.Name)
