@@ -122,18 +122,6 @@ var columnsByName = func() map[string]*column {
 	return m
 }()
 
-// knownColumns is the list error messages show.
-func knownColumns() string {
-	var names []string
-	for _, c := range binColumns {
-		names = append(names, c.name)
-	}
-	for _, c := range stateColumns {
-		names = append(names, c.name)
-	}
-	return strings.Join(names, ", ")
-}
-
 func stateFloat(v *civic.BinView, f func(*civic.BinState) *float64) string {
 	if v.State == nil {
 		return ""

@@ -459,19 +459,13 @@ func (m *fleetModel) detour(k int, a, next int32, direct float64) (float64, int3
 	return best - direct, bf
 }
 
-// placeUnloads chooses after which visits of seq vehicle k unloads: the
+// placeUnloadsFrom chooses after which visits of seq vehicle k unloads: the
 // cheapest set of detours that keeps every trip within capacity and
 // leaves the truck empty at the end. It is a shortest path over the
 // boundaries between visits, linear with a sliding-window minimum since
 // a trip may start at any boundary whose load since is within capacity.
 // It fills s.unl and reports false when a single visit does not fit or a
-// load cannot be unloaded.
-func (s *scheduler) placeUnloads(k int, l *legs) bool {
-	ok, _ := s.placeUnloadsFrom(k, l, nil, 0)
-	return ok
-}
-
-// placeUnloadsFrom is placeUnloads for a sequence that agrees with the
+// load cannot be unloaded. With base, it serves a sequence that agrees with the
 // one base was recorded for on its first from visits and the boundaries
 // between them: the shortest path is computed again only from there. It
 // also returns the last unload boundary (0 for the start) before from

@@ -68,8 +68,7 @@ func TestLedgerOverflow(t *testing.T) {
 func TestFixedRounds(t *testing.T) {
 	c := GenerateCity(CityParams{Bins: 60, Seed: 6})
 	got := map[string]int{}
-	var s *Sensors
-	s = NewSensors(c, SensorParams{Seed: 6, Policy: Policy{Kind: PolicyFixed}, OnCollect: func(col Collection) {
+	s := NewSensors(c, SensorParams{Seed: 6, Policy: Policy{Kind: PolicyFixed}, OnCollect: func(col Collection) {
 		got[col.BinID+" "+col.Time.In(DefaultLocation).Format(time.DateOnly)]++
 	}})
 	start := s.Now()

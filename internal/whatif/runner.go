@@ -82,7 +82,6 @@ type event struct {
 type memoPlan struct {
 	midnight time.Time
 	pl       civic.Plan
-	extra    int
 }
 
 func newRunner(o Options, policy string, day0 time.Time, loc *time.Location) *runner {
