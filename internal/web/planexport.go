@@ -223,7 +223,7 @@ func writeGeoJSON(w io.Writer, pl civic.Plan, n names) error {
 			Properties: map[string]any{"kind": "route", "route_id": rt.ID, "route_seq": rt.Seq, "colour": routeColour(rt.Seq),
 				"truck_id": rt.TruckID, "truck": n.trucks[rt.TruckID], "crew_id": rt.CrewID, "crew": n.crewOf(rt),
 				"stream": rt.Stream, "status": rt.Status, "distance_m": rt.DistanceM, "duration_s": rt.DurationS,
-				"start": rfc3339(rt.Start), "end": rfc3339(rt.End), "capacity_l": rt.CapacityL}})
+				"start": n.localTime(rt.Start), "end": n.localTime(rt.End), "capacity_l": rt.CapacityL}})
 	}
 	for _, rt := range pl.Routes {
 		bin := 0
@@ -239,7 +239,7 @@ func writeGeoJSON(w io.Writer, pl civic.Plan, n names) error {
 				label = "D"
 			}
 			props := map[string]any{"kind": s.Kind, "stop_id": s.ID, "route_id": rt.ID, "route_seq": rt.Seq, "seq": s.Seq,
-				"label": label, "name": stopTitle(s, bin), "address": s.Address, "eta": rfc3339(s.ETA), "depart": rfc3339(s.Depart),
+				"label": label, "name": stopTitle(s, bin), "address": s.Address, "eta": n.localTime(s.ETA), "depart": n.localTime(s.Depart),
 				"load_after_l": s.LoadAfter, "distance_m": s.DistanceM, "status": s.Status, "colour": routeColour(rt.Seq)}
 			if s.BinID != "" {
 				props["bin_id"] = s.BinID
@@ -275,11 +275,11 @@ func writePlanCSV(w io.Writer, pl civic.Plan, n names) error {
 		for _, s := range rt.Stops {
 			done := ""
 			if s.DoneAt != nil {
-				done = rfc3339(*s.DoneAt)
+				done = n.localTime(*s.DoneAt)
 			}
 			cw.Write([]string{pl.Date, strconv.Itoa(rt.Seq), cell(rt.ID), cell(firstNonEmpty(n.trucks[rt.TruckID], rt.TruckID)),
 				cell(n.crewOf(rt)), strconv.Itoa(s.Seq), string(s.Kind), cell(s.BinID), cell(s.FacilityID),
-				cell(s.Name), cell(s.Address), coord(s.Lat), coord(s.Lon), rfc3339(s.ETA), rfc3339(s.Depart), cell(s.Window),
+				cell(s.Name), cell(s.Address), coord(s.Lat), coord(s.Lon), n.localTime(s.ETA), n.localTime(s.Depart), cell(s.Window),
 				string(s.Decision), cell(s.Reason), strconv.FormatFloat(s.LoadAfter, 'f', 0, 64), strconv.FormatFloat(s.DistanceM, 'f', 0, 64),
 				string(s.Status), done, string(s.SkipReason)})
 		}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -108,5 +109,36 @@ func TestRouteOutcome(t *testing.T) {
 	want := civic.HaversineM(s[0].Lat, s[0].Lon, s[1].Lat, s[1].Lon) * circuity / 1000
 	if !o.KmDoneKnown || o.KmDone != want || o.KmPlanned != 10.6 {
 		t.Errorf("km done %v (known %v), planned %v; want %v, 10.6", o.KmDone, o.KmDoneKnown, o.KmPlanned, want)
+	}
+}
+
+// TestPlanExportCityTime: the CSV and GeoJSON exports give times in the
+// city's zone, with its offset; GPX keeps UTC, as GPX readers expect.
+func TestPlanExportCityTime(t *testing.T) {
+	pl, n := goldenPlan()
+	loc, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.loc = loc
+	eta := pl.Routes[0].Stops[1].ETA
+	local, utc := eta.In(loc).Format(time.RFC3339), eta.UTC().Format(time.RFC3339)
+	var csvOut, geo, gpx bytes.Buffer
+	if err := writePlanCSV(&csvOut, pl, n); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeGeoJSON(&geo, pl, n); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeGPX(&gpx, pl, n); err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string]string{"csv": csvOut.String(), "geojson": geo.String()} {
+		if !strings.Contains(b, local) || strings.Contains(b, utc) {
+			t.Errorf("%s export: want the stop's time as %s, not %s:\n%s", name, local, utc, b)
+		}
+	}
+	if !strings.Contains(gpx.String(), utc) {
+		t.Errorf("GPX export: want %s (UTC):\n%s", utc, gpx.String())
 	}
 }

@@ -253,6 +253,21 @@ func duration(s float64) string {
 type names struct {
 	trucks, crews, depots map[string]string
 	crewList              []civic.Crew
+	// loc is the city's time zone, for the times of the CSV and GeoJSON
+	// exports (GPX keeps UTC, as its format expects); UTC when nil.
+	loc *time.Location
+}
+
+// localTime is t as RFC 3339 with the city's offset, or "" when zero.
+func (n names) localTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	loc := n.loc
+	if loc == nil {
+		loc = time.UTC
+	}
+	return t.In(loc).Format(time.RFC3339)
 }
 
 // crewOf names the crew of a route: the one it is assigned to or, when
@@ -271,7 +286,7 @@ func (n names) crewOf(rt civic.Route) string {
 
 func (u *UI) assetNames(r *http.Request) (names, error) {
 	ctx := r.Context()
-	n := names{trucks: map[string]string{}, crews: map[string]string{}, depots: map[string]string{}}
+	n := names{trucks: map[string]string{}, crews: map[string]string{}, depots: map[string]string{}, loc: u.cfg.Location}
 	trucks, err := u.deps.Store.ListTrucks(ctx)
 	if err != nil {
 		return n, err
