@@ -222,3 +222,22 @@ func writePhoto(t *testing.T) string {
 	}
 	return p
 }
+
+// TestReportMapTiles: the 311 pages' maps get the city's tile server and
+// its credit (open311.js reads them from the body), like every other map.
+func TestReportMapTiles(t *testing.T) {
+	f := newFixture(t, fixtureOpts{bins: 4, config: Config{TileURL: "https://tiles.example/{z}/{x}/{y}.png", TileAttribution: "© Example contributors"}})
+	with311(t, f, 1)
+	anon := f.client("")
+	for _, path := range []string{"/report", "/requests"} {
+		res, err := anon.Get(f.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := readBody(t, res)
+		if res.StatusCode != 200 || !strings.Contains(body, `data-tiles="https://tiles.example/{z}/{x}/{y}.png"`) ||
+			!strings.Contains(body, `data-attribution="© Example contributors"`) {
+			t.Errorf("%s: %d, the body does not carry the tile server and its credit:\n%.600s", path, res.StatusCode, body)
+		}
+	}
+}

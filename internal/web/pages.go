@@ -64,7 +64,11 @@ type pageData struct {
 	Principal civic.Principal
 	Nav       []navItem
 	Vendor    bool // the vendor assets are built
-	Data      any
+	// Tiles and TileAttribution are the map tile server and its credit,
+	// on the page's body for scripts whose maps have no element of their
+	// own to carry them (the 311 pages).
+	Tiles, TileAttribution string
+	Data                   any
 }
 
 // parsePages parses each page template together with the layout.
@@ -131,6 +135,7 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, page, bl
 	}
 	d.Nav = navFor(d.Principal)
 	d.Vendor = u.static.vendor
+	d.Tiles, d.TileAttribution = u.cfg.TileURL, u.cfg.TileAttribution
 	var b bytes.Buffer
 	if err := t.ExecuteTemplate(&b, block, d); err != nil {
 		u.fail(w, r, err)

@@ -4,9 +4,10 @@
 (function () {
   "use strict";
   var tiles = document.body.dataset.tiles || "";
+  var credit = document.body.dataset.attribution || "";
   function baseMap(el, lat, lng, zoom) {
     var m = L.map(el, { zoomControl: true }).setView([lat, lng], zoom);
-    if (tiles) { L.tileLayer(tiles, { maxZoom: 19 }).addTo(m); }
+    if (tiles) { L.tileLayer(tiles, { maxZoom: 19, attribution: credit }).addTo(m); }
     return m;
   }
   var pick = document.getElementById("pick");
