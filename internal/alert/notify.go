@@ -449,6 +449,13 @@ func (n *Notifier) composeMail(to string, notices []civic.AlertNotice, asDigest 
 			fmt.Fprintf(&text, "%s/alerts?bin=%s\n", strings.TrimRight(n.opts.BaseURL, "/"), a.BinID)
 		}
 	}
+	return n.message(to, Subject(notices, asDigest), text.String()), nil
+}
+
+// message is a plain-text e-mail from the configured sender to to: the
+// headers (the subject encoded, a fresh Message-ID, Auto-Submitted) and
+// body as quoted-printable with CRLF line ends.
+func (n *Notifier) message(to, subject, body string) []byte {
 	var id [12]byte
 	rand.Read(id[:])
 	host := "civic"
@@ -459,7 +466,7 @@ func (n *Notifier) composeMail(to string, notices []civic.AlertNotice, asDigest 
 	hdr := func(k, v string) { b.WriteString(k + ": " + v + "\r\n") }
 	hdr("From", n.opts.SMTP.From)
 	hdr("To", to)
-	hdr("Subject", mime.QEncoding.Encode("utf-8", Subject(notices, asDigest)))
+	hdr("Subject", mime.QEncoding.Encode("utf-8", subject))
 	hdr("Date", n.opts.Now().UTC().Format(time.RFC1123Z))
 	hdr("Message-ID", "<"+hex.EncodeToString(id[:])+"@"+host+">")
 	hdr("MIME-Version", "1.0")
@@ -468,9 +475,9 @@ func (n *Notifier) composeMail(to string, notices []civic.AlertNotice, asDigest 
 	hdr("Auto-Submitted", "auto-generated")
 	b.WriteString("\r\n")
 	qp := quotedprintable.NewWriter(&b)
-	qp.Write([]byte(strings.ReplaceAll(text.String(), "\n", "\r\n")))
+	qp.Write([]byte(strings.ReplaceAll(body, "\n", "\r\n")))
 	qp.Close()
-	return b.Bytes(), nil
+	return b.Bytes()
 }
 
 // smtpSend delivers msg to one recipient: EHLO, STARTTLS when offered,
