@@ -9,8 +9,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"os"
-	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -18,7 +16,6 @@ import (
 
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/sim"
-	"github.com/civic-city/civic/internal/store"
 	"github.com/civic-city/civic/internal/web"
 )
 
@@ -42,17 +39,12 @@ type MapOptions struct {
 // are published to the dashboard as the ingest commit hook would. Server
 // time is the handler's time per request, response written.
 func Map(ctx context.Context, o MapOptions) error {
-	dir, err := os.MkdirTemp("", "civic-bench-map-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
 	quiet := slog.New(slog.DiscardHandler)
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "civic.db"), store.Options{Logger: quiet})
+	st, cleanup, err := openStore(ctx, "") // SQLite in a temporary folder
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer cleanup()
 
 	start := time.Now()
 	city := sim.GenerateCity(sim.CityParams{Bins: o.Bins, Seed: o.Seed})

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -26,7 +25,6 @@ import (
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/open311"
 	"github.com/civic-city/civic/internal/server"
-	"github.com/civic-city/civic/internal/store"
 )
 
 // Open311Options configures the GeoReport benchmark. cmd/civic validates
@@ -57,17 +55,12 @@ var Open311Queries = []string{
 // o.Stored requests, and GET /healthz with the same clients as the
 // natural limit of the HTTP stack, in the same run.
 func Open311(ctx context.Context, o Open311Options) error {
-	dir, err := os.MkdirTemp("", "civic-bench-open311-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
 	quiet := slog.New(slog.DiscardHandler)
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "civic.db"), store.Options{Logger: quiet})
+	st, cleanup, err := openStore(ctx, "") // SQLite in a temporary folder
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer cleanup()
 	desk := open311.NewDesk(open311.Options{Store: st, Logger: quiet})
 	if err := desk.Seed(ctx); err != nil {
 		return err
