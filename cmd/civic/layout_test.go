@@ -54,3 +54,15 @@ func TestWiringOnly(t *testing.T) {
 		t.Fatalf("found only %d files: is the glob broken?", seen)
 	}
 }
+
+// TestCommandsUnique: every command is listed once in 'civic help' (a
+// merge once left two "bench" entries).
+func TestCommandsUnique(t *testing.T) {
+	seen := map[string]bool{}
+	for _, c := range commands() {
+		if seen[c.name] {
+			t.Errorf("command %q is listed twice", c.name)
+		}
+		seen[c.name] = true
+	}
+}

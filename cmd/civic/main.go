@@ -41,7 +41,7 @@ var errUsage = errors.New("usage")
 func commands() []command {
 	return []command{
 		{"serve", "run the web server, APIs, ingest and background jobs", serveUsage, runServe},
-		{"import", "import assets from CSV, GeoJSON or FIWARE files", importUsage, runImport},
+		{"import", "import assets (CSV, GeoJSON, FIWARE) and collection logs", importUsage, runImport},
 		{"export", "export assets as CSV, GeoJSON or FIWARE NGSI-LD", exportUsage, runExport},
 		{"user", "manage user accounts", userUsage, runUser},
 		{"key", "manage API keys", keyUsage, runKey},
@@ -50,11 +50,10 @@ func commands() []command {
 		{"demo", "generate a realistic demo city as files", demoUsage, runDemo},
 		{"forecast", "fill forecasts: backtest against history", forecastUsage, runForecast},
 		{"simulate", "what-if: compare collection policies on a simulated city", simulateUsage, runSimulate},
-		{"bench", "measure performance: ingest, mqtt, map, route, plan, load", benchUsage, runBench},
+		{"bench", "measure performance: ingest, mqtt, map, route, plan, open311, export, load", benchUsage, runBench},
 		{"backup", "copy the SQLite database to a file while civic serves", backupUsage, runBackup},
 		{"restore", "put a backup in place of the SQLite database", restoreUsage, runRestore},
 		{"migrate", "apply or list the database schema migrations", migrateUsage, runMigrate},
-		{"bench", "measure performance: ingest, mqtt, map, route, plan, open311", benchUsage, runBench},
 		{"version", "print the version", "civic version", runVersion},
 		{"help", "show help for civic or one of its commands", "civic help [COMMAND]", nil},
 	}
