@@ -176,7 +176,14 @@ func Crash(ctx context.Context, o CrashOptions) (res *CrashResult, err error) {
 		case <-runCtx.Done():
 		}
 		// Then strike while both kinds of sender wait for an acknowledgement
-		// (for at most a couple of seconds).
+		// (for at most a couple of seconds). A SIGKILL is preceded by a
+		// SIGSTOP: a frozen server cannot answer what it holds, so the
+		// requests counted in flight below are the ones the kill really
+		// interrupts (without it, one could be answered between the count
+		// and the kill), and senders whose pause ends meanwhile join them.
+		if !o.Graceful && srv.freeze() {
+			_ = sleepCtx(runCtx, 20*time.Millisecond) // answers already written reach their senders
+		}
 		for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline) && runCtx.Err() == nil; {
 			if run.httpInflight.Load() > 0 && (o.MQTTDevices == 0 || run.mqttInflight.Load() > 0) {
 				break
@@ -391,6 +398,14 @@ func (s *crashServer) kill() {
 	s.mu.Unlock()
 	_ = p.cmd.Process.Kill() // SIGKILL
 	<-p.exited
+}
+
+// freeze stops the running server in place (see freeze); false when
+// there is none or the system cannot.
+func (s *crashServer) freeze() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur != nil && freeze(s.cur.cmd.Process)
 }
 
 // pid is the process id of the running server, or 0.
