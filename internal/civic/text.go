@@ -30,3 +30,20 @@ func CheckText(field, s string, max int) error {
 	}
 	return nil
 }
+
+// SpreadsheetSafe returns text to be written in a CSV cell so that a
+// spreadsheet opening the file shows it instead of evaluating it: text
+// starting with =, +, -, @, a tab or a carriage return (how a formula
+// starts) gets a leading apostrophe, which spreadsheets hide. Only text
+// cells go through it; numbers are written as they are, so a negative
+// longitude stays a number.
+func SpreadsheetSafe(s string) string {
+	if s == "" {
+		return s
+	}
+	switch s[0] {
+	case '=', '+', '-', '@', '\t', '\r':
+		return "'" + s
+	}
+	return s
+}

@@ -9,6 +9,8 @@ import (
 	"math"
 	"strconv"
 	"time"
+
+	"github.com/civic-city/civic/internal/civic"
 )
 
 // A rowWriter writes a dataset's rows in one format as they come: it holds
@@ -84,6 +86,9 @@ func newCSV(w io.Writer, cols []string) (rowWriter, error) {
 func (c *csvWriter) row(values []any) error {
 	for i, v := range values {
 		c.r[i], _ = formatValue(v)
+		if _, text := v.(string); text {
+			c.r[i] = civic.SpreadsheetSafe(c.r[i])
+		}
 	}
 	return c.w.Write(c.r)
 }

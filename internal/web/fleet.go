@@ -301,12 +301,7 @@ func (u *UI) fleetCSV(w http.ResponseWriter, r *http.Request, _ civic.Principal)
 }
 
 // cell defuses text a spreadsheet would run as a formula.
-func cell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
+func cell(s string) string { return civic.SpreadsheetSafe(s) }
 
 func fnum(v *float64, prec int) string {
 	if v == nil {
