@@ -133,11 +133,17 @@ func runMigrate(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return describe(err)
 		}
+		lock, err := lockData(c.DB, false) // not during a restore
+		if err != nil {
+			return err
+		}
 		st, err := store.Open(ctx, c.DB, store.Options{Logger: log})
 		if err != nil {
+			lock.release()
 			return describe(err)
 		}
 		st.Close()
+		lock.release()
 		after, _, err := store.MigrationStatus(ctx, c.DB, store.Options{Logger: log})
 		if err != nil {
 			return describe(err)
