@@ -107,7 +107,14 @@ type OIDC struct {
 	provider *oidc.Provider
 	verifier *oidc.IDTokenVerifier
 	oauth    *oauth2.Config
+	// failedAt and failure are the last failed discovery: logins fail
+	// fast for discoveryRetry after it rather than each waiting for an
+	// unreachable provider.
+	failedAt time.Time
+	failure  error
 }
+
+const discoveryRetry = 5 * time.Second
 
 // NewOIDC returns single sign-on through the provider of opts, opening
 // sessions of s. It checks opts without contacting the provider and fails
@@ -173,10 +180,16 @@ func (o *OIDC) setup(ctx context.Context) (*oauth2.Config, *oidc.IDTokenVerifier
 	if o.provider != nil {
 		return o.oauth, o.verifier, nil
 	}
+	if o.failure != nil && o.svc.now().Sub(o.failedAt) < discoveryRetry {
+		return nil, nil, o.failure
+	}
 	p, err := oidc.NewProvider(oidc.ClientContext(ctx, o.opts.HTTPClient), o.opts.Issuer)
 	if err != nil {
-		return nil, nil, civic.Wrap(civic.Unavailable, err, "the sign-in provider "+o.opts.Name+" cannot be reached, try again later")
+		o.failedAt = o.svc.now()
+		o.failure = civic.Wrap(civic.Unavailable, err, "the sign-in provider "+o.opts.Name+" cannot be reached, try again later")
+		return nil, nil, o.failure
 	}
+	o.failure = nil
 	o.provider = p
 	o.verifier = p.Verifier(&oidc.Config{ClientID: o.opts.ClientID, Now: o.svc.opts.Now})
 	o.oauth = &oauth2.Config{

@@ -2,8 +2,15 @@ package auth
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"reflect"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/civic-city/civic/internal/civic"
 )
@@ -116,5 +123,57 @@ func TestPasswordLoginWithoutPassword(t *testing.T) {
 	}
 	if _, _, _, err := s.Login(context.Background(), "sso-user", "any password at all"); !civic.IsKind(err, civic.Unauthorized) {
 		t.Errorf("a password: %v, want Unauthorized", err)
+	}
+}
+
+// TestOIDCProviderDown: Begin fails with Unavailable while the provider
+// cannot be reached, without asking it again within discoveryRetry, and
+// works once it answers.
+func TestOIDCProviderDown(t *testing.T) {
+	var calls atomic.Int32
+	var up atomic.Bool
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if !up.Load() {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		fmt.Fprintf(w, `{"issuer":%q,"authorization_endpoint":%q,"token_endpoint":%q,"jwks_uri":%q}`,
+			srv.URL, srv.URL+"/authorize", srv.URL+"/token", srv.URL+"/jwks")
+	}))
+	defer srv.Close()
+	now := time.Date(2026, 12, 4, 12, 0, 0, 0, time.UTC)
+	s := New(newMem(), Options{Params: TestParams, Now: func() time.Time { return now }})
+	o, err := s.NewOIDC(OIDCOptions{Issuer: srv.URL, ClientID: "c", RedirectURL: "https://civic.example/login/oidc/callback", Roles: []RoleMapping{{"a", civic.RoleAdmin}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if _, _, err := o.Begin(context.Background()); !civic.IsKind(err, civic.Unavailable) {
+			t.Fatalf("Begin with the provider down: %v, want Unavailable", err)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Errorf("the provider was asked %d times within %s, want 1", n, discoveryRetry)
+	}
+	up.Store(true)
+	now = now.Add(discoveryRetry)
+	authURL, flow, err := o.Begin(context.Background())
+	if err != nil {
+		t.Fatalf("Begin with the provider up: %v", err)
+	}
+	f := decodeFlow(flow)
+	u, _ := url.Parse(authURL)
+	q := u.Query()
+	if u.Path != "/authorize" || q.Get("state") != f.State || q.Get("nonce") != f.Nonce || q.Get("code_challenge_method") != "S256" ||
+		q.Get("code_challenge") == "" || strings.Contains(authURL, f.Verifier) || q.Get("client_id") != "c" || !strings.Contains(q.Get("scope"), "openid") {
+		t.Errorf("authorization URL %s for flow %+v", authURL, f)
+	}
+	if _, _, _, err := o.Finish(context.Background(), flow, "other", "code"); !civic.IsKind(err, civic.Invalid) {
+		t.Errorf("Finish with another state: %v, want Invalid", err)
+	}
+	if _, _, _, err := o.Finish(context.Background(), "garbage", "", "code"); !civic.IsKind(err, civic.Invalid) {
+		t.Errorf("Finish without a flow: %v, want Invalid", err)
 	}
 }
