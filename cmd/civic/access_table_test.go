@@ -195,6 +195,10 @@ var accessTable = []accessRow{
 	{route: "page POST /crew/stops/{id}", url: "/crew/stops/R2-s1", want: "login ok ok 404 403 403 403 403 ok"},
 	{route: "page GET /login", url: "/login", want: public},
 	{route: "page POST /login", url: "/login", want: public},
+	// Single sign-on is off on the test server: 404 to everyone
+	// (TestOIDCLogin covers it switched on).
+	{route: "page GET /login/oidc", url: "/login/oidc", want: "404 404 404 404 404 404 404 404 404"},
+	{route: "page GET /login/oidc/callback", url: "/login/oidc/callback?state=x&code=y", want: "404 404 404 404 404 404 404 404 404"},
 	{route: "page POST /logout", url: "/logout", want: "login login login login login login login login login", endsSession: true},
 	{route: "page GET /static/", url: "/static/app.css", want: public},
 	// 311: the staff API (the catalogue is public; all=true and the queue are staff's).

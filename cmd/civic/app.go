@@ -17,6 +17,7 @@ type app struct {
 	auth  *auth.Service
 	now   func() time.Time
 	log   *slog.Logger
+	lock  *dataLock // shared: civic restore waits for every holder
 }
 
 // openApp opens the configured store (running migrations) and builds the
@@ -31,8 +32,13 @@ func openApp(ctx context.Context, c *config) (*app, error) {
 
 func openAppWith(ctx context.Context, c *config, log *slog.Logger) (*app, error) {
 	now := func() time.Time { return time.Now().UTC() }
+	lock, err := lockData(c.DB, false)
+	if err != nil {
+		return nil, err
+	}
 	st, err := store.Open(ctx, c.DB, store.Options{Now: now, Logger: log})
 	if err != nil {
+		lock.release()
 		return nil, fmt.Errorf("open %s: %w", redactURL(c.DB), redactErr(err, c.DB))
 	}
 	return &app{
@@ -40,6 +46,7 @@ func openAppWith(ctx context.Context, c *config, log *slog.Logger) (*app, error)
 		auth:  auth.New(st, auth.Options{Now: now, IdleTimeout: c.SessionIdle, SessionTTL: c.SessionMax}),
 		now:   now,
 		log:   log,
+		lock:  lock,
 	}, nil
 }
 
@@ -47,4 +54,5 @@ func (a *app) close() {
 	if err := a.store.Close(); err != nil {
 		a.log.Error("closing the store", "err", err)
 	}
+	a.lock.release()
 }

@@ -19,8 +19,9 @@ const backupUsage = `civic backup --out FILE [--data DIR | --db sqlite:PATH]
 
 const restoreUsage = `civic restore --from FILE [--data DIR | --db sqlite:PATH] [--force]
     Checks the backup FILE (integrity, a schema this civic knows) and puts it in
-    place of the SQLite database. Stop civic serve first; --force replaces an
-    existing database. On PostgreSQL use pg_restore or psql (see docs/deploy.md).`
+    place of the SQLite database. It refuses while civic serve (or another civic
+    command) has the database open: stop it first. --force replaces an existing
+    database. On PostgreSQL use pg_restore or psql (see docs/deploy.md).`
 
 const migrateUsage = `civic migrate [up|status] [--data DIR | --db URL]
     up (the default) applies the schema migrations this civic knows (civic serve
@@ -77,6 +78,14 @@ func runRestore(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Replacing the file under a running server would lose what it
+	// writes next and could corrupt the database; hold the lock every
+	// store user shares, exclusively, until the new file is in place.
+	lock, err := lockData(c.DB, true)
+	if err != nil {
+		return err
+	}
+	defer lock.release()
 	if err := store.RestoreSQLite(ctx, *from, path, *force); err != nil {
 		return describe(err)
 	}
@@ -124,11 +133,17 @@ func runMigrate(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return describe(err)
 		}
+		lock, err := lockData(c.DB, false) // not during a restore
+		if err != nil {
+			return err
+		}
 		st, err := store.Open(ctx, c.DB, store.Options{Logger: log})
 		if err != nil {
+			lock.release()
 			return describe(err)
 		}
 		st.Close()
+		lock.release()
 		after, _, err := store.MigrationStatus(ctx, c.DB, store.Options{Logger: log})
 		if err != nil {
 			return describe(err)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -185,4 +186,47 @@ func civicExit(t *testing.T, args ...string) (int, string) {
 		t.Fatal(err)
 	}
 	return 0, errb.String()
+}
+
+// TestRestoreRefusesRunningServer: civic restore --force on the database
+// of a running civic serve fails with an error that says to stop it, and
+// leaves the database as the server has it; once the server is gone
+// (SIGKILL, so the lock is the operating system's to drop) it restores.
+func TestRestoreRefusesRunningServer(t *testing.T) {
+	data := t.TempDir()
+	m := keyLine.FindStringSubmatch(civicCmd(t, "key", "add", "--scope", "admin", "--name", "restore", "--data", data))
+	if m == nil {
+		t.Fatal("civic key add printed no key")
+	}
+	key := m[1]
+	backup := filepath.Join(t.TempDir(), "before.db")
+	civicCmd(t, "backup", "--data", data, "--out", backup)
+
+	srv := startServe(t, "--data", data)
+	if code := call(t, "POST", srv.base+"/api/v1/bins", key, map[string]any{
+		"id": "KEEP", "name": "Kept", "lat": 39.95, "lon": -75.16, "stream": "trash", "capacity_l": 240,
+	}, nil); code != http.StatusCreated {
+		t.Fatalf("create bin: status %d", code)
+	}
+	code, stderr := civicExit(t, "restore", "--from", backup, "--data", data, "--force")
+	if code != 1 || !strings.Contains(stderr, "in use by a running civic") || !strings.Contains(stderr, "stop it") {
+		t.Fatalf("restore under a running server: exit %d, %q; want 1 saying the database is in use", code, stderr)
+	}
+	if code := call(t, "GET", srv.base+"/api/v1/bins/KEEP", key, nil, nil); code != http.StatusOK {
+		t.Errorf("after the refused restore the server's bin answers %d, want 200", code)
+	}
+
+	_ = srv.cmd.Process.Signal(syscall.SIGKILL)
+	_ = srv.cmd.Wait()
+	if out := civicCmd(t, "restore", "--from", backup, "--data", data, "--force"); !strings.HasPrefix(out, "restored ") {
+		t.Errorf("restore after the server stopped printed %q", out)
+	}
+	st, err := store.Open(t.Context(), "sqlite:"+filepath.Join(data, "civic.db"), store.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, err := st.Bin(t.Context(), "KEEP"); err == nil {
+		t.Error("the restored database holds bin KEEP, made after the backup")
+	}
 }

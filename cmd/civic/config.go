@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/civic-city/civic/internal/auth"
 )
 
 // config is the typed configuration of civic serve and of the commands that
@@ -63,6 +65,9 @@ type config struct {
 
 	opsConfig    // retention and job intervals (opsflags.go)
 	secureConfig // HTTPS, connection caps, proxies (secure.go)
+	oidcConfig   // single sign-on (oidc.go)
+	oidc         auth.OIDCOptions
+	oidcOn       bool
 }
 
 // storeFlags registers the flags every store-using command shares.
@@ -117,6 +122,7 @@ func serveFlags(fs *flag.FlagSet, c *config, getenv func(string) string) {
 	fs.Int64Var(&c.Seed, "seed", 1, "random seed of the demo city")
 	fs.Float64Var(&c.Speed, "speed", 360, "demo time acceleration: simulated seconds per real second (360 = one hour every 10 s)")
 	secureFlags(fs, &c.secureConfig, getenv)
+	oidcFlags(fs, &c.oidcConfig, getenv)
 }
 
 // finish validates the configuration and derives defaults.
@@ -195,6 +201,10 @@ func (c *config) finishServe() error {
 	if c.TLSCert != "" {
 		c.SecureCookies = true // HTTPS: cookies never go out in the clear
 	}
+	var err error
+	if c.oidc, c.oidcOn, err = c.oidcConfig.options(c.BaseURL); err != nil {
+		return err
+	}
 	return c.secureConfig.check()
 }
 
@@ -206,9 +216,9 @@ func (c config) String() string {
 		}
 		return "***"
 	}
-	return fmt.Sprintf("addr=%s db=%s data=%s tz=%s mqtt-addr=%s mqtt-broker=%s mqtt-user=%s mqtt-password=%s lorawan-ttn-secret=%s lorawan-chirpstack-secret=%s smtp-addr=%s smtp-password=%s demo=%t",
+	return fmt.Sprintf("addr=%s db=%s data=%s tz=%s mqtt-addr=%s mqtt-broker=%s mqtt-user=%s mqtt-password=%s lorawan-ttn-secret=%s lorawan-chirpstack-secret=%s smtp-addr=%s smtp-password=%s oidc-issuer=%s oidc-client-secret=%s demo=%t",
 		c.Addr, redactURL(c.DB), c.DataDir, c.TimeZone, c.MQTTAddr, redactURL(c.MQTTBroker), c.MQTTUser, hide(c.MQTTPassword),
-		hide(c.TTNSecret), hide(c.ChirpStackSecret), c.SMTPAddr, hide(c.SMTPPassword), c.Demo)
+		hide(c.TTNSecret), hide(c.ChirpStackSecret), c.SMTPAddr, hide(c.SMTPPassword), c.OIDCIssuer, hide(c.OIDCClientSecret), c.Demo)
 }
 
 func envOr(getenv func(string) string, name, def string) string {

@@ -66,3 +66,52 @@ func TestServeConfig(t *testing.T) {
 		t.Errorf("redactURL kept the password: %s", got)
 	}
 }
+
+// TestOIDCConfig: single sign-on is off without an issuer (and its other
+// flags then refused); with one, the redirect comes from --base-url, the
+// secret from the environment or a file and never shows in the logged
+// configuration, and a missing redirect or a bad role mapping is a usage
+// error naming the flag.
+func TestOIDCConfig(t *testing.T) {
+	dir := t.TempDir()
+	c, err := parseServe(t, nil, "--data", dir)
+	if err != nil || c.oidcOn {
+		t.Fatalf("no issuer: on=%t, %v", c.oidcOn, err)
+	}
+	if _, err := parseServe(t, nil, "--data", dir, "--oidc-roles", "a=admin"); err == nil || !strings.Contains(err.Error(), "--oidc-roles needs --oidc-issuer") {
+		t.Errorf("--oidc-roles alone: %v", err)
+	}
+	base := []string{"--data", dir, "--oidc-issuer", "https://id.example", "--oidc-client-id", "civic", "--oidc-roles", "admins=admin, ops=supervisor"}
+	c, err = parseServe(t, map[string]string{"CIVIC_OIDC_CLIENT_SECRET": "env-secret"}, append(base, "--base-url", "https://civic.example/")...)
+	if err != nil || !c.oidcOn {
+		t.Fatalf("issuer: on=%t, %v", c.oidcOn, err)
+	}
+	if c.oidc.RedirectURL != "https://civic.example/login/oidc/callback" || c.oidc.ClientSecret != "env-secret" || len(c.oidc.Roles) != 2 ||
+		c.oidc.RoleClaim != "groups" || strings.Join(c.oidc.Scopes, " ") != "profile email" {
+		t.Errorf("options %+v", c.oidc)
+	}
+	if strings.Contains(c.String(), "env-secret") {
+		t.Errorf("the configuration log shows the client secret: %s", c)
+	}
+	secret := filepath.Join(dir, "oidc.secret")
+	if err := os.WriteFile(secret, []byte("file-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err = parseServe(t, nil, append(base, "--oidc-client-secret-file", secret, "--oidc-redirect-url", "https://sso.civic.example/login/oidc/callback")...)
+	if err != nil || c.oidc.ClientSecret != "file-secret" || c.oidc.RedirectURL != "https://sso.civic.example/login/oidc/callback" {
+		t.Errorf("secret file and redirect: %+v, %v", c.oidc, err)
+	}
+	for _, tc := range []struct {
+		args []string
+		says string
+	}{
+		{base, "--base-url"},
+		{append(base, "--oidc-redirect-url", "https://civic.example/elsewhere"), "--oidc-redirect-url"},
+		{append(base, "--base-url", "https://c.example", "--oidc-roles", "admins=root"), "--oidc-roles"},
+		{append(base, "--base-url", "https://c.example", "--oidc-roles", ""), "--oidc-roles"},
+	} {
+		if _, err := parseServe(t, nil, tc.args...); err == nil || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%v: %v, want an error naming %s", tc.args, err, tc.says)
+		}
+	}
+}

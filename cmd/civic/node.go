@@ -130,6 +130,14 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 	if n.portal, err = newPortal(c, n.app.store, log); err != nil {
 		return nil, err
 	}
+	var signOn web.SingleSignOn
+	if c.oidcOn {
+		o, err := n.app.auth.NewOIDC(c.oidc)
+		if err != nil {
+			return nil, fmt.Errorf("single sign-on: --%s: %s", civic.FieldOf(err), civic.MessageOf(err))
+		}
+		signOn = sso{OIDC: o, svc: n.app.auth, audit: n.app.store, now: n.app.now, log: log}
+	}
 	n.ui = web.New(web.Config{TileURL: c.TileURL, TileAttribution: c.TileAttribution, SecureCookies: c.SecureCookies, Location: loc}, web.Deps{
 		Store: n.app.store,
 		Login: func(ctx context.Context, name, password string) (string, time.Time, error) {
@@ -137,6 +145,7 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 			return token, n.app.auth.SessionEnd(s), err
 		},
 		Logout:      n.app.auth.Logout,
+		SSO:         signOn,
 		Alerts:      n.alerts,
 		Logger:      log,
 		Now:         n.clock,

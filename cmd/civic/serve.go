@@ -60,6 +60,8 @@ Security:
   --webhook-allow-internal  let webhooks reach loopback, private and link-local addresses (refused by
                           default; env CIVIC_WEBHOOK_ALLOW_INTERNAL)
 
+Single sign-on (OpenID Connect, authorization code flow with PKCE):
+` + oidcUsage + `
 Operations:
 ` + opsUsage
 

@@ -19,12 +19,13 @@ type memAccounts struct {
 	users    map[string]civic.User
 	keys     map[string]civic.APIKey
 	sessions map[string]civic.Session
+	idents   map[[2]string]string // issuer, subject -> user id
 	keyReads int
 	touches  int
 }
 
 func newMem() *memAccounts {
-	return &memAccounts{users: map[string]civic.User{}, keys: map[string]civic.APIKey{}, sessions: map[string]civic.Session{}}
+	return &memAccounts{users: map[string]civic.User{}, keys: map[string]civic.APIKey{}, sessions: map[string]civic.Session{}, idents: map[[2]string]string{}}
 }
 
 func (m *memAccounts) CreateUser(_ context.Context, u *civic.User) error {
@@ -65,6 +66,29 @@ func (m *memAccounts) UserByName(_ context.Context, name string) (civic.User, er
 		}
 	}
 	return civic.User{}, civic.Errorf(civic.NotFound, "no user")
+}
+func (m *memAccounts) UserByIdentity(_ context.Context, issuer, subject string) (civic.User, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if id, ok := m.idents[[2]string{issuer, subject}]; ok {
+		return m.users[id], nil
+	}
+	return civic.User{}, civic.Errorf(civic.NotFound, "no user")
+}
+func (m *memAccounts) CreateUserWithIdentity(ctx context.Context, u *civic.User, issuer, subject string) error {
+	m.mu.Lock()
+	_, linked := m.idents[[2]string{issuer, subject}]
+	m.mu.Unlock()
+	if linked {
+		return civic.Errorf(civic.Conflict, "identity linked")
+	}
+	if err := m.CreateUser(ctx, u); err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.idents[[2]string{issuer, subject}] = u.ID
+	m.mu.Unlock()
+	return nil
 }
 func (m *memAccounts) ListUsers(context.Context) ([]civic.User, error) { return nil, nil }
 func (m *memAccounts) CountUsers(context.Context) (int, error)         { return len(m.users), nil }

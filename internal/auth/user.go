@@ -137,8 +137,10 @@ func (s *Service) login(ctx context.Context, name, password string) (string, civ
 	if len(password) > MaxPasswordLen {
 		return "", civic.Session{}, civic.User{}, errBadCredentials
 	}
+	// A user made by single sign-on has no password: verify against the
+	// dummy, as for an unknown name, and refuse the same way.
 	hash := s.dummy()
-	if found {
+	if found && u.PasswordHash != "" {
 		hash = u.PasswordHash
 	}
 	release, err := s.acquireHash(ctx)
@@ -150,18 +152,27 @@ func (s *Service) login(ctx context.Context, name, password string) (string, civ
 	if verr != nil {
 		return "", civic.Session{}, civic.User{}, civic.Wrap(civic.Internal, verr, "")
 	}
-	if !found || !ok || u.Disabled {
+	if !found || !ok || u.Disabled || u.PasswordHash == "" {
 		return "", civic.Session{}, civic.User{}, errBadCredentials
 	}
 	s.upgradeHash(ctx, &u, password)
-
-	tok, err := s.random(32)
+	token, sess, err := s.openSession(ctx, u)
 	if err != nil {
 		return "", civic.Session{}, civic.User{}, err
 	}
+	return token, sess, u, nil
+}
+
+// openSession opens a session of u, however they proved who they are
+// (password or single sign-on): the same token, expiry and revocation.
+func (s *Service) openSession(ctx context.Context, u civic.User) (string, civic.Session, error) {
+	tok, err := s.random(32)
+	if err != nil {
+		return "", civic.Session{}, err
+	}
 	csrf, err := s.random(16)
 	if err != nil {
-		return "", civic.Session{}, civic.User{}, err
+		return "", civic.Session{}, err
 	}
 	token := b64url.EncodeToString(tok)
 	now := s.now()
@@ -173,9 +184,9 @@ func (s *Service) login(ctx context.Context, name, password string) (string, civ
 		ExpiresAt: now.Add(s.opts.IdleTimeout),
 	}
 	if err := s.accounts.CreateSession(ctx, &sess); err != nil {
-		return "", civic.Session{}, civic.User{}, err
+		return "", civic.Session{}, err
 	}
-	return token, sess, u, nil
+	return token, sess, nil
 }
 
 // upgradeHash rehashes the password with the current parameters when the

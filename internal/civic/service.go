@@ -79,6 +79,12 @@ type AccountStore interface {
 	UpdateUser(ctx context.Context, u *User) error
 	User(ctx context.Context, id string) (User, error)
 	UserByName(ctx context.Context, name string) (User, error)
+	// UserByIdentity finds the user linked to an OpenID Connect identity
+	// (issuer and subject); NotFound if none is.
+	UserByIdentity(ctx context.Context, issuer, subject string) (User, error)
+	// CreateUserWithIdentity creates a user linked to an identity, both or
+	// neither; Conflict if the name or the identity is taken.
+	CreateUserWithIdentity(ctx context.Context, u *User, issuer, subject string) error
 	ListUsers(ctx context.Context) ([]User, error)
 	CountUsers(ctx context.Context) (int, error)
 

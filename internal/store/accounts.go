@@ -126,6 +126,56 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	return n, s.fail(errCtx{op: "count users"}, err)
 }
 
+// UserByIdentity returns the user linked to an OpenID Connect identity
+// (the provider's issuer and subject). Errors: NotFound.
+func (s *Store) UserByIdentity(ctx context.Context, issuer, subject string) (civic.User, error) {
+	u, err := scanUser(s.rdb.QueryRowContext(ctx, `SELECT `+prefixed("u.", userCols)+`
+		FROM user_identities i JOIN users u ON u.id = i.user_id WHERE i.issuer = $1 AND i.subject = $2`, issuer, subject))
+	if err == sql.ErrNoRows {
+		return u, notFound("user of identity", subject)
+	}
+	return u, s.fail(errCtx{op: "get user by identity"}, err)
+}
+
+// CreateUserWithIdentity stores a new user (as CreateUser) linked to an
+// OpenID Connect identity, both or neither. Errors: Invalid, Conflict (the
+// name is taken, or the identity is already linked).
+func (s *Store) CreateUserWithIdentity(ctx context.Context, u *civic.User, issuer, subject string) error {
+	if err := u.Validate(); err != nil {
+		return err
+	}
+	if issuer == "" || subject == "" {
+		return civic.FieldError("subject", "an identity needs an issuer and a subject")
+	}
+	if u.ID == "" {
+		u.ID = newID("u_")
+	}
+	now := s.stamp()
+	err := s.inTx(ctx, errCtx{op: "create user with identity"}, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO users (`+userCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			u.ID, u.Name, u.DisplayName, u.Email, string(u.Role), u.Disabled, u.PasswordHash, s.ts(now), s.ts(now)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO user_identities (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)`,
+			issuer, subject, u.ID, s.ts(now))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	u.CreatedAt, u.UpdatedAt = now, now
+	return nil
+}
+
+// prefixed qualifies each of a comma-separated column list with p.
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
 // ---- API keys ----
 
 const keyCols = `id, name, scopes, hash, created_by, created_at, last_used_at, revoked_at`

@@ -183,3 +183,34 @@ func TestAudit(t *testing.T) {
 		}
 	})
 }
+
+// TestUserIdentities: a user made for an OpenID Connect identity is found
+// by (issuer, subject) and by nothing else; a second link of the same
+// identity, or a taken name, fails whole (no user without its link).
+func TestUserIdentities(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store, clk *clock) {
+		ctx := context.Background()
+		const iss = "https://id.city.example"
+		u := &civic.User{Name: "ana", Email: "ana@city.example", Role: civic.RoleSupervisor}
+		must(t, "CreateUserWithIdentity", s.CreateUserWithIdentity(ctx, u, iss, "sub-1"))
+		got, err := s.UserByIdentity(ctx, iss, "sub-1")
+		must(t, "UserByIdentity", err)
+		if got.ID != u.ID || got.Name != "ana" || got.Role != civic.RoleSupervisor || !got.CreatedAt.Equal(clk.Now()) {
+			t.Errorf("UserByIdentity = %+v, want %+v", got, *u)
+		}
+		for _, q := range [][2]string{{iss, "sub-2"}, {"https://other.example", "sub-1"}, {iss + "/", "sub-1"}} {
+			_, err := s.UserByIdentity(ctx, q[0], q[1])
+			wantKind(t, "identity "+q[0]+" "+q[1], err, civic.NotFound)
+		}
+		wantKind(t, "identity linked twice", s.CreateUserWithIdentity(ctx, &civic.User{Name: "ana2", Role: civic.RoleCrew}, iss, "sub-1"), civic.Conflict)
+		wantKind(t, "name taken", s.CreateUserWithIdentity(ctx, &civic.User{Name: "ana", Role: civic.RoleCrew}, iss, "sub-3"), civic.Conflict)
+		wantKind(t, "no subject", s.CreateUserWithIdentity(ctx, &civic.User{Name: "bo", Role: civic.RoleCrew}, iss, ""), civic.Invalid, "subject")
+		for _, name := range []string{"ana2", "bo"} {
+			_, err := s.UserByName(ctx, name)
+			wantKind(t, "user left by a failed link: "+name, err, civic.NotFound)
+		}
+		if _, err := s.UserByIdentity(ctx, iss, "sub-3"); !civic.IsKind(err, civic.NotFound) {
+			t.Errorf("identity of a failed create: %v, want NotFound", err)
+		}
+	})
+}

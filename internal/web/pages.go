@@ -243,6 +243,8 @@ func (u *UI) dataError(w http.ResponseWriter, r *http.Request, err error) {
 // loginData is the login form's state.
 type loginData struct {
 	Name, Next, Error string
+	// SSO names the single sign-on provider ("Sign in with SSO"), if any.
+	SSO string
 }
 
 func (u *UI) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -251,7 +253,7 @@ func (u *UI) loginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, next, http.StatusSeeOther)
 		return
 	}
-	u.render(w, r, http.StatusOK, "login", "", pageData{Title: "Sign in", Data: loginData{Next: next}})
+	u.render(w, r, http.StatusOK, "login", "", pageData{Title: "Sign in", Data: loginData{Next: next, SSO: u.ssoName()}})
 }
 
 func (u *UI) loginSubmit(w http.ResponseWriter, r *http.Request) {
@@ -264,7 +266,7 @@ func (u *UI) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	password := r.PostFormValue("password")
 	next := safeNext(r.PostFormValue("next"))
 	show := func(status int, msg string) {
-		u.render(w, r, status, "login", "", pageData{Title: "Sign in", Data: loginData{Name: name, Next: next, Error: msg}})
+		u.render(w, r, status, "login", "", pageData{Title: "Sign in", Data: loginData{Name: name, Next: next, Error: msg, SSO: u.ssoName()}})
 	}
 	if name == "" || password == "" {
 		show(http.StatusBadRequest, "Enter your user name and password.")

@@ -77,6 +77,9 @@ type Deps struct {
 	Login func(ctx context.Context, name, password string) (token string, expires time.Time, err error)
 	// Logout ends the session of token.
 	Logout func(ctx context.Context, token string) error
+	// SSO, if set, offers single sign-on on the login page
+	// (login_oidc.go); without it /login/oidc answers 404.
+	SSO SingleSignOn
 	// Logger receives errors the pages could not show; discarded when nil.
 	Logger *slog.Logger
 	// Now is the clock; time.Now when nil.
@@ -220,6 +223,7 @@ func New(cfg Config, deps Deps) *UI {
 //	GET  /queue                  the staff's 311 queue (filters, bulk actions: POST /queue/actions)
 //	GET  /queue/{id}             one request for staff; POST /queue/{id}/actions
 //	GET  /login, POST /login     sign in (sets the session cookie)
+//	GET  /login/oidc             single sign-on: off to the provider; /login/oidc/callback back
 //	POST /logout                 sign out
 //	GET  /static/...             embedded static files (hashed names are immutable)
 //	GET  /favicon.ico            the logo, to anyone
@@ -271,6 +275,8 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("POST /queue/{id}/actions", u.pageFor(civic.PermOperate, u.needDesk(u.queueAct)))
 	mux.HandleFunc("GET /login", u.loginPage)
 	mux.HandleFunc("POST /login", u.loginSubmit)
+	mux.HandleFunc("GET /login/oidc", u.ssoBegin)
+	mux.HandleFunc("GET /login/oidc/callback", u.ssoCallback)
 	mux.HandleFunc("POST /logout", u.logout)
 	mux.Handle("GET /static/", u.static)
 	u.adminRoutes(mux) // admin.go: GET /admin and below
