@@ -29,7 +29,7 @@ type dataLock struct {
 // the other way fails at once with an error that says what to do.
 func lockData(db string, exclusive bool) (*dataLock, error) {
 	path, ok := strings.CutPrefix(db, "sqlite:")
-	if !ok {
+	if !ok || path == ":memory:" {
 		return &dataLock{}, nil
 	}
 	lockPath := path + ".lock"
