@@ -28,8 +28,11 @@ type dataLock struct {
 // SQLite: shared, or exclusive for a restore. It never waits: a lock held
 // the other way fails at once with an error that says what to do.
 func lockData(db string, exclusive bool) (*dataLock, error) {
-	path, ok := strings.CutPrefix(db, "sqlite:")
-	if !ok || path == ":memory:" {
+	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
+		return &dataLock{}, nil
+	}
+	path := strings.TrimPrefix(db, "sqlite:") // a bare path is SQLite too, as store.Open reads it
+	if path == ":memory:" {
 		return &dataLock{}, nil
 	}
 	lockPath := path + ".lock"
