@@ -304,19 +304,25 @@ func (d *decider) decide(b *civic.Bin, st *civic.BinState, fc *civic.Forecast, a
 
 	next := d.nextService(pol)
 	if m.known {
-		// Left today, the bin is emptied on the next service day, by the
-		// end of its collection at the latest.
-		by := next.Add(d.span)
-		if full, ok := d.fullAt(m, fc, thr, emptiedSince); ok && full.Before(by) {
+		// Left today, the bin is next served on the next service day, by
+		// the time that day's plan can promise (see nextChance). The
+		// forecast's early bound counts: the chance that the bin fills
+		// before then must stay small, not even.
+		by := d.nextChance(b, next)
+		full, early, ok := d.fullAt(m, fc, thr, emptiedSince)
+		if ok && early.Before(by) {
 			when := full.In(d.day.loc()).Format("Mon 15:04")
+			if early.Before(full) {
+				when += fmt.Sprintf(" (maybe %s)", early.In(d.day.loc()).Format("Mon 15:04"))
+			}
 			switch {
 			case !full.After(m.t0):
 				must = append(must, fmt.Sprintf("full: %s at the last reading", pct(m.fill0)))
-			case full.Before(next):
+			case early.Before(next):
 				must = append(must, fmt.Sprintf("forecast full %s, before the next service day (%s)",
 					when, next.Weekday().String()[:3]))
 			default:
-				must = append(must, fmt.Sprintf("forecast full %s, before the next service day's collection ends (%s)",
+				must = append(must, fmt.Sprintf("forecast full %s, before the next service day's trucks can reach it (%s)",
 					when, by.In(d.day.loc()).Format("Mon 15:04")))
 			}
 		}
@@ -363,24 +369,56 @@ func (d *decider) decide(b *civic.Bin, st *civic.BinState, fc *civic.Forecast, a
 	return dec
 }
 
-// fullAt returns when the bin reaches thr. The forecaster's own FullAt
-// follows the weekly pattern of the fill rate, so it is preferred when it
-// is for the same threshold and no collection came after the forecast;
-// otherwise the forecast's average rate is extrapolated.
-func (d *decider) fullAt(m fillModel, fc *civic.Forecast, thr float64, emptied bool) (time.Time, bool) {
+// fullAt returns when the bin reaches thr, and the early end of the
+// forecast's band (FullAtLow, about a one-in-ten chance of filling
+// sooner). The forecaster's own FullAt follows the weekly pattern of the
+// fill rate, so it is preferred when it is for the same threshold and no
+// collection came after the forecast; otherwise the forecast's average
+// rate is extrapolated, with no band (early is full).
+func (d *decider) fullAt(m fillModel, fc *civic.Forecast, thr float64, emptied bool) (full, early time.Time, ok bool) {
 	if fc != nil && !emptied && math.Abs(fc.Threshold-thr) < 1e-9 {
 		if fc.FullAt != nil {
-			return *fc.FullAt, true
+			early = *fc.FullAt
+			if fc.FullAtLow != nil && fc.FullAtLow.Before(early) {
+				early = *fc.FullAtLow
+			}
+			return *fc.FullAt, early, true
 		}
 		// Beyond the horizon: not full before it; after it, only the
 		// average rate says anything.
 		horizon := fc.Now.Add(time.Duration(fc.HorizonHours * float64(time.Hour)))
 		if t, ok := m.reaches(thr); ok && t.After(horizon) {
-			return t, true
+			return t, t, true
 		}
-		return time.Time{}, false
+		if fc.FullAtLow != nil {
+			// The median is beyond the horizon, the early bound is not.
+			return horizon, *fc.FullAtLow, true
+		}
+		return time.Time{}, time.Time{}, false
 	}
-	return m.reaches(thr)
+	t, ok := m.reaches(thr)
+	return t, t, ok
+}
+
+// DueLead is how long after the first shift starts a must-go bin's
+// forecast full time starts to be kept as its visit's due (Build): before
+// that the trucks have no time to get there.
+const DueLead = 2 * time.Hour
+
+// nextChance is the latest a bin left today can count on being emptied
+// on the next service day (whose collection starts at next): if its
+// forecast says full during that day's shifts, that day's plan has its
+// truck come before then (Build's due), from DueLead after the start; a
+// bin with an access window is served within it, at its close at the
+// latest.
+func (d *decider) nextChance(b *civic.Bin, next time.Time) time.Time {
+	if b.AccessWindow != "" {
+		if _, to, err := civic.ParseWindow(b.AccessWindow); err == nil {
+			y, m, dd := next.Date()
+			return time.Date(y, m, dd, 0, to, 0, 0, next.Location())
+		}
+	}
+	return next.Add(DueLead)
 }
 
 // visitTime is when the bin is expected to be emptied if it is planned:

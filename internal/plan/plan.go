@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -78,7 +79,7 @@ func Plan(ctx context.Context, in PlanInput, solve SolveFunc) (civic.Plan, error
 	decisions := Decide(DecideInput{Day: in.Day, Bins: in.Bins, States: in.States, Forecasts: in.Forecasts,
 		Alerts: in.Alerts, LastCollected: in.LastCollected, Requests: in.Requests, Settings: in.Settings})
 	prog("decide", 0.05)
-	pl, err := run(ctx, in, decisions, nil, nil, solve)
+	pl, err := run(ctx, in, decisions, nil, nil, solve, true)
 	if err != nil {
 		return civic.Plan{}, err
 	}
@@ -87,8 +88,9 @@ func Plan(ctx context.Context, in PlanInput, solve SolveFunc) (civic.Plan, error
 
 // run builds, solves and assembles every stream with due bins.
 // pins and initial (bin id → truck id, and each truck's current bin
-// order) come from a re-optimisation.
-func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins map[string]string, initial map[string][]string, solve SolveFunc) (civic.Plan, error) {
+// order) come from a re-optimisation. timed gives must-go bins the
+// service windows their forecasts ask for (serviceWindows).
+func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins map[string]string, initial map[string][]string, solve SolveFunc, timed bool) (civic.Plan, error) {
 	prog := in.Progress
 	if prog == nil {
 		prog = func(string, float64) {}
@@ -172,13 +174,18 @@ func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins 
 			if initial != nil {
 				o.Initial = warmStart(p, initial)
 			}
+			var windows []int
+			if timed {
+				windows = serviceWindows(p, in)
+			}
 			prog("solve", base)
 			var err error
 			sol, err = solve(ctx, &p.Fleet, o)
 			if err != nil {
 				return civic.Plan{}, fmt.Errorf("plan: solving %s: %w", p.Stream, err)
 			}
-			if leftOut(p, sol) && p.RelaxForecastDues() {
+			if leftOut(p, sol) && (liftWindows(p, windows) || p.RelaxForecastDues()) {
+				p.RelaxForecastDues()
 				// Bins due early by their forecasts cost the fleet a
 				// must-go bin: served late beats not served.
 				o.Initial = &sol
@@ -207,6 +214,85 @@ func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins 
 	slices.SortFunc(pl.Unplanned, func(a, b civic.BinDecision) int { return strings.Compare(a.BinID, b.BinID) })
 	prog("assemble", 1)
 	return pl, nil
+}
+
+// serviceWindows times the must-go visits of p whose bins have a
+// forecast (in.Forecasts) and no access window. A bin emptied too early
+// in the day fills up again before the next service day's trucks can
+// reach it (nextChance); emptied too late, it is full before the truck
+// comes (its forecast full time, the Due Build set). So the visit starts
+// no earlier than the time that makes the emptied bin last, at its
+// forecast's average rate, until that next chance, and no later than its
+// full time. A bin that cannot be made to last that long (it fills
+// faster than it can be served) overflows for the same time whenever it
+// is served between the two, and is served between them. It returns the
+// visits it changed; liftWindows undoes it when the fleet cannot keep
+// them.
+func serviceWindows(p *Problem, in PlanInput) []int {
+	if len(in.Forecasts) == 0 || len(p.Fleet.Vehicles) == 0 {
+		return nil
+	}
+	first, last := math.Inf(1), math.Inf(-1)
+	for _, v := range p.Fleet.Vehicles {
+		first, last = min(first, v.ShiftStart), max(last, v.ShiftEnd)
+	}
+	midnight := in.Day.at(0, 0)
+	d := decider{day: in.Day, set: &in.Settings, start: in.Day.at(0, float64(in.Day.startMin())*60)}
+	secs := func(t time.Time) float64 { return t.Sub(midnight).Seconds() }
+	var changed []int
+	for i := range p.Visits {
+		v, ref := &p.Fleet.Visits[i], &p.Visits[i]
+		fc, ok := in.Forecasts[ref.Bin.ID]
+		if v.Optional || v.Vehicle > 0 || ref.Bin.AccessWindow != "" || ref.Decision.Decision != civic.MustGo ||
+			!ok || !(fc.RatePerHour > 0) {
+			continue
+		}
+		pol := in.Settings.Policy(ref.Bin.ZoneID, ref.Bin.Stream)
+		thr := pol.MustGoFill
+		if !(thr > 0) {
+			thr = ref.Bin.Threshold()
+		}
+		next := secs(d.nextChance(&ref.Bin, d.nextService(pol)))
+		lasts := next - thr/fc.RatePerHour*3600 // emptied from then on, it lasts
+		full := math.Inf(1)
+		switch {
+		case v.Due > 0:
+			full = v.Due
+		case ref.Decision.FullAt != nil:
+			full = secs(*ref.Decision.FullAt)
+		}
+		ready, due := v.Ready, v.Due
+		if lasts <= full {
+			ready = max(ready, lasts)
+		} else {
+			ready, due = max(ready, full), lasts
+		}
+		// Windows the shifts cannot honour are no windows.
+		if ready <= first+DueLead.Seconds() || ready >= last-v.Service-DueLead.Seconds() {
+			ready = v.Ready
+		}
+		if due >= last-v.Service || due <= first+DueLead.Seconds() {
+			due = v.Due
+		}
+		if due > 0 && ready > due {
+			continue
+		}
+		if ready != v.Ready || due != v.Due {
+			v.Ready, v.Due = ready, due
+			changed = append(changed, i)
+		}
+	}
+	return changed
+}
+
+// liftWindows drops the windows serviceWindows set on the visits i of p
+// (and Build's forecast dues with them); it reports whether there were
+// any.
+func liftWindows(p *Problem, visits []int) bool {
+	for _, i := range visits {
+		p.Fleet.Visits[i].Ready, p.Fleet.Visits[i].Due = 0, 0
+	}
+	return len(visits) > 0
 }
 
 // leftOut reports whether sol leaves out a mandatory visit of p.
@@ -343,7 +429,7 @@ func Reoptimise(ctx context.Context, pl civic.Plan, edits []Edit, in PlanInput, 
 		// finds it a better place.
 		initial[r.TruckID] = append(initial[r.TruckID], e.BinID)
 	}
-	out, err := run(ctx, in, decisions, pins, initial, solve)
+	out, err := run(ctx, in, decisions, pins, initial, solve, false)
 	if err != nil {
 		return civic.Plan{}, err
 	}
