@@ -295,14 +295,8 @@ func (d *decider) decide(b *civic.Bin, st *civic.BinState, fc *civic.Forecast, a
 			break
 		}
 	}
-	if last != nil && pol.RecentHours > 0 && !news {
-		if ago := at.Sub(*last); ago < time.Duration(pol.RecentHours*float64(time.Hour)) {
-			dec.Reason = "emptied " + agoText(max(ago, 0))
-			return dec
-		}
-	}
-
 	next := d.nextService(pol)
+	var fcMust []string
 	if m.known {
 		// Left today, the bin is next served on the next service day, by
 		// the time that day's plan can promise (see nextChance). The
@@ -317,16 +311,29 @@ func (d *decider) decide(b *civic.Bin, st *civic.BinState, fc *civic.Forecast, a
 			}
 			switch {
 			case !full.After(m.t0):
-				must = append(must, fmt.Sprintf("full: %s at the last reading", pct(m.fill0)))
+				fcMust = append(fcMust, fmt.Sprintf("full: %s at the last reading", pct(m.fill0)))
 			case early.Before(next):
-				must = append(must, fmt.Sprintf("forecast full %s, before the next service day (%s)",
+				fcMust = append(fcMust, fmt.Sprintf("forecast full %s, before the next service day (%s)",
 					when, next.Weekday().String()[:3]))
 			default:
-				must = append(must, fmt.Sprintf("forecast full %s, before the next service day's trucks can reach it (%s)",
+				fcMust = append(fcMust, fmt.Sprintf("forecast full %s, before the next service day's trucks can reach it (%s)",
 					when, by.In(d.day.loc()).Format("Mon 15:04")))
 			}
 		}
 	}
+	// A reading since the last collection that says the bin fills before
+	// its next chance is news: the bin really filled up again.
+	if len(fcMust) > 0 && !emptiedSince {
+		news = true
+	}
+	if last != nil && pol.RecentHours > 0 && !news {
+		if ago := at.Sub(*last); ago < time.Duration(pol.RecentHours*float64(time.Hour)) {
+			dec.Reason = "emptied " + agoText(max(ago, 0))
+			return dec
+		}
+	}
+
+	must = append(must, fcMust...)
 	if pol.HygieneDays > 0 {
 		since, what := time.Time{}, ""
 		switch {

@@ -174,7 +174,7 @@ func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins 
 			if initial != nil {
 				o.Initial = warmStart(p, initial)
 			}
-			var windows []int
+			var windows timing
 			if timed {
 				windows = serviceWindows(p, in)
 			}
@@ -223,25 +223,27 @@ func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins 
 // comes (its forecast full time, the Due Build set). So the visit starts
 // no earlier than the time that makes the emptied bin last, at its
 // forecast's average rate, until that next chance, and no later than its
-// full time. A bin that cannot be made to last that long (it fills
-// faster than it can be served) overflows for the same time whenever it
-// is served between the two, and is served between them. It returns the
-// visits it changed; liftWindows undoes it when the fleet cannot keep
-// them.
-func serviceWindows(p *Problem, in PlanInput) []int {
+// full time. A bin that cannot be made to last that long (it fills faster
+// than once a day) is served twice: as soon as it is full (or the trucks
+// can get there), and again late enough to last until the next chance,
+// or as late as the shifts allow. It returns the changes; liftWindows
+// undoes them when the fleet cannot keep them all.
+func serviceWindows(p *Problem, in PlanInput) timing {
+	var tm timing
 	if len(in.Forecasts) == 0 || len(p.Fleet.Vehicles) == 0 {
-		return nil
+		return tm
 	}
 	first, last := math.Inf(1), math.Inf(-1)
 	for _, v := range p.Fleet.Vehicles {
 		first, last = min(first, v.ShiftStart), max(last, v.ShiftEnd)
 	}
+	lead := DueLead.Seconds()
 	midnight := in.Day.at(0, 0)
 	d := decider{day: in.Day, set: &in.Settings, start: in.Day.at(0, float64(in.Day.startMin())*60)}
 	secs := func(t time.Time) float64 { return t.Sub(midnight).Seconds() }
-	var changed []int
-	for i := range p.Visits {
-		v, ref := &p.Fleet.Visits[i], &p.Visits[i]
+	n := len(p.Visits)
+	for i := range n {
+		v, ref := &p.Fleet.Visits[i], p.Visits[i]
 		fc, ok := in.Forecasts[ref.Bin.ID]
 		if v.Optional || v.Vehicle > 0 || ref.Bin.AccessWindow != "" || ref.Decision.Decision != civic.MustGo ||
 			!ok || !(fc.RatePerHour > 0) {
@@ -261,6 +263,20 @@ func serviceWindows(p *Problem, in PlanInput) []int {
 		case ref.Decision.FullAt != nil:
 			full = secs(*ref.Decision.FullAt)
 		}
+		latest := last - v.Service - lead // late enough for a truck to get there
+		if lasts > max(full, first+lead)+lead && lasts > first+2*lead {
+			// Twice: now, and again later.
+			tm.windows = append(tm.windows, i)
+			v.Due = max(full, first+lead)
+			second := *v
+			second.Ready, second.Due = min(lasts, latest), 0
+			second.Demand = math.Min(v.Demand, thr*ref.Bin.CapacityL)
+			p.Fleet.Visits = append(p.Fleet.Visits, second)
+			ref.Decision.Reason += "; fills faster than once a day: a second visit"
+			p.Visits = append(p.Visits, ref)
+			tm.seconds = append(tm.seconds, len(p.Fleet.Visits)-1)
+			continue
+		}
 		ready, due := v.Ready, v.Due
 		if lasts <= full {
 			ready = max(ready, lasts)
@@ -268,10 +284,10 @@ func serviceWindows(p *Problem, in PlanInput) []int {
 			ready, due = max(ready, full), lasts
 		}
 		// Windows the shifts cannot honour are no windows.
-		if ready <= first+DueLead.Seconds() || ready >= last-v.Service-DueLead.Seconds() {
+		if ready <= first+lead || ready >= latest {
 			ready = v.Ready
 		}
-		if due >= last-v.Service || due <= first+DueLead.Seconds() {
+		if due >= last-v.Service || due <= first+lead {
 			due = v.Due
 		}
 		if due > 0 && ready > due {
@@ -279,20 +295,28 @@ func serviceWindows(p *Problem, in PlanInput) []int {
 		}
 		if ready != v.Ready || due != v.Due {
 			v.Ready, v.Due = ready, due
-			changed = append(changed, i)
+			tm.windows = append(tm.windows, i)
 		}
 	}
-	return changed
+	return tm
 }
 
-// liftWindows drops the windows serviceWindows set on the visits i of p
-// (and Build's forecast dues with them); it reports whether there were
-// any.
-func liftWindows(p *Problem, visits []int) bool {
-	for _, i := range visits {
+// timing is what serviceWindows changed: the visits it gave windows and
+// the second visits it added.
+type timing struct{ windows, seconds []int }
+
+// liftWindows drops the windows serviceWindows set on p (and Build's
+// forecast dues with them) and makes its second visits optional, worth
+// nothing; it reports whether there was anything to lift.
+func liftWindows(p *Problem, tm timing) bool {
+	for _, i := range tm.windows {
 		p.Fleet.Visits[i].Ready, p.Fleet.Visits[i].Due = 0, 0
 	}
-	return len(visits) > 0
+	for _, i := range tm.seconds {
+		p.Fleet.Visits[i].Ready, p.Fleet.Visits[i].Due = 0, 0
+		p.Fleet.Visits[i].Optional, p.Fleet.Visits[i].Prize = true, 0
+	}
+	return len(tm.windows)+len(tm.seconds) > 0
 }
 
 // leftOut reports whether sol leaves out a mandatory visit of p.
