@@ -113,15 +113,15 @@ type DecideInput struct {
 //     bin is skipped;
 //   - a bin emptied within RecentHours before collection is skipped
 //     ("emptied 3 h ago"), unless there is news since the emptying: a full
-//     or overflow alert last seen after it, or a service request made
-//     after it. Such an alert means the bin really filled up again (a
-//     market day); an older one is stale, since the emptying dealt with it;
+//     or overflow alert last seen after it, a service request made after
+//     it, or a reading taken after it from which the forecast says full
+//     before the bin's next chance (below). Such news means the bin really
+//     filled up again (a market day, a bin that fills faster than once a
+//     day); an older alert is stale, since the emptying dealt with it;
 //   - must-go, for every one of these reasons (joined with "; "): a full
 //     alert, an overflow alert, a service request, a forecast (or with no
-//     forecast, the last reading) reaching the must-go fill before the next
-//     service day's collection ends (a bin left today may be emptied at
-//     any time of that day's shifts, so the latest is what counts), and
-//     hygiene: the bin would go longer
+//     forecast, the last reading) that may reach the must-go fill before
+//     the bin's next chance, and hygiene: the bin would go longer
 //     than HygieneDays without being emptied if left until the next
 //     service day. Days are counted from the last collection, or, for a
 //     bin never collected, from its installation, but only when a reading
@@ -130,6 +130,16 @@ type DecideInput struct {
 //     stale and ignored;
 //   - may-go when the expected fill at collection time reaches MayGoFill;
 //   - skip otherwise.
+//
+// A bin's next chance is when the next service day's plan can have a
+// truck there: a bin forecast full during that day's shifts gets a due
+// time (Build), from DueLead after the day's start; a bin with an access
+// window is served within it, at its close at the latest. "May reach"
+// takes the forecast's uncertainty: the early end of its band (FullAtLow,
+// about a one-in-ten chance of filling sooner) counts, so that a bin is
+// left only when the chance that it fills before its next chance is
+// small; the reason names both times ("forecast full Sat 12:00 (maybe Fri
+// 23:00)").
 //
 // The fill expected at a time comes from the forecast (its fill and
 // average rate, from the forecast's instant), or else the last reading held

@@ -55,7 +55,11 @@ type PlanInput struct {
 }
 
 // Plan plans one service day: it decides which bins to empty, builds one
-// routing problem per stream, computes its travel times, solves it with
+// routing problem per stream, times the must-go visits by their forecasts
+// (see serviceWindows: not so early that the bin fills up again before
+// its next chance, not after it is forecast full, twice for a bin that
+// fills faster than once a day; dropped again when the fleet cannot keep
+// them all), computes its travel times, solves it with
 // solve and assembles a draft civic.Plan (routes numbered 1.. across the
 // streams, in stream order). The plan has no ID and no creation time: the
 // caller stores it. It fails with Invalid for a bad day or fleet (see
@@ -264,10 +268,10 @@ func serviceWindows(p *Problem, in PlanInput) timing {
 			full = secs(*ref.Decision.FullAt)
 		}
 		latest := last - v.Service - lead // late enough for a truck to get there
-		if lasts > max(full, first+lead)+lead && lasts > first+2*lead {
-			// Twice: now, and again later.
+		if soon := max(full, first+lead); lasts > soon+lead && latest > soon+lead {
+			// Twice: as soon as it is full, and again later.
 			tm.windows = append(tm.windows, i)
-			v.Due = max(full, first+lead)
+			v.Due = soon
 			second := *v
 			second.Ready, second.Due = min(lasts, latest), 0
 			second.Demand = math.Min(v.Demand, thr*ref.Bin.CapacityL)
