@@ -236,6 +236,7 @@ func (d *decider) decide(b *civic.Bin, st *civic.BinState, fc *civic.Forecast, a
 
 	// What is known of the fill.
 	var m fillModel
+	silent := false
 	switch {
 	case fc != nil:
 		m = fillModel{known: true, fill0: fc.Fill, t0: fc.Now, rate: fc.RatePerHour}
@@ -246,6 +247,12 @@ func (d *decider) decide(b *civic.Bin, st *civic.BinState, fc *civic.Forecast, a
 			dec.Fill = &f
 		}
 		dec.FullAt = fc.FullAt
+		if st != nil && st.Fill != nil && fc.Now.Sub(st.Time) > SilentAfter {
+			// A silent sensor: the forecast knows no more of the fill
+			// than the state does, whatever instant it starts from, but
+			// its rate is the bin's. Start from what was last known.
+			m.fill0, m.t0, silent = *st.Fill, st.Time, true
+		}
 	case st != nil && st.Fill != nil:
 		m = fillModel{known: true, fill0: *st.Fill, t0: st.Time}
 		f := *st.Fill
@@ -313,7 +320,7 @@ func (d *decider) decide(b *civic.Bin, st *civic.BinState, fc *civic.Forecast, a
 		// forecast's early bound counts: the chance that the bin fills
 		// before then must stay small, not even.
 		by := d.nextChance(b, next)
-		full, early, ok := d.fullAt(m, fc, thr, emptiedSince)
+		full, early, ok := d.fullAt(m, fc, thr, emptiedSince || silent)
 		if ok && early.Before(by) {
 			when := full.In(d.day.loc()).Format("Mon 15:04")
 			if early.Before(full) {
@@ -416,6 +423,14 @@ func (d *decider) fullAt(m fillModel, fc *civic.Forecast, thr float64, emptied b
 	t, ok := m.reaches(thr)
 	return t, t, ok
 }
+
+// SilentAfter is how long a bin's latest state (a reading, or a
+// collection) may be older than its forecast before Decide takes the
+// sensor for silent: sensors report a few times an hour, so a day without
+// news is a dead battery or a broken sensor. The forecast of such a bin
+// starts from the state's fill at the state's time (a collection's 0), as
+// the forecaster cannot know better, and grows at the forecast's rate.
+const SilentAfter = 24 * time.Hour
 
 // DueLead is how long after the first shift starts a must-go bin's
 // forecast full time starts to be kept as its visit's due (Build): before

@@ -16,8 +16,9 @@ type Explanation struct {
 	// OverflowBinHours by cause: "visited, before the truck came (R)",
 	// "visited, refilled after the visit (R)", "not visited (R)", where R
 	// is the day's decision for the bin ("must: forecast full", "may-go",
-	// "skip: expected fill", "skip: no service day", ... and "scheduled" or
-	// "not scheduled" for the policies without a planner).
+	// "skip: expected fill", "skip: no service day", ..., with ", no
+	// reading for a day" when the planner had none; "scheduled" or "not
+	// scheduled" for the policies without a planner).
 	OverflowBinHours map[string]float64 `json:"overflow_bin_hours"`
 	// FastOverflowBinHours is the part of OverflowBinHours at bins whose
 	// mean waste is at least one bin a day (they overflow even when
@@ -27,6 +28,11 @@ type Explanation struct {
 	Visits    map[string]int `json:"visits"`
 	LowVisits map[string]int `json:"low_visits"`
 }
+
+// silentAfter: a bin whose latest reading is older than this when the
+// day is planned is explained as one without readings (its sensor has
+// gone silent).
+const silentAfter = 24 * time.Hour
 
 // mark is what the day's plan holds for one bin.
 type mark struct {
@@ -104,6 +110,9 @@ func (e *explainer) plan(r *runner, decisions []civic.BinDecision, must []int, w
 	for _, d := range decisions {
 		if i, ok := r.city.BinIndex(d.BinID); ok {
 			e.marks[i].why = category(d)
+			if st := r.latest[i]; st.Fill == nil || r.now.Sub(st.Time) > silentAfter {
+				e.marks[i].why += ", no reading for a day"
+			}
 		}
 	}
 }

@@ -407,7 +407,7 @@ func (r *runner) input(date time.Time, trucks []civic.Truck) plan.PlanInput {
 				in.States = append(in.States, st)
 			}
 		}
-		in.Forecasts = r.fc.forecasts(planAt)
+		in.Forecasts = r.fc.forecasts(planAt, r.latest)
 	}
 	return in
 }
