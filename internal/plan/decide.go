@@ -421,7 +421,20 @@ func (d *decider) fullAt(m fillModel, fc *civic.Forecast, thr float64, emptied b
 		return time.Time{}, time.Time{}, false
 	}
 	t, ok := m.reaches(thr)
-	return t, t, ok
+	if !ok {
+		return t, t, false
+	}
+	// The band of the forecast, as a share of its time to full, applies to
+	// the extrapolation too: a bin emptied since, or whose sensor fell
+	// silent, is as uncertain as its forecast says.
+	early = t
+	if fc != nil && fc.FullAt != nil && fc.FullAtLow != nil && fc.FullAt.After(fc.Now) && t.After(m.t0) {
+		share := float64(fc.FullAtLow.Sub(fc.Now)) / float64(fc.FullAt.Sub(fc.Now))
+		if share > 0 && share < 1 {
+			early = m.t0.Add(time.Duration(share * float64(t.Sub(m.t0))))
+		}
+	}
+	return t, early, true
 }
 
 // SilentAfter is how long a bin's latest state (a reading, or a
