@@ -398,7 +398,8 @@ func (d *decider) decide(b *civic.Bin, st *civic.BinState, fc *civic.Forecast, a
 // sooner). The forecaster's own FullAt follows the weekly pattern of the
 // fill rate, so it is preferred when it is for the same threshold and no
 // collection came after the forecast; otherwise the forecast's average
-// rate is extrapolated, with no band (early is full).
+// rate is extrapolated, and its band, as a share of its time to full, is
+// applied to the extrapolated time to full.
 func (d *decider) fullAt(m fillModel, fc *civic.Forecast, thr float64, emptied bool) (full, early time.Time, ok bool) {
 	if fc != nil && !emptied && math.Abs(fc.Threshold-thr) < 1e-9 {
 		if fc.FullAt != nil {
