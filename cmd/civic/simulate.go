@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,7 +20,7 @@ import (
 )
 
 const simulateUsage = `civic simulate [--bins 1000] [--days 365] [--seed 1] [--policies daily,3x,fixed,threshold,planner]
-               [--threshold 0.8] [--plan-time 200ms] [--out DIR] [--save [--name NAME] [--db URL | --data DIR]]
+               [--threshold 0.8] [--plan-time 200ms] [--explain] [--out DIR] [--save [--name NAME] [--db URL | --data DIR]]
                [--fuel-l-per-km 0.35] [--co2-kg-per-l 2.68] [--crew-eur-h 60] [--truck-eur-km 0.9] [--fuel-eur-l 1.6]
 
 Simulates a generated city for --days days under several collection
@@ -34,7 +36,8 @@ Prints a table per policy and, last, the line
 --out DIR writes report.html (self-contained), weeks.csv, zones.csv and
 result.json. --save stores the run (summary, result, report) in civic's
 database, where the web app's Simulations page shows it. --plan-time is the
-route solver's budget per simulated day.`
+route solver's budget per simulated day. --explain prints, per policy,
+where its overflow bin-hours and its visits came from.`
 
 func runSimulate(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
@@ -46,6 +49,7 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	policies := fs.String("policies", strings.Join(whatif.Policies, ","), "policies compared")
 	fs.Float64Var(&o.Threshold, "threshold", whatif.DefaultThreshold, "threshold policy's fill, 0..1")
 	fs.DurationVar(&o.PlanTime, "plan-time", whatif.DefaultPlanTime, "route solver budget per day")
+	fs.BoolVar(&o.Explain, "explain", false, "print where each policy's overflow and visits came from")
 	out := fs.String("out", "", "directory for the report and CSVs")
 	save := fs.Bool("save", false, "store the run in the database")
 	name := fs.String("name", "", "the stored run's name (default: bins, days, seed and dates)")
@@ -97,9 +101,41 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	if err := res.WriteTable(e.stdout); err != nil {
 		return err
 	}
+	if o.Explain {
+		writeExplanations(e.stdout, res)
+	}
 	fmt.Fprintf(e.stdout, "elapsed %.1f s\n", res.Elapsed.Seconds())
 	fmt.Fprintln(e.stdout, res.Summary)
 	return nil
+}
+
+// writeExplanations prints each policy's overflow bin-hours and visits by
+// cause, largest first.
+func writeExplanations(w io.Writer, res *whatif.Result) {
+	for _, p := range res.Policies {
+		x := p.Explain
+		if x == nil {
+			continue
+		}
+		fmt.Fprintf(w, "%s: overflow bin-hours by cause (of which at bins filling a bin a day or more)\n", p.Policy)
+		for _, k := range sortedKeys(x.OverflowBinHours) {
+			fmt.Fprintf(w, "  %9.0f (%7.0f)  %s\n", x.OverflowBinHours[k], x.FastOverflowBinHours[k], k)
+		}
+		fmt.Fprintf(w, "%s: visits by reason (under half full)\n", p.Policy)
+		for _, k := range sortedKeys(x.Visits) {
+			fmt.Fprintf(w, "  %9d (%7d)  %s\n", x.Visits[k], x.LowVisits[k], k)
+		}
+	}
+}
+
+// sortedKeys returns m's keys, largest value first.
+func sortedKeys[V int | float64](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Or(cmp.Compare(m[b], m[a]), strings.Compare(a, b)) })
+	return keys
 }
 
 // writeSimulation writes the report, the CSVs and the result as JSON.

@@ -67,6 +67,28 @@ func TestSimulate(t *testing.T) {
 	}
 }
 
+// TestSimulateExplain: --explain prints, for every policy, its overflow
+// bin-hours and visits by cause, before the summary line.
+func TestSimulateExplain(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	code := run(context.Background(), e, []string{"simulate", "--bins", "30", "--days", "5", "--seed", "2",
+		"--plan-time", "20ms", "--policies", "daily,planner", "--explain"})
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	out := stdout.String()
+	for _, want := range []string{"daily: overflow bin-hours by cause", "daily: visits by reason", "scheduled",
+		"planner: overflow bin-hours by cause", "planner: visits by reason", "must: "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in %q", want, out)
+		}
+	}
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); !strings.HasPrefix(lines[len(lines)-1], "sim: ") {
+		t.Errorf("last line %q, want the summary", lines[len(lines)-1])
+	}
+}
+
 func TestSimulateBadPolicy(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}

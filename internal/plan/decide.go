@@ -113,15 +113,15 @@ type DecideInput struct {
 //     bin is skipped;
 //   - a bin emptied within RecentHours before collection is skipped
 //     ("emptied 3 h ago"), unless there is news since the emptying: a full
-//     or overflow alert last seen after it, or a service request made
-//     after it. Such an alert means the bin really filled up again (a
-//     market day); an older one is stale, since the emptying dealt with it;
+//     or overflow alert last seen after it, a service request made after
+//     it, or a reading taken after it from which the forecast says full
+//     before the bin's next chance (below). Such news means the bin really
+//     filled up again (a market day, a bin that fills faster than once a
+//     day); an older alert is stale, since the emptying dealt with it;
 //   - must-go, for every one of these reasons (joined with "; "): a full
 //     alert, an overflow alert, a service request, a forecast (or with no
-//     forecast, the last reading) reaching the must-go fill before the next
-//     service day's collection ends (a bin left today may be emptied at
-//     any time of that day's shifts, so the latest is what counts), and
-//     hygiene: the bin would go longer
+//     forecast, the last reading) that may reach the must-go fill before
+//     the bin's next chance, and hygiene: the bin would go longer
 //     than HygieneDays without being emptied if left until the next
 //     service day. Days are counted from the last collection, or, for a
 //     bin never collected, from its installation, but only when a reading
@@ -130,6 +130,16 @@ type DecideInput struct {
 //     stale and ignored;
 //   - may-go when the expected fill at collection time reaches MayGoFill;
 //   - skip otherwise.
+//
+// A bin's next chance is when the next service day's plan can have a
+// truck there: a bin forecast full during that day's shifts gets a due
+// time (Build), from DueLead after the day's start; a bin with an access
+// window is served within it, at its close at the latest. "May reach"
+// takes the forecast's uncertainty: the early end of its band (FullAtLow,
+// about a one-in-ten chance of filling sooner) counts, so that a bin is
+// left only when the chance that it fills before its next chance is
+// small; the reason names both times ("forecast full Sat 12:00 (maybe Fri
+// 23:00)").
 //
 // The fill expected at a time comes from the forecast (its fill and
 // average rate, from the forecast's instant), or else the last reading held
@@ -226,6 +236,7 @@ func (d *decider) decide(b *civic.Bin, st *civic.BinState, fc *civic.Forecast, a
 
 	// What is known of the fill.
 	var m fillModel
+	silent := false
 	switch {
 	case fc != nil:
 		m = fillModel{known: true, fill0: fc.Fill, t0: fc.Now, rate: fc.RatePerHour}
@@ -236,6 +247,12 @@ func (d *decider) decide(b *civic.Bin, st *civic.BinState, fc *civic.Forecast, a
 			dec.Fill = &f
 		}
 		dec.FullAt = fc.FullAt
+		if st != nil && st.Fill != nil && fc.Now.Sub(st.Time) > SilentAfter {
+			// A silent sensor: the forecast knows no more of the fill
+			// than the state does, whatever instant it starts from, but
+			// its rate is the bin's. Start from what was last known.
+			m.fill0, m.t0, silent = *st.Fill, st.Time, true
+		}
 	case st != nil && st.Fill != nil:
 		m = fillModel{known: true, fill0: *st.Fill, t0: st.Time}
 		f := *st.Fill
@@ -295,6 +312,37 @@ func (d *decider) decide(b *civic.Bin, st *civic.BinState, fc *civic.Forecast, a
 			break
 		}
 	}
+	next := d.nextService(pol)
+	var fcMust []string
+	if m.known {
+		// Left today, the bin is next served on the next service day, by
+		// the time that day's plan can promise (see nextChance). The
+		// forecast's early bound counts: the chance that the bin fills
+		// before then must stay small, not even.
+		by := d.nextChance(b, next)
+		full, early, ok := d.fullAt(m, fc, thr, emptiedSince || silent)
+		if ok && early.Before(by) {
+			when := full.In(d.day.loc()).Format("Mon 15:04")
+			if early.Before(full) {
+				when += fmt.Sprintf(" (maybe %s)", early.In(d.day.loc()).Format("Mon 15:04"))
+			}
+			switch {
+			case !full.After(m.t0):
+				fcMust = append(fcMust, fmt.Sprintf("full: %s at the last reading", pct(m.fill0)))
+			case early.Before(next):
+				fcMust = append(fcMust, fmt.Sprintf("forecast full %s, before the next service day (%s)",
+					when, next.Weekday().String()[:3]))
+			default:
+				fcMust = append(fcMust, fmt.Sprintf("forecast full %s, before the next service day's trucks can reach it (%s)",
+					when, by.In(d.day.loc()).Format("Mon 15:04")))
+			}
+		}
+	}
+	// A reading since the last collection that says the bin fills before
+	// its next chance is news: the bin really filled up again.
+	if len(fcMust) > 0 && !emptiedSince {
+		news = true
+	}
 	if last != nil && pol.RecentHours > 0 && !news {
 		if ago := at.Sub(*last); ago < time.Duration(pol.RecentHours*float64(time.Hour)) {
 			dec.Reason = "emptied " + agoText(max(ago, 0))
@@ -302,25 +350,7 @@ func (d *decider) decide(b *civic.Bin, st *civic.BinState, fc *civic.Forecast, a
 		}
 	}
 
-	next := d.nextService(pol)
-	if m.known {
-		// Left today, the bin is emptied on the next service day, by the
-		// end of its collection at the latest.
-		by := next.Add(d.span)
-		if full, ok := d.fullAt(m, fc, thr, emptiedSince); ok && full.Before(by) {
-			when := full.In(d.day.loc()).Format("Mon 15:04")
-			switch {
-			case !full.After(m.t0):
-				must = append(must, fmt.Sprintf("full: %s at the last reading", pct(m.fill0)))
-			case full.Before(next):
-				must = append(must, fmt.Sprintf("forecast full %s, before the next service day (%s)",
-					when, next.Weekday().String()[:3]))
-			default:
-				must = append(must, fmt.Sprintf("forecast full %s, before the next service day's collection ends (%s)",
-					when, by.In(d.day.loc()).Format("Mon 15:04")))
-			}
-		}
-	}
+	must = append(must, fcMust...)
 	if pol.HygieneDays > 0 {
 		since, what := time.Time{}, ""
 		switch {
@@ -363,24 +393,78 @@ func (d *decider) decide(b *civic.Bin, st *civic.BinState, fc *civic.Forecast, a
 	return dec
 }
 
-// fullAt returns when the bin reaches thr. The forecaster's own FullAt
-// follows the weekly pattern of the fill rate, so it is preferred when it
-// is for the same threshold and no collection came after the forecast;
-// otherwise the forecast's average rate is extrapolated.
-func (d *decider) fullAt(m fillModel, fc *civic.Forecast, thr float64, emptied bool) (time.Time, bool) {
+// fullAt returns when the bin reaches thr, and the early end of the
+// forecast's band (FullAtLow, about a one-in-ten chance of filling
+// sooner). The forecaster's own FullAt follows the weekly pattern of the
+// fill rate, so it is preferred when it is for the same threshold and no
+// collection came after the forecast; otherwise the forecast's average
+// rate is extrapolated, and its band, as a share of its time to full, is
+// applied to the extrapolated time to full.
+func (d *decider) fullAt(m fillModel, fc *civic.Forecast, thr float64, emptied bool) (full, early time.Time, ok bool) {
 	if fc != nil && !emptied && math.Abs(fc.Threshold-thr) < 1e-9 {
 		if fc.FullAt != nil {
-			return *fc.FullAt, true
+			early = *fc.FullAt
+			if fc.FullAtLow != nil && fc.FullAtLow.Before(early) {
+				early = *fc.FullAtLow
+			}
+			return *fc.FullAt, early, true
 		}
 		// Beyond the horizon: not full before it; after it, only the
 		// average rate says anything.
 		horizon := fc.Now.Add(time.Duration(fc.HorizonHours * float64(time.Hour)))
 		if t, ok := m.reaches(thr); ok && t.After(horizon) {
-			return t, true
+			return t, t, true
 		}
-		return time.Time{}, false
+		if fc.FullAtLow != nil {
+			// The median is beyond the horizon, the early bound is not.
+			return horizon, *fc.FullAtLow, true
+		}
+		return time.Time{}, time.Time{}, false
 	}
-	return m.reaches(thr)
+	t, ok := m.reaches(thr)
+	if !ok {
+		return t, t, false
+	}
+	// The band of the forecast, as a share of its time to full, applies to
+	// the extrapolation too: a bin emptied since, or whose sensor fell
+	// silent, is as uncertain as its forecast says.
+	early = t
+	if fc != nil && fc.FullAt != nil && fc.FullAtLow != nil && fc.FullAt.After(fc.Now) && t.After(m.t0) {
+		share := float64(fc.FullAtLow.Sub(fc.Now)) / float64(fc.FullAt.Sub(fc.Now))
+		if share > 0 && share < 1 {
+			early = m.t0.Add(time.Duration(share * float64(t.Sub(m.t0))))
+		}
+	}
+	return t, early, true
+}
+
+// SilentAfter is how long a bin's latest state (a reading, or a
+// collection) may be older than its forecast before Decide takes the
+// sensor for silent: sensors report a few times an hour, so a day without
+// news is a dead battery or a broken sensor. The forecast of such a bin
+// starts from the state's fill at the state's time (a collection's 0), as
+// the forecaster cannot know better, and grows at the forecast's rate.
+const SilentAfter = 24 * time.Hour
+
+// DueLead is how long after the first shift starts a must-go bin's
+// forecast full time starts to be kept as its visit's due (Build): before
+// that the trucks have no time to get there.
+const DueLead = 2 * time.Hour
+
+// nextChance is the latest a bin left today can count on being emptied
+// on the next service day (whose collection starts at next): if its
+// forecast says full during that day's shifts, that day's plan has its
+// truck come before then (Build's due), from DueLead after the start; a
+// bin with an access window is served within it, at its close at the
+// latest.
+func (d *decider) nextChance(b *civic.Bin, next time.Time) time.Time {
+	if b.AccessWindow != "" {
+		if _, to, err := civic.ParseWindow(b.AccessWindow); err == nil {
+			y, m, dd := next.Date()
+			return time.Date(y, m, dd, 0, to, 0, 0, next.Location())
+		}
+	}
+	return next.Add(DueLead)
 }
 
 // visitTime is when the bin is expected to be emptied if it is planned:

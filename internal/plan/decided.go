@@ -19,5 +19,5 @@ func Route(ctx context.Context, in PlanInput, decisions []civic.BinDecision, sol
 	if err := in.Day.check(); err != nil {
 		return civic.Plan{}, err
 	}
-	return run(ctx, in, decisions, nil, nil, solve)
+	return run(ctx, in, decisions, nil, nil, solve, false)
 }

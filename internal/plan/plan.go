@@ -3,6 +3,7 @@ package plan
 import (
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -54,7 +55,11 @@ type PlanInput struct {
 }
 
 // Plan plans one service day: it decides which bins to empty, builds one
-// routing problem per stream, computes its travel times, solves it with
+// routing problem per stream, times the must-go visits by their forecasts
+// (see serviceWindows: not so early that the bin fills up again before
+// its next chance, not after it is forecast full, twice for a bin that
+// fills faster than once a day; dropped again when the fleet cannot keep
+// them all), computes its travel times, solves it with
 // solve and assembles a draft civic.Plan (routes numbered 1.. across the
 // streams, in stream order). The plan has no ID and no creation time: the
 // caller stores it. It fails with Invalid for a bad day or fleet (see
@@ -78,7 +83,7 @@ func Plan(ctx context.Context, in PlanInput, solve SolveFunc) (civic.Plan, error
 	decisions := Decide(DecideInput{Day: in.Day, Bins: in.Bins, States: in.States, Forecasts: in.Forecasts,
 		Alerts: in.Alerts, LastCollected: in.LastCollected, Requests: in.Requests, Settings: in.Settings})
 	prog("decide", 0.05)
-	pl, err := run(ctx, in, decisions, nil, nil, solve)
+	pl, err := run(ctx, in, decisions, nil, nil, solve, true)
 	if err != nil {
 		return civic.Plan{}, err
 	}
@@ -87,8 +92,9 @@ func Plan(ctx context.Context, in PlanInput, solve SolveFunc) (civic.Plan, error
 
 // run builds, solves and assembles every stream with due bins.
 // pins and initial (bin id → truck id, and each truck's current bin
-// order) come from a re-optimisation.
-func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins map[string]string, initial map[string][]string, solve SolveFunc) (civic.Plan, error) {
+// order) come from a re-optimisation. timed gives must-go bins the
+// service windows their forecasts ask for (serviceWindows).
+func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins map[string]string, initial map[string][]string, solve SolveFunc, timed bool) (civic.Plan, error) {
 	prog := in.Progress
 	if prog == nil {
 		prog = func(string, float64) {}
@@ -172,13 +178,18 @@ func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins 
 			if initial != nil {
 				o.Initial = warmStart(p, initial)
 			}
+			var windows timing
+			if timed {
+				windows = serviceWindows(p, in)
+			}
 			prog("solve", base)
 			var err error
 			sol, err = solve(ctx, &p.Fleet, o)
 			if err != nil {
 				return civic.Plan{}, fmt.Errorf("plan: solving %s: %w", p.Stream, err)
 			}
-			if leftOut(p, sol) && p.RelaxForecastDues() {
+			if leftOut(p, sol) && (liftWindows(p, windows) || p.RelaxForecastDues()) {
+				p.RelaxForecastDues()
 				// Bins due early by their forecasts cost the fleet a
 				// must-go bin: served late beats not served.
 				o.Initial = &sol
@@ -207,6 +218,109 @@ func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins 
 	slices.SortFunc(pl.Unplanned, func(a, b civic.BinDecision) int { return strings.Compare(a.BinID, b.BinID) })
 	prog("assemble", 1)
 	return pl, nil
+}
+
+// serviceWindows times the must-go visits of p whose bins have a
+// forecast (in.Forecasts) and no access window. A bin emptied too early
+// in the day fills up again before the next service day's trucks can
+// reach it (nextChance); emptied too late, it is full before the truck
+// comes (its forecast full time, the Due Build set). So the visit starts
+// no earlier than the time that makes the emptied bin last, at its
+// forecast's average rate, until that next chance, and no later than its
+// full time. A bin that cannot be made to last that long (it fills faster
+// than once a day) is served twice: as soon as it is full (or the trucks
+// can get there), and again late enough to last until the next chance,
+// or as late as the shifts allow. It returns the changes; liftWindows
+// undoes them when the fleet cannot keep them all.
+func serviceWindows(p *Problem, in PlanInput) timing {
+	var tm timing
+	if len(in.Forecasts) == 0 || len(p.Fleet.Vehicles) == 0 {
+		return tm
+	}
+	first, last := math.Inf(1), math.Inf(-1)
+	for _, v := range p.Fleet.Vehicles {
+		first, last = min(first, v.ShiftStart), max(last, v.ShiftEnd)
+	}
+	lead := DueLead.Seconds()
+	midnight := in.Day.at(0, 0)
+	d := decider{day: in.Day, set: &in.Settings, start: in.Day.at(0, float64(in.Day.startMin())*60)}
+	secs := func(t time.Time) float64 { return t.Sub(midnight).Seconds() }
+	n := len(p.Visits)
+	for i := range n {
+		v, ref := &p.Fleet.Visits[i], p.Visits[i]
+		fc, ok := in.Forecasts[ref.Bin.ID]
+		if v.Optional || v.Vehicle > 0 || ref.Bin.AccessWindow != "" || ref.Decision.Decision != civic.MustGo ||
+			!ok || !(fc.RatePerHour > 0) {
+			continue
+		}
+		pol := in.Settings.Policy(ref.Bin.ZoneID, ref.Bin.Stream)
+		thr := pol.MustGoFill
+		if !(thr > 0) {
+			thr = ref.Bin.Threshold()
+		}
+		next := secs(d.nextChance(&ref.Bin, d.nextService(pol)))
+		lasts := next - thr/fc.RatePerHour*3600 // emptied from then on, it lasts
+		full := math.Inf(1)
+		switch {
+		case v.Due > 0:
+			full = v.Due
+		case ref.Decision.FullAt != nil:
+			full = secs(*ref.Decision.FullAt)
+		}
+		latest := last - v.Service - lead // late enough for a truck to get there
+		if soon := max(full, first+lead); lasts > soon+lead && latest > soon+lead {
+			// Twice: as soon as it is full, and again later.
+			tm.windows = append(tm.windows, i)
+			v.Due = soon
+			second := *v
+			second.Ready, second.Due = min(lasts, latest), 0
+			second.Demand = math.Min(v.Demand, thr*ref.Bin.CapacityL)
+			p.Fleet.Visits = append(p.Fleet.Visits, second)
+			ref.Decision.Reason += "; fills faster than once a day: a second visit"
+			p.Visits = append(p.Visits, ref)
+			tm.seconds = append(tm.seconds, len(p.Fleet.Visits)-1)
+			continue
+		}
+		ready, due := v.Ready, v.Due
+		if lasts <= full {
+			ready = max(ready, lasts)
+		} else {
+			ready, due = max(ready, full), lasts
+		}
+		// Windows the shifts cannot honour are no windows.
+		if ready <= first+lead || ready >= latest {
+			ready = v.Ready
+		}
+		if due >= last-v.Service || due <= first+lead {
+			due = v.Due
+		}
+		if due > 0 && ready > due {
+			continue
+		}
+		if ready != v.Ready || due != v.Due {
+			v.Ready, v.Due = ready, due
+			tm.windows = append(tm.windows, i)
+		}
+	}
+	return tm
+}
+
+// timing is what serviceWindows changed: the visits it gave windows and
+// the second visits it added.
+type timing struct{ windows, seconds []int }
+
+// liftWindows drops the windows serviceWindows set on p (and Build's
+// forecast dues with them) and makes its second visits optional, worth
+// nothing; it reports whether there was anything to lift.
+func liftWindows(p *Problem, tm timing) bool {
+	for _, i := range tm.windows {
+		p.Fleet.Visits[i].Ready, p.Fleet.Visits[i].Due = 0, 0
+	}
+	for _, i := range tm.seconds {
+		p.Fleet.Visits[i].Ready, p.Fleet.Visits[i].Due = 0, 0
+		p.Fleet.Visits[i].Optional, p.Fleet.Visits[i].Prize = true, 0
+	}
+	return len(tm.windows)+len(tm.seconds) > 0
 }
 
 // leftOut reports whether sol leaves out a mandatory visit of p.
@@ -343,7 +457,7 @@ func Reoptimise(ctx context.Context, pl civic.Plan, edits []Edit, in PlanInput, 
 		// finds it a better place.
 		initial[r.TruckID] = append(initial[r.TruckID], e.BinID)
 	}
-	out, err := run(ctx, in, decisions, pins, initial, solve)
+	out, err := run(ctx, in, decisions, pins, initial, solve, false)
 	if err != nil {
 		return civic.Plan{}, err
 	}

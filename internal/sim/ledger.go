@@ -108,3 +108,15 @@ func (s *Sensors) Silent() int {
 	defer s.mu.Unlock()
 	return s.stats.dead
 }
+
+// FullHours appends to dst, in the city's bin order, the hours each bin
+// has spent full so far (Ledger.FullHours without the rest of the ledger):
+// cheap enough to call every simulated hour when explaining overflow.
+func (s *Sensors) FullHours(dst []float64) []float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := range s.bins {
+		dst = append(dst, float64(s.bins[i].fullSecs)/secondsPerHour)
+	}
+	return dst
+}

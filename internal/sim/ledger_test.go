@@ -23,7 +23,11 @@ func TestLedgerBalances(t *testing.T) {
 		}
 	}
 	var full float64
-	for _, l := range s.Ledgers() {
+	hours := s.FullHours(nil)
+	for i, l := range s.Ledgers() {
+		if hours[i] != l.FullHours {
+			t.Errorf("%s: FullHours says %g h, the ledger %g h", l.BinID, hours[i], l.FullHours)
+		}
 		if b := l.Balance(); math.Abs(b) > 1e-9*(l.Initial+l.Generated) {
 			t.Errorf("%s: off by %g: %+v", l.BinID, b, l)
 		}

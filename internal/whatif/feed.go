@@ -86,16 +86,22 @@ func (f *feed) train() {
 	f.since = 0
 }
 
-// forecasts are the model's forecasts of every bin it has readings of,
-// from now.
-func (f *feed) forecasts(now time.Time) map[string]civic.Forecast {
+// forecasts are the model's forecasts of every bin with a fill reading,
+// from now, as civic's forecast service makes them: from the fill the model
+// estimates from the readings it holds, or, for a bin it holds none of
+// (its sensor went silent before the training window), from the bin's
+// latest state (latest[i], nil fill: none).
+func (f *feed) forecasts(now time.Time, latest []civic.BinState) map[string]civic.Forecast {
 	out := make(map[string]civic.Forecast, len(f.bins))
 	if f.model == nil {
 		return out
 	}
 	horizon := 14 * 24 * time.Hour // forecast.Options' default
-	for _, b := range f.bins {
+	for i, b := range f.bins {
 		p, err := f.model.PredictLatest(b.ID, now)
+		if err != nil && latest[i].Fill != nil {
+			p, err = f.model.Predict(b.ID, now, *latest[i].Fill)
+		}
 		if err != nil {
 			continue
 		}

@@ -137,6 +137,8 @@ type PolicyResult struct {
 	// GeneratedByBin is the waste thrown at each bin over the run, in the
 	// city's bin order: the same for every policy (tests compare it).
 	GeneratedByBin []float64 `json:"-"`
+	// Explain is set when Options.Explain asked for it.
+	Explain *Explanation `json:"explain,omitempty"`
 }
 
 func (r *PolicyResult) finish(c Costs) {

@@ -46,6 +46,8 @@ type runner struct {
 	prev   []sim.Ledger
 	planNs time.Duration
 
+	ex *explainer // Options.Explain
+
 	// big is held, by the policies running at once, for a day of more
 	// than bigDay bins (see planDay).
 	big *sync.Mutex
@@ -163,6 +165,10 @@ func (r *runner) run(ctx context.Context, tick func()) (*PolicyResult, error) {
 	if r.fc != nil {
 		r.fc.train()
 	}
+	if r.o.Explain {
+		r.ex = newExplainer(r)
+		r.ex.hour(r, r.now)
+	}
 	r.prev = r.s.Ledgers()
 	for _, l := range r.prev {
 		r.res.Waste.InBinStart += l.InBin
@@ -198,6 +204,9 @@ func (r *runner) run(ctx context.Context, tick func()) (*PolicyResult, error) {
 	if r.readings {
 		r.res.SilentSensors = r.s.Silent()
 	}
+	if r.ex != nil {
+		r.res.Explain = &r.ex.ex
+	}
 	return r.res, nil
 }
 
@@ -225,6 +234,9 @@ func (r *runner) advance(to time.Time) error {
 		if r.readings {
 			r.read(rs)
 		}
+		if r.ex != nil {
+			r.ex.hour(r, next)
+		}
 		r.now = next
 	}
 	return nil
@@ -242,6 +254,9 @@ func (r *runner) visit(e event, fill float64) {
 	r.res.Weeks[r.week].add(f)
 	r.res.Zones[r.binZone[e.bin]].add(f)
 	r.last[r.city.Bins[e.bin].ID] = e.at
+	if r.ex != nil {
+		r.ex.visit(e.bin, fill)
+	}
 }
 
 // read takes in the sensors' readings as ingest does: the fill on the
@@ -338,8 +353,14 @@ func (r *runner) decide(ctx context.Context, date, planAt time.Time) error {
 		if err != nil {
 			return err
 		}
+		if r.ex != nil {
+			r.ex.plan(r, pl.Decisions, nil, "")
+		}
 		r.book(pl, 0)
 		return nil
+	}
+	if r.ex != nil {
+		r.ex.plan(r, nil, must, "scheduled")
 	}
 	if len(must) == 0 {
 		return nil
@@ -386,7 +407,7 @@ func (r *runner) input(date time.Time, trucks []civic.Truck) plan.PlanInput {
 				in.States = append(in.States, st)
 			}
 		}
-		in.Forecasts = r.fc.forecasts(planAt)
+		in.Forecasts = r.fc.forecasts(planAt, r.latest)
 	}
 	return in
 }
@@ -543,6 +564,9 @@ func (r *runner) book(pl civic.Plan, lag time.Duration) {
 				}
 				bins = append(bins, bi)
 				r.events = append(r.events, event{at: s.ETA.Add(lag), bin: bi})
+				if r.ex != nil {
+					r.ex.routed(bi, s.ETA.Add(lag))
+				}
 			}
 		}
 		r.res.Total.add(f)

@@ -98,6 +98,9 @@ type Options struct {
 	Progress func(done, total int)
 	// Parallel is how many policies run at once; 0 means GOMAXPROCS.
 	Parallel int
+	// Explain fills each policy's Explain: where its overflow and its
+	// visits came from. It costs a pass over the bins every simulated hour.
+	Explain bool
 }
 
 func (o Options) withDefaults() (Options, error) {

@@ -20,7 +20,8 @@ import (
 // generated runs every policy on a small generated city once for the
 // tests that only read the result.
 var generated = sync.OnceValues(func() (*Result, error) {
-	return Run(context.Background(), Options{Bins: 60, Days: 10, Seed: 3, PlanTime: 20 * time.Millisecond, WarmupDays: 14})
+	return Run(context.Background(), Options{Bins: 60, Days: 10, Seed: 3, PlanTime: 20 * time.Millisecond, WarmupDays: 14,
+		Explain: true})
 })
 
 func runGenerated(t *testing.T) *Result {
@@ -89,6 +90,37 @@ func TestIdenticalDrawsDirect(t *testing.T) {
 // TestConservation: for every policy, waste in the bins at the start plus
 // what was thrown is what was collected, what is left and what overflowed;
 // and so for every bin of the sensor model.
+// TestExplain: the explanation puts every overflow bin-hour and every
+// visit down to exactly one cause, the planner's to its decisions.
+func TestExplain(t *testing.T) {
+	r := runGenerated(t)
+	for _, p := range r.Policies {
+		x := p.Explain
+		if x == nil {
+			t.Fatalf("%s: no explanation", p.Policy)
+		}
+		hours, visits, low := 0.0, 0, 0
+		for cause, h := range x.OverflowBinHours {
+			hours += h
+			if f := x.FastOverflowBinHours[cause]; f > h+1e-9 {
+				t.Errorf("%s: %s: %.1f h at fast bins of %.1f", p.Policy, cause, f, h)
+			}
+		}
+		for why, n := range x.Visits {
+			visits += n
+			low += x.LowVisits[why]
+			planned := strings.HasPrefix(why, "must: ") || strings.HasPrefix(why, "may-go")
+			if planned != (p.Policy == PolicyPlanner) || !planned && why != "scheduled" {
+				t.Errorf("%s: %d visits for %q", p.Policy, n, why)
+			}
+		}
+		if math.Abs(hours-p.Total.OverflowBinHours) > 1e-6*max(hours, 1) || visits != p.Total.Visits || low != p.Total.LowVisits {
+			t.Errorf("%s: explained %.3f overflow h, %d visits (%d low); the run %.3f, %d (%d)", p.Policy,
+				hours, visits, low, p.Total.OverflowBinHours, p.Total.Visits, p.Total.LowVisits)
+		}
+	}
+}
+
 func TestConservation(t *testing.T) {
 	r := runGenerated(t)
 	for _, p := range r.Policies {
