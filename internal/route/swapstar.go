@@ -106,7 +106,9 @@ func (ls *localSearch) bestInsertWithout(u, v *lsNode) (float64, *lsNode) {
 	// In v's place (with time windows, relative to v's route without v,
 	// whose time-warp change v.delRemoval already counts).
 	c := ls.d(v.prev, u) + ls.d(u, v.next) - ls.d(v.prev, v.next)
-	if in := ls.in; in.timed {
+	// The insertion adds no less time excess than v's route without v
+	// has, so the merge is needed only when the distance alone may win.
+	if in := ls.in; in.timed && (at == nil || c < cost) {
 		c += ls.w.time * (in.excessInsert(&v.prev.fw, u.c, &v.next.bw) - v.exWithout)
 	}
 	if at == nil || c < cost {
