@@ -21,6 +21,7 @@ const (
 	decomposeSize  = 160 // target customers per sub-problem
 	decomposeIters = 150 // genetic iterations per sub-problem
 	decomposeEvery = 60  // main iterations between decomposition rounds
+	longRoutes     = 20  // mean customers per route from which routes count as long
 )
 
 // decompose runs one round on the population's best solution and adds the
@@ -48,6 +49,18 @@ func (g *search) decompose(ctx context.Context, deadline time.Time) bool {
 	// Start the groups at a random route so boundaries move between rounds.
 	off := g.rng.IntN(len(routes))
 	routes = append(routes[off:], routes[:off]...)
+	// Long routes under time windows (long horizons) sweep wide angles, so
+	// routes close in angle may serve the same area at different times and
+	// have nothing to exchange: every other round groups them by their
+	// links in the granular neighbourhood instead, whose proximity counts
+	// waiting and lateness. Short routes stay in narrow sectors, where the
+	// polar grouping already keeps neighbours together.
+	if in.hasTW && in.nc >= longRoutes*len(routes) {
+		g.rounds++
+		if g.rounds%2 == 0 {
+			routes = g.linkOrder(routes)
+		}
+	}
 	var out [][]int32
 	for start := 0; start < len(routes); {
 		end, size := start, 0
@@ -166,4 +179,64 @@ func (g *search) solveGroup(ctx context.Context, deadline time.Time, group [][]i
 		res = append(res, gr)
 	}
 	return res
+}
+
+// linkOrder reorders routes so that the consecutive runs decompose cuts
+// (decomposeSize customers) are routes strongly linked in the granular
+// neighbourhood: each run starts from a route and grows by the route with
+// the most neighbour pairs with the run so far; the next run starts from the
+// route most linked with the previous one. routes[0] starts the first run.
+func (g *search) linkOrder(routes [][]int32) [][]int32 {
+	in := g.in
+	k := len(routes)
+	owner := make([]int32, in.n)
+	for i, r := range routes {
+		for _, c := range r {
+			owner[c] = int32(i)
+		}
+	}
+	links := make([]int32, k*k)
+	for i, r := range routes {
+		for _, c := range r {
+			for _, v := range in.neighbors[c] {
+				if j := int(owner[v]); j != i {
+					links[i*k+j]++
+				}
+			}
+		}
+	}
+	out := make([][]int32, 0, k)
+	used := make([]bool, k)
+	score := make([]int32, k) // links with the current run
+	prev := make([]int32, k)  // links with the previous run
+	cur, size := 0, 0
+	for len(out) < k {
+		used[cur] = true
+		out = append(out, routes[cur])
+		size += len(routes[cur])
+		row := links[cur*k : (cur+1)*k]
+		for j := range score {
+			score[j] += row[j]
+		}
+		if size >= decomposeSize {
+			size = 0
+			copy(prev, score)
+			clear(score)
+		}
+		from := score
+		if size == 0 {
+			from = prev
+		}
+		next, best := -1, int32(-1)
+		for j := 0; j < k; j++ {
+			if !used[j] && from[j] > best {
+				next, best = j, from[j]
+			}
+		}
+		if next < 0 {
+			break
+		}
+		cur = next
+	}
+	return out
 }

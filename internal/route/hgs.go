@@ -168,6 +168,7 @@ type search struct {
 	initSize int
 	seed     *individual
 	subIters int // genetic iterations per decomposition sub-problem
+	rounds   int // decomposition rounds with time windows
 	iter     int
 }
 

@@ -425,9 +425,9 @@ func relink(r *lsRoute, list []*lsNode) {
 
 // interPenalty completes the evaluation of a move between two routes whose
 // distance change is dd: it adds the new penalties, minus the old ones, and
-// reports whether the move can still improve. segU and segV build the new
-// routes' time segments, needed only for timed problems.
-func (ls *localSearch) interDelta(dd float64, loadU, loadV int, distU, distV, svcU, svcV float64, segU, segV func() tseg) (float64, bool) {
+// reports whether the move can still improve. exU and exV compute the new
+// routes' time excess, needed only for timed problems.
+func (ls *localSearch) interDelta(dd float64, loadU, loadV int, distU, distV, svcU, svcV float64, exU, exV func() float64) (float64, bool) {
 	ru, rv := ls.ru, ls.rv
 	delta := dd - ru.penalty - rv.penalty
 	if delta > -eps {
@@ -439,11 +439,11 @@ func (ls *localSearch) interDelta(dd float64, loadU, loadV int, distU, distV, sv
 	}
 	in := ls.in
 	if in.timed {
-		delta += ls.w.time * in.timeExcess(segU())
+		delta += ls.w.time * exU()
 		if delta > -eps {
 			return 0, false
 		}
-		delta += ls.w.time * in.timeExcess(segV())
+		delta += ls.w.time * exV()
 	} else if in.hasDur {
 		delta += ls.w.time * (in.simpleTimeExcess(distU, svcU) + in.simpleTimeExcess(distV, svcV))
 	}
@@ -495,7 +495,7 @@ func (ls *localSearch) intraTimeExcess(r *lsRoute, s []int32) float64 {
 	for _, c := range s[a:b] {
 		seg = in.merge(seg, in.nodeSeg(c))
 	}
-	return in.timeExcess(in.merge(seg, r.seq[b+1].bw))
+	return in.excess2(&seg, &r.seq[b+1].bw)
 }
 
 func (ls *localSearch) seqTimeExcess(s []int32) float64 {
@@ -574,8 +574,8 @@ func (ls *localSearch) move1() bool {
 		ru, rv := ls.ru, ls.rv
 		dem, svc := in.demand[u.c], in.service[u.c]
 		if _, ok := ls.interDelta(dU+dV, ru.load-dem, rv.load+dem, ru.dist+dU, rv.dist+dV, ru.svc-svc, rv.svc+svc,
-			func() tseg { return in.merge(pu.fw, x.bw) },
-			func() tseg { return in.merge(in.merge(v.fw, in.nodeSeg(u.c)), y.bw) }); !ok {
+			func() float64 { return in.excess2(&pu.fw, &x.bw) },
+			func() float64 { return in.excessInsert(&v.fw, u.c, &y.bw) }); !ok {
 			return false
 		}
 	} else if !ls.intraDelta(dU+dV, func() []int32 { return ls.seqMove(ls.ru, u, nil, v, u) }) {
@@ -601,8 +601,8 @@ func (ls *localSearch) move2() bool {
 		ru, rv := ls.ru, ls.rv
 		dem, svc := in.demand[u.c]+in.demand[x.c], in.service[u.c]+in.service[x.c]
 		if _, ok := ls.interDelta(dU+dV, ru.load-dem, rv.load+dem, ru.dist+dU-ls.d(u, x), rv.dist+dV+ls.d(u, x), ru.svc-svc, rv.svc+svc,
-			func() tseg { return in.merge(pu.fw, xx.bw) },
-			func() tseg { return in.merge(in.merge(in.merge(v.fw, in.nodeSeg(u.c)), in.nodeSeg(x.c)), y.bw) }); !ok {
+			func() float64 { return in.excess2(&pu.fw, &xx.bw) },
+			func() float64 { m := in.merge(v.fw, in.nodeSeg(u.c)); return in.excessInsert(&m, x.c, &y.bw) }); !ok {
 			return false
 		}
 	} else if !ls.intraDelta(dU+dV, func() []int32 { return ls.seqMove(ls.ru, u, x, v, u, x) }) {
@@ -629,8 +629,8 @@ func (ls *localSearch) move3() bool {
 		ru, rv := ls.ru, ls.rv
 		dem, svc := in.demand[u.c]+in.demand[x.c], in.service[u.c]+in.service[x.c]
 		if _, ok := ls.interDelta(dU+dV, ru.load-dem, rv.load+dem, ru.dist+dU, rv.dist+dV, ru.svc-svc, rv.svc+svc,
-			func() tseg { return in.merge(pu.fw, xx.bw) },
-			func() tseg { return in.merge(in.merge(in.merge(v.fw, in.nodeSeg(x.c)), in.nodeSeg(u.c)), y.bw) }); !ok {
+			func() float64 { return in.excess2(&pu.fw, &xx.bw) },
+			func() float64 { m := in.merge(v.fw, in.nodeSeg(x.c)); return in.excessInsert(&m, u.c, &y.bw) }); !ok {
 			return false
 		}
 	} else if !ls.intraDelta(dU+dV, func() []int32 { return ls.seqMove(ls.ru, u, x, v, x, u) }) {
@@ -657,8 +657,8 @@ func (ls *localSearch) move4() bool {
 		dl := in.demand[v.c] - in.demand[u.c]
 		ds := in.service[v.c] - in.service[u.c]
 		if _, ok := ls.interDelta(dU+dV, ru.load+dl, rv.load-dl, ru.dist+dU, rv.dist+dV, ru.svc+ds, rv.svc-ds,
-			func() tseg { return in.merge(in.merge(pu.fw, in.nodeSeg(v.c)), x.bw) },
-			func() tseg { return in.merge(in.merge(pv.fw, in.nodeSeg(u.c)), y.bw) }); !ok {
+			func() float64 { return in.excessInsert(&pu.fw, v.c, &x.bw) },
+			func() float64 { return in.excessInsert(&pv.fw, u.c, &y.bw) }); !ok {
 			return false
 		}
 	} else if !ls.intraDelta(dU+dV, func() []int32 { return ls.seqSwap(ls.ru, u, u, v, v) }) {
@@ -686,8 +686,8 @@ func (ls *localSearch) move5() bool {
 		ds := in.service[v.c] - in.service[u.c] - in.service[x.c]
 		dux := ls.d(u, x)
 		if _, ok := ls.interDelta(dU+dV, ru.load+dl, rv.load-dl, ru.dist+dU-dux, rv.dist+dV+dux, ru.svc+ds, rv.svc-ds,
-			func() tseg { return in.merge(in.merge(pu.fw, in.nodeSeg(v.c)), xx.bw) },
-			func() tseg { return in.merge(in.merge(in.merge(pv.fw, in.nodeSeg(u.c)), in.nodeSeg(x.c)), y.bw) }); !ok {
+			func() float64 { return in.excessInsert(&pu.fw, v.c, &xx.bw) },
+			func() float64 { m := in.merge(pv.fw, in.nodeSeg(u.c)); return in.excessInsert(&m, x.c, &y.bw) }); !ok {
 			return false
 		}
 	} else if !ls.intraDelta(dU+dV, func() []int32 { return ls.seqSwap(ls.ru, u, x, v, v) }) {
@@ -716,8 +716,8 @@ func (ls *localSearch) move6() bool {
 		ds := in.service[v.c] + in.service[y.c] - in.service[u.c] - in.service[x.c]
 		dux, dvy := ls.d(u, x), ls.d(v, y)
 		if _, ok := ls.interDelta(dU+dV, ru.load+dl, rv.load-dl, ru.dist+dU-dux+dvy, rv.dist+dV+dux-dvy, ru.svc+ds, rv.svc-ds,
-			func() tseg { return in.merge(in.merge(in.merge(pu.fw, in.nodeSeg(v.c)), in.nodeSeg(y.c)), xx.bw) },
-			func() tseg { return in.merge(in.merge(in.merge(pv.fw, in.nodeSeg(u.c)), in.nodeSeg(x.c)), yy.bw) }); !ok {
+			func() float64 { m := in.merge(pu.fw, in.nodeSeg(v.c)); return in.excessInsert(&m, y.c, &xx.bw) },
+			func() float64 { m := in.merge(pv.fw, in.nodeSeg(u.c)); return in.excessInsert(&m, x.c, &yy.bw) }); !ok {
 			return false
 		}
 	} else if !ls.intraDelta(dU+dV, func() []int32 { return ls.seqSwap(ls.ru, u, x, v, y) }) {
@@ -783,17 +783,21 @@ func (ls *localSearch) move8() bool {
 	dd := newA + newB - ru.dist - rv.dist
 	if _, ok := ls.interDelta(dd, u.cumLoad+v.cumLoad, ru.load-u.cumLoad+rv.load-v.cumLoad,
 		newA, newB, u.cumSvc+v.cumSvc, ru.svc-u.cumSvc+rv.svc-v.cumSvc,
-		func() tseg { // depot..u, v..first customer, depot
+		func() float64 { // depot..u, v..first customer, depot
+			end := in.nodeSeg(0)
 			if v.depot {
-				return in.merge(u.fw, in.nodeSeg(0))
+				return in.excess2(&u.fw, &end)
 			}
-			return in.merge(in.merge(u.fw, v.rpre), in.nodeSeg(0))
+			m := in.merge(u.fw, v.rpre)
+			return in.excess2(&m, &end)
 		},
-		func() tseg { // depot, last customer..x, y..depot
+		func() float64 { // depot, last customer..x, y..depot
 			if x.depot {
-				return in.merge(in.nodeSeg(0), y.bw)
+				start := in.nodeSeg(0)
+				return in.excess2(&start, &y.bw)
 			}
-			return in.merge(in.merge(in.nodeSeg(0), x.rsuf), y.bw)
+			m := in.merge(in.nodeSeg(0), x.rsuf)
+			return in.excess2(&m, &y.bw)
 		}); !ok {
 		return false
 	}
@@ -827,8 +831,8 @@ func (ls *localSearch) move9() bool {
 	dd := newA + newB - ru.dist - rv.dist
 	if _, ok := ls.interDelta(dd, u.cumLoad+rv.load-v.cumLoad, v.cumLoad+ru.load-u.cumLoad,
 		newA, newB, u.cumSvc+rv.svc-v.cumSvc, v.cumSvc+ru.svc-u.cumSvc,
-		func() tseg { return in.merge(u.fw, y.bw) },
-		func() tseg { return in.merge(v.fw, x.bw) }); !ok {
+		func() float64 { return in.excess2(&u.fw, &y.bw) },
+		func() float64 { return in.excess2(&v.fw, &x.bw) }); !ok {
 		return false
 	}
 	a, b := ls.bufA[:0], ls.bufB[:0]

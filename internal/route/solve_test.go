@@ -254,3 +254,107 @@ func TestDecompose(t *testing.T) {
 	}
 	t.Logf("%v -> %v", before, g.pop.best.dist)
 }
+
+// TestLinkOrder: linkOrder is a permutation of the routes that starts with
+// the first and, on a problem made of separate clusters, never puts a route
+// of another cluster inside a run while a route linked to the run is left.
+func TestLinkOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 7))
+	// Four clusters of 60 customers far apart: granular neighbours stay
+	// within a cluster, routes of 10 customers never mix clusters.
+	const clusters, per = 4, 60
+	n := clusters*per + 1
+	p := &Problem{Name: "clusters", N: n, Capacity: 100, Demand: make([]int, n), X: make([]float64, n), Y: make([]float64, n)}
+	p.X[0], p.Y[0] = 500, 500
+	cluster := make([]int, n)
+	for i := 1; i < n; i++ {
+		k := (i - 1) / per
+		cluster[i] = k
+		p.X[i] = float64(k%2)*1000 + rng.Float64()*50
+		p.Y[i] = float64(k/2)*1000 + rng.Float64()*50
+		p.Demand[i] = 1
+	}
+	p.Dist = make([]float64, n*n)
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			p.Dist[i*n+j] = math.Hypot(p.X[i]-p.X[j], p.Y[i]-p.Y[j])
+		}
+	}
+	in := newInstance(p)
+	sh := &shared{start: time.Now(), clock: time.Now, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
+	g := newSearch(in, 1, sh, false)
+	var routes [][]int32
+	for i := 1; i < n; i += 10 {
+		var r []int32
+		for c := i; c < i+10; c++ {
+			r = append(r, int32(c))
+		}
+		routes = append(routes, r)
+	}
+	rng.Shuffle(len(routes), func(a, b int) { routes[a], routes[b] = routes[b], routes[a] })
+	first := routes[0][0]
+	out := g.linkOrder(append([][]int32(nil), routes...))
+	if len(out) != len(routes) || out[0][0] != first {
+		t.Fatalf("got %d routes starting with %d, want %d starting with %d", len(out), out[0][0], len(routes), first)
+	}
+	seen := map[int32]bool{}
+	for _, r := range out {
+		if seen[r[0]] {
+			t.Fatalf("route of %d twice", r[0])
+		}
+		seen[r[0]] = true
+	}
+	// Clusters come out whole: the cluster changes exactly clusters-1 times.
+	changes := 0
+	for i := 1; i < len(out); i++ {
+		if cluster[out[i][0]] != cluster[out[i-1][0]] {
+			changes++
+		}
+	}
+	if changes != clusters-1 {
+		t.Fatalf("clusters interleaved: %d changes of cluster along the order", changes)
+	}
+}
+
+// TestDecomposeTW: decomposition rounds on a time-window problem with long
+// routes, polar then linked, keep the best feasible and never worsen it.
+func TestDecomposeTW(t *testing.T) {
+	p := subProblem(loadInstance(t, "vrptw/RC2_10_1", RoundAuto), 401)
+	// Loose windows: the savings routes fill the vehicles and are long.
+	for i := 1; i < p.N; i++ {
+		p.Ready[i], p.Due[i] = 0, p.Due[0]/2
+	}
+	in := newInstance(p)
+	sh := &shared{start: time.Now(), clock: time.Now, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
+	g := newSearch(in, 1, sh, false)
+	g.subIters = 20
+	c := g.child
+	g.cons.savingsTour(c.tour, 0, g.rng.Float64)
+	c.routes = g.sp.split(c.tour, penalties{load: 1e6, time: 1e6}, c.routes)
+	c.evaluate(in, g.pop.w)
+	g.pop.add(c)
+	if g.pop.best == nil {
+		t.Fatal("no feasible initial solution")
+	}
+	start := g.pop.best.dist
+	for round := 1; round <= 2; round++ {
+		before := g.pop.best.dist
+		if k := len(g.pop.best.routes); in.nc < longRoutes*k {
+			t.Fatalf("round %d: %d routes are not long", round, k)
+		}
+		g.decompose(context.Background(), time.Time{})
+		if g.pop.best.dist > before {
+			t.Fatalf("round %d worsened the best: %v -> %v", round, before, g.pop.best.dist)
+		}
+		if g.rounds != round {
+			t.Fatalf("round %d counted as %d", round, g.rounds)
+		}
+	}
+	if g.pop.best.dist >= start {
+		t.Fatalf("two rounds did not improve the savings solution (%v)", start)
+	}
+	s := &Solution{Routes: sh.best.routesOut(), Cost: sh.best.dist}
+	if err := checkSolution(p, s); err != nil {
+		t.Fatal(err)
+	}
+}

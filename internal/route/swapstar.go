@@ -41,7 +41,7 @@ func (ls *localSearch) preprocess(ra, rb *lsRoute) {
 	for u := ra.depot.next; !u.depot; u = u.next {
 		u.delRemoval = ls.d(u.prev, u.next) - ls.d(u.prev, u) - ls.d(u, u.next)
 		if in.timed {
-			u.exWithout = in.timeExcess(in.merge(u.prev.fw, u.next.bw))
+			u.exWithout = in.excess2(&u.prev.fw, &u.next.bw)
 			u.delRemoval += ls.w.time*u.exWithout - ra.timePen
 		}
 		e := &ls.ins[rb.idx*n+int(u.c)]
@@ -50,13 +50,12 @@ func (ls *localSearch) preprocess(ra, rb *lsRoute) {
 		}
 		e.reset(ls.nMoves)
 		if in.timed {
-			seg := in.nodeSeg(u.c)
 			for t := &rb.depot; ; t = t.next {
 				nx := t.next
 				// An insertion never lessens the time excess, so positions
 				// whose distance alone misses the top three need no merge.
 				if c := ls.d(t, u) + ls.d(u, nx) - ls.d(t, nx); c < e.cost[2] {
-					ex := in.timeExcess(in.merge(in.merge(t.fw, seg), nx.bw))
+					ex := in.excessInsert(&t.fw, u.c, &nx.bw)
 					e.add(c+ls.w.time*ex-rb.timePen, t)
 				}
 				if nx.depot {
@@ -107,8 +106,10 @@ func (ls *localSearch) bestInsertWithout(u, v *lsNode) (float64, *lsNode) {
 	// In v's place (with time windows, relative to v's route without v,
 	// whose time-warp change v.delRemoval already counts).
 	c := ls.d(v.prev, u) + ls.d(u, v.next) - ls.d(v.prev, v.next)
-	if in := ls.in; in.timed {
-		c += ls.w.time * (in.timeExcess(in.merge(in.merge(v.prev.fw, in.nodeSeg(u.c)), v.next.bw)) - v.exWithout)
+	// The insertion adds no less time excess than v's route without v
+	// has, so the merge is needed only when the distance alone may win.
+	if in := ls.in; in.timed && (at == nil || c < cost) {
+		c += ls.w.time * (in.excessInsert(&v.prev.fw, u.c, &v.next.bw) - v.exWithout)
 	}
 	if at == nil || c < cost {
 		at, cost = v.prev, c
