@@ -39,7 +39,7 @@ civic bench mqtt [--devices 1000] [--messages 50] [--per-message 1] [--inflight 
 civic bench open311 [--stored 100000] [--concurrency 8] [--duration 10s] [--seed N] [--cpuprofile FILE]
     GET /open311/v2/requests.json on loopback through the real server over stored
     requests, against GET /healthz with the same clients in the same run
-civic bench plan [--bins 10000] [--due 2000] [--may-go N] [--trucks 30] [--time 55s] [--reference 10m] [--seed N]
+civic bench plan [--bins 10000] [--due 2000] [--may-go N] [--trucks 30] [--time 55s] [--reference 10m] [--seed N] [--cpu] [--cpuprofile FILE]
     plans a generated city's day with the real planner, travel matrix included,
     and prints the wall time; --reference solves it again for that long and prints the gap
 civic bench route [--dir DIR] [--time 30s] [--threads N] [--only REGEXP] [--seed N] [--cpu]
@@ -249,6 +249,8 @@ func runBenchPlan(ctx context.Context, e *env, args []string) error {
 	limit := fs.Duration("time", 55*time.Second, "the solver's budget for the day")
 	ref := fs.Duration("reference", 0, "also solve for this long and print the gap")
 	seed := fs.Uint64("seed", 1, "random seed")
+	cpu := fs.Bool("cpu", false, "count --time and --reference in CPU time per thread (fair on a busy machine)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the plan (not the reference) to this file")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageErrorf("%v", err)
@@ -270,7 +272,7 @@ func runBenchPlan(ctx context.Context, e *env, args []string) error {
 	}
 	return bench.Plan(ctx, bench.PlanOptions{
 		Bins: *bins, Due: *due, MayGo: *mayGo, Trucks: *trucks, Time: *limit, Reference: *ref, Seed: *seed,
-		Out: e.stdout, Progress: e.stderr,
+		CPU: *cpu, CPUProfile: *cpuProfile, Out: e.stdout, Progress: e.stderr,
 	})
 }
 

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"time"
 
@@ -28,8 +30,16 @@ type PlanOptions struct {
 	// and reports the gap of the first plan to it.
 	Reference time.Duration
 	Seed      uint64
-	Out       io.Writer // the result lines
-	Progress  io.Writer // progress bars; nil means none
+	// CPU counts the solver's budgets in CPU time of this process per
+	// thread (process CPU time divided by GOMAXPROCS), which a quiet
+	// machine turns into the same wall clock: fair comparisons on a busy
+	// one. The reported times stay wall clock.
+	CPU bool
+	// CPUProfile, if set, is where a CPU profile of the first plan (not
+	// the reference) is written.
+	CPUProfile string
+	Out        io.Writer // the result lines
+	Progress   io.Writer // progress bars; nil means none
 }
 
 // PlanDay is a generated service day, ready for plan.Plan.
@@ -91,6 +101,9 @@ func GeneratePlanDay(o PlanOptions) (PlanDay, error) {
 		Settings:      settings,
 		TimeLimit:     o.Time,
 		Options:       route.FleetOptions{Seed: int64(o.Seed), Threads: runtime.GOMAXPROCS(0)},
+	}
+	if o.CPU {
+		in.Options.Clock = perThreadCPUClock(runtime.GOMAXPROCS(0))
 	}
 	return PlanDay{Input: in, Due: o.Due, MayGo: o.MayGo}, nil
 }
@@ -154,18 +167,37 @@ func Plan(ctx context.Context, o PlanOptions) error {
 	}
 	fmt.Fprintf(o.Out, "city: %d bins, %d due, %d may go, %d trucks, %d depots, %d facilities; solver budget %v\n",
 		o.Bins, day.Due, day.MayGo, len(day.Input.Trucks), len(day.Input.Depots), len(day.Input.Facilities), o.Time)
+	if o.CPU {
+		fmt.Fprintln(o.Out, "note: solver budgets count CPU time of this process per thread; times are wall clock")
+	}
+	stopProfile := func() {}
+	if o.CPUProfile != "" {
+		f, err := os.Create(o.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		stopProfile = pprof.StopCPUProfile
+	}
 	start := time.Now()
+	cpu0 := route.ProcessCPUClock()
 	pl, err := runPlan(ctx, day.Input, o.Progress, "plan")
+	wall := time.Since(start)
+	cpu := route.ProcessCPUClock().Sub(cpu0)
+	stopProfile()
 	if err != nil {
 		return err
 	}
-	wall := time.Since(start)
 	if err := checkPlan(pl, day); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.Out, "plan: must %d, may %d, planned %d bins, %d disposal trips, %d must-go left out; cost %.0f (objective %.0f + prizes offered %.0f); solver %.1f s\n",
 		pl.Stats.MustGo, pl.Stats.MayGo, pl.Stats.Planned, pl.Stats.Disposals, pl.Stats.Unassigned,
 		pl.Stats.Objective+pl.Stats.Prizes, pl.Stats.Objective, pl.Stats.Prizes, pl.Stats.SolveS)
+	fmt.Fprintf(o.Out, "plan: %.1f s wall, %.1f s CPU\n", wall.Seconds(), cpu.Seconds())
 	line := fmt.Sprintf("plan: %d bins due, %d routes, %.0f km, %.1f s", pl.Stats.MustGo, len(pl.Routes), pl.Stats.DistanceM/1000, wall.Seconds())
 	if o.Reference > 0 {
 		ref := day.Input
@@ -184,6 +216,14 @@ func Plan(ctx context.Context, o PlanOptions) error {
 	}
 	fmt.Fprintln(o.Out, line)
 	return nil
+}
+
+// perThreadCPUClock is route.ProcessCPUClock divided by threads: on an
+// idle machine with as many cores it runs as fast as the wall clock.
+func perThreadCPUClock(threads int) func() time.Time {
+	return func() time.Time {
+		return time.Unix(0, route.ProcessCPUClock().UnixNano()/int64(max(threads, 1)))
+	}
 }
 
 func runPlan(ctx context.Context, in plan.PlanInput, w io.Writer, what string) (civic.Plan, error) {

@@ -379,6 +379,15 @@ type scheduler struct {
 	uT, uWait, uDist []float64
 	uBrk             []bool
 	uFac             []int32
+	// With rec set, eval also records where the break was taken: at
+	// boundary brkB (-1: not taken), after leaving the visit before it
+	// or the unload there; lastChk is the latest clock at which the break
+	// was not yet due (-Inf if none), and wsuf[i] the waiting at the stops
+	// after dep[i], all of them: a delay reaching them is absorbed up to
+	// that much before the arrival at End.
+	brkB    int32
+	lastChk float64
+	wsuf    []float64
 }
 
 // schedCache is what eval recorded for a route, for evalFrom: the prefix
@@ -582,6 +591,8 @@ func (s *scheduler) evalFrom(k int, l *legs, base *schedCache, from int, out *Fl
 		s.end, s.wait = s.m.veh[k].ss, 0
 		if s.rec {
 			s.dep, s.slack = append(s.dep[:0], s.end), append(s.slack[:0], s.m.veh[k].se-s.end)
+			s.wsuf = append(s.wsuf[:0], 0)
+			s.brkB, s.lastChk = -1, math.Inf(-1)
 		}
 		return 0, true
 	}
@@ -602,15 +613,21 @@ func (s *scheduler) evalFrom(k int, l *legs, base *schedCache, from int, out *Fl
 		stops = out.Stops[:0]
 	}
 	rec := s.rec
+	bnd := int32(0) // the boundary the truck is at
 	if rec {
 		s.dep, s.slack, s.stW, s.stL, s.after = s.dep[:0], s.slack[:0], s.stW[:0], s.stL[:0], s.after[:0]
 		s.dep, s.after = append(s.dep, t), append(s.after, 0)
+		s.brkB, s.lastChk = -1, math.Inf(-1)
 	}
 	takeBreak := func() {
+		if !brk && rec && t < v.breakAt {
+			s.lastChk = t
+		}
 		if !brk && t >= v.breakAt {
 			brk = true
 			if rec {
 				s.stW, s.stL = append(s.stW, 0), append(s.stL, math.Inf(1))
+				s.brkB = bnd
 			}
 			if out != nil {
 				stops = append(stops, FleetStop{Kind: StopBreak, Index: -1, Arrive: t, Start: t, Depart: t + v.brk, LoadBefore: load, LoadAfter: load})
@@ -657,6 +674,7 @@ func (s *scheduler) evalFrom(k int, l *legs, base *schedCache, from int, out *Fl
 		if rec {
 			s.dep, s.after = append(s.dep, t), append(s.after, int32(len(s.stW)))
 		}
+		bnd = int32(j + 1)
 		takeBreak()
 		if !s.unl[j+1] {
 			continue
@@ -718,13 +736,17 @@ func (s *scheduler) evalFrom(k int, l *legs, base *schedCache, from int, out *Fl
 		// Backwards: a delay reaching a stop is absorbed by its waiting,
 		// and what is left must fit its window and everything after.
 		s.stW, s.stL = append(s.stW, 0), append(s.stL, v.se-t)
-		room := math.Inf(1)
+		room, w := math.Inf(1), 0.0
 		for j := len(s.stW) - 1; j >= 0; j-- {
 			room = s.stW[j] + min(s.stL[j], room)
 			s.stL[j] = room
+			w += s.stW[j]
+			s.stW[j] = w
 		}
+		s.wsuf = s.wsuf[:0]
 		for _, a := range s.after {
 			s.slack = append(s.slack, s.stL[a])
+			s.wsuf = append(s.wsuf, s.stW[a])
 		}
 	}
 	return m.dc*dist + m.tc*(t-v.ss), true

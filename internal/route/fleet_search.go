@@ -32,8 +32,19 @@ const (
 type froute struct {
 	legs
 	cost, end, wait float64
-	dep, slack      []float64 // as recorded by the scheduler
-	sc              schedCache
+	// dep, slack, wsuf, brkB and lastChk are as the scheduler records
+	// them.
+	dep, slack, wsuf []float64
+	brkB             int32
+	lastChk          float64
+	// lastDem: the last visit carries a load, so the last unload is
+	// right after it. through[i] (0 < i < len(seq)) is the cheapest
+	// unload plan that unloads at boundary i, less that unload's detour;
+	// set when lastDem and the route carries a load.
+	lastDem   bool
+	through   []float64
+	throughOK bool // through is up to date (set on demand by quickInsert)
+	sc        schedCache
 	// room[i] is how much more the trip an insertion at position i joins
 	// can take under the current unloads, split[i] what an extra unload
 	// would cost if it cannot: insertion estimates count it.
@@ -45,26 +56,75 @@ func (r *froute) copyFrom(o *froute) {
 	r.cost, r.end, r.wait = o.cost, o.end, o.wait
 	r.dep = append(r.dep[:0], o.dep...)
 	r.slack = append(r.slack[:0], o.slack...)
+	r.wsuf = append(r.wsuf[:0], o.wsuf...)
+	r.throughOK = o.throughOK
+	if o.throughOK {
+		r.through = append(r.through[:0], o.through...)
+	}
+	r.brkB, r.lastChk, r.lastDem = o.brkB, o.lastChk, o.lastDem
 	r.sc.copyFrom(&o.sc)
 	r.room = append(r.room[:0], o.room...)
 	r.split = append(r.split[:0], o.split...)
 }
 
-// setCost times r again, recording its timing profile; the route must be
-// feasible.
-func (r *froute) setCost(k int, sch *scheduler) {
+// setCost times r again, recording its timing profile, and reports
+// whether it is feasible (it should be: only feasible routes are kept).
+func (r *froute) setCost(k int, sch *scheduler) bool {
 	sch.rec = true
-	r.cost, _ = sch.eval(k, &r.legs, nil)
+	cost, ok := sch.eval(k, &r.legs, nil)
 	sch.rec = false
+	if !ok {
+		return false
+	}
+	r.cost = cost
 	r.end, r.wait = sch.end, sch.wait
 	r.dep = append(r.dep[:0], sch.dep...)
 	r.slack = append(r.slack[:0], sch.slack...)
+	r.wsuf = append(r.wsuf[:0], sch.wsuf...)
+	r.brkB, r.lastChk = sch.brkB, sch.lastChk
+	r.lastDem = len(r.seq) > 0 && sch.m.vis[r.seq[len(r.seq)-1]].dem > 0
 	if len(r.seq) > 0 {
 		sch.record(len(r.seq), &r.sc)
 	} else {
 		r.sc.valid = false
 	}
 	r.setTrips(sch.m.veh[k].cap)
+	r.throughOK = false
+	return true
+}
+
+// setThrough fills r.through from the forward shortest path r.sc.g (g[j]:
+// the cheapest unloads up to one at boundary j, that one included) and a
+// backward one, h[j]: the cheapest unloads after one at boundary j, the
+// least det[b] + h[b] over the boundaries b a trip from j reaches (a
+// sliding-window minimum again), with h[n] 0.
+func (r *froute) setThrough(capacity float64, dq []int32) {
+	n := len(r.seq)
+	pre, g := r.sc.pre, r.sc.g
+	h := slices.Grow(r.through[:0], n+1)[:n+1]
+	h[n] = 0
+	dq = slices.Grow(dq[:0], n+1)[:n+1]
+	head, tail := 0, 0
+	hi := n
+	for j := n - 1; j >= 0; j-- {
+		b := j + 1
+		for tail > head && r.det[dq[tail-1]]+h[dq[tail-1]] >= r.det[b]+h[b] {
+			tail--
+		}
+		dq[tail] = int32(b)
+		tail++
+		for pre[hi]-pre[j] > capacity+1e-9 {
+			hi--
+		}
+		for int(dq[head]) > hi {
+			head++
+		}
+		h[j] = r.det[dq[head]] + h[dq[head]]
+	}
+	for j := 1; j < n; j++ {
+		h[j] += g[j] - r.det[j]
+	}
+	r.through = h
 }
 
 // setTrips fills r.room and r.split from the unloads r.sc records.
@@ -178,6 +238,8 @@ type fleetSearch struct {
 	drop        []bool
 	temp        float64
 	building    bool
+	// noQuick makes bestInsertion time every position in full.
+	noQuick bool
 }
 
 func newFleetSearch(m *fleetModel, seed int64) *fleetSearch {
@@ -433,6 +495,7 @@ func SolveFleet(ctx context.Context, p *FleetProblem, o FleetOptions) (FleetSolu
 			if slices.Contains(done, true) {
 				break
 			}
+			lead.polish(&lead.best)
 			for _, x := range searches {
 				if x != lead {
 					x.adopt(&lead.best)
@@ -443,6 +506,7 @@ func SolveFleet(ctx context.Context, p *FleetProblem, o FleetOptions) (FleetSolu
 			iter += it
 		}
 	}
+	lead.polish(&lead.best)
 	elapsed := clock().Sub(start)
 	report(elapsed)
 	sol := lead.output(&lead.best)
@@ -692,9 +756,9 @@ func (s *fleetSearch) removeString(r, at int32, l int, list []int32) []int32 {
 	}
 	s.drop = drop
 	s.m.filter(int(r), &rt.legs, drop, &s.scratch)
-	rt.legs.copyFrom(&s.scratch)
-	cost, ok := s.sch.evalFrom(int(r), &rt.legs, &rt.sc, first, nil)
-	if !ok {
+	rt.legs, s.scratch = s.scratch, rt.legs
+	old := rt.cost
+	if !rt.setCost(int(r), s.sch) {
 		// Rare (a break or an unload moved): empty the route.
 		for _, c := range rt.seq {
 			list = append(list, c)
@@ -703,10 +767,9 @@ func (s *fleetSearch) removeString(r, at int32, l int, list []int32) []int32 {
 		}
 		rt.seq = rt.seq[:0]
 		s.m.build(int(r), &rt.legs)
-		cost, _ = s.sch.eval(int(r), &rt.legs, nil)
+		rt.setCost(int(r), s.sch)
 	}
-	x.obj += cost - rt.cost
-	rt.setCost(int(r), s.sch)
+	x.obj += rt.cost - old
 	s.reindex(r)
 	return list
 }
@@ -750,22 +813,38 @@ func (s *fleetSearch) recreate(list []int32) {
 			cd, ok = s.bestInsertion(c, true)
 		}
 		if ok && (!s.m.vis[c].optional || cd.exact < s.m.vis[c].prize) {
-			s.insert(c, cd)
-			continue
+			if s.insert(c, cd) {
+				continue
+			}
+			// The quick timing missed a change in the unloads or the
+			// break (a tie): time every position in full.
+			s.noQuick = true
+			cd, ok = s.bestInsertion(c, !s.m.vis[c].optional)
+			s.noQuick = false
+			if ok && (!s.m.vis[c].optional || cd.exact < s.m.vis[c].prize) && s.insert(c, cd) {
+				continue
+			}
 		}
 		x.unassigned = append(x.unassigned, c)
 		x.obj += s.pen[c]
 	}
 }
 
-func (s *fleetSearch) insert(c int32, cd fcand) {
+// insert puts c where cd says and reports whether the route stays
+// feasible; if not, nothing changes.
+func (s *fleetSearch) insert(c int32, cd fcand) bool {
 	rt := &s.cand.routes[cd.r]
 	s.m.withInsert(int(cd.r), &rt.legs, int(cd.i), c, cd.d1, cd.t1, cd.d2, cd.t2, &s.scratch)
-	rt.legs.copyFrom(&s.scratch)
-	s.cand.obj += cd.exact
-	rt.setCost(int(cd.r), s.sch)
+	rt.legs, s.scratch = s.scratch, rt.legs
+	old := rt.cost
+	if !rt.setCost(int(cd.r), s.sch) {
+		rt.legs, s.scratch = s.scratch, rt.legs
+		return false
+	}
+	s.cand.obj += rt.cost - old
 	s.touch(cd.r)
 	s.reindex(cd.r)
+	return true
 }
 
 // bestInsertion returns the cheapest feasible position for c. Positions
@@ -832,18 +911,91 @@ func (s *fleetSearch) bestInsertion(c int32, wide bool) (fcand, bool) {
 		}
 		cd.d1, cd.t1 = m.arc(int(cd.r), prev, c)
 		cd.d2, cd.t2 = m.arc(int(cd.r), c, next)
-		m.withInsert(int(cd.r), &rt.legs, int(cd.i), c, cd.d1, cd.t1, cd.d2, cd.t2, &s.scratch)
-		cost, ok := s.sch.evalFrom(int(cd.r), &s.scratch, &rt.sc, int(cd.i), nil)
+		delta, ok, known := 0.0, false, false
+		if !s.noQuick {
+			delta, ok, known = s.quickInsert(c, cd)
+		}
+		if !known {
+			m.withInsert(int(cd.r), &rt.legs, int(cd.i), c, cd.d1, cd.t1, cd.d2, cd.t2, &s.scratch)
+			var cost float64
+			cost, ok = s.sch.evalFrom(int(cd.r), &s.scratch, &rt.sc, int(cd.i), nil)
+			delta = cost - rt.cost
+		}
 		if !ok {
 			continue
 		}
 		found++
-		if delta := cost - rt.cost; delta < best.exact {
+		if delta < best.exact {
 			best = *cd
 			best.exact = delta
 		}
 	}
 	return best, found > 0
+}
+
+// quickInsert times inserting c at the position cd names (its legs set)
+// in constant time, from the route's recorded profile, when the insertion
+// provably leaves the route's unloads and its break where they are: it
+// returns the change in the route's cost and whether the route stays
+// feasible, and known false when it cannot tell (then time the route).
+//
+// The unloads stay: c fits in the trip it joins, and each plan that
+// unloads next to c costs more than one of the route without c that
+// unloads there instead (their detours are dearer than the one c splits),
+// which costs at least the route's. The break stays: it was taken before
+// c, or c and every stop up to the break still leave before it is due.
+// Then every later stop is reached δ later, less the waiting on the way:
+// feasible when δ is within the slack, and the route ends max(0, δ -
+// waiting) later.
+func (s *fleetSearch) quickInsert(c int32, cd *fcand) (delta float64, ok, known bool) {
+	m := s.m
+	k, i := int(cd.r), int(cd.i)
+	rt := &s.cand.routes[cd.r]
+	vc := &m.vis[c]
+	veh := &m.veh[k]
+	n := len(rt.seq)
+	if i >= n || !rt.sc.valid || !rt.lastDem || vc.dem <= 0 || vc.dem > rt.room[i] || rt.sc.unl[i] {
+		return 0, false, false
+	}
+	if !rt.throughOK {
+		rt.setThrough(veh.cap, s.sch.dq)
+		rt.throughOK = true
+	}
+	// The cheapest plan (g[n]) must stay strictly cheaper than any that
+	// unloads next to c.
+	best := rt.sc.g[n] + 1e-7*(1+math.Abs(rt.sc.g[n]))
+	dn2, _ := m.detour(k, c, rt.seq[i], m.dc*cd.d2+m.tc*cd.t2)
+	if i == 0 {
+		if !(rt.sc.g[n]+dn2 > best) {
+			return 0, false, false
+		}
+	} else {
+		dn1, _ := m.detour(k, rt.seq[i-1], c, m.dc*cd.d1+m.tc*cd.t1)
+		if !(rt.through[i]+min(dn1, dn2, dn1+dn2) > best) {
+			return 0, false, false
+		}
+	}
+	dep := rt.dep[i]
+	if rt.brkB == cd.i {
+		dep += veh.brk
+	}
+	start := max(dep+cd.t1, vc.ready)
+	if start > vc.due+1e-9 {
+		return 0, false, true
+	}
+	leave := start + vc.svc
+	late := leave + cd.t2 - (dep + rt.at[i])
+	if late < 0 {
+		// Earlier: the break might come later.
+		return 0, false, false
+	}
+	if veh.brk > 0 && (rt.brkB < 0 || rt.brkB > cd.i) && (leave >= veh.breakAt || rt.lastChk+late >= veh.breakAt) {
+		return 0, false, false
+	}
+	if late > rt.slack[i]+1e-9 {
+		return 0, false, true
+	}
+	return m.dc*(cd.d1+cd.d2-rt.ad[i]) + m.tc*max(0, late-rt.wsuf[i]), true, true
 }
 
 // roomFor reports whether route r's shift could fit visit c's service if
@@ -1001,4 +1153,67 @@ func (s *fleetSearch) output(x *fsol) FleetSolution {
 	slices.Sort(sol.Unvisited)
 	sol.Objective = m.dc*sol.Distance + m.tc*sol.Duration - sol.Prize
 	return sol
+}
+
+// polish shortens x's routes by reversing stretches of them (2-opt),
+// which removing and reinserting visits one by one cannot do: for each
+// route, as long as some reversal's change in the legs promises a gain,
+// the route is timed with it and kept if it stays feasible and costs
+// less. It keeps x.obj up to date.
+func (s *fleetSearch) polish(x *fsol) {
+	m := s.m
+	l := &s.scratch
+	for k := range x.routes {
+		rt := &x.routes[k]
+		// Timing is what costs: at most a few times per visit.
+		timed, limit := 0, 4*len(rt.seq)+16
+	route:
+		for improved := true; improved; {
+			improved = false
+			n := len(rt.seq)
+			for a := 0; a < n-1 && !improved; a++ {
+				prev := int32(-1)
+				if a > 0 {
+					prev = rt.seq[a-1]
+				}
+				// fwd and rev: the legs inside seq[a..b], forwards and
+				// reversed (they differ on asymmetric matrices).
+				fwd, rev := 0.0, 0.0
+				for b := a + 1; b < n; b++ {
+					d, t := m.arc(k, rt.seq[b-1], rt.seq[b])
+					fwd += m.dc*d + m.tc*t
+					d, t = m.arc(k, rt.seq[b], rt.seq[b-1])
+					rev += m.dc*d + m.tc*t
+					next := int32(-1)
+					if b+1 < n {
+						next = rt.seq[b+1]
+					}
+					d1, t1 := m.arc(k, prev, rt.seq[b])
+					d2, t2 := m.arc(k, rt.seq[a], next)
+					gain := m.dc*(rt.ad[a]+rt.ad[b+1]-d1-d2) + m.tc*(rt.at[a]+rt.at[b+1]-t1-t2) + fwd - rev
+					if gain <= 1e-6*(1+rt.cost) {
+						continue
+					}
+					l.seq = append(l.seq[:0], rt.seq...)
+					slices.Reverse(l.seq[a : b+1])
+					m.build(k, l)
+					timed++
+					cost, ok := s.sch.eval(k, l, nil)
+					if !ok || cost >= rt.cost-1e-9*(1+rt.cost) {
+						if timed >= limit {
+							break route
+						}
+						continue
+					}
+					old := rt.cost
+					rt.legs, s.scratch = s.scratch, rt.legs
+					l = &s.scratch
+					rt.setCost(k, s.sch)
+					x.obj += rt.cost - old
+					improved = timed < limit
+					break
+				}
+			}
+		}
+	}
 }

@@ -464,3 +464,123 @@ func TestFleetCostArcLayouts(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetQuickInsert checks the constant-time insertion timing against
+// timing the route whole: wherever quickInsert answers, it agrees on
+// feasibility and cost, on routes with breaks, several trips, windows and
+// costs of both distance and time.
+func TestFleetQuickInsert(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	known, feasible, total := 0, 0, 0
+	for trial := range 300 {
+		p := GenerateFleet(int64(trial), FleetGen{Mandatory: 80, Optional: 20, Vehicles: 2})
+		if trial%3 == 0 {
+			p.TimeCost = 0 // as the planner sets it
+		}
+		m := newFleetModel(p)
+		s := newFleetSearch(m, int64(trial))
+		s.cand.routes = make([]froute, len(p.Vehicles))
+		k := rng.IntN(2)
+		r := &s.cand.routes[k]
+		in := make([]bool, len(p.Visits))
+		for _, v := range rng.Perm(len(p.Visits))[:10+rng.IntN(60)] {
+			if m.vis[v].veh < 0 || int(m.vis[v].veh) == k {
+				r.seq = append(r.seq, int32(v))
+				in[v] = true
+			}
+		}
+		m.build(k, &r.legs)
+		if _, ok := s.sch.eval(k, &r.legs, nil); !ok {
+			continue
+		}
+		r.setCost(k, s.sch)
+		var l legs
+		for range 40 {
+			c := int32(rng.IntN(len(p.Visits)))
+			if in[c] || (m.vis[c].veh >= 0 && int(m.vis[c].veh) != k) {
+				continue
+			}
+			cd := fcand{r: int32(k), i: int32(rng.IntN(len(r.seq) + 1))}
+			prev, next := int32(-1), int32(-1)
+			if cd.i > 0 {
+				prev = r.seq[cd.i-1]
+			}
+			if int(cd.i) < len(r.seq) {
+				next = r.seq[cd.i]
+			}
+			cd.d1, cd.t1 = m.arc(k, prev, c)
+			cd.d2, cd.t2 = m.arc(k, c, next)
+			total++
+			delta, ok, isKnown := s.quickInsert(c, &cd)
+			if !isKnown {
+				continue
+			}
+			known++
+			l.seq = slices.Insert(slices.Clone(r.seq), int(cd.i), c)
+			m.build(k, &l)
+			want, wantOK := s.sch.eval(k, &l, nil)
+			if ok != wantOK || (ok && math.Abs(want-r.cost-delta) > 1e-6*max(1, math.Abs(want))) {
+				t.Fatalf("trial %d, visit %d at %d of %d: quick %v %v, timed %v %v", trial, c, cd.i, len(r.seq), delta, ok, want-r.cost, wantOK)
+			}
+			if ok {
+				feasible++
+			}
+		}
+	}
+	t.Logf("%d insertions, %d answered quickly, %d of them feasible", total, known, feasible)
+	if known < total/3 || feasible < known/4 {
+		t.Errorf("only %d of %d insertions answered quickly, %d feasible", known, total, feasible)
+	}
+}
+
+// TestFleetPolish: a route that doubles back is straightened by a
+// reversal, and polishing solved plans keeps them feasible and never
+// makes them dearer.
+func TestFleetPolish(t *testing.T) {
+	p := lineProblem([]float64{0, 1000, 2000, 3000, 4000, 5000, 6000})
+	p.Facilities = []Facility{{Node: 0, Close: 86400}}
+	p.Vehicles = []Vehicle{{Capacity: 1000, ShiftEnd: 86400}}
+	for n := 1; n <= 6; n++ {
+		p.Visits = append(p.Visits, Visit{Node: n, Demand: 10})
+	}
+	m := newFleetModel(p)
+	s := newFleetSearch(m, 1)
+	x := &fsol{routes: make([]froute, 1)}
+	x.routes[0].seq = []int32{0, 1, 4, 3, 2, 5}
+	m.build(0, &x.routes[0].legs)
+	if !x.routes[0].setCost(0, s.sch) {
+		t.Fatal("the doubling-back route is infeasible")
+	}
+	x.obj = x.routes[0].cost
+	s.polish(x)
+	if want := []int32{0, 1, 2, 3, 4, 5}; !slices.Equal(x.routes[0].seq, want) || x.obj != 12000 {
+		t.Errorf("polished to %v, cost %v; want %v, 12000", x.routes[0].seq, x.obj, want)
+	}
+
+	for seed := range int64(4) {
+		p := smallFleet(seed)
+		sol, err := SolveFleet(context.Background(), p, FleetOptions{MaxIterations: 50, Seed: seed})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := newFleetModel(p)
+		s := newFleetSearch(m, seed)
+		s.initial(&sol)
+		before := s.best.obj
+		s.polish(&s.best)
+		sum := 0.0
+		for _, r := range s.best.routes {
+			sum += r.cost
+		}
+		for _, u := range s.best.unassigned {
+			sum += s.pen[u]
+		}
+		if s.best.obj > before+1e-9 || math.Abs(sum-s.best.obj) > 1e-6*(1+sum) {
+			t.Errorf("seed %d: objective %v before polishing, %v after, routes and forfeits add to %v", seed, before, s.best.obj, sum)
+		}
+		out := s.output(&s.best)
+		if err := checkFleet(p, &out); err != nil {
+			t.Errorf("seed %d: polished plan: %v", seed, err)
+		}
+	}
+}
