@@ -24,6 +24,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -223,9 +224,18 @@ func (s *Store) openSQLite(path string, readConns int) error {
 	rdb.SetMaxIdleConns(readConns)
 	s.rdb, s.wdb = rdb, wdb
 	s.sqliteWr = &sqliteWriter{}
-	s.startCheckpointer()
+	s.startCheckpointer(path + "-wal")
 	return nil
 }
+
+// walTruncateBytes is the size of the write-ahead log past which the
+// background checkpointer truncates it (see startCheckpointer).
+var walTruncateBytes int64 = 64 << 20
+
+// walTruncateWait is how long a truncating checkpoint waits for the
+// readers still reading the log; new writers wait meanwhile, so it is
+// short: when readers take longer, the next tick tries again.
+const walTruncateWait = 200 * time.Millisecond
 
 // startCheckpointer moves WAL checkpoints off the write path. SQLite's
 // automatic checkpoint runs inside the commit that crosses the threshold,
@@ -233,7 +243,16 @@ func (s *Store) openSQLite(path string, readConns int) error {
 // it; a background PASSIVE checkpoint on a read connection does the same
 // work on another core without blocking the writer. The writer keeps a
 // large automatic threshold (see sqliteWriterPragmas) as a backstop.
-func (s *Store) startCheckpointer() {
+//
+// A checkpoint copies the log into the database, but the log is only
+// rewritten from its start when a write begins while no reader is reading
+// it; under a steady read load some reader always is, and the log grew
+// without end (2 GB in 5 minutes of `civic bench load`, over a database
+// of 10 MB), and with it the shared-memory index SQLite maps. So once the
+// log passes walTruncateBytes the checkpointer runs a TRUNCATE checkpoint,
+// which waits up to walTruncateWait for the readers to finish and empties
+// the log.
+func (s *Store) startCheckpointer(walPath string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	s.stopCheckpoint = func() {
@@ -256,8 +275,36 @@ func (s *Store) startCheckpointer() {
 			if _, err := s.rdb.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil && ctx.Err() == nil {
 				s.log.Warn("store: background checkpoint", "err", err)
 			}
+			if fi, err := os.Stat(walPath); err == nil && fi.Size() > walTruncateBytes {
+				if err := s.truncateWAL(ctx); err != nil && ctx.Err() == nil {
+					s.log.Warn("store: truncating the write-ahead log", "err", err)
+				}
+			}
 		}
 	}()
+}
+
+// truncateWAL runs a TRUNCATE checkpoint on a read connection whose busy
+// timeout is walTruncateWait for the while. A log still in use by then is
+// left for the next attempt, which is not an error.
+func (s *Store) truncateWAL(ctx context.Context) error {
+	c, err := s.rdb.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if _, err := c.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", walTruncateWait.Milliseconds())); err != nil {
+		return err
+	}
+	var busy, logged, copied int
+	err = c.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logged, &copied)
+	// Back to the pool's busy timeout (sqlitePragmas) whatever happened;
+	// a connection that cannot be reset is dropped from the pool.
+	if _, rerr := c.ExecContext(context.Background(), "PRAGMA busy_timeout = 10000"); rerr != nil {
+		_ = c.Raw(func(any) error { return driver.ErrBadConn })
+		return errors.Join(err, rerr)
+	}
+	return err
 }
 
 // Engine returns EngineSQLite or EnginePostgres.
