@@ -98,7 +98,7 @@ type memSample struct {
 	at  time.Duration // since the load began
 	rss float64       // MiB resident
 	goStats
-	db float64 // MiB: the database file and its WAL
+	db, wal float64 // MiB: the database file and its WAL
 }
 
 // other is the resident memory the Go runtime does not account for, in
@@ -259,11 +259,11 @@ sampling:
 				cancel(fmt.Errorf("reading the server's heap from /metrics: %w", err))
 				break sampling
 			}
-			s := memSample{at: el, rss: m, goStats: g, db: dbSize(dbPath)}
+			s := memSample{at: el, rss: m, goStats: g, db: fileMiB(dbPath), wal: fileMiB(dbPath + "-wal")}
 			mem = append(mem, s)
 			if el.Truncate(time.Second)%every.Truncate(time.Second) == 0 {
-				fmt.Fprintf(o.Progress, "%6s: %8d requests, %7.0f req/s, server RSS %.1f MiB (peak %.1f), Go heap in use %.1f MiB (GC goal %.1f), outside Go %.1f MiB, %d goroutines, database %.0f MiB\n",
-					el.Round(time.Second), total.Load(), float64(total.Load())/el.Seconds(), m, peakRSS(mem), g.heap, g.goal, s.other(), g.goroutines, s.db)
+				fmt.Fprintf(o.Progress, "%6s: %8d requests, %7.0f req/s, server RSS %.1f MiB (peak %.1f), Go heap in use %.1f MiB (GC goal %.1f), outside Go %.1f MiB, %d goroutines, database %.0f MiB + WAL %.0f MiB\n",
+					el.Round(time.Second), total.Load(), float64(total.Load())/el.Seconds(), m, peakRSS(mem), g.heap, g.goal, s.other(), g.goroutines, s.db, s.wal)
 			}
 			if r.pprof != "" && el >= nextProfile {
 				if err := r.saveHeapProfile(loadCtx, el); err != nil && loadCtx.Err() == nil {
@@ -599,15 +599,13 @@ func freeLoopbackAddr() (string, error) {
 	return ln.Addr().String(), nil
 }
 
-// dbSize is the size of the SQLite database at path and its WAL, in MiB.
-func dbSize(path string) float64 {
-	var n int64
-	for _, p := range []string{path, path + "-wal"} {
-		if fi, err := os.Stat(p); err == nil {
-			n += fi.Size()
-		}
+// fileMiB is the size of the file at path in MiB, 0 if there is none.
+func fileMiB(path string) float64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
 	}
-	return float64(n) / (1 << 20)
+	return float64(fi.Size()) / (1 << 20)
 }
 
 func peakRSS(mem []memSample) float64 {
@@ -631,12 +629,12 @@ const steadyMiBPerMin = 1.0
 // runtime holds, and what it does not (SQLite's page caches, which fill
 // up to their configured size as the database grows), and the database.
 func writeMemory(out io.Writer, mem []memSample) {
-	fmt.Fprintf(out, "%-8s %8s %9s %8s %8s %8s %11s %8s\n", "at", "RSS MiB", "heap MiB", "GC goal", "Go MiB", "other", "goroutines", "db MiB")
+	fmt.Fprintf(out, "%-8s %8s %9s %8s %8s %8s %11s %8s %8s\n", "at", "RSS MiB", "heap MiB", "GC goal", "Go MiB", "other", "goroutines", "db MiB", "WAL MiB")
 	next := time.Minute
 	for i, m := range mem {
 		if i == 0 || m.at >= next || i == len(mem)-1 {
-			fmt.Fprintf(out, "%-8s %8.1f %9.1f %8.1f %8.1f %8.1f %11d %8.1f\n", m.at.Round(time.Second),
-				m.rss, m.heap, m.goal, m.resident, m.other(), m.goroutines, m.db)
+			fmt.Fprintf(out, "%-8s %8.1f %9.1f %8.1f %8.1f %8.1f %11d %8.1f %8.1f\n", m.at.Round(time.Second),
+				m.rss, m.heap, m.goal, m.resident, m.other(), m.goroutines, m.db, m.wal)
 			for next <= m.at {
 				next += time.Minute
 			}
@@ -648,7 +646,7 @@ func writeMemory(out io.Writer, mem []memSample) {
 	detail := fmt.Sprintf("over the last %s: RSS %+.1f MiB/min; Go heap GC goal %+.1f, Go runtime %+.1f, outside Go %+.1f MiB/min; goroutines %d → %d; database %+.1f MiB/min",
 		(half[len(half)-1].at - half[0].at).Round(time.Second), rss,
 		rate(func(m memSample) float64 { return m.goal }), rate(func(m memSample) float64 { return m.resident }),
-		rate(memSample.other), half[0].goroutines, half[len(half)-1].goroutines, rate(func(m memSample) float64 { return m.db }))
+		rate(memSample.other), half[0].goroutines, half[len(half)-1].goroutines, rate(func(m memSample) float64 { return m.db + m.wal }))
 	switch {
 	case len(half) < 30:
 		fmt.Fprintf(out, "memory: too short a run to tell (%s)\n", detail)
