@@ -235,7 +235,17 @@ var walTruncateBytes int64 = 64 << 20
 // walTruncateWait is how long a truncating checkpoint waits for the
 // readers still reading the log; new writers wait meanwhile, so it is
 // short: when readers take longer, the next tick tries again.
-const walTruncateWait = 200 * time.Millisecond
+const walTruncateWait = 250 * time.Millisecond
+
+// walTruncateBackoff is how long the checkpointer leaves the log alone
+// after readers kept a truncation from completing, doubled after each
+// further failure up to walTruncateMaxBackoff: a long read (an export, a
+// backup, a forecast training) would otherwise hold up the writer for
+// walTruncateWait at every tick while it lasts.
+const (
+	walTruncateBackoff    = time.Second
+	walTruncateMaxBackoff = 32 * time.Second
+)
 
 // startCheckpointer moves WAL checkpoints off the write path. SQLite's
 // automatic checkpoint runs inside the commit that crosses the threshold,
@@ -249,9 +259,10 @@ const walTruncateWait = 200 * time.Millisecond
 // it; under a steady read load some reader always is, and the log grew
 // without end (2 GB in 5 minutes of `civic bench load`, over a database
 // of 10 MB), and with it the shared-memory index SQLite maps. So once the
-// log passes walTruncateBytes the checkpointer runs a TRUNCATE checkpoint,
-// which waits up to walTruncateWait for the readers to finish and empties
-// the log.
+// log passes walTruncateBytes the checkpointer runs a TRUNCATE checkpoint
+// (see truncateWAL), which waits up to walTruncateWait for the readers to
+// finish and empties
+// the log; when they take longer, it tries again later, backing off.
 func (s *Store) startCheckpointer(walPath string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -263,6 +274,8 @@ func (s *Store) startCheckpointer(walPath string) {
 		defer close(done)
 		t := time.NewTicker(250 * time.Millisecond)
 		defer t.Stop()
+		var notBefore time.Time // of the next truncation
+		backoff := walTruncateBackoff
 		for {
 			select {
 			case <-ctx.Done():
@@ -275,36 +288,46 @@ func (s *Store) startCheckpointer(walPath string) {
 			if _, err := s.rdb.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil && ctx.Err() == nil {
 				s.log.Warn("store: background checkpoint", "err", err)
 			}
-			if fi, err := os.Stat(walPath); err == nil && fi.Size() > walTruncateBytes {
-				if err := s.truncateWAL(ctx); err != nil && ctx.Err() == nil {
+			if fi, err := os.Stat(walPath); err == nil && fi.Size() > walTruncateBytes && !time.Now().Before(notBefore) {
+				done, err := s.truncateWAL(ctx)
+				if err != nil && ctx.Err() == nil {
 					s.log.Warn("store: truncating the write-ahead log", "err", err)
+				}
+				if done {
+					backoff = walTruncateBackoff
+				} else {
+					notBefore = time.Now().Add(backoff)
+					backoff = min(2*backoff, walTruncateMaxBackoff)
 				}
 			}
 		}
 	}()
 }
 
-// truncateWAL runs a TRUNCATE checkpoint on a read connection whose busy
-// timeout is walTruncateWait for the while. A log still in use by then is
-// left for the next attempt, which is not an error.
-func (s *Store) truncateWAL(ctx context.Context) error {
-	c, err := s.rdb.Conn(ctx)
+// truncateWAL runs a TRUNCATE checkpoint on the write connection, whose
+// busy timeout is walTruncateWait for the while, and reports whether it
+// emptied the log. On the write connection it waits its turn with the
+// writes rather than racing them for the write lock (a busy writer would
+// win every time), and then waits only for readers. A log still in use by
+// then is left for a later attempt, which is not an error.
+func (s *Store) truncateWAL(ctx context.Context) (done bool, err error) {
+	c, err := s.wdb.Conn(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer c.Close()
 	if _, err := c.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", walTruncateWait.Milliseconds())); err != nil {
-		return err
+		return false, err
 	}
 	var busy, logged, copied int
 	err = c.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logged, &copied)
-	// Back to the pool's busy timeout (sqlitePragmas) whatever happened;
+	// Back to the connection's busy timeout (sqlitePragmas) whatever happened;
 	// a connection that cannot be reset is dropped from the pool.
 	if _, rerr := c.ExecContext(context.Background(), "PRAGMA busy_timeout = 10000"); rerr != nil {
 		_ = c.Raw(func(any) error { return driver.ErrBadConn })
-		return errors.Join(err, rerr)
+		return false, errors.Join(err, rerr)
 	}
-	return err
+	return err == nil && busy == 0, err
 }
 
 // Engine returns EngineSQLite or EnginePostgres.
