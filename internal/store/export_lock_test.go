@@ -16,14 +16,10 @@ func SetLockCheck(s *Store, d time.Duration) {
 // LockPID returns the PostgreSQL backend holding l.
 func LockPID(l *Lock) uint32 { return l.pid }
 
-// SetWALTruncate sets the log size past which the background checkpointer
-// truncates the write-ahead log, for stores opened from now on; it
-// returns the previous size.
-func SetWALTruncate(n int64) int64 {
-	old := walTruncateBytes
-	walTruncateBytes = n
-	return old
-}
+// SetWALTruncate sets the log size past which the background
+// checkpointers truncate the write-ahead log; it returns the previous
+// size.
+func SetWALTruncate(n int64) int64 { return walTruncateBytes.Swap(n) }
 
 // ReadDB returns the read pool.
 func ReadDB(s *Store) *sql.DB { return s.rdb }

@@ -230,7 +230,11 @@ func (s *Store) openSQLite(path string, readConns int) error {
 
 // walTruncateBytes is the size of the write-ahead log past which the
 // background checkpointer truncates it (see startCheckpointer).
-var walTruncateBytes int64 = 64 << 20
+var walTruncateBytes = func() *atomic.Int64 {
+	var n atomic.Int64
+	n.Store(64 << 20)
+	return &n
+}()
 
 // walTruncateWait is how long a truncating checkpoint waits for the
 // readers still reading the log; new writers wait meanwhile, so it is
@@ -244,7 +248,7 @@ const walTruncateWait = 250 * time.Millisecond
 // walTruncateWait at every tick while it lasts.
 const (
 	walTruncateBackoff    = time.Second
-	walTruncateMaxBackoff = 32 * time.Second
+	walTruncateMaxBackoff = 4 * time.Second
 )
 
 // startCheckpointer moves WAL checkpoints off the write path. SQLite's
@@ -288,7 +292,7 @@ func (s *Store) startCheckpointer(walPath string) {
 			if _, err := s.rdb.ExecContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)"); err != nil && ctx.Err() == nil {
 				s.log.Warn("store: background checkpoint", "err", err)
 			}
-			if fi, err := os.Stat(walPath); err == nil && fi.Size() > walTruncateBytes && !time.Now().Before(notBefore) {
+			if fi, err := os.Stat(walPath); err == nil && fi.Size() > walTruncateBytes.Load() && !time.Now().Before(notBefore) {
 				done, err := s.truncateWAL(ctx)
 				if err != nil && ctx.Err() == nil {
 					s.log.Warn("store: truncating the write-ahead log", "err", err)
