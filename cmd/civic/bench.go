@@ -27,10 +27,10 @@ civic bench ingest --crash [--kills 3] [--duration 10s] [--senders 4] [--batch 5
 civic bench map [--bins 10000] [--requests 5000] [--concurrency 8] [--duration 30s] [--live 1000] [--gzip=true] [--seed N]
     server time of the operations map's data endpoint while readings are published
 civic bench mqtt [--devices 1000] [--duration 10s] [--messages 50] [--per-message 1] [--inflight 1] [--client lean|paho] [--db URL] [--cpuprofile FILE]
-    real MQTT 5 clients publishing QoS 1 to a bare broker (PUBACK on receipt, nothing stored)
-    and to the embedded broker, each for --duration in 4 slices taken in turns (or --messages per
-    device with --duration 0, or with --cpuprofile: the bare broker first); every reading checked
-    in the store; prints the ratio to the bare broker, and the CPU time per message of each
+    real MQTT 5 clients publishing QoS 1 to a bare broker (PUBACK on receipt, nothing stored),
+    then to the embedded broker, each for --duration (or --messages per device with --duration 0);
+    every reading checked in the store; prints the ratio to the bare broker, and the CPU time per
+    message of each
 civic bench load [--duration 5m] [--bins 1000] [--http 2] [--mqtt 200] [--mqtt-every 1s] [--sse 50] [--sse-hold 30s] [--map 2] [--pages 2] [--api 4] [--heap-profiles DIR]
     a mixed load on a child 'civic serve' over loopback: HTTP and MQTT ingest, live-map streams, map
     data, page views and API reads; throughput, errors, 429s and p50/p99 per kind; the server's RSS,
