@@ -29,11 +29,14 @@ civic bench map [--bins 10000] [--requests 5000] [--concurrency 8] [--duration 3
 civic bench mqtt [--devices 1000] [--duration 10s] [--messages 50] [--per-message 1] [--inflight 1] [--client lean|paho] [--db URL] [--cpuprofile FILE]
     real MQTT 5 clients publishing QoS 1 to a bare broker (PUBACK on receipt, nothing stored),
     then to the embedded broker, each for --duration (or --messages per device with --duration 0);
-    every reading checked in the store; prints the ratio to the bare broker
-civic bench load [--duration 5m] [--bins 1000] [--http 2] [--mqtt 200] [--mqtt-every 1s] [--sse 50] [--sse-hold 30s] [--map 2] [--pages 2] [--api 4]
+    every reading checked in the store; prints the ratio to the bare broker, and the CPU time per
+    message of each
+civic bench load [--duration 5m] [--bins 1000] [--http 2] [--mqtt 200] [--mqtt-every 1s] [--sse 50] [--sse-hold 30s] [--map 2] [--pages 2] [--api 4] [--heap-profiles DIR]
     a mixed load on a child 'civic serve' over loopback: HTTP and MQTT ingest, live-map streams, map
-    data, page views and API reads; throughput, errors and p50/p99 per kind, the server's RSS
-    sampled every second; last line "load: N req/s, 5xx K, p99 X ms, peak RSS M MiB"
+    data, page views and API reads; throughput, errors, 429s and p50/p99 per kind; the server's RSS,
+    Go heap and goroutines sampled every second, shown at minute marks, and "memory: steady" or
+    "memory: growing X MiB/min" from their slope over the second half; last line
+    "load: N req/s, 5xx K, p99 X ms, peak RSS M MiB"
 civic bench mqtt [--devices 1000] [--messages 50] [--per-message 1] [--inflight 1] [--client lean|paho] [--db URL] [--cpuprofile FILE]
     real MQTT 5 clients publishing QoS 1 to the embedded broker; every reading checked in the store
 civic bench open311 [--stored 100000] [--concurrency 8] [--duration 10s] [--seed N] [--cpuprofile FILE]
@@ -290,6 +293,7 @@ func runBenchLoad(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&o.Map, "map", 2, "clients fetching the map data")
 	fs.IntVar(&o.Pages, "pages", 2, "clients viewing pages")
 	fs.IntVar(&o.API, "api", 4, "clients reading the API")
+	fs.StringVar(&o.HeapProfiles, "heap-profiles", "", "folder for the server's heap profile at every minute mark and at the end (go tool pprof -base); default none")
 	if err := fs.Parse(args); err != nil {
 		return usageErrorf("%v", err)
 	}

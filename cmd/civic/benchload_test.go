@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -14,8 +16,10 @@ import (
 // every kind of traffic made requests without an error, and the last line
 // reports no server error.
 func TestBenchLoad(t *testing.T) {
+	profiles := t.TempDir()
 	cmd := exec.CommandContext(t.Context(), civicBin, "bench", "load", "--duration", "4s", "--bins", "100",
-		"--http", "1", "--mqtt", "20", "--sse", "4", "--sse-hold", "1s", "--map", "1", "--pages", "1", "--api", "2")
+		"--http", "1", "--mqtt", "20", "--sse", "4", "--sse-hold", "1s", "--map", "1", "--pages", "1", "--api", "2",
+		"--heap-profiles", profiles)
 	cmd.Env = bench.ChildEnv()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -25,6 +29,15 @@ func TestBenchLoad(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
 	if last := lines[len(lines)-1]; !regexp.MustCompile(`^load: [1-9]\d* req/s, 5xx 0, p99 \d+\.\d ms, peak RSS [1-9]\d* MiB$`).MatchString(last) {
 		t.Errorf("last line %q, want \"load: N req/s, 5xx 0, p99 X ms, peak RSS M MiB\"", last)
+	}
+	if !regexp.MustCompile(`(?m)^memory: (steady|growing \d+\.\d MiB/min|too short a run to tell) \(over the last \d+s: RSS `).MatchString(out.String()) {
+		t.Errorf("no memory verdict in:\n%s", out.String())
+	}
+	// The heap profile at the end, through civic serve --pprof-addr.
+	if m, _ := filepath.Glob(filepath.Join(profiles, "heap-*.pb.gz")); len(m) != 1 {
+		t.Errorf("heap profiles %v, want the one taken at the end\nstderr: %s", m, errb.String())
+	} else if b, err := os.ReadFile(m[0]); err != nil || len(b) < 100 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Errorf("%s: %d bytes (%v), want a gzipped profile", m[0], len(b), err)
 	}
 	row := regexp.MustCompile(`^(\S+)\s+(\d+)\s+\S+\s+(\d+)\s+(\d+)\s`)
 	kinds := map[string]bool{}

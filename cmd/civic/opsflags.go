@@ -2,7 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/civic-city/civic/internal/retention"
@@ -14,13 +19,17 @@ type opsConfig struct {
 	RetainReadings time.Duration // 0: keep forever
 	RetainEvents   time.Duration // device events; 0: keep forever
 	JobInterval    time.Duration // alert sweep, nightly plan check, retention
+	PprofAddr      string        // loopback address serving Go's profiles; empty: none
 }
 
 const opsUsage = `  --retain-readings DURATION       remove readings older than this, e.g. 8760h (a year); 0 keeps them
                                    (default 0; env CIVIC_RETAIN_READINGS); on PostgreSQL whole months are dropped
   --retain-device-events DURATION  remove device events older than this (default 0: keep; env CIVIC_RETAIN_DEVICE_EVENTS)
   --job-interval DURATION          how often one node of a cluster sweeps alerts, checks the nightly plan and
-                                   prunes (default 1m; retention runs at most hourly; env CIVIC_JOB_INTERVAL)`
+                                   prunes (default 1m; retention runs at most hourly; env CIVIC_JOB_INTERVAL)
+  --pprof-addr ADDR                serve Go's runtime profiles (/debug/pprof/: heap, goroutine, CPU) on this
+                                   loopback address, e.g. 127.0.0.1:6060, for diagnosing memory and CPU; off by
+                                   default; not on other addresses, and without authentication (env CIVIC_PPROF_ADDR)`
 
 // opsFlags registers the flags of opsConfig.
 func opsFlags(fs *flag.FlagSet, c *opsConfig, getenv func(string) string) {
@@ -33,6 +42,7 @@ func opsFlags(fs *flag.FlagSet, c *opsConfig, getenv func(string) string) {
 	fs.DurationVar(&c.RetainReadings, "retain-readings", dur("CIVIC_RETAIN_READINGS", 0), "remove readings older than this; 0 keeps them (env CIVIC_RETAIN_READINGS)")
 	fs.DurationVar(&c.RetainEvents, "retain-device-events", dur("CIVIC_RETAIN_DEVICE_EVENTS", 0), "remove device events older than this; 0 keeps them (env CIVIC_RETAIN_DEVICE_EVENTS)")
 	fs.DurationVar(&c.JobInterval, "job-interval", dur("CIVIC_JOB_INTERVAL", time.Minute), "how often singleton jobs look for work (env CIVIC_JOB_INTERVAL)")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", getenv("CIVIC_PPROF_ADDR"), "loopback address serving Go's runtime profiles at /debug/pprof/; empty: off (env CIVIC_PPROF_ADDR)")
 }
 
 // checkOps validates opsConfig.
@@ -46,12 +56,22 @@ func (c *opsConfig) check() error {
 	if c.JobInterval < time.Second {
 		return usageErrorf("--job-interval must be at least 1s")
 	}
+	if c.PprofAddr != "" {
+		host, _, err := net.SplitHostPort(c.PprofAddr)
+		if err != nil {
+			return usageErrorf("--pprof-addr: %v", err)
+		}
+		if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			return usageErrorf("--pprof-addr must be a loopback address such as 127.0.0.1:6060: the profiles have no authentication")
+		}
+	}
 	return nil
 }
 
 // nodeOps are the node's operations jobs.
 type nodeOps struct {
 	retention *retention.Job
+	pprof     *http.Server // --pprof-addr
 }
 
 // openRetention builds the node's retention job.
@@ -62,8 +82,43 @@ func (n *node) openRetention() {
 	})
 }
 
-// startOps starts the operations jobs (retention).
-func (n *node) startOps(ctx context.Context) error { return n.retention.Start(ctx) }
+// startOps starts the operations jobs (retention) and the profile
+// listener of --pprof-addr.
+func (n *node) startOps(ctx context.Context) error {
+	if n.c.PprofAddr != "" {
+		ln, err := net.Listen("tcp", n.c.PprofAddr)
+		if err != nil {
+			return fmt.Errorf("profile listener on %s: %w (choose another with --pprof-addr)", n.c.PprofAddr, err)
+		}
+		n.pprof = &http.Server{Handler: pprofMux(), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := n.pprof.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				n.log.Warn("profile listener stopped", "err", err)
+			}
+		}()
+		fmt.Fprintf(n.e.stdout, "civic: profiles on http://%s/debug/pprof/\n", ln.Addr())
+	}
+	return n.retention.Start(ctx)
+}
+
+// pprofMux serves Go's runtime profiles, except the command line, which
+// may hold a database URL with its password.
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	mux.HandleFunc("/debug/pprof/cmdline", func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "not served: the command line may hold secrets", http.StatusNotFound)
+	})
+	return mux
+}
 
 // closeOps stops them.
-func (n *node) closeOps(ctx context.Context) error { return n.retention.Close(ctx) }
+func (n *node) closeOps(ctx context.Context) error {
+	if n.pprof != nil {
+		_ = n.pprof.Close()
+	}
+	return n.retention.Close(ctx)
+}

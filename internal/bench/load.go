@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -41,7 +42,13 @@ type LoadOptions struct {
 	Pages       int // clients viewing dashboard pages
 	API         int // clients reading the JSON API
 
-	Out      io.Writer // the per-kind table and the "load: ..." line
+	// HeapProfiles, if set, is a folder where the server's heap profile
+	// is saved at every minute mark and at the end (heap-MMmSSs.pb.gz,
+	// for `go tool pprof -base`); the server then serves its profiles on
+	// a loopback port (civic serve --pprof-addr).
+	HeapProfiles string
+
+	Out      io.Writer // the per-kind table, the memory marks and verdict, and the "load: ..." line
 	Progress io.Writer // set-up, RSS and throughput at intervals
 }
 
@@ -71,6 +78,7 @@ type loadWorker struct {
 	took             time.Duration // set by a do whose latency is not its whole call (paced, held)
 	lat              []time.Duration
 	errs, serverErrs int
+	limited          int // 429 answers: counted apart, neither served requests nor errors
 	lastErr          string
 }
 
@@ -82,7 +90,21 @@ type loadRun struct {
 	client  *http.Client
 	secrets []string
 	start   time.Time // sensor times of the readings sent: start + n s
+	pprof   string    // http://host:port of the server's profiles, if asked for
 }
+
+// memSample is the server's memory at one second of the run.
+type memSample struct {
+	at  time.Duration // since the load began
+	rss float64       // MiB resident
+	goStats
+	db, wal float64 // MiB: the database file and its WAL
+}
+
+// other is the resident memory the Go runtime does not account for, in
+// MiB: SQLite's page caches (the driver allocates them outside the Go
+// heap), the program's code and mapped files.
+func (m memSample) other() float64 { return m.rss - m.resident }
 
 // Load is `civic bench load`: it runs the civic binary o.Bin as a child
 // `civic serve` on a fresh SQLite database with o.Bins bins and sensors,
@@ -119,7 +141,18 @@ func Load(ctx context.Context, o LoadOptions) error {
 	defer logFile.Close()
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	srv := &crashServer{bin: o.Bin, db: dbPath, log: logFile, up: make(chan struct{}), died: cancel, args: []string{"--plan-at", ""}}
+	args := []string{"--plan-at", ""}
+	pprofAddr := ""
+	if o.HeapProfiles != "" {
+		if err := os.MkdirAll(o.HeapProfiles, 0o755); err != nil {
+			return err
+		}
+		if pprofAddr, err = freeLoopbackAddr(); err != nil {
+			return err
+		}
+		args = append(args, "--pprof-addr", pprofAddr)
+	}
+	srv := &crashServer{bin: o.Bin, db: dbPath, log: logFile, up: make(chan struct{}), died: cancel, args: args}
 	defer srv.kill()
 	if err := srv.start(runCtx); err != nil {
 		return err
@@ -129,6 +162,9 @@ func Load(ctx context.Context, o LoadOptions) error {
 		o: o, base: srv.httpBase, mqtt: srv.mqttAddr, secrets: secrets,
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers + 8}},
 		start:  time.Now().UTC().Add(-7 * 24 * time.Hour).Truncate(time.Second),
+	}
+	if pprofAddr != "" {
+		r.pprof = "http://" + pprofAddr
 	}
 	defer r.client.CloseIdleConnections()
 	fmt.Fprintf(o.Progress, "server up: %s, MQTT %s, pid %d\n", r.base, r.mqtt, pid)
@@ -167,6 +203,17 @@ func Load(ctx context.Context, o LoadOptions) error {
 						w.lat = append(w.lat, time.Since(t0))
 					}
 					switch {
+					case err == nil && status == http.StatusTooManyRequests:
+						// Rate limited: not served. A well-behaved
+						// client waits as told before its next request.
+						w.n--
+						total.Add(-1)
+						w.lat = w.lat[:len(w.lat)-1]
+						w.limited++
+						select {
+						case <-loadCtx.Done():
+						case <-time.After(time.Second):
+						}
 					case err != nil:
 						w.errs++
 						w.lastErr = err.Error()
@@ -185,11 +232,12 @@ func Load(ctx context.Context, o LoadOptions) error {
 		all = append(all, ws)
 	}
 
-	// Sample the server's RSS every second; print it at intervals.
+	// Sample the server's memory every second; print it at intervals;
+	// save its heap profile at minute marks if asked.
 	every := max(o.Duration/10, time.Second)
 	began := time.Now()
-	var rss []float64  // MiB, one a second
-	var heap []float64 // the server's Go heap in use, MiB, one a second
+	var mem []memSample
+	nextProfile := time.Minute
 	tick := time.NewTicker(time.Second)
 sampling:
 	for {
@@ -197,13 +245,13 @@ sampling:
 		case <-loadCtx.Done():
 			break sampling
 		case <-tick.C:
+			el := time.Since(began)
 			m, err := processRSS(pid)
 			if err != nil {
 				cancel(fmt.Errorf("reading the server's memory: %w", err))
 				break sampling
 			}
-			rss = append(rss, m)
-			h, err := r.heapInUse(loadCtx, keys[0])
+			g, err := r.runtimeStats(loadCtx, keys[0])
 			if err != nil {
 				if loadCtx.Err() != nil {
 					break sampling
@@ -211,10 +259,17 @@ sampling:
 				cancel(fmt.Errorf("reading the server's heap from /metrics: %w", err))
 				break sampling
 			}
-			heap = append(heap, h)
-			if el := time.Since(began); el.Truncate(time.Second)%every.Truncate(time.Second) == 0 {
-				fmt.Fprintf(o.Progress, "%6s: %8d requests, %7.0f req/s, server RSS %.1f MiB (peak %.1f), Go heap in use %.1f MiB\n",
-					el.Round(time.Second), total.Load(), float64(total.Load())/el.Seconds(), m, slices.Max(rss), h)
+			s := memSample{at: el, rss: m, goStats: g, db: fileMiB(dbPath), wal: fileMiB(dbPath + "-wal")}
+			mem = append(mem, s)
+			if el.Truncate(time.Second)%every.Truncate(time.Second) == 0 {
+				fmt.Fprintf(o.Progress, "%6s: %8d requests, %7.0f req/s, server RSS %.1f MiB (peak %.1f), Go heap in use %.1f MiB (GC goal %.1f), outside Go %.1f MiB, %d goroutines, database %.0f MiB + WAL %.0f MiB\n",
+					el.Round(time.Second), total.Load(), float64(total.Load())/el.Seconds(), m, peakRSS(mem), g.heap, g.goal, s.other(), g.goroutines, s.db, s.wal)
+			}
+			if r.pprof != "" && el >= nextProfile {
+				if err := r.saveHeapProfile(loadCtx, el); err != nil && loadCtx.Err() == nil {
+					fmt.Fprintf(o.Progress, "heap profile: %v\n", err)
+				}
+				nextProfile += time.Minute
 			}
 		}
 	}
@@ -224,49 +279,49 @@ sampling:
 	if err := context.Cause(runCtx); err != nil && ctx.Err() == nil {
 		return fmt.Errorf("%w\nserver log (end):\n%s", err, tailFile(logFile.Name(), 4096))
 	}
-	if len(rss) == 0 {
+	if r.pprof != "" && context.Cause(runCtx) == nil {
+		// The end: the server is still up, the load has stopped.
+		if err := r.saveHeapProfile(ctx, elapsed); err != nil {
+			fmt.Fprintf(o.Progress, "heap profile: %v\n", err)
+		}
+	}
+	if len(mem) == 0 {
 		return fmt.Errorf("the run ended before the server's memory was sampled: give a --duration of at least 1s")
 	}
 
 	// Per kind: throughput, errors, percentiles.
-	fmt.Fprintf(o.Out, "%-12s %9s %9s %7s %6s %9s %9s %9s\n", "kind", "requests", "req/s", "errors", "5xx", "p50 ms", "p99 ms", "max ms")
+	fmt.Fprintf(o.Out, "%-12s %9s %9s %7s %6s %7s %9s %9s %9s\n", "kind", "requests", "req/s", "errors", "5xx", "429", "p50 ms", "p99 ms", "max ms")
 	var lats []time.Duration
-	var requests, serverErrs int
+	var requests, serverErrs, limited int
 	for i, k := range kinds {
 		var kl []time.Duration
-		var n, errs, s5 int
+		var n, errs, s5, l429 int
 		var last string
 		for _, w := range all[i] {
 			kl = append(kl, w.lat...)
-			n, errs, s5 = n+w.n, errs+w.errs, s5+w.serverErrs
+			n, errs, s5, l429 = n+w.n, errs+w.errs, s5+w.serverErrs, l429+w.limited
 			if w.lastErr != "" {
 				last = w.lastErr
 			}
 		}
 		slices.Sort(kl)
-		fmt.Fprintf(o.Out, "%-12s %9d %9.1f %7d %6d %9.2f %9.2f %9.2f\n", k.name, n, float64(n)/elapsed.Seconds(), errs, s5,
+		fmt.Fprintf(o.Out, "%-12s %9d %9.1f %7d %6d %7d %9.2f %9.2f %9.2f\n", k.name, n, float64(n)/elapsed.Seconds(), errs, s5, l429,
 			ms(percentile(kl, 0.50)), ms(percentile(kl, 0.99)), ms(percentile(kl, 1)))
 		if errs > 0 {
 			fmt.Fprintf(o.Progress, "%s: last error: %s\n", k.name, last)
 		}
 		requests += n
 		serverErrs += s5
+		limited += l429
 		lats = append(lats, kl...)
 	}
 	slices.Sort(lats)
-	halves := func(xs []float64) (float64, float64) {
-		if len(xs) == 0 {
-			return 0, 0
-		}
-		h := len(xs) / 2
-		return slices.Max(xs[:max(h, 1)]), slices.Max(xs[h:])
+	if limited > 0 {
+		fmt.Fprintf(o.Out, "rate limited (429, not counted as requests): %d; each such client waited 1 s before its next request\n", limited)
 	}
-	first, second := halves(rss)
-	hFirst, hSecond := halves(heap)
-	fmt.Fprintf(o.Out, "server RSS: peak %.1f MiB in the first half, %.1f MiB in the second half; Go heap in use: peak %.1f MiB, %.1f MiB (%d samples)\n",
-		first, second, hFirst, hSecond, len(rss))
+	writeMemory(o.Out, mem)
 	fmt.Fprintf(o.Out, "load: %.0f req/s, 5xx %d, p99 %.1f ms, peak RSS %.0f MiB\n",
-		float64(requests)/elapsed.Seconds(), serverErrs, ms(percentile(lats, 0.99)), slices.Max(rss))
+		float64(requests)/elapsed.Seconds(), serverErrs, ms(percentile(lats, 0.99)), peakRSS(mem))
 	if serverErrs > 0 {
 		return fmt.Errorf("%d server errors (5xx)\nserver log (end):\n%s", serverErrs, tailFile(logFile.Name(), 4096))
 	}
@@ -446,29 +501,184 @@ func loadSetup(ctx context.Context, dbPath string, bins, keys int) ([]string, []
 	return secrets, out, nil
 }
 
-// heapInUse reads go_memstats_heap_inuse_bytes from the server's
-// /metrics, in MiB: the Go heap, without SQLite's page caches, which
-// fill up to their configured size as the database grows.
-func (r *loadRun) heapInUse(ctx context.Context, key string) (float64, error) {
+// goStats is what the server's /metrics tells of its Go runtime, in MiB.
+type goStats struct {
+	heap       float64 // go_memstats_heap_inuse_bytes: the heap's spans in use, live data and garbage not yet collected
+	goal       float64 // go_memstats_next_gc_bytes: the heap size the next GC is due at, twice the live heap at the last one (GOGC=100)
+	resident   float64 // go_memstats_sys_bytes less go_memstats_heap_released_bytes: memory the Go runtime holds from the OS
+	goroutines int     // go_goroutines
+}
+
+// goMetrics are the /metrics lines goStats reads, with where each goes.
+var goMetrics = []struct {
+	name string
+	set  func(*goStats, float64)
+}{
+	{"go_memstats_heap_inuse_bytes", func(g *goStats, v float64) { g.heap = v / (1 << 20) }},
+	{"go_memstats_next_gc_bytes", func(g *goStats, v float64) { g.goal = v / (1 << 20) }},
+	{"go_memstats_sys_bytes", func(g *goStats, v float64) { g.resident += v / (1 << 20) }},
+	{"go_memstats_heap_released_bytes", func(g *goStats, v float64) { g.resident -= v / (1 << 20) }},
+	{"go_goroutines", func(g *goStats, v float64) { g.goroutines = int(v) }},
+}
+
+// runtimeStats reads the server's Go runtime figures from its /metrics:
+// the Go heap, without SQLite's page caches (allocated outside it, up to
+// their configured size as the database grows), and the goroutines, which
+// a leak of connections or streams would grow.
+func (r *loadRun) runtimeStats(ctx context.Context, key string) (goStats, error) {
+	var g goStats
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/metrics", nil)
 	if err != nil {
-		return 0, err
+		return g, err
 	}
 	req.Header.Set("Authorization", "Bearer "+key)
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return 0, err
+		return g, err
 	}
 	defer resp.Body.Close()
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "go_memstats_heap_inuse_bytes "); ok {
-			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
-			return v / (1 << 20), err
+	found := 0
+	for sc.Scan() && found < len(goMetrics) {
+		name, val, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		for _, m := range goMetrics {
+			if m.name == name {
+				v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+				if err != nil {
+					return g, fmt.Errorf("/metrics: %s: %w", name, err)
+				}
+				m.set(&g, v)
+				found++
+			}
 		}
 	}
-	return 0, fmt.Errorf("/metrics (status %d) has no go_memstats_heap_inuse_bytes", resp.StatusCode)
+	if found < len(goMetrics) {
+		return g, fmt.Errorf("/metrics (status %d) lacks some of the go_memstats and go_goroutines figures", resp.StatusCode)
+	}
+	return g, nil
+}
+
+// saveHeapProfile saves the server's heap profile, taken el into the
+// load, in the HeapProfiles folder.
+func (r *loadRun) saveHeapProfile(ctx context.Context, el time.Duration) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.pprof+"/debug/pprof/heap", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: status %d", req.URL, resp.StatusCode)
+	}
+	s := int(el.Round(time.Second).Seconds())
+	f, err := os.Create(filepath.Join(r.o.HeapProfiles, fmt.Sprintf("heap-%02dm%02ds.pb.gz", s/60, s%60)))
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// freeLoopbackAddr returns a loopback address with a port free now.
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// fileMiB is the size of the file at path in MiB, 0 if there is none.
+func fileMiB(path string) float64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return float64(fi.Size()) / (1 << 20)
+}
+
+func peakRSS(mem []memSample) float64 {
+	var m float64
+	for _, s := range mem {
+		m = max(m, s.rss)
+	}
+	return m
+}
+
+// steadyMiBPerMin is the growth rate of the server's resident memory,
+// over the second half of the run, below which it counts as steady.
+const steadyMiBPerMin = 1.0
+
+// writeMemory writes the server's memory at every minute mark and at the
+// end, then the verdict on the second half of the run: "memory: steady"
+// when the resident memory grew by less than steadyMiBPerMin a minute
+// (the least-squares slope of the per-second samples), "memory: growing
+// X MiB/min" otherwise, with the slopes of its parts: the Go heap's GC
+// goal (twice its live data: a leak of Go objects grows it), what the Go
+// runtime holds, and what it does not (SQLite's page caches, which fill
+// up to their configured size as the database grows), and the database.
+func writeMemory(out io.Writer, mem []memSample) {
+	fmt.Fprintf(out, "%-8s %8s %9s %8s %8s %8s %11s %8s %8s\n", "at", "RSS MiB", "heap MiB", "GC goal", "Go MiB", "other", "goroutines", "db MiB", "WAL MiB")
+	next := time.Minute
+	for i, m := range mem {
+		if i == 0 || m.at >= next || i == len(mem)-1 {
+			fmt.Fprintf(out, "%-8s %8.1f %9.1f %8.1f %8.1f %8.1f %11d %8.1f %8.1f\n", m.at.Round(time.Second),
+				m.rss, m.heap, m.goal, m.resident, m.other(), m.goroutines, m.db, m.wal)
+			for next <= m.at {
+				next += time.Minute
+			}
+		}
+	}
+	half := mem[len(mem)/2:]
+	rate := func(f func(memSample) float64) float64 { return slope(half, f) }
+	rss := rate(func(m memSample) float64 { return m.rss })
+	detail := fmt.Sprintf("over the last %s: RSS %+.1f MiB/min; Go heap GC goal %+.1f, Go runtime %+.1f, outside Go %+.1f MiB/min; goroutines %d → %d; database %+.1f MiB/min",
+		(half[len(half)-1].at - half[0].at).Round(time.Second), rss,
+		rate(func(m memSample) float64 { return m.goal }), rate(func(m memSample) float64 { return m.resident }),
+		rate(memSample.other), half[0].goroutines, half[len(half)-1].goroutines, rate(func(m memSample) float64 { return m.db + m.wal }))
+	switch {
+	case len(half) < 30:
+		fmt.Fprintf(out, "memory: too short a run to tell (%s)\n", detail)
+	case rss >= steadyMiBPerMin:
+		fmt.Fprintf(out, "memory: growing %.1f MiB/min (%s)\n", rss, detail)
+	default:
+		fmt.Fprintf(out, "memory: steady (%s)\n", detail)
+	}
+}
+
+// slope is the least-squares slope of f over the samples, per minute.
+func slope(mem []memSample, f func(memSample) float64) float64 {
+	n := float64(len(mem))
+	if n < 2 {
+		return 0
+	}
+	var sx, sy float64
+	for _, m := range mem {
+		sx += m.at.Minutes()
+		sy += f(m)
+	}
+	mx, my := sx/n, sy/n
+	var num, den float64
+	for _, m := range mem {
+		dx := m.at.Minutes() - mx
+		num += dx * (f(m) - my)
+		den += dx * dx
+	}
+	if den == 0 {
+		return 0
+	}
+	return num / den
 }
 
 // processRSS is the resident memory of process pid, in MiB (Linux).

@@ -1,6 +1,9 @@
 package store
 
-import "time"
+import (
+	"database/sql"
+	"time"
+)
 
 // SetLockCheck sets how often the PostgreSQL locks taken through s check
 // their session from now on.
@@ -12,3 +15,11 @@ func SetLockCheck(s *Store, d time.Duration) {
 
 // LockPID returns the PostgreSQL backend holding l.
 func LockPID(l *Lock) uint32 { return l.pid }
+
+// SetWALTruncate sets the log size past which the background
+// checkpointers truncate the write-ahead log; it returns the previous
+// size.
+func SetWALTruncate(n int64) int64 { return walTruncateBytes.Swap(n) }
+
+// ReadDB returns the read pool.
+func ReadDB(s *Store) *sql.DB { return s.rdb }
