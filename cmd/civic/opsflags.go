@@ -2,15 +2,13 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"net"
-	"net/http"
-	"net/http/pprof"
 	"time"
 
 	"github.com/civic-city/civic/internal/retention"
+	"github.com/civic-city/civic/internal/server"
 )
 
 // opsConfig is the part of config for operations: how long telemetry is
@@ -70,8 +68,8 @@ func (c *opsConfig) check() error {
 
 // nodeOps are the node's operations jobs.
 type nodeOps struct {
-	retention *retention.Job
-	pprof     *http.Server // --pprof-addr
+	retention    *retention.Job
+	stopProfiles func() // --pprof-addr's listener
 }
 
 // openRetention builds the node's retention job.
@@ -90,35 +88,16 @@ func (n *node) startOps(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("profile listener on %s: %w (choose another with --pprof-addr)", n.c.PprofAddr, err)
 		}
-		n.pprof = &http.Server{Handler: pprofMux(), ReadHeaderTimeout: 10 * time.Second}
-		go func() {
-			if err := n.pprof.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				n.log.Warn("profile listener stopped", "err", err)
-			}
-		}()
+		n.stopProfiles = server.ServeProfiles(ln, n.log)
 		fmt.Fprintf(n.e.stdout, "civic: profiles on http://%s/debug/pprof/\n", ln.Addr())
 	}
 	return n.retention.Start(ctx)
 }
 
-// pprofMux serves Go's runtime profiles, except the command line, which
-// may hold a database URL with its password.
-func pprofMux() *http.ServeMux {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	mux.HandleFunc("/debug/pprof/cmdline", func(w http.ResponseWriter, _ *http.Request) {
-		http.Error(w, "not served: the command line may hold secrets", http.StatusNotFound)
-	})
-	return mux
-}
-
 // closeOps stops them.
 func (n *node) closeOps(ctx context.Context) error {
-	if n.pprof != nil {
-		_ = n.pprof.Close()
+	if n.stopProfiles != nil {
+		n.stopProfiles()
 	}
 	return n.retention.Close(ctx)
 }

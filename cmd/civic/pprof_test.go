@@ -1,10 +1,13 @@
 package main
 
 import (
+	"log/slog"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/civic-city/civic/internal/server"
 )
 
 // TestPprofAddr: --pprof-addr takes loopback addresses only, and the
@@ -27,11 +30,16 @@ func TestPprofAddr(t *testing.T) {
 		t.Errorf("CIVIC_PPROF_ADDR: addr %q, err %v", c.PprofAddr, err)
 	}
 
-	srv := httptest.NewServer(pprofMux())
-	defer srv.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := server.ServeProfiles(ln, slog.New(slog.DiscardHandler))
+	defer stop()
+	base := "http://" + ln.Addr().String()
 	for path, want := range map[string]int{"/debug/pprof/heap": http.StatusOK, "/debug/pprof/goroutine": http.StatusOK,
 		"/debug/pprof/cmdline": http.StatusNotFound} {
-		resp, err := http.Get(srv.URL + path)
+		resp, err := http.Get(base + path)
 		if err != nil {
 			t.Fatal(err)
 		}
