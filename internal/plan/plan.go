@@ -273,7 +273,10 @@ func serviceWindows(p *Problem, in PlanInput) timing {
 			full = secs(*ref.Decision.FullAt)
 		}
 		latest := last - v.Service - lead // late enough for a truck to get there
-		if soon := max(full, first+lead); lasts > soon+lead && latest > soon+lead {
+		// A second visit needs the bin's own history to say it fills that
+		// fast (SecondVisitConfidence): a bin whose rate is still mostly
+		// its zone's average, a new one say, is visited once.
+		if soon := max(full, first+lead); lasts > soon+lead && latest > soon+lead && fc.Confidence >= SecondVisitConfidence {
 			// Twice: as soon as it is full, and again later.
 			tm.windows = append(tm.windows, i)
 			v.Due = soon
@@ -309,6 +312,11 @@ func serviceWindows(p *Problem, in PlanInput) timing {
 	}
 	return tm
 }
+
+// SecondVisitConfidence is the least forecast confidence (the weight of a
+// bin's own history against its zone's and stream's average) at which a
+// bin that fills faster than once a day is given a second visit.
+const SecondVisitConfidence = 0.5
 
 // timing is what serviceWindows changed: the visits it gave windows and
 // the second visits it added.

@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"maps"
 	"math"
 	"slices"
 	"testing"
@@ -32,7 +33,7 @@ func TestServiceWindows(t *testing.T) {
 	bins := []civic.Bin{mk("steady", 47.375, 8.51), mk("fast", 47.378, 8.52), mk("slow", 47.372, 8.53)}
 	fc := func(id string, fill, rate float64, full time.Time) civic.Forecast {
 		return civic.Forecast{BinID: id, Now: at(-1), Fill: fill, Threshold: 0.9, RatePerHour: rate,
-			FullAt: &full, FullAtLow: &full, HorizonHours: 72}
+			FullAt: &full, FullAtLow: &full, HorizonHours: 72, Confidence: 0.8, Samples: 200}
 	}
 	in := PlanInput{Day: friday, Bins: bins, Trucks: trucks, Depots: depots, Facilities: facs,
 		Settings: civic.DefaultPlanSettings(),
@@ -72,6 +73,21 @@ func TestServiceWindows(t *testing.T) {
 		t.Errorf("slow served at %v, want left", got)
 	}
 
+	// The same fast bin whose rate is its zone's average (no history of
+	// its own yet) is visited once.
+	young := in
+	young.Forecasts = maps.Clone(in.Forecasts)
+	f := young.Forecasts["fast"]
+	f.Confidence, f.Samples = 0, 1
+	young.Forecasts["fast"] = f
+	pl, err = Plan(context.Background(), young, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := stops(pl, "fast"); got != 1 {
+		t.Errorf("fast without history of its own is served %d times, want once", got)
+	}
+
 	// Route (decisions made elsewhere, the simulator's schedules) and a
 	// plan without forecasts keep Build's windows: one visit at any time.
 	in.Forecasts = nil
@@ -80,15 +96,7 @@ func TestServiceWindows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	for _, r := range pl.Routes {
-		for _, s := range r.Stops {
-			if s.Kind == civic.StopBin && s.BinID == "fast" {
-				n++
-			}
-		}
-	}
-	if n != 1 {
+	if n := stops(pl, "fast"); n != 1 {
 		t.Errorf("without a forecast, fast is served %d times, want once", n)
 	}
 }
@@ -111,7 +119,7 @@ func TestServiceWindowsLifted(t *testing.T) {
 		bins = append(bins, b)
 		full := at(-1)
 		fcs[b.ID] = civic.Forecast{BinID: b.ID, Now: at(-1), Fill: 0.95, Threshold: 0.9, RatePerHour: 0.1,
-			FullAt: &full, FullAtLow: &full, HorizonHours: 72}
+			FullAt: &full, FullAtLow: &full, HorizonHours: 72, Confidence: 0.8, Samples: 200}
 	}
 	in := PlanInput{Day: friday, Bins: bins, Trucks: trucks, Depots: depots, Facilities: facs,
 		Settings: civic.DefaultPlanSettings(), Forecasts: fcs,
@@ -141,4 +149,17 @@ func TestServiceWindowsLifted(t *testing.T) {
 	if !late {
 		t.Errorf("every bin served by 08:00: the test's fleet was meant not to manage that")
 	}
+}
+
+// stops counts the plan's visits to bin.
+func stops(pl civic.Plan, bin string) int {
+	n := 0
+	for _, r := range pl.Routes {
+		for _, s := range r.Stops {
+			if s.Kind == civic.StopBin && s.BinID == bin {
+				n++
+			}
+		}
+	}
+	return n
 }
