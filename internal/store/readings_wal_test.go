@@ -16,8 +16,11 @@ import (
 // TestWALBoundedUnderReads: with readers always reading (as the pages and
 // the API do under load), SQLite never rewrites the write-ahead log from
 // its start by itself; the background checkpointer must, or the log grows
-// with every commit. Readings are written for four seconds while two
-// readers overlap; the log must be truncated.
+// with every commit. Readings are written while two readers overlap until
+// the log has been truncated (at least four seconds, at most thirty: a
+// truncation waits for the readers, and on a machine busy with other test
+// packages under -race a reader's 10 ms can last longer than the
+// truncation's wait); the log must be truncated.
 func TestWALBoundedUnderReads(t *testing.T) {
 	defer store.SetWALTruncate(store.SetWALTruncate(1 << 20))
 	path := filepath.Join(t.TempDir(), "civic.db")
@@ -53,7 +56,8 @@ func TestWALBoundedUnderReads(t *testing.T) {
 	g := newReadingGen(500)
 	var maxWAL, last int64
 	emptied := 0 // times the log was seen shorter than before: truncated
-	for end := time.Now().Add(4 * time.Second); time.Now().Before(end); {
+	start := time.Now()
+	for time.Since(start) < 4*time.Second || (emptied == 0 && time.Since(start) < 30*time.Second) {
 		if _, err := s.WriteReadings(ctx, [][]civic.Reading{g.batch(500)}); err != nil {
 			t.Fatal(err)
 		}
@@ -71,11 +75,9 @@ func TestWALBoundedUnderReads(t *testing.T) {
 	wg.Wait()
 	// SQLite alone never shortens the log file: it only grows, or is
 	// written again from its start. On a loaded machine readers may keep a
-	// truncation waiting past its time, so the test asks for one at least,
-	// and a log that did not reach what an unbounded one does (50 to 150
-	// MiB in four seconds here).
+	// truncation waiting past its time, so the test asks for one at least.
 	if emptied == 0 {
-		t.Errorf("the write-ahead log was never truncated (%d bytes at the end) while readers kept reading", last)
+		t.Errorf("the write-ahead log was never truncated in %v (%d bytes at the end) while readers kept reading", time.Since(start).Round(time.Second), last)
 	}
-	t.Logf("write-ahead log: truncated %d times; %d bytes at the end, at most %d", emptied, last, maxWAL)
+	t.Logf("write-ahead log: truncated %d times in %v; %d bytes at the end, at most %d", emptied, time.Since(start).Round(time.Second), last, maxWAL)
 }
