@@ -37,8 +37,6 @@ civic bench load [--duration 5m] [--bins 1000] [--http 2] [--mqtt 200] [--mqtt-e
     Go heap and goroutines sampled every second, shown at minute marks, and "memory: steady" or
     "memory: growing X MiB/min" from their slope over the second half; last line
     "load: N req/s, 5xx K, p99 X ms, peak RSS M MiB"
-civic bench mqtt [--devices 1000] [--messages 50] [--per-message 1] [--inflight 1] [--client lean|paho] [--db URL] [--cpuprofile FILE]
-    real MQTT 5 clients publishing QoS 1 to the embedded broker; every reading checked in the store
 civic bench open311 [--stored 100000] [--concurrency 8] [--duration 10s] [--seed N] [--cpuprofile FILE]
     GET /open311/v2/requests.json on loopback through the real server over stored
     requests, against GET /healthz with the same clients in the same run

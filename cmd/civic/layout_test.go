@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -64,5 +65,27 @@ func TestCommandsUnique(t *testing.T) {
 			t.Errorf("command %q is listed twice", c.name)
 		}
 		seen[c.name] = true
+	}
+}
+
+// TestBenchUsageUnique: every benchmark is described once in 'civic bench'
+// usage (a merge left two "civic bench mqtt" synopses, one of them stale).
+// A synopsis is told by what it says outside its optional [flags]:
+// "civic bench ingest" and "civic bench ingest --crash" are two.
+func TestBenchUsageUnique(t *testing.T) {
+	optional := regexp.MustCompile(`\[[^\]]*\]`)
+	seen := map[string]bool{}
+	for line := range strings.SplitSeq(benchUsage, "\n") {
+		if !strings.HasPrefix(line, "civic bench ") {
+			continue
+		}
+		key := strings.Join(strings.Fields(optional.ReplaceAllString(line, "")), " ")
+		if seen[key] {
+			t.Errorf("%q is described twice in the bench usage", key)
+		}
+		seen[key] = true
+	}
+	if len(seen) < 8 {
+		t.Errorf("found %d benchmarks in the usage, want the 8 or more civic has", len(seen))
 	}
 }
