@@ -34,12 +34,29 @@ func pointOf(r *civic.Reading) (point, bool) {
 	return point{t: float64(r.Time.UnixMilli()) / 1000, x: *f}, true
 }
 
-// sortPoints sorts pts by time and keeps the last of equal instants.
+// Resolution is the finest spacing of the readings the model keeps for a
+// bin: of a bin's readings within one Resolution-long slot of the clock
+// (slots aligned on the Unix epoch) the model keeps the latest only.
+// Bin sensors report every 10 minutes to a few hours; a sensor, gateway
+// or replaying client that sends far more often would otherwise grow the
+// model's memory with every reading until the next training (the store
+// keeps them all), and the cost of re-fitting a bin, which is linear in
+// its history.
+const Resolution = 5 * 60.0 // seconds
+
+// sortPoints sorts pts by time and keeps the latest of each Resolution
+// slot (of equal instants, the last given).
 func sortPoints(pts []point) []point {
 	sort.SliceStable(pts, func(i, j int) bool { return pts[i].t < pts[j].t })
+	return thinSorted(pts)
+}
+
+// thinSorted keeps, in place, the latest point of each Resolution slot of
+// pts, which is sorted by time.
+func thinSorted(pts []point) []point {
 	out := pts[:0]
 	for _, p := range pts {
-		if n := len(out); n > 0 && out[n-1].t == p.t {
+		if n := len(out); n > 0 && slot(out[n-1].t) == slot(p.t) {
 			out[n-1] = p
 			continue
 		}
@@ -47,6 +64,9 @@ func sortPoints(pts []point) []point {
 	}
 	return out
 }
+
+// slot is the Resolution slot of the instant t (Unix seconds).
+func slot(t float64) float64 { return math.Floor(t / Resolution) }
 
 // series is a bin's cleaned fill history cut into fill cycles: starts[k] is
 // the index in pts of the first reading of cycle k; a cycle ends at the next

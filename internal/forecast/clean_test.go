@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/civic-city/civic/internal/civic"
 )
 
 // pts builds a series with readings every 30 minutes.
@@ -114,5 +116,47 @@ func TestEmptyingsDetected(t *testing.T) {
 	}
 	if invented > found/20 {
 		t.Errorf("%d emptyings without a collection, want at most %d", invented, found/20)
+	}
+}
+
+// TestObserveKeepsOneReadingPerSlot: a sensor (or a replaying client)
+// that reports every second does not grow the model by a point a second:
+// a bin keeps the latest reading of each Resolution slot, in order and
+// out of order, and the newest reading is always kept.
+func TestObserveKeepsOneReadingPerSlot(t *testing.T) {
+	m := Train(nil, nil, Options{})
+	start := time.Date(2026, 3, 2, 6, 0, 0, 0, time.UTC)
+	const n = 2 * 3600
+	reading := func(i int) civic.Reading {
+		f := 0.1 + 0.8*float64(i)/n
+		return civic.Reading{Device: "d1", Bin: "b1", Time: start.Add(time.Duration(i) * time.Second), Fill: &f}
+	}
+	for i := range n / 60 { // a batch a minute, in order
+		batch := make([]civic.Reading, 60)
+		for k := range batch {
+			batch[k] = reading(i*60 + k)
+		}
+		m.Observe(batch)
+	}
+	raw := m.bins["b1"].raw
+	if want := int(2 * 3600 / Resolution); len(raw) != want {
+		t.Fatalf("kept %d points of %d readings a second over 2 h, want %d (one per %v s slot)", len(raw), n, want, Resolution)
+	}
+	for i, p := range raw {
+		if slot(p.t) != slot(raw[0].t)+float64(i) {
+			t.Fatalf("point %d at %v is not in slot %d", i, p.t, i)
+		}
+		if i > 0 && slot(p.t+1) == slot(p.t) {
+			t.Errorf("point %d (t=%v) is not the latest of its slot", i, p.t)
+		}
+	}
+	last := reading(n - 1)
+	if got := raw[len(raw)-1]; got.x != *last.Fill || got.t != float64(last.Time.Unix()) {
+		t.Errorf("the newest kept point is %+v, want the newest reading", got)
+	}
+	// A late reading in a slot already kept replaces nothing newer.
+	m.Observe([]civic.Reading{reading(30)})
+	if got := m.bins["b1"].raw; len(got) != len(raw) || got[0].t != float64(start.Add(299*time.Second).Unix()) {
+		t.Errorf("after a late reading: %d points, first at %v; want %d, the slot's latest", len(got), got[0].t, len(raw))
 	}
 }

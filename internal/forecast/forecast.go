@@ -831,7 +831,8 @@ func (m *Model) FillAt(binID string, t time.Time) (float64, error) {
 // to, keeping the pooled profile and priors: the cheap update a server runs
 // as readings arrive (its cost is linear in the bin's history). Retrain from
 // scratch now and then (say nightly, on a window of a few weeks to months)
-// to refresh the pools: the model keeps every reading it is given. Readings
+// to refresh the pools: the model keeps the latest reading of every
+// Resolution slot it is given (see Resolution) until then. Readings
 // of unknown bins register them with default settings.
 func (m *Model) Observe(readings []civic.Reading) {
 	byBin := map[string][]civic.Reading{}
@@ -851,7 +852,10 @@ func (m *Model) Observe(readings []civic.Reading) {
 		}
 		pts := pointsOf(rs)
 		if n := len(b.raw); n > 0 && len(pts) > 0 && pts[0].t > b.raw[n-1].t {
-			b.raw = append(b.raw, pts...)
+			// In order: only the last kept point can share a slot with
+			// the new ones.
+			tail := thinSorted(append([]point{b.raw[n-1]}, pts...))
+			b.raw = append(b.raw[:n-1], tail...)
 		} else {
 			b.raw = sortPoints(append(b.raw, pts...))
 		}
