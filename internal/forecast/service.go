@@ -462,6 +462,7 @@ func (s *Service) train(ctx context.Context) trainResult {
 	loaded := make([]map[string][]point, workers)
 	var (
 		next    atomic.Int64
+		read    atomic.Int64 // fill readings read, before thinning
 		wg      sync.WaitGroup
 		errOnce sync.Once
 	)
@@ -483,13 +484,24 @@ func (s *Service) train(ctx context.Context) trainResult {
 					cancel()
 					return
 				}
+				var fills int64
+				touched := map[string]bool{}
 				for j := range rs {
 					if r := &rs[j]; r.Bin != "" {
 						if p, ok := pointOf(r); ok {
 							pts[r.Bin] = append(pts[r.Bin], p)
+							touched[r.Bin] = true
+							fills++
 						}
 					}
 				}
+				// Thinned as they come (Resolution): what a training holds
+				// is bounded by the bins and the window, not by how often
+				// their sensors report.
+				for bin := range touched {
+					pts[bin] = sortPoints(pts[bin])
+				}
+				read.Add(fills)
 			}
 		}(loaded[w])
 	}
@@ -509,8 +521,10 @@ func (s *Service) train(ctx context.Context) trainResult {
 	for id, p := range pts {
 		p = sortPoints(p)
 		pts[id] = p[:len(p):len(p)]
-		res.readings += len(p)
 	}
+	// Counted as read, so that the readings observed since (which trigger
+	// an early retraining when as many) are compared with like.
+	res.readings = int(read.Load())
 	res.load = time.Since(start)
 	res.bins = len(bins)
 	res.tr = &trained{m: train(bins, pts, s.opts.Model), bins: settings}
