@@ -3,6 +3,7 @@ package forecast
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -499,7 +500,11 @@ func (s *Service) train(ctx context.Context) trainResult {
 				// is bounded by the bins and the window, not by how often
 				// their sensors report.
 				for bin := range touched {
-					pts[bin] = sortPoints(pts[bin])
+					p := sortPoints(pts[bin])
+					if cap(p) > 2*len(p)+64 { // not the unthinned array
+						p = slices.Clone(p)
+					}
+					pts[bin] = p
 				}
 				read.Add(fills)
 			}
