@@ -19,5 +19,6 @@ func Route(ctx context.Context, in PlanInput, decisions []civic.BinDecision, sol
 	if err := in.Day.check(); err != nil {
 		return civic.Plan{}, err
 	}
-	return run(ctx, in, decisions, nil, nil, solve, false)
+	in.Forecasts = nil // no service windows: the decisions are the schedule's
+	return run(ctx, in, decisions, nil, nil, solve)
 }

@@ -83,7 +83,7 @@ func Plan(ctx context.Context, in PlanInput, solve SolveFunc) (civic.Plan, error
 	decisions := Decide(DecideInput{Day: in.Day, Bins: in.Bins, States: in.States, Forecasts: in.Forecasts,
 		Alerts: in.Alerts, LastCollected: in.LastCollected, Requests: in.Requests, Settings: in.Settings})
 	prog("decide", 0.05)
-	pl, err := run(ctx, in, decisions, nil, nil, solve, true)
+	pl, err := run(ctx, in, decisions, nil, nil, solve)
 	if err != nil {
 		return civic.Plan{}, err
 	}
@@ -92,9 +92,9 @@ func Plan(ctx context.Context, in PlanInput, solve SolveFunc) (civic.Plan, error
 
 // run builds, solves and assembles every stream with due bins.
 // pins and initial (bin id → truck id, and each truck's current bin
-// order) come from a re-optimisation. timed gives must-go bins the
-// service windows their forecasts ask for (serviceWindows).
-func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins map[string]string, initial map[string][]string, solve SolveFunc, timed bool) (civic.Plan, error) {
+// order) come from a re-optimisation. Must-go bins get the service
+// windows their forecasts (in.Forecasts) ask for (serviceWindows).
+func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins map[string]string, initial map[string][]string, solve SolveFunc) (civic.Plan, error) {
 	prog := in.Progress
 	if prog == nil {
 		prog = func(string, float64) {}
@@ -183,10 +183,7 @@ func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins 
 			if initial != nil {
 				o.Initial = warmStart(p, initial)
 			}
-			var windows timing
-			if timed {
-				windows = serviceWindows(p, in)
-			}
+			windows := serviceWindows(p, in)
 			prog("solve", base)
 			var err error
 			sol, err = solve(ctx, &p.Fleet, o)
@@ -394,8 +391,11 @@ type Edit struct {
 // bins), so that routes change only where the edit or a real improvement
 // asks for it. in supplies the bins, fleet, settings, matrix and budget as
 // for Plan, and in.Day the zone and collection start (the date is the
-// plan's); its readings, forecasts and alerts are not used: the plan's
-// decisions stand. The result keeps the plan's ID, date and status.
+// plan's); its readings and alerts are not used: the plan's decisions
+// stand. Its forecasts, when given, time the must-go visits as Plan does
+// (serviceWindows: a bin served late enough to last until its next
+// chance, twice when it fills faster than once a day); a moved bin is the
+// supervisor's to time. The result keeps the plan's ID, date and status.
 //
 // It fails with Conflict when the plan is not a draft and with Invalid
 // when an edit names a bin not in the plan or a route that does not exist.
@@ -470,7 +470,7 @@ func Reoptimise(ctx context.Context, pl civic.Plan, edits []Edit, in PlanInput, 
 		// finds it a better place.
 		initial[r.TruckID] = append(initial[r.TruckID], e.BinID)
 	}
-	out, err := run(ctx, in, decisions, pins, initial, solve, false)
+	out, err := run(ctx, in, decisions, pins, initial, solve)
 	if err != nil {
 		return civic.Plan{}, err
 	}
@@ -493,20 +493,24 @@ func earlierReason(reason string) string {
 }
 
 // warmStart turns each truck's bin order into a solution of p: the
-// solver keeps the visit orders and recomputes unloads and breaks.
+// solver keeps the visit orders and recomputes unloads and breaks. A bin
+// named twice (its second visit of the day) takes its visits in order.
 func warmStart(p *Problem, order map[string][]string) *route.FleetSolution {
-	visit := make(map[string]int, len(p.Visits))
+	visits := make(map[string][]int, len(p.Visits))
 	for i, v := range p.Visits {
-		visit[v.Bin.ID] = i
+		visits[v.Bin.ID] = append(visits[v.Bin.ID], i)
 	}
 	sol := &route.FleetSolution{Routes: make([]route.FleetRoute, len(p.Trucks))}
 	used := make([]bool, len(p.Visits))
 	for k, t := range p.Trucks {
 		var seq []int
 		for _, id := range order[t.ID] {
-			if i, ok := visit[id]; ok && !used[i] {
-				seq = append(seq, i)
-				used[i] = true
+			for _, i := range visits[id] {
+				if !used[i] {
+					seq = append(seq, i)
+					used[i] = true
+					break
+				}
 			}
 		}
 		r, _ := p.Fleet.Schedule(k, seq)

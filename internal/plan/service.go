@@ -180,24 +180,34 @@ func (s *Service) input(ctx context.Context, date string, progress Progress, wit
 			return in, err
 		}
 	}
-	if s.o.Forecaster != nil {
-		in.Forecasts = map[string]civic.Forecast{}
-		for _, st := range in.States {
-			if st.Fill == nil {
-				continue
-			}
-			f, err := s.o.Forecaster.Forecast(ctx, st.BinID)
-			switch {
-			case err == nil:
-				in.Forecasts[st.BinID] = f
-			case civic.IsKind(err, civic.NotFound) || civic.IsKind(err, civic.Unavailable):
-				// No forecast yet: the planner uses the last reading.
-			default:
-				return in, err
-			}
+	var withFill []string
+	for _, st := range in.States {
+		if st.Fill != nil {
+			withFill = append(withFill, st.BinID)
 		}
 	}
-	return in, nil
+	in.Forecasts, err = s.forecasts(ctx, withFill)
+	return in, err
+}
+
+// forecasts are the forecasts of bins, nil without a Forecaster. A bin
+// without a forecast yet is left out: the planner uses its last reading.
+func (s *Service) forecasts(ctx context.Context, bins []string) (map[string]civic.Forecast, error) {
+	if s.o.Forecaster == nil {
+		return nil, nil
+	}
+	out := map[string]civic.Forecast{}
+	for _, id := range bins {
+		f, err := s.o.Forecaster.Forecast(ctx, id)
+		switch {
+		case err == nil:
+			out[id] = f
+		case civic.IsKind(err, civic.NotFound) || civic.IsKind(err, civic.Unavailable):
+		default:
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // MakePlan plans date as a draft and stores it, replacing an earlier
@@ -250,7 +260,8 @@ func (s *Service) makePlan(ctx context.Context, date, by string, progress func(s
 }
 
 // Reoptimise applies moves to a draft and re-solves it, warm started from
-// its routes; the bins moved or dropped get decisions that say so and by
+// its routes, its must-go bins timed by their current forecasts as a new
+// plan's are; the bins moved or dropped get decisions that say so and by
 // whom. Errors: NotFound (no plan), Conflict (not a draft), Invalid
 // naming the move ("moves[2].to_route"): nothing is changed then.
 func (s *Service) Reoptimise(ctx context.Context, planID string, moves []civic.StopMove, by string) (civic.Plan, error) {
@@ -267,6 +278,16 @@ func (s *Service) Reoptimise(ctx context.Context, planID string, moves []civic.S
 	}
 	in, err := s.input(ctx, pl.Date, nil, false)
 	if err != nil {
+		return civic.Plan{}, err
+	}
+	// The must-go bins keep the service windows their forecasts ask for.
+	var must []string
+	for _, d := range pl.Decisions {
+		if d.Decision == civic.MustGo {
+			must = append(must, d.BinID)
+		}
+	}
+	if in.Forecasts, err = s.forecasts(ctx, must); err != nil {
 		return civic.Plan{}, err
 	}
 	out, err := Reoptimise(ctx, pl, edits, in, s.o.Solve)

@@ -49,29 +49,42 @@ func TestServiceWindows(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	etas := map[string][]time.Time{}
-	for _, r := range pl.Routes {
-		for _, s := range r.Stops {
-			if s.Kind == civic.StopBin {
-				etas[s.BinID] = append(etas[s.BinID], s.ETA)
+	check := func(what string, pl civic.Plan) {
+		t.Helper()
+		etas := map[string][]time.Time{}
+		for _, r := range pl.Routes {
+			for _, s := range r.Stops {
+				if s.Kind == civic.StopBin {
+					etas[s.BinID] = append(etas[s.BinID], s.ETA)
+				}
 			}
 		}
+		if len(pl.Unplanned) > 0 {
+			t.Fatalf("%s: unplanned %+v", what, pl.Unplanned)
+		}
+		for _, e := range etas {
+			slices.SortFunc(e, time.Time.Compare)
+		}
+		if got := etas["steady"]; len(got) != 1 || got[0].Before(at(6)) || got[0].After(at(9)) {
+			t.Errorf("%s: steady served at %v, want once between 12:00 and 15:00", what, got)
+		}
+		if got := etas["fast"]; len(got) != 2 || got[0].After(at(2)) || got[1].Before(at(13)) {
+			t.Errorf("%s: fast served at %v, want by 08:00 and again from 19:00", what, got)
+		}
+		if got := etas["slow"]; len(got) != 0 {
+			t.Errorf("%s: slow served at %v, want left", what, got)
+		}
 	}
-	if len(pl.Unplanned) > 0 {
-		t.Fatalf("unplanned %+v", pl.Unplanned)
+	check("plan", pl)
+
+	// A supervisor's edit re-solves the plan with the same windows and
+	// second visits (they were dropped once: the re-optimised plan served
+	// steady at 06:00, to be full again before Saturday's trucks).
+	re, err := Reoptimise(context.Background(), pl, []Edit{{BinID: "slow", By: "ana"}}, in, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, e := range etas {
-		slices.SortFunc(e, time.Time.Compare)
-	}
-	if got := etas["steady"]; len(got) != 1 || got[0].Before(at(6)) || got[0].After(at(9)) {
-		t.Errorf("steady served at %v, want once between 12:00 and 15:00", got)
-	}
-	if got := etas["fast"]; len(got) != 2 || got[0].After(at(2)) || got[1].Before(at(13)) {
-		t.Errorf("fast served at %v, want by 08:00 and again from 19:00", got)
-	}
-	if got := etas["slow"]; len(got) != 0 {
-		t.Errorf("slow served at %v, want left", got)
-	}
+	check("re-optimised", re)
 
 	// The same fast bin whose rate is its zone's average (no history of
 	// its own yet) is visited once.
