@@ -86,6 +86,9 @@ type AccountStore interface {
 	// neither; Conflict if the name or the identity is taken.
 	CreateUserWithIdentity(ctx context.Context, u *User, issuer, subject string) error
 	ListUsers(ctx context.Context) ([]User, error)
+	// UserIssuers returns, by user id, the OpenID Connect issuer of every
+	// user who signs in through single sign-on.
+	UserIssuers(ctx context.Context) (map[string]string, error)
 	CountUsers(ctx context.Context) (int, error)
 
 	CreateAPIKey(ctx context.Context, k *APIKey) error

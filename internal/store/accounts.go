@@ -119,6 +119,27 @@ func (s *Store) ListUsers(ctx context.Context) ([]civic.User, error) {
 	return list(ctx, s, "list users", `SELECT `+userCols+` FROM users ORDER BY name`, scanUser)
 }
 
+// UserIssuers returns, by user id, the OpenID Connect issuer each user
+// who signs in through single sign-on is linked to.
+func (s *Store) UserIssuers(ctx context.Context) (map[string]string, error) {
+	rows, err := s.rdb.QueryContext(ctx, `SELECT user_id, issuer FROM user_identities ORDER BY user_id, issuer`)
+	if err != nil {
+		return nil, s.fail(errCtx{op: "list user identities"}, err)
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var id, issuer string
+		if err := rows.Scan(&id, &issuer); err != nil {
+			return nil, s.fail(errCtx{op: "list user identities"}, err)
+		}
+		if _, ok := out[id]; !ok {
+			out[id] = issuer
+		}
+	}
+	return out, s.fail(errCtx{op: "list user identities"}, rows.Err())
+}
+
 // CountUsers returns the number of users.
 func (s *Store) CountUsers(ctx context.Context) (int, error) {
 	var n int

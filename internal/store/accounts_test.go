@@ -212,5 +212,12 @@ func TestUserIdentities(t *testing.T) {
 		if _, err := s.UserByIdentity(ctx, iss, "sub-3"); !civic.IsKind(err, civic.NotFound) {
 			t.Errorf("identity of a failed create: %v, want NotFound", err)
 		}
+		local := &civic.User{Name: "cy", Role: civic.RoleCrew}
+		must(t, "CreateUser", s.CreateUser(ctx, local))
+		issuers, err := s.UserIssuers(ctx)
+		must(t, "UserIssuers", err)
+		if len(issuers) != 1 || issuers[u.ID] != iss {
+			t.Errorf("UserIssuers = %v, want only %s: %s", issuers, u.ID, iss)
+		}
 	})
 }

@@ -17,7 +17,11 @@ var scopes = []civic.Scope{civic.ScopeRead, civic.ScopeIngest, civic.ScopeOpen31
 
 // usersData is the users screen's model.
 type usersData struct {
-	Users   []civic.User
+	Users []civic.User
+	// SSO is the OpenID Connect issuer, by user id, of the users who sign
+	// in through single sign-on: no password of theirs is used, and the
+	// provider's claim sets their role at each sign-in.
+	SSO     map[string]string
 	Roles   []civic.Role
 	Self    string // the caller's user id: they cannot demote or disable themselves
 	Flash   string
@@ -35,7 +39,12 @@ func (u *UI) renderUsers(w http.ResponseWriter, r *http.Request, p civic.Princip
 		u.fail(w, r, err)
 		return
 	}
-	d := usersData{Users: users, Roles: roles, Self: p.UserID, Flash: flash, Error: msg, Enabled: u.deps.Admin != nil && u.deps.Admin.AddUser != nil}
+	sso, err := u.deps.Store.UserIssuers(r.Context())
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	d := usersData{Users: users, SSO: sso, Roles: roles, Self: p.UserID, Flash: flash, Error: msg, Enabled: u.deps.Admin != nil && u.deps.Admin.AddUser != nil}
 	u.render(w, r, status, "adminusers", "", pageData{Title: "Users and roles", Active: "/admin", Principal: p, Data: d})
 }
 
@@ -96,6 +105,17 @@ func (u *UI) adminUserUpdate(w http.ResponseWriter, r *http.Request, p civic.Pri
 		return
 	}
 	pw := r.PostFormValue("password")
+	if pw != "" {
+		sso, err := u.deps.Store.UserIssuers(r.Context())
+		if err != nil {
+			u.fail(w, r, err)
+			return
+		}
+		if _, ok := sso[usr.ID]; ok {
+			show(http.StatusBadRequest, "password: "+usr.Name+" signs in through single sign-on, which does not use a password of theirs.")
+			return
+		}
+	}
 	if pw != "" && (u.deps.Admin == nil || u.deps.Admin.SetPassword == nil) {
 		show(http.StatusServiceUnavailable, "Passwords cannot be set on this server's pages.")
 		return

@@ -171,6 +171,30 @@ func TestAdminPages(t *testing.T) {
 		t.Errorf("bad role: %d\n%s", code, body)
 	}
 
+	// A user who signs in through single sign-on is marked, has no
+	// password field, and cannot be given a password.
+	sso := civic.User{Name: "omar", Role: civic.RoleAnalyst, CreatedAt: f.clock(), UpdatedAt: f.clock()}
+	if err := f.st.CreateUserWithIdentity(ctx, &sso, "https://id.city.example", "sub-omar"); err != nil {
+		t.Fatal(err)
+	}
+	_, page := f.get(admin, "/admin/users")
+	row := func(name string) string {
+		i := strings.Index(page, `<tr id="user-`+name+`">`)
+		if i < 0 {
+			t.Fatalf("no row for %s in\n%s", name, page)
+		}
+		return page[i : i+strings.Index(page[i:], "</tr>")]
+	}
+	if r := row("omar"); !strings.Contains(r, "single sign-on") || strings.Contains(r, `name="password"`) {
+		t.Errorf("omar's row should say single sign-on and have no password field:\n%s", r)
+	}
+	if r := row("dana"); strings.Contains(r, "single sign-on") || !strings.Contains(r, `name="password"`) {
+		t.Errorf("dana's row should have a password field and no single sign-on mark:\n%s", r)
+	}
+	if code, body := f.post(admin, "/admin/users/"+sso.ID, url.Values{"role": {"analyst"}, "password": {testPassword + "x"}}); code != 400 || !strings.Contains(body, "single sign-on") {
+		t.Errorf("password for an SSO user: %d\n%s", code, body)
+	}
+
 	// Subscriptions: a webhook, and its test reaches the receiver signed.
 	var mu sync.Mutex
 	var got []http.Header
