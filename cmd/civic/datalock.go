@@ -4,7 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
+
+	"github.com/civic-city/civic/internal/store"
 )
 
 // errDataInUse says a lock on the database is held by another program.
@@ -28,11 +29,8 @@ type dataLock struct {
 // SQLite: shared, or exclusive for a restore. It never waits: a lock held
 // the other way fails at once with an error that says what to do.
 func lockData(db string, exclusive bool) (*dataLock, error) {
-	if strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://") {
-		return &dataLock{}, nil
-	}
-	path := strings.TrimPrefix(db, "sqlite:") // a bare path is SQLite too, as store.Open reads it
-	if path == ":memory:" {
+	path, sqlite := store.SQLitePath(db)
+	if !sqlite || path == ":memory:" {
 		return &dataLock{}, nil
 	}
 	lockPath := path + ".lock"

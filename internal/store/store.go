@@ -88,6 +88,16 @@ type Store struct {
 
 var _ civic.Store = (*Store)(nil)
 
+// SQLitePath is how Open reads dsn: the SQLite database's file (or
+// ":memory:") and true, or false for a PostgreSQL URL (postgres:// or
+// postgresql://). A "sqlite:" prefix is optional.
+func SQLitePath(dsn string) (path string, ok bool) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return "", false
+	}
+	return strings.TrimPrefix(dsn, "sqlite:"), true
+}
+
 // Open connects to the database named by dsn, applies pending migrations
 // and returns the store. dsn is "sqlite:PATH", a bare PATH, "sqlite::memory:"
 // (a private in-memory database, for tests) or a "postgres://" or
@@ -103,13 +113,12 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		s.log = slog.Default()
 	}
 	var err error
-	switch {
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+	if path, ok := SQLitePath(dsn); ok {
+		s.engine = EngineSQLite
+		err = s.openSQLite(path, opts.ReadConns)
+	} else {
 		s.engine = EnginePostgres
 		err = s.openPostgres(dsn)
-	default:
-		s.engine = EngineSQLite
-		err = s.openSQLite(strings.TrimPrefix(dsn, "sqlite:"), opts.ReadConns)
 	}
 	if err != nil {
 		return nil, err
