@@ -190,6 +190,14 @@ func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins 
 			if err != nil {
 				return civic.Plan{}, fmt.Errorf("plan: solving %s: %w", p.Stream, err)
 			}
+			if leftOut(p, sol) && easeLeftOut(p, windows, sol, in.DetourM) {
+				// The windows of the must-go visits left out cost the
+				// fleet those bins: they go, the other windows stay.
+				o.Initial = &sol
+				if sol, err = solve(ctx, &p.Fleet, o); err != nil {
+					return civic.Plan{}, fmt.Errorf("plan: solving %s: %w", p.Stream, err)
+				}
+			}
 			if leftOut(p, sol) && (liftWindows(p, windows) || p.RelaxForecastDues()) {
 				p.RelaxForecastDues()
 				// Bins due early by their forecasts cost the fleet a
@@ -331,6 +339,41 @@ func liftWindows(p *Problem, tm timing) bool {
 		p.Fleet.Visits[i].Optional, p.Fleet.Visits[i].Prize = true, 0
 	}
 	return len(tm.windows)+len(tm.seconds) > 0
+}
+
+// easeLeftOut eases what serviceWindows set on the mandatory visits sol
+// leaves out: a second visit becomes optional, worth a may-go bin's
+// detour (detourM, DefaultDetourM when 0), so that it is made when it
+// fits; a first or only visit loses its window. The other visits keep
+// theirs: on a Saturday, say, the late visits that make bins last until
+// Monday. It reports whether it eased anything; when that is not enough,
+// liftWindows drops every window.
+func easeLeftOut(p *Problem, tm timing, sol route.FleetSolution, detourM float64) bool {
+	if !(detourM > 0) {
+		detourM = DefaultDetourM
+	}
+	timed := map[int]bool{}
+	for _, i := range tm.windows {
+		timed[i] = true
+	}
+	second := map[int]bool{}
+	for _, i := range tm.seconds {
+		second[i] = true
+	}
+	eased := false
+	for _, i := range sol.Unvisited {
+		v := &p.Fleet.Visits[i]
+		switch {
+		case v.Optional:
+		case second[i]:
+			v.Optional, v.Prize = true, detourM
+			eased = true
+		case timed[i]:
+			v.Ready, v.Due = 0, 0
+			eased = true
+		}
+	}
+	return eased
 }
 
 // leftOut reports whether sol leaves out a mandatory visit of p.

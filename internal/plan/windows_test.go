@@ -176,3 +176,39 @@ func stops(pl civic.Plan, bin string) int {
 	}
 	return n
 }
+
+// TestEaseLeftOut: when the solver leaves out must-go visits, only their
+// windows go: a left-out second visit becomes optional (worth a may-go
+// bin's detour, so it is still made when it fits), a left-out first visit
+// loses its window, and every other visit keeps what serviceWindows set.
+func TestEaseLeftOut(t *testing.T) {
+	p := &Problem{Fleet: route.FleetProblem{Visits: []route.Visit{
+		{Ready: 3600, Due: 7200},         // 0: timed, served
+		{Ready: 3600, Due: 7200},         // 1: timed, left out
+		{Ready: 30000},                   // 2: a second visit, left out
+		{Optional: true, Prize: 5},       // 3: may-go, left out
+		{Ready: 40000},                   // 4: a second visit, served
+		{Due: 9000, Vehicle: 1, Node: 7}, // 5: not timed by serviceWindows, left out
+	}}}
+	tm := timing{windows: []int{0, 1}, seconds: []int{2, 4}}
+	sol := route.FleetSolution{Unvisited: []int{1, 2, 3, 5}}
+	if !easeLeftOut(p, tm, sol, 0) {
+		t.Fatal("nothing eased")
+	}
+	want := []route.Visit{
+		{Ready: 3600, Due: 7200},
+		{},
+		{Ready: 30000, Optional: true, Prize: DefaultDetourM},
+		{Optional: true, Prize: 5},
+		{Ready: 40000},
+		{Due: 9000, Vehicle: 1, Node: 7},
+	}
+	for i := range want {
+		if p.Fleet.Visits[i] != want[i] {
+			t.Errorf("visit %d = %+v, want %+v", i, p.Fleet.Visits[i], want[i])
+		}
+	}
+	if easeLeftOut(p, tm, route.FleetSolution{Unvisited: []int{3, 5}}, 0) {
+		t.Error("eased again with only an optional visit and an untimed one left out")
+	}
+}
