@@ -190,6 +190,10 @@ func run(ctx context.Context, in PlanInput, decisions []civic.BinDecision, pins 
 			if err != nil {
 				return civic.Plan{}, fmt.Errorf("plan: solving %s: %w", p.Stream, err)
 			}
+			// A solve again starts from the last answer and takes half the
+			// budget: at most two of them, so a day's plan takes at most
+			// twice its budget.
+			o.TimeLimit /= 2
 			if leftOut(p, sol) && easeLeftOut(p, windows, sol, in.DetourM) {
 				// The windows of the must-go visits left out cost the
 				// fleet those bins: they go, the other windows stay.
