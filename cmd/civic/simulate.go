@@ -16,11 +16,13 @@ import (
 
 	"github.com/schollz/progressbar/v3"
 
+	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/whatif"
 )
 
 const simulateUsage = `civic simulate [--bins 1000] [--days 365] [--seed 1] [--policies daily,3x,fixed,threshold,planner]
-               [--threshold 0.8] [--plan-time 200ms] [--explain] [--out DIR] [--save [--name NAME] [--db URL | --data DIR]]
+               [--threshold 0.8] [--plan-time 200ms] [--overflow-risk 0.1] [--explain] [--out DIR]
+               [--save [--name NAME] [--db URL | --data DIR]]
                [--fuel-l-per-km 0.35] [--co2-kg-per-l 2.68] [--crew-eur-h 60] [--truck-eur-km 0.9] [--fuel-eur-l 1.6]
 
 Simulates a generated city for --days days under several collection
@@ -36,8 +38,11 @@ Prints a table per policy and, last, the line
 --out DIR writes report.html (self-contained), weeks.csv, zones.csv and
 result.json. --save stores the run (summary, result, report) in civic's
 database, where the web app's Simulations page shows it. --plan-time is the
-route solver's budget per simulated day. --explain prints, per policy,
-where its overflow bin-hours and its visits came from.`
+route solver's budget per simulated day. --overflow-risk sets the planner's
+overflow risk for every stream (0.01 to 0.5; civic's default 0.1): the
+chance it accepts that a bin it leaves fills before its next chance.
+--explain prints, per policy, where its overflow bin-hours and its visits
+came from.`
 
 func runSimulate(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("simulate", flag.ContinueOnError)
@@ -49,6 +54,7 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	policies := fs.String("policies", strings.Join(whatif.Policies, ","), "policies compared")
 	fs.Float64Var(&o.Threshold, "threshold", whatif.DefaultThreshold, "threshold policy's fill, 0..1")
 	fs.DurationVar(&o.PlanTime, "plan-time", whatif.DefaultPlanTime, "route solver budget per day")
+	risk := fs.Float64("overflow-risk", 0, "the planner's overflow risk, 0.01..0.5 (default: civic's, 0.1)")
 	fs.BoolVar(&o.Explain, "explain", false, "print where each policy's overflow and visits came from")
 	out := fs.String("out", "", "directory for the report and CSVs")
 	save := fs.Bool("save", false, "store the run in the database")
@@ -68,6 +74,18 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("unexpected argument %q", rest[0])
 	}
 	o.Policies = strings.Split(*policies, ",")
+	if *risk != 0 {
+		ps := civic.DefaultPlanSettings()
+		ps.Default.OverflowRisk = *risk
+		for st, p := range ps.Streams {
+			p.OverflowRisk = *risk
+			ps.Streams[st] = p
+		}
+		if err := ps.Validate(); err != nil {
+			return usageErrorf("--overflow-risk: must be between 0.01 and 0.5")
+		}
+		o.Settings = &ps
+	}
 	if *save {
 		if err := c.finish(); err != nil { // a bad --db fails now, not after the run
 			return err

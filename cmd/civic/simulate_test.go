@@ -96,3 +96,30 @@ func TestSimulateBadPolicy(t *testing.T) {
 		t.Errorf("exit 0 for an unknown policy; stderr %q", stderr.String())
 	}
 }
+
+// TestSimulateOverflowRisk: --overflow-risk reaches the planner (the
+// report's assumptions say it) and a value out of range is refused,
+// naming the flag.
+func TestSimulateOverflowRisk(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	code := run(context.Background(), e, []string{"simulate", "--bins", "30", "--days", "3", "--seed", "2",
+		"--plan-time", "20ms", "--policies", "planner", "--overflow-risk", "0.3", "--out", dir})
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte("at most a 30% chance of filling up")) {
+		t.Errorf("the assumptions do not give the planner's 30%% risk:\n%s", b)
+	}
+	for _, bad := range []string{"0.7", "0.001", "-1"} {
+		stderr.Reset()
+		if code := run(context.Background(), e, []string{"simulate", "--bins", "5", "--days", "1", "--overflow-risk", bad}); code == 0 || !strings.Contains(stderr.String(), "--overflow-risk") {
+			t.Errorf("--overflow-risk %s: exit %d, stderr %q", bad, code, stderr.String())
+		}
+	}
+}

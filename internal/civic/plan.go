@@ -467,6 +467,24 @@ type PlanPolicy struct {
 	RecentHours float64 `json:"recent_hours"`
 	// ServiceDays are the weekdays the stream is collected, 0 = Sunday.
 	ServiceDays []time.Weekday `json:"service_days"`
+	// OverflowRisk is the chance the city accepts, 0.01 to 0.5, that a bin
+	// left for its next chance fills before then: the planner leaves a bin
+	// only when its forecast gives it at most that chance. Lower empties
+	// bins earlier (more visits, less overflow), 0.5 trusts the forecast's
+	// median. 0 means DefaultOverflowRisk.
+	OverflowRisk float64 `json:"overflow_risk,omitempty"`
+}
+
+// DefaultOverflowRisk is the planner's overflow risk when a policy sets
+// none: the early end of a forecast's band, about one chance in ten.
+const DefaultOverflowRisk = 0.1
+
+// Risk is p's OverflowRisk, DefaultOverflowRisk when unset.
+func (p PlanPolicy) Risk() float64 {
+	if p.OverflowRisk > 0 {
+		return p.OverflowRisk
+	}
+	return DefaultOverflowRisk
 }
 
 // PlanSettings configures the planner: defaults, per stream, per zone and
@@ -540,6 +558,8 @@ func (s *PlanSettings) Validate() error {
 			return FieldError(field+".recent_hours", "must be between 0 and 168")
 		case len(p.ServiceDays) == 0:
 			return FieldError(field+".service_days", "must name at least one weekday")
+		case p.OverflowRisk != 0 && !(p.OverflowRisk >= 0.01 && p.OverflowRisk <= 0.5):
+			return FieldError(field+".overflow_risk", "must be between 0.01 and 0.5 (or 0 for the default, %g)", DefaultOverflowRisk)
 		}
 		for _, d := range p.ServiceDays {
 			if d < time.Sunday || d > time.Saturday {

@@ -135,11 +135,11 @@ type DecideInput struct {
 // truck there: a bin forecast full during that day's shifts gets a due
 // time (Build), from DueLead after the day's start; a bin with an access
 // window is served within it, at its close at the latest. "May reach"
-// takes the forecast's uncertainty: the early end of its band (FullAtLow,
-// about a one-in-ten chance of filling sooner) counts, so that a bin is
-// left only when the chance that it fills before its next chance is
-// small; the reason names both times ("forecast full Sat 12:00 (maybe Fri
-// 23:00)").
+// takes the forecast's uncertainty: a bin is left only when the chance
+// that it fills before its next chance is at most the policy's
+// OverflowRisk (by default the early end of the forecast's band,
+// FullAtLow, about one chance in ten); the reason names both times
+// ("forecast full Sat 12:00 (maybe Fri 23:00)").
 //
 // The fill expected at a time comes from the forecast (its fill and
 // average rate, from the forecast's instant), or else the last reading held
@@ -320,7 +320,7 @@ func (d *decider) decide(b *civic.Bin, st *civic.BinState, fc *civic.Forecast, a
 		// forecast's early bound counts: the chance that the bin fills
 		// before then must stay small, not even.
 		by := d.nextChance(b, next)
-		full, early, ok := d.fullAt(m, fc, thr, emptiedSince || silent)
+		full, early, ok := d.fullAt(m, fc, thr, emptiedSince || silent, pol.Risk())
 		if ok && early.Before(by) {
 			when := full.In(d.day.loc()).Format("Mon 15:04")
 			if early.Before(full) {
@@ -393,19 +393,20 @@ func (d *decider) decide(b *civic.Bin, st *civic.BinState, fc *civic.Forecast, a
 	return dec
 }
 
-// fullAt returns when the bin reaches thr, and the early end of the
-// forecast's band (FullAtLow, about a one-in-ten chance of filling
-// sooner). The forecaster's own FullAt follows the weekly pattern of the
-// fill rate, so it is preferred when it is for the same threshold and no
-// collection came after the forecast; otherwise the forecast's average
-// rate is extrapolated, and its band, as a share of its time to full, is
-// applied to the extrapolated time to full.
-func (d *decider) fullAt(m fillModel, fc *civic.Forecast, thr float64, emptied bool) (full, early time.Time, ok bool) {
+// fullAt returns when the bin reaches thr, and the time before which it
+// fills with chance risk (see bandAt): at the default risk, 0.1, the early
+// end of the forecast's band (FullAtLow). The forecaster's own FullAt
+// follows the weekly pattern of the fill rate, so it is preferred when it
+// is for the same threshold and no collection came after the forecast;
+// otherwise the forecast's average rate is extrapolated, and its band, as
+// a share of its time to full, is applied to the extrapolated time to
+// full.
+func (d *decider) fullAt(m fillModel, fc *civic.Forecast, thr float64, emptied bool, risk float64) (full, early time.Time, ok bool) {
 	if fc != nil && !emptied && math.Abs(fc.Threshold-thr) < 1e-9 {
 		if fc.FullAt != nil {
 			early = *fc.FullAt
 			if fc.FullAtLow != nil && fc.FullAtLow.Before(early) {
-				early = *fc.FullAtLow
+				early = bandAt(*fc.FullAt, *fc.FullAtLow, fc.Now, risk)
 			}
 			return *fc.FullAt, early, true
 		}
@@ -416,8 +417,9 @@ func (d *decider) fullAt(m fillModel, fc *civic.Forecast, thr float64, emptied b
 			return t, t, true
 		}
 		if fc.FullAtLow != nil {
-			// The median is beyond the horizon, the early bound is not.
-			return horizon, *fc.FullAtLow, true
+			// The median is beyond the horizon, the early bound is not:
+			// the horizon stands in for the median.
+			return horizon, bandAt(horizon, *fc.FullAtLow, fc.Now, risk), true
 		}
 		return time.Time{}, time.Time{}, false
 	}
@@ -430,13 +432,34 @@ func (d *decider) fullAt(m fillModel, fc *civic.Forecast, thr float64, emptied b
 	// silent, is as uncertain as its forecast says.
 	early = t
 	if fc != nil && fc.FullAt != nil && fc.FullAtLow != nil && fc.FullAt.After(fc.Now) && t.After(m.t0) {
-		share := float64(fc.FullAtLow.Sub(fc.Now)) / float64(fc.FullAt.Sub(fc.Now))
+		low := bandAt(*fc.FullAt, *fc.FullAtLow, fc.Now, risk)
+		share := float64(low.Sub(fc.Now)) / float64(fc.FullAt.Sub(fc.Now))
 		if share > 0 && share < 1 {
 			early = m.t0.Add(time.Duration(share * float64(t.Sub(m.t0))))
 		}
 	}
 	return t, early, true
 }
+
+// bandAt is the time before which a bin whose forecast says full at
+// median (even odds) and at low (one chance in ten sooner, the band's
+// early end) fills with chance risk: read off the band as if the time to
+// full were normal, between median (risk 0.5) and low (0.1) and beyond
+// low for smaller risks, never before now.
+func bandAt(median, low, now time.Time, risk float64) time.Time {
+	if risk == civic.DefaultOverflowRisk {
+		return low // exact: the forecast's own band
+	}
+	k := normalQuantile(1-risk) / normalQuantile(1-civic.DefaultOverflowRisk)
+	t := median.Add(-time.Duration(k * float64(median.Sub(low))))
+	if t.Before(now) {
+		return now
+	}
+	return t
+}
+
+// normalQuantile is the standard normal distribution's quantile of p.
+func normalQuantile(p float64) float64 { return math.Sqrt2 * math.Erfinv(2*p-1) }
 
 // SilentAfter is how long a bin's latest state (a reading, or a
 // collection) may be older than its forecast before Decide takes the

@@ -140,6 +140,29 @@ func TestDecide(t *testing.T) {
 				FullAtLow: ptr(at(25.5)), HorizonHours: 72},
 			last: ptr(at(-48)),
 			want: civic.MustGo, reason: "forecast full Sat 12:00 (maybe Sat 07:30), before the next service day's trucks can reach it (Sat 08:00)", loadL: 640},
+		{name: "the early bound before the next chance, but the city accepts even odds (overflow_risk 0.5)",
+			fc: &civic.Forecast{Now: at(-10), Fill: 0.5, Threshold: 0.9, RatePerHour: 0.01, FullAt: ptr(at(30)),
+				FullAtLow: ptr(at(25.5)), HorizonHours: 72},
+			settings: func(s *civic.PlanSettings) { s.Default.OverflowRisk = 0.5 },
+			last:     ptr(at(-48)),
+			want:     civic.MayGo, reason: "expected 64 % full at 10:00", loadL: 640},
+		{name: "the early bound before the next chance, at overflow_risk 0.3 the time is later",
+			fc: &civic.Forecast{Now: at(-10), Fill: 0.5, Threshold: 0.9, RatePerHour: 0.01, FullAt: ptr(at(30)),
+				FullAtLow: ptr(at(25.5)), HorizonHours: 72},
+			settings: func(s *civic.PlanSettings) { s.Default.OverflowRisk = 0.3 },
+			last:     ptr(at(-48)),
+			want:     civic.MayGo, reason: "expected 64 % full at 10:00", loadL: 640},
+		{name: "the early bound after the next chance: left at the default risk",
+			fc: &civic.Forecast{Now: at(-10), Fill: 0.5, Threshold: 0.9, RatePerHour: 0.01, FullAt: ptr(at(30)),
+				FullAtLow: ptr(at(27)), HorizonHours: 72},
+			last: ptr(at(-48)),
+			want: civic.MayGo, reason: "expected 64 % full at 10:00", loadL: 640},
+		{name: "the same, taken at overflow_risk 0.02 (one chance in fifty)",
+			fc: &civic.Forecast{Now: at(-10), Fill: 0.5, Threshold: 0.9, RatePerHour: 0.01, FullAt: ptr(at(30)),
+				FullAtLow: ptr(at(27)), HorizonHours: 72},
+			settings: func(s *civic.PlanSettings) { s.Default.OverflowRisk = 0.02 },
+			last:     ptr(at(-48)),
+			want:     civic.MustGo, reason: "forecast full Sat 12:00 (maybe Sat 07:11), before the next service day's trucks can reach it (Sat 08:00)", loadL: 640},
 		{name: "emptied recently, but a reading since forecasts full before the next chance",
 			fc:   &civic.Forecast{Now: at(-1), Fill: 0.6, Threshold: 0.9, RatePerHour: 0.1, FullAt: ptr(at(2)), HorizonHours: 72},
 			last: ptr(at(-5)),
@@ -246,6 +269,34 @@ func TestDecide(t *testing.T) {
 				t.Errorf("LoadL = %.1f, want %.1f", d.LoadL, tt.loadL)
 			}
 		})
+	}
+}
+
+// TestBandAt: the time before which a bin fills with a given chance,
+// read off its forecast's band: the band's early end at the default
+// risk, the median at even odds, earlier for smaller risks, never before
+// the forecast's instant, and later as the risk grows.
+func TestBandAt(t *testing.T) {
+	now, low, median := at(0), at(20), at(30)
+	if got := bandAt(median, low, now, civic.DefaultOverflowRisk); !got.Equal(low) {
+		t.Errorf("default risk: %v, want the band's early end %v", got, low)
+	}
+	if got := bandAt(median, low, now, 0.5); !got.Equal(median) {
+		t.Errorf("risk 0.5: %v, want the median %v", got, median)
+	}
+	if got := bandAt(median, low, now, 0.01); !got.Before(low) || got.Before(now) {
+		t.Errorf("risk 0.01: %v, want between %v and %v", got, now, low)
+	}
+	if got := bandAt(median, at(5), now, 0.01); !got.Equal(now) {
+		t.Errorf("a wide band at risk 0.01: %v, want now %v", got, now)
+	}
+	prev := now
+	for _, r := range []float64{0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5} {
+		got := bandAt(median, low, now, r)
+		if got.Before(prev) {
+			t.Errorf("risk %g: %v, before the time at a smaller risk %v", r, got, prev)
+		}
+		prev = got
 	}
 }
 

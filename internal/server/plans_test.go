@@ -111,6 +111,10 @@ func TestPlans(t *testing.T) {
 			req: request{method: "GET", url: "/api/v1/plan-settings", as: "key:read"}, status: 200, want: []string{`"may_go_fill":0.75`}},
 		{name: "settings bad", req: request{method: "PUT", url: "/api/v1/plan-settings", as: "supervisor", body: planSettingsBody(1.5)}, status: 400, field: "default.may_go_fill"},
 		{name: "settings crew", req: request{method: "PUT", url: "/api/v1/plan-settings", as: "crew", body: planSettingsBody(0.7)}, status: 403},
+		{name: "settings risk", req: request{method: "PUT", url: "/api/v1/plan-settings", as: "supervisor", body: planRiskBody(0.25)}, status: 200,
+			want: []string{`"overflow_risk":0.25`}},
+		{name: "settings risk bad", req: request{method: "PUT", url: "/api/v1/plan-settings", as: "supervisor", body: planRiskBody(0.7)}, status: 400,
+			field: "streams.compost.overflow_risk"},
 		{name: "settings make the plan", before: []request{{method: "PUT", url: "/api/v1/plan-settings", as: "supervisor", body: mondaysOnly()}},
 			req: makePlan, status: 201, want: []string{`"must_go":0`, `"skipped":2`, `"routes":[]`}},
 		{name: "lock", before: []request{makePlan}, req: lockPlan, status: 200, want: []string{`"status":"locked"`}},
@@ -180,6 +184,17 @@ func TestPlans(t *testing.T) {
 func planSettingsBody(mayGo float64) string {
 	ps := civic.DefaultPlanSettings()
 	ps.Default.MayGoFill = mayGo
+	b, _ := json.Marshal(ps)
+	return string(b)
+}
+
+// planRiskBody is civic's default planner settings with compost's
+// overflow risk set to risk.
+func planRiskBody(risk float64) string {
+	ps := civic.DefaultPlanSettings()
+	c := ps.Streams[civic.StreamCompost]
+	c.OverflowRisk = risk
+	ps.Streams[civic.StreamCompost] = c
 	b, _ := json.Marshal(ps)
 	return string(b)
 }
