@@ -258,4 +258,5 @@ var accessTable = []accessRow{
 	{route: "page POST /admin/subscriptions/{id}/delete", url: "/admin/subscriptions/NOPE/delete", want: "login ok 403 403 403 403 403 403 ok"},
 	{route: "page POST /admin/subscriptions/{id}/test", url: "/admin/subscriptions/NOPE/test", want: "login ok 403 403 403 403 403 403 ok"},
 	{route: "page GET /favicon.ico", url: "/favicon.ico", want: public},
+	{route: "page GET /crew-sw.js", url: "/crew-sw.js", want: public},
 }

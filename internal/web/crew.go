@@ -56,6 +56,9 @@ type crewData struct {
 	TileURL     string
 	TileAttr    string
 	CanPick     bool
+	// Loaded is when the page was made, on the city's clock: a copy the
+	// phone shows offline says how old it is.
+	Loaded string
 }
 
 // myCrews are the crews the principal is a member of.
@@ -163,6 +166,15 @@ func crewRouteOf(rv routeView) crewRoute {
 	return cr
 }
 
+// crewWorker serves the crew view's service worker (static/crew-sw.js) at
+// the site's root, where it may control /crew: a worker controls pages at
+// or below its own URL only. It holds no data; anyone may fetch it.
+func (u *UI) crewWorker(w http.ResponseWriter, r *http.Request) {
+	r2 := r.Clone(r.Context())
+	r2.URL.Path = "/static/crew-sw.js"
+	u.static.ServeHTTP(w, r2)
+}
+
 func (u *UI) crewPage(w http.ResponseWriter, r *http.Request, p civic.Principal) {
 	if err := p.Require(civic.PermWorkRoute); err != nil {
 		u.fail(w, r, err)
@@ -182,6 +194,7 @@ func (u *UI) crewPage(w http.ResponseWriter, r *http.Request, p civic.Principal)
 		return
 	}
 	d.ClientID = newClientID()
+	d.Loaded = u.now().In(u.cfg.Location).Format("Mon 15:04")
 	switch q := r.URL.Query(); q.Get("done") {
 	case "collected":
 		d.Notice = "Collected: " + q.Get("name")

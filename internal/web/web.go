@@ -227,6 +227,7 @@ func New(cfg Config, deps Deps) *UI {
 //	POST /logout                 sign out
 //	GET  /static/...             embedded static files (hashed names are immutable)
 //	GET  /favicon.ico            the logo, to anyone
+//	GET  /crew-sw.js             the crew view's service worker (offline), to anyone
 //	GET  /admin/...              admin pages: assets, users, keys, alert rules, notifications (admin.go)
 func (u *UI) Handler() http.Handler {
 	mux := newRouteMux(u)
@@ -281,6 +282,7 @@ func (u *UI) Handler() http.Handler {
 	mux.Handle("GET /static/", u.static)
 	u.adminRoutes(mux) // admin.go: GET /admin and below
 	mux.HandleFunc("GET /favicon.ico", u.favicon)
+	mux.HandleFunc("GET /crew-sw.js", u.crewWorker)
 	u.routes.mu.Lock()
 	u.routes.patterns = mux.patterns
 	u.routes.mu.Unlock()

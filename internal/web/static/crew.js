@@ -258,6 +258,29 @@
   window.addEventListener("online", flush);
   window.addEventListener("offline", function () { showQueue(false); });
 
+  // Offline: a service worker (crew-sw.js) keeps this page and its files,
+  // so that it opens without a connection; the kept copy it shows then is
+  // marked (data-copy="kept") and says when it was loaded.
+  var copyNote = document.getElementById("offline-copy");
+  if (copyNote && root.dataset.copy === "kept") copyNote.hidden = false;
+  if ("serviceWorker" in navigator && window.isSecureContext) {
+    navigator.serviceWorker.addEventListener("message", function (ev) {
+      var d = ev.data || {};
+      if (typeof d.kept === "number") root.dataset.offline = d.kept === d.of ? "ready" : "partial";
+    });
+    navigator.serviceWorker.register("/crew-sw.js", { scope: "/crew" }).then(function () {
+      return navigator.serviceWorker.ready;
+    }).then(function (reg) {
+      var page = new URL(location.href);
+      page.searchParams.delete("done");
+      page.searchParams.delete("name");
+      page.hash = "";
+      var urls = [page.href];
+      document.querySelectorAll('script[src], link[rel="stylesheet"][href]').forEach(function (el) { urls.push(el.src || el.href); });
+      if (reg.active) reg.active.postMessage({ keep: urls });
+    }).catch(function () { root.dataset.offline = "unavailable"; });
+  }
+
   document.querySelectorAll(".crewroute").forEach(drawMap);
   // Reports queued before this load: their stops are done here too.
   readQueue().forEach(function (item) { markDone(item.stop, item.status, item.skip_reason, "waiting"); });
