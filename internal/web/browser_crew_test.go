@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -45,7 +44,7 @@ func TestBrowserCrewOffline(t *testing.T) {
 	}
 	first := next()
 	val(t, phone, "kept for offline", chromedp.Poll[bool](`document.getElementById("crew").dataset.offline === "ready"`,
-		chromedp.WithPollingTimeout(10*time.Second)))
+		chromedp.WithPollingTimeout(stepTimeout)))
 	if !val(t, phone, "note hidden online", chromedp.Evaluate[bool](`document.getElementById("offline-copy").hidden`)) {
 		t.Error("the page loaded from the server says it is a kept copy")
 	}
