@@ -112,7 +112,9 @@ func TestTwoNodes(t *testing.T) {
 		if code == http.StatusUnauthorized {
 			break
 		}
-		if time.Since(revoked) > 3*time.Second {
+		// Under 8 s, not the cache's 10: the notification did it (on a
+		// quiet machine it takes milliseconds; 3 s failed under load).
+		if time.Since(revoked) > 8*time.Second {
 			t.Fatalf("a key revoked by the CLI still works on B after %s (status %d)", time.Since(revoked).Round(time.Millisecond), code)
 		}
 		time.Sleep(20 * time.Millisecond)
