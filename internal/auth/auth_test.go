@@ -91,6 +91,15 @@ func (m *memAccounts) CreateUserWithIdentity(ctx context.Context, u *civic.User,
 	return nil
 }
 func (m *memAccounts) ListUsers(context.Context) ([]civic.User, error) { return nil, nil }
+func (m *memAccounts) UserIssuers(context.Context) (map[string]string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]string{}
+	for k, id := range m.idents {
+		out[id] = k[0]
+	}
+	return out, nil
+}
 func (m *memAccounts) CountUsers(context.Context) (int, error)         { return len(m.users), nil }
 func (m *memAccounts) CreateAPIKey(_ context.Context, k *civic.APIKey) error {
 	m.mu.Lock()
