@@ -100,7 +100,7 @@ func (m *memAccounts) UserIssuers(context.Context) (map[string]string, error) {
 	}
 	return out, nil
 }
-func (m *memAccounts) CountUsers(context.Context) (int, error)         { return len(m.users), nil }
+func (m *memAccounts) CountUsers(context.Context) (int, error) { return len(m.users), nil }
 func (m *memAccounts) CreateAPIKey(_ context.Context, k *civic.APIKey) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
