@@ -43,6 +43,7 @@ type Progress struct {
 const (
 	maxNonImproving = 20000 // iterations without improvement before a restart
 	penaltyEvery    = 100   // iterations between penalty adaptations
+	subPenaltyEvery = 10    // the same in a decomposition sub-problem with short routes under time windows
 	shareEvery      = 200   // iterations between looks at the other threads' best
 )
 
@@ -165,11 +166,12 @@ type search struct {
 	srex  *srexer
 	// initSize overrides the initial population size; seed, if set, joins
 	// every initial population (decomposition uses both).
-	initSize int
-	seed     *individual
-	subIters int // genetic iterations per decomposition sub-problem
-	rounds   int // decomposition rounds with time windows
-	iter     int
+	initSize   int
+	seed       *individual
+	subIters   int // genetic iterations per decomposition sub-problem
+	adaptEvery int // iterations between penalty adaptations
+	rounds     int // decomposition rounds with time windows
+	iter       int
 }
 
 func newSearch(in *instance, seed uint64, sh *shared, share bool) *search {
@@ -187,7 +189,8 @@ func newSearch(in *instance, seed uint64, sh *shared, share bool) *search {
 		cons:  newConstructor(in),
 		srex:  newSrexer(in),
 
-		subIters: decomposeIters,
+		subIters:   decomposeIters,
+		adaptEvery: penaltyEvery,
 	}
 }
 
@@ -306,6 +309,12 @@ func (g *search) crossover(a, b *individual) {
 	c.routes = g.sp.split(c.tour, g.pop.w, c.routes)
 }
 
+// shortRoutes reports time windows and routes of ind shorter than
+// longRoutes customers on average: the narrow routes of tight windows.
+func (g *search) shortRoutes(ind *individual) bool {
+	return g.in.hasTW && ind != nil && g.in.nc < longRoutes*len(ind.routes)
+}
+
 // run is the genetic loop; it returns the number of iterations done.
 func (g *search) run(ctx context.Context, deadline time.Time, maxIter int) int {
 	p := g.pop
@@ -327,10 +336,10 @@ func (g *search) run(ctx context.Context, deadline time.Time, maxIter int) int {
 		} else {
 			nonImproving++
 		}
-		if g.iter%penaltyEvery == penaltyEvery-1 {
+		if g.iter%g.adaptEvery == g.adaptEvery-1 {
 			p.managePenalties()
 		}
-		if g.in.hasCoords && g.in.nc >= decomposeMin && g.iter%decomposeEvery == 0 && g.decompose(ctx, deadline) {
+		if g.in.hasCoords && g.in.nc >= decomposeMin && g.iter%g.decomposeEvery() == 0 && g.decompose(ctx, deadline) {
 			nonImproving = 0
 		}
 		if g.share && g.iter%shareEvery == shareEvery-1 {
