@@ -92,16 +92,7 @@ func (u *UI) ssoCallback(w http.ResponseWriter, r *http.Request) {
 		u.ssoFailed(w, r, next, err)
 		return
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name:     u.cfg.SessionCookie,
-		Value:    token,
-		Path:     "/",
-		Expires:  expires,
-		HttpOnly: true,
-		Secure:   u.cfg.SecureCookies,
-		SameSite: http.SameSiteLaxMode,
-	})
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	u.startSession(w, r, token, expires, next)
 }
 
 func (u *UI) setSSOCookie(w http.ResponseWriter, value string, maxAge int) {

@@ -293,16 +293,7 @@ func (u *UI) loginSubmit(w http.ResponseWriter, r *http.Request) {
 		show(http.StatusInternalServerError, "Signing in failed. Try again later.")
 		return
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name:     u.cfg.SessionCookie,
-		Value:    token,
-		Path:     "/",
-		Expires:  expires,
-		HttpOnly: true,
-		Secure:   u.cfg.SecureCookies,
-		SameSite: http.SameSiteLaxMode,
-	})
-	http.Redirect(w, r, next, http.StatusSeeOther)
+	u.startSession(w, r, token, expires, next)
 }
 
 func (u *UI) logout(w http.ResponseWriter, r *http.Request) {
@@ -429,4 +420,20 @@ func level(fillPct int) int {
 		return 3
 	}
 	return 4
+}
+
+// startSession gives the browser its session cookie (HttpOnly, SameSite
+// Lax, Secure behind TLS) and sends it on to next: the end of a password
+// login and of a single sign-on alike.
+func (u *UI) startSession(w http.ResponseWriter, r *http.Request, token string, expires time.Time, next string) {
+	http.SetCookie(w, &http.Cookie{
+		Name:     u.cfg.SessionCookie,
+		Value:    token,
+		Path:     "/",
+		Expires:  expires,
+		HttpOnly: true,
+		Secure:   u.cfg.SecureCookies,
+		SameSite: http.SameSiteLaxMode,
+	})
+	http.Redirect(w, r, next, http.StatusSeeOther)
 }
