@@ -330,14 +330,7 @@ func TestDecomposeTW(t *testing.T) {
 	sh := &shared{start: time.Now(), clock: time.Now, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
 	g := newSearch(in, 1, sh, false)
 	g.subIters = 20
-	c := g.child
-	g.cons.savingsTour(c.tour, 0, g.rng.Float64)
-	c.routes = g.sp.split(c.tour, penalties{load: 1e6, time: 1e6}, c.routes)
-	c.evaluate(in, g.pop.w)
-	g.pop.add(c)
-	if g.pop.best == nil {
-		t.Fatal("no feasible initial solution")
-	}
+	savingsStart(t, g, in)
 	start := g.pop.best.dist
 	for round := 1; round <= 2; round++ {
 		before := g.pop.best.dist

@@ -175,16 +175,7 @@ func TestDecomposeTimeWindows(t *testing.T) {
 	sh := &shared{start: time.Now(), clock: time.Now, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
 	g := newSearch(in, 1, sh, false)
 	g.subIters = 1
-	// A savings solution (feasible: its merges keep every window), cut
-	// back into its routes by a split that forbids any excess.
-	c := g.child
-	g.cons.savingsTour(c.tour, 0, g.rng.Float64)
-	c.routes = g.sp.split(c.tour, penalties{load: 1e6, time: 1e6}, c.routes)
-	c.evaluate(in, g.pop.w)
-	g.pop.add(c)
-	if g.pop.best == nil {
-		t.Fatal("no feasible initial solution")
-	}
+	savingsStart(t, g, in)
 	before := g.pop.best.dist
 	g.decompose(context.Background(), time.Time{})
 	if g.pop.best.dist > before {
@@ -193,5 +184,20 @@ func TestDecomposeTimeWindows(t *testing.T) {
 	s := &Solution{Routes: sh.best.routesOut(), Cost: sh.best.dist}
 	if err := checkSolution(p, s); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// savingsStart gives g's population a savings solution (feasible: its
+// merges keep every window), cut back into its routes by a split that
+// forbids any excess, as its best.
+func savingsStart(t *testing.T, g *search, in *instance) {
+	t.Helper()
+	c := g.child
+	g.cons.savingsTour(c.tour, 0, g.rng.Float64)
+	c.routes = g.sp.split(c.tour, penalties{load: 1e6, time: 1e6}, c.routes)
+	c.evaluate(in, g.pop.w)
+	g.pop.add(c)
+	if g.pop.best == nil {
+		t.Fatal("no feasible initial solution")
 	}
 }
