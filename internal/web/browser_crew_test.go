@@ -29,19 +29,8 @@ func TestBrowserCrewOffline(t *testing.T) {
 	}
 	phone := startBrowser(t, exe)
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
-	do(t, phone, "crew sign in",
-		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
-		chromedp.Navigate(f.srv.URL+"/crew"),
-		chromedp.WaitVisible(css(`#name`)),
-		chromedp.SendKeys(css(`#name`), "crew1"),
-		chromedp.SendKeys(css(`#password`), testPassword),
-		chromedp.Click(css(`.loginbox button[type=submit]`)),
-		chromedp.WaitVisible(css(`#crew[data-ready="true"]`)),
-		chromedp.WaitVisible(css(`.nextstop:not([hidden])`)),
-	)
-	next := func() string {
-		return val(t, phone, "next stop", chromedp.Evaluate[string](`(document.querySelector(".nextstop:not([hidden])") || {dataset: {}}).dataset.stop || ""`))
-	}
+	do(t, phone, "crew sign in", crewSignIn(f), chromedp.WaitVisible(css(`.nextstop:not([hidden])`)))
+	next := func() string { return nextStop(t, phone) }
 	first := next()
 	val(t, phone, "kept for offline", chromedp.Poll[bool](`document.getElementById("crew").dataset.offline === "ready"`,
 		chromedp.WithPollingTimeout(stepTimeout)))
@@ -78,4 +67,26 @@ func TestBrowserCrewOffline(t *testing.T) {
 	}
 	screenshot(t, phone, dir, "crew-offline-copy")
 	fullScreenshot(t, phone, dir, "crew-offline-copy-full")
+}
+
+// crewSignIn opens /crew at phone size and signs in as the fixture's crew
+// member crew1, until the crew view is ready.
+func crewSignIn(f *fixture) chromedp.Action[chromedp.Void] {
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	return chromedp.Steps(
+		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
+		chromedp.Navigate(f.srv.URL+"/crew"),
+		chromedp.WaitVisible(css(`#name`)),
+		chromedp.SendKeys(css(`#name`), "crew1"),
+		chromedp.SendKeys(css(`#password`), testPassword),
+		chromedp.Click(css(`.loginbox button[type=submit]`)),
+		chromedp.WaitVisible(css(`#crew[data-ready="true"]`)),
+	)
+}
+
+// nextStop is the stop id of the crew view's next-stop card, "" when none
+// shows.
+func nextStop(t *testing.T, phone context.Context) string {
+	t.Helper()
+	return val(t, phone, "next stop", chromedp.Evaluate[string](`(document.querySelector(".nextstop:not([hidden])") || {dataset: {}}).dataset.stop || ""`))
 }

@@ -152,17 +152,9 @@ func TestBrowserPlans(t *testing.T) {
 			_, err := cdp.Call(ctx, tg, network.ClearBrowserCookies, cdp.Empty{})
 			return err
 		}),
-		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
-		chromedp.Navigate(f.srv.URL+"/crew"),
-		chromedp.WaitVisible(css(`#name`)),
-		chromedp.SendKeys(css(`#name`), "crew1"),
-		chromedp.SendKeys(css(`#password`), testPassword),
-		chromedp.Click(css(`.loginbox button[type=submit]`)),
-		chromedp.WaitVisible(css(`#crew[data-ready="true"]`)),
+		crewSignIn(f),
 	)
-	next := func() string {
-		return val(t, phone, "next stop", chromedp.Evaluate[string](`(document.querySelector(".nextstop:not([hidden])") || {dataset: {}}).dataset.stop || ""`))
-	}
+	next := func() string { return nextStop(t, phone) }
 	if got := next(); got != bins[0].ID {
 		t.Fatalf("next stop %q, want %s", got, bins[0].ID)
 	}
