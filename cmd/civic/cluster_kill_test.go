@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/store"
 )
 
@@ -188,6 +189,7 @@ func makeCity(t *testing.T, dbURL, key string, devices int) {
 			t.Fatalf("POST %s: status %d, want 201; logs:\n%s", c.path, code, setup.logs)
 		}
 	}
+	serveEveryDay(t, api, key)
 	var readings []any
 	at := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
 	for i := range devices {
@@ -207,6 +209,23 @@ func makeCity(t *testing.T, dbURL, key string, devices int) {
 	}
 	_ = setup.cmd.Process.Signal(syscall.SIGTERM)
 	_ = setup.cmd.Wait()
+}
+
+// serveEveryDay makes every weekday a service day, so that the nightly
+// plan's next day has collections whatever day the test runs on (by
+// default a Saturday's next day, Sunday, has none, and its plan is empty).
+func serveEveryDay(t *testing.T, api, key string) {
+	t.Helper()
+	ps := civic.DefaultPlanSettings()
+	every := []time.Weekday{time.Sunday, time.Monday, time.Tuesday, time.Wednesday, time.Thursday, time.Friday, time.Saturday}
+	ps.Default.ServiceDays = every
+	for st, p := range ps.Streams {
+		p.ServiceDays = every
+		ps.Streams[st] = p
+	}
+	if code := call(t, "PUT", api+"/plan-settings", key, ps, nil); code != http.StatusOK {
+		t.Fatalf("PUT /plan-settings: status %d, want 200", code)
+	}
 }
 
 // waitLog waits up to 30 s for text in n's logs.

@@ -169,6 +169,7 @@ func TestTwoNodesNightlyPlan(t *testing.T) {
 			t.Fatalf("POST %s: status %d, want 201; logs:\n%s", c.path, code, setup.logs)
 		}
 	}
+	serveEveryDay(t, api, key)
 	var readings []any
 	at := time.Now().UTC().Add(-time.Hour).Format(time.RFC3339)
 	for i := range 5 {
