@@ -24,6 +24,11 @@ const (
 	fleetTempEnd     = 0.05
 	fleetDefaultIter = 20000
 	fleetEpochs      = 20 // with several threads, how often they meet
+	// Route elimination: every fleetElimEvery iterations, once a tenth of
+	// the budget is spent, the search tries to do without its smallest
+	// route for at most fleetElimIters iterations.
+	fleetElimEvery = 4000
+	fleetElimIters = 1500
 )
 
 // froute is one vehicle's visits, their cost, the arrival at End and the
@@ -240,6 +245,24 @@ type fleetSearch struct {
 	building    bool
 	// noQuick makes bestInsertion time every position in full.
 	noQuick bool
+	// barred is the vehicle a route elimination is doing without (-1:
+	// none), for elimLeft more iterations; saved is the state it started
+	// from, restored when it fails. sinceElim counts the iterations since
+	// the last one ended.
+	barred              int32
+	elimLeft, sinceElim int
+	saved               fsol
+	// Eliminations tried and succeeded, for tests and tuning.
+	elimTried, elimWon int
+	// With several threads, the routes are shared out between them for
+	// an epoch: part[k] is the search that may change vehicle k's route,
+	// vpart[c] the one that may move visit c, me this one; nil part: all
+	// of them.
+	part, vpart []int8
+	me          int8
+	// mayEliminate is set by the search loop while eliminations may
+	// start: past a tenth of the budget and before nine tenths.
+	mayEliminate bool
 }
 
 func newFleetSearch(m *fleetModel, seed int64) *fleetSearch {
@@ -254,6 +277,7 @@ func newFleetSearch(m *fleetModel, seed int64) *fleetSearch {
 		posI:        make([]int32, nv),
 		isTouched:   make([]bool, len(m.veh)),
 		removedMark: make([]bool, nv),
+		barred:      -1,
 	}
 	// The penalty of a mandatory visit exceeds every prize and any cost a
 	// route could have, so serving one more always wins.
@@ -342,7 +366,7 @@ func (s *fleetSearch) buildNeighbors() {
 // allowed reports whether visit c may ride on vehicle k.
 func (s *fleetSearch) allowed(c int32, k int) bool {
 	v := &s.m.vis[c]
-	if v.veh >= 0 && int(v.veh) != k {
+	if v.veh >= 0 && int(v.veh) != k || int32(k) == s.barred || !s.owns(int32(k)) {
 		return false
 	}
 	veh := &s.m.veh[k]
@@ -462,6 +486,7 @@ func SolveFleet(ctx context.Context, p *FleetProblem, o FleetOptions) (FleetSolu
 				frac = max(frac, float64(it)/float64(perThread))
 			}
 			x.temp = t0 * math.Pow(t1/t0, min(frac, 1))
+			x.mayEliminate = frac >= 0.1 && frac < 0.9
 			x.iterate()
 		}
 		return it, true
@@ -471,9 +496,14 @@ func SolveFleet(ctx context.Context, p *FleetProblem, o FleetOptions) (FleetSolu
 		iter, _ = run(s, 0, math.MaxInt, 0, report)
 	} else {
 		// Cooperative annealing: the threads search apart for an
-		// epoch, then all continue from the best plan found.
+		// epoch, then all continue from the best plan found. Once there
+		// are routes enough, an epoch shares the routes out instead:
+		// each thread changes only its own, and the plan they continue
+		// from joins the best each found for its share.
 		its := make([]int, threads)
 		done := make([]bool, threads)
+		var merged fsol
+		shared := false
 		for epoch := 1; ; epoch++ {
 			until, itEnd := time.Duration(0), math.MaxInt
 			if o.TimeLimit > 0 {
@@ -486,9 +516,21 @@ func SolveFleet(ctx context.Context, p *FleetProblem, o FleetOptions) (FleetSolu
 				wg.Go(func() { its[i], done[i] = run(x, its[i], itEnd, until, nil) })
 			}
 			wg.Wait()
-			for _, x := range searches {
-				if x.best.obj < lead.best.obj {
-					lead = x
+			if fleetEpochHook != nil {
+				fleetEpochHook(shared, searches)
+			}
+			if shared {
+				merge(&merged, searches)
+				lead = searches[0]
+				for _, x := range searches {
+					x.part, x.vpart = nil, nil
+				}
+				lead.best.copyFrom(&merged)
+			} else {
+				for _, x := range searches {
+					if x.best.obj < lead.best.obj {
+						lead = x
+					}
 				}
 			}
 			report(clock().Sub(start))
@@ -496,11 +538,17 @@ func SolveFleet(ctx context.Context, p *FleetProblem, o FleetOptions) (FleetSolu
 				break
 			}
 			lead.polish(&lead.best)
-			for _, x := range searches {
-				if x != lead {
-					x.adopt(&lead.best)
+			merged.copyFrom(&lead.best)
+			part, vpart, ok := share(m, &merged, threads, searches[0].rng)
+			for i, x := range searches {
+				// The lead goes on from where it is unless the routes are
+				// shared out: then every search starts from the same plan.
+				if x != lead || ok || shared {
+					x.adopt(&merged)
 				}
+				x.part, x.vpart, x.me = part, vpart, int8(i)
 			}
+			shared = ok
 		}
 		for _, it := range its {
 			iter += it
@@ -511,15 +559,130 @@ func SolveFleet(ctx context.Context, p *FleetProblem, o FleetOptions) (FleetSolu
 	report(elapsed)
 	sol := lead.output(&lead.best)
 	sol.Iterations = iter
-	sol.Elapsed = elapsed
 	return sol, nil
+}
+
+// fleetEpochHook, when set (by tests), is called at the end of every
+// epoch with several threads, before the threads' plans are joined.
+var fleetEpochHook func(shared bool, searches []*fleetSearch)
+
+// share splits x's routes between n searches for an epoch: the
+// non-empty ones in n groups of about equal visits along a random
+// direction (by where their visits' centre projects on it), so that each
+// search's routes lie together; the empty ones in turn. An unassigned
+// visit goes with the group its own projection falls in, a pinned one
+// with its vehicle. ok is false when there are fewer than two routes a
+// search or no coordinates to share by.
+func share(m *fleetModel, x *fsol, n int, rng *rand.Rand) (part, vpart []int8, ok bool) {
+	xs, ys := m.p.X, m.p.Y
+	if xs == nil || n < 2 || n > math.MaxInt8 {
+		return nil, nil, false
+	}
+	theta := 2 * math.Pi * rng.Float64()
+	dx, dy := math.Cos(theta), math.Sin(theta)
+	proj := func(c int32) float64 {
+		nd := m.vis[c].node
+		return xs[nd]*dx + ys[nd]*dy
+	}
+	type centre struct {
+		k, visits int
+		at        float64
+	}
+	var cs []centre
+	total := 0
+	for k, r := range x.routes {
+		if len(r.seq) == 0 {
+			continue
+		}
+		sum := 0.0
+		for _, c := range r.seq {
+			sum += proj(c)
+		}
+		cs = append(cs, centre{k: k, visits: len(r.seq), at: sum / float64(len(r.seq))})
+		total += len(r.seq)
+	}
+	if len(cs) < 2*n {
+		return nil, nil, false
+	}
+	slices.SortFunc(cs, func(a, b centre) int { return cmp.Compare(a.at, b.at) })
+	part = make([]int8, len(x.routes))
+	vpart = make([]int8, len(m.vis))
+	bounds := make([]float64, 0, n-1) // where groups 1.. begin
+	acc, g, count := 0, 0, 0
+	for i, c := range cs {
+		// Group by the middle of the route's visits, but leave each
+		// later group a route.
+		want := min(n-1, (acc+c.visits/2)*n/total, g+1)
+		if want > g && count > 0 && len(cs)-i >= n-want {
+			bounds = append(bounds, (cs[i-1].at+c.at)/2)
+			g, count = want, 0
+		}
+		part[c.k] = int8(g)
+		count++
+		acc += c.visits
+	}
+	if g != n-1 {
+		return nil, nil, false
+	}
+	empty := 0
+	for k, r := range x.routes {
+		if len(r.seq) == 0 {
+			part[k] = int8(empty % n)
+			empty++
+		}
+		for _, c := range r.seq {
+			vpart[c] = part[k]
+		}
+	}
+	for _, c := range x.unassigned {
+		if v := m.vis[c].veh; v >= 0 {
+			vpart[c] = part[v]
+			continue
+		}
+		at := proj(c)
+		g := 0
+		for g < len(bounds) && at >= bounds[g] {
+			g++
+		}
+		vpart[c] = int8(g)
+	}
+	return part, vpart, true
+}
+
+// merge joins into dst the best routes each search found for its share
+// of the last epoch (searches[0].part says which), and the visits each
+// left out of its share.
+func merge(dst *fsol, searches []*fleetSearch) {
+	part, vpart := searches[0].part, searches[0].vpart
+	nr := len(searches[0].best.routes)
+	dst.routes = slices.Grow(dst.routes[:0], nr)[:nr]
+	dst.unassigned = dst.unassigned[:0]
+	dst.obj = 0
+	for k := range dst.routes {
+		dst.routes[k].copyFrom(&searches[part[k]].best.routes[k])
+		dst.obj += dst.routes[k].cost
+	}
+	for i, x := range searches {
+		for _, c := range x.best.unassigned {
+			if vpart[c] == int8(i) {
+				dst.unassigned = append(dst.unassigned, c)
+				dst.obj += x.pen[c]
+			}
+		}
+	}
 }
 
 // adopt makes x the search's current, candidate and best state.
 func (s *fleetSearch) adopt(x *fsol) {
+	s.barred, s.elimLeft = -1, 0
+	s.best.copyFrom(x)
+	s.resume(x)
+}
+
+// resume makes x the search's current and candidate state.
+func (s *fleetSearch) resume(x *fsol) {
 	s.cur.copyFrom(x)
 	s.cand.copyFrom(x)
-	s.best.copyFrom(x)
 	for _, u := range x.unassigned {
 		s.posR[u] = -1
 	}
@@ -606,6 +769,10 @@ func (s *fleetSearch) initial(init *FleetSolution) {
 // iterate is one ruin-and-recreate step with simulated-annealing
 // acceptance.
 func (s *fleetSearch) iterate() {
+	if s.barred < 0 && s.mayEliminate && s.sinceElim >= fleetElimEvery {
+		s.startElimination()
+	}
+	s.sinceElim++
 	list := s.ruin()
 	s.order(list)
 	s.recreate(list)
@@ -635,6 +802,69 @@ func (s *fleetSearch) iterate() {
 		}
 	}
 	s.touched = s.touched[:0]
+	if s.barred >= 0 {
+		s.elimLeft--
+		if !slices.ContainsFunc(s.cur.unassigned, func(c int32) bool { return !s.m.vis[c].optional }) {
+			// Every mandatory visit found room without the route: the
+			// search goes on from there, the vehicle free again (the
+			// annealing decides whether a route is worth adding back).
+			s.elimWon++
+			s.barred, s.sinceElim = -1, 0
+		} else if s.elimLeft <= 0 {
+			s.barred, s.sinceElim = -1, 0
+			s.resume(&s.saved)
+		}
+	}
+}
+
+// startElimination tries to do without a route, as the fleet
+// minimisation of Christiaens and Vanden Berghe does: string removals
+// alone seldom empty a long route, since its visits cost more anywhere
+// else while it runs. It empties the route with the fewest visits (none
+// pinned to its vehicle), bars the vehicle and lets the next iterations
+// place the visits elsewhere; every unassigned mandatory visit is
+// reinserted at every iteration and weighs more than any cost, so the
+// search takes every step that serves one more. iterate ends the attempt
+// when they are all served, or after fleetElimIters iterations, then
+// going back to the state before it.
+func (s *fleetSearch) startElimination() {
+	s.sinceElim = 0
+	x := &s.cand
+	r, used := int32(-1), 0
+	for k := range x.routes {
+		rt := &x.routes[k]
+		if len(rt.seq) == 0 || !s.owns(int32(k)) {
+			continue
+		}
+		used++
+		if slices.ContainsFunc(rt.seq, func(c int32) bool { return s.m.vis[c].veh >= 0 }) {
+			continue
+		}
+		if r < 0 || len(rt.seq) < len(x.routes[r].seq) {
+			r = int32(k)
+		}
+	}
+	if used < 2 || r < 0 {
+		return
+	}
+	s.saved.copyFrom(&s.cur)
+	s.barred, s.elimLeft = r, fleetElimIters
+	s.elimTried++
+	list := s.removeString(r, 0, len(x.routes[r].seq), s.insertList[:0])
+	for _, c := range list {
+		s.removedMark[c] = false
+		x.unassigned = append(x.unassigned, c)
+		x.obj += s.pen[c]
+	}
+	s.insertList = list[:0]
+	// The attempt starts here, whatever the annealing would say.
+	for _, t := range s.touched {
+		s.cur.routes[t].copyFrom(&x.routes[t])
+		s.isTouched[t] = false
+	}
+	s.touched = s.touched[:0]
+	s.cur.unassigned = append(s.cur.unassigned[:0], x.unassigned...)
+	s.cur.obj = x.obj
 }
 
 // ruin removes strings of visits from routes near a random visit and
@@ -651,15 +881,17 @@ func (s *fleetSearch) ruin() []int32 {
 	}
 	list := s.insertList[:0]
 	nv := int32(len(s.m.vis))
-	seed := int32(s.rng.IntN(int(nv)))
+	seed := s.drawSeed(nv)
 	if used > 1 && s.rng.Float64() < fleetRouteRuin {
 		// Now and then empty a short route, the shorter of two drawn:
 		// string removals alone seldom free a truck.
-		r := s.drawRoute()
-		if r2 := s.drawRoute(); len(x.routes[r2].seq) < len(x.routes[r].seq) {
+		r, r2 := s.drawRoute(), s.drawRoute()
+		if r2 >= 0 && len(x.routes[r2].seq) < len(x.routes[r].seq) {
 			r = r2
 		}
-		list = s.removeString(r, 0, len(x.routes[r].seq), list)
+		if r >= 0 {
+			list = s.removeString(r, 0, len(x.routes[r].seq), list)
+		}
 	}
 	if served > 0 {
 		avg := float64(served) / float64(used)
@@ -673,7 +905,7 @@ func (s *fleetSearch) ruin() []int32 {
 				c = s.nb[seed][j]
 			}
 			r := s.posR[c]
-			if r < 0 || s.isTouched[r] {
+			if r < 0 || s.isTouched[r] || !s.owns(r) {
 				continue
 			}
 			l := 1 + s.rng.IntN(int(math.Min(lsMax, float64(len(x.routes[r].seq)))))
@@ -683,17 +915,17 @@ func (s *fleetSearch) ruin() []int32 {
 	}
 	// Unassigned visits near the seed, and every unassigned mandatory one.
 	for _, c := range s.nb[seed] {
-		if s.posR[c] < 0 && s.m.vis[c].optional && !s.removedMark[c] {
+		if s.posR[c] < 0 && s.m.vis[c].optional && !s.removedMark[c] && s.ownsVisit(c) {
 			s.removedMark[c] = true
 			list = append(list, c)
 		}
 	}
-	if s.posR[seed] < 0 && !s.removedMark[seed] {
+	if s.posR[seed] < 0 && !s.removedMark[seed] && s.ownsVisit(seed) {
 		s.removedMark[seed] = true
 		list = append(list, seed)
 	}
 	for _, c := range x.unassigned {
-		if !s.m.vis[c].optional && !s.removedMark[c] {
+		if !s.m.vis[c].optional && !s.removedMark[c] && s.ownsVisit(c) {
 			s.removedMark[c] = true
 			list = append(list, c)
 		}
@@ -717,14 +949,31 @@ func (s *fleetSearch) ruin() []int32 {
 	return list
 }
 
-// drawRoute returns a random non-empty route of cand; there must be one.
+// drawRoute returns a random non-empty route of cand that this search
+// owns, -1 if it finds none.
 func (s *fleetSearch) drawRoute() int32 {
-	for {
-		if r := s.rng.IntN(len(s.cand.routes)); len(s.cand.routes[r].seq) > 0 {
-			return int32(r)
+	for range 8 * len(s.cand.routes) {
+		if r := int32(s.rng.IntN(len(s.cand.routes))); len(s.cand.routes[r].seq) > 0 && s.owns(r) {
+			return r
 		}
 	}
+	return -1
 }
+
+// drawSeed returns a random visit this search owns (any visit when it
+// finds none quickly: its removals then touch nothing of another's).
+func (s *fleetSearch) drawSeed(nv int32) int32 {
+	c := int32(s.rng.IntN(int(nv)))
+	for try := 0; try < 64 && !s.ownsVisit(c); try++ {
+		c = int32(s.rng.IntN(int(nv)))
+	}
+	return c
+}
+
+// owns reports whether this search may change vehicle k's route in the
+// current epoch, ownsVisit whether it may move visit c.
+func (s *fleetSearch) owns(k int32) bool      { return s.part == nil || s.part[k] == s.me }
+func (s *fleetSearch) ownsVisit(c int32) bool { return s.vpart == nil || s.vpart[c] == s.me }
 
 // removeString removes l visits around position at of route r: a plain
 // string, or half the time a split string that keeps a run in its middle.
@@ -881,7 +1130,7 @@ func (s *fleetSearch) bestInsertion(c int32, wide bool) (fcand, bool) {
 			s.consider(c, r, s.posI[nb], legOut, s.nbTo[c][j])
 			s.consider(c, r, s.posI[nb]+1, legIn, s.nbFrom[c][j])
 		}
-		if pinned >= 0 && s.roomFor(c, pinned) {
+		if pinned >= 0 && s.allowed(c, int(pinned)) && s.roomFor(c, pinned) {
 			for i := range len(s.cand.routes[pinned].seq) + 1 {
 				s.consider(c, pinned, int32(i), 0, [2]float64{})
 			}
