@@ -168,11 +168,7 @@ type FleetOptions struct {
 	Progress func(elapsed time.Duration, best float64)
 	// Threads is how many searches run at once (0 means 1). They start
 	// from different first plans, anneal apart for a twentieth of the
-	// budget and then all continue from the best plan found; from then
-	// on, while there are at least two routes a thread, each epoch
-	// shares the routes out between them by area and every thread
-	// changes only its own, so that they do not repeat each other's
-	// work. With more
+	// budget and then all continue from the best plan found. With more
 	// than one the result depends on timing, even with MaxIterations;
 	// an iteration budget is split between them.
 	Threads int

@@ -248,18 +248,12 @@ type fleetSearch struct {
 	// barred is the vehicle a route elimination is doing without (-1:
 	// none), for elimLeft more iterations; saved is the state it started
 	// from, restored when it fails. sinceElim counts the iterations since
-	// the last one ended.
+	// the last one ended; elimWon the eliminations that served every
+	// mandatory visit without the route.
 	barred              int32
 	elimLeft, sinceElim int
 	saved               fsol
-	// Eliminations tried and succeeded, for tests and tuning.
-	elimTried, elimWon int
-	// With several threads, the routes are shared out between them for
-	// an epoch: part[k] is the search that may change vehicle k's route,
-	// vpart[c] the one that may move visit c, me this one; nil part: all
-	// of them.
-	part, vpart []int8
-	me          int8
+	elimWon             int
 	// mayEliminate is set by the search loop while eliminations may
 	// start: past a tenth of the budget and before nine tenths.
 	mayEliminate bool
@@ -366,7 +360,7 @@ func (s *fleetSearch) buildNeighbors() {
 // allowed reports whether visit c may ride on vehicle k.
 func (s *fleetSearch) allowed(c int32, k int) bool {
 	v := &s.m.vis[c]
-	if v.veh >= 0 && int(v.veh) != k || int32(k) == s.barred || !s.owns(int32(k)) {
+	if v.veh >= 0 && int(v.veh) != k || int32(k) == s.barred {
 		return false
 	}
 	veh := &s.m.veh[k]
@@ -496,14 +490,9 @@ func SolveFleet(ctx context.Context, p *FleetProblem, o FleetOptions) (FleetSolu
 		iter, _ = run(s, 0, math.MaxInt, 0, report)
 	} else {
 		// Cooperative annealing: the threads search apart for an
-		// epoch, then all continue from the best plan found. Once there
-		// are routes enough, an epoch shares the routes out instead:
-		// each thread changes only its own, and the plan they continue
-		// from joins the best each found for its share.
+		// epoch, then all continue from the best plan found.
 		its := make([]int, threads)
 		done := make([]bool, threads)
-		var merged fsol
-		shared := false
 		for epoch := 1; ; epoch++ {
 			until, itEnd := time.Duration(0), math.MaxInt
 			if o.TimeLimit > 0 {
@@ -516,21 +505,9 @@ func SolveFleet(ctx context.Context, p *FleetProblem, o FleetOptions) (FleetSolu
 				wg.Go(func() { its[i], done[i] = run(x, its[i], itEnd, until, nil) })
 			}
 			wg.Wait()
-			if fleetEpochHook != nil {
-				fleetEpochHook(shared, searches)
-			}
-			if shared {
-				merge(&merged, searches)
-				lead = searches[0]
-				for _, x := range searches {
-					x.part, x.vpart = nil, nil
-				}
-				lead.best.copyFrom(&merged)
-			} else {
-				for _, x := range searches {
-					if x.best.obj < lead.best.obj {
-						lead = x
-					}
+			for _, x := range searches {
+				if x.best.obj < lead.best.obj {
+					lead = x
 				}
 			}
 			report(clock().Sub(start))
@@ -538,17 +515,11 @@ func SolveFleet(ctx context.Context, p *FleetProblem, o FleetOptions) (FleetSolu
 				break
 			}
 			lead.polish(&lead.best)
-			merged.copyFrom(&lead.best)
-			part, vpart, ok := share(m, &merged, threads, searches[0].rng)
-			for i, x := range searches {
-				// The lead goes on from where it is unless the routes are
-				// shared out: then every search starts from the same plan.
-				if x != lead || ok || shared {
-					x.adopt(&merged)
+			for _, x := range searches {
+				if x != lead {
+					x.adopt(&lead.best)
 				}
-				x.part, x.vpart, x.me = part, vpart, int8(i)
 			}
-			shared = ok
 		}
 		for _, it := range its {
 			iter += it
@@ -559,117 +530,8 @@ func SolveFleet(ctx context.Context, p *FleetProblem, o FleetOptions) (FleetSolu
 	report(elapsed)
 	sol := lead.output(&lead.best)
 	sol.Iterations = iter
+	sol.Elapsed = elapsed
 	return sol, nil
-}
-
-// fleetEpochHook, when set (by tests), is called at the end of every
-// epoch with several threads, before the threads' plans are joined.
-var fleetEpochHook func(shared bool, searches []*fleetSearch)
-
-// share splits x's routes between n searches for an epoch: the
-// non-empty ones in n groups of about equal visits along a random
-// direction (by where their visits' centre projects on it), so that each
-// search's routes lie together; the empty ones in turn. An unassigned
-// visit goes with the group its own projection falls in, a pinned one
-// with its vehicle. ok is false when there are fewer than two routes a
-// search or no coordinates to share by.
-func share(m *fleetModel, x *fsol, n int, rng *rand.Rand) (part, vpart []int8, ok bool) {
-	xs, ys := m.p.X, m.p.Y
-	if xs == nil || n < 2 || n > math.MaxInt8 {
-		return nil, nil, false
-	}
-	theta := 2 * math.Pi * rng.Float64()
-	dx, dy := math.Cos(theta), math.Sin(theta)
-	proj := func(c int32) float64 {
-		nd := m.vis[c].node
-		return xs[nd]*dx + ys[nd]*dy
-	}
-	type centre struct {
-		k, visits int
-		at        float64
-	}
-	var cs []centre
-	total := 0
-	for k, r := range x.routes {
-		if len(r.seq) == 0 {
-			continue
-		}
-		sum := 0.0
-		for _, c := range r.seq {
-			sum += proj(c)
-		}
-		cs = append(cs, centre{k: k, visits: len(r.seq), at: sum / float64(len(r.seq))})
-		total += len(r.seq)
-	}
-	if len(cs) < 2*n {
-		return nil, nil, false
-	}
-	slices.SortFunc(cs, func(a, b centre) int { return cmp.Compare(a.at, b.at) })
-	part = make([]int8, len(x.routes))
-	vpart = make([]int8, len(m.vis))
-	bounds := make([]float64, 0, n-1) // where groups 1.. begin
-	acc, g, count := 0, 0, 0
-	for i, c := range cs {
-		// Group by the middle of the route's visits, but leave each
-		// later group a route.
-		want := min(n-1, (acc+c.visits/2)*n/total, g+1)
-		if want > g && count > 0 && len(cs)-i >= n-want {
-			bounds = append(bounds, (cs[i-1].at+c.at)/2)
-			g, count = want, 0
-		}
-		part[c.k] = int8(g)
-		count++
-		acc += c.visits
-	}
-	if g != n-1 {
-		return nil, nil, false
-	}
-	empty := 0
-	for k, r := range x.routes {
-		if len(r.seq) == 0 {
-			part[k] = int8(empty % n)
-			empty++
-		}
-		for _, c := range r.seq {
-			vpart[c] = part[k]
-		}
-	}
-	for _, c := range x.unassigned {
-		if v := m.vis[c].veh; v >= 0 {
-			vpart[c] = part[v]
-			continue
-		}
-		at := proj(c)
-		g := 0
-		for g < len(bounds) && at >= bounds[g] {
-			g++
-		}
-		vpart[c] = int8(g)
-	}
-	return part, vpart, true
-}
-
-// merge joins into dst the best routes each search found for its share
-// of the last epoch (searches[0].part says which), and the visits each
-// left out of its share.
-func merge(dst *fsol, searches []*fleetSearch) {
-	part, vpart := searches[0].part, searches[0].vpart
-	nr := len(searches[0].best.routes)
-	dst.routes = slices.Grow(dst.routes[:0], nr)[:nr]
-	dst.unassigned = dst.unassigned[:0]
-	dst.obj = 0
-	for k := range dst.routes {
-		dst.routes[k].copyFrom(&searches[part[k]].best.routes[k])
-		dst.obj += dst.routes[k].cost
-	}
-	for i, x := range searches {
-		for _, c := range x.best.unassigned {
-			if vpart[c] == int8(i) {
-				dst.unassigned = append(dst.unassigned, c)
-				dst.obj += x.pen[c]
-			}
-		}
-	}
 }
 
 // adopt makes x the search's current, candidate and best state.
@@ -833,7 +695,7 @@ func (s *fleetSearch) startElimination() {
 	r, used := int32(-1), 0
 	for k := range x.routes {
 		rt := &x.routes[k]
-		if len(rt.seq) == 0 || !s.owns(int32(k)) {
+		if len(rt.seq) == 0 {
 			continue
 		}
 		used++
@@ -849,7 +711,6 @@ func (s *fleetSearch) startElimination() {
 	}
 	s.saved.copyFrom(&s.cur)
 	s.barred, s.elimLeft = r, fleetElimIters
-	s.elimTried++
 	list := s.removeString(r, 0, len(x.routes[r].seq), s.insertList[:0])
 	for _, c := range list {
 		s.removedMark[c] = false
@@ -881,17 +742,15 @@ func (s *fleetSearch) ruin() []int32 {
 	}
 	list := s.insertList[:0]
 	nv := int32(len(s.m.vis))
-	seed := s.drawSeed(nv)
+	seed := int32(s.rng.IntN(int(nv)))
 	if used > 1 && s.rng.Float64() < fleetRouteRuin {
 		// Now and then empty a short route, the shorter of two drawn:
 		// string removals alone seldom free a truck.
-		r, r2 := s.drawRoute(), s.drawRoute()
-		if r2 >= 0 && len(x.routes[r2].seq) < len(x.routes[r].seq) {
+		r := s.drawRoute()
+		if r2 := s.drawRoute(); len(x.routes[r2].seq) < len(x.routes[r].seq) {
 			r = r2
 		}
-		if r >= 0 {
-			list = s.removeString(r, 0, len(x.routes[r].seq), list)
-		}
+		list = s.removeString(r, 0, len(x.routes[r].seq), list)
 	}
 	if served > 0 {
 		avg := float64(served) / float64(used)
@@ -905,7 +764,7 @@ func (s *fleetSearch) ruin() []int32 {
 				c = s.nb[seed][j]
 			}
 			r := s.posR[c]
-			if r < 0 || s.isTouched[r] || !s.owns(r) {
+			if r < 0 || s.isTouched[r] {
 				continue
 			}
 			l := 1 + s.rng.IntN(int(math.Min(lsMax, float64(len(x.routes[r].seq)))))
@@ -915,17 +774,17 @@ func (s *fleetSearch) ruin() []int32 {
 	}
 	// Unassigned visits near the seed, and every unassigned mandatory one.
 	for _, c := range s.nb[seed] {
-		if s.posR[c] < 0 && s.m.vis[c].optional && !s.removedMark[c] && s.ownsVisit(c) {
+		if s.posR[c] < 0 && s.m.vis[c].optional && !s.removedMark[c] {
 			s.removedMark[c] = true
 			list = append(list, c)
 		}
 	}
-	if s.posR[seed] < 0 && !s.removedMark[seed] && s.ownsVisit(seed) {
+	if s.posR[seed] < 0 && !s.removedMark[seed] {
 		s.removedMark[seed] = true
 		list = append(list, seed)
 	}
 	for _, c := range x.unassigned {
-		if !s.m.vis[c].optional && !s.removedMark[c] && s.ownsVisit(c) {
+		if !s.m.vis[c].optional && !s.removedMark[c] {
 			s.removedMark[c] = true
 			list = append(list, c)
 		}
@@ -949,31 +808,14 @@ func (s *fleetSearch) ruin() []int32 {
 	return list
 }
 
-// drawRoute returns a random non-empty route of cand that this search
-// owns, -1 if it finds none.
+// drawRoute returns a random non-empty route of cand; there must be one.
 func (s *fleetSearch) drawRoute() int32 {
-	for range 8 * len(s.cand.routes) {
-		if r := int32(s.rng.IntN(len(s.cand.routes))); len(s.cand.routes[r].seq) > 0 && s.owns(r) {
-			return r
+	for {
+		if r := s.rng.IntN(len(s.cand.routes)); len(s.cand.routes[r].seq) > 0 {
+			return int32(r)
 		}
 	}
-	return -1
 }
-
-// drawSeed returns a random visit this search owns (any visit when it
-// finds none quickly: its removals then touch nothing of another's).
-func (s *fleetSearch) drawSeed(nv int32) int32 {
-	c := int32(s.rng.IntN(int(nv)))
-	for try := 0; try < 64 && !s.ownsVisit(c); try++ {
-		c = int32(s.rng.IntN(int(nv)))
-	}
-	return c
-}
-
-// owns reports whether this search may change vehicle k's route in the
-// current epoch, ownsVisit whether it may move visit c.
-func (s *fleetSearch) owns(k int32) bool      { return s.part == nil || s.part[k] == s.me }
-func (s *fleetSearch) ownsVisit(c int32) bool { return s.vpart == nil || s.vpart[c] == s.me }
 
 // removeString removes l visits around position at of route r: a plain
 // string, or half the time a split string that keeps a run in its middle.

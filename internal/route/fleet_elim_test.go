@@ -1,8 +1,6 @@
 package route
 
 import (
-	"context"
-	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -152,101 +150,5 @@ func TestFleetEliminationFails(t *testing.T) {
 	}
 	if msg := consistent(s, &s.cand); msg != "" {
 		t.Fatal(msg)
-	}
-}
-
-// TestFleetShare: the routes are shared out in groups of whole routes,
-// each search getting at least one non-empty route, every routed visit
-// going with its route and a pinned one with its vehicle; without
-// coordinates or with too few routes nothing is shared.
-func TestFleetShare(t *testing.T) {
-	p := GenerateFleet(3, FleetGen{Mandatory: 300, Optional: 60, Vehicles: 12})
-	m := newFleetModel(p)
-	s := newFleetSearch(m, 3)
-	s.initial(nil)
-	rng := rand.New(rand.NewPCG(1, 2))
-	for _, n := range []int{2, 3} {
-		part, vpart, ok := share(m, &s.cur, n, rng)
-		if !ok {
-			t.Fatalf("%d searches, %d routes: not shared", n, usedRoutes(&s.cur))
-		}
-		routes := make([]int, n)
-		for k, r := range s.cur.routes {
-			if part[k] < 0 || int(part[k]) >= n {
-				t.Fatalf("route %d in group %d of %d", k, part[k], n)
-			}
-			if len(r.seq) > 0 {
-				routes[part[k]]++
-			}
-			for _, c := range r.seq {
-				if vpart[c] != part[k] {
-					t.Fatalf("visit %d in group %d, its route in %d", c, vpart[c], part[k])
-				}
-			}
-		}
-		if slices.Contains(routes, 0) {
-			t.Errorf("%d searches: routes per search %v", n, routes)
-		}
-		for _, c := range s.cur.unassigned {
-			if v := m.vis[c].veh; v >= 0 && vpart[c] != part[v] {
-				t.Errorf("pinned visit %d in group %d, its vehicle in %d", c, vpart[c], part[v])
-			}
-		}
-	}
-	if _, _, ok := share(m, &s.cur, usedRoutes(&s.cur)/2+1, rng); ok {
-		t.Error("shared with fewer than two routes a search")
-	}
-	m.p = &FleetProblem{}
-	if _, _, ok := share(m, &s.cur, 2, rng); ok {
-		t.Error("shared without coordinates")
-	}
-}
-
-// TestFleetSharedThreads: with routes enough, the threads' epochs are
-// shared out; each changes only its own routes and visits, so that what
-// they found joins into a plan of every visit exactly once, and the
-// result passes the checker.
-func TestFleetSharedThreads(t *testing.T) {
-	iters := 6000
-	if raceEnabled {
-		iters = 1500
-	}
-	p := GenerateFleet(5, FleetGen{Mandatory: 300, Optional: 60, Vehicles: 12})
-	sharedEpochs := 0
-	fleetEpochHook = func(shared bool, searches []*fleetSearch) {
-		if !shared {
-			return
-		}
-		sharedEpochs++
-		for i, x := range searches {
-			for k, r := range x.best.routes {
-				if x.part[k] == int8(i) {
-					for _, c := range r.seq {
-						if x.vpart[c] != int8(i) {
-							t.Errorf("search %d moved visit %d of search %d's share into its route %d", i, c, x.vpart[c], k)
-						}
-					}
-				}
-			}
-		}
-		var joined fsol
-		merge(&joined, searches)
-		if msg := consistent(searches[0], &joined); msg != "" {
-			t.Errorf("joined plan: %s", msg)
-		}
-	}
-	t.Cleanup(func() { fleetEpochHook = nil })
-	sol, err := SolveFleet(context.Background(), p, FleetOptions{MaxIterations: iters, Seed: 5, Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sharedEpochs == 0 {
-		t.Error("no epoch was shared")
-	}
-	if err := checkFleet(p, &sol); err != nil {
-		t.Fatal(err)
-	}
-	if !sol.Feasible {
-		t.Error("infeasible plan")
 	}
 }
