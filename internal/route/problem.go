@@ -42,9 +42,12 @@
 // visit, greedy reinsertion with blinks at granular positions (next to the
 // nearest visits) ranked by a leg estimate and filtered by each route's
 // recorded departures and forward slack, the best few timed exactly, and
-// simulated-annealing acceptance. Timing a visit order places the unloads
-// by a linear shortest path over the boundaries between visits (the
-// cheapest detours that keep every trip within capacity), then simulates
+// simulated-annealing acceptance; every 4,000 iterations it tries to do
+// without its smallest route (after the paper's fleet minimisation: the
+// route's visits must find room elsewhere within 1,500 iterations, or the
+// search goes back). Timing a visit order places the unloads by a linear
+// shortest path over the boundaries between visits (the cheapest detours
+// that keep every trip within capacity), then simulates
 // windows, facility hours, the break and the shift. Mandatory visits always
 // outweigh prizes; optional ones are inserted only when their prize pays
 // for them and dropped when it no longer does.
