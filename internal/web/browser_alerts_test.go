@@ -18,7 +18,13 @@ import (
 // signIn signs user in through the login page of f and waits for sel.
 func signIn(t *testing.T, ctx context.Context, f *fixture, path, user, sel string) {
 	t.Helper()
-	do(t, ctx, "sign in as "+user,
+	do(t, ctx, "sign in as "+user, signInSteps(f, path, user, sel))
+}
+
+// signInSteps opens path on f, which shows the login page, signs user in
+// and waits for sel on the page it leads back to.
+func signInSteps(f *fixture, path, user, sel string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
 		chromedp.Navigate(f.srv.URL+path),
 		chromedp.WaitVisible(chromedp.CSS(`#name`)),
 		chromedp.SendKeys(chromedp.CSS(`#name`), user),

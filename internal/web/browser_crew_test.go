@@ -72,15 +72,9 @@ func TestBrowserCrewOffline(t *testing.T) {
 // crewSignIn opens /crew at phone size and signs in as the fixture's crew
 // member crew1, until the crew view is ready.
 func crewSignIn(f *fixture) chromedp.Action[chromedp.Void] {
-	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	return chromedp.Steps(
 		chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulateMobile),
-		chromedp.Navigate(f.srv.URL+"/crew"),
-		chromedp.WaitVisible(css(`#name`)),
-		chromedp.SendKeys(css(`#name`), "crew1"),
-		chromedp.SendKeys(css(`#password`), testPassword),
-		chromedp.Click(css(`.loginbox button[type=submit]`)),
-		chromedp.WaitVisible(css(`#crew[data-ready="true"]`)),
+		signInSteps(f, "/crew", "crew1", `#crew[data-ready="true"]`),
 	)
 }
 

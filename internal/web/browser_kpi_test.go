@@ -22,12 +22,7 @@ func TestBrowserKPI(t *testing.T) {
 
 	do(t, ctx, "sign in",
 		chromedp.EmulateViewport(1366, 900),
-		chromedp.Navigate(f.srv.URL+"/kpi"),
-		chromedp.WaitVisible(css(`#name`)),
-		chromedp.SendKeys(css(`#name`), "analyst1"),
-		chromedp.SendKeys(css(`#password`), testPassword),
-		chromedp.Click(css(`.loginbox button[type=submit]`)),
-		chromedp.WaitVisible(css(`#kpi-charts[data-ready="true"]`)),
+		signInSteps(f, "/kpi", "analyst1", `#kpi-charts[data-ready="true"]`),
 	)
 	checkCharts := func(what string, minWidth float64) {
 		t.Helper()

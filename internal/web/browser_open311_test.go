@@ -85,14 +85,7 @@ func TestBrowser311(t *testing.T) {
 
 			// The supervisor: sign in, the queue, assign with a bulk
 			// action, then close from the request's page.
-			do(t, ctx, "sign in",
-				chromedp.Navigate(f.srv.URL+"/queue"),
-				chromedp.WaitVisible(css(`#name`)),
-				chromedp.SendKeys(css(`#name`), "super"),
-				chromedp.SendKeys(css(`#password`), testPassword),
-				chromedp.Click(css(`.loginbox button[type=submit]`)),
-				chromedp.WaitVisible(css(`#q-`+id)),
-			)
+			do(t, ctx, "sign in", signInSteps(f, "/queue", "super", `#q-`+id))
 			screenshot(t, ctx, dir, name("queue"))
 			do(t, ctx, "bulk assign",
 				chromedp.Click(css(`#q-`+id+` input[type=checkbox]`)),

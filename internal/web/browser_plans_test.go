@@ -86,12 +86,7 @@ func TestBrowserPlans(t *testing.T) {
 	// The supervisor makes the day's plan.
 	do(t, ctx, "sign in",
 		chromedp.EmulateViewport(1366, 900),
-		chromedp.Navigate(f.srv.URL+"/plans"),
-		chromedp.WaitVisible(css(`#name`)),
-		chromedp.SendKeys(css(`#name`), "super"),
-		chromedp.SendKeys(css(`#password`), testPassword),
-		chromedp.Click(css(`.loginbox button[type=submit]`)),
-		chromedp.WaitVisible(css(`#makeplan`)),
+		signInSteps(f, "/plans", "super", `#makeplan`),
 	)
 	if got := val(t, ctx, "date", chromedp.Value(css(`#makeplan input[name=date]`))); got != f.date() {
 		t.Errorf("date picker shows %q, want the service day %s", got, f.date())
@@ -261,13 +256,6 @@ func TestBrowserPlans(t *testing.T) {
 
 	// Planned versus actual shows the two collections, to the supervisor.
 	val(t, phone, "sign out", chromedp.Evaluate[bool](`fetch("/logout", {method: "POST"}).then(() => true)`, chromedp.EvalAwaitPromise))
-	do(t, phone, "supervisor again",
-		chromedp.Navigate(f.srv.URL+"/plans/"+planID+"/report"),
-		chromedp.WaitVisible(css(`#name`)),
-		chromedp.SendKeys(css(`#name`), "super"),
-		chromedp.SendKeys(css(`#password`), testPassword),
-		chromedp.Click(css(`.loginbox button[type=submit]`)),
-	)
-	do(t, phone, "report", chromedp.WaitVisible(css(`#report`)))
+	do(t, phone, "supervisor again", signInSteps(f, "/plans/"+planID+"/report", "super", `#report`))
 	screenshot(t, phone, dir, "report")
 }

@@ -200,14 +200,7 @@ func TestBrowser(t *testing.T) {
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 
 	// Sign in: the map redirects to the login page and back.
-	do(t, ctx, "sign in",
-		chromedp.Navigate(f.srv.URL+"/"),
-		chromedp.WaitVisible(css(`#name`)),
-		chromedp.SendKeys(css(`#name`), "super"),
-		chromedp.SendKeys(css(`#password`), testPassword),
-		chromedp.Click(css(`.loginbox button[type=submit]`)),
-		chromedp.WaitVisible(css(`#map[data-ready="true"]`)),
-	)
+	do(t, ctx, "sign in", signInSteps(f, "/", "super", `#map[data-ready="true"]`))
 	count := val(t, ctx, "count", chromedp.AttributeValue(css(`#map`), "data-count")).Value
 	layers := val(t, ctx, "markers", chromedp.Evaluate[int](`civicMap.cluster.getLayers().length`))
 	if count != fmt.Sprint(bins) || layers != bins {
