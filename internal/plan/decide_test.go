@@ -34,6 +34,17 @@ func reading(fill float64, t time.Time) *civic.BinState {
 	return &civic.BinState{Fill: ptr(fill), Time: t}
 }
 
+// halfFull is a forecast made at(-10) of a bin half full and filling 1 %
+// an hour, full at(30) (threshold 0.9); low, when not 0, is the early end
+// of its band, at(low).
+func halfFull(low float64) *civic.Forecast {
+	f := &civic.Forecast{Now: at(-10), Fill: 0.5, Threshold: 0.9, RatePerHour: 0.01, FullAt: ptr(at(30)), HorizonHours: 72}
+	if low != 0 {
+		f.FullAtLow = ptr(at(low))
+	}
+	return f
+}
+
 func TestDecide(t *testing.T) {
 	type tc struct {
 		name     string
@@ -123,7 +134,7 @@ func TestDecide(t *testing.T) {
 		{name: "may-go from a reading", state: reading(0.65, at(-3)), last: ptr(at(-48)),
 			want: civic.MayGo, reason: "expected 65 % full at 10:00", loadL: 650},
 		{name: "forecast full while the next service day's trucks are out: served then",
-			fc:   &civic.Forecast{Now: at(-10), Fill: 0.5, Threshold: 0.9, RatePerHour: 0.01, FullAt: ptr(at(30)), HorizonHours: 72},
+			fc:   halfFull(0),
 			last: ptr(at(-48)),
 			want: civic.MayGo, reason: "expected 64 % full at 10:00", loadL: 640},
 		{name: "forecast full before the next service day's trucks can reach it",
@@ -131,35 +142,29 @@ func TestDecide(t *testing.T) {
 			last: ptr(at(-48)),
 			want: civic.MustGo, reason: "forecast full Sat 07:00, before the next service day's trucks can reach it (Sat 08:00)", loadL: 640},
 		{name: "forecast's early bound before the next service day",
-			fc: &civic.Forecast{Now: at(-10), Fill: 0.5, Threshold: 0.9, RatePerHour: 0.01, FullAt: ptr(at(30)),
-				FullAtLow: ptr(at(17)), HorizonHours: 72},
+			fc:   halfFull(17),
 			last: ptr(at(-48)),
 			want: civic.MustGo, reason: "forecast full Sat 12:00 (maybe Fri 23:00), before the next service day (Sat)", loadL: 640},
 		{name: "forecast's early bound before the next service day's trucks can reach it",
-			fc: &civic.Forecast{Now: at(-10), Fill: 0.5, Threshold: 0.9, RatePerHour: 0.01, FullAt: ptr(at(30)),
-				FullAtLow: ptr(at(25.5)), HorizonHours: 72},
+			fc:   halfFull(25.5),
 			last: ptr(at(-48)),
 			want: civic.MustGo, reason: "forecast full Sat 12:00 (maybe Sat 07:30), before the next service day's trucks can reach it (Sat 08:00)", loadL: 640},
 		{name: "the early bound before the next chance, but the city accepts even odds (overflow_risk 0.5)",
-			fc: &civic.Forecast{Now: at(-10), Fill: 0.5, Threshold: 0.9, RatePerHour: 0.01, FullAt: ptr(at(30)),
-				FullAtLow: ptr(at(25.5)), HorizonHours: 72},
+			fc:       halfFull(25.5),
 			settings: func(s *civic.PlanSettings) { s.Default.OverflowRisk = 0.5 },
 			last:     ptr(at(-48)),
 			want:     civic.MayGo, reason: "expected 64 % full at 10:00", loadL: 640},
 		{name: "the early bound before the next chance, at overflow_risk 0.3 the time is later",
-			fc: &civic.Forecast{Now: at(-10), Fill: 0.5, Threshold: 0.9, RatePerHour: 0.01, FullAt: ptr(at(30)),
-				FullAtLow: ptr(at(25.5)), HorizonHours: 72},
+			fc:       halfFull(25.5),
 			settings: func(s *civic.PlanSettings) { s.Default.OverflowRisk = 0.3 },
 			last:     ptr(at(-48)),
 			want:     civic.MayGo, reason: "expected 64 % full at 10:00", loadL: 640},
 		{name: "the early bound after the next chance: left at the default risk",
-			fc: &civic.Forecast{Now: at(-10), Fill: 0.5, Threshold: 0.9, RatePerHour: 0.01, FullAt: ptr(at(30)),
-				FullAtLow: ptr(at(27)), HorizonHours: 72},
+			fc:   halfFull(27),
 			last: ptr(at(-48)),
 			want: civic.MayGo, reason: "expected 64 % full at 10:00", loadL: 640},
 		{name: "the same, taken at overflow_risk 0.02 (one chance in fifty)",
-			fc: &civic.Forecast{Now: at(-10), Fill: 0.5, Threshold: 0.9, RatePerHour: 0.01, FullAt: ptr(at(30)),
-				FullAtLow: ptr(at(27)), HorizonHours: 72},
+			fc:       halfFull(27),
 			settings: func(s *civic.PlanSettings) { s.Default.OverflowRisk = 0.02 },
 			last:     ptr(at(-48)),
 			want:     civic.MustGo, reason: "forecast full Sat 12:00 (maybe Sat 07:11), before the next service day's trucks can reach it (Sat 08:00)", loadL: 640},
@@ -183,12 +188,12 @@ func TestDecide(t *testing.T) {
 			want: civic.MustGo, reason: "forecast full Sat 12:00 (maybe Fri 13:30), before the next service day (Sat)", loadL: 380},
 		{name: "access window: the next service day's window closes at the latest",
 			bin:  func(b *civic.Bin) { b.AccessWindow = "06:00-16:00" },
-			fc:   &civic.Forecast{Now: at(-10), Fill: 0.5, Threshold: 0.9, RatePerHour: 0.01, FullAt: ptr(at(30)), HorizonHours: 72},
+			fc:   halfFull(0),
 			last: ptr(at(-48)),
 			want: civic.MustGo, reason: "forecast full Sat 12:00, before the next service day's trucks can reach it (Sat 16:00)", loadL: 640},
 		{name: "shorter shifts: collection ends earlier",
 			day:  &Day{Date: "2026-12-04", Loc: cet, Start: "06:00", End: "11:00"},
-			fc:   &civic.Forecast{Now: at(-10), Fill: 0.5, Threshold: 0.9, RatePerHour: 0.01, FullAt: ptr(at(30)), HorizonHours: 72},
+			fc:   halfFull(0),
 			last: ptr(at(-48)),
 			want: civic.MayGo, reason: "expected 62 % full at 08:30", loadL: 625},
 		{name: "may-go grown by the forecast rate",
