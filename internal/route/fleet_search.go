@@ -640,12 +640,7 @@ func (s *fleetSearch) iterate() {
 	s.recreate(list)
 	s.dropUnprofitable()
 	if s.cand.obj < s.cur.obj-s.temp*math.Log(s.rng.Float64()) {
-		for _, r := range s.touched {
-			s.cur.routes[r].copyFrom(&s.cand.routes[r])
-			s.isTouched[r] = false
-		}
-		s.cur.unassigned = append(s.cur.unassigned[:0], s.cand.unassigned...)
-		s.cur.obj = s.cand.obj
+		s.keepCandidate()
 		if s.cur.obj < s.best.obj-1e-9 {
 			s.best.copyFrom(&s.cur)
 		}
@@ -719,13 +714,20 @@ func (s *fleetSearch) startElimination() {
 	}
 	s.insertList = list[:0]
 	// The attempt starts here, whatever the annealing would say.
-	for _, t := range s.touched {
-		s.cur.routes[t].copyFrom(&x.routes[t])
-		s.isTouched[t] = false
-	}
+	s.keepCandidate()
 	s.touched = s.touched[:0]
-	s.cur.unassigned = append(s.cur.unassigned[:0], x.unassigned...)
-	s.cur.obj = x.obj
+}
+
+// keepCandidate makes the candidate the current state: the routes
+// touched since the last iteration, the unassigned visits and the
+// objective (the caller empties touched).
+func (s *fleetSearch) keepCandidate() {
+	for _, r := range s.touched {
+		s.cur.routes[r].copyFrom(&s.cand.routes[r])
+		s.isTouched[r] = false
+	}
+	s.cur.unassigned = append(s.cur.unassigned[:0], s.cand.unassigned...)
+	s.cur.obj = s.cand.obj
 }
 
 // ruin removes strings of visits from routes near a random visit and
