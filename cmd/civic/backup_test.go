@@ -130,7 +130,8 @@ func TestBackupRestoreUnderIngest(t *testing.T) {
 		t.Logf("no batch was acknowledged while the backup ran (%v → %v): the backup was quicker than one batch", before, after)
 	}
 	for _, want := range []string{"civic_ingest_lag_seconds_count", "civic_ingest_queue_batches", "civic_alert_queue_batches",
-		`civic_http_request_duration_seconds_count{method="POST",route="POST /api/v1/readings"}`, "civic_alerts_opened_total"} {
+		`civic_http_request_duration_seconds_count{method="POST",route="POST /api/v1/readings"}`, "civic_alerts_opened_total",
+		"civic_forecast_trainings_total", "civic_forecast_trained_readings"} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
 		}

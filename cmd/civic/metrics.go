@@ -73,6 +73,17 @@ func newNodeMetrics(n *node) *nodeMetrics {
 		func() float64 { return float64(no.Stats().Sent) })
 	counter("civic_notifications_failed_total", "Notifications given up on.",
 		func() float64 { return float64(no.Stats().Failed) })
+	f := n.forecasts
+	counter("civic_forecast_trainings_total", "Forecast model trainings completed on this node.",
+		func() float64 { return float64(f.Stats().Trainings) })
+	gauge("civic_forecast_trained_readings", "Fill readings the last forecast training was fitted on (its window).",
+		func() float64 { return float64(f.Stats().Readings) })
+	gauge("civic_forecast_observed_readings", "Fill readings the forecast model observed since its last training.",
+		func() float64 { return float64(f.Stats().Observed) })
+	gauge("civic_forecast_training_seconds", "How long the last forecast training took, reading the store included.",
+		func() float64 { return f.Stats().LastDuration.Seconds() })
+	counter("civic_forecast_dropped_batches_total", "Committed batches the forecast model skipped because its queue was full (a retraining reads them).",
+		func() float64 { return float64(f.Stats().Dropped) })
 	r := n.retention
 	counter("civic_retention_readings_removed_total", "Readings the retention job removed on this node.",
 		func() float64 { return float64(r.Stats().Readings) })

@@ -346,9 +346,26 @@ func (s *Service) run(ctx context.Context, stop <-chan struct{}) error {
 		training, pending, overflow, backlog = true, false, false, nil
 		go func() { results <- s.train(ctx) }()
 	}
+	// gap fires when an early retraining is due but waits for MinGap:
+	// no later batch may come to ask again.
+	gap := time.NewTimer(time.Hour)
+	gap.Stop()
+	defer gap.Stop()
+	early := func() {
+		if training || observed < max(trainedN, s.opts.MinGrowth) {
+			return
+		}
+		if wait := s.opts.MinGap - time.Since(lastEnd); wait > 0 {
+			gap.Reset(wait)
+			return
+		}
+		begin()
+	}
 	begin()
 	for {
 		select {
+		case <-gap.C:
+			early()
 		case <-stop:
 			// Cancel a training in progress and wait for it.
 			cancel()
@@ -387,9 +404,7 @@ func (s *Service) run(ctx context.Context, stop <-chan struct{}) error {
 			s.statsMu.Lock()
 			s.stats.Observed = observed
 			s.statsMu.Unlock()
-			if !training && observed >= max(trainedN, s.opts.MinGrowth) && time.Since(lastEnd) >= s.opts.MinGap {
-				begin()
-			}
+			early()
 		case res := <-results:
 			training = false
 			lastEnd = time.Now()
@@ -414,6 +429,8 @@ func (s *Service) run(ctx context.Context, stop <-chan struct{}) error {
 				"window_from", res.at.Add(-s.opts.Window), "load", res.load.Round(time.Millisecond), "took", res.took.Round(time.Millisecond))
 			if overflow || pending {
 				begin()
+			} else {
+				early()
 			}
 		}
 	}

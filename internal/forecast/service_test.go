@@ -353,6 +353,25 @@ func TestServiceRetrain(t *testing.T) {
 	q.Observe(more) // after Close: ignored, no panic
 }
 
+// TestServiceRetrainAfterGap checks that readings observed before MinGap
+// is up still bring the early retraining when no batch follows them.
+func TestServiceRetrainAfterGap(t *testing.T) {
+	st := newMemStore(civic.Bin{ID: "B1", Name: "one"})
+	st.add(rising("B1", svcNow.Add(-6*time.Hour), 10, 0.0, 0.01))
+	s := startService(t, st, ServiceOptions{MinGrowth: 5, MinGap: 300 * time.Millisecond})
+	waitFor(t, "the first training", trainedOnce(s))
+	more := rising("B1", svcNow, 12, 0.06, 0.01)
+	st.add(more)
+	s.Observe(more) // within MinGap of the first training's end: no retraining yet
+	if got := s.Stats().Trainings; got != 1 {
+		t.Fatalf("%d trainings at once, want 1 until MinGap is up", got)
+	}
+	waitFor(t, "the retraining once MinGap is up", func() bool { return s.Stats().Trainings >= 2 })
+	if got := s.Stats().Readings; got != 22 {
+		t.Errorf("retrained on %d readings, want 22", got)
+	}
+}
+
 // TestServiceCloseDuringTraining checks that Close cancels a training that
 // waits on the store.
 func TestServiceCloseDuringTraining(t *testing.T) {
