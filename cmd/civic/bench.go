@@ -31,7 +31,7 @@ civic bench mqtt [--devices 1000] [--duration 10s] [--messages 50] [--per-messag
     then to the embedded broker, each for --duration (or --messages per device with --duration 0);
     every reading checked in the store; prints the ratio to the bare broker, and the CPU time per
     message of each
-civic bench load [--duration 5m] [--bins 1000] [--http 2] [--mqtt 200] [--mqtt-every 1s] [--sse 50] [--sse-hold 30s] [--map 2] [--pages 2] [--api 4] [--heap-profiles DIR]
+civic bench load [--duration 5m] [--bins 1000] [--http 2] [--mqtt 200] [--mqtt-every 1s] [--sse 50] [--sse-hold 30s] [--map 2] [--pages 2] [--api 4] [--history-days 10] [--heap-profiles DIR]
     a mixed load on a child 'civic serve' over loopback: HTTP and MQTT ingest, live-map streams, map
     data, page views and API reads; throughput, errors, 429s and p50/p99 per kind; the server's RSS,
     Go heap and goroutines sampled every second, shown at minute marks, and "memory: steady" or
@@ -291,6 +291,7 @@ func runBenchLoad(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&o.Map, "map", 2, "clients fetching the map data")
 	fs.IntVar(&o.Pages, "pages", 2, "clients viewing pages")
 	fs.IntVar(&o.API, "api", 4, "clients reading the API")
+	fs.IntVar(&o.HistoryDays, "history-days", 10, "days of readings every sensor has in the database before the server starts (one every 10 minutes), as a running city's server has; 0 for none")
 	fs.StringVar(&o.HeapProfiles, "heap-profiles", "", "folder for the server's heap profile at every minute mark and at the end (go tool pprof -base); default none")
 	if err := fs.Parse(args); err != nil {
 		return usageErrorf("%v", err)
@@ -305,6 +306,8 @@ func runBenchLoad(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("--bins must be at least 2")
 	case o.MQTTDevices > o.Bins/2+o.Bins%2:
 		return usageErrorf("--mqtt must be at most half of --bins (the other half send over HTTP)")
+	case o.HistoryDays < 0 || o.HistoryDays > 400:
+		return usageErrorf("--history-days must be between 0 and 400")
 	case o.HTTPIngest < 0 || o.MQTTDevices < 0 || o.SSE < 0 || o.Map < 0 || o.Pages < 0 || o.API < 0:
 		return usageErrorf("the client counts must not be negative")
 	case o.MQTTEvery <= 0 || o.SSEHold <= 0:

@@ -12,14 +12,14 @@ import (
 	"github.com/civic-city/civic/internal/bench"
 )
 
-// TestBenchLoad runs a few seconds of `civic bench load` as a user would:
-// every kind of traffic made requests without an error, and the last line
-// reports no server error.
+// TestBenchLoad runs a few seconds of `civic bench load` as a user would,
+// on a day of history: every kind of traffic made requests without an
+// error, and the last line reports no server error.
 func TestBenchLoad(t *testing.T) {
 	profiles := t.TempDir()
 	cmd := exec.CommandContext(t.Context(), civicBin, "bench", "load", "--duration", "4s", "--bins", "100",
 		"--http", "1", "--mqtt", "20", "--sse", "4", "--sse-hold", "1s", "--map", "1", "--pages", "1", "--api", "2",
-		"--heap-profiles", profiles)
+		"--history-days", "1", "--heap-profiles", profiles)
 	cmd.Env = bench.ChildEnv()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -30,8 +30,13 @@ func TestBenchLoad(t *testing.T) {
 	if last := lines[len(lines)-1]; !regexp.MustCompile(`^load: [1-9]\d* req/s, 5xx 0, p99 \d+\.\d ms, peak RSS [1-9]\d* MiB$`).MatchString(last) {
 		t.Errorf("last line %q, want \"load: N req/s, 5xx 0, p99 X ms, peak RSS M MiB\"", last)
 	}
-	if !regexp.MustCompile(`(?m)^memory: (steady|growing \d+\.\d MiB/min|too short a run to tell) \(over the last \d+s: RSS `).MatchString(out.String()) {
+	if !regexp.MustCompile(`(?m)^memory: (steady|growing \d+\.\d MiB/min|too short a run to tell) \(over the last \d+s: peak RSS `).MatchString(out.String()) {
 		t.Errorf("no memory verdict in:\n%s", out.String())
+	}
+	// A day of history, every sensor every 10 minutes, which the forecast
+	// model was trained on before the run.
+	if !regexp.MustCompile(`(?m)^history: 14400 readings, 1 day of every sensor, written in \d+\.\d s; the forecast model trained on 14400 in `).MatchString(out.String()) {
+		t.Errorf("no history line in:\n%s", out.String())
 	}
 	// The heap profile at the end, through civic serve --pprof-addr.
 	if m, _ := filepath.Glob(filepath.Join(profiles, "heap-*.pb.gz")); len(m) != 1 {

@@ -18,6 +18,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
+
 	"github.com/civic-city/civic/internal/auth"
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/ingest"
@@ -41,6 +43,12 @@ type LoadOptions struct {
 	Map         int // clients fetching the map data (/map/bins.json)
 	Pages       int // clients viewing dashboard pages
 	API         int // clients reading the JSON API
+
+	// HistoryDays is how many days of readings every sensor has in the
+	// database before the server starts, one every HistoryEvery: a
+	// city's server restarts on months of readings, which its forecast
+	// model trains on (28 days) and its queries read.
+	HistoryDays int
 
 	// HeapProfiles, if set, is a folder where the server's heap profile
 	// is saved at every minute mark and at the end (heap-MMmSSs.pb.gz,
@@ -129,10 +137,12 @@ func Load(ctx context.Context, o LoadOptions) error {
 	for _, k := range kinds {
 		workers += k.workers
 	}
-	secrets, keys, err := loadSetup(ctx, dbPath, o.Bins, workers)
+	t0 := time.Now()
+	secrets, keys, history, err := loadSetup(ctx, dbPath, o, workers)
 	if err != nil {
 		return err
 	}
+	wrote := time.Since(t0)
 
 	logFile, err := os.Create(filepath.Join(dir, "server.log"))
 	if err != nil {
@@ -161,13 +171,27 @@ func Load(ctx context.Context, o LoadOptions) error {
 	r := &loadRun{
 		o: o, base: srv.httpBase, mqtt: srv.mqttAddr, secrets: secrets,
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: workers + 8}},
-		start:  time.Now().UTC().Add(-7 * 24 * time.Hour).Truncate(time.Second),
+		start:  loadStart(),
 	}
 	if pprofAddr != "" {
 		r.pprof = "http://" + pprofAddr
 	}
 	defer r.client.CloseIdleConnections()
 	fmt.Fprintf(o.Progress, "server up: %s, MQTT %s, pid %d\n", r.base, r.mqtt, pid)
+	if o.HistoryDays > 0 {
+		// Wait for the forecast model's first training, on the history:
+		// the run measures the server in service, not its start.
+		t0 := time.Now()
+		trained, err := r.awaitTraining(runCtx, keys[0], 0.99*float64(history), 5*time.Minute)
+		if err != nil {
+			if cause := context.Cause(runCtx); cause != nil {
+				err = cause
+			}
+			return fmt.Errorf("waiting for the forecast model to train on the history: %w\nserver log (end):\n%s", err, tailFile(logFile.Name(), 4096))
+		}
+		fmt.Fprintf(o.Out, "history: %d readings, %s of every sensor, written in %.1f s; the forecast model trained on %.0f in %.1f s; database %.0f MiB, server RSS %.1f MiB\n",
+			history, plural(o.HistoryDays, "day"), wrote.Seconds(), trained, time.Since(t0).Seconds(), fileMiB(dbPath), must(processRSS(pid)))
+	}
 
 	// Run every kind's workers until the duration is up.
 	loadCtx, stop := context.WithTimeout(runCtx, o.Duration)
@@ -369,6 +393,98 @@ func (w *loadWorker) get(ctx context.Context, path string) (int, error) {
 	return resp.StatusCode, err
 }
 
+// HistoryEvery is the interval of the history readings.
+const HistoryEvery = 10 * time.Minute
+
+// writeHistory writes days of readings of every bin's sensor, one every
+// HistoryEvery up to the run's first sensor time, and returns how many.
+func writeHistory(ctx context.Context, st *store.Store, bins, days int, until time.Time, progress io.Writer) (int, error) {
+	steps := int(time.Duration(days) * 24 * time.Hour / HistoryEvery)
+	bar := progressbar.NewOptions(steps, progressbar.OptionSetWriter(progress), progressbar.OptionSetDescription("history"),
+		progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
+	defer bar.Close()
+	fills := make([]float64, bins)
+	battery := 0.9
+	batch := make([]civic.Reading, 0, bins)
+	n := 0
+	for k := range steps {
+		at := until.Add(-time.Duration(steps-k) * HistoryEvery)
+		batch = batch[:0]
+		for b := range bins {
+			// Each bin fills at its own pace and is emptied when full.
+			fills[b] += 0.004 + float64(b%7)*0.002
+			if fills[b] > 1 {
+				fills[b] = 0
+			}
+			batch = append(batch, civic.Reading{Device: deviceID(b), Bin: binID(b), Time: at, Fill: &fills[b], Battery: &battery})
+		}
+		if _, err := st.WriteReadings(ctx, [][]civic.Reading{batch}); err != nil {
+			return n, err
+		}
+		n += len(batch)
+		_ = bar.Add(1)
+	}
+	return n, nil
+}
+
+// awaitTraining waits until the server's forecast model has been trained
+// on at least want fill readings, and returns how many.
+func (r *loadRun) awaitTraining(ctx context.Context, key string, want float64, limit time.Duration) (float64, error) {
+	deadline := time.Now().Add(limit)
+	for {
+		got, err := r.metric(ctx, key, "civic_forecast_trained_readings")
+		if err != nil || got >= want {
+			return got, err
+		}
+		if time.Now().After(deadline) {
+			return got, fmt.Errorf("trained on %.0f readings after %s", got, limit)
+		}
+		select {
+		case <-ctx.Done():
+			return got, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// metric reads one unlabelled figure from the server's /metrics.
+func (r *loadRun) metric(ctx context.Context, key, name string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if val, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			return strconv.ParseFloat(strings.TrimSpace(val), 64)
+		}
+	}
+	return 0, fmt.Errorf("/metrics (status %d) lacks %s", resp.StatusCode, name)
+}
+
+// plural is "1 day" or "n days".
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
+}
+
+// must is v, or 0 when err is set: for a figure that is only shown.
+func must(v float64, err error) float64 {
+	if err != nil {
+		return 0
+	}
+	return v
+}
+
 // postReadings posts the next batch of readings of the worker's devices:
 // the HTTP senders share the first bins' sensors out among them.
 func (w *loadWorker) postReadings(ctx context.Context) (int, error) {
@@ -479,27 +595,35 @@ func (w *loadWorker) holdStream(ctx context.Context) (int, error) {
 
 // loadSetup makes the database: bins, their sensors with MQTT secrets,
 // and keys API keys with the admin scope.
-func loadSetup(ctx context.Context, dbPath string, bins, keys int) ([]string, []string, error) {
+func loadSetup(ctx context.Context, dbPath string, o LoadOptions, keys int) (secrets, out []string, history int, err error) {
 	st, err := store.Open(ctx, "sqlite:"+dbPath, store.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	defer st.Close()
-	secrets, err := registerMQTT(ctx, st, bins)
-	if err != nil {
-		return nil, nil, err
+	if secrets, err = registerMQTT(ctx, st, o.Bins); err != nil {
+		return nil, nil, 0, err
 	}
 	a := auth.New(st, auth.Options{})
-	out := make([]string, keys)
+	out = make([]string, keys)
 	for i := range out {
 		secret, _, err := a.CreateAPIKey(ctx, "load-"+strconv.Itoa(i), []civic.Scope{civic.ScopeAdmin}, "bench")
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, 0, err
 		}
 		out[i] = secret
 	}
-	return secrets, out, nil
+	if o.HistoryDays > 0 {
+		if history, err = writeHistory(ctx, st, o.Bins, o.HistoryDays, loadStart(), o.Progress); err != nil {
+			return nil, nil, 0, fmt.Errorf("writing the history: %w", err)
+		}
+	}
+	return secrets, out, history, nil
 }
+
+// loadStart is the sensor time of the run's first readings: a week ago,
+// so that a day's worth of readings every few seconds stays in the past.
+func loadStart() time.Time { return time.Now().UTC().Add(-7 * 24 * time.Hour).Truncate(time.Second) }
 
 // goStats is what the server's /metrics tells of its Go runtime, in MiB.
 type goStats struct {
@@ -616,18 +740,23 @@ func peakRSS(mem []memSample) float64 {
 	return m
 }
 
-// steadyMiBPerMin is the growth rate of the server's resident memory,
-// over the second half of the run, below which it counts as steady.
+// steadyMiBPerMin is the growth rate of the server's resident memory
+// below which it counts as steady.
 const steadyMiBPerMin = 1.0
 
 // writeMemory writes the server's memory at every minute mark and at the
-// end, then the verdict on the second half of the run: "memory: steady"
-// when the resident memory grew by less than steadyMiBPerMin a minute
-// (the least-squares slope of the per-second samples), "memory: growing
-// X MiB/min" otherwise, with the slopes of its parts: the Go heap's GC
-// goal (twice its live data: a leak of Go objects grows it), what the Go
-// runtime holds, and what it does not (SQLite's page caches, which fill
-// up to their configured size as the database grows), and the database.
+// end, then the verdict: "memory: steady" when the highest resident
+// memory of the run's second half is above that of its first half by less
+// than steadyMiBPerMin a minute of the half, "memory: growing X MiB/min"
+// otherwise. Peaks, not a fitted line: the resident memory swings by tens
+// of MiB with the Go collector's cycle and the write-ahead log's (SQLite's
+// page caches fill as the log grows and are released when it is reset), so
+// a least-squares slope over a few minutes depends on where in those
+// cycles the run ends, while a leak lifts every later peak. The detail
+// gives the least-squares slopes of the second half and of the parts of
+// the memory: the Go heap's GC goal (twice its live data: a leak of Go
+// objects grows it), what the Go runtime holds, and what it does not
+// (SQLite's page caches, up to their configured size), and the database.
 func writeMemory(out io.Writer, mem []memSample) {
 	fmt.Fprintf(out, "%-8s %8s %9s %8s %8s %8s %11s %8s %8s\n", "at", "RSS MiB", "heap MiB", "GC goal", "Go MiB", "other", "goroutines", "db MiB", "WAL MiB")
 	next := time.Minute
@@ -640,18 +769,23 @@ func writeMemory(out io.Writer, mem []memSample) {
 			}
 		}
 	}
-	half := mem[len(mem)/2:]
+	first, half := mem[:len(mem)/2], mem[len(mem)/2:]
 	rate := func(f func(memSample) float64) float64 { return slope(half, f) }
-	rss := rate(func(m memSample) float64 { return m.rss })
-	detail := fmt.Sprintf("over the last %s: RSS %+.1f MiB/min; Go heap GC goal %+.1f, Go runtime %+.1f, outside Go %+.1f MiB/min; goroutines %d → %d; database %+.1f MiB/min",
-		(half[len(half)-1].at - half[0].at).Round(time.Second), rss,
+	span := half[len(half)-1].at - half[0].at
+	p1, p2 := peakRSS(first), peakRSS(half)
+	growth := 0.0
+	if span > 0 {
+		growth = (p2 - p1) / span.Minutes()
+	}
+	detail := fmt.Sprintf("over the last %s: peak RSS %.1f MiB against %.1f in the first half; least-squares RSS %+.1f MiB/min; Go heap GC goal %+.1f, Go runtime %+.1f, outside Go %+.1f MiB/min; goroutines %d → %d; database %+.1f MiB/min",
+		span.Round(time.Second), p2, p1, rate(func(m memSample) float64 { return m.rss }),
 		rate(func(m memSample) float64 { return m.goal }), rate(func(m memSample) float64 { return m.resident }),
 		rate(memSample.other), half[0].goroutines, half[len(half)-1].goroutines, rate(func(m memSample) float64 { return m.db + m.wal }))
 	switch {
 	case len(half) < 30:
 		fmt.Fprintf(out, "memory: too short a run to tell (%s)\n", detail)
-	case rss >= steadyMiBPerMin:
-		fmt.Fprintf(out, "memory: growing %.1f MiB/min (%s)\n", rss, detail)
+	case growth >= steadyMiBPerMin:
+		fmt.Fprintf(out, "memory: growing %.1f MiB/min (%s)\n", growth, detail)
 	default:
 		fmt.Fprintf(out, "memory: steady (%s)\n", detail)
 	}
