@@ -31,12 +31,12 @@ civic bench mqtt [--devices 1000] [--duration 10s] [--messages 50] [--per-messag
     then to the embedded broker, each for --duration (or --messages per device with --duration 0);
     every reading checked in the store; prints the ratio to the bare broker, and the CPU time per
     message of each
-civic bench load [--duration 5m] [--bins 1000] [--http 2] [--mqtt 200] [--mqtt-every 1s] [--sse 50] [--sse-hold 30s] [--map 2] [--pages 2] [--api 4] [--history-days 10] [--heap-profiles DIR]
-    a mixed load on a child 'civic serve' over loopback: HTTP and MQTT ingest, live-map streams, map
-    data, page views and API reads; throughput, errors, 429s and p50/p99 per kind; the server's RSS,
-    Go heap and goroutines sampled every second, shown at minute marks, and "memory: steady" or
-    "memory: growing X MiB/min" from their slope over the second half; last line
-    "load: N req/s, 5xx K, p99 X ms, peak RSS M MiB"
+civic bench load [--duration 5m] [--bins 1000] [--http 2] [--mqtt 200] [--mqtt-every 1s] [--sse 50] [--sse-hold 30s] [--map 2] [--pages 2] [--api 4] [--open311-read 2] [--open311-post 2] [--open311-every 2s] [--history-days 10] [--heap-profiles DIR]
+    a mixed load on a child 'civic serve' over loopback, on --history-days of readings of every sensor:
+    HTTP and MQTT ingest, live-map streams, map data, page views, API reads, Open311 reads and posts;
+    throughput, errors, 429s and p50/p99 per kind; the server's RSS, Go heap and goroutines sampled
+    every second, shown at minute marks, and "memory: steady" or "memory: growing X MiB/min" from the
+    second half's peak against the first half's; last line "load: N req/s, 5xx K, p99 X ms, peak RSS M MiB"
 civic bench open311 [--stored 100000] [--concurrency 8] [--duration 10s] [--seed N] [--cpuprofile FILE]
     GET /open311/v2/requests.json on loopback through the real server over stored
     requests, against GET /healthz with the same clients in the same run
@@ -291,6 +291,9 @@ func runBenchLoad(ctx context.Context, e *env, args []string) error {
 	fs.IntVar(&o.Map, "map", 2, "clients fetching the map data")
 	fs.IntVar(&o.Pages, "pages", 2, "clients viewing pages")
 	fs.IntVar(&o.API, "api", 4, "clients reading the API")
+	fs.IntVar(&o.Open311Read, "open311-read", 2, "Open311 clients reading requests and services")
+	fs.IntVar(&o.Open311Post, "open311-post", 2, "Open311 clients posting a service request every --open311-every each")
+	fs.DurationVar(&o.Open311Every, "open311-every", 2*time.Second, "each posting Open311 client's interval")
 	fs.IntVar(&o.HistoryDays, "history-days", 10, "days of readings every sensor has in the database before the server starts (one every 10 minutes), as a running city's server has; 0 for none")
 	fs.StringVar(&o.HeapProfiles, "heap-profiles", "", "folder for the server's heap profile at every minute mark and at the end (go tool pprof -base); default none")
 	if err := fs.Parse(args); err != nil {
@@ -308,10 +311,10 @@ func runBenchLoad(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("--mqtt must be at most half of --bins (the other half send over HTTP)")
 	case o.HistoryDays < 0 || o.HistoryDays > 400:
 		return usageErrorf("--history-days must be between 0 and 400")
-	case o.HTTPIngest < 0 || o.MQTTDevices < 0 || o.SSE < 0 || o.Map < 0 || o.Pages < 0 || o.API < 0:
+	case o.HTTPIngest < 0 || o.MQTTDevices < 0 || o.SSE < 0 || o.Map < 0 || o.Pages < 0 || o.API < 0 || o.Open311Read < 0 || o.Open311Post < 0:
 		return usageErrorf("the client counts must not be negative")
-	case o.MQTTEvery <= 0 || o.SSEHold <= 0:
-		return usageErrorf("--mqtt-every and --sse-hold must be positive")
+	case o.MQTTEvery <= 0 || o.SSEHold <= 0 || o.Open311Every <= 0:
+		return usageErrorf("--mqtt-every, --sse-hold and --open311-every must be positive")
 	}
 	bin, err := os.Executable()
 	if err != nil {

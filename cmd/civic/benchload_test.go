@@ -19,7 +19,7 @@ func TestBenchLoad(t *testing.T) {
 	profiles := t.TempDir()
 	cmd := exec.CommandContext(t.Context(), civicBin, "bench", "load", "--duration", "4s", "--bins", "100",
 		"--http", "1", "--mqtt", "20", "--sse", "4", "--sse-hold", "1s", "--map", "1", "--pages", "1", "--api", "2",
-		"--history-days", "1", "--heap-profiles", profiles)
+		"--open311-read", "1", "--open311-post", "1", "--open311-every", "500ms", "--history-days", "1", "--heap-profiles", profiles)
 	cmd.Env = bench.ChildEnv()
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -56,7 +56,7 @@ func TestBenchLoad(t *testing.T) {
 			t.Errorf("%s: %s requests, %s errors; want some, and no error\nstderr: %s", m[1], m[2], m[3], errb.String())
 		}
 	}
-	for _, k := range []string{"ingest-http", "ingest-mqtt", "sse", "map", "pages", "api"} {
+	for _, k := range []string{"ingest-http", "ingest-mqtt", "sse", "map", "pages", "api", "open311-read", "open311-post"} {
 		if !kinds[k] {
 			t.Errorf("no row for %s in:\n%s", k, out.String())
 		}

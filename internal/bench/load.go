@@ -4,11 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -35,14 +37,17 @@ type LoadOptions struct {
 	// Workers per kind of traffic; each runs its kind's requests one after
 	// the other (a closed loop), MQTT devices and SSE clients at their
 	// own pace.
-	HTTPIngest  int // HTTP senders, batches of LoadBatch readings
-	MQTTDevices int // MQTT devices, one QoS 1 message every MQTTEvery each
-	MQTTEvery   time.Duration
-	SSE         int // browsers holding the live map stream (/events), reconnecting every SSEHold
-	SSEHold     time.Duration
-	Map         int // clients fetching the map data (/map/bins.json)
-	Pages       int // clients viewing dashboard pages
-	API         int // clients reading the JSON API
+	HTTPIngest   int // HTTP senders, batches of LoadBatch readings
+	MQTTDevices  int // MQTT devices, one QoS 1 message every MQTTEvery each
+	MQTTEvery    time.Duration
+	SSE          int // browsers holding the live map stream (/events), reconnecting every SSEHold
+	SSEHold      time.Duration
+	Map          int // clients fetching the map data (/map/bins.json)
+	Pages        int // clients viewing dashboard pages
+	API          int // clients reading the JSON API
+	Open311Read  int // Open311 clients reading requests and services (GeoReport v2)
+	Open311Post  int // Open311 clients posting a service request every Open311Every each
+	Open311Every time.Duration
 
 	// HistoryDays is how many days of readings every sensor has in the
 	// database before the server starts, one every HistoryEvery: a
@@ -99,6 +104,8 @@ type loadRun struct {
 	secrets []string
 	start   time.Time // sensor times of the readings sent: start + n s
 	pprof   string    // http://host:port of the server's profiles, if asked for
+
+	lastRequest atomic.Pointer[string] // the id of a service request posted by the load, for reads by id
 }
 
 // memSample is the server's memory at one second of the run.
@@ -129,8 +136,8 @@ func Load(ctx context.Context, o LoadOptions) error {
 	}
 	defer os.RemoveAll(dir)
 	dbPath := filepath.Join(dir, "civic.db")
-	fmt.Fprintf(o.Progress, "bench load: %s; %d bins; %d HTTP senders, %d MQTT devices, %d SSE clients, %d map, %d page and %d API clients\n",
-		o.Duration, o.Bins, o.HTTPIngest, o.MQTTDevices, o.SSE, o.Map, o.Pages, o.API)
+	fmt.Fprintf(o.Progress, "bench load: %s; %d bins; %d HTTP senders, %d MQTT devices, %d SSE clients, %d map, %d page, %d API, %d Open311 reading and %d Open311 posting clients\n",
+		o.Duration, o.Bins, o.HTTPIngest, o.MQTTDevices, o.SSE, o.Map, o.Pages, o.API, o.Open311Read, o.Open311Post)
 
 	kinds := loadKinds(o)
 	workers := 0
@@ -373,8 +380,66 @@ func loadKinds(o LoadOptions) []loadKind {
 				"/api/v1/alerts", "/api/v1/devices?health=true&limit=100", "/api/v1/kpi"}
 			return w.get(ctx, paths[w.n%len(paths)])
 		}},
-		// Open311 reads and posts join here once the Open311 API exists.
+		{"open311-read", o.Open311Read, (*loadWorker).readOpen311},
+		{"open311-post", o.Open311Post, (*loadWorker).postOpen311},
 	}
+}
+
+// readOpen311 makes the next of a round of GeoReport v2 reads: the
+// services, the newest requests, one service's, the open ones, one request
+// by id (among those the posting clients made, if any yet).
+func (w *loadWorker) readOpen311(ctx context.Context) (int, error) {
+	paths := []string{"/open311/v2/services.json", "/open311/v2/requests.json", "/open311/v2/requests.json?service_code=litter",
+		"/open311/v2/requests.json?status=open", "/open311/v2/requests.xml"}
+	if id := w.r.lastRequest.Load(); id != nil {
+		paths = append(paths, "/open311/v2/requests/"+*id+".json")
+	}
+	return w.get(ctx, paths[w.n%len(paths)])
+}
+
+// postOpen311 posts a service request about one of the bins, as an
+// Open311 client with its API key, then waits for Open311Every.
+func (w *loadWorker) postOpen311(ctx context.Context) (int, error) {
+	r := w.r
+	t0 := time.Now()
+	b := (w.n*7919 + w.i*104729) % r.o.Bins
+	form := url.Values{
+		"api_key":             {w.key},
+		"service_code":        {"overflowing-bin"},
+		"lat":                 {strconv.FormatFloat(39.9+float64(b%100)*0.001, 'f', 5, 64)},
+		"long":                {strconv.FormatFloat(-75.2+float64(b/100)*0.001, 'f', 5, 64)},
+		"description":         {fmt.Sprintf("Bin %d on this corner is full again (load client %d, report %d).", b, w.i, w.n)},
+		"attribute[bin_kind]": {"litter"},
+		"attribute[spilled]":  {[]string{"yes", "no"}[w.n%2]},
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, r.base+"/open311/v2/requests.json", strings.NewReader(form.Encode()))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := r.client.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var out []struct {
+		ID string `json:"service_request_id"`
+	}
+	if resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated {
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			return 0, fmt.Errorf("POST requests.json: %w", err)
+		}
+		if len(out) == 1 && out[0].ID != "" {
+			r.lastRequest.Store(&out[0].ID)
+		}
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	w.took = time.Since(t0)
+	select {
+	case <-ctx.Done():
+	case <-time.After(r.o.Open311Every - time.Since(t0)):
+	}
+	return resp.StatusCode, nil
 }
 
 // get fetches path with the worker's key and reads the whole answer.
