@@ -35,8 +35,8 @@ civic bench load [--duration 5m] [--bins 1000] [--http 2] [--mqtt 200] [--mqtt-e
     a mixed load on a child 'civic serve' over loopback, on --history-days of readings of every sensor:
     HTTP and MQTT ingest, live-map streams, map data, page views, API reads, Open311 reads and posts;
     throughput, errors, 429s and p50/p99 per kind; the server's RSS, Go heap and goroutines sampled
-    every second, shown at minute marks, and "memory: steady" or "memory: growing X MiB/min" from the
-    second half's peak against the first half's; last line "load: N req/s, 5xx K, p99 X ms, peak RSS M MiB"
+    every second, shown at minute marks, and "memory: steady" or "memory: growing X MiB/min" (the second
+    half's trend and its peak above the first half's); last line "load: N req/s, 5xx K, p99 X ms, peak RSS M MiB"
 civic bench open311 [--stored 100000] [--concurrency 8] [--duration 10s] [--seed N] [--cpuprofile FILE]
     GET /open311/v2/requests.json on loopback through the real server over stored
     requests, against GET /healthz with the same clients in the same run

@@ -810,18 +810,19 @@ func peakRSS(mem []memSample) float64 {
 const steadyMiBPerMin = 1.0
 
 // writeMemory writes the server's memory at every minute mark and at the
-// end, then the verdict: "memory: steady" when the highest resident
-// memory of the run's second half is above that of its first half by less
-// than steadyMiBPerMin a minute of the half, "memory: growing X MiB/min"
-// otherwise. Peaks, not a fitted line: the resident memory swings by tens
-// of MiB with the Go collector's cycle and the write-ahead log's (SQLite's
-// page caches fill as the log grows and are released when it is reset), so
-// a least-squares slope over a few minutes depends on where in those
-// cycles the run ends, while a leak lifts every later peak. The detail
-// gives the least-squares slopes of the second half and of the parts of
-// the memory: the Go heap's GC goal (twice its live data: a leak of Go
-// objects grows it), what the Go runtime holds, and what it does not
-// (SQLite's page caches, up to their configured size), and the database.
+// end, then the verdict on the second half of the run: "memory: growing X
+// MiB/min" when both the resident memory's least-squares slope over the
+// second half and its peak there, above the first half's peak, per minute
+// of the half, reach steadyMiBPerMin (X is the smaller), "memory: steady"
+// otherwise. Both, because each alone misleads over a few minutes: the
+// resident memory swings by tens of MiB with the Go collector's cycle and
+// the write-ahead log's (SQLite's page caches fill as the log grows and
+// are released when it is reset), so a fitted line depends on where in
+// those cycles the run ends, and one high sample lifts a peak; a leak
+// lifts both. The detail gives the slopes of the parts of the memory: the
+// Go heap's GC goal (twice its live data: a leak of Go objects grows it),
+// what the Go runtime holds, and what it does not (SQLite's page caches,
+// up to their configured size), and the database.
 func writeMemory(out io.Writer, mem []memSample) {
 	fmt.Fprintf(out, "%-8s %8s %9s %8s %8s %8s %11s %8s %8s\n", "at", "RSS MiB", "heap MiB", "GC goal", "Go MiB", "other", "goroutines", "db MiB", "WAL MiB")
 	next := time.Minute
@@ -842,15 +843,16 @@ func writeMemory(out io.Writer, mem []memSample) {
 	if span > 0 {
 		growth = (p2 - p1) / span.Minutes()
 	}
-	detail := fmt.Sprintf("over the last %s: peak RSS %.1f MiB against %.1f in the first half; least-squares RSS %+.1f MiB/min; Go heap GC goal %+.1f, Go runtime %+.1f, outside Go %+.1f MiB/min; goroutines %d → %d; database %+.1f MiB/min",
-		span.Round(time.Second), p2, p1, rate(func(m memSample) float64 { return m.rss }),
+	lsq := rate(func(m memSample) float64 { return m.rss })
+	detail := fmt.Sprintf("over the last %s: peak RSS %.1f MiB against %.1f in the first half (%+.1f MiB/min); least-squares RSS %+.1f MiB/min; Go heap GC goal %+.1f, Go runtime %+.1f, outside Go %+.1f MiB/min; goroutines %d → %d; database %+.1f MiB/min",
+		span.Round(time.Second), p2, p1, growth, lsq,
 		rate(func(m memSample) float64 { return m.goal }), rate(func(m memSample) float64 { return m.resident }),
 		rate(memSample.other), half[0].goroutines, half[len(half)-1].goroutines, rate(func(m memSample) float64 { return m.db + m.wal }))
 	switch {
 	case len(half) < 30:
 		fmt.Fprintf(out, "memory: too short a run to tell (%s)\n", detail)
-	case growth >= steadyMiBPerMin:
-		fmt.Fprintf(out, "memory: growing %.1f MiB/min (%s)\n", growth, detail)
+	case growth >= steadyMiBPerMin && lsq >= steadyMiBPerMin:
+		fmt.Fprintf(out, "memory: growing %.1f MiB/min (%s)\n", min(growth, lsq), detail)
 	default:
 		fmt.Fprintf(out, "memory: steady (%s)\n", detail)
 	}
