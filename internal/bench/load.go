@@ -144,12 +144,11 @@ func Load(ctx context.Context, o LoadOptions) error {
 	for _, k := range kinds {
 		workers += k.workers
 	}
-	t0 := time.Now()
-	secrets, keys, history, err := loadSetup(ctx, dbPath, o, workers)
+	setup, err := loadSetup(ctx, dbPath, o, workers)
 	if err != nil {
 		return err
 	}
-	wrote := time.Since(t0)
+	secrets, keys := setup.secrets, setup.keys
 
 	logFile, err := os.Create(filepath.Join(dir, "server.log"))
 	if err != nil {
@@ -189,7 +188,7 @@ func Load(ctx context.Context, o LoadOptions) error {
 		// Wait for the forecast model's first training, on the history:
 		// the run measures the server in service, not its start.
 		t0 := time.Now()
-		trained, err := r.awaitTraining(runCtx, keys[0], 0.99*float64(history), 5*time.Minute)
+		trained, err := r.awaitTraining(runCtx, keys[0], 0.99*float64(setup.history), 5*time.Minute)
 		if err != nil {
 			if cause := context.Cause(runCtx); cause != nil {
 				err = cause
@@ -197,7 +196,7 @@ func Load(ctx context.Context, o LoadOptions) error {
 			return fmt.Errorf("waiting for the forecast model to train on the history: %w\nserver log (end):\n%s", err, tailFile(logFile.Name(), 4096))
 		}
 		fmt.Fprintf(o.Out, "history: %d readings, %s of every sensor, written in %.1f s; the forecast model trained on %.0f in %.1f s; database %.0f MiB, server RSS %.1f MiB\n",
-			history, plural(o.HistoryDays, "day"), wrote.Seconds(), trained, time.Since(t0).Seconds(), fileMiB(dbPath), must(processRSS(pid)))
+			setup.history, plural(o.HistoryDays, "day"), setup.wrote.Seconds(), trained, time.Since(t0).Seconds(), fileMiB(dbPath), must(processRSS(pid)))
 	}
 
 	// Run every kind's workers until the duration is up.
@@ -468,19 +467,21 @@ func writeHistory(ctx context.Context, st *store.Store, bins, days int, until ti
 	bar := progressbar.NewOptions(steps, progressbar.OptionSetWriter(progress), progressbar.OptionSetDescription("history"),
 		progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish())
 	defer bar.Close()
-	fills := make([]float64, bins)
+	level := make([]float64, bins)
 	battery := 0.9
 	batch := make([]civic.Reading, 0, bins)
 	n := 0
 	for k := range steps {
 		at := until.Add(-time.Duration(steps-k) * HistoryEvery)
 		batch = batch[:0]
+		fills := make([]float64, bins) // the readings' own values: level changes at the next step
 		for b := range bins {
 			// Each bin fills at its own pace and is emptied when full.
-			fills[b] += 0.004 + float64(b%7)*0.002
-			if fills[b] > 1 {
-				fills[b] = 0
+			level[b] += 0.004 + float64(b%7)*0.002
+			if level[b] > 1 {
+				level[b] = 0
 			}
+			fills[b] = level[b]
 			batch = append(batch, civic.Reading{Device: deviceID(b), Bin: binID(b), Time: at, Fill: &fills[b], Battery: &battery})
 		}
 		if _, err := st.WriteReadings(ctx, [][]civic.Reading{batch}); err != nil {
@@ -658,32 +659,43 @@ func (w *loadWorker) holdStream(ctx context.Context) (int, error) {
 	return resp.StatusCode, nil
 }
 
+// loadDB is what loadSetup made: the MQTT devices' secrets, the API keys,
+// and how many history readings it wrote, in how long.
+type loadDB struct {
+	secrets, keys []string
+	history       int
+	wrote         time.Duration
+}
+
 // loadSetup makes the database: bins, their sensors with MQTT secrets,
-// and keys API keys with the admin scope.
-func loadSetup(ctx context.Context, dbPath string, o LoadOptions, keys int) (secrets, out []string, history int, err error) {
+// keys API keys with the admin scope, and o.HistoryDays of readings.
+func loadSetup(ctx context.Context, dbPath string, o LoadOptions, keys int) (loadDB, error) {
+	var db loadDB
 	st, err := store.Open(ctx, "sqlite:"+dbPath, store.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
-		return nil, nil, 0, err
+		return db, err
 	}
 	defer st.Close()
-	if secrets, err = registerMQTT(ctx, st, o.Bins); err != nil {
-		return nil, nil, 0, err
+	if db.secrets, err = registerMQTT(ctx, st, o.Bins); err != nil {
+		return db, err
 	}
 	a := auth.New(st, auth.Options{})
-	out = make([]string, keys)
-	for i := range out {
+	db.keys = make([]string, keys)
+	for i := range db.keys {
 		secret, _, err := a.CreateAPIKey(ctx, "load-"+strconv.Itoa(i), []civic.Scope{civic.ScopeAdmin}, "bench")
 		if err != nil {
-			return nil, nil, 0, err
+			return db, err
 		}
-		out[i] = secret
+		db.keys[i] = secret
 	}
 	if o.HistoryDays > 0 {
-		if history, err = writeHistory(ctx, st, o.Bins, o.HistoryDays, loadStart(), o.Progress); err != nil {
-			return nil, nil, 0, fmt.Errorf("writing the history: %w", err)
+		t0 := time.Now()
+		if db.history, err = writeHistory(ctx, st, o.Bins, o.HistoryDays, loadStart(), o.Progress); err != nil {
+			return db, fmt.Errorf("writing the history: %w", err)
 		}
+		db.wrote = time.Since(t0)
 	}
-	return secrets, out, history, nil
+	return db, nil
 }
 
 // loadStart is the sensor time of the run's first readings: a week ago,
