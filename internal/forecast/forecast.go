@@ -36,6 +36,7 @@ package forecast
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -163,7 +164,10 @@ type binModel struct {
 	bin     civic.Bin
 	g       *group
 	raw     []point // readings as received, sorted
-	s       series  // cleaned and segmented
+	// s is the cleaned series cut into cycles: all of them while the
+	// model is fitted, then only the latest (keepLast), which is all a
+	// forecast reads; a refit cleans raw again.
+	s series
 	rate    float64 // posterior base rate
 	rateVar float64
 	ownRate float64 // rate from the bin's own history
@@ -242,7 +246,21 @@ func train(bins []civic.Bin, pts map[string][]point, opts Options) *Model {
 		b.s = clean(b.raw, &m.opts, true)
 	}
 	m.fit(ids)
+	for _, b := range m.bins {
+		b.keepLast()
+	}
 	return m
+}
+
+// keepLast drops the cleaned cycles before the latest once they are
+// fitted: they would hold as much memory again as raw.
+func (b *binModel) keepLast() {
+	last := b.s.last()
+	if len(last) == 0 {
+		b.s = series{}
+		return
+	}
+	b.s = series{pts: slices.Clone(last), starts: []int{0}}
 }
 
 // groupKeys returns the keys of the pools a bin belongs to, finest first.
@@ -862,6 +880,7 @@ func (m *Model) Observe(readings []civic.Reading) {
 		b.s = clean(b.raw, &m.opts, true)
 		m.fitOwn(b)
 		m.shrink(b)
+		b.keepLast()
 	}
 }
 
@@ -877,8 +896,10 @@ func (m *Model) SetBin(bin civic.Bin) {
 	}
 	b.bin = bin
 	m.attach(b)
+	b.s = clean(b.raw, &m.opts, true)
 	m.fitOwn(b)
 	m.shrink(b)
+	b.keepLast()
 }
 
 // attach puts b in its pool, falling back to coarser pools the model does

@@ -3,6 +3,7 @@ package forecast
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -367,6 +368,40 @@ func TestRateFollowsChange(t *testing.T) {
 		m := Train(bins, rs, Options{HalfLife: tt.halfLife})
 		if got := m.bins["b"].rate; got < tt.lo || got > tt.hi {
 			t.Errorf("half-life %v: rate %.4f, want between %.4f and %.4f", tt.halfLife, got, tt.lo, tt.hi)
+		}
+	}
+}
+
+// TestModelKeepsLatestCycle checks that a fitted model keeps, of each
+// bin's cleaned series, only the latest cycle, exactly as cleaning its raw
+// readings gives it, and that a refit (new settings) still sees every
+// cycle: the bin's own rate is the one every cycle gives.
+func TestModelKeepsLatestCycle(t *testing.T) {
+	c := generate(synthParams{bins: 12, days: 21, seed: 5})
+	m := Train(c.bins, c.readings, Options{})
+	for _, bin := range c.bins {
+		b := m.bins[bin.ID]
+		full := clean(b.raw, &m.opts, true)
+		if len(full.starts) < 3 {
+			t.Fatalf("%s: %d cycles in 21 days, want several", bin.ID, len(full.starts))
+		}
+		if len(b.s.starts) != 1 || !slices.Equal(b.s.last(), full.last()) {
+			t.Errorf("%s: kept %d cycles, latest %d readings; want 1, the full series' latest (%d readings)",
+				bin.ID, len(b.s.starts), len(b.s.last()), len(full.last()))
+		}
+		// What a refit on every cycle gives.
+		cp := *b
+		cp.s = full
+		m.fitOwn(&cp)
+		rate, v := cp.ownRate, cp.ownVar
+		renamed := bin
+		renamed.Name += " (renamed)"
+		m.SetBin(renamed)
+		if b.ownRate != rate || b.ownVar != v {
+			t.Errorf("%s: own rate %g ± %g after a refit, %g ± %g from every cycle", bin.ID, b.ownRate, b.ownVar, rate, v)
+		}
+		if len(b.s.starts) != 1 {
+			t.Errorf("%s: %d cycles kept after a refit, want 1", bin.ID, len(b.s.starts))
 		}
 	}
 }
