@@ -161,13 +161,13 @@ type group struct {
 
 // binModel is what the model knows of one bin.
 type binModel struct {
-	bin     civic.Bin
-	g       *group
-	raw     []point // readings as received, sorted
+	bin civic.Bin
+	g   *group
+	raw []point // readings as received, sorted
 	// s is the cleaned series cut into cycles: all of them while the
 	// model is fitted, then only the latest (keepLast), which is all a
 	// forecast reads; a refit cleans raw again.
-	s series
+	s       series
 	rate    float64 // posterior base rate
 	rateVar float64
 	ownRate float64 // rate from the bin's own history
