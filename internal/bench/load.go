@@ -498,9 +498,14 @@ func writeHistory(ctx context.Context, st *store.Store, bins, days int, until ti
 func (r *loadRun) awaitTraining(ctx context.Context, key string, want float64, limit time.Duration) (float64, error) {
 	deadline := time.Now().Add(limit)
 	for {
-		got, err := r.metric(ctx, key, "civic_forecast_trained_readings")
-		if err != nil || got >= want {
-			return got, err
+		const name = "civic_forecast_trained_readings"
+		v, err := r.metrics(ctx, key, name)
+		if err != nil {
+			return 0, err
+		}
+		got := v[name]
+		if got >= want {
+			return got, nil
 		}
 		if time.Now().After(deadline) {
 			return got, fmt.Errorf("trained on %.0f readings after %s", got, limit)
@@ -513,26 +518,46 @@ func (r *loadRun) awaitTraining(ctx context.Context, key string, want float64, l
 	}
 }
 
-// metric reads one unlabelled figure from the server's /metrics.
-func (r *loadRun) metric(ctx context.Context, key, name string) (float64, error) {
+// metrics reads unlabelled figures from the server's /metrics, and
+// fails naming those it lacks.
+func (r *loadRun) metrics(ctx context.Context, key string, names ...string) (map[string]float64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/metrics", nil)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+key)
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
 	defer resp.Body.Close()
+	got := make(map[string]float64, len(names))
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if val, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			return strconv.ParseFloat(strings.TrimSpace(val), 64)
+	for sc.Scan() && len(got) < len(names) {
+		name, val, ok := strings.Cut(sc.Text(), " ")
+		if !ok || !slices.Contains(names, name) {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err != nil {
+			return nil, fmt.Errorf("/metrics: %s: %w", name, err)
+		}
+		got[name] = v
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("/metrics: %w", err)
+	}
+	var missing []string
+	for _, n := range names {
+		if _, ok := got[n]; !ok {
+			missing = append(missing, n)
 		}
 	}
-	return 0, fmt.Errorf("/metrics (status %d) lacks %s", resp.StatusCode, name)
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("/metrics (status %d) lacks %s", resp.StatusCode, strings.Join(missing, ", "))
+	}
+	return got, nil
 }
 
 // plural is "1 day" or "n days".
@@ -728,37 +753,16 @@ var goMetrics = []struct {
 // a leak of connections or streams would grow.
 func (r *loadRun) runtimeStats(ctx context.Context, key string) (goStats, error) {
 	var g goStats
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/metrics", nil)
+	names := make([]string, len(goMetrics))
+	for i, m := range goMetrics {
+		names[i] = m.name
+	}
+	v, err := r.metrics(ctx, key, names...)
 	if err != nil {
 		return g, err
 	}
-	req.Header.Set("Authorization", "Bearer "+key)
-	resp, err := r.client.Do(req)
-	if err != nil {
-		return g, err
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	found := 0
-	for sc.Scan() && found < len(goMetrics) {
-		name, val, ok := strings.Cut(sc.Text(), " ")
-		if !ok {
-			continue
-		}
-		for _, m := range goMetrics {
-			if m.name == name {
-				v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
-				if err != nil {
-					return g, fmt.Errorf("/metrics: %s: %w", name, err)
-				}
-				m.set(&g, v)
-				found++
-			}
-		}
-	}
-	if found < len(goMetrics) {
-		return g, fmt.Errorf("/metrics (status %d) lacks some of the go_memstats and go_goroutines figures", resp.StatusCode)
+	for _, m := range goMetrics {
+		m.set(&g, v[m.name])
 	}
 	return g, nil
 }
