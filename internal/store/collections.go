@@ -58,6 +58,10 @@ func (s *Store) emptyBin(ctx context.Context, tx *sql.Tx, binID string, at, now 
 	return err
 }
 
+// lastFillQuery selects bin $1's newest fill reading at or before $2.
+const lastFillQuery = `SELECT time, fill FROM readings WHERE ` + binReadings + `
+	AND time <= $2 AND fill IS NOT NULL ORDER BY time DESC LIMIT 1`
+
 // fillBefore is the bin's fill as the sensors last knew it at time at: the
 // live state's when it is not newer than at (the usual case). Otherwise
 // (a report that arrives late, after newer readings) it is the newest
@@ -77,8 +81,7 @@ func (s *Store) fillBefore(ctx context.Context, tx *sql.Tx, binID string, at tim
 		return fptr(fill), nil
 	}
 	var rdTime time.Time
-	err = tx.QueryRowContext(ctx, `SELECT time, fill FROM readings WHERE `+binReadings+`
-		AND time <= $2 AND fill IS NOT NULL ORDER BY time DESC LIMIT 1`, binID, s.ms(at)).Scan(scanTime{&rdTime}, &fill)
+	err = tx.QueryRowContext(ctx, lastFillQuery, binID, s.ms(at)).Scan(scanTime{&rdTime}, &fill)
 	if err != nil && err != sql.ErrNoRows {
 		return nil, err
 	}

@@ -208,31 +208,33 @@ func (s *Store) DeviceHealthOf(ctx context.Context, id string, now time.Time) (c
 // be two short index scans.
 const trendPoints = 8
 
-// deviceHealthQuery is the health query. Every readings subquery is
-// correlated on d.id so that it runs as index seeks per device; a join of
-// readings on a time range would scan the table on SQLite, whose planner
-// cannot seek on time alone. $1 is a week ago, $2 a day ago, $3 now;
+// deviceHealthQuery is the health query on SQLite. Every readings
+// subquery is correlated on d.id so that it runs as index seeks per
+// device; a join of readings on a time range would scan the table, as the
+// planner cannot seek on time alone. It reads readings_main, not the view
+// readings (whose correlated subqueries SQLite would run as a scan of
+// both tables): deviceHealth first moves readings_recent into it. $1 is a week ago, $2 a day ago, $3 now;
 // {days} is a reading's time in days from now (negative); {where}
 // selects one device.
 const deviceHealthQuery = `SELECT d.id, d.kind, d.bin_id, d.firmware, d.status, d.expected_interval_s, d.created_at,
-	(SELECT max(r.time) FROM readings r WHERE r.device_id = d.id),
-	(SELECT min(r.time) FROM readings r WHERE r.device_id = d.id),
-	(SELECT r.rssi_dbm FROM readings r WHERE r.device_id = d.id ORDER BY r.time DESC LIMIT 1),
-	(SELECT r.snr_db FROM readings r WHERE r.device_id = d.id ORDER BY r.time DESC LIMIT 1),
-	(SELECT count(*) FROM readings r WHERE r.device_id = d.id AND r.time >= $2),
-	(SELECT avg(r.rssi_dbm) FROM readings r WHERE r.device_id = d.id AND r.time >= $2),
-	(SELECT avg(r.snr_db) FROM readings r WHERE r.device_id = d.id AND r.time >= $2),
-	(SELECT r.battery FROM readings r WHERE r.device_id = d.id AND r.time >= $1 AND r.battery IS NOT NULL
+	(SELECT max(r.time) FROM readings_main r WHERE r.device_id = d.id),
+	(SELECT min(r.time) FROM readings_main r WHERE r.device_id = d.id),
+	(SELECT r.rssi_dbm FROM readings_main r WHERE r.device_id = d.id ORDER BY r.time DESC LIMIT 1),
+	(SELECT r.snr_db FROM readings_main r WHERE r.device_id = d.id ORDER BY r.time DESC LIMIT 1),
+	(SELECT count(*) FROM readings_main r WHERE r.device_id = d.id AND r.time >= $2),
+	(SELECT avg(r.rssi_dbm) FROM readings_main r WHERE r.device_id = d.id AND r.time >= $2),
+	(SELECT avg(r.snr_db) FROM readings_main r WHERE r.device_id = d.id AND r.time >= $2),
+	(SELECT r.battery FROM readings_main r WHERE r.device_id = d.id AND r.time >= $1 AND r.battery IS NOT NULL
 		ORDER BY r.time DESC LIMIT 1),
-	(SELECT r.time FROM readings r WHERE r.device_id = d.id AND r.time >= $1 AND r.battery IS NOT NULL
+	(SELECT r.time FROM readings_main r WHERE r.device_id = d.id AND r.time >= $1 AND r.battery IS NOT NULL
 		ORDER BY r.time DESC LIMIT 1),
-	(SELECT avg(e.b) FROM (SELECT r.battery AS b FROM readings r WHERE r.device_id = d.id AND r.time >= $1
+	(SELECT avg(e.b) FROM (SELECT r.battery AS b FROM readings_main r WHERE r.device_id = d.id AND r.time >= $1
 		AND r.battery IS NOT NULL ORDER BY r.time LIMIT {n}) e),
-	(SELECT avg(e.x) FROM (SELECT {days} AS x FROM readings r WHERE r.device_id = d.id AND r.time >= $1
+	(SELECT avg(e.x) FROM (SELECT {days} AS x FROM readings_main r WHERE r.device_id = d.id AND r.time >= $1
 		AND r.battery IS NOT NULL ORDER BY r.time LIMIT {n}) e),
-	(SELECT avg(e.b) FROM (SELECT r.battery AS b FROM readings r WHERE r.device_id = d.id AND r.time >= $1
+	(SELECT avg(e.b) FROM (SELECT r.battery AS b FROM readings_main r WHERE r.device_id = d.id AND r.time >= $1
 		AND r.battery IS NOT NULL ORDER BY r.time DESC LIMIT {n}) e),
-	(SELECT avg(e.x) FROM (SELECT {days} AS x FROM readings r WHERE r.device_id = d.id AND r.time >= $1
+	(SELECT avg(e.x) FROM (SELECT {days} AS x FROM readings_main r WHERE r.device_id = d.id AND r.time >= $1
 		AND r.battery IS NOT NULL ORDER BY r.time DESC LIMIT {n}) e),
 	` + healthCols + `
 	FROM devices d LEFT JOIN device_health h ON h.device_id = d.id{where} ORDER BY d.id`
@@ -257,15 +259,20 @@ const deviceHealthQueryPG = `SELECT d.id, d.kind, d.bin_id, d.firmware, d.status
 		WHERE r.device_id = d.id AND r.time >= $1 AND r.battery IS NOT NULL ORDER BY r.time DESC LIMIT {n}) e) b1
 	{where} ORDER BY d.id`
 
+// sqliteDays is {days} on SQLite.
+const sqliteDays = `((r.time - $3) / 86400000.0)`
+
 // healthCols are the device_health columns of the health queries.
 const healthCols = `h.decode_failures, h.last_failure_at, h.last_failure, h.gateway, h.battery, h.battery_at,
 	h.last_event_at, h.last_event_kind`
 
 func (s *Store) deviceHealth(ctx context.Context, id string, now time.Time) ([]civic.DeviceHealth, error) {
 	now = now.UTC()
-	query, days := deviceHealthQuery, `((r.time - $3) / 86400000.0)`
+	query, days := deviceHealthQuery, sqliteDays
 	if s.pg() {
 		query, days = deviceHealthQueryPG, `(extract(epoch FROM r.time - $3::timestamptz)::float8 / 86400.0)`
+	} else if err := s.foldReadings(ctx); err != nil {
+		return nil, s.fail(errCtx{op: "device health"}, err)
 	}
 	where, args := "", []any{s.ms(now.Add(-healthWeek)), s.ms(now.Add(-healthDay)), s.ms(now)}
 	if id != "" {

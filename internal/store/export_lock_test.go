@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql"
 	"time"
 )
@@ -23,3 +24,16 @@ func SetWALTruncate(n int64) int64 { return walTruncateBytes.Swap(n) }
 
 // ReadDB returns the read pool.
 func ReadDB(s *Store) *sql.DB { return s.rdb }
+
+// SetFoldRows sets how many rows readings_recent holds before a write
+// moves them into readings_main (SQLite), and returns the previous value.
+func SetFoldRows(n int64) int64 { return foldRows.Swap(n) }
+
+// FoldReadings moves readings_recent into readings_main now (SQLite).
+func FoldReadings(ctx context.Context, s *Store) error { return s.foldReadings(ctx) }
+
+// RecentReadings counts the rows of readings_recent (SQLite).
+func RecentReadings(ctx context.Context, s *Store) (n int, err error) {
+	err = s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM readings_recent`).Scan(&n)
+	return n, err
+}

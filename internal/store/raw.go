@@ -53,7 +53,7 @@ func rawSQLite(ctx context.Context, db *sql.DB, rows []civic.Reading) error {
 	defer tx.Rollback()
 	stmts := make(map[int]*sql.Stmt, len(chunkSizes))
 	for _, n := range chunkSizes {
-		st, err := tx.PrepareContext(ctx, sqliteInsertHead+sqliteValues(n, readingParams, ""))
+		st, err := tx.PrepareContext(ctx, rawInsertHead+sqliteValues(n, readingParams, ""))
 		if err != nil {
 			return err
 		}

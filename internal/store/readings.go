@@ -175,6 +175,20 @@ func scanReading(r rowScanner) (civic.Reading, error) {
 // test keeps out what such a device reported while on another bin.
 const binReadings = `device_id IN (SELECT device_id FROM bin_devices WHERE bin_id = $1) AND bin_id = $1`
 
+// readingsQuery selects the readings that match where ($1 and, with a
+// bin and a device, $4) over [$2, $3), oldest first. On SQLite readings is
+// a view of two tables: TestReadingPlans checks the query seeks in both.
+func readingsQuery(where string) string {
+	return `SELECT ` + readingCols + ` FROM readings WHERE ` + where + ` AND time >= $2 AND time < $3 ORDER BY time, device_id`
+}
+
+// binHistoryQuery is BinHistory's query for the engine's bucket expression
+// (of step $2) over [$3, $4).
+func binHistoryQuery(bucket string) string {
+	return `SELECT ` + bucket + ` AS bucket, count(*), avg(fill), min(fill), max(fill), avg(temperature_c), avg(battery)
+		FROM readings WHERE ` + binReadings + ` AND time >= $3 AND time < $4 GROUP BY 1 ORDER BY 1`
+}
+
 // Readings returns the raw readings of q.Bin or q.Device over [From, To),
 // oldest first, at most q.Limit when it is positive. A zero To means no
 // upper bound. Errors: Invalid (neither bin nor device given).
@@ -200,7 +214,7 @@ func (s *Store) Readings(ctx context.Context, q civic.ReadingQuery) ([]civic.Rea
 	if q.Device != "" && q.Bin != "" {
 		args = append(args, q.Bin)
 	}
-	query := `SELECT ` + readingCols + ` FROM readings WHERE ` + where + ` AND time >= $2 AND time < $3 ORDER BY time, device_id`
+	query := readingsQuery(where)
 	if q.Limit > 0 {
 		query += fmt.Sprintf(" LIMIT %d", q.Limit)
 	}
@@ -222,9 +236,7 @@ func (s *Store) BinHistory(ctx context.Context, binID string, from, to time.Time
 	if s.pg() {
 		bucket = `(floor(extract(epoch FROM time) * 1000)::bigint / $2::bigint) * $2::bigint`
 	}
-	query := `SELECT ` + bucket + ` AS bucket, count(*), avg(fill), min(fill), max(fill), avg(temperature_c), avg(battery)
-		FROM readings WHERE ` + binReadings + ` AND time >= $3 AND time < $4 GROUP BY 1 ORDER BY 1`
-	return list(ctx, s, "bin history", query, func(r rowScanner) (civic.HistoryPoint, error) {
+	return list(ctx, s, "bin history", binHistoryQuery(bucket), func(r rowScanner) (civic.HistoryPoint, error) {
 		var p civic.HistoryPoint
 		var ms int64
 		var fill, fmin, fmax, temp, battery sql.NullFloat64

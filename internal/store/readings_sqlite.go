@@ -1,12 +1,15 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/civic-city/civic/internal/civic"
 )
@@ -38,6 +41,7 @@ type sqliteWriter struct {
 	args   []any             // reused argument buffer (guarded by the single write connection and mu)
 
 	lastReceived int64 // received_at of the last call, Unix ms (guarded by mu)
+	recent       int   // rows in readings_recent, or more (guarded by mu; counted when the statements are prepared)
 }
 
 func (w *sqliteWriter) close() {
@@ -83,8 +87,38 @@ func sqliteValues(rows, params int, tail string) string {
 	return b.String()
 }
 
-const sqliteInsertHead = `INSERT OR IGNORE INTO readings (device_id, time, bin_id, fill, temperature_c, battery, tilt_deg,
-	compactions, door_open, fire, distance_mm, rssi_dbm, snr_db, received_at) VALUES `
+// readingColumns are the columns of readings_main and readings_recent, in
+// the order of their definition and of readingParams.
+const readingColumns = `device_id, time, bin_id, fill, temperature_c, battery, tilt_deg,
+	compactions, door_open, fire, distance_mm, rssi_dbm, snr_db, received_at`
+
+// sqliteInsertHead and sqliteInsertTail wrap the VALUES of the hot path's
+// insert: new readings go to readings_recent unless readings_main holds
+// their key already (a resend after a fold); readings_recent's primary key
+// ignores the others that are stored already.
+const (
+	sqliteInsertHead = `INSERT OR IGNORE INTO readings_recent (` + readingColumns + `) SELECT * FROM (VALUES `
+	sqliteInsertTail = `) AS v WHERE NOT EXISTS (SELECT 1 FROM readings_main m WHERE m.device_id = v.column1 AND m.time = v.column2)`
+)
+
+// rawInsertHead inserts straight into readings_main (see RawInsert).
+const rawInsertHead = `INSERT OR IGNORE INTO readings_main (` + readingColumns + `) VALUES `
+
+// foldRows is how many rows readings_recent holds before the write that
+// reaches it moves them all into readings_main, sorted by its key: the
+// larger, the more readings each device's page takes in one write, and the
+// longer the scan of readings_recent in a reader's query of one device.
+// (A variable for the tests.)
+var foldRows = func() *atomic.Int64 {
+	var n atomic.Int64
+	n.Store(8192)
+	return &n
+}()
+
+// foldSQL moves readings_recent into readings_main. OR IGNORE is a safety
+// net only: the hot path stores no key readings_main holds.
+const foldSQL = `INSERT OR IGNORE INTO readings_main (` + readingColumns + `)
+	SELECT ` + readingColumns + ` FROM readings_recent ORDER BY device_id, time`
 
 const sqliteStateHead = `INSERT INTO bin_state (bin_id, device_id, time, fill, temperature_c, battery, tilt_deg,
 	door_open, fire, rssi_dbm, updated_at) VALUES `
@@ -116,7 +150,7 @@ func (w *sqliteWriter) prepare(ctx context.Context, db *sql.DB) error {
 		}
 	}
 	for _, n := range chunkSizes {
-		s, err := db.PrepareContext(ctx, sqliteInsertHead+sqliteValues(n, readingParams, ""))
+		s, err := db.PrepareContext(ctx, sqliteInsertHead+sqliteValues(n, readingParams, sqliteInsertTail))
 		if err != nil {
 			closeAll()
 			return err
@@ -128,6 +162,10 @@ func (w *sqliteWriter) prepare(ctx context.Context, db *sql.DB) error {
 			return err
 		}
 		st[n] = s
+	}
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM readings_recent`).Scan(&w.recent); err != nil {
+		closeAll()
+		return err
 	}
 	w.insert, w.state = ins, st
 	w.args = make([]any, chunkRows*readingParams)
@@ -184,11 +222,10 @@ func (s *Store) writeReadingsSQLite(ctx context.Context, batches [][]civic.Readi
 		txState[n] = tx.StmtContext(ctx, w.state[n])
 	}
 	args := w.args
-	// Every row of the call, in key order: consecutive inserts then land
-	// on the same B-tree pages, which roughly halves the cost of batches
-	// whose readings interleave many devices. The sort is stable over the
-	// batches in order, so the first of two equal keys (in a batch, or in
-	// the earlier batch) is the one stored. Statements span batches (the
+	// Every row of the call, in readings_recent's key order: consecutive
+	// inserts then land on the same B-tree pages. The sort is stable over
+	// the batches in order, so the first of two equal keys (in a batch, or
+	// in the earlier batch) is the one stored. Statements span batches (the
 	// MQTT broker hands in one reading a batch): a statement whose rows
 	// come from one batch, or that stores all its rows, tells each batch's
 	// count by RowsAffected; for one that mixes batches and meets a
@@ -201,10 +238,10 @@ func (s *Store) writeReadingsSQLite(ctx context.Context, batches [][]civic.Readi
 	}
 	slices.SortStableFunc(rows, func(x, y rowRef) int {
 		rx, ry := &batches[x.b][x.i], &batches[y.b][y.i]
-		if c := strings.Compare(rx.Device, ry.Device); c != 0 {
+		if c := cmp.Compare(rx.Time.UnixMilli(), ry.Time.UnixMilli()); c != 0 {
 			return c
 		}
-		return rx.Time.Compare(ry.Time)
+		return strings.Compare(rx.Device, ry.Device)
 	})
 	stored := make([]int, len(batches))
 	for i := 0; i < len(rows); {
@@ -255,6 +292,7 @@ func (s *Store) writeReadingsSQLite(ctx context.Context, batches [][]civic.Readi
 	}
 	for b, batch := range batches {
 		results[b] = civic.IngestResult{Accepted: stored[b], Duplicates: len(batch) - stored[b]}
+		w.recent += stored[b]
 	}
 	for i := 0; i < len(states); {
 		n := chunkFor(len(states) - i)
@@ -287,11 +325,58 @@ func (s *Store) writeReadingsSQLite(ctx context.Context, batches [][]civic.Readi
 			return err
 		}
 	}
+	folded := int64(w.recent) >= foldRows.Load()
+	if folded {
+		if err := foldRecent(ctx, tx); err != nil {
+			return err
+		}
+	}
 	if err := tx.Commit(); err != nil {
-		return err
+		return err // w.recent now counts too many at worst: the next fold comes early
+	}
+	if folded {
+		w.recent = 0
 	}
 	s.walDirty.Store(true)
 	s.binDevs.committed(pairs)
+	return nil
+}
+
+// foldReadings moves readings_recent into readings_main now, in a
+// transaction of its own, for a reader that reads readings_main alone (see
+// deviceHealthQuery): it then sees every reading committed before the call.
+func (s *Store) foldReadings(ctx context.Context) error {
+	w := s.sqliteWr
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.insert != nil && w.recent == 0 {
+		return nil // counted when prepared, and nothing stored since
+	}
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := foldRecent(ctx, tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	w.recent = 0
+	s.walDirty.Store(true)
+	return nil
+}
+
+// foldRecent moves every row of readings_recent into readings_main, in
+// readings_main's key order, in the caller's transaction.
+func foldRecent(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, foldSQL); err != nil {
+		return fmt.Errorf("store: moving recent readings: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM readings_recent`); err != nil {
+		return fmt.Errorf("store: moving recent readings: %w", err)
+	}
 	return nil
 }
 
@@ -312,9 +397,14 @@ func attributeStored(ctx context.Context, tx *sql.Tx, batches [][]civic.Reading,
 				continue
 			}
 		}
+		// A key readings_recent lacks is in readings_main, stored before.
 		var at int64
-		if err := tx.QueryRowContext(ctx, `SELECT received_at FROM readings WHERE device_id = ? AND time = ?`,
-			r.Device, r.Time.UnixMilli()).Scan(&at); err != nil {
+		err := tx.QueryRowContext(ctx, `SELECT received_at FROM readings_recent WHERE time = ? AND device_id = ?`,
+			r.Time.UnixMilli(), r.Device).Scan(&at)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
 			return fmt.Errorf("store: reading back a stored reading: %w", err)
 		}
 		if at == rc {

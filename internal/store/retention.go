@@ -31,10 +31,23 @@ func (s *Store) PruneReadings(ctx context.Context, before time.Time) (int64, err
 		}
 		total += n
 	}
+	// On SQLite readings is a view: the rows are in readings_main, by
+	// (device_id, time), and readings_recent, by (time, device_id), which
+	// holds a few thousand at most.
+	table := "readings"
+	if !s.pg() {
+		table = "readings_main"
+		res, err := s.wdb.ExecContext(ctx, `DELETE FROM readings_recent WHERE time < $1`, s.ms(before))
+		if err != nil {
+			return 0, s.fail(errCtx{op: "prune readings"}, err)
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
 	device := ""
 	for {
 		// The next device with readings, by the primary key.
-		err := s.wdb.QueryRowContext(ctx, `SELECT device_id FROM readings WHERE device_id > $1 ORDER BY device_id LIMIT 1`, device).Scan(&device)
+		err := s.wdb.QueryRowContext(ctx, `SELECT device_id FROM `+table+` WHERE device_id > $1 ORDER BY device_id LIMIT 1`, device).Scan(&device)
 		if errors.Is(err, sql.ErrNoRows) {
 			return total, nil
 		}
@@ -42,8 +55,8 @@ func (s *Store) PruneReadings(ctx context.Context, before time.Time) (int64, err
 			return total, s.fail(errCtx{op: "prune readings"}, err)
 		}
 		for {
-			res, err := s.wdb.ExecContext(ctx, `DELETE FROM readings WHERE device_id = $1 AND time IN
-				(SELECT time FROM readings WHERE device_id = $1 AND time < $2 ORDER BY time LIMIT `+strconv.Itoa(pruneBatch)+`)`,
+			res, err := s.wdb.ExecContext(ctx, `DELETE FROM `+table+` WHERE device_id = $1 AND time IN
+				(SELECT time FROM `+table+` WHERE device_id = $1 AND time < $2 ORDER BY time LIMIT `+strconv.Itoa(pruneBatch)+`)`,
 				device, s.ms(before))
 			if err != nil {
 				return total, s.fail(errCtx{op: "prune readings"}, err)
