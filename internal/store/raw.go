@@ -12,8 +12,9 @@ import (
 
 // RawInsert inserts readings into the readings table of a civic database
 // through the plain driver, perTx rows per transaction (all in one when
-// perTx <= 0): on SQLite with multi-row prepared INSERTs (repeats
-// of a stored key are ignored), on PostgreSQL with COPY (a repeated key
+// perTx <= 0): on SQLite with multi-row prepared INSERTs straight into
+// readings_main, the table under the view readings (repeats of a stored
+// key are ignored), on PostgreSQL with COPY (a repeated key
 // fails the transaction). It keeps no duplicate counts, no bin state and no
 // bin_devices rows (so bin history does not see these readings): it
 // measures the raw driver limit that the benchmarks compare WriteReadings
@@ -43,8 +44,9 @@ func RawInsert(ctx context.Context, db *sql.DB, engine string, readings []civic.
 
 // rawSQLite inserts with the fastest plain technique the driver offers:
 // multi-row INSERT statements of chunkRows rows, prepared once per
-// transaction (the same statement shape WriteReadings uses, without its
-// duplicate accounting and bin state), so the comparison is fair.
+// transaction, into the table readings end up in (WriteReadings stores
+// them in readings_recent first and moves them there later, and keeps
+// duplicate counts and the bin state).
 func rawSQLite(ctx context.Context, db *sql.DB, rows []civic.Reading) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
