@@ -86,16 +86,49 @@ func TestReadingsFold(t *testing.T) {
 	}
 	recent(0)
 
+	// directRows readings of a device in one call go straight to
+	// readings_main; a key readings_recent holds is a duplicate there,
+	// and the other way round.
+	_, err = s.WriteReadings(ctx, [][]civic.Reading{{rd("D-3", 20, .3)}})
+	must(t, "WriteReadings", err)
+	recent(1)
+	got, err = s.WriteReadings(ctx, [][]civic.Reading{
+		{rd("D-3", 20, .3), rd("D-3", 21, .3)},
+		{rd("D-3", 22, .3), rd("D-3", 21, .3), rd("D-3", 23, .3)},
+	})
+	must(t, "WriteReadings", err)
+	if want := []civic.IngestResult{{Accepted: 1, Duplicates: 1}, {Accepted: 2, Duplicates: 1}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("a device's batch: WriteReadings = %+v, want %+v", got, want)
+	}
+	recent(1)
+	got, err = s.WriteReadings(ctx, [][]civic.Reading{{rd("D-3", 22, .3)}, {rd("D-2", 22, .2)}})
+	must(t, "WriteReadings", err)
+	if want := []civic.IngestResult{{Duplicates: 1}, {Accepted: 1}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("resent one by one: WriteReadings = %+v, want %+v", got, want)
+	}
+	count("D-3", 20, 21, 22, 23)
+	n, err = s.PruneReadings(ctx, t0.Add(30*time.Minute))
+	must(t, "PruneReadings", err)
+	if n != 5 {
+		t.Errorf("PruneReadings removed %d, want 5", n)
+	}
+
 	// Down to the single table and up again: nothing lost.
 	_, err = s.WriteReadings(ctx, [][]civic.Reading{{rd("D-1", 8, .8), rd("D-1", 9, .9)}})
 	must(t, "WriteReadings", err)
 	must(t, "FoldReadings", store.FoldReadings(ctx, s))
 	recent(0)
+	got, err = s.WriteReadings(ctx, [][]civic.Reading{{rd("D-1", 8, .8), rd("D-1", 12, 1), rd("D-1", 13, 1), rd("D-1", 12, 1)}})
+	must(t, "WriteReadings", err)
+	if want := []civic.IngestResult{{Accepted: 2, Duplicates: 2}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("a device's batch, nothing recent: WriteReadings = %+v, want %+v", got, want)
+	}
+	recent(0)
 	_, err = s.WriteReadings(ctx, [][]civic.Reading{{rd("D-1", 10, 1)}})
 	must(t, "WriteReadings", err)
 	must(t, "migrate down", store.MigrateDownTo(ctx, s, 130))
 	must(t, "migrate up", store.Migrate(ctx, s))
-	count("D-1", 8, 9, 10)
+	count("D-1", 8, 9, 10, 12, 13)
 	got, err = s.WriteReadings(ctx, [][]civic.Reading{{rd("D-1", 10, 1), rd("D-1", 11, 1)}})
 	must(t, "WriteReadings", err)
 	if want := []civic.IngestResult{{Accepted: 1, Duplicates: 1}}; !reflect.DeepEqual(got, want) {

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -36,7 +35,9 @@ const (
 
 type sqliteWriter struct {
 	mu     sync.Mutex
-	insert map[int]*sql.Stmt // rows → prepared multi-row readings INSERT
+	insert map[int]*sql.Stmt // rows → prepared multi-row INSERT into readings_recent
+	direct map[int]*sql.Stmt // rows → prepared multi-row INSERT into readings_main
+	plain  map[int]*sql.Stmt // the same, for when readings_recent is empty
 	state  map[int]*sql.Stmt // rows → prepared multi-row bin_state upsert
 	args   []any             // reused argument buffer (guarded by the single write connection and mu)
 
@@ -47,13 +48,12 @@ type sqliteWriter struct {
 func (w *sqliteWriter) close() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, st := range w.insert {
-		st.Close()
+	for _, m := range []map[int]*sql.Stmt{w.insert, w.direct, w.plain, w.state} {
+		for _, st := range m {
+			st.Close()
+		}
 	}
-	for _, st := range w.state {
-		st.Close()
-	}
-	w.insert, w.state = nil, nil
+	w.insert, w.direct, w.plain, w.state = nil, nil, nil, nil
 }
 
 // chunkSizes are the statement sizes, largest first.
@@ -92,14 +92,24 @@ func sqliteValues(rows, params int, tail string) string {
 const readingColumns = `device_id, time, bin_id, fill, temperature_c, battery, tilt_deg,
 	compactions, door_open, fire, distance_mm, rssi_dbm, snr_db, received_at`
 
-// sqliteInsertHead and sqliteInsertTail wrap the VALUES of the hot path's
-// insert: new readings go to readings_recent unless readings_main holds
-// their key already (a resend after a fold); readings_recent's primary key
-// ignores the others that are stored already.
+// The hot path's inserts wrap their VALUES between a head and a tail: a
+// reading goes to readings_recent unless readings_main holds its key (a
+// resend after a fold), or, for a device with directRows readings or more
+// in the call, straight to readings_main unless readings_recent holds its
+// key; each table's primary key ignores the keys it holds already.
 const (
-	sqliteInsertHead = `INSERT OR IGNORE INTO readings_recent (` + readingColumns + `) SELECT * FROM (VALUES `
-	sqliteInsertTail = `) AS v WHERE NOT EXISTS (SELECT 1 FROM readings_main m WHERE m.device_id = v.column1 AND m.time = v.column2)`
+	recentInsertHead = `INSERT OR IGNORE INTO readings_recent (` + readingColumns + `) SELECT * FROM (VALUES `
+	recentInsertTail = `) AS v WHERE NOT EXISTS (SELECT 1 FROM readings_main m WHERE m.device_id = v.column1 AND m.time = v.column2)`
+	mainInsertHead   = `INSERT OR IGNORE INTO readings_main (` + readingColumns + `) SELECT * FROM (VALUES `
+	mainInsertTail   = `) AS v WHERE NOT EXISTS (SELECT 1 FROM readings_recent r WHERE r.time = v.column2 AND r.device_id = v.column1)`
 )
+
+// directRows is how many readings of one device a call must hold for them
+// to go straight to readings_main: that device's newest page is then
+// written once for directRows readings or more, about what a fold costs a
+// reading, without storing them twice. HTTP batches of a device's
+// readings take this way; the MQTT broker's one reading a message does not.
+const directRows = 4
 
 // rawInsertHead inserts straight into readings_main (see RawInsert).
 const rawInsertHead = `INSERT OR IGNORE INTO readings_main (` + readingColumns + `) VALUES `
@@ -140,34 +150,37 @@ func (w *sqliteWriter) prepare(ctx context.Context, db *sql.DB) error {
 	if w.insert != nil {
 		return nil
 	}
-	ins, st := map[int]*sql.Stmt{}, map[int]*sql.Stmt{}
+	ins, dir, plain, st := map[int]*sql.Stmt{}, map[int]*sql.Stmt{}, map[int]*sql.Stmt{}, map[int]*sql.Stmt{}
 	closeAll := func() {
-		for _, s := range ins {
-			s.Close()
-		}
-		for _, s := range st {
-			s.Close()
+		for _, m := range []map[int]*sql.Stmt{ins, dir, plain, st} {
+			for _, s := range m {
+				s.Close()
+			}
 		}
 	}
 	for _, n := range chunkSizes {
-		s, err := db.PrepareContext(ctx, sqliteInsertHead+sqliteValues(n, readingParams, sqliteInsertTail))
-		if err != nil {
-			closeAll()
-			return err
+		for _, q := range []struct {
+			into  map[int]*sql.Stmt
+			query string
+		}{
+			{ins, recentInsertHead + sqliteValues(n, readingParams, recentInsertTail)},
+			{dir, mainInsertHead + sqliteValues(n, readingParams, mainInsertTail)},
+			{plain, rawInsertHead + sqliteValues(n, readingParams, "")},
+			{st, sqliteStateHead + sqliteValues(n, stateParams, stateUpsertTail)},
+		} {
+			s, err := db.PrepareContext(ctx, q.query)
+			if err != nil {
+				closeAll()
+				return err
+			}
+			q.into[n] = s
 		}
-		ins[n] = s
-		s, err = db.PrepareContext(ctx, sqliteStateHead+sqliteValues(n, stateParams, stateUpsertTail))
-		if err != nil {
-			closeAll()
-			return err
-		}
-		st[n] = s
 	}
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM readings_recent`).Scan(&w.recent); err != nil {
 		closeAll()
 		return err
 	}
-	w.insert, w.state = ins, st
+	w.insert, w.direct, w.plain, w.state = ins, dir, plain, st
 	w.args = make([]any, chunkRows*readingParams)
 	return nil
 }
@@ -215,85 +228,68 @@ func (s *Store) writeReadingsSQLite(ctx context.Context, batches [][]civic.Readi
 		return err
 	}
 	defer tx.Rollback()
+	// With readings_recent empty (w.recent counts too many at worst), the
+	// rows that go straight to readings_main need not be looked up in it.
+	direct := w.direct
+	if w.recent == 0 {
+		direct = w.plain
+	}
 	txIns := make(map[int]*sql.Stmt, len(chunkSizes))
+	txDirect := make(map[int]*sql.Stmt, len(chunkSizes))
 	txState := make(map[int]*sql.Stmt, len(chunkSizes))
 	for _, n := range chunkSizes {
 		txIns[n] = tx.StmtContext(ctx, w.insert[n])
+		txDirect[n] = tx.StmtContext(ctx, direct[n])
 		txState[n] = tx.StmtContext(ctx, w.state[n])
 	}
-	args := w.args
-	// Every row of the call, in readings_recent's key order: consecutive
-	// inserts then land on the same B-tree pages. The sort is stable over
-	// the batches in order, so the first of two equal keys (in a batch, or
-	// in the earlier batch) is the one stored. Statements span batches (the
-	// MQTT broker hands in one reading a batch): a statement whose rows
-	// come from one batch, or that stores all its rows, tells each batch's
-	// count by RowsAffected; for one that mixes batches and meets a
-	// duplicate, attributeStored looks its rows up.
-	rows := make([]rowRef, 0, 64)
-	for b, batch := range batches {
+	// Every row of the call, each table's in its key order: consecutive
+	// inserts then land on the same B-tree pages. The rows of a device
+	// all go to the same table (see directRows). The sorts are stable
+	// over the batches in order, so the first of two equal keys (in a
+	// batch, or in the earlier batch) is the one stored.
+	perDevice := make(map[string]int, 64)
+	for _, batch := range batches {
 		for i := range batch {
-			rows = append(rows, rowRef{int32(b), int32(i)})
+			perDevice[batch[i].Device]++
 		}
 	}
-	slices.SortStableFunc(rows, func(x, y rowRef) int {
+	var recent, toMain []rowRef
+	for b, batch := range batches {
+		for i := range batch {
+			if perDevice[batch[i].Device] >= directRows {
+				toMain = append(toMain, rowRef{int32(b), int32(i)})
+			} else {
+				recent = append(recent, rowRef{int32(b), int32(i)})
+			}
+		}
+	}
+	slices.SortStableFunc(recent, func(x, y rowRef) int {
 		rx, ry := &batches[x.b][x.i], &batches[y.b][y.i]
 		if c := cmp.Compare(rx.Time.UnixMilli(), ry.Time.UnixMilli()); c != 0 {
 			return c
 		}
 		return strings.Compare(rx.Device, ry.Device)
 	})
+	slices.SortStableFunc(toMain, func(x, y rowRef) int {
+		rx, ry := &batches[x.b][x.i], &batches[y.b][y.i]
+		if c := strings.Compare(rx.Device, ry.Device); c != 0 {
+			return c
+		}
+		return cmp.Compare(rx.Time.UnixMilli(), ry.Time.UnixMilli())
+	})
 	stored := make([]int, len(batches))
-	for i := 0; i < len(rows); {
-		n := chunkFor(len(rows) - i)
-		chunk := rows[i : i+n]
-		a := args[:n*readingParams]
-		mixed := false
-		for k, rf := range chunk {
-			r := &batches[rf.b][rf.i]
-			mixed = mixed || rf.b != chunk[0].b
-			row := a[k*readingParams : (k+1)*readingParams : (k+1)*readingParams]
-			row[0] = r.Device
-			row[1] = r.Time.UnixMilli()
-			row[2] = nullStr(r.Bin)
-			row[3] = fval(r.Fill)
-			row[4] = fval(r.TemperatureC)
-			row[5] = fval(r.Battery)
-			row[6] = fval(r.TiltDeg)
-			row[7] = ival(r.Compactions)
-			row[8] = bval(r.DoorOpen)
-			row[9] = bval(r.Fire)
-			row[10] = fval(r.DistanceMM)
-			row[11] = fval(r.RSSI)
-			row[12] = fval(r.SNR)
-			row[13] = received
-		}
-		res, err := txIns[n].ExecContext(ctx, a...)
-		if err != nil {
-			return err
-		}
-		affected, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		switch {
-		case !mixed:
-			stored[chunk[0].b] += int(affected)
-		case int(affected) == n:
-			for _, rf := range chunk {
-				stored[rf.b]++
-			}
-		default:
-			if err := attributeStored(ctx, tx, batches, rows, i, n, rc, stored); err != nil {
-				return err
-			}
-		}
-		i += n
+	n, err := w.insertRows(ctx, tx, txIns, batches, recent, received, rc, stored)
+	if err != nil {
+		return err
+	}
+	w.recent += n
+	if _, err := w.insertRows(ctx, tx, txDirect, batches, toMain, received, rc, stored); err != nil {
+		return err
 	}
 	for b, batch := range batches {
 		results[b] = civic.IngestResult{Accepted: stored[b], Duplicates: len(batch) - stored[b]}
-		w.recent += stored[b]
 	}
+	args := w.args
 	for i := 0; i < len(states); {
 		n := chunkFor(len(states) - i)
 		a := args[:n*stateParams]
@@ -380,6 +376,66 @@ func foldRecent(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
+// insertRows stores rows through stmts (by statement size) in tx, adds to
+// stored, per batch, the rows stored, and returns their number.
+// Statements span batches (the MQTT broker hands in one reading a batch):
+// a statement whose rows come from one batch, or that stores all its
+// rows, tells each batch's count by RowsAffected; for one that mixes
+// batches and meets a duplicate, attributeStored looks its rows up.
+func (w *sqliteWriter) insertRows(ctx context.Context, tx *sql.Tx, stmts map[int]*sql.Stmt, batches [][]civic.Reading,
+	rows []rowRef, received any, rc int64, stored []int) (int, error) {
+	args := w.args
+	total := 0
+	for i := 0; i < len(rows); {
+		n := chunkFor(len(rows) - i)
+		chunk := rows[i : i+n]
+		a := args[:n*readingParams]
+		mixed := false
+		for k, rf := range chunk {
+			r := &batches[rf.b][rf.i]
+			mixed = mixed || rf.b != chunk[0].b
+			row := a[k*readingParams : (k+1)*readingParams : (k+1)*readingParams]
+			row[0] = r.Device
+			row[1] = r.Time.UnixMilli()
+			row[2] = nullStr(r.Bin)
+			row[3] = fval(r.Fill)
+			row[4] = fval(r.TemperatureC)
+			row[5] = fval(r.Battery)
+			row[6] = fval(r.TiltDeg)
+			row[7] = ival(r.Compactions)
+			row[8] = bval(r.DoorOpen)
+			row[9] = bval(r.Fire)
+			row[10] = fval(r.DistanceMM)
+			row[11] = fval(r.RSSI)
+			row[12] = fval(r.SNR)
+			row[13] = received
+		}
+		res, err := stmts[n].ExecContext(ctx, a...)
+		if err != nil {
+			return total, err
+		}
+		affected, err := res.RowsAffected()
+		if err != nil {
+			return total, err
+		}
+		total += int(affected)
+		switch {
+		case !mixed:
+			stored[chunk[0].b] += int(affected)
+		case int(affected) == n:
+			for _, rf := range chunk {
+				stored[rf.b]++
+			}
+		default:
+			if err := attributeStored(ctx, tx, batches, rows, i, n, rc, stored); err != nil {
+				return total, err
+			}
+		}
+		i += n
+	}
+	return total, nil
+}
+
 // rowRef is a reading of a WriteReadings call: batch b, index i.
 type rowRef struct{ b, i int32 }
 
@@ -397,14 +453,9 @@ func attributeStored(ctx context.Context, tx *sql.Tx, batches [][]civic.Reading,
 				continue
 			}
 		}
-		// A key readings_recent lacks is in readings_main, stored before.
 		var at int64
-		err := tx.QueryRowContext(ctx, `SELECT received_at FROM readings_recent WHERE time = ? AND device_id = ?`,
-			r.Time.UnixMilli(), r.Device).Scan(&at)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
-		}
-		if err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT received_at FROM readings WHERE device_id = ? AND time = ?`,
+			r.Device, r.Time.UnixMilli()).Scan(&at); err != nil {
 			return fmt.Errorf("store: reading back a stored reading: %w", err)
 		}
 		if at == rc {
