@@ -158,10 +158,14 @@ const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pr
 	"&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)"
 
 // sqliteWriterPragmas add to sqlitePragmas for the write connection: a
-// 64 MiB page cache, an automatic checkpoint only past 16k pages (64 MiB of
+// 16 MiB page cache, an automatic checkpoint only past 16k pages (64 MiB of
 // WAL; the background checkpointer normally runs long before) and
 // BEGIN IMMEDIATE, so a write transaction takes the write lock up front.
-const sqliteWriterPragmas = "&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(16384)&_txlock=immediate"
+// The writer's pages are the ends of readings_recent, bin_state, and the
+// newest page of each device in readings_main (4 MiB for 1,000 devices):
+// a 64 MiB cache, which no checkpoint empties any more (see truncateWAL),
+// filled for minutes under `civic bench load` without serving it better.
+const sqliteWriterPragmas = "&_pragma=cache_size(-16384)&_pragma=wal_autocheckpoint(16384)&_txlock=immediate"
 
 // privateFiles makes the database file and its journals (-wal, -shm) owner
 // only (0600) whatever the umask or the folder allow: they hold password
@@ -325,8 +329,8 @@ func (s *Store) startCheckpointer(walPath string) {
 //
 // RESTART rather than TRUNCATE: a TRUNCATE checkpoint rewrites the log's
 // header itself, and every other connection, the writer included, then
-// drops its whole page cache (the writer's 64 MiB, read back page by page
-// under `civic bench mqtt`); after a RESTART the writer rewrites the header
+// drops its whole page cache (the writer's pages then read back one by
+// one under `civic bench mqtt`); after a RESTART the writer rewrites the header
 // and keeps its cache. (On the write connection instead, waiting its turn
 // with the writes, the checkpoint completed less often under `civic bench
 // load`: the log reached 300 MiB.)
