@@ -65,7 +65,7 @@ func TestReadingsFold(t *testing.T) {
 	if want := []civic.IngestResult{{Accepted: 1, Duplicates: 2}, {Duplicates: 2}}; !reflect.DeepEqual(got, want) {
 		t.Errorf("resent: WriteReadings = %+v, want %+v", got, want)
 	}
-	recent(4 - 4) // 3 + 1 reached foldRows: moved
+	recent(0) // 3 + 1 reached foldRows: moved
 	count("D-1", 0, 1, 2, 3, 4, 5)
 	count("D-2", 0, 1, 2, 3, 4)
 
