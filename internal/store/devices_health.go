@@ -213,9 +213,9 @@ const trendPoints = 8
 // device; a join of readings on a time range would scan the table, as the
 // planner cannot seek on time alone. It reads readings_main, not the view
 // readings (whose correlated subqueries SQLite would run as a scan of
-// both tables): deviceHealth first moves readings_recent into it. $1 is a week ago, $2 a day ago, $3 now;
-// {days} is a reading's time in days from now (negative); {where}
-// selects one device.
+// both tables): deviceHealth first moves readings_recent into it. $1 is a
+// week ago, $2 a day ago, $3 now; {days} is a reading's time in days from
+// now (negative); {where} selects one device.
 const deviceHealthQuery = `SELECT d.id, d.kind, d.bin_id, d.firmware, d.status, d.expected_interval_s, d.created_at,
 	(SELECT max(r.time) FROM readings_main r WHERE r.device_id = d.id),
 	(SELECT min(r.time) FROM readings_main r WHERE r.device_id = d.id),

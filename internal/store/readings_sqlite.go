@@ -234,14 +234,6 @@ func (s *Store) writeReadingsSQLite(ctx context.Context, batches [][]civic.Readi
 	if w.recent == 0 {
 		direct = w.plain
 	}
-	txIns := make(map[int]*sql.Stmt, len(chunkSizes))
-	txDirect := make(map[int]*sql.Stmt, len(chunkSizes))
-	txState := make(map[int]*sql.Stmt, len(chunkSizes))
-	for _, n := range chunkSizes {
-		txIns[n] = tx.StmtContext(ctx, w.insert[n])
-		txDirect[n] = tx.StmtContext(ctx, direct[n])
-		txState[n] = tx.StmtContext(ctx, w.state[n])
-	}
 	// Every row of the call, each table's in its key order: consecutive
 	// inserts then land on the same B-tree pages. The rows of a device
 	// all go to the same table (see directRows). The sorts are stable
@@ -278,12 +270,12 @@ func (s *Store) writeReadingsSQLite(ctx context.Context, batches [][]civic.Readi
 		return cmp.Compare(rx.Time.UnixMilli(), ry.Time.UnixMilli())
 	})
 	stored := make([]int, len(batches))
-	n, err := w.insertRows(ctx, tx, txIns, batches, recent, received, rc, stored)
+	n, err := w.insertRows(ctx, tx, w.insert, batches, recent, received, rc, stored)
 	if err != nil {
 		return err
 	}
 	w.recent += n
-	if _, err := w.insertRows(ctx, tx, txDirect, batches, toMain, received, rc, stored); err != nil {
+	if _, err := w.insertRows(ctx, tx, direct, batches, toMain, received, rc, stored); err != nil {
 		return err
 	}
 	for b, batch := range batches {
@@ -308,7 +300,7 @@ func (s *Store) writeReadingsSQLite(ctx context.Context, batches [][]civic.Readi
 			row[9] = fval(r.RSSI)
 			row[10] = updated
 		}
-		if _, err := txState[n].ExecContext(ctx, a...); err != nil {
+		if _, err := tx.StmtContext(ctx, w.state[n]).ExecContext(ctx, a...); err != nil {
 			return err
 		}
 		i += n
@@ -376,9 +368,9 @@ func foldRecent(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-// insertRows stores rows through stmts (by statement size) in tx, adds to
-// stored, per batch, the rows stored, and returns their number.
-// Statements span batches (the MQTT broker hands in one reading a batch):
+// insertRows stores rows through stmts (by statement size, prepared on the
+// write pool) in tx, adds to stored, per batch, the rows stored, and
+// returns their number. Statements span batches (the MQTT broker hands in one reading a batch):
 // a statement whose rows come from one batch, or that stores all its
 // rows, tells each batch's count by RowsAffected; for one that mixes
 // batches and meets a duplicate, attributeStored looks its rows up.
@@ -410,7 +402,7 @@ func (w *sqliteWriter) insertRows(ctx context.Context, tx *sql.Tx, stmts map[int
 			row[12] = fval(r.SNR)
 			row[13] = received
 		}
-		res, err := stmts[n].ExecContext(ctx, a...)
+		res, err := tx.StmtContext(ctx, stmts[n]).ExecContext(ctx, a...)
 		if err != nil {
 			return total, err
 		}

@@ -163,7 +163,7 @@ const sqlitePragmas = "_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pr
 // BEGIN IMMEDIATE, so a write transaction takes the write lock up front.
 // The writer's pages are the ends of readings_recent, bin_state, and the
 // newest page of each device in readings_main (4 MiB for 1,000 devices):
-// a 64 MiB cache, which no checkpoint empties any more (see truncateWAL),
+// a 64 MiB cache, which no checkpoint empties any more (see restartWAL),
 // filled for minutes under `civic bench load` without serving it better.
 const sqliteWriterPragmas = "&_pragma=cache_size(-16384)&_pragma=wal_autocheckpoint(16384)&_txlock=immediate"
 
@@ -278,7 +278,7 @@ const walTruncateBackoff = time.Second
 // without end (2 GB in 5 minutes of `civic bench load`, over a database
 // of 10 MB), and with it the shared-memory index SQLite maps. So once the
 // log passes walTruncateBytes the checkpointer runs a RESTART checkpoint
-// (see truncateWAL), which waits up to walTruncateWait for the readers to
+// (see restartWAL), which waits up to walTruncateWait for the readers to
 // finish, so that the next write starts the log again from its start and
 // cuts the file back (the write connection's journal_size_limit); when
 // they take longer, it tries again walTruncateBackoff later.
@@ -307,7 +307,7 @@ func (s *Store) startCheckpointer(walPath string) {
 				s.log.Warn("store: background checkpoint", "err", err)
 			}
 			if fi, err := os.Stat(walPath); err == nil && fi.Size() > walTruncateBytes.Load() && !time.Now().Before(notBefore) {
-				done, err := s.truncateWAL(ctx)
+				done, err := s.restartWAL(ctx)
 				if err != nil && ctx.Err() == nil {
 					s.log.Warn("store: truncating the write-ahead log", "err", err)
 				}
@@ -319,7 +319,7 @@ func (s *Store) startCheckpointer(walPath string) {
 	}()
 }
 
-// truncateWAL runs a RESTART checkpoint on a read connection whose busy
+// restartWAL runs a RESTART checkpoint on a read connection whose busy
 // timeout is walTruncateWait for the while, and reports whether it
 // completed: the next write then starts the log from its beginning and
 // cuts the file back to its journal_size_limit. It takes the write lock
@@ -334,7 +334,7 @@ func (s *Store) startCheckpointer(walPath string) {
 // and keeps its cache. (On the write connection instead, waiting its turn
 // with the writes, the checkpoint completed less often under `civic bench
 // load`: the log reached 300 MiB.)
-func (s *Store) truncateWAL(ctx context.Context) (done bool, err error) {
+func (s *Store) restartWAL(ctx context.Context) (done bool, err error) {
 	c, err := s.rdb.Conn(ctx)
 	if err != nil {
 		return false, err
