@@ -10,6 +10,7 @@ func MigrateDownTo(ctx context.Context, s *Store, version int64) error {
 		return err
 	}
 	_, err = p.DownTo(ctx, version)
+	s.forgetSchema()
 	return err
 }
 

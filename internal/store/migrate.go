@@ -41,7 +41,19 @@ func (s *Store) migrate(ctx context.Context) error {
 	for _, r := range results {
 		s.log.Info("store: migrated", "engine", s.engine, "version", r.Source.Version, "file", r.Source.Path, "took", r.Duration)
 	}
+	if len(results) > 0 {
+		s.forgetSchema()
+	}
 	return nil
+}
+
+// forgetSchema drops the SQLite hot path's statements and what it counted
+// in the tables (readings_recent's rows, readings_main's newest time),
+// after a migration changed them: the next write prepares and counts again.
+func (s *Store) forgetSchema() {
+	if s.sqliteWr != nil {
+		s.sqliteWr.close()
+	}
 }
 
 // migrations returns the goose provider of the store's engine.

@@ -19,7 +19,11 @@ import (
 // bin_devices rows (so bin history does not see these readings): it
 // measures the raw driver limit that the benchmarks compare WriteReadings
 // against. engine is EngineSQLite or EnginePostgres; db is typically
-// (*Store).DB(). Errors are returned as the driver reports them.
+// (*Store).DB(). On SQLite, a Store writing readings to the same database
+// at the same time does not see these rows' times (sqliteWriter.mainNewest)
+// and may store a resend of one of them a second time: the benchmarks give
+// RawInsert a database of its own, or write before the server starts.
+// Errors are returned as the driver reports them.
 func RawInsert(ctx context.Context, db *sql.DB, engine string, readings []civic.Reading, perTx int) error {
 	if perTx <= 0 {
 		perTx = len(readings)

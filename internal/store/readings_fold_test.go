@@ -135,3 +135,53 @@ func TestReadingsFold(t *testing.T) {
 		t.Errorf("after the migrations: WriteReadings = %+v, want %+v", got, want)
 	}
 }
+
+// TestReadingsNewerThanMain: a reading newer than every reading in
+// readings_main goes to readings_recent without a lookup there; one at
+// that newest time or before is looked up, in the same call, and after a
+// restart, when the newest time is found again.
+func TestReadingsNewerThanMain(t *testing.T) {
+	defer store.SetFoldRows(store.SetFoldRows(3))
+	ctx := context.Background()
+	dsn := newDSN(t, store.EngineSQLite)
+	clk := newClock()
+	s := openStore(t, dsn, clk)
+	write := func(s *store.Store, name string, batches [][]civic.Reading, want ...civic.IngestResult) {
+		t.Helper()
+		got, err := s.WriteReadings(ctx, batches)
+		must(t, "WriteReadings", err)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: WriteReadings = %+v, want %+v", name, got, want)
+		}
+	}
+	// Minutes 0 to 2 of D-2 and D-1 at 3 reach foldRows: readings_main's
+	// newest is minute 3.
+	write(s, "first", [][]civic.Reading{{rd("D-2", 0, .1), rd("D-2", 1, .1), rd("D-2", 2, .1)}, {rd("D-1", 3, .1)}},
+		civic.IngestResult{Accepted: 3}, civic.IngestResult{Accepted: 1})
+	n, err := store.RecentReadings(ctx, s)
+	must(t, "RecentReadings", err)
+	if n != 0 {
+		t.Fatalf("readings_recent holds %d rows after the fold, want 0", n)
+	}
+	// Minute 3 of D-1, the newest in readings_main, and minute 2 of D-2
+	// are repeats; minute 3 of D-2 and minute 4 of D-1 are new.
+	write(s, "at the newest", [][]civic.Reading{{rd("D-1", 3, .1)}, {rd("D-2", 3, .1)}, {rd("D-2", 2, .1), rd("D-1", 4, .1)}},
+		civic.IngestResult{Duplicates: 1}, civic.IngestResult{Accepted: 1}, civic.IngestResult{Accepted: 1, Duplicates: 1})
+	// Two in readings_recent now; minute 4 of D-1 is a repeat there.
+	write(s, "recent", [][]civic.Reading{{rd("D-1", 4, .1), rd("D-1", 5, .1)}},
+		civic.IngestResult{Accepted: 1, Duplicates: 1})
+	must(t, "Close", s.Close())
+
+	// Reopened (later: a call's received_at is the clock's time at least):
+	// readings_main's newest (minute 5 after the fold) is found again, so
+	// its repeats are recognised.
+	clk.Advance(time.Second)
+	s = openStore(t, dsn, clk)
+	write(s, "reopened", [][]civic.Reading{{rd("D-1", 5, .1)}, {rd("D-2", 1, .1)}, {rd("D-2", 6, .1)}},
+		civic.IngestResult{Duplicates: 1}, civic.IngestResult{Duplicates: 1}, civic.IngestResult{Accepted: 1})
+	got, err := s.Readings(ctx, civic.ReadingQuery{Device: "D-1"})
+	must(t, "Readings", err)
+	if len(got) != 3 {
+		t.Errorf("D-1 has %d readings, want 3 (minutes 3 to 5)", len(got))
+	}
+}

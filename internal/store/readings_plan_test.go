@@ -36,6 +36,7 @@ func TestReadingPlans(t *testing.T) {
 		{"last fill", lastFillQuery, []any{"B", 1}, true},
 		{"device health", health.Replace(strings.Replace(deviceHealthQuery, "{where}", "", 1)), []any{0, 1, 2}, false},
 		{"health of a device", health.Replace(strings.Replace(deviceHealthQuery, "{where}", " WHERE d.id = $4", 1)), []any{0, 1, 2, "D"}, false},
+		{"newest in readings_main", mainNewestSQL, nil, false},
 	}
 	for _, q := range queries {
 		rows, err := s.rdb.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q.query, q.args...)
@@ -53,7 +54,7 @@ func TestReadingPlans(t *testing.T) {
 		}
 		rows.Close()
 		text := strings.Join(plan, "\n")
-		for _, bad := range []string{"SCAN readings_main", "SCAN readings_recent", "SCAN r\n", "AUTOMATIC"} {
+		for _, bad := range []string{"SCAN readings_main", "SCAN readings_recent", "SCAN r\n", "SCAN m\n", "AUTOMATIC"} {
 			if strings.Contains(text+"\n", bad) {
 				t.Errorf("%s: the plan has %q:\n%s", q.name, strings.TrimSpace(bad), text)
 			}
@@ -69,4 +70,4 @@ func TestReadingPlans(t *testing.T) {
 
 // seekMain is a seek of readings_main (aliased r in the health query) by
 // device.
-var seekMain = regexp.MustCompile(`SEARCH (readings_main|r) USING PRIMARY KEY \(device_id=\?`)
+var seekMain = regexp.MustCompile(`SEARCH (readings_main|r|m) USING PRIMARY KEY \(device_id=\?`)

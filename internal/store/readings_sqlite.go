@@ -36,6 +36,7 @@ const (
 type sqliteWriter struct {
 	mu     sync.Mutex
 	insert map[int]*sql.Stmt // rows → prepared multi-row INSERT into readings_recent
+	fresh  map[int]*sql.Stmt // the same, without the lookup in readings_main (see mainNewest)
 	direct map[int]*sql.Stmt // rows → prepared multi-row INSERT into readings_main
 	plain  map[int]*sql.Stmt // the same, for when readings_recent is empty
 	state  map[int]*sql.Stmt // rows → prepared multi-row bin_state upsert
@@ -43,17 +44,22 @@ type sqliteWriter struct {
 
 	lastReceived int64 // received_at of the last call, Unix ms (guarded by mu)
 	recent       int   // rows in readings_recent, or more (guarded by mu; counted when the statements are prepared)
+	// mainNewest is the newest reading time in readings_main, Unix ms, or
+	// later (guarded by mu; found when the statements are prepared, raised
+	// by every write to readings_main). A reading newer than it cannot be a
+	// repeat of one there, so it goes to readings_recent without the lookup.
+	mainNewest int64
 }
 
 func (w *sqliteWriter) close() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, m := range []map[int]*sql.Stmt{w.insert, w.direct, w.plain, w.state} {
+	for _, m := range []map[int]*sql.Stmt{w.insert, w.fresh, w.direct, w.plain, w.state} {
 		for _, st := range m {
 			st.Close()
 		}
 	}
-	w.insert, w.direct, w.plain, w.state = nil, nil, nil, nil
+	w.insert, w.fresh, w.direct, w.plain, w.state = nil, nil, nil, nil, nil
 }
 
 // chunkSizes are the statement sizes, largest first.
@@ -111,6 +117,20 @@ const (
 // readings take this way; the MQTT broker's one reading a message does not.
 const directRows = 4
 
+// freshInsertHead inserts into readings_recent readings newer than any in
+// readings_main (see sqliteWriter.mainNewest), which need no lookup there.
+const freshInsertHead = `INSERT OR IGNORE INTO readings_recent (` + readingColumns + `) VALUES `
+
+// mainNewestSQL finds the newest reading time in readings_main with two
+// seeks a device, not a scan of the table (readings_main has no index on
+// time alone): it walks the distinct device ids in key order, then takes
+// each one's newest time. 0 when the table is empty.
+const mainNewestSQL = `WITH RECURSIVE d(id) AS (
+	SELECT min(device_id) FROM readings_main
+	UNION ALL
+	SELECT (SELECT min(m.device_id) FROM readings_main m WHERE m.device_id > d.id) FROM d WHERE d.id IS NOT NULL)
+SELECT coalesce(max((SELECT max(m.time) FROM readings_main m WHERE m.device_id = d.id)), 0) FROM d WHERE d.id IS NOT NULL`
+
 // rawInsertHead inserts straight into readings_main (see RawInsert).
 const rawInsertHead = `INSERT OR IGNORE INTO readings_main (` + readingColumns + `) VALUES `
 
@@ -150,9 +170,9 @@ func (w *sqliteWriter) prepare(ctx context.Context, db *sql.DB) error {
 	if w.insert != nil {
 		return nil
 	}
-	ins, dir, plain, st := map[int]*sql.Stmt{}, map[int]*sql.Stmt{}, map[int]*sql.Stmt{}, map[int]*sql.Stmt{}
+	ins, fresh, dir, plain, st := map[int]*sql.Stmt{}, map[int]*sql.Stmt{}, map[int]*sql.Stmt{}, map[int]*sql.Stmt{}, map[int]*sql.Stmt{}
 	closeAll := func() {
-		for _, m := range []map[int]*sql.Stmt{ins, dir, plain, st} {
+		for _, m := range []map[int]*sql.Stmt{ins, fresh, dir, plain, st} {
 			for _, s := range m {
 				s.Close()
 			}
@@ -164,6 +184,7 @@ func (w *sqliteWriter) prepare(ctx context.Context, db *sql.DB) error {
 			query string
 		}{
 			{ins, recentInsertHead + sqliteValues(n, readingParams, recentInsertTail)},
+			{fresh, freshInsertHead + sqliteValues(n, readingParams, "")},
 			{dir, mainInsertHead + sqliteValues(n, readingParams, mainInsertTail)},
 			{plain, rawInsertHead + sqliteValues(n, readingParams, "")},
 			{st, sqliteStateHead + sqliteValues(n, stateParams, stateUpsertTail)},
@@ -180,7 +201,11 @@ func (w *sqliteWriter) prepare(ctx context.Context, db *sql.DB) error {
 		closeAll()
 		return err
 	}
-	w.insert, w.direct, w.plain, w.state = ins, dir, plain, st
+	if err := db.QueryRowContext(ctx, mainNewestSQL).Scan(&w.mainNewest); err != nil {
+		closeAll()
+		return fmt.Errorf("store: newest reading: %w", err)
+	}
+	w.insert, w.fresh, w.direct, w.plain, w.state = ins, fresh, dir, plain, st
 	w.args = make([]any, chunkRows*readingParams)
 	return nil
 }
@@ -270,13 +295,30 @@ func (s *Store) writeReadingsSQLite(ctx context.Context, batches [][]civic.Readi
 		return cmp.Compare(rx.Time.UnixMilli(), ry.Time.UnixMilli())
 	})
 	stored := make([]int, len(batches))
-	n, err := w.insertRows(ctx, tx, w.insert, batches, recent, received, rc, stored)
-	if err != nil {
-		return err
+	// recent is in time order: the readings after the first one newer
+	// than readings_main's newest need not be looked up there.
+	split, _ := slices.BinarySearchFunc(recent, w.mainNewest, func(x rowRef, t int64) int {
+		return cmp.Compare(batches[x.b][x.i].Time.UnixMilli(), t+1)
+	})
+	for _, part := range []struct {
+		stmts map[int]*sql.Stmt
+		rows  []rowRef
+	}{{w.insert, recent[:split]}, {w.fresh, recent[split:]}} {
+		n, err := w.insertRows(ctx, tx, part.stmts, batches, part.rows, received, rc, stored)
+		if err != nil {
+			return err
+		}
+		w.recent += n
 	}
-	w.recent += n
 	if _, err := w.insertRows(ctx, tx, direct, batches, toMain, received, rc, stored); err != nil {
 		return err
+	}
+	// Raised before the commit: should it fail, mainNewest is only later
+	// than it needs to be, which costs lookups, never correctness.
+	if len(toMain) > 0 {
+		for _, rf := range toMain {
+			w.mainNewest = max(w.mainNewest, batches[rf.b][rf.i].Time.UnixMilli())
+		}
 	}
 	for b, batch := range batches {
 		results[b] = civic.IngestResult{Accepted: stored[b], Duplicates: len(batch) - stored[b]}
@@ -315,7 +357,7 @@ func (s *Store) writeReadingsSQLite(ctx context.Context, batches [][]civic.Readi
 	}
 	folded := int64(w.recent) >= foldRows.Load()
 	if folded {
-		if err := foldRecent(ctx, tx); err != nil {
+		if err := w.foldRecent(ctx, tx); err != nil {
 			return err
 		}
 	}
@@ -345,7 +387,7 @@ func (s *Store) foldReadings(ctx context.Context) error {
 		return err
 	}
 	defer tx.Rollback()
-	if err := foldRecent(ctx, tx); err != nil {
+	if err := w.foldRecent(ctx, tx); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -357,8 +399,14 @@ func (s *Store) foldReadings(ctx context.Context) error {
 }
 
 // foldRecent moves every row of readings_recent into readings_main, in
-// readings_main's key order, in the caller's transaction.
-func foldRecent(ctx context.Context, tx *sql.Tx) error {
+// readings_main's key order, in the caller's transaction, and raises
+// mainNewest to the newest of them. The caller holds mu.
+func (w *sqliteWriter) foldRecent(ctx context.Context, tx *sql.Tx) error {
+	var newest sql.NullInt64
+	if err := tx.QueryRowContext(ctx, `SELECT max(time) FROM readings_recent`).Scan(&newest); err != nil {
+		return fmt.Errorf("store: moving recent readings: %w", err)
+	}
+	w.mainNewest = max(w.mainNewest, newest.Int64)
 	if _, err := tx.ExecContext(ctx, foldSQL); err != nil {
 		return fmt.Errorf("store: moving recent readings: %w", err)
 	}
