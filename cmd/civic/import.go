@@ -151,14 +151,7 @@ func reportInvalid(w io.Writer, name string, invalid []*assets.RowError, skip bo
 		return nil
 	}
 	return fmt.Errorf("%s: %d invalid %s, nothing imported (fix them, or leave them out with --skip-invalid)",
-		name, len(invalid), plural(len(invalid), "row", "rows"))
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
+		name, len(invalid), civic.Plural(len(invalid), "row"))
 }
 
 // columnLine is "id=SN name=Desc_ ..." in civic's column order.
@@ -201,7 +194,7 @@ func importBins(ctx context.Context, e *env, c *config, r io.Reader, name string
 	}
 	ch := assets.CompareBins(stored, res.Bins)
 	summary := fmt.Sprintf("%d created, %d updated, %d unchanged, %d invalid %s skipped",
-		len(ch.Create), len(ch.Update), len(ch.Unchanged), len(res.Invalid), plural(len(res.Invalid), "row", "rows"))
+		len(ch.Create), len(ch.Update), len(ch.Unchanged), len(res.Invalid), civic.Plural(len(res.Invalid), "row"))
 	if *fl.dryRun {
 		for _, b := range ch.Create {
 			fmt.Fprintf(e.stdout, "create %s %q\n", b.ID, b.Name)

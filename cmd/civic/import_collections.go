@@ -70,14 +70,14 @@ func importCollections(ctx context.Context, e *env, c *config, r io.Reader, name
 	}
 	if len(unknown) > 0 {
 		fmt.Fprintf(e.stderr, "warning: %s: skipped %d %s naming bins civic does not know (import the bins first): %s\n",
-			name, countRows(unknown), plural(countRows(unknown), "row", "rows"), unknownList(unknown))
+			name, countRows(unknown), civic.Plural(countRows(unknown), "row"), unknownList(unknown))
 	}
 	added, err := a.store.ImportCollections(ctx, cols, *fl.dryRun)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, describe(err))
 	}
 	summary := fmt.Sprintf("%d already there, %d repeated in the file, %d for unknown bins, %d invalid %s skipped",
-		len(cols)-added, dups, countRows(unknown), len(log.Invalid), plural(len(log.Invalid), "row", "rows"))
+		len(cols)-added, dups, countRows(unknown), len(log.Invalid), civic.Plural(len(log.Invalid), "row"))
 	if *fl.dryRun {
 		fmt.Fprintf(e.stdout, "dry run: %s would import %d collections; %s; nothing stored\n", name, added, summary)
 		return nil
@@ -109,7 +109,7 @@ func unknownList(m map[string][]int) string {
 		for j, l := range m[k] {
 			lines[j] = strconv.Itoa(l)
 		}
-		parts = append(parts, fmt.Sprintf("%q (%s %s)", k, plural(len(lines), "line", "lines"), strings.Join(lines, ", ")))
+		parts = append(parts, fmt.Sprintf("%q (%s %s)", k, civic.Plural(len(lines), "line"), strings.Join(lines, ", ")))
 	}
 	return strings.Join(parts, ", ")
 }

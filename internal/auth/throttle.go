@@ -84,14 +84,7 @@ func (t *throttle) check(name, addr string, now time.Time) error {
 		return nil
 	}
 	mins := int((until.Sub(now) + time.Minute - 1) / time.Minute)
-	return civic.Errorf(civic.Unavailable, "too many failed logins for this name or from this address: try again in %d minute%s", mins, plural(mins))
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
+	return civic.Errorf(civic.Unavailable, "too many failed logins for this name or from this address: try again in %d %s", mins, civic.Plural(mins, "minute"))
 }
 
 func (t *throttle) keys(name, addr string) []string {

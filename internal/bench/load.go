@@ -195,8 +195,8 @@ func Load(ctx context.Context, o LoadOptions) error {
 			}
 			return fmt.Errorf("waiting for the forecast model to train on the history: %w\nserver log (end):\n%s", err, tailFile(logFile.Name(), 4096))
 		}
-		fmt.Fprintf(o.Out, "history: %d readings, %s of every sensor, written in %.1f s; the forecast model trained on %.0f in %.1f s; database %.0f MiB, server RSS %.1f MiB\n",
-			setup.history, plural(o.HistoryDays, "day"), setup.wrote.Seconds(), trained, time.Since(t0).Seconds(), fileMiB(dbPath), must(processRSS(pid)))
+		fmt.Fprintf(o.Out, "history: %d readings, %d %s of every sensor, written in %.1f s; the forecast model trained on %.0f in %.1f s; database %.0f MiB, server RSS %.1f MiB\n",
+			setup.history, o.HistoryDays, civic.Plural(o.HistoryDays, "day"), setup.wrote.Seconds(), trained, time.Since(t0).Seconds(), fileMiB(dbPath), must(processRSS(pid)))
 	}
 
 	// Run every kind's workers until the duration is up.
@@ -558,14 +558,6 @@ func (r *loadRun) metrics(ctx context.Context, key string, names ...string) (map
 		return nil, fmt.Errorf("/metrics (status %d) lacks %s", resp.StatusCode, strings.Join(missing, ", "))
 	}
 	return got, nil
-}
-
-// plural is "1 day" or "n days".
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return strconv.Itoa(n) + " " + unit + "s"
 }
 
 // must is v, or 0 when err is set: for a figure that is only shown.

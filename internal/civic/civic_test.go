@@ -173,3 +173,14 @@ func TestHaversine(t *testing.T) {
 		t.Errorf("distance = %.0f m, want about 1,170 m", d)
 	}
 }
+
+func TestPlural(t *testing.T) {
+	for _, c := range []struct {
+		n    int
+		want string
+	}{{0, "rows"}, {1, "row"}, {2, "rows"}} {
+		if got := civic.Plural(c.n, "row"); got != c.want {
+			t.Errorf("Plural(%d, row) = %q, want %q", c.n, got, c.want)
+		}
+	}
+}

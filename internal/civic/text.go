@@ -31,6 +31,15 @@ func CheckText(field, s string, max int) error {
 	return nil
 }
 
+// Plural is unit as it follows the number n in English text: "1 row",
+// "0 rows", "3 rows". For units whose plural takes an s.
+func Plural(n int, unit string) string {
+	if n == 1 {
+		return unit
+	}
+	return unit + "s"
+}
+
 // SpreadsheetSafe returns text to be written in a CSV cell so that a
 // spreadsheet opening the file shows it instead of evaluating it: text
 // starting with =, +, -, @, a tab or a carriage return (how a formula

@@ -159,7 +159,7 @@ func rfc3339(t time.Time) string {
 
 func writeGPX(w io.Writer, pl civic.Plan, n names) error {
 	doc := gpxDoc{Version: "1.1", Creator: "civic", NS: "http://www.topografix.com/GPX/1/1",
-		Metadata: gpxMetadata{Name: "Collection plan " + pl.Date, Desc: fmt.Sprintf("%d route%s, status %s", len(pl.Routes), plural(len(pl.Routes)), pl.Status), Time: rfc3339(pl.UpdatedAt)}}
+		Metadata: gpxMetadata{Name: "Collection plan " + pl.Date, Desc: fmt.Sprintf("%d %s, status %s", len(pl.Routes), civic.Plural(len(pl.Routes), "route"), pl.Status), Time: rfc3339(pl.UpdatedAt)}}
 	for _, rt := range pl.Routes {
 		gr := gpxRoute{Name: fmt.Sprintf("Route %d · %s", rt.Seq, firstNonEmpty(n.trucks[rt.TruckID], rt.TruckID)),
 			Desc: fmt.Sprintf("%s, %.1f km, %s", streamLabel(rt.Stream), rt.DistanceM/1000, duration(rt.DurationS)), Number: rt.Seq, Type: string(rt.Stream)}
@@ -286,11 +286,4 @@ func writePlanCSV(w io.Writer, pl civic.Plan, n names) error {
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
 }
