@@ -236,4 +236,7 @@ type DeviceHealthStore interface {
 	// DeviceHealthOf returns one device's health as of now. Errors:
 	// NotFound.
 	DeviceHealthOf(ctx context.Context, id string, now time.Time) (DeviceHealth, error)
+	// DeviceHealthBetween is DeviceHealth for the devices whose ids are
+	// from first to last, both included: a page of the device list.
+	DeviceHealthBetween(ctx context.Context, first, last string, now time.Time) ([]DeviceHealth, error)
 }

@@ -94,9 +94,10 @@ func (s *Server) assess(h *civic.DeviceHealth, hr *healthRules) {
 	h.NoteAlerts(hr.faults[h.BinID])
 }
 
-// handleListDevices lists the devices; with health=true each carries its
-// health (last seen, uplink rate, battery and trend, signal, gateway,
-// decode failures, offline).
+// handleListDevices lists the devices by id, all of them or the page that
+// limit and offset select; with health=true each carries its health (last
+// seen, uplink rate, battery and trend, signal, gateway, decode failures,
+// offline), worked out for the page's devices only.
 func (s *Server) handleListDevices(w http.ResponseWriter, r *http.Request) error {
 	if _, err := require(r, civic.PermRead); err != nil {
 		return err
@@ -105,20 +106,33 @@ func (s *Server) handleListDevices(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	q := r.URL.Query()
+	limit, err := intParam(q.Get("limit"), "limit", 0, 1, maxListLimit)
+	if err != nil {
+		return err
+	}
+	offset, err := intParam(q.Get("offset"), "offset", 0, 0, 1<<31-1)
+	if err != nil {
+		return err
+	}
 	devs, err := s.store.ListDevices(r.Context())
 	if err != nil {
 		return err
+	}
+	devs = devs[min(offset, len(devs)):]
+	if limit > 0 {
+		devs = devs[:min(limit, len(devs))]
 	}
 	items := make([]deviceView, len(devs))
 	for i, d := range devs {
 		items[i].Device = d
 	}
-	if withHealth {
+	if withHealth && len(devs) > 0 {
 		hs, err := s.healthStore()
 		if err != nil {
 			return err
 		}
-		health, err := hs.DeviceHealth(r.Context(), s.now())
+		health, err := hs.DeviceHealthBetween(r.Context(), devs[0].ID, devs[len(devs)-1].ID, s.now())
 		if err != nil {
 			return err
 		}

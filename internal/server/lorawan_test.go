@@ -5,10 +5,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"math"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -411,8 +414,32 @@ func TestDeviceHealthAPI(t *testing.T) {
 		t.Errorf("S2 = %+v, want never seen, just registered so not offline", s2)
 	}
 
+	// A page: the devices by id, each with the health the whole list gave.
+	rec := f.do(request{method: "GET", url: "/api/v1/devices?health=true&limit=2&offset=1", as: "analyst"})
+	var page struct{ Items []item }
+	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &page) != nil {
+		t.Fatalf("page: %d %s", rec.Code, rec.Body.String())
+	}
+	ids := slices.Sorted(maps.Keys(hs))
+	if len(page.Items) != 2 || page.Items[0].ID != ids[1] || page.Items[1].ID != ids[2] {
+		t.Errorf("page of 2 from offset 1: %+v, want %v", page.Items, ids[1:3])
+	}
+	for _, it := range page.Items {
+		if it.Health == nil || !reflect.DeepEqual(*it.Health, *hs[it.ID]) {
+			t.Errorf("%s in the page: health %+v, want %+v", it.ID, it.Health, hs[it.ID])
+		}
+	}
+	rec = f.do(request{method: "GET", url: "/api/v1/devices?health=true&offset=5", as: "analyst"})
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), `"items":[]`) {
+		t.Errorf("past the end: %d %s", rec.Code, rec.Body.String())
+	}
+	rec = f.do(request{method: "GET", url: "/api/v1/devices?limit=0", as: "analyst"})
+	if rec.Code != 400 || !strings.Contains(rec.Body.String(), `"field":"limit"`) {
+		t.Errorf("limit=0: %d %s, want 400 naming limit", rec.Code, rec.Body.String())
+	}
+
 	// Without health=true the list is what it always was.
-	rec := f.do(request{method: "GET", url: "/api/v1/devices", as: "analyst"})
+	rec = f.do(request{method: "GET", url: "/api/v1/devices", as: "analyst"})
 	if rec.Code != 200 || strings.Contains(rec.Body.String(), `"health"`) || !strings.Contains(rec.Body.String(), `"id":"S1"`) {
 		t.Errorf("plain list: %d %s", rec.Code, rec.Body.String())
 	}

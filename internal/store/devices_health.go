@@ -188,12 +188,19 @@ func (s *Store) DeviceEvents(ctx context.Context, q civic.DeviceEventQuery) ([]c
 // whole history; the rest from device_health. A device that reports no
 // battery costs a scan of its last 7 days, to find none.
 func (s *Store) DeviceHealth(ctx context.Context, now time.Time) ([]civic.DeviceHealth, error) {
-	return s.deviceHealth(ctx, "", now)
+	return s.deviceHealth(ctx, "", nil, now)
+}
+
+// DeviceHealthBetween returns the health of the devices whose ids are from
+// first to last, both included, ordered by id: the work is that of those
+// devices alone.
+func (s *Store) DeviceHealthBetween(ctx context.Context, first, last string, now time.Time) ([]civic.DeviceHealth, error) {
+	return s.deviceHealth(ctx, " WHERE d.id >= $4 AND d.id <= $5", []any{first, last}, now)
 }
 
 // DeviceHealthOf returns one device's health as of now. Errors: NotFound.
 func (s *Store) DeviceHealthOf(ctx context.Context, id string, now time.Time) (civic.DeviceHealth, error) {
-	hs, err := s.deviceHealth(ctx, id, now)
+	hs, err := s.deviceHealth(ctx, " WHERE d.id = $4", []any{id}, now)
 	if err != nil {
 		return civic.DeviceHealth{}, err
 	}
@@ -215,7 +222,7 @@ const trendPoints = 8
 // readings (whose correlated subqueries SQLite would run as a scan of
 // both tables): deviceHealth first moves readings_recent into it. $1 is a
 // week ago, $2 a day ago, $3 now; {days} is a reading's time in days from
-// now (negative); {where} selects one device.
+// now (negative); {where} selects devices by id.
 const deviceHealthQuery = `SELECT d.id, d.kind, d.bin_id, d.firmware, d.status, d.expected_interval_s, d.created_at,
 	(SELECT max(r.time) FROM readings_main r WHERE r.device_id = d.id),
 	(SELECT min(r.time) FROM readings_main r WHERE r.device_id = d.id),
@@ -266,7 +273,9 @@ const sqliteDays = `((r.time - $3) / 86400000.0)`
 const healthCols = `h.decode_failures, h.last_failure_at, h.last_failure, h.gateway, h.battery, h.battery_at,
 	h.last_event_at, h.last_event_kind`
 
-func (s *Store) deviceHealth(ctx context.Context, id string, now time.Time) ([]civic.DeviceHealth, error) {
+// deviceHealth runs the health query for the devices where selects ("" for
+// all, else a WHERE clause on d.id whose parameters, from $4, are args).
+func (s *Store) deviceHealth(ctx context.Context, where string, args []any, now time.Time) ([]civic.DeviceHealth, error) {
 	now = now.UTC()
 	query, days := deviceHealthQuery, sqliteDays
 	if s.pg() {
@@ -274,10 +283,7 @@ func (s *Store) deviceHealth(ctx context.Context, id string, now time.Time) ([]c
 	} else if err := s.foldReadings(ctx); err != nil {
 		return nil, s.fail(errCtx{op: "device health"}, err)
 	}
-	where, args := "", []any{s.ms(now.Add(-healthWeek)), s.ms(now.Add(-healthDay)), s.ms(now)}
-	if id != "" {
-		where, args = " WHERE d.id = $4", append(args, id)
-	}
+	args = append([]any{s.ms(now.Add(-healthWeek)), s.ms(now.Add(-healthDay)), s.ms(now)}, args...)
 	q := strings.NewReplacer("{days}", days, "{where}", where, "{n}", fmt.Sprint(trendPoints)).Replace(query)
 	return list(ctx, s, "device health", q, func(r rowScanner) (civic.DeviceHealth, error) {
 		var h civic.DeviceHealth

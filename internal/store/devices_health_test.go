@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"math"
+	"reflect"
 	"testing"
 	"time"
 
@@ -59,6 +60,11 @@ func TestDeviceHealthFromReadings(t *testing.T) {
 		must(t, "DeviceHealth", err)
 		if len(hs) != 3 || hs[0].Device != "H-1" || hs[1].Device != "H-2" || hs[2].Device != "H-3" {
 			t.Fatalf("DeviceHealth = %+v, want H-1, H-2, H-3", hs)
+		}
+		page, err := s.DeviceHealthBetween(ctx, "H-2", "H-3", now)
+		must(t, "DeviceHealthBetween", err)
+		if !reflect.DeepEqual(page, hs[1:]) {
+			t.Errorf("DeviceHealthBetween(H-2, H-3) = %+v, want %+v", page, hs[1:])
 		}
 		h := hs[0]
 		if h.LastSeen == nil || !h.LastSeen.Equal(last) {

@@ -36,6 +36,7 @@ func TestReadingPlans(t *testing.T) {
 		{"last fill", lastFillQuery, []any{"B", 1}, true},
 		{"device health", health.Replace(strings.Replace(deviceHealthQuery, "{where}", "", 1)), []any{0, 1, 2}, false},
 		{"health of a device", health.Replace(strings.Replace(deviceHealthQuery, "{where}", " WHERE d.id = $4", 1)), []any{0, 1, 2, "D"}, false},
+		{"health of a page", health.Replace(strings.Replace(deviceHealthQuery, "{where}", " WHERE d.id >= $4 AND d.id <= $5", 1)), []any{0, 1, 2, "A", "D"}, false},
 		{"newest in readings_main", mainNewestSQL, nil, false},
 	}
 	for _, q := range queries {
@@ -58,6 +59,9 @@ func TestReadingPlans(t *testing.T) {
 			if strings.Contains(text+"\n", bad) {
 				t.Errorf("%s: the plan has %q:\n%s", q.name, strings.TrimSpace(bad), text)
 			}
+		}
+		if strings.HasPrefix(q.name, "health of") && !strings.Contains(text, "SEARCH d USING") {
+			t.Errorf("%s: the plan does not seek the devices by id:\n%s", q.name, text)
 		}
 		if !seekMain.MatchString(text) {
 			t.Errorf("%s: the plan does not seek readings_main by device:\n%s", q.name, text)
