@@ -315,10 +315,8 @@ func (s *Store) writeReadingsSQLite(ctx context.Context, batches [][]civic.Readi
 	}
 	// Raised before the commit: should it fail, mainNewest is only later
 	// than it needs to be, which costs lookups, never correctness.
-	if len(toMain) > 0 {
-		for _, rf := range toMain {
-			w.mainNewest = max(w.mainNewest, batches[rf.b][rf.i].Time.UnixMilli())
-		}
+	for _, rf := range toMain {
+		w.mainNewest = max(w.mainNewest, batches[rf.b][rf.i].Time.UnixMilli())
 	}
 	for b, batch := range batches {
 		results[b] = civic.IngestResult{Accepted: stored[b], Duplicates: len(batch) - stored[b]}
