@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -103,13 +104,22 @@ func binFilter(r *http.Request) (civic.BinFilter, error) {
 		}
 		f.BBox = &b
 	}
-	if f.Limit, err = intParam(q.Get("limit"), "limit", 0, 1, maxListLimit); err != nil {
-		return f, err
-	}
-	if f.Offset, err = intParam(q.Get("offset"), "offset", 0, 0, 1<<31-1); err != nil {
+	if f.Limit, f.Offset, err = listPage(q); err != nil {
 		return f, err
 	}
 	return f, nil
+}
+
+// listPage reads the page of an asset list: limit (0, the default, for
+// all; else 1 to maxListLimit) and offset.
+func listPage(q url.Values) (limit, offset int, err error) {
+	if limit, err = intParam(q.Get("limit"), "limit", 0, 1, maxListLimit); err != nil {
+		return 0, 0, err
+	}
+	if offset, err = intParam(q.Get("offset"), "offset", 0, 0, 1<<31-1); err != nil {
+		return 0, 0, err
+	}
+	return limit, offset, nil
 }
 
 func fraction(q map[string][]string, name string) (*float64, error) {

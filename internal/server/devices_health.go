@@ -106,12 +106,7 @@ func (s *Server) handleListDevices(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	limit, err := intParam(q.Get("limit"), "limit", 0, 1, maxListLimit)
-	if err != nil {
-		return err
-	}
-	offset, err := intParam(q.Get("offset"), "offset", 0, 0, 1<<31-1)
+	limit, offset, err := listPage(r.URL.Query())
 	if err != nil {
 		return err
 	}

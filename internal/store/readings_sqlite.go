@@ -416,10 +416,11 @@ func (w *sqliteWriter) foldRecent(ctx context.Context, tx *sql.Tx) error {
 
 // insertRows stores rows through stmts (by statement size, prepared on the
 // write pool) in tx, adds to stored, per batch, the rows stored, and
-// returns their number. Statements span batches (the MQTT broker hands in one reading a batch):
-// a statement whose rows come from one batch, or that stores all its
-// rows, tells each batch's count by RowsAffected; for one that mixes
-// batches and meets a duplicate, attributeStored looks its rows up.
+// returns their number. Statements span batches (the MQTT broker hands in
+// one reading a batch): a statement whose rows come from one batch, or
+// that stores all its rows, tells each batch's count by RowsAffected; for
+// one that mixes batches and meets a duplicate, attributeStored looks its
+// rows up.
 func (w *sqliteWriter) insertRows(ctx context.Context, tx *sql.Tx, stmts map[int]*sql.Stmt, batches [][]civic.Reading,
 	rows []rowRef, received any, rc int64, stored []int) (int, error) {
 	args := w.args
