@@ -27,6 +27,9 @@ type AssetStore interface {
 	Device(ctx context.Context, id string) (Device, error)
 	DeviceByEUI(ctx context.Context, devEUI string) (Device, error)
 	ListDevices(ctx context.Context) ([]Device, error)
+	// ListDevicesPage is one page of ListDevices: at most limit devices
+	// (0: no limit) in id order, offset of them skipped.
+	ListDevicesPage(ctx context.Context, limit, offset int) ([]Device, error)
 
 	// CreateZone stores a zone and assigns it to the bins without a zone
 	// that lie inside it.

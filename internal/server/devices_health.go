@@ -110,13 +110,9 @@ func (s *Server) handleListDevices(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	devs, err := s.store.ListDevices(r.Context())
+	devs, err := s.store.ListDevicesPage(r.Context(), limit, offset)
 	if err != nil {
 		return err
-	}
-	devs = devs[min(offset, len(devs)):]
-	if limit > 0 {
-		devs = devs[:min(limit, len(devs))]
 	}
 	items := make([]deviceView, len(devs))
 	for i, d := range devs {

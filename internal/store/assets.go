@@ -450,6 +450,24 @@ func (s *Store) ListDevices(ctx context.Context) ([]civic.Device, error) {
 	return list(ctx, s, "list devices", `SELECT `+deviceCols+` FROM devices ORDER BY id`, scanDevice)
 }
 
+// ListDevicesPage returns at most limit devices (0: no limit) in id order,
+// after skipping offset of them: one page of ListDevices, read from the
+// primary key without the rows before it. Errors: Invalid (a negative
+// limit or offset).
+func (s *Store) ListDevicesPage(ctx context.Context, limit, offset int) ([]civic.Device, error) {
+	if limit < 0 {
+		return nil, civic.FieldError("limit", "must not be negative")
+	}
+	if offset < 0 {
+		return nil, civic.FieldError("offset", "must not be negative")
+	}
+	if limit == 0 {
+		limit = math.MaxInt64
+	}
+	return list(ctx, s, "list devices", `SELECT `+deviceCols+` FROM devices ORDER BY id LIMIT $1 OFFSET $2`,
+		scanDevice, int64(limit), int64(offset))
+}
+
 // list runs a query on the read pool and scans every row.
 func list[T any](ctx context.Context, s *Store, op, query string, scan func(rowScanner) (T, error), args ...any) ([]T, error) {
 	rows, err := s.rdb.QueryContext(ctx, query, args...)

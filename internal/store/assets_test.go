@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,6 +115,46 @@ func TestDeviceCRUD(t *testing.T) {
 		wantKind(t, "delete missing", s.DeleteDevice(ctx, "D-1"), civic.NotFound)
 		_, err = s.DeviceByEUI(ctx, "70B3D57ED0000001")
 		wantKind(t, "EUI of deleted", err, civic.NotFound)
+	})
+}
+
+// TestDevicesPage: ListDevicesPage returns ListDevices' pages, in id
+// order, on both engines, and refuses a negative limit or offset.
+func TestDevicesPage(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store, _ *clock) {
+		ctx := context.Background()
+		for _, id := range []string{"D-3", "D-1", "D-5", "D-2", "D-4"} {
+			must(t, "CreateDevice "+id, s.CreateDevice(ctx, &civic.Device{ID: id}))
+		}
+		ids := func(ds []civic.Device) string {
+			var out []string
+			for _, d := range ds {
+				out = append(out, d.ID)
+			}
+			return strings.Join(out, ",")
+		}
+		for _, tc := range []struct {
+			limit, offset int
+			want          string
+		}{
+			{0, 0, "D-1,D-2,D-3,D-4,D-5"},
+			{2, 0, "D-1,D-2"},
+			{2, 2, "D-3,D-4"},
+			{2, 4, "D-5"},
+			{0, 3, "D-4,D-5"},
+			{3, 5, ""},
+			{1, 100, ""},
+		} {
+			got, err := s.ListDevicesPage(ctx, tc.limit, tc.offset)
+			must(t, "ListDevicesPage", err)
+			if ids(got) != tc.want {
+				t.Errorf("ListDevicesPage(%d, %d) = %q, want %q", tc.limit, tc.offset, ids(got), tc.want)
+			}
+		}
+		_, err := s.ListDevicesPage(ctx, -1, 0)
+		wantKind(t, "negative limit", err, civic.Invalid, "limit")
+		_, err = s.ListDevicesPage(ctx, 1, -1)
+		wantKind(t, "negative offset", err, civic.Invalid, "offset")
 	})
 }
 

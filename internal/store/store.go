@@ -309,7 +309,7 @@ func (s *Store) startCheckpointer(walPath string) {
 			if fi, err := os.Stat(walPath); err == nil && fi.Size() > walTruncateBytes.Load() && !time.Now().Before(notBefore) {
 				done, err := s.restartWAL(ctx)
 				if err != nil && ctx.Err() == nil {
-					s.log.Warn("store: truncating the write-ahead log", "err", err)
+					s.log.Warn("store: restarting the write-ahead log", "err", err)
 				}
 				if !done {
 					notBefore = time.Now().Add(walTruncateBackoff)
