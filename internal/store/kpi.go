@@ -276,6 +276,12 @@ func (s *Store) KPIs(ctx context.Context, q civic.KPIQuery) (civic.KPIReport, er
 		}
 	}
 
+	// 311 requests and their service level, by the week they came in and
+	// the zone of the bin they are about, or else of where they are.
+	if err := s.kpiRequests(ctx, q, p, instants, cell); err != nil {
+		return rep, err
+	}
+
 	// The assumption behind the distance saved: the plans' km per visit.
 	as := &rep.Assumptions
 	as.CO2KgPerKm, as.LateAfterMin = civic.CO2KgPerKm, civic.LateAfter.Minutes()
@@ -455,6 +461,64 @@ func (s *Store) KPIs(ctx context.Context, q civic.KPIQuery) (civic.KPIReport, er
 		}
 	}
 	return rep, nil
+}
+
+// kpiRequests adds the 311 figures (see civic.KPIFigures) of the requests
+// received in p to their cells: a request's zone is its bin's when it is
+// about one, else the first zone containing its location.
+func (s *Store) kpiRequests(ctx context.Context, q civic.KPIQuery, p kpiPeriod, instants []any,
+	cell func(week int, zone string) *kpiCell) error {
+	zones, err := s.ListZones(ctx)
+	if err != nil {
+		return err
+	}
+	args := []any{s.ts(p.start), s.ts(p.end), string(civic.ModHidden), s.ts(q.Now)}
+	wk := bucket("r.requested_at", instants, &args)
+	type reqRow struct {
+		week     int
+		binZone  *string
+		lat, lon *float64
+		class    string
+	}
+	reqs, err := list(ctx, s, "kpis: requests", `SELECT `+wk+` AS wk, b.zone_id, r.lat, r.long,
+		CASE WHEN r.duplicate_of <> '' OR r.close_reason = 'duplicate' THEN 'duplicate'
+			WHEN r.expected_at IS NULL THEN 'none'
+			WHEN r.status = 'closed' AND r.closed_at <= r.expected_at THEN 'met'
+			WHEN r.status = 'closed' OR r.expected_at < $4 THEN 'missed'
+			ELSE 'open' END
+		FROM service_requests r LEFT JOIN bins b ON r.object_type = 'bin' AND b.id = r.object_id
+		WHERE r.requested_at >= $1 AND r.requested_at < $2 AND r.moderation <> $3`,
+		func(r rowScanner) (reqRow, error) {
+			var x reqRow
+			err := r.Scan(&x.week, &x.binZone, &x.lat, &x.lon, &x.class)
+			return x, err
+		}, args...)
+	if err != nil {
+		return err
+	}
+	for _, x := range reqs {
+		zone := ""
+		switch {
+		case x.binZone != nil:
+			zone = *x.binZone
+		case x.lat != nil && x.lon != nil:
+			zone = zoneFor(zones, *x.lon, *x.lat)
+		}
+		if q.Zone != "" && zone != q.Zone {
+			continue
+		}
+		f := &cell(x.week, zone).f
+		f.Requests++
+		switch x.class {
+		case "met":
+			f.SLAMet++
+		case "missed":
+			f.SLAMissed++
+		case "open":
+			f.SLAOpen++
+		}
+	}
+	return nil
 }
 
 // latest returns the latest of ts.

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -247,4 +248,92 @@ func TestKPIQueryNormalize(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKPIRequests: the 311 figures of kpiCity's week and a day, worked
+// out by hand: a request counts by the week it came in and the zone of
+// its bin (else of its location); those a moderator hid and those outside
+// the period not at all; duplicates and requests without a promised time
+// count as received only.
+func TestKPIRequests(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store, clk *clock) {
+		ctx := context.Background()
+		kpiCity(t, s, clk) // now: Tue 10 March 2026, 12:00 UTC
+		sv := testService()
+		must(t, "CreateService", s.CreateService(ctx, &sv))
+		at := func(day, hour int) *time.Time {
+			v := time.Date(2026, 3, day, hour, 0, 0, 0, time.UTC)
+			return &v
+		}
+		z1, z2 := [2]float64{52.2, 13.2}, [2]float64{52.2, 13.7}
+		for i, r := range []struct {
+			in          [2]float64 // lat, lon; zero: none
+			bin         string
+			requested   int // day of March, 08:00
+			due, closed *time.Time
+			mod         civic.Moderation
+			dupOf       string
+		}{
+			{in: z2, bin: "B1", requested: 3, due: at(4, 8), closed: at(4, 7)},  // met, Z-1 (its bin's)
+			{in: z2, requested: 5, due: at(6, 8), closed: at(7, 9)},             // missed: closed late, Z-2
+			{in: z1, bin: "B3", requested: 9, due: at(11, 8)},                   // open, not yet due, Z-2
+			{in: z1, requested: 9, due: at(9, 20)},                              // missed: open past due, Z-1
+			{in: z1, requested: 4, due: at(5, 8), closed: at(4, 9), dupOf: "1"}, // a duplicate: received only
+			{in: z1, requested: 5, due: at(6, 8), mod: civic.ModHidden},         // hidden: not counted
+			{requested: 6}, // no promised time, no zone
+			{in: z1, requested: 1, due: at(2, 8), closed: at(1, 9)},   // before the period
+			{in: z2, requested: 6, due: at(7, 8), mod: civic.ModHeld}, // held: counts, missed
+		} {
+			req := civic.ServiceRequest{Token: fmt.Sprintf("kpi-%d", i), ServiceCode: sv.Code, Status: civic.StatusSubmitted,
+				Address: "somewhere", Moderation: r.mod, DuplicateOf: r.dupOf, ExpectedAt: r.due, ClosedAt: r.closed,
+				RequestedAt: *at(r.requested, 8)}
+			if r.in != [2]float64{} {
+				req.Lat, req.Long = &r.in[0], &r.in[1]
+			}
+			if r.bin != "" {
+				req.ObjectType, req.ObjectID = "bin", r.bin
+			}
+			if r.closed != nil {
+				req.Status = civic.StatusClosed
+				req.CloseReason = civic.CloseFixed
+				if r.dupOf != "" {
+					req.CloseReason = civic.CloseDuplicate
+				}
+			}
+			must(t, "CreateServiceRequest", s.CreateServiceRequest(ctx, &req, nil, nil))
+		}
+		type want struct{ requests, met, missed, open int }
+		check := func(what string, got civic.KPIFigures, w want) {
+			t.Helper()
+			if got.Requests != w.requests || got.SLAMet != w.met || got.SLAMissed != w.missed || got.SLAOpen != w.open {
+				t.Errorf("%s: requests %d, on time %d, late %d, open %d; want %+v", what, got.Requests, got.SLAMet,
+					got.SLAMissed, got.SLAOpen, w)
+				return
+			}
+			if due := w.met + w.missed; due == 0 && got.SLAMetPct != nil ||
+				due > 0 && (got.SLAMetPct == nil || math.Abs(*got.SLAMetPct-float64(w.met)/float64(due)) > 1e-9) {
+				t.Errorf("%s: on-time share %v, want %d of %d", what, got.SLAMetPct, w.met, due)
+			}
+		}
+		q := civic.KPIQuery{From: "2026-03-02", To: "2026-03-09"}
+		must(t, "Normalize", q.Normalize(clk.Now()))
+		rep, err := s.KPIs(ctx, q)
+		must(t, "KPIs", err)
+		check("total", rep.Total, want{7, 1, 3, 1})
+		check("week 1", rep.Weeks[0].KPIFigures, want{5, 1, 2, 0})
+		check("week 2", rep.Weeks[1].KPIFigures, want{2, 0, 1, 1})
+		if len(rep.Zones) != 3 || rep.Zones[0].ZoneID != "Z-1" || rep.Zones[1].ZoneID != "Z-2" || rep.Zones[2].ZoneID != "" {
+			t.Fatalf("zones %+v, want Z-1, Z-2 and no zone", rep.Zones)
+		}
+		check("Z-1", rep.Zones[0].KPIFigures, want{3, 1, 1, 0})
+		check("Z-2", rep.Zones[1].KPIFigures, want{3, 0, 2, 1})
+		check("no zone", rep.Zones[2].KPIFigures, want{1, 0, 0, 0})
+
+		q = civic.KPIQuery{From: "2026-03-02", To: "2026-03-09", Zone: "Z-2"}
+		must(t, "Normalize", q.Normalize(clk.Now()))
+		rep, err = s.KPIs(ctx, q)
+		must(t, "KPIs Z-2", err)
+		check("Z-2 total", rep.Total, want{3, 0, 2, 1})
+		check("Z-2 week 2", rep.Weeks[1].KPIFigures, want{1, 0, 0, 1})
+	})
 }

@@ -43,6 +43,8 @@ type kpiData struct {
 	// them).
 	Weeks  []civic.KPIWeek
 	Before int
+	// Open311 is whether this server takes 311 service requests.
+	Open311 bool
 }
 
 func (u *UI) kpiModel(r *http.Request) (kpiData, error) {
@@ -62,7 +64,7 @@ func (u *UI) kpiModel(r *http.Request) (kpiData, error) {
 	if err != nil {
 		return kpiData{}, err
 	}
-	d := kpiData{Report: rep, Query: q, Zones: zones, Scope: "the city"}
+	d := kpiData{Report: rep, Query: q, Zones: zones, Scope: "the city", Open311: u.deps.ServiceDesk != nil}
 	for _, z := range rep.Zones {
 		if q.Zone != "" && z.ZoneID == q.Zone {
 			d.Scope = z.Name
@@ -101,7 +103,7 @@ func beforeRecords(w civic.KPIWeek, recordsFrom string) bool {
 		return false
 	}
 	ended := recordsFrom == "" || start.AddDate(0, 0, 7).Format(time.DateOnly) <= recordsFrom
-	return ended && w.Collections == 0 && w.Baseline == 0 && w.Overflows == 0 && w.StopsPlanned == 0
+	return ended && w.Collections == 0 && w.Baseline == 0 && w.Overflows == 0 && w.StopsPlanned == 0 && w.Requests == 0
 }
 
 func (u *UI) kpiPage(w http.ResponseWriter, r *http.Request, p civic.Principal) {
@@ -133,14 +135,15 @@ func (u *UI) kpiCSV(w http.ResponseWriter, r *http.Request, _ civic.Principal) {
 	cw := csv.NewWriter(w)
 	cw.Write([]string{"scope", "key", "name", "days", "collections", "baseline_visits", "avoided", "avoided_pct",
 		"km_routes", "km_baseline", "km_saved", "co2_saved_kg", "overflows", "fill_n", "fill_mean", "fill_under_half",
-		"fill_under_half_pct", "stops_planned", "stops_collected", "stops_skipped", "stops_pending", "stops_late"})
+		"fill_under_half_pct", "stops_planned", "stops_collected", "stops_skipped", "stops_pending", "stops_late",
+		"requests", "sla_met", "sla_missed", "sla_open", "sla_met_pct"})
 	row := func(scope, key, name string, f civic.KPIFigures) {
 		i := strconv.Itoa
 		cw.Write([]string{scope, cell(key), cell(name), i(f.Days), i(f.Collections), i(f.Baseline), i(f.Avoided),
 			fnum(f.AvoidedPct, 4), strconv.FormatFloat(f.KmRoutes, 'f', 2, 64), fnum(f.KmBaseline, 2), fnum(f.KmSaved, 2),
 			fnum(f.CO2SavedKg, 1), i(f.Overflows), i(f.FillN), fnum(f.FillMean, 4), i(f.FillUnderHalf),
 			fnum(f.FillUnderHalfPct, 4), i(f.StopsPlanned), i(f.StopsCollected), i(f.StopsSkipped), i(f.StopsPending),
-			i(f.StopsLate)})
+			i(f.StopsLate), i(f.Requests), i(f.SLAMet), i(f.SLAMissed), i(f.SLAOpen), fnum(f.SLAMetPct, 4)})
 	}
 	for _, wk := range rep.Weeks {
 		row("week", wk.Week, "", wk.KPIFigures)

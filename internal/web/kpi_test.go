@@ -1,10 +1,15 @@
 package web
 
 import (
+	"context"
 	"encoding/csv"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/civic-city/civic/internal/civic"
 )
 
 // TestKPIPage checks the KPI dashboard over a demo-like history: who may
@@ -19,7 +24,7 @@ func TestKPIPage(t *testing.T) {
 		t.Fatalf("GET /kpi as an analyst: %d\n%s", res.StatusCode, body)
 	}
 	for _, want := range []string{`id="kpi-tiles"`, `id="kpi-zones"`, `id="kpi-weeks"`, `id="kpi-data"`, `href="/kpi"`,
-		`href="/simulations"`, "collections avoided", "311 service level", "no figures", "km per bin stop"} {
+		`href="/simulations"`, "collections avoided", "311 requests on time", "311 is off on this server", "km per bin stop"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the KPI page lacks %q", want)
 		}
@@ -65,6 +70,61 @@ func TestKPIPage(t *testing.T) {
 	}
 	if res, _ := f.get(f.client(""), "/kpi"); res.StatusCode != http.StatusSeeOther {
 		t.Errorf("GET /kpi anonymous: %d, want 303 to sign in", res.StatusCode)
+	}
+}
+
+// TestKPI311 checks the 311 tile, table column and CSV columns with 311
+// on: two requests due, one closed in time and one still open past its
+// promised time, and one open and not yet due.
+func TestKPI311(t *testing.T) {
+	f := newFixture(t, fixtureOpts{bins: 10})
+	desk := with311(t, f, 0)
+	ctx := context.Background()
+	svcs, err := desk.Services(ctx, false)
+	if err != nil || len(svcs) == 0 {
+		t.Fatalf("services: %v %v", svcs, err)
+	}
+	ago := func(h float64) *time.Time {
+		v := f.now.Add(-time.Duration(h * float64(time.Hour)))
+		return &v
+	}
+	for i, r := range []struct{ requested, due, closed *time.Time }{
+		{requested: ago(72), due: ago(48), closed: ago(60)},
+		{requested: ago(72), due: ago(48)},
+		{requested: ago(30), due: ago(-24)},
+	} {
+		req := civic.ServiceRequest{Token: fmt.Sprintf("kpi-%d", i), ServiceCode: svcs[0].Code, Status: civic.StatusSubmitted,
+			Address: "1 Main St", RequestedAt: *r.requested, ExpectedAt: r.due, ClosedAt: r.closed}
+		if r.closed != nil {
+			req.Status, req.CloseReason = civic.StatusClosed, civic.CloseFixed
+		}
+		if err := f.st.CreateServiceRequest(ctx, &req, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	analyst := f.client("analyst1")
+	res, body := f.get(analyst, "/kpi")
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET /kpi: %d\n%s", res.StatusCode, body)
+	}
+	for _, want := range []string{`<strong id="kpi-sla">50 %</strong> 311 requests on time`, "1 of 2 due", "1 open, not yet due", "3 received",
+		"<th>311 on time</th>"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the KPI page lacks %q", want)
+		}
+	}
+	_, body = f.get(analyst, "/kpi.csv")
+	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, total := rows[0], rows[len(rows)-1]
+	got := map[string]string{}
+	for i, h := range head {
+		got[h] = total[i]
+	}
+	if got["requests"] != "3" || got["sla_met"] != "1" || got["sla_missed"] != "1" || got["sla_open"] != "1" || got["sla_met_pct"] != "0.5000" {
+		t.Errorf("CSV total %v", got)
 	}
 }
 

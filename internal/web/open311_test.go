@@ -43,7 +43,7 @@ func with311(t *testing.T, f *fixture, anonBurst int) *open311.Desk {
 	if err := desk.Seed(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	ui := New(f.ui.cfg, Deps{Store: f.st, ServiceDesk: desk, ClientIP: server.ClientIP,
+	ui := New(f.ui.cfg, Deps{Store: f.st, ServiceDesk: desk, KPIs: f.st, ClientIP: server.ClientIP,
 		Login: func(ctx context.Context, name, password string) (string, time.Time, error) {
 			tok, sess, _, err := f.auth.Login(ctx, name, password)
 			return tok, sess.ExpiresAt, err
