@@ -12,8 +12,11 @@ import (
 // SVG chart.
 func TestBrowserKPI(t *testing.T) {
 	exe := chromium(t)
-	f := newFixture(t, fixtureOpts{bins: 40, vendor: true, planning: true})
+	f := newFixture(t, fixtureOpts{bins: 40, vendor: true, planning: true, open311: true})
 	f.addHistory(10)
+	for _, r := range [][2]float64{{200, 12}, {190, 30}, {100, 12}, {90, 30}, {40, 12}, {60, -1}} {
+		f.addRequest(r[0], 24, r[1]) // promised a day: closed in time, closed late, left open
+	}
 	f.addSimulation("sim-1", "Sensors on every bin")
 	dir := artifacts(t)
 	failDir = dir
@@ -27,8 +30,8 @@ func TestBrowserKPI(t *testing.T) {
 	checkCharts := func(what string, minWidth float64) {
 		t.Helper()
 		canvases := val(t, ctx, what+" canvases", chromedp.Evaluate[[][]float64](`Array.from(document.querySelectorAll("#kpi-charts canvas")).map(c => [c.width, c.height, c.getBoundingClientRect().width])`))
-		if len(canvases) != 4 {
-			t.Fatalf("%s: %d chart canvases, want 4", what, len(canvases))
+		if len(canvases) != 5 {
+			t.Fatalf("%s: %d chart canvases, want 5", what, len(canvases))
 		}
 		for i, c := range canvases {
 			if c[0] == 0 || c[1] == 0 || c[2] < minWidth {
@@ -39,8 +42,10 @@ func TestBrowserKPI(t *testing.T) {
 	checkCharts("laptop", 400)
 	figures := val(t, ctx, "figures", chromedp.Evaluate[[]float64](`(() => { const d = JSON.parse(document.getElementById("kpi-data").textContent);
 		const sum = a => a.reduce((s, v) => s + (v || 0), 0);
-		return [sum(d.collections), sum(d.baseline), sum(d.km_routes), sum(d.overflows), sum(d.fill), d.weeks.length]; })()`))
-	for i, name := range []string{"collections", "baseline visits", "route km", "overflows", "fill histogram", "weeks"} {
+		return [sum(d.collections), sum(d.baseline), sum(d.km_routes), sum(d.overflows), sum(d.fill), d.weeks.length,
+			sum(d.requests), sum(d.sla_met), sum(d.sla_missed)]; })()`))
+	for i, name := range []string{"collections", "baseline visits", "route km", "overflows", "fill histogram", "weeks",
+		"311 requests", "on time", "late"} {
 		if i >= len(figures) || figures[i] <= 0 {
 			t.Errorf("charted %s: %v, want > 0", name, figures)
 		}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/civic-city/civic/internal/auth"
 	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/open311"
 	"github.com/civic-city/civic/internal/server"
 	"github.com/civic-city/civic/internal/sim"
 	"github.com/civic-city/civic/internal/store"
@@ -25,13 +26,15 @@ const testPassword = "correct horse battery staple"
 // city, its readings and two users, served by an httptest.Server behind a
 // minimal session middleware like the server's.
 type fixture struct {
-	t    testing.TB
-	st   *store.Store
-	auth *auth.Service
-	ui   *UI
-	srv  *httptest.Server
-	city *sim.City
-	now  time.Time
+	// requests counts the 311 requests addRequest stored.
+	requests int
+	t        testing.TB
+	st       *store.Store
+	auth     *auth.Service
+	ui       *UI
+	srv      *httptest.Server
+	city     *sim.City
+	now      time.Time
 	// started is when a planning fixture's clock (clock) started at now.
 	started time.Time
 	plans   *store.Store // the planning fixture's plan store: st
@@ -54,6 +57,9 @@ type fixtureOpts struct {
 	// alerts gives the pages the store as their AlertStore; admin adds
 	// the admin pages' account hooks (adminfixture_test.go).
 	alerts, admin bool
+	// open311 gives the pages a 311 desk over the store, its services
+	// seeded (the staff pages' own tests use with311, behind the server).
+	open311 bool
 }
 
 func newFixture(t testing.TB, o fixtureOpts) *fixture {
@@ -126,12 +132,21 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	if o.alerts || o.admin {
 		alerts = st
 	}
+	var desk civic.ServiceDesk
+	if o.open311 {
+		d := open311.NewDesk(open311.Options{Store: st})
+		if err := d.Seed(ctx); err != nil {
+			t.Fatal(err)
+		}
+		desk = d
+	}
 	f.ui = New(cfg, Deps{
-		Alerts:  alerts,
-		Admin:   f.adminDeps(o.admin),
-		Planner: planner,
-		Plans:   plans,
-		Store:   st,
+		ServiceDesk: desk,
+		Alerts:      alerts,
+		Admin:       f.adminDeps(o.admin),
+		Planner:     planner,
+		Plans:       plans,
+		Store:       st,
 		Login: func(ctx context.Context, name, password string) (string, time.Time, error) {
 			tok, sess, _, err := f.auth.Login(ctx, name, password)
 			return tok, sess.ExpiresAt, err

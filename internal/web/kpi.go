@@ -27,6 +27,9 @@ type kpiChart struct {
 	Skipped     []int      `json:"skipped"`
 	FillPct     []float64  `json:"fill_pct"` // bucket midpoints, %
 	Fill        []int      `json:"fill"`
+	Requests    []int      `json:"requests"` // 311
+	SLAMet      []int      `json:"sla_met"`
+	SLAMissed   []int      `json:"sla_missed"`
 }
 
 // kpiData is the KPI page's model.
@@ -87,6 +90,9 @@ func (u *UI) kpiModel(r *http.Request) (kpiData, error) {
 		c.Overflows = append(c.Overflows, w.Overflows)
 		c.Late = append(c.Late, w.StopsLate)
 		c.Skipped = append(c.Skipped, w.StopsSkipped)
+		c.Requests = append(c.Requests, w.Requests)
+		c.SLAMet = append(c.SLAMet, w.SLAMet)
+		c.SLAMissed = append(c.SLAMissed, w.SLAMissed)
 	}
 	for _, b := range rep.Fill {
 		c.FillPct = append(c.FillPct, (b.From+b.To)*50)

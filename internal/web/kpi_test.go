@@ -74,40 +74,20 @@ func TestKPIPage(t *testing.T) {
 }
 
 // TestKPI311 checks the 311 tile, table column and CSV columns with 311
-// on: two requests due, one closed in time and one still open past its
-// promised time, and one open and not yet due.
+// on: three requests due (one closed in time, one closed late, one still
+// open past its promised time) and one open and not yet due.
 func TestKPI311(t *testing.T) {
-	f := newFixture(t, fixtureOpts{bins: 10})
-	desk := with311(t, f, 0)
-	ctx := context.Background()
-	svcs, err := desk.Services(ctx, false)
-	if err != nil || len(svcs) == 0 {
-		t.Fatalf("services: %v %v", svcs, err)
-	}
-	ago := func(h float64) *time.Time {
-		v := f.now.Add(-time.Duration(h * float64(time.Hour)))
-		return &v
-	}
-	for i, r := range []struct{ requested, due, closed *time.Time }{
-		{requested: ago(72), due: ago(48), closed: ago(60)},
-		{requested: ago(72), due: ago(48)},
-		{requested: ago(30), due: ago(-24)},
-	} {
-		req := civic.ServiceRequest{Token: fmt.Sprintf("kpi-%d", i), ServiceCode: svcs[0].Code, Status: civic.StatusSubmitted,
-			Address: "1 Main St", RequestedAt: *r.requested, ExpectedAt: r.due, ClosedAt: r.closed}
-		if r.closed != nil {
-			req.Status, req.CloseReason = civic.StatusClosed, civic.CloseFixed
-		}
-		if err := f.st.CreateServiceRequest(ctx, &req, nil, nil); err != nil {
-			t.Fatal(err)
-		}
-	}
+	f := newFixture(t, fixtureOpts{bins: 10, open311: true})
+	f.addRequest(72, 24, 12)  // closed in time
+	f.addRequest(72, 24, -1)  // open past its promised time: late
+	f.addRequest(60, 24, 30)  // closed late
+	f.addRequest(50, 120, -1) // open, not yet due
 	analyst := f.client("analyst1")
 	res, body := f.get(analyst, "/kpi")
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("GET /kpi: %d\n%s", res.StatusCode, body)
 	}
-	for _, want := range []string{`<strong id="kpi-sla">50 %</strong> 311 requests on time`, "1 of 2 due", "1 open, not yet due", "3 received",
+	for _, want := range []string{`<strong id="kpi-sla">33 %</strong> 311 requests on time`, "1 of 3 due", "1 open, not yet due", "4 received",
 		"<th>311 on time</th>"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the KPI page lacks %q", want)
@@ -123,7 +103,7 @@ func TestKPI311(t *testing.T) {
 	for i, h := range head {
 		got[h] = total[i]
 	}
-	if got["requests"] != "3" || got["sla_met"] != "1" || got["sla_missed"] != "1" || got["sla_open"] != "1" || got["sla_met_pct"] != "0.5000" {
+	if got["requests"] != "4" || got["sla_met"] != "1" || got["sla_missed"] != "2" || got["sla_open"] != "1" || got["sla_met_pct"] != "0.3333" {
 		t.Errorf("CSV total %v", got)
 	}
 }
@@ -180,5 +160,30 @@ func TestSimulationPages(t *testing.T) {
 		if res, _ := f.get(crew, path); res.StatusCode != http.StatusForbidden {
 			t.Errorf("GET %s as crew: %d, want 403", path, res.StatusCode)
 		}
+	}
+}
+
+// addRequest stores a 311 request that came in ageH hours before f.now,
+// promised promiseH hours later, and closed closeH hours after it came
+// in (open when closeH is negative).
+func (f *fixture) addRequest(ageH, promiseH, closeH float64) {
+	f.t.Helper()
+	ctx := context.Background()
+	svcs, err := f.st.ListServices(ctx, false)
+	if err != nil || len(svcs) == 0 {
+		f.t.Fatalf("services: %v %v", svcs, err)
+	}
+	hours := func(h float64) time.Duration { return time.Duration(h * float64(time.Hour)) }
+	in := f.now.Add(-hours(ageH))
+	due := in.Add(hours(promiseH))
+	f.requests++
+	req := civic.ServiceRequest{Token: fmt.Sprintf("kpi-%d", f.requests), ServiceCode: svcs[0].Code, Status: civic.StatusSubmitted,
+		Address: "1 Main St", RequestedAt: in, ExpectedAt: &due}
+	if closeH >= 0 {
+		closed := in.Add(hours(closeH))
+		req.Status, req.CloseReason, req.ClosedAt = civic.StatusClosed, civic.CloseFixed, &closed
+	}
+	if err := f.st.CreateServiceRequest(ctx, &req, nil, nil); err != nil {
+		f.t.Fatal(err)
 	}
 }

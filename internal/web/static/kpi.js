@@ -36,6 +36,11 @@
       { label: "Late stops", data: d.late, stroke: "#ef6c00", width: 2, points: { show: true, size: 7 } },
       { label: "Skipped stops", data: d.skipped, stroke: "#6a1b9a", width: 2, dash: [5, 4], points: { show: true, size: 6 } },
     ] },
+    { el: "chart-311", x: d.weeks, scale: weekScale, unit: "requests", series: [
+      { label: "Received", data: d.requests, stroke: "#5c6b80", fill: "rgba(92,107,128,0.45)", paths: bars(0.5) },
+      { label: "On time", data: d.sla_met, stroke: "#2e7d32", width: 2, points: { show: true, size: 7 } },
+      { label: "Late", data: d.sla_missed, stroke: "#c62828", width: 2, dash: [5, 4], points: { show: true, size: 6 } },
+    ] },
     { el: "chart-fill", x: d.fill_pct, scale: { time: false, range: [0, 100] }, unit: "collections", xunit: "% full", series: [
       { label: "Collections", data: d.fill, stroke: "#ef6c00", fill: "rgba(239,108,0,0.7)", paths: bars(0.9) },
     ] },
