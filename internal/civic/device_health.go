@@ -239,4 +239,14 @@ type DeviceHealthStore interface {
 	// DeviceHealthBetween is DeviceHealth for the devices whose ids are
 	// from first to last, both included: a page of the device list.
 	DeviceHealthBetween(ctx context.Context, first, last string, now time.Time) ([]DeviceHealth, error)
+	// RecentDeviceHealth is DeviceHealth as of now from readings up to
+	// maxAge older (a whole-fleet health computed that recently is
+	// reused), every device assessed as of now.
+	RecentDeviceHealth(ctx context.Context, now time.Time, maxAge time.Duration) ([]DeviceHealth, error)
 }
+
+// DashboardHealthAge is how old the readings behind the whole fleet's
+// health on the dashboards (the fleet page, the KPI tile) may be: it
+// takes seconds to compute for thousands of devices, and a device is
+// offline only after hours.
+const DashboardHealthAge = 30 * time.Second

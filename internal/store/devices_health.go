@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/civic-city/civic/internal/civic"
@@ -189,6 +191,40 @@ func (s *Store) DeviceEvents(ctx context.Context, q civic.DeviceEventQuery) ([]c
 // battery costs a scan of its last 7 days, to find none.
 func (s *Store) DeviceHealth(ctx context.Context, now time.Time) ([]civic.DeviceHealth, error) {
 	return s.deviceHealth(ctx, "", nil, now)
+}
+
+// healthSnapshot is the last whole-fleet DeviceHealth, for
+// RecentDeviceHealth. mu also serializes the computations, so that
+// requests arriving together share one.
+type healthSnapshot struct {
+	mu   sync.Mutex
+	now  time.Time // the now it was computed for
+	list []civic.DeviceHealth
+}
+
+// RecentDeviceHealth is DeviceHealth as of now from readings at most
+// maxAge older: the last whole-fleet health computed, when it was computed
+// for a now from maxAge before this one up to this one, else a new one.
+// Every device is assessed again as of now. The whole fleet's health
+// reads every device's last day, seconds for thousands of devices; the
+// fleet page (once per filter typed) and the KPI tile share one instead.
+// The caller owns the returned slice.
+func (s *Store) RecentDeviceHealth(ctx context.Context, now time.Time, maxAge time.Duration) ([]civic.DeviceHealth, error) {
+	c := &s.health
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.list == nil || now.Before(c.now) || now.Sub(c.now) > maxAge {
+		list, err := s.DeviceHealth(ctx, now)
+		if err != nil {
+			return nil, err
+		}
+		c.now, c.list = now, list
+	}
+	out := slices.Clone(c.list)
+	for i := range out {
+		out[i].Assess(now, civic.DefaultOfflineIntervals)
+	}
+	return out, nil
 }
 
 // DeviceHealthBetween returns the health of the devices whose ids are from

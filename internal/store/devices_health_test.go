@@ -223,3 +223,61 @@ func ptrStr(p *float64) any {
 	}
 	return *p
 }
+
+// TestRecentDeviceHealth: a whole-fleet health computed up to maxAge
+// before now is reused (a reading stored since does not show), one older
+// or for a later now than asked is not; every device is assessed again as
+// of now; the caller's copy is its own.
+func TestRecentDeviceHealth(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store, clk *clock) {
+		ctx := context.Background()
+		now := clk.Now()
+		d := civic.Device{ID: "R-1", ExpectedInterval: 60}
+		d.Normalize()
+		must(t, "CreateDevice", s.CreateDevice(ctx, &d))
+		write := func(at time.Time) {
+			t.Helper()
+			_, err := s.WriteReadings(ctx, [][]civic.Reading{{{Device: "R-1", Time: at, Fill: f64(0.5)}}})
+			must(t, "WriteReadings", err)
+		}
+		seen := func(hs []civic.DeviceHealth) time.Time {
+			t.Helper()
+			if len(hs) != 1 || hs[0].LastSeen == nil {
+				t.Fatalf("health %+v, want R-1 heard", hs)
+			}
+			return *hs[0].LastSeen
+		}
+		write(now.Add(-time.Minute))
+		first, err := s.RecentDeviceHealth(ctx, now, 30*time.Second)
+		must(t, "RecentDeviceHealth", err)
+		if !seen(first).Equal(now.Add(-time.Minute)) || first[0].Status != civic.HealthOK {
+			t.Fatalf("first: %+v", first[0])
+		}
+		first[0].LastSeen = nil // the caller's copy
+
+		write(now)
+		again, err := s.RecentDeviceHealth(ctx, now.Add(20*time.Second), 30*time.Second)
+		must(t, "RecentDeviceHealth 20 s later", err)
+		if !seen(again).Equal(now.Add(-time.Minute)) || again[0].Status != civic.HealthOK {
+			t.Errorf("20 s later: last seen %v, status %q; want the reused %v, ok", seen(again), again[0].Status, now.Add(-time.Minute))
+		}
+		// Reused for an hour, but assessed as of now: silent for 3
+		// expected intervals of a minute, it is offline.
+		late, err := s.RecentDeviceHealth(ctx, now.Add(10*time.Minute), time.Hour)
+		must(t, "RecentDeviceHealth 10 min later", err)
+		if !seen(late).Equal(now.Add(-time.Minute)) || late[0].Status != civic.HealthOffline || !late[0].Offline {
+			t.Errorf("10 min later, reused: last seen %v, status %q; want offline", seen(late), late[0].Status)
+		}
+		fresh, err := s.RecentDeviceHealth(ctx, now.Add(40*time.Second), 30*time.Second)
+		must(t, "RecentDeviceHealth 40 s later", err)
+		if !seen(fresh).Equal(now) {
+			t.Errorf("40 s after the one kept: last seen %v, want the new reading's %v", seen(fresh), now)
+		}
+		write(now.Add(time.Second))
+		earlier, err := s.RecentDeviceHealth(ctx, now.Add(35*time.Second), time.Hour)
+		must(t, "RecentDeviceHealth for an earlier now", err)
+		if !seen(earlier).Equal(now.Add(time.Second)) {
+			t.Errorf("for a now before the one kept: last seen %v, want %v (computed again)", seen(earlier), now.Add(time.Second))
+		}
+	})
+}

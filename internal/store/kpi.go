@@ -435,7 +435,7 @@ func (s *Store) KPIs(ctx context.Context, q civic.KPIQuery) (civic.KPIReport, er
 	rep.Total = total.f
 
 	// The sensors' health as of now.
-	health, err := s.DeviceHealth(ctx, q.Now)
+	health, err := s.RecentDeviceHealth(ctx, q.Now, civic.DashboardHealthAge)
 	if err != nil {
 		return rep, err
 	}

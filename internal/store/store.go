@@ -80,6 +80,7 @@ type Store struct {
 	onChange atomic.Pointer[func(Forget)] // see OnChange
 	dsn      string                       // PostgreSQL: for sessions outside the pool (lock.go, events.go)
 	locks    lockTable                    // singleton locks held through this store (lock.go)
+	health   healthSnapshot               // the last whole-fleet health (RecentDeviceHealth)
 
 	walDirty       atomic.Bool // SQLite: written since the last background checkpoint
 	stopCheckpoint func()      // SQLite file databases: stops the checkpointer

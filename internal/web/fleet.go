@@ -75,7 +75,7 @@ func (u *UI) fleetRows(r *http.Request) ([]fleetRow, error) {
 	now := u.now()
 	stats := map[string]*civic.DeviceHealth{}
 	if hs, ok := u.deps.Store.(civic.DeviceHealthStore); ok {
-		list, err := hs.DeviceHealth(r.Context(), now)
+		list, err := hs.RecentDeviceHealth(r.Context(), now, civic.DashboardHealthAge)
 		if err != nil {
 			return nil, err
 		}
