@@ -184,3 +184,19 @@ func TestPlural(t *testing.T) {
 		}
 	}
 }
+
+// TestMedian: the middle value, the mean of the two middle ones for an even
+// count, in any order; nil for none.
+func TestMedian(t *testing.T) {
+	for _, tc := range []struct {
+		xs   []float64
+		want float64
+	}{{[]float64{5}, 5}, {[]float64{9, 1, 5}, 5}, {[]float64{30, 12}, 21}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		if got := civic.Median(tc.xs); got == nil || *got != tc.want {
+			t.Errorf("Median(%v) = %v, want %v", tc.xs, got, tc.want)
+		}
+	}
+	if got := civic.Median(nil); got != nil {
+		t.Errorf("Median(nil) = %v, want nil", *got)
+	}
+}

@@ -181,6 +181,10 @@ type KPIFigures struct {
 	SLAMissed int      `json:"sla_missed"`
 	SLAOpen   int      `json:"sla_open"`
 	SLAMetPct *float64 `json:"sla_met_pct,omitempty"`
+	// CloseHoursMedian is the median time from submission to closing, in
+	// hours, of those requests closed (duplicates left out); nil when none
+	// is.
+	CloseHoursMedian *float64 `json:"close_hours_median,omitempty"`
 }
 
 // Add sums o's counts into f (before Finish); Days is the caller's.
@@ -319,4 +323,18 @@ type KPIStore interface {
 	// KPIs returns the report q selects; q must be normalized. Errors:
 	// Invalid (a query that was not).
 	KPIs(ctx context.Context, q KPIQuery) (KPIReport, error)
+}
+
+// Median returns the median of xs (the mean of the two middle values of
+// an even count), reordering xs; nil for none.
+func Median(xs []float64) *float64 {
+	if len(xs) == 0 {
+		return nil
+	}
+	slices.Sort(xs)
+	m := xs[len(xs)/2]
+	if len(xs)%2 == 0 {
+		m = (xs[len(xs)/2-1] + m) / 2
+	}
+	return &m
 }

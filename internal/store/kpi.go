@@ -35,6 +35,21 @@ type kpiKey struct {
 type kpiCell struct {
 	f       civic.KPIFigures
 	fillSum float64
+	closeH  []float64 // hours to close of its closed requests, for the median
+}
+
+// add sums o's counts and lists into c.
+func (c *kpiCell) add(o *kpiCell) {
+	c.f.Add(o.f)
+	c.fillSum += o.fillSum
+	c.closeH = append(c.closeH, o.closeH...)
+}
+
+// finish derives c's shares, distances and median (see
+// civic.KPIFigures.Finish).
+func (c *kpiCell) finish(kmPerVisit *float64) {
+	c.f.Finish(c.fillSum, kmPerVisit)
+	c.f.CloseHoursMedian = civic.Median(c.closeH)
 }
 
 // kpiPeriod is a normalized query's calendar.
@@ -395,21 +410,18 @@ func (s *Store) KPIs(ctx context.Context, q civic.KPIQuery) (civic.KPIReport, er
 	byZone := map[string]*kpiCell{}
 	var total kpiCell
 	for k, c := range cells {
-		weeks[k.week].f.Add(c.f)
-		weeks[k.week].fillSum += c.fillSum
+		weeks[k.week].add(c)
 		z := byZone[k.zone]
 		if z == nil {
 			z = &kpiCell{}
 			byZone[k.zone] = z
 		}
-		z.f.Add(c.f)
-		z.fillSum += c.fillSum
-		total.f.Add(c.f)
-		total.fillSum += c.fillSum
+		z.add(c)
+		total.add(c)
 	}
 	for i, w := range weeks {
 		w.f.Days = weekDays[i]
-		w.f.Finish(w.fillSum, kmPerVisit)
+		w.finish(kmPerVisit)
 		rep.Weeks = append(rep.Weeks, civic.KPIWeek{Week: civic.WeekOf(p.weeks[i]).Format(time.DateOnly), KPIFigures: w.f})
 	}
 	ids := []string{}
@@ -427,11 +439,11 @@ func (s *Store) KPIs(ctx context.Context, q civic.KPIQuery) (civic.KPIReport, er
 			z = &kpiCell{}
 		}
 		z.f.Days = len(p.days)
-		z.f.Finish(z.fillSum, kmPerVisit)
+		z.finish(kmPerVisit)
 		rep.Zones = append(rep.Zones, civic.KPIZone{ZoneID: id, Name: zoneName[id], KPIFigures: z.f})
 	}
 	total.f.Days = len(p.days)
-	total.f.Finish(total.fillSum, kmPerVisit)
+	total.finish(kmPerVisit)
 	rep.Total = total.f
 
 	// The sensors' health as of now.
@@ -475,22 +487,25 @@ func (s *Store) kpiRequests(ctx context.Context, q civic.KPIQuery, p kpiPeriod, 
 	args := []any{s.ts(p.start), s.ts(p.end), string(civic.ModHidden), s.ts(q.Now)}
 	wk := bucket("r.requested_at", instants, &args)
 	type reqRow struct {
-		week     int
-		binZone  *string
-		lat, lon *float64
-		class    string
+		week      int
+		binZone   *string
+		lat, lon  *float64
+		class     string
+		requested time.Time
+		closed    *time.Time
 	}
 	reqs, err := list(ctx, s, "kpis: requests", `SELECT `+wk+` AS wk, b.zone_id, r.lat, r.long,
 		CASE WHEN r.duplicate_of <> '' OR r.close_reason = 'duplicate' THEN 'duplicate'
 			WHEN r.expected_at IS NULL THEN 'none'
 			WHEN r.status = 'closed' AND r.closed_at <= r.expected_at THEN 'met'
 			WHEN r.status = 'closed' OR r.expected_at < $4 THEN 'missed'
-			ELSE 'open' END
+			ELSE 'open' END,
+		r.requested_at, CASE WHEN r.status = 'closed' THEN r.closed_at END
 		FROM service_requests r LEFT JOIN bins b ON r.object_type = 'bin' AND b.id = r.object_id
 		WHERE r.requested_at >= $1 AND r.requested_at < $2 AND r.moderation <> $3`,
 		func(r rowScanner) (reqRow, error) {
 			var x reqRow
-			err := r.Scan(&x.week, &x.binZone, &x.lat, &x.lon, &x.class)
+			err := r.Scan(&x.week, &x.binZone, &x.lat, &x.lon, &x.class, scanTime{&x.requested}, scanTimePtr{&x.closed})
 			return x, err
 		}, args...)
 	if err != nil {
@@ -507,7 +522,11 @@ func (s *Store) kpiRequests(ctx context.Context, q civic.KPIQuery, p kpiPeriod, 
 		if q.Zone != "" && zone != q.Zone {
 			continue
 		}
-		f := &cell(x.week, zone).f
+		c := cell(x.week, zone)
+		if x.closed != nil && x.class != "duplicate" {
+			c.closeH = append(c.closeH, x.closed.Sub(x.requested).Hours())
+		}
+		f := &c.f
 		f.Requests++
 		switch x.class {
 		case "met":

@@ -254,7 +254,8 @@ func TestKPIQueryNormalize(t *testing.T) {
 // out by hand: a request counts by the week it came in and the zone of
 // its bin (else of its location); those a moderator hid and those outside
 // the period not at all; duplicates and requests without a promised time
-// count as received only.
+// count as received only; the median time to close is over the closed
+// requests that are not duplicates (23 and 49 h).
 func TestKPIRequests(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *store.Store, clk *clock) {
 		ctx := context.Background()
@@ -302,13 +303,19 @@ func TestKPIRequests(t *testing.T) {
 			}
 			must(t, "CreateServiceRequest", s.CreateServiceRequest(ctx, &req, nil, nil))
 		}
-		type want struct{ requests, met, missed, open int }
+		type want struct {
+			requests, met, missed, open int
+			closeH                      float64 // the median hours to close; 0: none closed
+		}
 		check := func(what string, got civic.KPIFigures, w want) {
 			t.Helper()
 			if got.Requests != w.requests || got.SLAMet != w.met || got.SLAMissed != w.missed || got.SLAOpen != w.open {
 				t.Errorf("%s: requests %d, on time %d, late %d, open %d; want %+v", what, got.Requests, got.SLAMet,
 					got.SLAMissed, got.SLAOpen, w)
 				return
+			}
+			if w.closeH == 0 && got.CloseHoursMedian != nil || w.closeH > 0 && !nearly(got.CloseHoursMedian, w.closeH, 1e-9) {
+				t.Errorf("%s: median hours to close %v, want %v", what, ptrStr(got.CloseHoursMedian), w.closeH)
 			}
 			if due := w.met + w.missed; due == 0 && got.SLAMetPct != nil ||
 				due > 0 && (got.SLAMetPct == nil || math.Abs(*got.SLAMetPct-float64(w.met)/float64(due)) > 1e-9) {
@@ -319,21 +326,21 @@ func TestKPIRequests(t *testing.T) {
 		must(t, "Normalize", q.Normalize(clk.Now()))
 		rep, err := s.KPIs(ctx, q)
 		must(t, "KPIs", err)
-		check("total", rep.Total, want{7, 1, 3, 1})
-		check("week 1", rep.Weeks[0].KPIFigures, want{5, 1, 2, 0})
-		check("week 2", rep.Weeks[1].KPIFigures, want{2, 0, 1, 1})
+		check("total", rep.Total, want{7, 1, 3, 1, 36})
+		check("week 1", rep.Weeks[0].KPIFigures, want{5, 1, 2, 0, 36})
+		check("week 2", rep.Weeks[1].KPIFigures, want{2, 0, 1, 1, 0})
 		if len(rep.Zones) != 3 || rep.Zones[0].ZoneID != "Z-1" || rep.Zones[1].ZoneID != "Z-2" || rep.Zones[2].ZoneID != "" {
 			t.Fatalf("zones %+v, want Z-1, Z-2 and no zone", rep.Zones)
 		}
-		check("Z-1", rep.Zones[0].KPIFigures, want{3, 1, 1, 0})
-		check("Z-2", rep.Zones[1].KPIFigures, want{3, 0, 2, 1})
-		check("no zone", rep.Zones[2].KPIFigures, want{1, 0, 0, 0})
+		check("Z-1", rep.Zones[0].KPIFigures, want{3, 1, 1, 0, 23})
+		check("Z-2", rep.Zones[1].KPIFigures, want{3, 0, 2, 1, 49})
+		check("no zone", rep.Zones[2].KPIFigures, want{1, 0, 0, 0, 0})
 
 		q = civic.KPIQuery{From: "2026-03-02", To: "2026-03-09", Zone: "Z-2"}
 		must(t, "Normalize", q.Normalize(clk.Now()))
 		rep, err = s.KPIs(ctx, q)
 		must(t, "KPIs Z-2", err)
-		check("Z-2 total", rep.Total, want{3, 0, 2, 1})
-		check("Z-2 week 2", rep.Weeks[1].KPIFigures, want{1, 0, 0, 1})
+		check("Z-2 total", rep.Total, want{3, 0, 2, 1, 49})
+		check("Z-2 week 2", rep.Weeks[1].KPIFigures, want{1, 0, 0, 1, 0})
 	})
 }

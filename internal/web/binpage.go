@@ -153,8 +153,8 @@ func newForecastView(fc civic.Forecast, loc *time.Location) *forecastView {
 	return v
 }
 
-// hoursText is a duration in hours as a crew reads it: minutes under an
-// hour, hours under two days, days beyond.
+// hoursText is a duration in hours as people read it (a crew, the KPI
+// page): minutes under an hour, hours under two days, days beyond.
 func hoursText(h float64) string {
 	switch {
 	case h < 1:

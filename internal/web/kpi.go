@@ -142,14 +142,15 @@ func (u *UI) kpiCSV(w http.ResponseWriter, r *http.Request, _ civic.Principal) {
 	cw.Write([]string{"scope", "key", "name", "days", "collections", "baseline_visits", "avoided", "avoided_pct",
 		"km_routes", "km_baseline", "km_saved", "co2_saved_kg", "overflows", "fill_n", "fill_mean", "fill_under_half",
 		"fill_under_half_pct", "stops_planned", "stops_collected", "stops_skipped", "stops_pending", "stops_late",
-		"requests", "sla_met", "sla_missed", "sla_open", "sla_met_pct"})
+		"requests", "sla_met", "sla_missed", "sla_open", "sla_met_pct", "close_hours_median"})
 	row := func(scope, key, name string, f civic.KPIFigures) {
 		i := strconv.Itoa
 		cw.Write([]string{scope, cell(key), cell(name), i(f.Days), i(f.Collections), i(f.Baseline), i(f.Avoided),
 			fnum(f.AvoidedPct, 4), strconv.FormatFloat(f.KmRoutes, 'f', 2, 64), fnum(f.KmBaseline, 2), fnum(f.KmSaved, 2),
 			fnum(f.CO2SavedKg, 1), i(f.Overflows), i(f.FillN), fnum(f.FillMean, 4), i(f.FillUnderHalf),
 			fnum(f.FillUnderHalfPct, 4), i(f.StopsPlanned), i(f.StopsCollected), i(f.StopsSkipped), i(f.StopsPending),
-			i(f.StopsLate), i(f.Requests), i(f.SLAMet), i(f.SLAMissed), i(f.SLAOpen), fnum(f.SLAMetPct, 4)})
+			i(f.StopsLate), i(f.Requests), i(f.SLAMet), i(f.SLAMissed), i(f.SLAOpen), fnum(f.SLAMetPct, 4),
+			fnum(f.CloseHoursMedian, 2)})
 	}
 	for _, wk := range rep.Weeks {
 		row("week", wk.Week, "", wk.KPIFigures)

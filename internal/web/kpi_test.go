@@ -87,7 +87,7 @@ func TestKPI311(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("GET /kpi: %d\n%s", res.StatusCode, body)
 	}
-	for _, want := range []string{`<strong id="kpi-sla">33 %</strong> 311 requests on time`, "1 of 3 due", "1 open, not yet due", "4 received",
+	for _, want := range []string{`<strong id="kpi-sla">33 %</strong> 311 requests on time`, "1 of 3 due", "1 open, not yet due", "4 received", "closed in 21 h (median)",
 		"<th>311 on time</th>"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the KPI page lacks %q", want)
@@ -103,7 +103,8 @@ func TestKPI311(t *testing.T) {
 	for i, h := range head {
 		got[h] = total[i]
 	}
-	if got["requests"] != "4" || got["sla_met"] != "1" || got["sla_missed"] != "2" || got["sla_open"] != "1" || got["sla_met_pct"] != "0.3333" {
+	if got["requests"] != "4" || got["sla_met"] != "1" || got["sla_missed"] != "2" || got["sla_open"] != "1" || got["sla_met_pct"] != "0.3333" ||
+		got["close_hours_median"] != "21.00" {
 		t.Errorf("CSV total %v", got)
 	}
 }

@@ -90,6 +90,7 @@ func parsePages(a *staticFiles, loc *time.Location) map[string]*template.Templat
 		"dist":   stopDistance,
 		"geo":    geoURI,
 		"dur":    duration,
+		"hours":  hoursText,
 		"colour": routeColour,
 		"rc":     func(seq int) int { return (max(seq, 1)-1)%len(routeColours) + 1 },
 		"label":  streamLabel,
