@@ -246,6 +246,20 @@ type KPIZone struct {
 	KPIFigures
 }
 
+// KPIService is one 311 service's requests received in the period (in
+// the zone, for a zone's report), counted as KPIFigures counts them. A
+// report lists the services with at least one request, by name.
+type KPIService struct {
+	Code             string   `json:"service_code"`
+	Name             string   `json:"service_name"`
+	Requests         int      `json:"requests"`
+	SLAMet           int      `json:"sla_met"`
+	SLAMissed        int      `json:"sla_missed"`
+	SLAOpen          int      `json:"sla_open"`
+	SLAMetPct        *float64 `json:"sla_met_pct,omitempty"`
+	CloseHoursMedian *float64 `json:"close_hours_median,omitempty"`
+}
+
 // KPIFillBucket counts the collections whose fill before emptying was in
 // [From, To) (the last bucket includes 1).
 type KPIFillBucket struct {
@@ -312,6 +326,7 @@ type KPIReport struct {
 	Total       KPIFigures      `json:"total"`
 	Weeks       []KPIWeek       `json:"weeks"`
 	Zones       []KPIZone       `json:"zones"`
+	Services    []KPIService    `json:"services"`
 	Fill        []KPIFillBucket `json:"fill_histogram"`
 	Fleet       KPIFleet        `json:"fleet"`
 	Assumptions KPIAssumptions  `json:"assumptions"`

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -292,10 +293,32 @@ func (s *Store) KPIs(ctx context.Context, q civic.KPIQuery) (civic.KPIReport, er
 	}
 
 	// 311 requests and their service level, by the week they came in and
-	// the zone of the bin they are about, or else of where they are.
-	if err := s.kpiRequests(ctx, q, p, instants, cell); err != nil {
+	// the zone of the bin they are about, or else of where they are; and
+	// by service.
+	services := map[[2]string]*kpiCell{}
+	service := func(code, name string) *kpiCell {
+		k := [2]string{code, name}
+		c := services[k]
+		if c == nil {
+			c = &kpiCell{}
+			services[k] = c
+		}
+		return c
+	}
+	if err := s.kpiRequests(ctx, q, p, instants, cell, service); err != nil {
 		return rep, err
 	}
+	rep.Services = make([]civic.KPIService, 0, len(services))
+	for k, c := range services {
+		c.finish(nil)
+		f := &c.f
+		rep.Services = append(rep.Services, civic.KPIService{Code: k[0], Name: k[1], Requests: f.Requests,
+			SLAMet: f.SLAMet, SLAMissed: f.SLAMissed, SLAOpen: f.SLAOpen, SLAMetPct: f.SLAMetPct,
+			CloseHoursMedian: f.CloseHoursMedian})
+	}
+	slices.SortFunc(rep.Services, func(a, b civic.KPIService) int {
+		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Code, b.Code))
+	})
 
 	// The assumption behind the distance saved: the plans' km per visit.
 	as := &rep.Assumptions
@@ -477,9 +500,10 @@ func (s *Store) KPIs(ctx context.Context, q civic.KPIQuery) (civic.KPIReport, er
 
 // kpiRequests adds the 311 figures (see civic.KPIFigures) of the requests
 // received in p to their cells: a request's zone is its bin's when it is
-// about one, else the first zone containing its location.
+// about one, else the first zone containing its location. It adds them
+// to their service's cell too (service: by code and name).
 func (s *Store) kpiRequests(ctx context.Context, q civic.KPIQuery, p kpiPeriod, instants []any,
-	cell func(week int, zone string) *kpiCell) error {
+	cell func(week int, zone string) *kpiCell, service func(code, name string) *kpiCell) error {
 	zones, err := s.ListZones(ctx)
 	if err != nil {
 		return err
@@ -493,6 +517,8 @@ func (s *Store) kpiRequests(ctx context.Context, q civic.KPIQuery, p kpiPeriod, 
 		class     string
 		requested time.Time
 		closed    *time.Time
+		code      string
+		name      string
 	}
 	reqs, err := list(ctx, s, "kpis: requests", `SELECT `+wk+` AS wk, b.zone_id, r.lat, r.long,
 		CASE WHEN r.duplicate_of <> '' OR r.close_reason = 'duplicate' THEN 'duplicate'
@@ -500,12 +526,14 @@ func (s *Store) kpiRequests(ctx context.Context, q civic.KPIQuery, p kpiPeriod, 
 			WHEN r.status = 'closed' AND r.closed_at <= r.expected_at THEN 'met'
 			WHEN r.status = 'closed' OR r.expected_at < $4 THEN 'missed'
 			ELSE 'open' END,
-		r.requested_at, CASE WHEN r.status = 'closed' THEN r.closed_at END
+		r.requested_at, CASE WHEN r.status = 'closed' THEN r.closed_at END, r.service_code, COALESCE(sv.name, r.service_code)
 		FROM service_requests r LEFT JOIN bins b ON r.object_type = 'bin' AND b.id = r.object_id
+		LEFT JOIN services sv ON sv.code = r.service_code
 		WHERE r.requested_at >= $1 AND r.requested_at < $2 AND r.moderation <> $3`,
 		func(r rowScanner) (reqRow, error) {
 			var x reqRow
-			err := r.Scan(&x.week, &x.binZone, &x.lat, &x.lon, &x.class, scanTime{&x.requested}, scanTimePtr{&x.closed})
+			err := r.Scan(&x.week, &x.binZone, &x.lat, &x.lon, &x.class, scanTime{&x.requested}, scanTimePtr{&x.closed},
+				&x.code, &x.name)
 			return x, err
 		}, args...)
 	if err != nil {
@@ -522,19 +550,20 @@ func (s *Store) kpiRequests(ctx context.Context, q civic.KPIQuery, p kpiPeriod, 
 		if q.Zone != "" && zone != q.Zone {
 			continue
 		}
-		c := cell(x.week, zone)
-		if x.closed != nil && x.class != "duplicate" {
-			c.closeH = append(c.closeH, x.closed.Sub(x.requested).Hours())
-		}
-		f := &c.f
-		f.Requests++
-		switch x.class {
-		case "met":
-			f.SLAMet++
-		case "missed":
-			f.SLAMissed++
-		case "open":
-			f.SLAOpen++
+		for _, c := range []*kpiCell{cell(x.week, zone), service(x.code, x.name)} {
+			if x.closed != nil && x.class != "duplicate" {
+				c.closeH = append(c.closeH, x.closed.Sub(x.requested).Hours())
+			}
+			f := &c.f
+			f.Requests++
+			switch x.class {
+			case "met":
+				f.SLAMet++
+			case "missed":
+				f.SLAMissed++
+			case "open":
+				f.SLAOpen++
+			}
 		}
 	}
 	return nil

@@ -260,8 +260,10 @@ func TestKPIRequests(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, s *store.Store, clk *clock) {
 		ctx := context.Background()
 		kpiCity(t, s, clk) // now: Tue 10 March 2026, 12:00 UTC
-		sv := testService()
+		sv, graffiti := testService(), testService()
+		graffiti.Code, graffiti.Name = "graffiti", "Graffiti"
 		must(t, "CreateService", s.CreateService(ctx, &sv))
+		must(t, "CreateService", s.CreateService(ctx, &graffiti))
 		at := func(day, hour int) *time.Time {
 			v := time.Date(2026, 3, day, hour, 0, 0, 0, time.UTC)
 			return &v
@@ -274,18 +276,23 @@ func TestKPIRequests(t *testing.T) {
 			due, closed *time.Time
 			mod         civic.Moderation
 			dupOf       string
+			graffiti    bool // the other service
 		}{
-			{in: z2, bin: "B1", requested: 3, due: at(4, 8), closed: at(4, 7)},  // met, Z-1 (its bin's)
-			{in: z2, requested: 5, due: at(6, 8), closed: at(7, 9)},             // missed: closed late, Z-2
-			{in: z1, bin: "B3", requested: 9, due: at(11, 8)},                   // open, not yet due, Z-2
-			{in: z1, requested: 9, due: at(9, 20)},                              // missed: open past due, Z-1
-			{in: z1, requested: 4, due: at(5, 8), closed: at(4, 9), dupOf: "1"}, // a duplicate: received only
-			{in: z1, requested: 5, due: at(6, 8), mod: civic.ModHidden},         // hidden: not counted
-			{requested: 6}, // no promised time, no zone
-			{in: z1, requested: 1, due: at(2, 8), closed: at(1, 9)},   // before the period
-			{in: z2, requested: 6, due: at(7, 8), mod: civic.ModHeld}, // held: counts, missed
+			{in: z2, bin: "B1", requested: 3, due: at(4, 8), closed: at(4, 7)},          // met, Z-1 (its bin's)
+			{in: z2, requested: 5, due: at(6, 8), closed: at(7, 9), graffiti: true},     // missed: closed late, Z-2
+			{in: z1, bin: "B3", requested: 9, due: at(11, 8)},                           // open, not yet due, Z-2
+			{in: z1, requested: 9, due: at(9, 20), graffiti: true},                      // missed: open past due, Z-1
+			{in: z1, requested: 4, due: at(5, 8), closed: at(4, 9), dupOf: "1"},         // a duplicate: received only
+			{in: z1, requested: 5, due: at(6, 8), mod: civic.ModHidden, graffiti: true}, // hidden: not counted
+			{requested: 6, graffiti: true},                                              // no promised time, no zone
+			{in: z1, requested: 1, due: at(2, 8), closed: at(1, 9), graffiti: true},     // before the period
+			{in: z2, requested: 6, due: at(7, 8), mod: civic.ModHeld},                   // held: counts, missed
 		} {
-			req := civic.ServiceRequest{Token: fmt.Sprintf("kpi-%d", i), ServiceCode: sv.Code, Status: civic.StatusSubmitted,
+			code := sv.Code
+			if r.graffiti {
+				code = graffiti.Code
+			}
+			req := civic.ServiceRequest{Token: fmt.Sprintf("kpi-%d", i), ServiceCode: code, Status: civic.StatusSubmitted,
 				Address: "somewhere", Moderation: r.mod, DuplicateOf: r.dupOf, ExpectedAt: r.due, ClosedAt: r.closed,
 				RequestedAt: *at(r.requested, 8)}
 			if r.in != [2]float64{} {
@@ -335,6 +342,22 @@ func TestKPIRequests(t *testing.T) {
 		check("Z-1", rep.Zones[0].KPIFigures, want{3, 1, 1, 0, 23})
 		check("Z-2", rep.Zones[1].KPIFigures, want{3, 0, 2, 1, 49})
 		check("no zone", rep.Zones[2].KPIFigures, want{1, 0, 0, 0, 0})
+		// By service, by name: Graffiti, then Overflowing bin.
+		services := func(rep civic.KPIReport, ws ...want) {
+			t.Helper()
+			names := []string{"Graffiti", "Overflowing bin"}
+			if len(rep.Services) != len(names) {
+				t.Fatalf("services %+v, want %v", rep.Services, names)
+			}
+			for i, sv := range rep.Services {
+				if sv.Name != names[i] || sv.Code != []string{"graffiti", "overflowing-bin"}[i] {
+					t.Errorf("service %d: %s %q, want %s", i, sv.Code, sv.Name, names[i])
+				}
+				check(sv.Name, civic.KPIFigures{Requests: sv.Requests, SLAMet: sv.SLAMet, SLAMissed: sv.SLAMissed,
+					SLAOpen: sv.SLAOpen, SLAMetPct: sv.SLAMetPct, CloseHoursMedian: sv.CloseHoursMedian}, ws[i])
+			}
+		}
+		services(rep, want{3, 0, 2, 0, 49}, want{4, 1, 1, 1, 23})
 
 		q = civic.KPIQuery{From: "2026-03-02", To: "2026-03-09", Zone: "Z-2"}
 		must(t, "Normalize", q.Normalize(clk.Now()))
@@ -342,5 +365,6 @@ func TestKPIRequests(t *testing.T) {
 		must(t, "KPIs Z-2", err)
 		check("Z-2 total", rep.Total, want{3, 0, 2, 1, 49})
 		check("Z-2 week 2", rep.Weeks[1].KPIFigures, want{1, 0, 0, 1, 0})
+		services(rep, want{1, 0, 1, 0, 49}, want{2, 0, 1, 1, 0})
 	})
 }

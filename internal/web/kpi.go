@@ -121,8 +121,8 @@ func (u *UI) kpiPage(w http.ResponseWriter, r *http.Request, p civic.Principal) 
 	u.render(w, r, http.StatusOK, "kpi", "", pageData{Title: "KPIs", Active: "/kpi", Principal: p, Data: d})
 }
 
-// kpiCSV writes the report as CSV: one row per week, per zone and the
-// total, with every figure (empty where unknown).
+// kpiCSV writes the report as CSV: one row per week, per zone, the total
+// and one per 311 service, with every figure (empty where unknown).
 func (u *UI) kpiCSV(w http.ResponseWriter, r *http.Request, _ civic.Principal) {
 	d, err := u.kpiModel(r)
 	if err != nil {
@@ -159,6 +159,15 @@ func (u *UI) kpiCSV(w http.ResponseWriter, r *http.Request, _ civic.Principal) {
 		row("zone", z.ZoneID, z.Name, z.KPIFigures)
 	}
 	row("total", rep.From+".."+rep.To, d.Scope, rep.Total)
+	// The services' rows carry the 311 figures only: the columns of
+	// collections and stops are empty.
+	for _, sv := range rep.Services {
+		r := make([]string, 28)
+		r[0], r[1], r[2], r[3] = "service", cell(sv.Code), cell(sv.Name), strconv.Itoa(rep.Total.Days)
+		r[22], r[23], r[24], r[25] = strconv.Itoa(sv.Requests), strconv.Itoa(sv.SLAMet), strconv.Itoa(sv.SLAMissed), strconv.Itoa(sv.SLAOpen)
+		r[26], r[27] = fnum(sv.SLAMetPct, 4), fnum(sv.CloseHoursMedian, 2)
+		cw.Write(r)
+	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {
 		u.log.Error("web: writing KPI CSV", "err", err)

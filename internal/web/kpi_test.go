@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"html"
 	"net/http"
 	"strings"
 	"testing"
@@ -93,19 +94,39 @@ func TestKPI311(t *testing.T) {
 			t.Errorf("the KPI page lacks %q", want)
 		}
 	}
+	// By service: the fixture's requests are all of its first service.
+	svcs, err := f.st.ListServices(context.Background(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := html.EscapeString(svcs[0].Name)
+	if i := strings.Index(body, `<table id="kpi-services">`); i < 0 {
+		t.Error("the KPI page has no table by service")
+	} else if row := `<tr><th scope="row">` + name + `</th><td>4</td><td>33 % <span class="meta">1 / 3</span></td><td>2</td><td>1</td><td>21 h</td></tr>`; !strings.Contains(body[i:], row) {
+		t.Errorf("the table by service lacks %s", row)
+	}
 	_, body = f.get(analyst, "/kpi.csv")
 	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
 	if err != nil {
 		t.Fatal(err)
 	}
-	head, total := rows[0], rows[len(rows)-1]
-	got := map[string]string{}
-	for i, h := range head {
-		got[h] = total[i]
+	byScope := map[string]map[string]string{}
+	for _, r := range rows[1:] {
+		got := map[string]string{}
+		for i, h := range rows[0] {
+			got[h] = r[i]
+		}
+		byScope[r[0]] = got
 	}
-	if got["requests"] != "4" || got["sla_met"] != "1" || got["sla_missed"] != "2" || got["sla_open"] != "1" || got["sla_met_pct"] != "0.3333" ||
-		got["close_hours_median"] != "21.00" {
-		t.Errorf("CSV total %v", got)
+	for _, scope := range []string{"total", "service"} {
+		got := byScope[scope]
+		if got["requests"] != "4" || got["sla_met"] != "1" || got["sla_missed"] != "2" || got["sla_open"] != "1" || got["sla_met_pct"] != "0.3333" ||
+			got["close_hours_median"] != "21.00" {
+			t.Errorf("CSV %s %v", scope, got)
+		}
+	}
+	if sv := byScope["service"]; sv["key"] != svcs[0].Code || sv["collections"] != "" || sv["days"] != byScope["total"]["days"] {
+		t.Errorf("CSV service row %v", sv)
 	}
 }
 
