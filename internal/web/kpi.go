@@ -48,6 +48,9 @@ type kpiData struct {
 	Before int
 	// Open311 is whether this server takes 311 service requests.
 	Open311 bool
+	// CanOperate is whether the viewer may open the 311 queue, which the
+	// table by service then links to.
+	CanOperate bool
 }
 
 func (u *UI) kpiModel(r *http.Request) (kpiData, error) {
@@ -118,6 +121,7 @@ func (u *UI) kpiPage(w http.ResponseWriter, r *http.Request, p civic.Principal) 
 		u.fail(w, r, err)
 		return
 	}
+	d.CanOperate = p.Can(civic.PermOperate)
 	u.render(w, r, http.StatusOK, "kpi", "", pageData{Title: "KPIs", Active: "/kpi", Principal: p, Data: d})
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +105,19 @@ func TestKPI311(t *testing.T) {
 		t.Error("the KPI page has no table by service")
 	} else if row := `<tr><th scope="row">` + name + `</th><td>4</td><td>33 % <span class="meta">1 / 3</span></td><td>2</td><td>1</td><td>21 h</td></tr>`; !strings.Contains(body[i:], row) {
 		t.Errorf("the table by service lacks %s", row)
+	}
+	// A supervisor, who may open the 311 queue, gets each service linked
+	// to its requests there; the analyst above did not.
+	link := `<a href="/queue?status=all&amp;service=` + url.QueryEscape(svcs[0].Code) + `"`
+	if strings.Contains(body, link) {
+		t.Error("an analyst, who may not open the queue, is offered a link to it")
+	}
+	super := f.client("super")
+	if _, sbody := f.get(super, "/kpi"); !strings.Contains(sbody, link+` title="This service's requests in the 311 queue">`+name+`</a>`) {
+		t.Errorf("a supervisor's table by service lacks the link %s", link)
+	} else if res, qbody := f.get(super, "/queue?status=all&service="+url.QueryEscape(svcs[0].Code)); res.StatusCode != http.StatusOK ||
+		strings.Count(qbody, "1 Main St") != 4 {
+		t.Errorf("the queue the link opens: %d, %d of the service's 4 requests", res.StatusCode, strings.Count(qbody, "1 Main St"))
 	}
 	_, body = f.get(analyst, "/kpi.csv")
 	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
