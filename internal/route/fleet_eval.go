@@ -577,10 +577,11 @@ func (s *scheduler) eval(k int, l *legs, out *FleetRoute) (float64, bool) {
 
 // evalFrom is eval for a sequence that agrees with the one base was
 // recorded for on its first from visits and the boundaries between them
-// (base nil: none): it times the route again only from the last unload
-// the two share. With out or rec it times the whole route.
+// (base nil: none): it places the unloads again only from from, and times
+// the route again only from the last unload the two share. With out it
+// does both over the whole route; with rec it times the whole route.
 func (s *scheduler) evalFrom(k int, l *legs, base *schedCache, from int, out *FleetRoute) (float64, bool) {
-	if out != nil || s.rec {
+	if out != nil {
 		base = nil
 	}
 	seq, ad, at := l.seq, l.ad, l.at
@@ -599,6 +600,9 @@ func (s *scheduler) evalFrom(k int, l *legs, base *schedCache, from int, out *Fl
 	ok, resume := s.placeUnloadsFrom(k, l, base, from)
 	if !ok {
 		return math.Inf(1), false
+	}
+	if s.rec {
+		resume = 0 // the profile is recorded from the start
 	}
 	m := s.m
 	v := &m.veh[k]

@@ -74,9 +74,20 @@ func (r *froute) copyFrom(o *froute) {
 
 // setCost times r again, recording its timing profile, and reports
 // whether it is feasible (it should be: only feasible routes are kept).
-func (r *froute) setCost(k int, sch *scheduler) bool {
+func (r *froute) setCost(k int, sch *scheduler) bool { return r.setCostFrom(k, sch, 0) }
+
+// setCostFrom is setCost for a route whose visits changed only from
+// position from on: they agree with those r was last timed for on the
+// first from visits and the boundaries between them. The unloads'
+// shortest path is then computed again only from there; the timing runs
+// over the whole route, since it records the route's profile.
+func (r *froute) setCostFrom(k int, sch *scheduler, from int) bool {
+	var base *schedCache
+	if from > 0 && r.sc.valid {
+		base = &r.sc
+	}
 	sch.rec = true
-	cost, ok := sch.eval(k, &r.legs, nil)
+	cost, ok := sch.evalFrom(k, &r.legs, base, from, nil)
 	sch.rec = false
 	if !ok {
 		return false
@@ -851,7 +862,7 @@ func (s *fleetSearch) removeString(r, at int32, l int, list []int32) []int32 {
 	s.m.filter(int(r), &rt.legs, drop, &s.scratch)
 	rt.legs, s.scratch = s.scratch, rt.legs
 	old := rt.cost
-	if !rt.setCost(int(r), s.sch) {
+	if !rt.setCostFrom(int(r), s.sch, first) {
 		// Rare (a break or an unload moved): empty the route.
 		for _, c := range rt.seq {
 			list = append(list, c)
@@ -930,7 +941,7 @@ func (s *fleetSearch) insert(c int32, cd fcand) bool {
 	s.m.withInsert(int(cd.r), &rt.legs, int(cd.i), c, cd.d1, cd.t1, cd.d2, cd.t2, &s.scratch)
 	rt.legs, s.scratch = s.scratch, rt.legs
 	old := rt.cost
-	if !rt.setCost(int(cd.r), s.sch) {
+	if !rt.setCostFrom(int(cd.r), s.sch, int(cd.i)) {
 		rt.legs, s.scratch = s.scratch, rt.legs
 		return false
 	}
@@ -1214,7 +1225,7 @@ func (s *fleetSearch) dropUnprofitable() {
 			}
 			rt.legs.copyFrom(&s.scratch)
 			x.obj += cost - rt.cost + v.prize
-			rt.setCost(int(r), s.sch)
+			rt.setCostFrom(int(r), s.sch, i)
 			s.posR[c] = -1
 			x.unassigned = append(x.unassigned, c)
 			s.reindex(r)
