@@ -44,6 +44,26 @@ func TestKPIPage(t *testing.T) {
 		t.Errorf("one zone: %d, want 200 naming %s", res.StatusCode, zone.Name)
 	}
 
+	// The week civic's records begin in says so when they begin after its
+	// Monday: its fixed-schedule figure counts only the days from then.
+	first := civic.DayOf(f.now, time.UTC).AddDate(0, 0, -10) // addHistory's first day
+	monday, next := civic.WeekOf(first), civic.WeekOf(first).AddDate(0, 0, 7)
+	_, body = f.get(analyst, "/kpi?from="+monday.Format(time.DateOnly))
+	note := ` <span class="meta">(records from ` + first.Format(time.DateOnly) + `)</span></th>`
+	row := func(week time.Time) string {
+		i := strings.Index(body, `<th scope="row">`+week.Format(time.DateOnly))
+		if i < 0 {
+			t.Fatalf("the weeks table lacks the week of %s", week.Format(time.DateOnly))
+		}
+		return body[i : i+strings.Index(body[i:], "</th>")+len("</th>")]
+	}
+	if got, want := strings.HasSuffix(row(monday), note), !first.Equal(monday); got != want {
+		t.Errorf("the week of %s, records from %s: row head %q, want the note %v", monday.Format(time.DateOnly), first.Format(time.DateOnly), row(monday), want)
+	}
+	if strings.Contains(row(next), "records from") {
+		t.Errorf("the week after the records began says they begin: %q", row(next))
+	}
+
 	res, body = f.get(analyst, "/kpi.csv")
 	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") {
 		t.Fatalf("GET /kpi.csv: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
