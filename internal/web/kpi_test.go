@@ -49,7 +49,7 @@ func TestKPIPage(t *testing.T) {
 	first := civic.DayOf(f.now, time.UTC).AddDate(0, 0, -10) // addHistory's first day
 	monday, next := civic.WeekOf(first), civic.WeekOf(first).AddDate(0, 0, 7)
 	_, body = f.get(analyst, "/kpi?from="+monday.Format(time.DateOnly))
-	note := ` <span class="meta">(records from ` + first.Format(time.DateOnly) + `)</span></th>`
+	note := ` <span class="meta records">records from ` + first.Format(time.DateOnly) + `</span></th>`
 	row := func(week time.Time) string {
 		i := strings.Index(body, `<th scope="row">`+week.Format(time.DateOnly))
 		if i < 0 {
