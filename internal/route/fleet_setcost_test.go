@@ -37,8 +37,8 @@ func sameProfile(a, b *froute) string {
 
 // TestSetCostFrom checks setCostFrom, which reuses a route's unload
 // shortest path up to the position its visits changed from, against
-// setCost, which times the route from nothing: after removing a visit and
-// after inserting one, on routes of small trucks (several trips a route)
+// setCost, which times the route from nothing: after removing a visit, a
+// split string (visits less a run in their middle) or inserting one, on routes of small trucks (several trips a route)
 // and of large ones (one), both must find the same feasibility and record
 // the same profile.
 func TestSetCostFrom(t *testing.T) {
@@ -87,6 +87,21 @@ func TestSetCostFrom(t *testing.T) {
 			drop[i] = true
 			m.filter(k, &cur.legs, drop, &scratch)
 			check("removal", k, i)
+			// A split string, as removeString takes them: visits first to
+			// first+w less a run kept in the middle.
+			if n >= 5 {
+				first := rng.IntN(n - 4)
+				w := 3 + rng.IntN(min(n-first, 8)-2)
+				keepAt := first + 1 + rng.IntN(w-2)
+				keep := 1 + rng.IntN(first+w-1-keepAt)
+				split := make([]bool, n)
+				for j := first; j < first+w; j++ {
+					split[j] = j < keepAt || j >= keepAt+keep
+				}
+				m.filter(k, &cur.legs, split, &scratch)
+				check("split removal", k, first)
+			}
+			m.filter(k, &cur.legs, drop, &scratch)
 			// Put c back somewhere else in the shorter route, timed afresh.
 			cur.legs.copyFrom(&scratch)
 			if !cur.setCost(k, s.sch) {
