@@ -170,12 +170,17 @@ type KPIFigures struct {
 	StopsSkipped   int `json:"stops_skipped"`
 	StopsPending   int `json:"stops_pending"`
 	StopsLate      int `json:"stops_late"`
-	// 311: Requests are the service requests received (those a moderator
-	// hid as abuse left out). Their service level counts the requests
-	// with a promised time (their service's SLA) that are not duplicates:
-	// SLAMet were closed by it, SLAMissed were closed after it or are
-	// still open past it as of the report, SLAOpen are open and not yet
-	// due. SLAMetPct is SLAMet of SLAMet + SLAMissed.
+	// 311 requests and their service level.
+	KPIServiceLevel
+}
+
+// KPIServiceLevel is 311's part of the KPIs. Requests are the service
+// requests received (those a moderator hid as abuse left out). Their
+// service level counts the requests with a promised time (their service's
+// SLA) that are not duplicates: SLAMet were closed by it, SLAMissed were
+// closed after it or are still open past it as of the report, SLAOpen are
+// open and not yet due. SLAMetPct is SLAMet of SLAMet + SLAMissed.
+type KPIServiceLevel struct {
 	Requests  int      `json:"requests"`
 	SLAMet    int      `json:"sla_met"`
 	SLAMissed int      `json:"sla_missed"`
@@ -250,14 +255,9 @@ type KPIZone struct {
 // the zone, for a zone's report), counted as KPIFigures counts them. A
 // report lists the services with at least one request, by name.
 type KPIService struct {
-	Code             string   `json:"service_code"`
-	Name             string   `json:"service_name"`
-	Requests         int      `json:"requests"`
-	SLAMet           int      `json:"sla_met"`
-	SLAMissed        int      `json:"sla_missed"`
-	SLAOpen          int      `json:"sla_open"`
-	SLAMetPct        *float64 `json:"sla_met_pct,omitempty"`
-	CloseHoursMedian *float64 `json:"close_hours_median,omitempty"`
+	Code string `json:"service_code"`
+	Name string `json:"service_name"`
+	KPIServiceLevel
 }
 
 // KPIFillBucket counts the collections whose fill before emptying was in

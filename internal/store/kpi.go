@@ -311,10 +311,7 @@ func (s *Store) KPIs(ctx context.Context, q civic.KPIQuery) (civic.KPIReport, er
 	rep.Services = make([]civic.KPIService, 0, len(services))
 	for k, c := range services {
 		c.finish(nil)
-		f := &c.f
-		rep.Services = append(rep.Services, civic.KPIService{Code: k[0], Name: k[1], Requests: f.Requests,
-			SLAMet: f.SLAMet, SLAMissed: f.SLAMissed, SLAOpen: f.SLAOpen, SLAMetPct: f.SLAMetPct,
-			CloseHoursMedian: f.CloseHoursMedian})
+		rep.Services = append(rep.Services, civic.KPIService{Code: k[0], Name: k[1], KPIServiceLevel: c.f.KPIServiceLevel})
 	}
 	slices.SortFunc(rep.Services, func(a, b civic.KPIService) int {
 		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Code, b.Code))
