@@ -54,11 +54,7 @@ func (u *UI) changeFailed(w http.ResponseWriter, r *http.Request, err error, sho
 		u.fail(w, r, err)
 		return
 	}
-	msg := civic.MessageOf(err)
-	if f := civic.FieldOf(err); f != "" && !strings.HasPrefix(msg, f) {
-		msg = f + ": " + msg
-	}
-	show(httpStatusOf(err), msg)
+	show(httpStatusOf(err), fieldMessage(err))
 }
 
 func (u *UI) adminUserCreate(w http.ResponseWriter, r *http.Request, p civic.Principal) {

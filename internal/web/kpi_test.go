@@ -100,10 +100,11 @@ func TestKPIPage(t *testing.T) {
 // open past its promised time) and one open and not yet due.
 func TestKPI311(t *testing.T) {
 	f := newFixture(t, fixtureOpts{bins: 10, open311: true})
-	f.addRequest(72, 24, 12)  // closed in time
-	f.addRequest(72, 24, -1)  // open past its promised time: late
-	f.addRequest(60, 24, 30)  // closed late
-	f.addRequest(50, 120, -1) // open, not yet due
+	f.addRequest(72, 24, 12)   // closed in time
+	f.addRequest(72, 24, -1)   // open past its promised time: late
+	f.addRequest(60, 24, 30)   // closed late
+	f.addRequest(50, 120, -1)  // open, not yet due
+	f.addRequest(24*70, 24, 2) // received before the report's period
 	analyst := f.client("analyst1")
 	res, body := f.get(analyst, "/kpi")
 	if res.StatusCode != http.StatusOK {
@@ -128,16 +129,24 @@ func TestKPI311(t *testing.T) {
 	}
 	// A supervisor, who may open the 311 queue, gets each service linked
 	// to its requests there; the analyst above did not.
-	link := `<a href="/queue?status=all&amp;service=` + url.QueryEscape(svcs[0].Code) + `"`
-	if strings.Contains(body, link) {
+	// to its requests of the report's period there (the one received
+	// before it left out); the analyst above did not.
+	to := civic.DayOf(f.now, time.UTC).AddDate(0, 0, -1) // the report's default period, in the fixture's zone
+	from := civic.WeekOf(to).AddDate(0, 0, -49)
+	query := "status=all&service=" + url.QueryEscape(svcs[0].Code) + "&from=" + from.Format(time.DateOnly) + "&to=" + to.Format(time.DateOnly)
+	link := `<a href="/queue?` + strings.ReplaceAll(query, "&", "&amp;") + `"`
+	if strings.Contains(body, `<a href="/queue?`) {
 		t.Error("an analyst, who may not open the queue, is offered a link to it")
 	}
 	super := f.client("super")
-	if _, sbody := f.get(super, "/kpi"); !strings.Contains(sbody, link+` title="This service's requests in the 311 queue">`+name+`</a>`) {
+	if _, sbody := f.get(super, "/kpi"); !strings.Contains(sbody, link+` title="This service's requests received in the period in the 311 queue">`+name+`</a>`) {
 		t.Errorf("a supervisor's table by service lacks the link %s", link)
-	} else if res, qbody := f.get(super, "/queue?status=all&service="+url.QueryEscape(svcs[0].Code)); res.StatusCode != http.StatusOK ||
+	} else if res, qbody := f.get(super, "/queue?"+query); res.StatusCode != http.StatusOK ||
 		strings.Count(qbody, "1 Main St") != 4 {
-		t.Errorf("the queue the link opens: %d, %d of the service's 4 requests", res.StatusCode, strings.Count(qbody, "1 Main St"))
+		t.Errorf("the queue the link opens: %d, %d of the service's 4 requests in the period", res.StatusCode, strings.Count(qbody, "1 Main St"))
+	}
+	if _, qbody := f.get(super, "/queue?status=all"); strings.Count(qbody, "1 Main St") != 5 {
+		t.Errorf("the queue of every period lists %d of the 5 requests", strings.Count(qbody, "1 Main St"))
 	}
 	_, body = f.get(analyst, "/kpi.csv")
 	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
@@ -241,5 +250,51 @@ func (f *fixture) addRequest(ageH, promiseH, closeH float64) {
 	}
 	if err := f.st.CreateServiceRequest(ctx, &req, nil, nil); err != nil {
 		f.t.Fatal(err)
+	}
+}
+
+// TestQueueReceivedDays: the 311 queue's from and to bound the day a
+// request came in, both days included, in the city's time zone; a bad
+// date is a 400 naming the field.
+func TestQueueReceivedDays(t *testing.T) {
+	f := newFixture(t, fixtureOpts{bins: 2, open311: true})
+	day := func(daysAgo int) string { return f.now.AddDate(0, 0, -daysAgo).Format(time.DateOnly) }
+	// Three requests on three days: 10, 5 and 2 days ago, each at the
+	// fixture's time of day.
+	for _, age := range []float64{240, 120, 48} {
+		f.addRequest(age, 24, -1)
+	}
+	super := f.client("super")
+	for _, c := range []struct {
+		query string
+		want  int
+	}{
+		{"", 3},
+		{"&from=" + day(5), 2},
+		{"&to=" + day(5), 2},
+		{"&from=" + day(5) + "&to=" + day(5), 1},
+		{"&from=" + day(9) + "&to=" + day(3), 1},
+		{"&to=" + day(11), 0},
+	} {
+		res, body := f.get(super, "/queue?status=all"+c.query)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET /queue?status=all%s: %d", c.query, res.StatusCode)
+		}
+		if got := strings.Count(body, "1 Main St"); got != c.want {
+			t.Errorf("GET /queue?status=all%s: %d requests, want %d", c.query, got, c.want)
+		}
+		if strings.Contains(c.query, day(5)) && !strings.Contains(body, `value="`+day(5)+`"`) {
+			t.Errorf("GET /queue?status=all%s: the form does not keep the day", c.query)
+		}
+	}
+	for _, c := range []struct{ query, field string }{
+		{"from=yesterday", "from"},
+		{"to=2026-13-01", "to"},
+		{"from=" + day(2) + "&to=" + day(5), "from"},
+	} {
+		res, body := f.get(super, "/queue?"+c.query)
+		if res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "<p>"+c.field+": ") {
+			t.Errorf("GET /queue?%s: %d %q, want 400 naming %s", c.query, res.StatusCode, body, c.field)
+		}
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/civic-city/civic/internal/civic"
 )
@@ -352,11 +353,14 @@ type queueData struct {
 	Rows                            []queueRow
 	Services                        []civic.Service
 	Status, Service, Dept, Assigned string
-	Overdue                         bool
-	Statuses                        []string
-	Back                            string
-	Msg                             string
-	Reasons                         []civic.CloseReason
+	// From and To bound the day a request came in, both included
+	// (YYYY-MM-DD in the city's time zone; empty: no bound).
+	From, To string
+	Overdue  bool
+	Statuses []string
+	Back     string
+	Msg      string
+	Reasons  []civic.CloseReason
 }
 
 var closeReasons = []civic.CloseReason{civic.CloseFixed, civic.CloseDuplicate, civic.CloseNotResponsible, civic.CloseNoAction}
@@ -384,6 +388,12 @@ func (u *UI) queuePage(w http.ResponseWriter, r *http.Request, p civic.Principal
 	if d.Service != "" {
 		f.ServiceCodes = []string{d.Service}
 	}
+	d.From, d.To = strings.TrimSpace(q.Get("from")), strings.TrimSpace(q.Get("to"))
+	var err error
+	if f.RequestedFrom, f.RequestedTo, err = u.receivedBetween(d.From, d.To); err != nil {
+		u.fail(w, r, err)
+		return
+	}
 	now := u.now()
 	if d.Overdue {
 		f.OverdueAt = now
@@ -404,6 +414,34 @@ func (u *UI) queuePage(w http.ResponseWriter, r *http.Request, p civic.Principal
 		d.Rows = append(d.Rows, queueRow{x, x.Overdue(now), ago(now, x.RequestedAt)})
 	}
 	u.render(w, r, http.StatusOK, "queue", "", pageData{Title: "311 queue", Active: "/queue", Principal: p, Data: d})
+}
+
+// receivedBetween turns the queue's from and to days (YYYY-MM-DD in the
+// city's time zone, either empty for no bound) into the instants that
+// bound requested_at, both included: from's midnight, and the last
+// microsecond of to. The KPI report counts a request in its period the
+// same way, so that its link to a service's requests opens the same ones.
+func (u *UI) receivedBetween(from, to string) (start, end time.Time, err error) {
+	loc := u.cfg.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	if from != "" {
+		if start, err = time.ParseInLocation(time.DateOnly, from, loc); err != nil {
+			return start, end, civic.FieldError("from", "must be a date YYYY-MM-DD")
+		}
+	}
+	if to != "" {
+		day, perr := time.ParseInLocation(time.DateOnly, to, loc)
+		if perr != nil {
+			return start, end, civic.FieldError("to", "must be a date YYYY-MM-DD")
+		}
+		end = day.AddDate(0, 0, 1).Add(-time.Microsecond)
+		if !start.IsZero() && start.After(day) {
+			return start, end, civic.FieldError("from", "must not be after to (%s)", to)
+		}
+	}
+	return start, end, nil
 }
 
 type queueItemData struct {

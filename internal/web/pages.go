@@ -157,13 +157,23 @@ func (u *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if k == civic.Internal {
 		u.log.Error("web: page failed", "path", r.URL.Path, "err", err)
 	}
-	msg := civic.MessageOf(err)
+	msg := fieldMessage(err)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
 	fmt.Fprintf(w, `<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">`+
 		`<title>%d</title><body style="font-family:sans-serif;padding:1rem"><h1>%s</h1><p>%s</p><p><a href="/">Back to the map</a></p>`,
 		status, template.HTMLEscapeString(http.StatusText(status)), template.HTMLEscapeString(msg))
+}
+
+// fieldMessage is err's caller-safe message, led by the field it names
+// unless the message already begins with it ("from: must be a date").
+func fieldMessage(err error) string {
+	msg := civic.MessageOf(err)
+	if f := civic.FieldOf(err); f != "" && !strings.HasPrefix(msg, f) {
+		msg = f + ": " + msg
+	}
+	return msg
 }
 
 func (u *UI) notFound(w http.ResponseWriter, r *http.Request) {
