@@ -10,7 +10,7 @@ import (
 // endpoints a signed-in supervisor uses: whatever the query, the answer is
 // never a 5xx.
 func FuzzPageQueries(f *testing.F) {
-	fx := newFixture(f, fixtureOpts{bins: 20, planning: true})
+	fx := newFixture(f, fixtureOpts{bins: 20, planning: true, open311: true})
 	fx.addHistory(3)
 	fx.addSimulation("sim-1", "Sensors on every bin")
 	bin := fx.city.Bins[0].ID
@@ -19,13 +19,15 @@ func FuzzPageQueries(f *testing.F) {
 	paths := []string{"/", "/map/list", "/map/bins.json", "/bins/" + bin, "/bins/" + bin + "/history.json",
 		"/fleet", "/fleet.csv", "/alerts", "/plans", plan, plan + "/export/gpx", plan + "/export/geojson", plan + "/export/csv",
 		rt + "/sheet", rt + "/export/gpx", plan + "/report", plan + "/report.csv", "/crew", "/map/plan.json",
-		"/kpi", "/kpi.csv", "/simulations", "/simulations/sim-1", "/simulations/sim-1/report", "/simulations/sim-1/result.json"}
+		"/kpi", "/kpi.csv", "/simulations", "/simulations/sim-1", "/simulations/sim-1/report", "/simulations/sim-1/result.json",
+		"/queue", "/requests"}
 	for i, q := range []string{
 		"zone=Z-1&stream=trash&status=full&q=main", "from=2026-03-01T00:00:00Z&to=2026-03-02T00:00:00Z",
 		"from=x&to=", "range=7d", "range=-1h", "sort=fill&dir=desc&limit=5", "status=open&page=999999999999",
 		"min_fill=1e309", "%zz", "a=1&a=2", "date=2026-02-30", "date=2026-03-01&crew=C-01", "crew=nope&done=collected&name=%3Cb%3E",
 		"moved=B-1+dropped", "download=0",
 		"from=2026-01-05&to=2026-03-01&zone=Z-1", "from=2020-01-01&to=2026-03-01", "to=2099-12-31&zone=nope", "from=2026-03-05&to=2026-03-01",
+		"status=all&service=overflow&from=2026-03-01&to=2026-03-01", "status=held&overdue=true&department=%00&assigned_to=crew:C1",
 	} {
 		f.Add(uint8(i), q)
 	}
