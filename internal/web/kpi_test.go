@@ -298,3 +298,30 @@ func TestQueueReceivedDays(t *testing.T) {
 		}
 	}
 }
+
+// TestKPI311ZoneLink: with a zone filter the table by service counts that
+// zone's requests, but the queue has no zone filter, so a service's link
+// says it opens the whole city's requests of the period.
+func TestKPI311ZoneLink(t *testing.T) {
+	f := newFixture(t, fixtureOpts{bins: 10, open311: true})
+	ctx := context.Background()
+	svcs, err := f.st.ListServices(ctx, false)
+	if err != nil || len(svcs) == 0 {
+		t.Fatalf("services: %v %v", svcs, err)
+	}
+	bin := f.city.Bins[0]
+	due := f.now.Add(24 * time.Hour)
+	req := civic.ServiceRequest{Token: "kpi-zone", ServiceCode: svcs[0].Code, Status: civic.StatusSubmitted,
+		Address: "2 Bin St", ObjectType: "bin", ObjectID: bin.ID, RequestedAt: f.now.Add(-50 * time.Hour), ExpectedAt: &due}
+	if err := f.st.CreateServiceRequest(ctx, &req, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	super := f.client("super")
+	anchor := `in the 311 queue">` + html.EscapeString(svcs[0].Name) + `</a>`
+	if _, body := f.get(super, "/kpi"); !strings.Contains(body, `title="This service's requests received in the period `+anchor) {
+		t.Errorf("the city's report lacks the link %s", anchor)
+	}
+	if _, body := f.get(super, "/kpi?zone="+url.QueryEscape(bin.ZoneID)); !strings.Contains(body, `title="This service's requests received in the period, in the whole city, `+anchor) {
+		t.Errorf("the report of zone %s lacks a link that says it opens the whole city's requests", bin.ZoneID)
+	}
+}
