@@ -61,9 +61,9 @@ func (q *KPIQuery) Normalize(now time.Time) error {
 	today := DayOf(q.Now, q.Location)
 	to := today.AddDate(0, 0, -1)
 	if q.To != "" {
-		t, err := time.ParseInLocation(time.DateOnly, q.To, q.Location)
+		t, err := ParseDay("to", q.To, q.Location)
 		if err != nil {
-			return FieldError("to", "must be a date YYYY-MM-DD")
+			return err
 		}
 		to = t
 	}
@@ -72,9 +72,9 @@ func (q *KPIQuery) Normalize(now time.Time) error {
 	}
 	from := WeekOf(to).AddDate(0, 0, -7*7)
 	if q.From != "" {
-		t, err := time.ParseInLocation(time.DateOnly, q.From, q.Location)
+		t, err := ParseDay("from", q.From, q.Location)
 		if err != nil {
-			return FieldError("from", "must be a date YYYY-MM-DD")
+			return err
 		}
 		from = t
 	}
@@ -109,6 +109,16 @@ func (q *KPIQuery) Days() []time.Time {
 func DayOf(t time.Time, loc *time.Location) time.Time {
 	t = t.In(loc)
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+}
+
+// ParseDay parses a day given as YYYY-MM-DD into its midnight in loc.
+// Errors: Invalid, naming field.
+func ParseDay(field, day string, loc *time.Location) (time.Time, error) {
+	t, err := time.ParseInLocation(time.DateOnly, day, loc)
+	if err != nil {
+		return time.Time{}, FieldError(field, "must be a date YYYY-MM-DD")
+	}
+	return t, nil
 }
 
 // WeekOf is the Monday of day's week (a local midnight).

@@ -422,19 +422,15 @@ func (u *UI) queuePage(w http.ResponseWriter, r *http.Request, p civic.Principal
 // microsecond of to. The KPI report counts a request in its period the
 // same way, so that its link to a service's requests opens the same ones.
 func (u *UI) receivedBetween(from, to string) (start, end time.Time, err error) {
-	loc := u.cfg.Location
-	if loc == nil {
-		loc = time.UTC
-	}
 	if from != "" {
-		if start, err = time.ParseInLocation(time.DateOnly, from, loc); err != nil {
-			return start, end, civic.FieldError("from", "must be a date YYYY-MM-DD")
+		if start, err = civic.ParseDay("from", from, u.cfg.Location); err != nil {
+			return start, end, err
 		}
 	}
 	if to != "" {
-		day, perr := time.ParseInLocation(time.DateOnly, to, loc)
-		if perr != nil {
-			return start, end, civic.FieldError("to", "must be a date YYYY-MM-DD")
+		day, err := civic.ParseDay("to", to, u.cfg.Location)
+		if err != nil {
+			return start, end, err
 		}
 		end = day.AddDate(0, 0, 1).Add(-time.Microsecond)
 		if !start.IsZero() && start.After(day) {
