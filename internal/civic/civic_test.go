@@ -200,3 +200,29 @@ func TestMedian(t *testing.T) {
 		t.Errorf("Median(nil) = %v, want nil", *got)
 	}
 }
+
+func TestMultiPolygonBBox(t *testing.T) {
+	ring := func(lon0, lat0, lon1, lat1 float64) civic.Ring {
+		return civic.Ring{{lon0, lat0}, {lon1, lat0}, {lon1, lat1}, {lon0, lat1}, {lon0, lat0}}
+	}
+	// Two polygons, the first with a hole that reaches nowhere beyond it.
+	m := civic.MultiPolygon{
+		civic.Polygon{ring(13, 52, 14, 53), ring(13.2, 52.2, 13.4, 52.4)},
+		civic.Polygon{ring(-1, 51, 0.5, 51.5)},
+	}
+	if got, want := m.BBox(), (civic.BBox{MinLon: -1, MinLat: 51, MaxLon: 14, MaxLat: 53}); got != want {
+		t.Errorf("BBox() = %+v, want %+v", got, want)
+	}
+	if got := (civic.MultiPolygon{}).BBox(); got != (civic.BBox{}) {
+		t.Errorf("empty BBox() = %+v, want the zero box", got)
+	}
+	// Every point the area contains lies in its box.
+	b := m.BBox()
+	for lon := -2.0; lon <= 15; lon += 0.25 {
+		for lat := 50.0; lat <= 54; lat += 0.25 {
+			if m.Contains(lon, lat) && !b.Contains(lon, lat) {
+				t.Fatalf("(%g, %g) is in the area but not in its box", lon, lat)
+			}
+		}
+	}
+}

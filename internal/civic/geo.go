@@ -128,6 +128,25 @@ type BBox struct {
 	MinLon, MinLat, MaxLon, MaxLat float64
 }
 
+// BBox returns the smallest box holding every outer ring of m (holes lie
+// inside them); the zero box when m is empty.
+func (m MultiPolygon) BBox() BBox {
+	b := BBox{MinLon: math.Inf(1), MinLat: math.Inf(1), MaxLon: math.Inf(-1), MaxLat: math.Inf(-1)}
+	for _, p := range m {
+		if len(p) == 0 {
+			continue
+		}
+		for _, pt := range p[0] {
+			b.MinLon, b.MaxLon = min(b.MinLon, pt[0]), max(b.MaxLon, pt[0])
+			b.MinLat, b.MaxLat = min(b.MinLat, pt[1]), max(b.MaxLat, pt[1])
+		}
+	}
+	if b.MinLon > b.MaxLon {
+		return BBox{}
+	}
+	return b
+}
+
 // Contains reports whether (lon, lat) lies in the box, edges included.
 func (b BBox) Contains(lon, lat float64) bool {
 	return lon >= b.MinLon && lon <= b.MaxLon && lat >= b.MinLat && lat <= b.MaxLat

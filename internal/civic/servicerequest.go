@@ -474,8 +474,16 @@ type ServiceRequestFilter struct {
 	RequestedFrom, RequestedTo  time.Time
 	UpdatedAfter, UpdatedBefore time.Time
 	ObjectType, ObjectID        string
-	// PublicOnly leaves out requests held or hidden by moderation.
+	// PublicOnly leaves out requests held or hidden by moderation;
+	// Moderation, if set (held or hidden), keeps only requests in that
+	// moderation state.
 	PublicOnly bool
+	Moderation Moderation
+	// Zone keeps the requests in that zone, as the KPI report places
+	// them: the zone of the bin a request is about, else the first zone
+	// (by id) whose boundary contains its location. Errors: Invalid
+	// ("zone") when there is no such zone.
+	Zone       string
 	Department string
 	AssignedTo string
 	// OverdueAt selects open requests whose due time is before it.

@@ -271,7 +271,10 @@ func (s *Store) ServiceRequestByToken(ctx context.Context, token string) (civic.
 }
 
 // requestWhere builds the WHERE clause of f.
-func (s *Store) requestWhere(f civic.ServiceRequestFilter) (string, []any) {
+// requestWhere is the WHERE clause of f. With zone (f.Zone's), it keeps
+// the requests about a bin of the zone and those about no zoned bin
+// located in the zone's bounding box: inZone then checks the boundary.
+func (s *Store) requestWhere(f civic.ServiceRequestFilter, zone *civic.Zone) (string, []any) {
 	var conds []string
 	var args []any
 	arg := func(v any) string {
@@ -332,6 +335,16 @@ func (s *Store) requestWhere(f civic.ServiceRequestFilter) (string, []any) {
 	if f.PublicOnly {
 		conds = append(conds, "r.moderation = ''")
 	}
+	if f.Moderation != "" {
+		conds = append(conds, "r.moderation = "+arg(string(f.Moderation)))
+	}
+	if zone != nil {
+		const zoned = `SELECT 1 FROM bins b WHERE r.object_type = 'bin' AND b.id = r.object_id AND b.zone_id `
+		bb := zone.Boundary.BBox()
+		conds = append(conds, "(EXISTS ("+zoned+"= "+arg(zone.ID)+") OR (NOT EXISTS ("+zoned+"IS NOT NULL)"+
+			" AND r.lat BETWEEN "+arg(bb.MinLat)+" AND "+arg(bb.MaxLat)+
+			" AND r.long BETWEEN "+arg(bb.MinLon)+" AND "+arg(bb.MaxLon)+"))")
+	}
 	if f.Department != "" {
 		conds = append(conds, "r.department = "+arg(f.Department))
 	}
@@ -355,9 +368,14 @@ func (s *Store) requestWhere(f civic.ServiceRequestFilter) (string, []any) {
 }
 
 // ListServiceRequests implements civic.ServiceRequestStore: newest first
-// (by requested time, then id).
+// (by requested time, then id). Errors: Invalid ("zone") for an unknown
+// f.Zone.
 func (s *Store) ListServiceRequests(ctx context.Context, f civic.ServiceRequestFilter) ([]civic.ServiceRequest, error) {
-	where, args := s.requestWhere(f)
+	zf, err := s.zoneFilter(ctx, f.Zone)
+	if err != nil {
+		return nil, err
+	}
+	where, args := s.requestWhere(f, zf.zone)
 	order := ` ORDER BY r.requested_at DESC, r.id DESC`
 	switch {
 	case s.pg():
@@ -374,32 +392,101 @@ func (s *Store) ListServiceRequests(ctx context.Context, f civic.ServiceRequestF
 		order = ` ORDER BY r.requested_at DESC`
 	}
 	q := `SELECT ` + requestCols + requestFrom + where + order
-	if f.Limit > 0 {
+	if f.Limit > 0 && zf.zone == nil {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 		if f.Offset > 0 {
 			q += fmt.Sprintf(" OFFSET %d", f.Offset)
 		}
 	}
 	out, err := list(ctx, s, "list service requests", q, scanRequest, args...)
-	if err != nil || !f.Near {
+	if err != nil || (!f.Near && zf.zone == nil) {
 		return out, err
 	}
 	kept := out[:0]
 	for _, r := range out {
-		if r.Lat != nil && civic.HaversineM(f.Lat, f.Long, *r.Lat, *r.Long) <= f.RadiusM {
-			kept = append(kept, r)
+		if f.Near && (r.Lat == nil || civic.HaversineM(f.Lat, f.Long, *r.Lat, *r.Long) > f.RadiusM) {
+			continue
+		}
+		if zf.zone != nil && !zf.holds(&r) {
+			continue
+		}
+		kept = append(kept, r)
+	}
+	if zf.zone != nil {
+		// The zone's boundary is checked here, so the page is cut here.
+		kept = kept[min(f.Offset, len(kept)):]
+		if f.Limit > 0 {
+			kept = kept[:min(f.Limit, len(kept))]
 		}
 	}
 	return kept, nil
 }
 
 // CountServiceRequests implements civic.ServiceRequestStore. With Near
-// it counts the bounding box, not the circle.
+// it counts the bounding box, not the circle; with Zone, the zone's
+// boundary. Errors: Invalid ("zone") for an unknown f.Zone.
 func (s *Store) CountServiceRequests(ctx context.Context, f civic.ServiceRequestFilter) (int, error) {
-	where, args := s.requestWhere(f)
+	if f.Zone != "" {
+		f.Limit, f.Offset, f.Near = 0, 0, false
+		rs, err := s.ListServiceRequests(ctx, f)
+		return len(rs), err
+	}
+	where, args := s.requestWhere(f, nil)
 	var n int
 	err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM service_requests r`+where, args...).Scan(&n)
 	return n, s.fail(errCtx{op: "count service requests"}, err)
+}
+
+// requestZone is what a zone filter needs: the zone, every zone (a
+// location belongs to the first that contains it) and the zone's bins.
+type requestZone struct {
+	zone  *civic.Zone
+	zones []civic.Zone
+	bins  map[string]bool
+}
+
+// zoneFilter loads what filtering by the zone id needs; nothing for "".
+func (s *Store) zoneFilter(ctx context.Context, id string) (requestZone, error) {
+	var zf requestZone
+	if id == "" {
+		return zf, nil
+	}
+	zones, err := s.ListZones(ctx)
+	if err != nil {
+		return zf, err
+	}
+	for i := range zones {
+		if zones[i].ID == id {
+			zf.zone = &zones[i]
+		}
+	}
+	if zf.zone == nil {
+		return zf, civic.FieldError("zone", "is not a known zone")
+	}
+	zf.zones = zones
+	ids, err := list(ctx, s, "list zone bins", `SELECT id FROM bins WHERE zone_id = $1`,
+		func(r rowScanner) (string, error) {
+			var id string
+			return id, r.Scan(&id)
+		}, id)
+	if err != nil {
+		return zf, err
+	}
+	zf.bins = make(map[string]bool, len(ids))
+	for _, b := range ids {
+		zf.bins[b] = true
+	}
+	return zf, nil
+}
+
+// holds reports whether r, selected by requestWhere with the zone, is in
+// it: about one of its bins, or else located in it and in no zone before
+// it.
+func (zf *requestZone) holds(r *civic.ServiceRequest) bool {
+	if r.ObjectType == "bin" && zf.bins[r.ObjectID] {
+		return true
+	}
+	return r.Lat != nil && r.Long != nil && zoneFor(zf.zones, *r.Long, *r.Lat) == zf.zone.ID
 }
 
 // UpdateServiceRequest implements civic.ServiceRequestStore. Errors:

@@ -179,3 +179,75 @@ func TestServiceRequestStore(t *testing.T) {
 		}
 	})
 }
+
+// TestServiceRequestZoneModeration: the zone and moderation filters are
+// the store's, so a page and a count hold only matching requests. A
+// request is in the zone of the bin it is about, else in the first zone
+// (by id) containing its location.
+func TestServiceRequestZoneModeration(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store, clk *clock) {
+		ctx := context.Background()
+		sv := testService()
+		must(t, "CreateService", s.CreateService(ctx, &sv))
+		// Z-a lies inside Z-north and sorts first: a location in both is Z-a's.
+		must(t, "CreateZone", s.CreateZone(ctx, &civic.Zone{ID: "Z-north", Name: "North", Boundary: square(13, 52, 14, 53)}))
+		must(t, "CreateZone Z-a", s.CreateZone(ctx, &civic.Zone{ID: "Z-a", Name: "A", Boundary: square(13.4, 52.4, 13.6, 52.6)}))
+		must(t, "CreateBin", s.CreateBin(ctx, testBin("B-north", 52.9, 13.9)))
+		must(t, "CreateBin unzoned", s.CreateBin(ctx, testBin("B-out", 48.1, 11.5)))
+		ids := map[string]string{}
+		add := func(name string, lat, lon float64, bin string, mod civic.Moderation) {
+			r := civic.ServiceRequest{Token: "tok-" + name, ServiceCode: sv.Code, Status: civic.StatusSubmitted,
+				Description: name, Lat: &lat, Long: &lon, Moderation: mod}
+			if bin != "" {
+				r.ObjectType, r.ObjectID = "bin", bin
+			}
+			must(t, "CreateServiceRequest "+name, s.CreateServiceRequest(ctx, &r, nil, nil))
+			ids[name] = r.ID
+			clk.Advance(time.Minute)
+		}
+		add("north-bin-in-a", 52.5, 13.5, "B-north", "")       // the bin's zone wins: Z-north
+		add("in-a", 52.5, 13.5, "", "")                        // in both: Z-a, the first
+		add("in-north", 52.1, 13.1, "", civic.ModHeld)         // Z-north only
+		add("unzoned-bin-in-a", 52.45, 13.45, "B-out", "")     // the bin has no zone: by location, Z-a
+		add("outside", 48.1, 11.5, "", civic.ModHidden)        // no zone
+		add("north-bin-outside", 48.1, 11.5, "B-north", "")    // Z-north
+		add("in-a-corner", 52.41, 13.59, "", civic.ModHeld)    // Z-a
+		add("in-north-box", 52.99, 13.01, "", civic.ModHidden) // Z-north
+
+		for _, c := range []struct {
+			name string
+			f    civic.ServiceRequestFilter
+			want []string // newest first
+		}{
+			{"zone a", civic.ServiceRequestFilter{Zone: "Z-a"}, []string{"in-a-corner", "unzoned-bin-in-a", "in-a"}},
+			{"zone north", civic.ServiceRequestFilter{Zone: "Z-north"},
+				[]string{"in-north-box", "north-bin-outside", "in-north", "north-bin-in-a"}},
+			{"zone north, a page", civic.ServiceRequestFilter{Zone: "Z-north", Limit: 2, Offset: 1},
+				[]string{"north-bin-outside", "in-north"}},
+			{"zone north, past the end", civic.ServiceRequestFilter{Zone: "Z-north", Limit: 2, Offset: 9}, nil},
+			{"held", civic.ServiceRequestFilter{Moderation: civic.ModHeld}, []string{"in-a-corner", "in-north"}},
+			{"held, the first", civic.ServiceRequestFilter{Moderation: civic.ModHeld, Limit: 1}, []string{"in-a-corner"}},
+			{"hidden in north", civic.ServiceRequestFilter{Moderation: civic.ModHidden, Zone: "Z-north"}, []string{"in-north-box"}},
+		} {
+			got, err := s.ListServiceRequests(ctx, c.f)
+			must(t, c.name, err)
+			var names []string
+			for _, g := range got {
+				names = append(names, g.Description)
+			}
+			if !reflect.DeepEqual(names, c.want) {
+				t.Errorf("%s: %v, want %v", c.name, names, c.want)
+			}
+			c.f.Limit, c.f.Offset = 0, 0
+			all, err := s.ListServiceRequests(ctx, c.f)
+			must(t, c.name+" all", err)
+			if n, err := s.CountServiceRequests(ctx, c.f); err != nil || n != len(all) {
+				t.Errorf("%s: CountServiceRequests = %d, %v; want %d", c.name, n, err, len(all))
+			}
+		}
+		_, err := s.ListServiceRequests(ctx, civic.ServiceRequestFilter{Zone: "Z-nowhere"})
+		wantKind(t, "unknown zone", err, civic.Invalid, "zone")
+		_, err = s.CountServiceRequests(ctx, civic.ServiceRequestFilter{Zone: "Z\x00"})
+		wantKind(t, "count, unknown zone", err, civic.Invalid, "zone")
+	})
+}
