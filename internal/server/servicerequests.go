@@ -135,7 +135,14 @@ func (s *Server) handleListServiceRequests(w http.ResponseWriter, r *http.Reques
 		return err
 	}
 	q := r.URL.Query()
-	f := civic.ServiceRequestFilter{Department: q.Get("department"), AssignedTo: q.Get("assigned_to")}
+	f := civic.ServiceRequestFilter{Department: q.Get("department"), AssignedTo: q.Get("assigned_to"), Zone: q.Get("zone")}
+	switch m := civic.Moderation(q.Get("moderation")); m {
+	case civic.ModVisible:
+	case civic.ModHeld, civic.ModHidden:
+		f.Moderation = m
+	default:
+		return civic.FieldError("moderation", "must be held or hidden")
+	}
 	if v := q.Get("service"); v != "" {
 		f.ServiceCodes = strings.Split(v, ",")
 	}
@@ -174,9 +181,6 @@ func (s *Server) handleListServiceRequests(w http.ResponseWriter, r *http.Reques
 	now := s.now()
 	items := make([]staffView, 0, len(rs))
 	for i := range rs {
-		if m := q.Get("moderation"); m != "" && string(rs[i].Moderation) != m {
-			continue
-		}
 		items = append(items, staffView{rs[i], rs[i].Overdue(now)})
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"items": items})

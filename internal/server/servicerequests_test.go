@@ -141,6 +141,19 @@ func TestServiceRequestAPI(t *testing.T) {
 	if len(queue.Items) != 1 || queue.Items[0].ID != id {
 		t.Errorf("bin filter = %+v", queue.Items)
 	}
+	rec = f.do(request{method: "GET", url: "/api/v1/service-requests?moderation=held&limit=1", as: "supervisor"})
+	expect(rec, 200, "held")
+	decode(rec, &queue)
+	if len(queue.Items) != 0 {
+		t.Errorf("held = %+v, want none", queue.Items)
+	}
+	for _, c := range []struct{ query, field string }{{"moderation=spam", "moderation"}, {"zone=nowhere", "zone"}} {
+		rec = f.do(request{method: "GET", url: "/api/v1/service-requests?" + c.query, as: "supervisor"})
+		expect(rec, 400, c.query)
+		if _, _, field := errorOf(t, rec); field != c.field {
+			t.Errorf("%s names %q, want %s", c.query, field, c.field)
+		}
+	}
 
 	// Workflow by the API: one request, then in bulk.
 	act := func(id, body string) *httptest.ResponseRecorder {
