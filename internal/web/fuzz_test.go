@@ -28,6 +28,7 @@ func FuzzPageQueries(f *testing.F) {
 		"moved=B-1+dropped", "download=0",
 		"from=2026-01-05&to=2026-03-01&zone=Z-1", "from=2020-01-01&to=2026-03-01", "to=2099-12-31&zone=nope", "from=2026-03-05&to=2026-03-01",
 		"status=all&service=overflow&from=2026-03-01&to=2026-03-01", "status=held&overdue=true&department=%00&assigned_to=crew:C1",
+		"status=all&zone=Z-1&offset=200", "zone=%00&offset=-5", "offset=99999999999999999999&zone=Z-2",
 	} {
 		f.Add(uint8(i), q)
 	}

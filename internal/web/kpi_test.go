@@ -5,8 +5,11 @@ import (
 	"encoding/csv"
 	"fmt"
 	"html"
+	"maps"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -300,28 +303,141 @@ func TestQueueReceivedDays(t *testing.T) {
 }
 
 // TestKPI311ZoneLink: with a zone filter the table by service counts that
-// zone's requests, but the queue has no zone filter, so a service's link
-// says it opens the whole city's requests of the period.
+// zone's requests, and a service's link opens those requests in the
+// queue, with the zone as its filter: the zone of the bin a request is
+// about wins over its location, and a located request without a bin
+// counts in the first zone containing it.
 func TestKPI311ZoneLink(t *testing.T) {
-	f := newFixture(t, fixtureOpts{bins: 10, open311: true})
+	f := newFixture(t, fixtureOpts{bins: 40, open311: true})
 	ctx := context.Background()
 	svcs, err := f.st.ListServices(ctx, false)
 	if err != nil || len(svcs) == 0 {
 		t.Fatalf("services: %v %v", svcs, err)
 	}
-	bin := f.city.Bins[0]
-	due := f.now.Add(24 * time.Hour)
-	req := civic.ServiceRequest{Token: "kpi-zone", ServiceCode: svcs[0].Code, Status: civic.StatusSubmitted,
-		Address: "2 Bin St", ObjectType: "bin", ObjectID: bin.ID, RequestedAt: f.now.Add(-50 * time.Hour), ExpectedAt: &due}
-	if err := f.st.CreateServiceRequest(ctx, &req, nil, nil); err != nil {
+	zones, err := f.st.ListZones(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
-	super := f.client("super")
-	anchor := `in the 311 queue">` + html.EscapeString(svcs[0].Name) + `</a>`
-	if _, body := f.get(super, "/kpi"); !strings.Contains(body, `title="This service's requests received in the period `+anchor) {
-		t.Errorf("the city's report lacks the link %s", anchor)
+	a := f.city.Bins[0]
+	var b civic.Bin
+	for _, x := range f.city.Bins {
+		if x.ZoneID != "" && x.ZoneID != a.ZoneID {
+			b = x
+			break
+		}
 	}
-	if _, body := f.get(super, "/kpi?zone="+url.QueryEscape(bin.ZoneID)); !strings.Contains(body, `title="This service's requests received in the period, in the whole city, `+anchor) {
-		t.Errorf("the report of zone %s lacks a link that says it opens the whole city's requests", bin.ZoneID)
+	if a.ZoneID == "" || b.ID == "" {
+		t.Fatalf("want bins in two zones; have %q and %q", a.ZoneID, b.ZoneID)
+	}
+	firstZone := func(lon, lat float64) string {
+		for _, z := range zones {
+			if z.Boundary.Contains(lon, lat) {
+				return z.ID
+			}
+		}
+		return ""
+	}
+	due := f.now.Add(24 * time.Hour)
+	add := func(token, object string, at civic.Bin) string {
+		lat, lon := at.Lat, at.Lon
+		r := civic.ServiceRequest{Token: token, ServiceCode: svcs[0].Code, Status: civic.StatusSubmitted, Address: "2 Bin St",
+			Lat: &lat, Long: &lon, RequestedAt: f.now.Add(-50 * time.Hour), ExpectedAt: &due}
+		if object != "" {
+			r.ObjectType, r.ObjectID = "bin", object
+		}
+		if err := f.st.CreateServiceRequest(ctx, &r, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		return r.ID
+	}
+	aboutA := add("about-a", a.ID, b)   // about a bin of A, located in B: A's
+	aboutB := add("about-b", b.ID, a)   // about a bin of B, located in A: B's
+	locatedA := add("located-a", "", a) // no bin: the first zone containing it
+	want := map[string]bool{aboutA: true}
+	if firstZone(a.Lon, a.Lat) == a.ZoneID {
+		want[locatedA] = true
+	}
+
+	super := f.client("super")
+	_, body := f.get(super, "/kpi?zone="+url.QueryEscape(a.ZoneID))
+	m := regexp.MustCompile(`<a href="(/queue\?[^"]*)" title="This service's requests in ([^"]*) received in the period in the 311 queue">` +
+		regexp.QuoteMeta(html.EscapeString(svcs[0].Name)) + `</a></th><td>(\d+)</td>`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("the report of zone %s lacks the service's link", a.ZoneID)
+	}
+	if n, _ := strconv.Atoi(m[3]); n != len(want) {
+		t.Errorf("zone %s counts %d requests, want %d", a.ZoneID, n, len(want))
+	}
+	link := html.UnescapeString(m[1])
+	if !strings.Contains(link, "zone="+url.QueryEscape(a.ZoneID)) {
+		t.Errorf("link %s does not carry the zone", link)
+	}
+	res, queue := f.get(super, link)
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %d", link, res.StatusCode)
+	}
+	got := map[string]bool{}
+	for _, q := range regexp.MustCompile(`<tr class="[^"]*" id="q-([0-9]+)">`).FindAllStringSubmatch(queue, -1) {
+		got[q[1]] = true
+	}
+	if !maps.Equal(got, want) {
+		t.Errorf("the link opens requests %v, want %v (about B's bin: %s)", got, want, aboutB)
+	}
+	// The city's report links without a zone and opens all three.
+	if _, body := f.get(super, "/kpi"); !strings.Contains(body, `title="This service's requests received in the period in the 311 queue">`) {
+		t.Errorf("the city's report lacks the service's link without a zone")
+	}
+	if res, body := f.get(super, "/queue?status=all&zone=nowhere"); res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "<p>zone: ") {
+		t.Errorf("GET /queue?zone=nowhere: %d, want 400 naming zone", res.StatusCode)
+	}
+}
+
+// TestQueuePages: the queue shows queuePageSize requests a page, says
+// where it is and links the pages; "held" finds a held request however
+// many newer ones there are.
+func TestQueuePages(t *testing.T) {
+	f := newFixture(t, fixtureOpts{bins: 2, open311: true})
+	ctx := context.Background()
+	svcs, err := f.st.ListServices(ctx, false)
+	if err != nil || len(svcs) == 0 {
+		t.Fatalf("services: %v %v", svcs, err)
+	}
+	held := civic.ServiceRequest{Token: "held", ServiceCode: svcs[0].Code, Status: civic.StatusSubmitted,
+		Address: "9 Held Rd", RequestedAt: f.now.Add(-1000 * time.Hour), Moderation: civic.ModHeld}
+	if err := f.st.CreateServiceRequest(ctx, &held, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	const n = queuePageSize + 5
+	for i := range n {
+		f.addRequest(float64(n-i), 24, -1)
+	}
+	super := f.client("super")
+	rows := regexp.MustCompile(`<tr class="[^"]*" id="q-([0-9]+)">`)
+	_, body := f.get(super, "/queue?status=all&service="+url.QueryEscape(svcs[0].Code))
+	if got := len(rows.FindAllString(body, -1)); got != queuePageSize {
+		t.Errorf("the first page shows %d requests, want %d", got, queuePageSize)
+	}
+	if !strings.Contains(body, fmt.Sprintf(`>1–%d of more requests<`, queuePageSize)) || strings.Contains(body, `rel="prev"`) {
+		t.Errorf("the first page does not say it is the first of several")
+	}
+	m := regexp.MustCompile(`<a class="button" href="([^"]+)" rel="next">`).FindStringSubmatch(body)
+	if m == nil {
+		t.Fatal("the first page has no link to the next")
+	}
+	next := html.UnescapeString(m[1])
+	if !strings.Contains(next, "offset="+strconv.Itoa(queuePageSize)) || !strings.Contains(next, "service="+url.QueryEscape(svcs[0].Code)) {
+		t.Errorf("next page link %s", next)
+	}
+	_, body = f.get(super, next)
+	if got := len(rows.FindAllString(body, -1)); got != n+1-queuePageSize {
+		t.Errorf("the second page shows %d requests, want %d", got, n+1-queuePageSize)
+	}
+	if !strings.Contains(body, fmt.Sprintf(`>%d–%d requests<`, queuePageSize+1, n+1)) || !strings.Contains(body, `rel="prev"`) ||
+		strings.Contains(body, `rel="next"`) || !strings.Contains(body, "9 Held Rd") {
+		t.Errorf("the second page does not say it is the last, or lacks the oldest request")
+	}
+	_, body = f.get(super, "/queue?status=held")
+	if got := rows.FindAllStringSubmatch(body, -1); len(got) != 1 || got[0][1] != held.ID {
+		t.Errorf("status held lists %v, want only request %s", got, held.ID)
 	}
 }

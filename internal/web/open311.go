@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -352,7 +353,9 @@ type queueRow struct {
 type queueData struct {
 	Rows                            []queueRow
 	Services                        []civic.Service
+	Zones                           []civic.Zone
 	Status, Service, Dept, Assigned string
+	Zone                            string
 	// From and To bound the day a request came in, both included
 	// (YYYY-MM-DD in the city's time zone; empty: no bound).
 	From, To string
@@ -361,19 +364,30 @@ type queueData struct {
 	Back     string
 	Msg      string
 	Reasons  []civic.CloseReason
+	// First and Last number the rows shown (from 1); More says there
+	// are rows after them; PrevURL and NextURL page through.
+	First, Last      int
+	More             bool
+	PrevURL, NextURL string
 }
+
+// queuePageSize is how many requests a page of the queue shows.
+const queuePageSize = 200
 
 var closeReasons = []civic.CloseReason{civic.CloseFixed, civic.CloseDuplicate, civic.CloseNotResponsible, civic.CloseNoAction}
 
 func (u *UI) queuePage(w http.ResponseWriter, r *http.Request, p civic.Principal) {
 	q := r.URL.Query()
 	d := queueData{Status: q.Get("status"), Service: q.Get("service"), Dept: q.Get("department"), Assigned: q.Get("assigned_to"),
-		Overdue: q.Get("overdue") == "true", Back: r.URL.RawQuery, Msg: q.Get("msg"), Reasons: closeReasons,
+		Zone: q.Get("zone"), Overdue: q.Get("overdue") == "true", Back: r.URL.RawQuery, Msg: q.Get("msg"), Reasons: closeReasons,
 		Statuses: []string{"open", "submitted", "acknowledged", "assigned", "in_progress", "closed", "held", "all"}}
 	if d.Status == "" {
 		d.Status = "open"
 	}
-	f := civic.ServiceRequestFilter{Department: d.Dept, AssignedTo: d.Assigned, Limit: 300}
+	offset, _ := strconv.Atoi(q.Get("offset"))
+	offset = max(0, min(offset, 1<<30))
+	f := civic.ServiceRequestFilter{Department: d.Dept, AssignedTo: d.Assigned, Zone: d.Zone,
+		Limit: queuePageSize + 1, Offset: offset}
 	switch st := civic.RequestStatus(d.Status); {
 	case d.Status == "open":
 		f.Statuses = []civic.RequestStatus{civic.StatusSubmitted, civic.StatusAcknowledged, civic.StatusAssigned, civic.StatusInProgress}
@@ -381,7 +395,7 @@ func (u *UI) queuePage(w http.ResponseWriter, r *http.Request, p civic.Principal
 	case st.Valid():
 		f.Statuses = []civic.RequestStatus{st}
 	case d.Status == "held":
-		// filtered below
+		f.Moderation = civic.ModHeld
 	default:
 		d.Status = "open"
 	}
@@ -407,11 +421,33 @@ func (u *UI) queuePage(w http.ResponseWriter, r *http.Request, p civic.Principal
 		u.fail(w, r, err)
 		return
 	}
+	if d.Zones, err = u.deps.Store.ListZones(r.Context()); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if len(rs) > queuePageSize {
+		rs, d.More = rs[:queuePageSize], true
+	}
 	for _, x := range rs {
-		if d.Status == "held" && x.Moderation != civic.ModHeld {
-			continue
-		}
 		d.Rows = append(d.Rows, queueRow{x, x.Overdue(now), ago(now, x.RequestedAt)})
+	}
+	if len(rs) > 0 {
+		d.First, d.Last = offset+1, offset+len(rs)
+	}
+	pageURL := func(off int) string {
+		v, _ := url.ParseQuery(r.URL.RawQuery)
+		v.Del("msg")
+		v.Del("offset")
+		if off > 0 {
+			v.Set("offset", strconv.Itoa(off))
+		}
+		return "/queue?" + v.Encode()
+	}
+	if offset > 0 {
+		d.PrevURL = pageURL(max(0, offset-queuePageSize))
+	}
+	if d.More {
+		d.NextURL = pageURL(offset + queuePageSize)
 	}
 	u.render(w, r, http.StatusOK, "queue", "", pageData{Title: "311 queue", Active: "/queue", Principal: p, Data: d})
 }
