@@ -76,7 +76,13 @@ type plansData struct {
 	Plans      []civic.Plan
 	CanOperate bool
 	Error      string
+	// Before is the day the list ends before ("" for the newest);
+	// OlderURL links the plans before the oldest shown, if any.
+	Before, OlderURL string
 }
+
+// plansPageSize is how many plans a page of the list shows.
+const plansPageSize = 60
 
 func (u *UI) plansPage(w http.ResponseWriter, r *http.Request, p civic.Principal) {
 	if err := u.plansEnabled(); err != nil {
@@ -87,12 +93,27 @@ func (u *UI) plansPage(w http.ResponseWriter, r *http.Request, p civic.Principal
 	if v := r.URL.Query().Get("date"); validDate(v) {
 		d.Date = v
 	}
-	plans, err := u.deps.Plans.ListPlans(r.Context(), civic.PlanFilter{Limit: 60})
+	f := civic.PlanFilter{Limit: plansPageSize + 1}
+	if d.Before = r.URL.Query().Get("before"); d.Before != "" {
+		day, err := time.Parse(time.DateOnly, d.Before)
+		if err != nil {
+			u.fail(w, r, civic.FieldError("before", "must be a date YYYY-MM-DD"))
+			return
+		}
+		f.To = day.AddDate(0, 0, -1).Format(time.DateOnly)
+	}
+	plans, err := u.deps.Plans.ListPlans(r.Context(), f)
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
 	slices.SortFunc(plans, func(a, b civic.Plan) int { return cmp.Compare(b.Date, a.Date) })
+	if len(plans) > plansPageSize {
+		// A day has one plan: the next page is the days before the
+		// oldest shown.
+		plans = plans[:plansPageSize]
+		d.OlderURL = "/plans?" + url.Values{"before": {plans[len(plans)-1].Date}}.Encode()
+	}
 	d.Plans = plans
 	u.render(w, r, http.StatusOK, "plans", "", pageData{Title: "Plans", Active: "/plans", Principal: p, Data: d})
 }

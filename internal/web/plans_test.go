@@ -2,13 +2,16 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
+	"html"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -318,5 +321,58 @@ func TestMakePlanStream(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 400 {
 		t.Errorf("bad date: %d, want 400", res.StatusCode)
+	}
+}
+
+// TestPlansPages: the list shows the newest plansPageSize plans and links
+// the older ones, a day's plan on one page only.
+func TestPlansPages(t *testing.T) {
+	f := newFixture(t, fixtureOpts{bins: 20, planning: true})
+	f.addHistory(75) // a plan a day but Sundays: 64 or 65 plans
+	plans, err := f.st.ListPlans(context.Background(), civic.PlanFilter{})
+	if err != nil || len(plans) <= plansPageSize {
+		t.Fatalf("%d plans, %v; want more than %d", len(plans), err, plansPageSize)
+	}
+	super := f.client("super")
+	row := regexp.MustCompile(`<td><a href="/plans/([^"]+)">(\d{4}-\d\d-\d\d)</a></td>`)
+	seen := map[string]int{}
+	next, pages := "/plans", 0
+	for next != "" {
+		res, body := f.get(super, next)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", next, res.StatusCode)
+		}
+		pages++
+		rows := row.FindAllStringSubmatch(body, -1)
+		if len(rows) == 0 || len(rows) > plansPageSize {
+			t.Fatalf("GET %s: %d plans", next, len(rows))
+		}
+		for i, r := range rows {
+			seen[r[1]]++
+			if i > 0 && r[2] >= rows[i-1][2] {
+				t.Errorf("GET %s: %s after %s, want newest first", next, r[2], rows[i-1][2])
+			}
+		}
+		if pages > 1 && !strings.Contains(body, `href="/plans">← Newest</a>`) {
+			t.Errorf("GET %s lacks the link to the newest plans", next)
+		}
+		next = ""
+		if m := regexp.MustCompile(`<a class="button" href="([^"]+)" rel="next">Older`).FindStringSubmatch(body); m != nil {
+			next = html.UnescapeString(m[1])
+		}
+	}
+	if pages != 2 || len(seen) != len(plans) {
+		t.Errorf("%d pages showed %d of %d plans", pages, len(seen), len(plans))
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("plan %s shown %d times", id, n)
+		}
+	}
+	if res, body := f.get(super, "/plans?before=soon"); res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "<p>before: ") {
+		t.Errorf("GET /plans?before=soon: %d, want 400 naming before", res.StatusCode)
+	}
+	if _, body := f.get(super, "/plans?before=2000-01-01"); !strings.Contains(body, "No plans before 2000-01-01.") {
+		t.Errorf("a day before every plan does not say there are none")
 	}
 }
