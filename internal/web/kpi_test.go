@@ -441,3 +441,24 @@ func TestQueuePages(t *testing.T) {
 		t.Errorf("status held lists %v, want only request %s", got, held.ID)
 	}
 }
+
+// TestRequestsShown: the public map of open requests shows the newest
+// requestsShown and says so when there are more.
+func TestRequestsShown(t *testing.T) {
+	f := newFixture(t, fixtureOpts{bins: 2, open311: true})
+	anon := &http.Client{}
+	f.addRequest(5, 24, -1)
+	if _, body := f.get(anon, "/requests"); !strings.Contains(body, `<p class="count" id="reqcount">1 open request.</p>`) {
+		t.Errorf("one open request: the page does not count it")
+	}
+	for i := range requestsShown {
+		f.addRequest(float64(i)/100, 24, -1)
+	}
+	_, body := f.get(anon, "/requests")
+	if got := strings.Count(body, `<tr><td><a href="/requests/`); got != requestsShown {
+		t.Errorf("the list shows %d requests, want %d", got, requestsShown)
+	}
+	if !strings.Contains(body, fmt.Sprintf(`The %d most recent open requests;`, requestsShown)) {
+		t.Errorf("the page does not say it shows only the most recent")
+	}
+}

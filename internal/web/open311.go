@@ -318,7 +318,15 @@ type mapRequest struct {
 type requestsData struct {
 	Rows       []civic.ServiceRequest
 	PointsJSON string
+	// Shown is how many the map and list show; More says there are
+	// older open requests beyond them.
+	Shown int
+	More  bool
 }
+
+// requestsShown is how many open requests the public map shows at most:
+// the newest.
+const requestsShown = 500
 
 // requestsPage is the public map and list of open requests.
 func (u *UI) requestsPage(w http.ResponseWriter, r *http.Request, p civic.Principal) {
@@ -326,11 +334,15 @@ func (u *UI) requestsPage(w http.ResponseWriter, r *http.Request, p civic.Princi
 		http.Redirect(w, r, "/requests/"+url.PathEscape(id), http.StatusSeeOther)
 		return
 	}
-	rs, err := u.deps.ServiceDesk.Requests(r.Context(), civic.ServiceRequestFilter{PublicOnly: true, Limit: 500,
+	rs, err := u.deps.ServiceDesk.Requests(r.Context(), civic.ServiceRequestFilter{PublicOnly: true, Limit: requestsShown + 1,
 		Statuses: []civic.RequestStatus{civic.StatusSubmitted, civic.StatusAcknowledged, civic.StatusAssigned, civic.StatusInProgress}})
 	if err != nil {
 		u.fail(w, r, err)
 		return
+	}
+	more := len(rs) > requestsShown
+	if more {
+		rs = rs[:requestsShown]
 	}
 	points := []mapRequest{}
 	for _, x := range rs {
@@ -339,7 +351,7 @@ func (u *UI) requestsPage(w http.ResponseWriter, r *http.Request, p civic.Princi
 		}
 	}
 	b, _ := json.Marshal(points)
-	d := requestsData{Rows: rs, PointsJSON: string(b)}
+	d := requestsData{Rows: rs, PointsJSON: string(b), Shown: len(rs), More: more}
 	u.render(w, r, http.StatusOK, "requests", "", pageData{Title: "Open requests", Active: "/requests", Principal: p, Data: d})
 }
 
