@@ -391,15 +391,18 @@ func (s *Store) ListServiceRequests(ctx context.Context, f civic.ServiceRequestF
 		// through a sorter.
 		order = ` ORDER BY r.requested_at DESC`
 	}
+	// The circle of Near and the boundary of Zone are checked here,
+	// after the query: then so is the page.
+	inGo := f.Near || zf.zone != nil
 	q := `SELECT ` + requestCols + requestFrom + where + order
-	if f.Limit > 0 && zf.zone == nil {
+	if f.Limit > 0 && !inGo {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 		if f.Offset > 0 {
 			q += fmt.Sprintf(" OFFSET %d", f.Offset)
 		}
 	}
 	out, err := list(ctx, s, "list service requests", q, scanRequest, args...)
-	if err != nil || (!f.Near && zf.zone == nil) {
+	if err != nil || !inGo {
 		return out, err
 	}
 	kept := out[:0]
@@ -412,22 +415,19 @@ func (s *Store) ListServiceRequests(ctx context.Context, f civic.ServiceRequestF
 		}
 		kept = append(kept, r)
 	}
-	if zf.zone != nil {
-		// The zone's boundary is checked here, so the page is cut here.
-		kept = kept[min(f.Offset, len(kept)):]
-		if f.Limit > 0 {
-			kept = kept[:min(f.Limit, len(kept))]
-		}
+	kept = kept[min(f.Offset, len(kept)):]
+	if f.Limit > 0 {
+		kept = kept[:min(f.Limit, len(kept))]
 	}
 	return kept, nil
 }
 
-// CountServiceRequests implements civic.ServiceRequestStore. With Near
-// it counts the bounding box, not the circle; with Zone, the zone's
-// boundary. Errors: Invalid ("zone") for an unknown f.Zone.
+// CountServiceRequests implements civic.ServiceRequestStore: the requests
+// ListServiceRequests would list without Limit and Offset. Errors:
+// Invalid ("zone") for an unknown f.Zone.
 func (s *Store) CountServiceRequests(ctx context.Context, f civic.ServiceRequestFilter) (int, error) {
-	if f.Zone != "" {
-		f.Limit, f.Offset, f.Near = 0, 0, false
+	if f.Zone != "" || f.Near {
+		f.Limit, f.Offset = 0, 0
 		rs, err := s.ListServiceRequests(ctx, f)
 		return len(rs), err
 	}

@@ -228,6 +228,15 @@ func TestServiceRequestZoneModeration(t *testing.T) {
 			{"held", civic.ServiceRequestFilter{Moderation: civic.ModHeld}, []string{"in-a-corner", "in-north"}},
 			{"held, the first", civic.ServiceRequestFilter{Moderation: civic.ModHeld, Limit: 1}, []string{"in-a-corner"}},
 			{"hidden in north", civic.ServiceRequestFilter{Moderation: civic.ModHidden, Zone: "Z-north"}, []string{"in-north-box"}},
+			// The box around the circle holds in-a-corner too (8.2 km
+			// away), the newest: a page holds only those in the circle,
+			// and so does the count.
+			{"near", civic.ServiceRequestFilter{Near: true, Lat: 52.46, Long: 13.5, RadiusM: 7000},
+				[]string{"unzoned-bin-in-a", "in-a", "north-bin-in-a"}},
+			{"near, the first", civic.ServiceRequestFilter{Near: true, Lat: 52.46, Long: 13.5, RadiusM: 7000, Limit: 1},
+				[]string{"unzoned-bin-in-a"}},
+			{"near, the second", civic.ServiceRequestFilter{Near: true, Lat: 52.46, Long: 13.5, RadiusM: 7000, Limit: 1, Offset: 1},
+				[]string{"in-a"}},
 		} {
 			got, err := s.ListServiceRequests(ctx, c.f)
 			must(t, c.name, err)
