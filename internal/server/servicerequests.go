@@ -174,17 +174,30 @@ func (s *Server) handleListServiceRequests(w http.ResponseWriter, r *http.Reques
 	if f.Offset, err = intParam(q.Get("offset"), "offset", 0, 0, 1_000_000); err != nil {
 		return err
 	}
+	limit := f.Limit
+	f.Limit++ // one more tells whether there is a next page
 	rs, err := s.desk.Requests(r.Context(), f)
 	if err != nil {
 		return err
 	}
-	now := s.now()
-	items := make([]staffView, 0, len(rs))
-	for i := range rs {
-		items = append(items, staffView{rs[i], rs[i].Overdue(now)})
+	page := requestPage{Items: make([]staffView, 0, min(len(rs), limit))}
+	if len(rs) > limit {
+		rs = rs[:limit]
+		next := f.Offset + limit
+		page.NextOffset = &next
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	now := s.now()
+	for i := range rs {
+		page.Items = append(page.Items, staffView{rs[i], rs[i].Overdue(now)})
+	}
+	writeJSON(w, http.StatusOK, page)
 	return nil
+}
+
+// requestPage is a page of GET /api/v1/service-requests.
+type requestPage struct {
+	Items      []staffView `json:"items"`
+	NextOffset *int        `json:"next_offset,omitempty"` // the offset of the next page, when there is one
 }
 
 func (s *Server) handleGetServiceRequest(w http.ResponseWriter, r *http.Request) error {

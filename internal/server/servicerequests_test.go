@@ -141,6 +141,23 @@ func TestServiceRequestAPI(t *testing.T) {
 	if len(queue.Items) != 1 || queue.Items[0].ID != id {
 		t.Errorf("bin filter = %+v", queue.Items)
 	}
+	// Pages: next_offset says where the next one starts, and the last
+	// has none.
+	var page struct {
+		Items []struct {
+			ID string `json:"id"`
+		}
+		NextOffset *int `json:"next_offset"`
+	}
+	decode(f.do(request{method: "GET", url: "/api/v1/service-requests?limit=1", as: "supervisor"}), &page)
+	if len(page.Items) != 1 || page.Items[0].ID != id2 || page.NextOffset == nil || *page.NextOffset != 1 {
+		t.Errorf("first page of 1 = %+v, next %v", page.Items, page.NextOffset)
+	}
+	page.NextOffset = nil
+	decode(f.do(request{method: "GET", url: "/api/v1/service-requests?limit=1&offset=1", as: "supervisor"}), &page)
+	if len(page.Items) != 1 || page.Items[0].ID != id || page.NextOffset != nil {
+		t.Errorf("last page = %+v, next %v", page.Items, page.NextOffset)
+	}
 	rec = f.do(request{method: "GET", url: "/api/v1/service-requests?moderation=held&limit=1", as: "supervisor"})
 	expect(rec, 200, "held")
 	decode(rec, &queue)
