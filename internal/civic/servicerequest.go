@@ -479,6 +479,9 @@ type ServiceRequestFilter struct {
 	// moderation state.
 	PublicOnly bool
 	Moderation Moderation
+	// NotHidden leaves out the requests a moderator hid, as the KPI
+	// report does.
+	NotHidden bool
 	// Zone keeps the requests in that zone, as the KPI report places
 	// them: the zone of the bin a request is about, else the first zone
 	// (by id) whose boundary contains its location. Errors: Invalid

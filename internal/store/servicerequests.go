@@ -338,6 +338,9 @@ func (s *Store) requestWhere(f civic.ServiceRequestFilter, zone *civic.Zone) (st
 	if f.Moderation != "" {
 		conds = append(conds, "r.moderation = "+arg(string(f.Moderation)))
 	}
+	if f.NotHidden {
+		conds = append(conds, "r.moderation <> "+arg(string(civic.ModHidden)))
+	}
 	if zone != nil {
 		const zoned = `SELECT 1 FROM bins b WHERE r.object_type = 'bin' AND b.id = r.object_id AND b.zone_id `
 		bb := zone.Boundary.BBox()

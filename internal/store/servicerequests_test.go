@@ -228,6 +228,8 @@ func TestServiceRequestZoneModeration(t *testing.T) {
 			{"held", civic.ServiceRequestFilter{Moderation: civic.ModHeld}, []string{"in-a-corner", "in-north"}},
 			{"held, the first", civic.ServiceRequestFilter{Moderation: civic.ModHeld, Limit: 1}, []string{"in-a-corner"}},
 			{"hidden in north", civic.ServiceRequestFilter{Moderation: civic.ModHidden, Zone: "Z-north"}, []string{"in-north-box"}},
+			{"not hidden in north", civic.ServiceRequestFilter{NotHidden: true, Zone: "Z-north"},
+				[]string{"north-bin-outside", "in-north", "north-bin-in-a"}},
 			// The box around the circle holds in-a-corner too (8.2 km
 			// away), the newest: a page holds only those in the circle,
 			// and so does the count.

@@ -136,7 +136,7 @@ func TestKPI311(t *testing.T) {
 	// before it left out); the analyst above did not.
 	to := civic.DayOf(f.now, time.UTC).AddDate(0, 0, -1) // the report's default period, in the fixture's zone
 	from := civic.WeekOf(to).AddDate(0, 0, -49)
-	query := "status=all&service=" + url.QueryEscape(svcs[0].Code) + "&from=" + from.Format(time.DateOnly) + "&to=" + to.Format(time.DateOnly)
+	query := "status=all&service=" + url.QueryEscape(svcs[0].Code) + "&from=" + from.Format(time.DateOnly) + "&to=" + to.Format(time.DateOnly) + "&hidden=no"
 	link := `<a href="/queue?` + strings.ReplaceAll(query, "&", "&amp;") + `"`
 	if strings.Contains(body, `<a href="/queue?`) {
 		t.Error("an analyst, who may not open the queue, is offered a link to it")
@@ -342,6 +342,9 @@ func TestKPI311ZoneLink(t *testing.T) {
 		lat, lon := at.Lat, at.Lon
 		r := civic.ServiceRequest{Token: token, ServiceCode: svcs[0].Code, Status: civic.StatusSubmitted, Address: "2 Bin St",
 			Lat: &lat, Long: &lon, RequestedAt: f.now.Add(-50 * time.Hour), ExpectedAt: &due}
+		if token == "hidden" {
+			r.Moderation, r.ModerationReason = civic.ModHidden, "abuse"
+		}
 		if object != "" {
 			r.ObjectType, r.ObjectID = "bin", object
 		}
@@ -353,6 +356,7 @@ func TestKPI311ZoneLink(t *testing.T) {
 	aboutA := add("about-a", a.ID, b)   // about a bin of A, located in B: A's
 	aboutB := add("about-b", b.ID, a)   // about a bin of B, located in A: B's
 	locatedA := add("located-a", "", a) // no bin: the first zone containing it
+	hidden := add("hidden", a.ID, a)    // hidden by a moderator: in neither
 	want := map[string]bool{aboutA: true}
 	if firstZone(a.Lon, a.Lat) == a.ZoneID {
 		want[locatedA] = true
@@ -381,7 +385,10 @@ func TestKPI311ZoneLink(t *testing.T) {
 		got[q[1]] = true
 	}
 	if !maps.Equal(got, want) {
-		t.Errorf("the link opens requests %v, want %v (about B's bin: %s)", got, want, aboutB)
+		t.Errorf("the link opens requests %v, want %v (about B's bin: %s, hidden: %s)", got, want, aboutB, hidden)
+	}
+	if !strings.Contains(queue, `name="hidden" value="no" checked`) {
+		t.Errorf("the queue's form does not keep hidden reports left out")
 	}
 	// The city's report links without a zone and opens all three.
 	if _, body := f.get(super, "/kpi"); !strings.Contains(body, `title="This service's requests received in the period in the 311 queue">`) {

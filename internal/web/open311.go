@@ -368,6 +368,9 @@ type queueData struct {
 	Zones                           []civic.Zone
 	Status, Service, Dept, Assigned string
 	Zone                            string
+	// NotHidden leaves out requests a moderator hid (the KPI page's
+	// links ask for it: its figures leave them out).
+	NotHidden bool
 	// From and To bound the day a request came in, both included
 	// (YYYY-MM-DD in the city's time zone; empty: no bound).
 	From, To string
@@ -391,14 +394,14 @@ var closeReasons = []civic.CloseReason{civic.CloseFixed, civic.CloseDuplicate, c
 func (u *UI) queuePage(w http.ResponseWriter, r *http.Request, p civic.Principal) {
 	q := r.URL.Query()
 	d := queueData{Status: q.Get("status"), Service: q.Get("service"), Dept: q.Get("department"), Assigned: q.Get("assigned_to"),
-		Zone: q.Get("zone"), Overdue: q.Get("overdue") == "true", Back: r.URL.RawQuery, Msg: q.Get("msg"), Reasons: closeReasons,
+		Zone: q.Get("zone"), NotHidden: q.Get("hidden") == "no", Overdue: q.Get("overdue") == "true", Back: r.URL.RawQuery, Msg: q.Get("msg"), Reasons: closeReasons,
 		Statuses: []string{"open", "submitted", "acknowledged", "assigned", "in_progress", "closed", "held", "all"}}
 	if d.Status == "" {
 		d.Status = "open"
 	}
 	offset, _ := strconv.Atoi(q.Get("offset"))
 	offset = max(0, min(offset, 1<<30))
-	f := civic.ServiceRequestFilter{Department: d.Dept, AssignedTo: d.Assigned, Zone: d.Zone,
+	f := civic.ServiceRequestFilter{Department: d.Dept, AssignedTo: d.Assigned, Zone: d.Zone, NotHidden: d.NotHidden,
 		Limit: queuePageSize + 1, Offset: offset}
 	switch st := civic.RequestStatus(d.Status); {
 	case d.Status == "open":
