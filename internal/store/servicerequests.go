@@ -270,10 +270,10 @@ func (s *Store) ServiceRequestByToken(ctx context.Context, token string) (civic.
 	return r, s.fail(errCtx{op: "get service request by token"}, err)
 }
 
-// requestWhere builds the WHERE clause of f.
-// requestWhere is the WHERE clause of f. With zone (f.Zone's), it keeps
-// the requests about a bin of the zone and those about no zoned bin
-// located in the zone's bounding box: inZone then checks the boundary.
+// requestWhere builds the WHERE clause of f. With zone (f.Zone's), it
+// keeps the requests about a bin of the zone and those about no zoned bin
+// located in the zone's bounding box: requestZone.holds then checks the
+// boundary.
 func (s *Store) requestWhere(f civic.ServiceRequestFilter, zone *civic.Zone) (string, []any) {
 	var conds []string
 	var args []any
