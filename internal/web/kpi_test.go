@@ -447,6 +447,9 @@ func TestQueuePages(t *testing.T) {
 	if got := rows.FindAllStringSubmatch(body, -1); len(got) != 1 || got[0][1] != held.ID {
 		t.Errorf("status held lists %v, want only request %s", got, held.ID)
 	}
+	if !strings.Contains(body, `id="queue-count">1 request</p>`) {
+		t.Errorf("a page of one request does not say \"1 request\"")
+	}
 }
 
 // TestRequestsShown: the public map of open requests shows the newest
