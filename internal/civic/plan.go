@@ -391,6 +391,7 @@ type CollectionFilter struct {
 	From   time.Time // inclusive
 	To     time.Time // exclusive
 	Limit  int
+	Offset int // collections skipped, newest first
 }
 
 // PlanFilter selects plans. Zero values do not filter.

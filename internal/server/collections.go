@@ -46,6 +46,11 @@ func (s *Server) handleListCollections(w http.ResponseWriter, r *http.Request) e
 	if f.Limit, err = intParam(q.Get("limit"), "limit", 1000, 1, 10000); err != nil {
 		return err
 	}
+	if f.Offset, err = intParam(q.Get("offset"), "offset", 0, 0, 1<<30); err != nil {
+		return err
+	}
+	limit := f.Limit
+	f.Limit++ // one more tells whether there is a next page
 	cs, err := ps.ListCollections(r.Context(), f)
 	if err != nil {
 		return err
@@ -53,8 +58,18 @@ func (s *Server) handleListCollections(w http.ResponseWriter, r *http.Request) e
 	if cs == nil {
 		cs = []civic.Collection{}
 	}
+	var next *int
+	if len(cs) > limit {
+		cs = cs[:limit]
+		n := f.Offset + limit
+		next = &n
+		// Both formats say where the next page starts (RFC 8288).
+		v := r.URL.Query()
+		v.Set("offset", strconv.Itoa(n))
+		w.Header().Set("Link", "<"+r.URL.Path+"?"+v.Encode()+`>; rel="next"`)
+	}
 	if format != "fiware" {
-		writeJSON(w, http.StatusOK, list[civic.Collection]{Items: cs})
+		writeJSON(w, http.StatusOK, collectionPage{Items: cs, NextOffset: next})
 		return nil
 	}
 	bins := map[string]civic.BinView{}
@@ -76,4 +91,10 @@ func (s *Server) handleListCollections(w http.ResponseWriter, r *http.Request) e
 	w.WriteHeader(http.StatusOK)
 	w.Write(buf.Bytes())
 	return nil
+}
+
+// collectionPage is a page of GET /api/v1/collections.
+type collectionPage struct {
+	Items      []civic.Collection `json:"items"`
+	NextOffset *int               `json:"next_offset,omitempty"` // the offset of the next page, when there is one
 }

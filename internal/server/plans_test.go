@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/server"
 )
 
 // The plan of the fixture's next day: one trash route for truck T1 and
@@ -176,6 +177,7 @@ func TestPlans(t *testing.T) {
 			want: []string{`"type": "WasteObserved"`, `"refWasteContainer": "urn:ngsi-ld:WasteContainer:B1"`, `"refGarbageTruck": "urn:ngsi-ld:Vehicle:T1"`}},
 		{name: "collections bad time", req: request{method: "GET", url: "/api/v1/collections?from=yesterday", as: "analyst"}, status: 400, field: "from"},
 		{name: "collections bad format", req: request{method: "GET", url: "/api/v1/collections?format=csv", as: "analyst"}, status: 400, field: "format"},
+		{name: "collections bad offset", req: request{method: "GET", url: "/api/v1/collections?offset=-1", as: "analyst"}, status: 400, field: "offset"},
 	})
 }
 
@@ -207,4 +209,46 @@ func mondaysOnly() string {
 	ps.Streams = nil
 	b, _ := json.Marshal(ps)
 	return string(b)
+}
+
+// TestCollectionPagesAPI: GET /api/v1/collections pages newest first and
+// says where the next page starts, in next_offset and a Link header.
+func TestCollectionPagesAPI(t *testing.T) {
+	f := newFixture(t, server.Config{})
+	ctx := context.Background()
+	for i := range 3 {
+		c := &civic.Collection{BinID: "B1", Time: testNow.Add(-time.Duration(i+1) * time.Hour), Source: "demo"}
+		if err := f.store.RecordCollection(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var page struct {
+		Items []struct {
+			Time time.Time `json:"time"`
+		}
+		NextOffset *int `json:"next_offset"`
+	}
+	decode := func(rec *httptest.ResponseRecorder, v any) {
+		t.Helper()
+		if rec.Code != 200 {
+			t.Fatalf("%d %s", rec.Code, rec.Body)
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := f.do(request{method: "GET", url: "/api/v1/collections?bin=B1&limit=2", as: "analyst"})
+	decode(rec, &page)
+	if len(page.Items) != 2 || !page.Items[0].Time.Equal(testNow.Add(-time.Hour)) || page.NextOffset == nil || *page.NextOffset != 2 {
+		t.Fatalf("first page: %+v, next %v", page.Items, page.NextOffset)
+	}
+	if link := rec.Header().Get("Link"); link != `</api/v1/collections?bin=B1&limit=2&offset=2>; rel="next"` {
+		t.Errorf("Link = %q", link)
+	}
+	page.NextOffset = nil
+	rec = f.do(request{method: "GET", url: "/api/v1/collections?bin=B1&limit=2&offset=2", as: "analyst"})
+	decode(rec, &page)
+	if len(page.Items) != 1 || !page.Items[0].Time.Equal(testNow.Add(-3*time.Hour)) || page.NextOffset != nil || rec.Header().Get("Link") != "" {
+		t.Errorf("last page: %+v, next %v, Link %q", page.Items, page.NextOffset, rec.Header().Get("Link"))
+	}
 }

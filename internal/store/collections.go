@@ -361,6 +361,9 @@ func (s *Store) ListCollections(ctx context.Context, f civic.CollectionFilter) (
 	if f.Limit < 0 {
 		return nil, civic.FieldError("limit", "must not be negative")
 	}
+	if f.Offset < 0 {
+		return nil, civic.FieldError("offset", "must not be negative")
+	}
 	q := `SELECT ` + collectionCols + ` FROM collections`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
@@ -368,6 +371,11 @@ func (s *Store) ListCollections(ctx context.Context, f civic.CollectionFilter) (
 	q += " ORDER BY time DESC, id DESC"
 	if f.Limit > 0 {
 		q += " LIMIT " + arg(int64(f.Limit))
+	} else if f.Offset > 0 && !s.pg() {
+		q += " LIMIT -1" // SQLite takes OFFSET only after a LIMIT
+	}
+	if f.Offset > 0 {
+		q += " OFFSET " + arg(int64(f.Offset))
 	}
 	return list(ctx, s, "list collections", q, scanCollection, args...)
 }

@@ -214,6 +214,40 @@ func TestReportStop(t *testing.T) {
 		}
 		_, err = s.ListCollections(ctx, civic.CollectionFilter{Limit: -1})
 		wantKind(t, "ListCollections bad limit", err, civic.Invalid, "limit")
+		_, err = s.ListCollections(ctx, civic.CollectionFilter{Offset: -1})
+		wantKind(t, "ListCollections bad offset", err, civic.Invalid, "offset")
+	})
+}
+
+// TestCollectionPages: Limit and Offset page the collections newest
+// first; an Offset alone skips that many.
+func TestCollectionPages(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store, clk *clock) {
+		ctx := context.Background()
+		must(t, "CreateBin", s.CreateBin(ctx, testBin("B-1", 52.5, 13.4)))
+		t0 := clk.Now().Add(-10 * time.Hour)
+		for i := range 7 {
+			must(t, "RecordCollection", s.RecordCollection(ctx, &civic.Collection{BinID: "B-1", Time: t0.Add(time.Duration(i) * time.Hour), Source: "demo"}))
+		}
+		all, err := s.ListCollections(ctx, civic.CollectionFilter{})
+		must(t, "ListCollections", err)
+		if len(all) != 7 || !all[0].Time.After(all[6].Time) {
+			t.Fatalf("%d collections, want 7 newest first", len(all))
+		}
+		var paged []civic.Collection
+		for off := 0; off < 9; off += 3 {
+			page, err := s.ListCollections(ctx, civic.CollectionFilter{Limit: 3, Offset: off})
+			must(t, "ListCollections page", err)
+			paged = append(paged, page...)
+		}
+		if !reflect.DeepEqual(paged, all) {
+			t.Errorf("pages of 3 = %+v,\nwant %+v", paged, all)
+		}
+		rest, err := s.ListCollections(ctx, civic.CollectionFilter{Offset: 5})
+		must(t, "ListCollections offset", err)
+		if !reflect.DeepEqual(rest, all[5:]) {
+			t.Errorf("offset 5 = %+v, want the last 2", rest)
+		}
 	})
 }
 
