@@ -20,16 +20,18 @@ import (
 // a JSON body, never a 5xx.
 func FuzzQueries(f *testing.F) {
 	fx := newFixture(f, server.Config{})
+	desk := with311(f, fx)
 	// No rate limit: a 429 would hide the handlers from the fuzzer.
 	h := server.New(server.Config{KeyRate: rate.Inf}, server.Deps{
 		Store: fx.store, Auth: fx.auth, Now: func() time.Time { return testNow }, Pages: testPages(),
 		Alerts: fx.store, DeviceHealth: fx.store, Logger: slog.New(slog.DiscardHandler), Planner: fx.planner,
+		ServiceDesk: desk,
 	}).Handler()
 	paths := []string{
 		"/api/v1/bins", "/api/v1/bins/B1/readings", "/api/v1/bins/B2/readings", "/api/v1/devices",
 		"/api/v1/devices/S1/events", "/api/v1/alerts", "/api/v1/audit", "/api/v1/zones", "/api/v1/keys",
 		"/api/v1/subscriptions", "/api/v1/plans", "/api/v1/me/routes", "/api/v1/collections", "/api/v1/facilities",
-		"/api/v1/kpi",
+		"/api/v1/kpi", "/api/v1/service-requests",
 	}
 	for i, q := range []string{
 		"zone=Z1&stream=trash&status=active&min_fill=0.2&max_fill=0.9&bbox=-71.1,42.3,-71.0,42.4&limit=5&offset=1",
@@ -43,6 +45,10 @@ func FuzzQueries(f *testing.F) {
 		"from=2026-02-01&to=2026-03-01&zone=Z1", "from=2025-01-01&to=2026-03-01", "to=2099-12-31&zone=",
 	} {
 		f.Add(uint8(i), q)
+	}
+	for _, q := range []string{"zone=Z1&moderation=held&status=open&limit=5&offset=1", "moderation=visible&zone=%00",
+		"bin=B1&overdue=true&service=a,b&limit=1000&offset=999999"} {
+		f.Add(uint8(len(paths)-1), q) // the service requests
 	}
 	secret := fx.keys["key:admin"]
 	f.Fuzz(func(t *testing.T, which uint8, query string) {

@@ -20,7 +20,7 @@ import (
 
 // with311 rebuilds f's server with the 311 desk and GeoReport handler, as
 // civic serve wires them.
-func with311(t *testing.T, f *fixture) *open311.Desk {
+func with311(t testing.TB, f *fixture) *open311.Desk {
 	t.Helper()
 	desk := open311.NewDesk(open311.Options{Store: f.store, Now: func() time.Time { return testNow },
 		AnonymousRate: rate.Inf, KeyRate: rate.Inf,
