@@ -599,6 +599,9 @@ type ServiceDesk interface {
 	Submit(ctx context.Context, sub Submission) (SubmitResult, error)
 	Request(ctx context.Context, id string) (ServiceRequest, error)
 	Requests(ctx context.Context, f ServiceRequestFilter) ([]ServiceRequest, error)
+	// CountRequests counts the requests Requests would list without
+	// f's Limit and Offset.
+	CountRequests(ctx context.Context, f ServiceRequestFilter) (int, error)
 	Notes(ctx context.Context, id string, publicOnly bool) ([]RequestNote, error)
 	// Media returns the request's index-th photo, from 1.
 	Media(ctx context.Context, id string, index int) (RequestMedia, error)

@@ -311,6 +311,11 @@ func (d *Desk) Requests(ctx context.Context, f civic.ServiceRequestFilter) ([]ci
 	return d.o.Store.ListServiceRequests(ctx, f)
 }
 
+// CountRequests implements civic.ServiceDesk.
+func (d *Desk) CountRequests(ctx context.Context, f civic.ServiceRequestFilter) (int, error) {
+	return d.o.Store.CountServiceRequests(ctx, f)
+}
+
 // Notes implements civic.ServiceDesk.
 func (d *Desk) Notes(ctx context.Context, id string, publicOnly bool) ([]civic.RequestNote, error) {
 	return d.o.Store.RequestNotes(ctx, id, publicOnly)

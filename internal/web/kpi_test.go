@@ -424,7 +424,7 @@ func TestQueuePages(t *testing.T) {
 	if got := len(rows.FindAllString(body, -1)); got != queuePageSize {
 		t.Errorf("the first page shows %d requests, want %d", got, queuePageSize)
 	}
-	if !strings.Contains(body, fmt.Sprintf(`>1–%d of more requests<`, queuePageSize)) || strings.Contains(body, `rel="prev"`) {
+	if !strings.Contains(body, fmt.Sprintf(`>1–%d of %d requests<`, queuePageSize, n+1)) || strings.Contains(body, `rel="prev"`) {
 		t.Errorf("the first page does not say it is the first of several")
 	}
 	m := regexp.MustCompile(`<a class="button" href="([^"]+)" rel="next">`).FindStringSubmatch(body)
@@ -439,9 +439,13 @@ func TestQueuePages(t *testing.T) {
 	if got := len(rows.FindAllString(body, -1)); got != n+1-queuePageSize {
 		t.Errorf("the second page shows %d requests, want %d", got, n+1-queuePageSize)
 	}
-	if !strings.Contains(body, fmt.Sprintf(`>%d–%d requests<`, queuePageSize+1, n+1)) || !strings.Contains(body, `rel="prev"`) ||
+	if !strings.Contains(body, fmt.Sprintf(`>%d–%d of %d requests<`, queuePageSize+1, n+1, n+1)) || !strings.Contains(body, `rel="prev"`) ||
 		strings.Contains(body, `rel="next"`) || !strings.Contains(body, "9 Held Rd") {
 		t.Errorf("the second page does not say it is the last, or lacks the oldest request")
+	}
+	_, body = f.get(super, "/queue?status=all&offset=1000")
+	if !strings.Contains(body, fmt.Sprintf(`id="queue-count">0 requests on this page, %d in all</p>`, n+1)) || !strings.Contains(body, `rel="prev"`) {
+		t.Errorf("a page past the end does not say how many there are, or cannot go back")
 	}
 	_, body = f.get(super, "/queue?status=held")
 	if got := rows.FindAllStringSubmatch(body, -1); len(got) != 1 || got[0][1] != held.ID {

@@ -379,11 +379,11 @@ type queueData struct {
 	Back     string
 	Msg      string
 	Reasons  []civic.CloseReason
-	// First and Last number the rows shown (from 1); More says there
-	// are rows after them; PrevURL and NextURL page through.
-	First, Last      int
-	More             bool
-	PrevURL, NextURL string
+	// First and Last number the rows shown (from 1) of Total; More
+	// says there are rows after them; PrevURL and NextURL page through.
+	First, Last, Total int
+	More               bool
+	PrevURL, NextURL   string
 }
 
 // queuePageSize is how many requests a page of the queue shows.
@@ -442,6 +442,13 @@ func (u *UI) queuePage(w http.ResponseWriter, r *http.Request, p civic.Principal
 	}
 	if len(rs) > queuePageSize {
 		rs, d.More = rs[:queuePageSize], true
+	}
+	d.Total = offset + len(rs)
+	if d.More || offset > 0 {
+		if d.Total, err = u.deps.ServiceDesk.CountRequests(r.Context(), f); err != nil {
+			u.fail(w, r, err)
+			return
+		}
 	}
 	for _, x := range rs {
 		d.Rows = append(d.Rows, queueRow{x, x.Overdue(now), ago(now, x.RequestedAt)})
