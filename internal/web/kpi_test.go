@@ -120,11 +120,8 @@ func TestKPI311(t *testing.T) {
 		}
 	}
 	// By service: the fixture's requests are all of its first service.
-	svcs, err := f.st.ListServices(context.Background(), false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := html.EscapeString(svcs[0].Name)
+	svc := f.service()
+	name := html.EscapeString(svc.Name)
 	if i := strings.Index(body, `<table id="kpi-services">`); i < 0 {
 		t.Error("the KPI page has no table by service")
 	} else if row := `<tr><th scope="row">` + name + `</th><td>4</td><td>33 % <span class="meta">1 / 3</span></td><td>2</td><td>1</td><td>21 h</td></tr>`; !strings.Contains(body[i:], row) {
@@ -136,7 +133,7 @@ func TestKPI311(t *testing.T) {
 	// before it left out); the analyst above did not.
 	to := civic.DayOf(f.now, time.UTC).AddDate(0, 0, -1) // the report's default period, in the fixture's zone
 	from := civic.WeekOf(to).AddDate(0, 0, -49)
-	query := "status=all&service=" + url.QueryEscape(svcs[0].Code) + "&from=" + from.Format(time.DateOnly) + "&to=" + to.Format(time.DateOnly) + "&hidden=no"
+	query := "status=all&service=" + url.QueryEscape(svc.Code) + "&from=" + from.Format(time.DateOnly) + "&to=" + to.Format(time.DateOnly) + "&hidden=no"
 	link := `<a href="/queue?` + strings.ReplaceAll(query, "&", "&amp;") + `"`
 	if strings.Contains(body, `<a href="/queue?`) {
 		t.Error("an analyst, who may not open the queue, is offered a link to it")
@@ -171,7 +168,7 @@ func TestKPI311(t *testing.T) {
 			t.Errorf("CSV %s %v", scope, got)
 		}
 	}
-	if sv := byScope["service"]; sv["key"] != svcs[0].Code || sv["collections"] != "" || sv["days"] != byScope["total"]["days"] {
+	if sv := byScope["service"]; sv["key"] != svc.Code || sv["collections"] != "" || sv["days"] != byScope["total"]["days"] {
 		t.Errorf("CSV service row %v", sv)
 	}
 }
@@ -231,21 +228,28 @@ func TestSimulationPages(t *testing.T) {
 	}
 }
 
+// service returns the first active 311 service of the fixture's catalogue.
+func (f *fixture) service() civic.Service {
+	f.t.Helper()
+	svcs, err := f.st.ListServices(context.Background(), false)
+	if err != nil || len(svcs) == 0 {
+		f.t.Fatalf("services: %v %v", svcs, err)
+	}
+	return svcs[0]
+}
+
 // addRequest stores a 311 request that came in ageH hours before f.now,
 // promised promiseH hours later, and closed closeH hours after it came
 // in (open when closeH is negative).
 func (f *fixture) addRequest(ageH, promiseH, closeH float64) {
 	f.t.Helper()
 	ctx := context.Background()
-	svcs, err := f.st.ListServices(ctx, false)
-	if err != nil || len(svcs) == 0 {
-		f.t.Fatalf("services: %v %v", svcs, err)
-	}
+	svc := f.service()
 	hours := func(h float64) time.Duration { return time.Duration(h * float64(time.Hour)) }
 	in := f.now.Add(-hours(ageH))
 	due := in.Add(hours(promiseH))
 	f.requests++
-	req := civic.ServiceRequest{Token: fmt.Sprintf("kpi-%d", f.requests), ServiceCode: svcs[0].Code, Status: civic.StatusSubmitted,
+	req := civic.ServiceRequest{Token: fmt.Sprintf("kpi-%d", f.requests), ServiceCode: svc.Code, Status: civic.StatusSubmitted,
 		Address: "1 Main St", RequestedAt: in, ExpectedAt: &due}
 	if closeH >= 0 {
 		closed := in.Add(hours(closeH))
@@ -310,10 +314,7 @@ func TestQueueReceivedDays(t *testing.T) {
 func TestKPI311ZoneLink(t *testing.T) {
 	f := newFixture(t, fixtureOpts{bins: 40, open311: true})
 	ctx := context.Background()
-	svcs, err := f.st.ListServices(ctx, false)
-	if err != nil || len(svcs) == 0 {
-		t.Fatalf("services: %v %v", svcs, err)
-	}
+	svc := f.service()
 	zones, err := f.st.ListZones(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -340,7 +341,7 @@ func TestKPI311ZoneLink(t *testing.T) {
 	due := f.now.Add(24 * time.Hour)
 	add := func(token, object string, at civic.Bin) string {
 		lat, lon := at.Lat, at.Lon
-		r := civic.ServiceRequest{Token: token, ServiceCode: svcs[0].Code, Status: civic.StatusSubmitted, Address: "2 Bin St",
+		r := civic.ServiceRequest{Token: token, ServiceCode: svc.Code, Status: civic.StatusSubmitted, Address: "2 Bin St",
 			Lat: &lat, Long: &lon, RequestedAt: f.now.Add(-50 * time.Hour), ExpectedAt: &due}
 		if token == "hidden" {
 			r.Moderation, r.ModerationReason = civic.ModHidden, "abuse"
@@ -365,7 +366,7 @@ func TestKPI311ZoneLink(t *testing.T) {
 	super := f.client("super")
 	_, body := f.get(super, "/kpi?zone="+url.QueryEscape(a.ZoneID))
 	m := regexp.MustCompile(`<a href="(/queue\?[^"]*)" title="This service's requests in ([^"]*) received in the period in the 311 queue">` +
-		regexp.QuoteMeta(html.EscapeString(svcs[0].Name)) + `</a></th><td>(\d+)</td>`).FindStringSubmatch(body)
+		regexp.QuoteMeta(html.EscapeString(svc.Name)) + `</a></th><td>(\d+)</td>`).FindStringSubmatch(body)
 	if m == nil {
 		t.Fatalf("the report of zone %s lacks the service's link", a.ZoneID)
 	}
@@ -405,11 +406,8 @@ func TestKPI311ZoneLink(t *testing.T) {
 func TestQueuePages(t *testing.T) {
 	f := newFixture(t, fixtureOpts{bins: 2, open311: true})
 	ctx := context.Background()
-	svcs, err := f.st.ListServices(ctx, false)
-	if err != nil || len(svcs) == 0 {
-		t.Fatalf("services: %v %v", svcs, err)
-	}
-	held := civic.ServiceRequest{Token: "held", ServiceCode: svcs[0].Code, Status: civic.StatusSubmitted,
+	svc := f.service()
+	held := civic.ServiceRequest{Token: "held", ServiceCode: svc.Code, Status: civic.StatusSubmitted,
 		Address: "9 Held Rd", RequestedAt: f.now.Add(-1000 * time.Hour), Moderation: civic.ModHeld}
 	if err := f.st.CreateServiceRequest(ctx, &held, nil, nil); err != nil {
 		t.Fatal(err)
@@ -420,7 +418,7 @@ func TestQueuePages(t *testing.T) {
 	}
 	super := f.client("super")
 	rows := regexp.MustCompile(`<tr class="[^"]*" id="q-([0-9]+)">`)
-	_, body := f.get(super, "/queue?status=all&service="+url.QueryEscape(svcs[0].Code))
+	_, body := f.get(super, "/queue?status=all&service="+url.QueryEscape(svc.Code))
 	if got := len(rows.FindAllString(body, -1)); got != queuePageSize {
 		t.Errorf("the first page shows %d requests, want %d", got, queuePageSize)
 	}
@@ -432,7 +430,7 @@ func TestQueuePages(t *testing.T) {
 		t.Fatal("the first page has no link to the next")
 	}
 	next := html.UnescapeString(m[1])
-	if !strings.Contains(next, "offset="+strconv.Itoa(queuePageSize)) || !strings.Contains(next, "service="+url.QueryEscape(svcs[0].Code)) {
+	if !strings.Contains(next, "offset="+strconv.Itoa(queuePageSize)) || !strings.Contains(next, "service="+url.QueryEscape(svc.Code)) {
 		t.Errorf("next page link %s", next)
 	}
 	_, body = f.get(super, next)
