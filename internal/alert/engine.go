@@ -267,6 +267,16 @@ func (e *Engine) Stats() EngineStats {
 // run evaluates until stop, then evaluates what is queued; store calls
 // use ctx, which ends when Close gives up.
 func (e *Engine) run(ctx context.Context, stop <-chan struct{}) error {
+	// Each bin's history is read when its first readings arrive, most of
+	// them soon after the start: a store that keeps its newest readings
+	// apart (SQLite) moves them to their devices first, so those reads seek.
+	if f, ok := e.opts.Source.(interface {
+		FoldReadings(ctx context.Context) error
+	}); ok {
+		if err := f.FoldReadings(ctx); err != nil {
+			e.fail("fold readings", err)
+		}
+	}
 	e.refresh(ctx, true)
 	e.holdSweepLock(ctx)
 	defer e.releaseSweepLock()

@@ -27,6 +27,13 @@ type ReadingSource interface {
 	Readings(ctx context.Context, q civic.ReadingQuery) ([]civic.Reading, error)
 }
 
+// readingFolder is a ReadingSource that keeps its newest readings apart
+// from each device's history and can move them there at once
+// (*store.Store on SQLite), which a reader of every device calls first.
+type readingFolder interface {
+	FoldReadings(ctx context.Context) error
+}
+
 // ServiceOptions configure a Service. Zero values take the defaults noted.
 type ServiceOptions struct {
 	// Model tunes the model (time zone, horizon, ...).
@@ -473,6 +480,14 @@ func (s *Service) train(ctx context.Context) trainResult {
 	for i, v := range views {
 		bins[i] = v.Bin
 		settings[v.ID] = v.Bin
+	}
+	// A store that keeps its newest readings apart (SQLite) moves them to
+	// their devices first, so that each device's read seeks.
+	if f, ok := s.readings.(readingFolder); ok {
+		if err := f.FoldReadings(ctx); err != nil {
+			res.err = err
+			return res
+		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

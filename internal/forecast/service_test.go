@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -392,5 +393,46 @@ func TestServiceCloseDuringTraining(t *testing.T) {
 	}
 	if _, err := s.Forecast(ctx, "B1"); !civic.IsKind(err, civic.Unavailable) {
 		t.Errorf("after Close without a model: %v, want unavailable", err)
+	}
+}
+
+// foldingStore is a memStore that, like the store on SQLite, keeps its
+// newest readings apart and can fold them into the devices' histories.
+type foldingStore struct {
+	*memStore
+	folds       atomic.Int32
+	readsBefore atomic.Int32 // Readings calls before the first fold
+}
+
+func (f *foldingStore) FoldReadings(context.Context) error {
+	f.folds.Add(1)
+	return nil
+}
+
+func (f *foldingStore) Readings(ctx context.Context, q civic.ReadingQuery) ([]civic.Reading, error) {
+	if f.folds.Load() == 0 {
+		f.readsBefore.Add(1)
+	}
+	return f.memStore.Readings(ctx, q)
+}
+
+// TestServiceFoldsBeforeTraining: a training that reads every device's
+// history from a store that can fold its newest readings folds them first,
+// once, so that each device's read seeks.
+func TestServiceFoldsBeforeTraining(t *testing.T) {
+	st := &foldingStore{memStore: newMemStore(civic.Bin{ID: "B1", Name: "one", ZoneID: "Z"}, civic.Bin{ID: "B2", Name: "two", ZoneID: "Z"})}
+	st.add(rising("B1", svcNow, 48, 0, 0.01))
+	st.add(rising("B2", svcNow, 48, 0.2, 0.01))
+	s := NewService(st, st, ServiceOptions{Now: func() time.Time { return svcNow }, Logger: slog.New(slog.DiscardHandler)})
+	if err := s.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	waitFor(t, "the first training", trainedOnce(s))
+	if n := st.folds.Load(); n != 1 {
+		t.Errorf("%d folds in a training, want 1", n)
+	}
+	if n := st.readsBefore.Load(); n != 0 {
+		t.Errorf("%d devices read before the fold, want 0", n)
 	}
 }

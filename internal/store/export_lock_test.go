@@ -30,7 +30,7 @@ func ReadDB(s *Store) *sql.DB { return s.rdb }
 func SetFoldRows(n int64) int64 { return foldRows.Swap(n) }
 
 // FoldReadings moves readings_recent into readings_main now (SQLite).
-func FoldReadings(ctx context.Context, s *Store) error { return s.foldReadings(ctx) }
+func FoldReadings(ctx context.Context, s *Store) error { return s.FoldReadings(ctx) }
 
 // RecentReadings counts the rows of readings_recent (SQLite).
 func RecentReadings(ctx context.Context, s *Store) (n int, err error) {

@@ -14,7 +14,7 @@ import (
 // batches from group different devices of a 1,000-device fleet (a device
 // waits for its PUBACK, so it has at most one message in a commit), on
 // SQLite. The readings land at the end of readings_recent and move to
-// their devices' pages in readings_main 8,192 at a time (before, each
+// their devices' pages in readings_main 32,768 at a time (before, each
 // landed on its device's newest page, one page written to the WAL per
 // reading whatever the group). The figure to compare is cpu-µs/reading.
 func BenchmarkWriteReadingsMQTT(b *testing.B) {
