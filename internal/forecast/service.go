@@ -482,11 +482,11 @@ func (s *Service) train(ctx context.Context) trainResult {
 		settings[v.ID] = v.Bin
 	}
 	// A store that keeps its newest readings apart (SQLite) moves them to
-	// their devices first, so that each device's read seeks.
+	// their devices first, so that each device's read seeks; without that
+	// the reads are slower, not wrong.
 	if f, ok := s.readings.(readingFolder); ok {
-		if err := f.FoldReadings(ctx); err != nil {
-			res.err = err
-			return res
+		if err := f.FoldReadings(ctx); err != nil && ctx.Err() == nil {
+			s.log.Warn("forecast: moving the newest readings before training", "err", err)
 		}
 	}
 	ctx, cancel := context.WithCancel(ctx)

@@ -2,6 +2,7 @@ package forecast
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"sync"
@@ -402,11 +403,12 @@ type foldingStore struct {
 	*memStore
 	folds       atomic.Int32
 	readsBefore atomic.Int32 // Readings calls before the first fold
+	err         error        // what FoldReadings returns
 }
 
 func (f *foldingStore) FoldReadings(context.Context) error {
 	f.folds.Add(1)
-	return nil
+	return f.err
 }
 
 func (f *foldingStore) Readings(ctx context.Context, q civic.ReadingQuery) ([]civic.Reading, error) {
@@ -434,5 +436,18 @@ func TestServiceFoldsBeforeTraining(t *testing.T) {
 	}
 	if n := st.readsBefore.Load(); n != 0 {
 		t.Errorf("%d devices read before the fold, want 0", n)
+	}
+
+	// A fold that fails makes the reads slower, not wrong: the training
+	// goes on.
+	failing := &foldingStore{memStore: st.memStore, err: errors.New("disk I/O error")}
+	s2 := NewService(failing, failing, ServiceOptions{Now: func() time.Time { return svcNow }, Logger: slog.New(slog.DiscardHandler)})
+	if err := s2.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close(context.Background())
+	waitFor(t, "a training after a failed fold", trainedOnce(s2))
+	if got := s2.Stats().Bins; got != 2 {
+		t.Errorf("trained on %d bins after a failed fold, want 2", got)
 	}
 }
