@@ -385,7 +385,8 @@ type resolution struct {
 // wins (a file with "Lat" and "LAT" reads lat from "Lat"). skip names the
 // file may have that are read elsewhere (the state columns of an export);
 // they are neither used nor ignored. A mapped name the file lacks is an
-// Invalid error naming it when strict.
+// Invalid error naming it when strict; a name read from that the header
+// holds twice always is.
 func resolveNames(names []string, targets []string, m *Mapping, skip func(string) bool, strict bool) (resolution, error) {
 	res := resolution{from: map[string]string{}, index: map[string]int{}}
 	find := func(want string) int {
@@ -419,6 +420,21 @@ func resolveNames(names []string, targets []string, m *Mapping, skip func(string
 			if i := find(want); i >= 0 {
 				res.from[t], res.index[t], used[i] = strings.TrimSpace(names[i]), i, true
 				break
+			}
+		}
+	}
+	// A column read under a name the header holds twice is ambiguous:
+	// which of the two is it?
+	for _, t := range targets {
+		i, ok := res.index[t]
+		if !ok {
+			continue
+		}
+		for j, n := range names {
+			if j != i && strings.TrimSpace(n) == res.from[t] {
+				a, b := min(i, j)+1, max(i, j)+1
+				return res, civic.FieldError("header", "column %q appears twice (columns %d and %d), and civic reads %s from it: rename or remove one",
+					res.from[t], a, b, t)
 			}
 		}
 	}

@@ -109,6 +109,19 @@ func TestVendorInventoryMapped(t *testing.T) {
 	m2 := m.Merge(map[string]string{"name": "Location"}, nil)
 	_, err = assets.ReadBinsWith(vendorFile(t, "bins.csv"), "bins.csv", "", m2)
 	wantRowError(t, err, `bins.csv:1: header: name is mapped to "Location", which the file does not have`)
+
+	// A column read from a name the header holds twice: which one? A
+	// name held twice that civic does not read is only ignored.
+	plain := assets.Mapping{Defaults: map[string]string{"capacity_l": "240"}}
+	_, err = assets.ReadBinsWith(strings.NewReader("id,name,Lat,Lat,lon\nB1,x,47.1,47.2,8.5\n"), "twice.csv", "", plain)
+	wantRowError(t, err, `twice.csv:1: header: column "Lat" appears twice (columns 3 and 4), and civic reads lat from it: rename or remove one`)
+	res, err = assets.ReadBinsWith(strings.NewReader("id,name,lat,lon,Note,Note\nB1,x,47.1,8.5,a,b\n"), "notes.csv", "", plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Bins) != 1 || !slices.Equal(res.Ignored, []string{"Note", "Note"}) {
+		t.Errorf("%d bins, ignored %q; want 1 bin, Note twice", len(res.Bins), res.Ignored)
+	}
 }
 
 // TestVendorInventoryBadRows: every bad row is listed with its line and the
