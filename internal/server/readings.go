@@ -93,7 +93,12 @@ func (s *Server) handleBinReadings(w http.ResponseWriter, r *http.Request) error
 		}
 		to = t.UTC()
 	}
+	// The default window starts no earlier than year 0, the first an
+	// RFC 3339 time (and so the answer) can name.
 	from := to.Add(-defaultHistory)
+	if year0 := time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC); from.Before(year0) {
+		from = year0
+	}
 	if v := q.Get("from"); v != "" {
 		t, err := time.Parse(time.RFC3339, v)
 		if err != nil {
