@@ -109,7 +109,7 @@ func decodeRef(b []byte) ([]refReading, error) {
 }
 
 // decodeLenient is decodeRef with compactions taken as any integral number
-// and times parsed by time.Parse.
+// and times parsed by time.Parse, "t" and "z" in either case.
 func decodeLenient(b []byte) ([]refReading, error) {
 	type lenient struct {
 		refReading
@@ -124,7 +124,16 @@ func decodeLenient(b []byte) ([]refReading, error) {
 	for i, r := range rs {
 		out[i] = r.refReading
 		if r.Time != nil {
-			tm, err := time.Parse(time.RFC3339Nano, *r.Time)
+			// RFC 3339 (section 5.6) allows "t" and "z" in lower case,
+			// as civic does; time.Parse wants them upper case.
+			v := []byte(*r.Time)
+			if len(v) > 10 && v[10] == 't' {
+				v[10] = 'T'
+			}
+			if n := len(v); n > 0 && v[n-1] == 'z' {
+				v[n-1] = 'Z'
+			}
+			tm, err := time.Parse(time.RFC3339Nano, string(v))
 			if err != nil {
 				return nil, err
 			}
