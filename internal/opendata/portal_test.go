@@ -248,6 +248,7 @@ func TestQueryParameters(t *testing.T) {
 		{name: "where bad time", path: "/data/collections.json?$where=" + q("time > 'yesterday'"), status: 400, field: "$where", msg: "not a time"},
 		{name: "where bad date", path: "/data/daily_fill.json?$where=" + q("day = '2026-13-45'"), status: 400, field: "$where", msg: "not a date"},
 		{name: "where missing operator", path: "/data/bins.json?$where=" + q("stream 'trash'"), status: 400, field: "$where", msg: "expected an operator"},
+		{name: "where double equals", path: "/data/bins.json?$where=" + q("compacting == true"), status: 400, field: "$where", msg: "unknown operator '==' (use =)"},
 		{name: "where trailing garbage", path: "/data/bins.json?$where=" + q("stream = 'trash' stream"), status: 400, field: "$where", msg: "expected and, or"},
 		{name: "where unbalanced parentheses", path: "/data/bins.json?$where=" + q("(stream = 'trash'"), status: 400, field: "$where", msg: "expected )"},
 		{name: "where unknown operator", path: "/data/bins.json?$where=" + q("stream ! 'trash'"), status: 400, field: "$where", msg: "unknown operator"},

@@ -141,8 +141,11 @@ func lex(src string) ([]token, error) {
 			if i+1 < len(r) && (r[i+1] == '=' || c == '<' && r[i+1] == '>') {
 				op += string(r[i+1])
 			}
-			if op == "!" {
+			switch op {
+			case "!":
 				return nil, civic.FieldError("$where", "at character %d: unknown operator '!' (use != or <>)", pos)
+			case "==":
+				return nil, civic.FieldError("$where", "at character %d: unknown operator '==' (use =)", pos)
 			}
 			toks = append(toks, token{tokOp, op, pos})
 			i += len([]rune(op))

@@ -148,6 +148,8 @@ func TestValidation(t *testing.T) {
 		{name: "history too many points", req: request{method: "GET", url: "/api/v1/bins/B1/readings?from=2020-01-01T00:00:00Z&step=1m", as: "analyst"}, status: 400, field: "step"},
 		{name: "history from after to", req: request{method: "GET", url: "/api/v1/bins/B1/readings?from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z", as: "analyst"}, status: 400, field: "from"},
 		{name: "history bad time", req: request{method: "GET", url: "/api/v1/bins/B1/readings?to=yesterday", as: "analyst"}, status: 400, field: "to"},
+		{name: "history to at year 0", req: request{method: "GET", url: "/api/v1/bins/B1/readings?to=0000-01-01T00:00:00%2B01:00", as: "analyst"}, status: 400, field: "to"},
+		{name: "history in year 0", req: request{method: "GET", url: "/api/v1/bins/B1/readings?to=0000-01-03T00:00:00Z", as: "analyst"}, status: 200},
 		{name: "short password", req: request{method: "POST", url: "/api/v1/users", body: `{"name":"zoe","role":"crew","password":"short"}`, as: "admin"}, status: 400, field: "password"},
 		{name: "bad role", req: request{method: "POST", url: "/api/v1/users", body: `{"name":"zoe","role":"boss","password":"long enough password"}`, as: "admin"}, status: 400, field: "role"},
 		{name: "bad scope", req: request{method: "POST", url: "/api/v1/keys", body: `{"name":"x","scopes":["root"]}`, as: "admin"}, status: 400, field: "scopes"},

@@ -107,6 +107,9 @@ func (s *Server) handleBinReadings(w http.ResponseWriter, r *http.Request) error
 		from = t.UTC()
 	}
 	if !from.Before(to) {
+		if q.Get("from") == "" {
+			return civic.FieldError("to", "must be after 0000-01-01T00:00:00Z")
+		}
 		return civic.FieldError("from", "must be before to")
 	}
 	raw := false
