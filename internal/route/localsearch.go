@@ -295,6 +295,7 @@ func (ls *localSearch) run(ind *individual, w penalties) {
 	}
 	ls.done = false
 	swapLoop := 0
+	swap := swapStarWanted(ls.in, len(ind.routes))
 	for loop := 0; !ls.done; loop++ {
 		ls.done = true
 		for _, uc := range ls.order {
@@ -350,7 +351,7 @@ func (ls *localSearch) run(ind *individual, w penalties) {
 		// SWAP* once the cheaper moves are exhausted: its preprocessing is
 		// the dominant cost on large instances, and is wasted on routes the
 		// next pass of simple moves would change anyway.
-		if ls.done && ls.in.hasCoords {
+		if ls.done && ls.in.hasCoords && swap {
 			ls.swapStarLoop(swapLoop)
 			swapLoop++
 		}

@@ -28,10 +28,12 @@
 // instead of random tours when there are more than 100 customers or time
 // windows (with time windows and more than 100 customers, always), a smaller
 // initial population for large instances, SWAP* only once the simpler moves
-// are exhausted, renumbering of customers along a Hilbert curve, and
-// decomposition rounds from 300 customers on (routes grouped by polar angle
-// into sub-problems of about 160 customers, each solved by a short search
-// seeded with its current routes).
+// are exhausted (and not at all under time windows with long routes),
+// renumbering of customers along a Hilbert curve, decomposition rounds from
+// 300 customers on (routes grouped by polar angle into sub-problems of about
+// 160 customers, each solved by a short search seeded with its current
+// routes), and, with long routes under time windows, every 20th child made
+// from the best solution without one of its shortest routes.
 //
 // SolveFleet plans a city's collection day, which is richer than CVRP:
 // several depots, a heterogeneous fleet, disposal facilities visited

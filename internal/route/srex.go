@@ -272,6 +272,14 @@ func (s *srexer) insertCost(routes [][]int32, k, p int, c int32, w penalties) fl
 // to one of its granular neighbours already placed, or alone in a new route
 // when that is cheaper.
 func (s *srexer) insertGreedy(routes [][]int32, missing []int32, w penalties) [][]int32 {
+	return s.insertGreedyOpen(routes, missing, w, true)
+}
+
+// insertGreedyOpen is insertGreedy; without open it opens no route: a
+// customer goes next to the cheapest of its placed neighbours, or, with
+// none placed, at the cheapest position of any route (routes must not be
+// empty).
+func (s *srexer) insertGreedyOpen(routes [][]int32, missing []int32, w penalties, open bool) [][]int32 {
 	in := s.in
 	for c := range s.routeOf {
 		s.routeOf[c] = -1
@@ -281,9 +289,12 @@ func (s *srexer) insertGreedy(routes [][]int32, missing []int32, w penalties) []
 	}
 	for _, c := range missing {
 		bestK, bestP := -1, 0
-		best := in.d(0, c) + in.d(c, 0)
-		if in.timed {
-			best += w.time * in.timeExcess(in.merge(in.merge(in.nodeSeg(0), in.nodeSeg(c)), in.nodeSeg(0)))
+		best := math.Inf(1)
+		if open {
+			best = in.d(0, c) + in.d(c, 0)
+			if in.timed {
+				best += w.time * in.timeExcess(in.merge(in.merge(in.nodeSeg(0), in.nodeSeg(c)), in.nodeSeg(0)))
+			}
 		}
 		for _, v := range in.neighbors[c] {
 			k := s.routeOf[v]
@@ -294,6 +305,15 @@ func (s *srexer) insertGreedy(routes [][]int32, missing []int32, w penalties) []
 			for _, q := range [2]int{p, p + 1} {
 				if cost := s.insertCost(routes, int(k), q, c, w); cost < best {
 					best, bestK, bestP = cost, int(k), q
+				}
+			}
+		}
+		if bestK < 0 && !open {
+			for k := range routes {
+				for q := 0; q <= len(routes[k]); q++ {
+					if cost := s.insertCost(routes, k, q, c, w); cost < best {
+						best, bestK, bestP = cost, k, q
+					}
 				}
 			}
 		}
