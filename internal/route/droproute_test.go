@@ -36,16 +36,7 @@ func TestInsertGreedyClosedMatchesReference(t *testing.T) {
 				})
 			}
 		}
-		var routes [][]int32
-		for rest := perm[nMissing:]; len(rest) > 0; {
-			k := 1 + rng.IntN(len(rest))
-			r := make([]int32, k)
-			for i := range r {
-				r[i] = int32(rest[i] + 1)
-			}
-			routes = append(routes, r)
-			rest = rest[k:]
-		}
+		routes := cutRoutes(rng, perm[nMissing:], in.nc)
 
 		// The reference, one customer at a time.
 		want := make([][]int32, len(routes))
@@ -124,15 +115,7 @@ func TestDropRoute(t *testing.T) {
 		g := newSearch(in, uint64(trial), &shared{bestCost: math.Inf(1), bestInfCost: math.Inf(1)}, false)
 		perm := rng.Perm(in.nc)
 		best := newIndividual(in)
-		for rest := perm; len(rest) > 0; {
-			k := 1 + rng.IntN(min(len(rest), 12))
-			r := make([]int32, k)
-			for i := range r {
-				r[i] = int32(rest[i] + 1)
-			}
-			best.routes = append(best.routes, r)
-			rest = rest[k:]
-		}
+		best.routes = cutRoutes(rng, perm, 12)
 		if len(best.routes) < 2 {
 			continue
 		}

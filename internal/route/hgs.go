@@ -1,9 +1,11 @@
 package route
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 )
@@ -329,11 +331,12 @@ func (g *search) run(ctx context.Context, deadline time.Time, maxIter int) int {
 			continue
 		}
 		a, b := p.tournament(), p.tournament()
-		if g.iter%dropRouteEvery == dropRouteEvery-1 && g.in.hasTW && !g.shortRoutes(p.best) && g.dropRoute() {
+		switch {
+		case g.iter%dropRouteEvery == dropRouteEvery-1 && g.in.hasTW && !g.shortRoutes(p.best) && g.dropRoute():
 			// The child is the best without one of its routes.
-		} else if g.in.hasTW {
+		case g.in.hasTW:
 			g.child.routes = g.srex.cross(a, b, p.w, g.rng.IntN, g.child.routes)
-		} else {
+		default:
 			g.crossover(a, b)
 		}
 		if g.educate() {
@@ -380,20 +383,13 @@ func (g *search) dropRoute() bool {
 	if best == nil || len(best.routes) < 2 {
 		return false
 	}
-	var short [3]int
-	n := 0
-	for k, r := range best.routes {
-		i := min(n, len(short)-1)
-		if n == len(short) && len(r) >= len(best.routes[short[i]]) {
-			continue
-		}
-		for ; i > 0 && len(r) < len(best.routes[short[i-1]]); i-- {
-			short[i] = short[i-1]
-		}
-		short[i] = k
-		n = min(n+1, len(short))
+	// The three shortest, the first in the order of routes among equals.
+	short := make([]int, len(best.routes))
+	for k := range short {
+		short[k] = k
 	}
-	drop := short[g.rng.IntN(n)]
+	slices.SortStableFunc(short, func(a, b int) int { return cmp.Compare(len(best.routes[a]), len(best.routes[b])) })
+	drop := short[g.rng.IntN(min(3, len(short)))]
 	c := g.child
 	c.routes = copyRoutes(c.routes, best.routes)
 	g.missing = append(g.missing[:0], c.routes[drop]...)

@@ -30,6 +30,22 @@ func routeCost(p *Problem, w penalties, r []int32) float64 {
 	return c
 }
 
+// cutRoutes cuts the customers of perm (numbered from 0) into routes of
+// random lengths of at most maxLen, in perm's order.
+func cutRoutes(rng *rand.Rand, perm []int, maxLen int) [][]int32 {
+	var routes [][]int32
+	for rest := perm; len(rest) > 0; {
+		k := 1 + rng.IntN(min(len(rest), maxLen))
+		r := make([]int32, k)
+		for i := range r {
+			r[i] = int32(rest[i] + 1)
+		}
+		routes = append(routes, r)
+		rest = rest[k:]
+	}
+	return routes
+}
+
 // TestSrexInsertCostMatchesReference: the O(1) insertion cost SREX's repair
 // uses equals the cost recomputed by simulating the route before and after.
 func TestSrexInsertCostMatchesReference(t *testing.T) {
@@ -42,17 +58,7 @@ func TestSrexInsertCostMatchesReference(t *testing.T) {
 		w := penalties{load: 0.5 + 10*rng.Float64(), time: 0.2 + 5*rng.Float64()}
 		perm := rng.Perm(in.nc)
 		c := int32(perm[0] + 1)
-		var routes [][]int32
-		rest := perm[1:]
-		for len(rest) > 0 {
-			k := 1 + rng.IntN(len(rest))
-			r := make([]int32, k)
-			for i := range r {
-				r[i] = int32(rest[i] + 1)
-			}
-			routes = append(routes, r)
-			rest = rest[k:]
-		}
+		routes := cutRoutes(rng, perm[1:], in.nc)
 		for k := range routes {
 			s.prepare(routes, k)
 		}
