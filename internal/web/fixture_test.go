@@ -26,15 +26,17 @@ const testPassword = "correct horse battery staple"
 // city, its readings and two users, served by an httptest.Server behind a
 // minimal session middleware like the server's.
 type fixture struct {
-	// requests counts the 311 requests addRequest stored.
-	requests int
-	t        testing.TB
-	st       *store.Store
-	auth     *auth.Service
-	ui       *UI
-	srv      *httptest.Server
-	city     *sim.City
-	now      time.Time
+	// requests counts the 311 requests addRequest stored; requestAt, if
+	// set, is where the next ones are (latitude, longitude).
+	requests  int
+	requestAt *[2]float64
+	t         testing.TB
+	st        *store.Store
+	auth      *auth.Service
+	ui        *UI
+	srv       *httptest.Server
+	city      *sim.City
+	now       time.Time
 	// started is when a planning fixture's clock (clock) started at now.
 	started time.Time
 	plans   *store.Store // the planning fixture's plan store: st

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -241,7 +242,7 @@ func (f *fixture) service() civic.Service {
 // addRequest stores a 311 request that came in ageH hours before f.now,
 // promised promiseH hours later, and closed closeH hours after it came
 // in (open when closeH is negative).
-func (f *fixture) addRequest(ageH, promiseH, closeH float64) {
+func (f *fixture) addRequest(ageH, promiseH, closeH float64) string {
 	f.t.Helper()
 	ctx := context.Background()
 	svc := f.service()
@@ -255,9 +256,13 @@ func (f *fixture) addRequest(ageH, promiseH, closeH float64) {
 		closed := in.Add(hours(closeH))
 		req.Status, req.CloseReason, req.ClosedAt = civic.StatusClosed, civic.CloseFixed, &closed
 	}
+	if f.requestAt != nil {
+		req.Lat, req.Long = &f.requestAt[0], &f.requestAt[1]
+	}
 	if err := f.st.CreateServiceRequest(ctx, &req, nil, nil); err != nil {
 		f.t.Fatal(err)
 	}
+	return req.ID
 }
 
 // TestQueueReceivedDays: the 311 queue's from and to bound the day a
@@ -454,23 +459,64 @@ func TestQueuePages(t *testing.T) {
 	}
 }
 
-// TestRequestsShown: the public map of open requests shows the newest
-// requestsShown and says so when there are more.
+// TestRequestsShown: the public map and list of open requests show
+// requestsShown at a time, newest first, count them all and page through
+// them; a request on no page is none on the map either.
 func TestRequestsShown(t *testing.T) {
 	f := newFixture(t, fixtureOpts{bins: 2, open311: true})
 	anon := &http.Client{}
-	f.addRequest(5, 24, -1)
+	f.requestAt = &[2]float64{52.1, 4.3} // the oldest is on the map
+	first := f.addRequest(48, 24, -1)
+	f.requestAt = nil
 	if _, body := f.get(anon, "/requests"); !strings.Contains(body, `<p class="count" id="reqcount">1 open request.</p>`) {
 		t.Errorf("one open request: the page does not count it")
 	}
-	for i := range requestsShown {
+	for i := range requestsShown + 20 {
 		f.addRequest(float64(i)/100, 24, -1)
 	}
-	_, body := f.get(anon, "/requests")
-	if got := strings.Count(body, `<tr><td><a href="/requests/`); got != requestsShown {
-		t.Errorf("the list shows %d requests, want %d", got, requestsShown)
+	total := requestsShown + 21
+	ids := func(body string) []string {
+		var out []string
+		for _, m := range regexp.MustCompile(`<tr><td><a href="/requests/([^"]+)">`).FindAllStringSubmatch(body, -1) {
+			out = append(out, m[1])
+		}
+		return out
 	}
-	if !strings.Contains(body, fmt.Sprintf(`The %d most recent open requests;`, requestsShown)) {
-		t.Errorf("the page does not say it shows only the most recent")
+	_, body := f.get(anon, "/requests")
+	page1 := ids(body)
+	if len(page1) != requestsShown {
+		t.Errorf("the first page lists %d requests, want %d", len(page1), requestsShown)
+	}
+	if want := fmt.Sprintf(`Open requests 1–%d of %d, newest first.`, requestsShown, total); !strings.Contains(body, want) {
+		t.Errorf("the first page does not say %q", want)
+	}
+	next := fmt.Sprintf(`href="/requests?offset=%d" rel="next"`, requestsShown)
+	if !strings.Contains(body, next) || strings.Contains(body, `rel="prev"`) {
+		t.Errorf("the first page links to the next (%v) or to a previous one (%v)", strings.Contains(body, next), strings.Contains(body, `rel="prev"`))
+	}
+	if slices.Contains(page1, first) {
+		t.Errorf("the oldest request %s is on the first page", first)
+	}
+	_, body = f.get(anon, fmt.Sprintf("/requests?offset=%d", requestsShown))
+	page2 := ids(body)
+	if len(page2) != 21 || !slices.Contains(page2, first) {
+		t.Errorf("the second page lists %d requests (want 21), the oldest among them: %v", len(page2), slices.Contains(page2, first))
+	}
+	for _, id := range page2 {
+		if slices.Contains(page1, id) {
+			t.Errorf("request %s is on both pages", id)
+		}
+	}
+	if want := fmt.Sprintf(`Open requests %d–%d of %d, newest first.`, requestsShown+1, total, total); !strings.Contains(body, want) {
+		t.Errorf("the second page does not say %q", want)
+	}
+	if !strings.Contains(body, `href="/requests" rel="prev"`) || strings.Contains(body, `rel="next"`) {
+		t.Errorf("the last page does not link back to the first, or links to a next one")
+	}
+	if !strings.Contains(html.UnescapeString(body), `"id":"`+first+`"`) {
+		t.Errorf("the second page's map does not hold the oldest request %s", first)
+	}
+	if _, body = f.get(anon, "/requests?offset=5000"); !strings.Contains(body, fmt.Sprintf(`No open requests on this page, %d in all.`, total)) {
+		t.Errorf("a page past the end does not say so")
 	}
 }

@@ -318,24 +318,29 @@ type mapRequest struct {
 type requestsData struct {
 	Rows       []civic.ServiceRequest
 	PointsJSON string
-	// Shown is how many the map and list show; More says there are
-	// older open requests beyond them.
-	Shown int
-	More  bool
+	// First and Last number the requests shown (from 1, newest first)
+	// of Total open ones; PrevURL and NextURL page through them.
+	First, Last, Total int
+	PrevURL, NextURL   string
 }
 
-// requestsShown is how many open requests the public map shows at most:
-// the newest.
+// requestsShown is how many open requests a page of the public map and
+// list shows, newest first.
 const requestsShown = 500
 
-// requestsPage is the public map and list of open requests.
+// requestsPage is the public map and list of open requests, a page at a
+// time (?offset=N).
 func (u *UI) requestsPage(w http.ResponseWriter, r *http.Request, p civic.Principal) {
-	if id := strings.TrimSpace(r.URL.Query().Get("id")); id != "" {
+	q := r.URL.Query()
+	if id := strings.TrimSpace(q.Get("id")); id != "" {
 		http.Redirect(w, r, "/requests/"+url.PathEscape(id), http.StatusSeeOther)
 		return
 	}
-	rs, err := u.deps.ServiceDesk.Requests(r.Context(), civic.ServiceRequestFilter{PublicOnly: true, Limit: requestsShown + 1,
-		Statuses: []civic.RequestStatus{civic.StatusSubmitted, civic.StatusAcknowledged, civic.StatusAssigned, civic.StatusInProgress}})
+	offset, _ := strconv.Atoi(q.Get("offset"))
+	offset = max(0, min(offset, 1<<30))
+	f := civic.ServiceRequestFilter{PublicOnly: true, Limit: requestsShown + 1, Offset: offset,
+		Statuses: []civic.RequestStatus{civic.StatusSubmitted, civic.StatusAcknowledged, civic.StatusAssigned, civic.StatusInProgress}}
+	rs, err := u.deps.ServiceDesk.Requests(r.Context(), f)
 	if err != nil {
 		u.fail(w, r, err)
 		return
@@ -344,6 +349,26 @@ func (u *UI) requestsPage(w http.ResponseWriter, r *http.Request, p civic.Princi
 	if more {
 		rs = rs[:requestsShown]
 	}
+	d := requestsData{Rows: rs, Total: offset + len(rs)}
+	if more || offset > 0 {
+		f.Limit, f.Offset = 0, 0
+		if d.Total, err = u.deps.ServiceDesk.CountRequests(r.Context(), f); err != nil {
+			u.fail(w, r, err)
+			return
+		}
+	}
+	if len(rs) > 0 {
+		d.First, d.Last = offset+1, offset+len(rs)
+	}
+	if offset > 0 {
+		d.PrevURL = "/requests"
+		if prev := offset - requestsShown; prev > 0 {
+			d.PrevURL += "?offset=" + strconv.Itoa(prev)
+		}
+	}
+	if more {
+		d.NextURL = "/requests?offset=" + strconv.Itoa(offset+requestsShown)
+	}
 	points := []mapRequest{}
 	for _, x := range rs {
 		if x.Lat != nil {
@@ -351,7 +376,7 @@ func (u *UI) requestsPage(w http.ResponseWriter, r *http.Request, p civic.Princi
 		}
 	}
 	b, _ := json.Marshal(points)
-	d := requestsData{Rows: rs, PointsJSON: string(b), Shown: len(rs), More: more}
+	d.PointsJSON = string(b)
 	u.render(w, r, http.StatusOK, "requests", "", pageData{Title: "Open requests", Active: "/requests", Principal: p, Data: d})
 }
 
