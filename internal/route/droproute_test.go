@@ -190,3 +190,26 @@ func TestSwapStarWanted(t *testing.T) {
 		}
 	}
 }
+
+// TestDecomposeEvery: how often decomposition rounds come, by the kind of
+// problem and the best solution's routes.
+func TestDecomposeEvery(t *testing.T) {
+	routes := func(n int) *individual { return &individual{routes: make([][]int32, n)} }
+	for _, tc := range []struct {
+		name string
+		tw   bool
+		best *individual
+		want int
+	}{
+		{"CVRP", false, routes(20), decomposeEvery},
+		{"CVRP, short routes", false, routes(100), decomposeEvery},
+		{"time windows, short routes", true, routes(100), 1},
+		{"time windows, long routes", true, routes(20), longTWEvery},
+		{"time windows, no solution yet", true, nil, longTWEvery},
+	} {
+		g := &search{in: &instance{hasTW: tc.tw, nc: 1000}, pop: &population{best: tc.best}}
+		if got := g.decomposeEvery(); got != tc.want {
+			t.Errorf("%s: a round every %d iterations, want %d", tc.name, got, tc.want)
+		}
+	}
+}

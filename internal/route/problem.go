@@ -32,7 +32,8 @@
 // renumbering of customers along a Hilbert curve, decomposition rounds from
 // 300 customers on (routes grouped by polar angle into sub-problems of about
 // 160 customers, each solved by a short search seeded with its current
-// routes), and, with long routes under time windows, every 20th child made
+// routes; a round every 60 iterations, under time windows every fifth, or
+// with short routes every one), and, with long routes under time windows, every 20th child made
 // from the best solution without one of its shortest routes.
 //
 // SolveFleet plans a city's collection day, which is richer than CVRP:
