@@ -270,9 +270,7 @@ func (e *Engine) run(ctx context.Context, stop <-chan struct{}) error {
 	// Each bin's history is read when its first readings arrive, most of
 	// them soon after the start: a store that keeps its newest readings
 	// apart (SQLite) moves them to their devices first, so those reads seek.
-	if f, ok := e.opts.Source.(interface {
-		FoldReadings(ctx context.Context) error
-	}); ok {
+	if f, ok := e.opts.Source.(civic.ReadingFolder); ok {
 		if err := f.FoldReadings(ctx); err != nil {
 			e.fail("fold readings", err)
 		}

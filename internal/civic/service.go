@@ -58,6 +58,14 @@ type AssetStore interface {
 	ListCrews(ctx context.Context) ([]Crew, error)
 }
 
+// ReadingFolder is a reading store that keeps its newest readings apart
+// from each device's history and can move them there at once (the store
+// on SQLite). A reader of every device's history calls it first, so its
+// reads seek instead of scanning the newest readings.
+type ReadingFolder interface {
+	FoldReadings(ctx context.Context) error
+}
+
 // ReadingStore keeps telemetry and the latest state of each bin.
 type ReadingStore interface {
 	// WriteReadings stores several batches of normalized readings in one

@@ -27,13 +27,6 @@ type ReadingSource interface {
 	Readings(ctx context.Context, q civic.ReadingQuery) ([]civic.Reading, error)
 }
 
-// readingFolder is a ReadingSource that keeps its newest readings apart
-// from each device's history and can move them there at once
-// (*store.Store on SQLite), which a reader of every device calls first.
-type readingFolder interface {
-	FoldReadings(ctx context.Context) error
-}
-
 // ServiceOptions configure a Service. Zero values take the defaults noted.
 type ServiceOptions struct {
 	// Model tunes the model (time zone, horizon, ...).
@@ -484,7 +477,7 @@ func (s *Service) train(ctx context.Context) trainResult {
 	// A store that keeps its newest readings apart (SQLite) moves them to
 	// their devices first, so that each device's read seeks; without that
 	// the reads are slower, not wrong.
-	if f, ok := s.readings.(readingFolder); ok {
+	if f, ok := s.readings.(civic.ReadingFolder); ok {
 		if err := f.FoldReadings(ctx); err != nil && ctx.Err() == nil {
 			s.log.Warn("forecast: moving the newest readings before training", "err", err)
 		}

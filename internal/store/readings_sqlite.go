@@ -378,6 +378,8 @@ func (s *Store) writeReadingsSQLite(ctx context.Context, batches [][]civic.Readi
 	return nil
 }
 
+var _ civic.ReadingFolder = (*Store)(nil)
+
 // FoldReadings moves the newest readings, which SQLite keeps in a small
 // table in time order, to their devices' pages now, in a transaction of
 // its own. A reader of many devices' histories calls it first: each
