@@ -318,10 +318,40 @@ type mapRequest struct {
 type requestsData struct {
 	Rows       []civic.ServiceRequest
 	PointsJSON string
-	// First and Last number the requests shown (from 1, newest first)
-	// of Total open ones; PrevURL and NextURL page through them.
+	pager      // the open requests, newest first
+}
+
+// pager numbers a page of rows and links its neighbours.
+type pager struct {
+	// First and Last number the rows shown (from 1) of Total; More
+	// says there are rows after them; PrevURL and NextURL page through.
 	First, Last, Total int
+	More               bool
 	PrevURL, NextURL   string
+}
+
+// paginate makes the pager of n rows shown from offset, size a page;
+// more says rows follow them. count counts all the rows, called only when
+// there is more than one page; link is the address of the page at an
+// offset.
+func paginate(offset, n, size int, more bool, count func() (int, error), link func(offset int) string) (pager, error) {
+	pg := pager{Total: offset + n, More: more}
+	if more || offset > 0 {
+		var err error
+		if pg.Total, err = count(); err != nil {
+			return pg, err
+		}
+	}
+	if n > 0 {
+		pg.First, pg.Last = offset+1, offset+n
+	}
+	if offset > 0 {
+		pg.PrevURL = link(max(0, offset-size))
+	}
+	if more {
+		pg.NextURL = link(offset + size)
+	}
+	return pg, nil
 }
 
 // requestsShown is how many open requests a page of the public map and
@@ -349,25 +379,19 @@ func (u *UI) requestsPage(w http.ResponseWriter, r *http.Request, p civic.Princi
 	if more {
 		rs = rs[:requestsShown]
 	}
-	d := requestsData{Rows: rs, Total: offset + len(rs)}
-	if more || offset > 0 {
+	d := requestsData{Rows: rs}
+	d.pager, err = paginate(offset, len(rs), requestsShown, more, func() (int, error) {
 		f.Limit, f.Offset = 0, 0
-		if d.Total, err = u.deps.ServiceDesk.CountRequests(r.Context(), f); err != nil {
-			u.fail(w, r, err)
-			return
+		return u.deps.ServiceDesk.CountRequests(r.Context(), f)
+	}, func(off int) string {
+		if off == 0 {
+			return "/requests"
 		}
-	}
-	if len(rs) > 0 {
-		d.First, d.Last = offset+1, offset+len(rs)
-	}
-	if offset > 0 {
-		d.PrevURL = "/requests"
-		if prev := offset - requestsShown; prev > 0 {
-			d.PrevURL += "?offset=" + strconv.Itoa(prev)
-		}
-	}
-	if more {
-		d.NextURL = "/requests?offset=" + strconv.Itoa(offset+requestsShown)
+		return "/requests?offset=" + strconv.Itoa(off)
+	})
+	if err != nil {
+		u.fail(w, r, err)
+		return
 	}
 	points := []mapRequest{}
 	for _, x := range rs {
@@ -404,11 +428,7 @@ type queueData struct {
 	Back     string
 	Msg      string
 	Reasons  []civic.CloseReason
-	// First and Last number the rows shown (from 1) of Total; More
-	// says there are rows after them; PrevURL and NextURL page through.
-	First, Last, Total int
-	More               bool
-	PrevURL, NextURL   string
+	pager
 }
 
 // queuePageSize is how many requests a page of the queue shows.
@@ -465,23 +485,16 @@ func (u *UI) queuePage(w http.ResponseWriter, r *http.Request, p civic.Principal
 		u.fail(w, r, err)
 		return
 	}
-	if len(rs) > queuePageSize {
-		rs, d.More = rs[:queuePageSize], true
-	}
-	d.Total = offset + len(rs)
-	if d.More || offset > 0 {
-		if d.Total, err = u.deps.ServiceDesk.CountRequests(r.Context(), f); err != nil {
-			u.fail(w, r, err)
-			return
-		}
+	more := len(rs) > queuePageSize
+	if more {
+		rs = rs[:queuePageSize]
 	}
 	for _, x := range rs {
 		d.Rows = append(d.Rows, queueRow{x, x.Overdue(now), ago(now, x.RequestedAt)})
 	}
-	if len(rs) > 0 {
-		d.First, d.Last = offset+1, offset+len(rs)
-	}
-	pageURL := func(off int) string {
+	d.pager, err = paginate(offset, len(rs), queuePageSize, more, func() (int, error) {
+		return u.deps.ServiceDesk.CountRequests(r.Context(), f)
+	}, func(off int) string {
 		v, _ := url.ParseQuery(r.URL.RawQuery)
 		v.Del("msg")
 		v.Del("offset")
@@ -489,12 +502,10 @@ func (u *UI) queuePage(w http.ResponseWriter, r *http.Request, p civic.Principal
 			v.Set("offset", strconv.Itoa(off))
 		}
 		return "/queue?" + v.Encode()
-	}
-	if offset > 0 {
-		d.PrevURL = pageURL(max(0, offset-queuePageSize))
-	}
-	if d.More {
-		d.NextURL = pageURL(offset + queuePageSize)
+	})
+	if err != nil {
+		u.fail(w, r, err)
+		return
 	}
 	u.render(w, r, http.StatusOK, "queue", "", pageData{Title: "311 queue", Active: "/queue", Principal: p, Data: d})
 }
