@@ -41,9 +41,9 @@ const (
 // crossovers on the whole still count.
 func (g *search) decomposeEvery() int {
 	switch {
-	case g.shortRoutes(g.pop.best):
+	case g.shortTW():
 		return 1
-	case g.in.hasTW:
+	case g.longTW():
 		return longTWEvery
 	}
 	return decomposeEvery
@@ -80,7 +80,7 @@ func (g *search) decompose(ctx context.Context, deadline time.Time) bool {
 	// links in the granular neighbourhood instead, whose proximity counts
 	// waiting and lateness. Short routes stay in narrow sectors, where the
 	// polar grouping already keeps neighbours together.
-	if in.hasTW && in.nc >= longRoutes*len(routes) {
+	if g.longTW() {
 		g.rounds++
 		if g.rounds%2 == 0 {
 			routes = g.linkOrder(routes)
@@ -91,7 +91,7 @@ func (g *search) decompose(ctx context.Context, deadline time.Time) bool {
 	// rounds (R1_10_2 at 60 s: 240 customers were far worse, 80 about as
 	// good as 120).
 	target := decomposeSize
-	if g.shortRoutes(best) {
+	if g.shortTW() {
 		target = shortSize
 	}
 	var out [][]int32
@@ -191,7 +191,7 @@ func (g *search) solveGroup(ctx context.Context, deadline time.Time, group [][]i
 	// (well over half of the local-search outputs are feasible against the
 	// aimed fifth), and the sub-search hardly visits the infeasible
 	// solutions that lead to better routes.
-	if g.shortRoutes(g.pop.best) {
+	if g.shortTW() {
 		sg.adaptEvery = subPenaltyEvery
 	}
 	seed.evaluate(sin, sg.pop.w)

@@ -213,3 +213,34 @@ func TestDecomposeEvery(t *testing.T) {
 		}
 	}
 }
+
+// TestRouteShape: the search's two views of the shape (short routes under
+// time windows, long ones) agree with the instance's test on the best
+// solution's routes, exclude each other, and count no solution yet as long.
+func TestRouteShape(t *testing.T) {
+	routes := func(n int) *individual { return &individual{routes: make([][]int32, n)} }
+	for _, tc := range []struct {
+		name        string
+		tw          bool
+		best        *individual
+		short, long bool
+	}{
+		{"CVRP", false, routes(20), false, false},
+		{"CVRP, no solution yet", false, nil, false, false},
+		{"time windows, 10 customers a route", true, routes(100), true, false},
+		{"time windows, just under longRoutes", true, routes(51), true, false},
+		{"time windows, longRoutes customers a route", true, routes(50), false, true},
+		{"time windows, no solution yet", true, nil, false, true},
+	} {
+		g := &search{in: &instance{hasTW: tc.tw, nc: 1000}, pop: &population{best: tc.best}}
+		if got := g.shortTW(); got != tc.short {
+			t.Errorf("%s: shortTW %v, want %v", tc.name, got, tc.short)
+		}
+		if got := g.longTW(); got != tc.long {
+			t.Errorf("%s: longTW %v, want %v", tc.name, got, tc.long)
+		}
+		if tc.best != nil && g.longTW() != g.in.longRoutesTW(len(tc.best.routes)) {
+			t.Errorf("%s: longTW and longRoutesTW disagree", tc.name)
+		}
+	}
+}

@@ -314,11 +314,25 @@ func (g *search) crossover(a, b *individual) {
 	c.routes = g.sp.split(c.tour, g.pop.w, c.routes)
 }
 
-// shortRoutes reports time windows and routes of ind shorter than
-// longRoutes customers on average: the narrow routes of tight windows.
-func (g *search) shortRoutes(ind *individual) bool {
-	return g.in.hasTW && ind != nil && g.in.nc < longRoutes*len(ind.routes)
+// longRoutesTW reports time windows and a solution of the given number of
+// routes with longRoutes customers a route or more on average: the long
+// horizons. It is the one test of the shape that SWAP*, route dropping,
+// decomposition and its sub-searches go by.
+func (in *instance) longRoutesTW(routes int) bool {
+	return in.hasTW && in.nc >= longRoutes*routes
 }
+
+// shortTW reports time windows and a best solution with routes shorter
+// than longRoutes customers on average: the narrow routes of tight
+// windows. longTW is the rest under time windows, including the time
+// before there is a best solution: until then the search counts the
+// routes as long.
+func (g *search) shortTW() bool {
+	b := g.pop.best
+	return g.in.hasTW && b != nil && !g.in.longRoutesTW(len(b.routes))
+}
+
+func (g *search) longTW() bool { return g.in.hasTW && !g.shortTW() }
 
 // run is the genetic loop; it returns the number of iterations done.
 func (g *search) run(ctx context.Context, deadline time.Time, maxIter int) int {
@@ -332,7 +346,7 @@ func (g *search) run(ctx context.Context, deadline time.Time, maxIter int) int {
 		}
 		a, b := p.tournament(), p.tournament()
 		switch {
-		case g.iter%dropRouteEvery == dropRouteEvery-1 && g.in.hasTW && !g.shortRoutes(p.best) && g.dropRoute():
+		case g.iter%dropRouteEvery == dropRouteEvery-1 && g.longTW() && g.dropRoute():
 			// The child is the best without one of its routes.
 		case g.in.hasTW:
 			g.child.routes = g.srex.cross(a, b, p.w, g.rng.IntN, g.child.routes)

@@ -18,7 +18,7 @@ package route
 // short routes it stays: without it R1_10_2 and RC1_10_2 ended about 0.55%
 // higher.
 func swapStarWanted(in *instance, routes int) bool {
-	return !in.hasTW || in.nc < longRoutes*routes
+	return !in.longRoutesTW(routes)
 }
 
 func (ls *localSearch) swapStarLoop(loop int) {
