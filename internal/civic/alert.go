@@ -184,6 +184,14 @@ type AlertFilter struct {
 	Sort AlertSort
 }
 
+// AlertCounts are the unresolved alerts by status, and how many of them
+// are critical.
+type AlertCounts struct {
+	Open         int `json:"open"`
+	Acknowledged int `json:"acknowledged"`
+	Critical     int `json:"critical"`
+}
+
 // AlertSort is an order of alert lists.
 type AlertSort string
 
@@ -621,6 +629,12 @@ type AlertStore interface {
 	ResolveCleared(ctx context.Context, binID string, rule RuleKind, note string, at time.Time) (a Alert, ok bool, err error)
 	Alert(ctx context.Context, id string) (Alert, error)
 	ListAlerts(ctx context.Context, f AlertFilter) ([]Alert, error)
+	// CountAlerts counts the alerts f selects (its Limit, Offset and Sort
+	// aside).
+	CountAlerts(ctx context.Context, f AlertFilter) (int, error)
+	// UnresolvedAlertCounts counts the unresolved alerts by status, and
+	// the critical ones among them.
+	UnresolvedAlertCounts(ctx context.Context) (AlertCounts, error)
 
 	// CreateSubscription stores s; Conflict when the id is taken.
 	CreateSubscription(ctx context.Context, s *Subscription) error

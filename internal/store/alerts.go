@@ -261,18 +261,13 @@ func (s *Store) Alert(ctx context.Context, id string) (civic.Alert, error) {
 	return a, s.fail(errCtx{op: "get alert"}, err)
 }
 
-// ListAlerts implements civic.AlertStore: newest first, at most f.Limit
-// (default 100). Errors: Invalid (an unknown status or rule).
-func (s *Store) ListAlerts(ctx context.Context, f civic.AlertFilter) ([]civic.Alert, error) {
+// alertWhere is the WHERE clause (empty for none) and arguments of the
+// alerts f selects; arg numbers an argument. Errors: Invalid.
+func alertWhere(f civic.AlertFilter, arg func(any) string) (string, error) {
 	var where []string
-	var args []any
-	arg := func(v any) string {
-		args = append(args, v)
-		return fmt.Sprintf("$%d", len(args))
-	}
 	if f.Status != "" {
 		if !f.Status.Valid() {
-			return nil, civic.FieldError("status", "must be one of open, acknowledged, resolved")
+			return "", civic.FieldError("status", "must be one of open, acknowledged, resolved")
 		}
 		where = append(where, "status = "+arg(string(f.Status)))
 	}
@@ -284,9 +279,54 @@ func (s *Store) ListAlerts(ctx context.Context, f civic.AlertFilter) ([]civic.Al
 	}
 	if f.Rule != "" {
 		if !f.Rule.Valid() {
-			return nil, civic.FieldError("rule", "is not a known rule")
+			return "", civic.FieldError("rule", "is not a known rule")
 		}
 		where = append(where, "rule = "+arg(string(f.Rule)))
+	}
+	if len(where) == 0 {
+		return "", nil
+	}
+	return ` WHERE ` + strings.Join(where, " AND "), nil
+}
+
+// CountAlerts implements civic.AlertStore. Errors: Invalid (an unknown
+// status or rule).
+func (s *Store) CountAlerts(ctx context.Context, f civic.AlertFilter) (int, error) {
+	var args []any
+	where, err := alertWhere(f, func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	})
+	if err != nil {
+		return 0, err
+	}
+	var n int
+	err = s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM alerts`+where, args...).Scan(&n)
+	return n, s.fail(errCtx{op: "count alerts"}, err)
+}
+
+// UnresolvedAlertCounts implements civic.AlertStore.
+func (s *Store) UnresolvedAlertCounts(ctx context.Context) (civic.AlertCounts, error) {
+	var c civic.AlertCounts
+	err := s.rdb.QueryRowContext(ctx, `SELECT
+		COALESCE(SUM(CASE WHEN status = 'open' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN status = 'acknowledged' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN severity = 'critical' THEN 1 ELSE 0 END), 0)
+		FROM alerts WHERE status <> 'resolved'`).Scan(&c.Open, &c.Acknowledged, &c.Critical)
+	return c, s.fail(errCtx{op: "count unresolved alerts"}, err)
+}
+
+// ListAlerts implements civic.AlertStore: newest first, at most f.Limit
+// (default 100). Errors: Invalid (an unknown status or rule).
+func (s *Store) ListAlerts(ctx context.Context, f civic.AlertFilter) ([]civic.Alert, error) {
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	where, err := alertWhere(f, arg)
+	if err != nil {
+		return nil, err
 	}
 	limit := f.Limit
 	if limit <= 0 {
@@ -295,10 +335,7 @@ func (s *Store) ListAlerts(ctx context.Context, f civic.AlertFilter) ([]civic.Al
 	if f.Offset < 0 {
 		return nil, civic.FieldError("offset", "must not be negative")
 	}
-	q := `SELECT ` + alertCols + ` FROM alerts`
-	if len(where) > 0 {
-		q += ` WHERE ` + strings.Join(where, " AND ")
-	}
+	q := `SELECT ` + alertCols + ` FROM alerts` + where
 	switch f.Sort {
 	case "", civic.AlertSortNewest:
 		q += ` ORDER BY opened_at DESC, id DESC`

@@ -108,9 +108,37 @@ func TestAlertLifecycle(t *testing.T) {
 			if len(got) != c.want {
 				t.Errorf("ListAlerts(%+v) = %d alerts, want %d", c.f, len(got), c.want)
 			}
+			// The count ignores the page: a Limit of 1 still counts both
+			// full alerts of B-1.
+			want := c.want
+			if c.f.Limit == 1 {
+				want = 2
+			}
+			if n, err := s.CountAlerts(ctx, c.f); err != nil || n != want {
+				t.Errorf("CountAlerts(%+v) = %d, %v; want %d", c.f, n, err, want)
+			}
 		}
 		_, err = s.ListAlerts(ctx, civic.AlertFilter{Status: "closed"})
 		wantKind(t, "bad status", err, civic.Invalid, "status")
+		_, err = s.CountAlerts(ctx, civic.AlertFilter{Rule: "smoke"})
+		wantKind(t, "count, bad rule", err, civic.Invalid, "rule")
+
+		// Unresolved counts: the open fire alert (critical); then a full
+		// alert acknowledged and a battery alert open.
+		counts := func(want civic.AlertCounts) {
+			t.Helper()
+			if got, err := s.UnresolvedAlertCounts(ctx); err != nil || got != want {
+				t.Errorf("UnresolvedAlertCounts = %+v, %v; want %+v", got, err, want)
+			}
+		}
+		counts(civic.AlertCounts{Open: 1, Critical: 1})
+		c, _, err := s.OpenAlert(ctx, newAlert("B-2", civic.RuleFull, t0.Add(3*time.Hour)))
+		must(t, "OpenAlert B-2", err)
+		_, err = s.AckAlert(ctx, c.ID, "sup", t0.Add(4*time.Hour))
+		must(t, "AckAlert B-2", err)
+		_, _, err = s.OpenAlert(ctx, newAlert("B-3", civic.RuleLowBattery, t0.Add(3*time.Hour)))
+		must(t, "OpenAlert B-3", err)
+		counts(civic.AlertCounts{Open: 2, Acknowledged: 1, Critical: 1})
 	})
 }
 

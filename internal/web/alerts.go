@@ -72,22 +72,20 @@ func groupAlerts(rows []alertRow) []alertGroup {
 
 // alertsData is the alerts page's model.
 type alertsData struct {
-	Enabled               bool
-	Rows                  []alertRow
-	Groups                []alertGroup
-	Status, Rule, Bin     string
-	Sort                  string
-	Sorts                 []string
-	From, To              int    // the page's rows, counted from 1
-	PrevURL, NextURL      string // the neighbouring pages, when there are
-	Location              *time.Location
-	Statuses              []string
-	Rules                 []civic.RuleKind
-	Open, Acked, Critical int
-	CanOperate            bool
-	Back                  string // the page's query, for the actions to return to
-	More                  bool   // more alerts match than are shown
-	EventsURL             string
+	Enabled           bool
+	Rows              []alertRow
+	Groups            []alertGroup
+	Status, Rule, Bin string
+	Sort              string
+	Sorts             []string
+	pager             // the page's rows among those the filter selects
+	civic.AlertCounts // every unresolved alert, whatever the filter
+	Location          *time.Location
+	Statuses          []string
+	Rules             []civic.RuleKind
+	CanOperate        bool
+	Back              string // the page's query, for the actions to return to
+	EventsURL         string
 }
 
 func severityClass(s civic.Severity) string {
@@ -145,38 +143,27 @@ func (u *UI) alertsPage(w http.ResponseWriter, r *http.Request, p civic.Principa
 		}
 		return "/alerts?" + v.Encode()
 	}
-	if offset > 0 {
-		back.Set("offset", strconv.Itoa(offset))
-		d.PrevURL = pageURL(max(0, offset-alertPageSize))
-	}
-	d.Back = back.Encode()
 	alerts, err := st.ListAlerts(r.Context(), f)
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
-	if len(alerts) > alertPageSize {
-		alerts, d.More = alerts[:alertPageSize], true
-		d.NextURL = pageURL(offset + alertPageSize)
+	more := len(alerts) > alertPageSize
+	if more {
+		alerts = alerts[:alertPageSize]
 	}
-	if len(alerts) > 0 {
-		d.From, d.To = offset+1, offset+len(alerts)
-	}
-	unresolved, err := st.ListAlerts(r.Context(), civic.AlertFilter{Unresolved: true, Limit: 100000})
-	if err != nil {
+	if d.pager, err = paginate(offset, len(alerts), alertPageSize, more,
+		func() (int, error) { return st.CountAlerts(r.Context(), f) }, pageURL); err != nil {
 		u.fail(w, r, err)
 		return
 	}
-	for _, a := range unresolved {
-		switch {
-		case a.Status == civic.AlertOpen:
-			d.Open++
-		case a.Status == civic.AlertAcknowledged:
-			d.Acked++
-		}
-		if a.Severity == civic.SeverityCritical {
-			d.Critical++
-		}
+	if offset > 0 {
+		back.Set("offset", strconv.Itoa(offset))
+	}
+	d.Back = back.Encode()
+	if d.AlertCounts, err = st.UnresolvedAlertCounts(r.Context()); err != nil {
+		u.fail(w, r, err)
+		return
 	}
 	if err := u.cache.ensure(r.Context()); err != nil {
 		u.fail(w, r, err)

@@ -144,6 +144,52 @@ func TestAlertsPage(t *testing.T) {
 	}
 }
 
+// TestAlertsPagePaging: a page counts the alerts its filter selects and
+// links its neighbours; the summary cards count every unresolved alert,
+// whatever the page.
+func TestAlertsPagePaging(t *testing.T) {
+	f, _, _ := alertFixture(t)
+	ctx := context.Background()
+	for i := range 60 { // 60 resolved full alerts, oldest first
+		a, _, err := f.st.OpenAlert(ctx, &civic.Alert{BinID: f.binID(i % 6), Rule: civic.RuleFull, Message: "full", OpenedAt: f.now.Add(time.Duration(i-200) * time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.st.ResolveAlert(ctx, a.ID, "super", "", f.now.Add(time.Duration(i-199)*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	super := f.client("super")
+	_, body := f.get(super, "/alerts?status=all&sort=newest")
+	for _, want := range []string{"1–50 of 62 alerts", `href="/alerts?offset=50&amp;sort=newest&amp;status=all" rel="next"`,
+		`<strong>1</strong> critical`, `<strong>2</strong> open`, `<strong>0</strong> acknowledged`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("first page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, `rel="prev"`) {
+		t.Error("first page links a previous one")
+	}
+	_, body = f.get(super, "/alerts?status=all&sort=newest&offset=50")
+	for _, want := range []string{"51–62 of 62 alerts", `href="/alerts?sort=newest&amp;status=all" rel="prev"`, `<strong>2</strong> open`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("second page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, `rel="next"`) {
+		t.Error("last page links a next one")
+	}
+	// One page: no count query needed, the total is the page.
+	_, body = f.get(super, "/alerts?status=resolved&rule=fire")
+	if !strings.Contains(body, "0 alerts") {
+		t.Error("an empty filter does not say 0 alerts")
+	}
+	_, body = f.get(super, "/alerts")
+	if !strings.Contains(body, "1–2 of 2 alerts") {
+		t.Error("the unresolved alerts do not count 2")
+	}
+}
+
 func TestAlertsPagePermissions(t *testing.T) {
 	f, fire, _ := alertFixture(t)
 	res, _ := f.get(f.client(""), "/alerts")
