@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -21,7 +22,8 @@ import (
 )
 
 const simulateUsage = `civic simulate [--bins 1000] [--days 365] [--seed 1] [--policies daily,3x,fixed,threshold,planner]
-               [--threshold 0.8] [--plan-time 200ms] [--overflow-risk 0.1] [--explain] [--out DIR]
+               [--threshold 0.8] [--plan-time 200ms] [--overflow-risk 0.1] [--hygiene-days 7,compost=3]
+               [--explain] [--out DIR]
                [--save [--name NAME] [--db URL | --data DIR]]
                [--fuel-l-per-km 0.35] [--co2-kg-per-l 2.68] [--crew-eur-h 60] [--truck-eur-km 0.9] [--fuel-eur-l 1.6]
 
@@ -41,6 +43,10 @@ database, where the web app's Simulations page shows it. --plan-time is the
 route solver's budget per simulated day. --overflow-risk sets the planner's
 overflow risk for every stream (0.01 to 0.5; civic's default 0.1): the
 chance it accepts that a bin it leaves fills before its next chance.
+--hygiene-days sets the planner's longest time between two collections of a
+bin, in days: the default, then stream=days (civic's: 7,compost=3; 0 turns
+the rule off, e.g. 0,compost=0 to hold the planner to the threshold rule's
+terms, which has none).
 --explain prints, per policy, where its overflow bin-hours and its visits
 came from.`
 
@@ -55,6 +61,7 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	fs.Float64Var(&o.Threshold, "threshold", whatif.DefaultThreshold, "threshold policy's fill, 0..1")
 	fs.DurationVar(&o.PlanTime, "plan-time", whatif.DefaultPlanTime, "route solver budget per day")
 	risk := fs.Float64("overflow-risk", 0, "the planner's overflow risk, 0.01..0.5 (default: civic's, 0.1)")
+	hygiene := fs.String("hygiene-days", "", "the planner's longest days between collections: N[,stream=N...] (default: civic's, 7,compost=3; 0 turns the rule off)")
 	fs.BoolVar(&o.Explain, "explain", false, "print where each policy's overflow and visits came from")
 	out := fs.String("out", "", "directory for the report and CSVs")
 	save := fs.Bool("save", false, "store the run in the database")
@@ -74,15 +81,22 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("unexpected argument %q", rest[0])
 	}
 	o.Policies = strings.Split(*policies, ",")
-	if *risk != 0 {
+	if *risk != 0 || *hygiene != "" {
 		ps := civic.DefaultPlanSettings()
-		ps.Default.OverflowRisk = *risk
-		for st, p := range ps.Streams {
-			p.OverflowRisk = *risk
-			ps.Streams[st] = p
+		if *risk != 0 {
+			ps.Default.OverflowRisk = *risk
+			for st, p := range ps.Streams {
+				p.OverflowRisk = *risk
+				ps.Streams[st] = p
+			}
+			if err := ps.Validate(); err != nil {
+				return usageErrorf("--overflow-risk: must be between 0.01 and 0.5")
+			}
 		}
-		if err := ps.Validate(); err != nil {
-			return usageErrorf("--overflow-risk: must be between 0.01 and 0.5")
+		if *hygiene != "" {
+			if err := setHygieneDays(&ps, *hygiene); err != nil {
+				return usageErrorf("--hygiene-days: %v", err)
+			}
 		}
 		o.Settings = &ps
 	}
@@ -125,6 +139,44 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "elapsed %.1f s\n", res.Elapsed.Seconds())
 	fmt.Fprintln(e.stdout, res.Summary)
 	return nil
+}
+
+// setHygieneDays applies --hygiene-days: the default policy's longest
+// days between collections, then stream=days overrides; a stream without
+// one keeps civic's own (compost 3) unless it has none, when it follows
+// the default.
+func setHygieneDays(ps *civic.PlanSettings, spec string) error {
+	days := func(s string) (float64, error) {
+		d, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || !(d >= 0 && d <= 365) {
+			return 0, fmt.Errorf("%q is not a number of days from 0 to 365", s)
+		}
+		return d, nil
+	}
+	parts := strings.Split(spec, ",")
+	d, err := days(parts[0])
+	if err != nil {
+		return err
+	}
+	ps.Default.HygieneDays = d
+	for _, part := range parts[1:] {
+		name, v, ok := strings.Cut(part, "=")
+		st := civic.Stream(strings.TrimSpace(name))
+		if !ok || !st.Valid() {
+			return fmt.Errorf("%q is not stream=days (streams: %s)", part, civic.Streams)
+		}
+		d, err := days(v)
+		if err != nil {
+			return err
+		}
+		p, ok := ps.Streams[st]
+		if !ok {
+			p = ps.Default
+		}
+		p.HygieneDays = d
+		ps.Streams[st] = p
+	}
+	return ps.Validate()
 }
 
 // writeExplanations prints each policy's overflow bin-hours and visits by

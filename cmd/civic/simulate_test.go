@@ -123,3 +123,40 @@ func TestSimulateOverflowRisk(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulateHygieneDays: --hygiene-days reaches the planner (the
+// report's assumptions say it: a default, a stream's own, or no limit)
+// and bad values are refused, naming the flag.
+func TestSimulateHygieneDays(t *testing.T) {
+	for _, tc := range []struct{ spec, want string }{
+		{"10,compost=4", "no bin goes more than 10 days, compost 4 days, without emptying"},
+		{"0,compost=0", "with no limit on how long a bin may go without emptying"},
+		{"0", "no compost bin goes more than 3 days without emptying; other bins have no such limit"},
+		{"5", "no bin goes more than 5 days, compost 3 days, without emptying"},
+	} {
+		dir := t.TempDir()
+		var stdout, stderr bytes.Buffer
+		e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+		code := run(context.Background(), e, []string{"simulate", "--bins", "30", "--days", "3", "--seed", "2",
+			"--plan-time", "20ms", "--policies", "planner", "--hygiene-days", tc.spec, "--out", dir})
+		if code != 0 {
+			t.Fatalf("%s: exit %d, stderr %q", tc.spec, code, stderr.String())
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "result.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(b, []byte(tc.want)) {
+			t.Errorf("--hygiene-days %s: the assumptions do not say %q", tc.spec, tc.want)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	for _, bad := range []string{"-1", "400", "x", "7,compost", "7,lava=3", "7,compost=-2"} {
+		stderr.Reset()
+		args := []string{"simulate", "--bins", "5", "--days", "1", "--hygiene-days", bad}
+		if code := run(context.Background(), e, args); code == 0 || !strings.Contains(stderr.String(), "--hygiene-days") {
+			t.Errorf("--hygiene-days %q: exit %d, stderr %q", bad, code, stderr.String())
+		}
+	}
+}

@@ -21,9 +21,9 @@ func assumptions(o Options) []string {
 		"Daily collection empties every bin Monday to Saturday. Three times a week empties every bin on Monday, Wednesday and Friday.",
 		"The fixed schedule is the one a city without sensors sets: each bin every 1, 2, 3, 4 or 7 days (twice a day for the busiest), sized from a rough guess of how fast it fills.",
 		fmt.Sprintf("The threshold rule empties, Monday to Saturday, every bin whose sensor reported it at least %.0f%% full when the day's round is made up at %s.", o.Threshold*100, clock(o.PlanAt)),
-		fmt.Sprintf("civic's planner runs every day at %s exactly as in production: it forecasts each bin from the sensor readings it has received, decides which bins must or may be emptied (including the rule that no bin goes more than %g days, compost %g, without emptying) and plans the trucks' routes. A bin is left for a later day only when the forecast gives it at most a %.0f%% chance of filling up before the next day's trucks can be sent to it (the planner's overflow risk); each bin to empty is visited late enough that it does not fill up again before its next chance, and before it is forecast full; a bin that fills faster than once a day is visited twice. It plans with the city's own trucks and their shifts.",
-			clock(o.PlanAt), pol.HygieneDays, compost.HygieneDays, 100*pol.Risk()),
-		fmt.Sprintf("Sensors report every %s (real ones report a few times an hour; the planner only needs the latest reading). Some readings are lost or wrong, as with real ultrasonic sensors, and batteries are not replaced: a sensor whose battery runs out goes silent for the rest of the run, and only the planner's rule of emptying every bin at least weekly still reaches its bin.", every(o.ReadingInterval)),
+		fmt.Sprintf("civic's planner runs every day at %s exactly as in production: it forecasts each bin from the sensor readings it has received, decides which bins must or may be emptied (%s) and plans the trucks' routes. A bin is left for a later day only when the forecast gives it at most a %.0f%% chance of filling up before the next day's trucks can be sent to it (the planner's overflow risk); each bin to empty is visited late enough that it does not fill up again before its next chance, and before it is forecast full; a bin that fills faster than once a day is visited twice. It plans with the city's own trucks and their shifts.",
+			clock(o.PlanAt), hygieneRule(pol.HygieneDays, compost.HygieneDays), 100*pol.Risk()),
+		fmt.Sprintf("Sensors report every %s (real ones report a few times an hour; the planner only needs the latest reading). Some readings are lost or wrong, as with real ultrasonic sensors, and batteries are not replaced: a sensor whose battery runs out goes silent for the rest of the run, and %s", every(o.ReadingInterval), silentBins(pol.HygieneDays, compost.HygieneDays)),
 		fmt.Sprintf("Every way of collecting is routed by the same route planner over the same road distances (straight-line distance times 1.35, driven at 25 km/h), with the trucks' capacities, shifts, breaks and trips to unload. Each day's route search stops after %s or %s, whichever comes first; a day with more bins than the planner's typical day (a quarter of the city) gets proportionally more, so that every way of collecting gets about the same search per bin. Schedules that visit the same bins reuse the routes of the first such day.", every(o.PlanTime), iterations(o.MaxIterations)),
 		"On a day the city's fleet cannot empty every bin a way of collecting asks for (every bin, for daily collection; every bin the planner must empty), the day is planned again with another set of that stream's trucks, up to four sets, as long as that helps; the report says how many extra trucks were needed at most and how many bins were still left.",
 		"In the zone figures, the kilometres and hours of a route are shared between the zones it serves by its number of stops there, and a route counts as a truck trip in every zone it serves.",
@@ -32,6 +32,35 @@ func assumptions(o Options) []string {
 		fmt.Sprintf("Cost: a crew costs %.0f per hour of route, a truck %.2f per kilometre besides fuel, diesel %.2f per litre (assumed figures, in euros; change them to your own).", c.CrewPerHour, c.TruckPerKm, c.FuelPerL),
 		"Not simulated: traffic, breakdowns, crews skipping blocked bins, residents' complaints, fire alerts reaching the planner, and litter picked up by hand.",
 	}
+}
+
+// hygieneRule says the planner's longest times between collections, in
+// days (0: no limit), of most streams and of compost.
+func hygieneRule(days, compost float64) string {
+	limit := func(d float64) string {
+		if d <= 0 {
+			return "no limit"
+		}
+		return fmt.Sprintf("%g days", d)
+	}
+	switch {
+	case days <= 0 && compost <= 0:
+		return "with no limit on how long a bin may go without emptying"
+	case days <= 0:
+		return fmt.Sprintf("including the rule that no compost bin goes more than %g days without emptying; other bins have no such limit", compost)
+	}
+	return fmt.Sprintf("including the rule that no bin goes more than %g days, compost %s, without emptying", days, limit(compost))
+}
+
+// silentBins says what still empties a bin whose sensor went silent.
+func silentBins(days, compost float64) string {
+	switch {
+	case days <= 0 && compost <= 0:
+		return "nothing but the fixed schedules reaches its bin again (this run gives the planner no limit on the days between collections)."
+	case days <= 0:
+		return "nothing but the fixed schedules reaches its bin again, unless it is a compost bin, which the planner's longest time between collections still reaches."
+	}
+	return "only the planner's rule of a longest time between collections still reaches its bin."
 }
 
 func clock(min int) string {
