@@ -185,7 +185,10 @@ type KPIFigures struct {
 }
 
 // KPIServiceLevel is 311's part of the KPIs. Requests are the service
-// requests received (those a moderator hid as abuse left out). Their
+// requests received (those a moderator hid as abuse left out; those held
+// for moderation count, their promised time running while they wait: the
+// resident has been waiting since submitting, and the queue shows them to
+// the staff who can release them). Their
 // service level counts the requests with a promised time (their service's
 // SLA) that are not duplicates: SLAMet were closed by it, SLAMissed were
 // closed after it or are still open past it as of the report, SLAOpen are
