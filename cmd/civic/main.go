@@ -49,7 +49,7 @@ func commands() []command {
 		{"route", "solve vehicle routing problems (CVRPLIB / TSPLIB95 files)", routeUsage, runRoute},
 		{"demo", "generate a realistic demo city as files", demoUsage, runDemo},
 		{"forecast", "fill forecasts: backtest against history", forecastUsage, runForecast},
-		{"simulate", "what-if: compare collection policies on a simulated city", simulateUsage, runSimulate},
+		{"simulate", "what-if: compare collection policies on a generated city or your own bins", simulateUsage, runSimulate},
 		{"bench", "measure performance: ingest, mqtt, map, route, plan, open311, export, load", benchUsage, runBench},
 		{"backup", "copy the SQLite database to a file while civic serves", backupUsage, runBackup},
 		{"restore", "put a backup in place of the SQLite database", restoreUsage, runRestore},

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -21,15 +22,20 @@ import (
 	"github.com/civic-city/civic/internal/whatif"
 )
 
-const simulateUsage = `civic simulate [--bins 1000] [--days 365] [--seed 1] [--policies daily,3x,fixed,threshold,planner]
+const simulateUsage = `civic simulate [--bins 1000 | --data DIR | --db URL] [--days 365] [--seed 1] [--policies daily,3x,fixed,threshold,planner]
                [--threshold 0.8] [--plan-time 200ms] [--overflow-risk 0.1] [--hygiene-days 7,compost=3]
                [--explain] [--out DIR]
-               [--save [--name NAME] [--db URL | --data DIR]]
+               [--history-days 28] [--tz ZONE] [--save [--name NAME]]
                [--fuel-l-per-km 0.35] [--co2-kg-per-l 2.68] [--crew-eur-h 60] [--truck-eur-km 0.9] [--fuel-eur-l 1.6]
 
-Simulates a generated city for --days days under several collection
-policies on the same waste, and compares them: bins emptied, kilometres,
-hours, overflow, fuel, CO2 and cost. Policies:
+Simulates a city for --days days under several collection policies on the
+same waste, and compares them: bins emptied, kilometres, hours, overflow,
+fuel, CO2 and cost. The city is generated (--bins, --seed) or, with --data
+or --db and no --bins, the database's own: its active bins, sensors,
+trucks, depots, facilities and plan settings, each bin receiving the waste
+a day its sensors measured over the last --history-days (fill cycles from
+one emptying to the next; bins without a day of history take their zone and
+stream's median), in time zone --tz. Policies:
   daily      every bin Monday to Saturday
   3x         every bin Monday, Wednesday and Friday
   fixed      the city's schedule per bin (every 1-7 days, from a rough estimate)
@@ -39,7 +45,7 @@ Prints a table per policy and, last, the line
   sim: collections -X% km -Y% vs daily; overflow bin-hours A (planner) vs B (daily) vs C (threshold)
 --out DIR writes report.html (self-contained), weeks.csv, zones.csv and
 result.json. --save stores the run (summary, result, report) in civic's
-database, where the web app's Simulations page shows it. --plan-time is the
+database (--data, --db), where the web app's Simulations page shows it. --plan-time is the
 route solver's budget per simulated day. --overflow-risk sets the planner's
 overflow risk for every stream (0.01 to 0.5; civic's default 0.1): the
 chance it accepts that a bin it leaves fills before its next chance.
@@ -62,6 +68,8 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&o.PlanTime, "plan-time", whatif.DefaultPlanTime, "route solver budget per day")
 	risk := fs.Float64("overflow-risk", 0, "the planner's overflow risk, 0.01..0.5 (default: civic's, 0.1)")
 	hygiene := fs.String("hygiene-days", "", "the planner's longest days between collections: N[,stream=N...] (default: civic's, 7,compost=3; 0 turns the rule off)")
+	history := fs.Int("history-days", 28, "with --data or --db: days of readings each bin's waste a day is measured on")
+	tz := fs.String("tz", envOr(e.getenv, "CIVIC_TZ", "UTC"), "with --data or --db: the city's time zone (env CIVIC_TZ)")
 	fs.BoolVar(&o.Explain, "explain", false, "print where each policy's overflow and visits came from")
 	out := fs.String("out", "", "directory for the report and CSVs")
 	save := fs.Bool("save", false, "store the run in the database")
@@ -81,8 +89,45 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("unexpected argument %q", rest[0])
 	}
 	o.Policies = strings.Split(*policies, ",")
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	// A data folder or database given without --bins is the city to
+	// simulate; with --bins it is only where --save stores the run.
+	stored := (given["data"] || given["db"]) && !given["bins"]
+	base := civic.DefaultPlanSettings()
+	if stored {
+		if *history < 1 || *history > 3660 {
+			return usageErrorf("--history-days: must be between 1 and 3660")
+		}
+		loc, err := time.LoadLocation(*tz)
+		if err != nil {
+			return usageErrorf("--tz: unknown time zone %q", *tz)
+		}
+		a, err := openApp(ctx, &c)
+		if err != nil {
+			return err
+		}
+		if base, err = a.store.PlanSettings(ctx); err != nil {
+			a.close()
+			return err
+		}
+		fmt.Fprintf(e.stderr, "simulate: reading %d days of history from %s\n", *history, redactURL(c.DB))
+		bar := progressbar.NewOptions(1, progressbar.OptionSetWriter(e.stderr), progressbar.OptionSetDescription("reading"),
+			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish(), progressbar.OptionShowCount())
+		o.City, o.CityNote, err = storedCity(ctx, a.store, time.Now(), loc, *history, func(done, total int) {
+			bar.ChangeMax(total)
+			_ = bar.Set(done)
+		})
+		_ = bar.Finish()
+		a.close() // not held for the whole run
+		if err != nil {
+			return err
+		}
+		o.Settings = &base
+	}
 	if *risk != 0 || *hygiene != "" {
-		ps := civic.DefaultPlanSettings()
+		ps := base
+		ps.Streams = maps.Clone(base.Streams)
 		if *risk != 0 {
 			ps.Default.OverflowRisk = *risk
 			for st, p := range ps.Streams {
@@ -111,7 +156,11 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 		bar.ChangeMax(total)
 		_ = bar.Set(done)
 	}
-	fmt.Fprintf(e.stderr, "simulate: %d bins, %d days, seed %d, policies %s, %d CPUs\n", o.Bins, o.Days, o.Seed, *policies, runtime.NumCPU())
+	bins := o.Bins
+	if o.City != nil {
+		bins = len(o.City.Bins)
+	}
+	fmt.Fprintf(e.stderr, "simulate: %d bins, %d days, seed %d, policies %s, %d CPUs\n", bins, o.Days, o.Seed, *policies, runtime.NumCPU())
 	res, err := whatif.Run(ctx, o)
 	_ = bar.Finish()
 	if err != nil {

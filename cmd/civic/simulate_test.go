@@ -10,10 +10,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/sim"
 	"github.com/civic-city/civic/internal/store"
 )
 
@@ -184,4 +187,137 @@ func FuzzHygieneDays(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestSimulateStoredCity: with --data and no --bins, civic simulate runs
+// the data folder's own active bins, with each bin's waste measured from
+// its stored readings: the waste simulated matches the generator's truth
+// the history came from, a bin without readings borrows its group's
+// median, and the report says where the city came from.
+func TestSimulateStoredCity(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	city := sim.GenerateCity(sim.CityParams{Bins: 40, Seed: 9})
+	hp := sim.HistoryParams{Days: 14, Seed: 9}
+	devs := map[string]civic.Device{}
+	for _, d := range city.Devices {
+		devs[d.ID] = d
+	}
+	var readings []civic.Reading
+	if err := sim.StreamHistory(city, hp, func(_ *sim.Sensors, day []civic.Reading) error {
+		for _, r := range day {
+			if d := devs[r.Device]; d.BinID != "" && r.Normalize(d.FillScale, r.Time) == nil {
+				r.Bin = d.BinID // as the ingest path stores it
+				readings = append(readings, r)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// The history ends an hour ago.
+	shift := time.Now().Add(-time.Hour).Sub(readings[len(readings)-1].Time)
+	for i := range readings {
+		readings[i].Time = readings[i].Time.Add(shift)
+	}
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "civic.db"), store.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range city.Zones {
+		must(t, st.CreateZone(ctx, &city.Zones[i]))
+	}
+	for i := range city.Depots {
+		must(t, st.CreateDepot(ctx, &city.Depots[i]))
+	}
+	bins := slices.Clone(city.Bins)
+	bins[1].Status = civic.StatusRemoved // left out
+	must(t, st.ImportBins(ctx, bins))
+	silent := city.Bins[0].ID // its sensor is not registered: no history
+	for i := range city.Devices {
+		if city.Devices[i].BinID != silent {
+			must(t, st.CreateDevice(ctx, &city.Devices[i]))
+		}
+	}
+	for i := range city.Facilities {
+		must(t, st.CreateFacility(ctx, &city.Facilities[i]))
+	}
+	for i := range city.Trucks {
+		must(t, st.CreateTruck(ctx, &city.Trucks[i]))
+	}
+	var kept []civic.Reading
+	for _, r := range readings {
+		if devs[r.Device].BinID != silent {
+			kept = append(kept, r)
+		}
+	}
+	for len(kept) > 0 {
+		n := min(len(kept), 5000)
+		if _, err := st.WriteReadings(ctx, [][]civic.Reading{kept[:n]}); err != nil {
+			t.Fatal(err)
+		}
+		kept = kept[n:]
+	}
+	st.Close()
+
+	out := filepath.Join(dir, "out")
+	var stdout, stderr bytes.Buffer
+	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	const days = 4
+	code := run(ctx, e, []string{"simulate", "--data", dir, "--days", strconv.Itoa(days), "--plan-time", "20ms",
+		"--policies", "daily,planner", "--history-days", "14", "--out", out})
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "simulate: 39 bins") {
+		t.Errorf("stderr %q does not announce the 39 active bins", stderr.String())
+	}
+	b, err := os.ReadFile(filepath.Join(out, "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res struct {
+		Bins        int      `json:"bins"`
+		Assumptions []string `json:"assumptions"`
+		Policies    []struct {
+			Policy string `json:"policy"`
+			Waste  struct {
+				Generated float64 `json:"generated_l"`
+			} `json:"waste"`
+		} `json:"policies"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Assumptions) == 0 || !strings.Contains(res.Assumptions[0], "The city is yours: the 39 active bins") ||
+		!strings.Contains(res.Assumptions[0], "bins with less than a day of such history: 1") {
+		t.Errorf("first assumption %q", res.Assumptions)
+	}
+	// The truth: the generator's mean rate of every simulated bin (the
+	// silent one at its group's median is close enough at this scale).
+	truth := sim.NewSensors(city, hp.SensorParams())
+	want := 0.0
+	for i, bn := range city.Bins {
+		if i != 1 {
+			want += truth.MeanRate(bn.ID) * bn.CapacityL * 24 * days
+		}
+	}
+	for _, p := range res.Policies {
+		if got := p.Waste.Generated; got < 0.85*want || got > 1.15*want {
+			t.Errorf("%s: %.0f L of waste simulated in %d days, the history's truth %.0f", p.Policy, got, days, want)
+		}
+	}
+
+	// An empty data folder has nothing to simulate.
+	stderr.Reset()
+	if code := run(ctx, e, []string{"simulate", "--data", t.TempDir(), "--days", "1"}); code == 0 || !strings.Contains(stderr.String(), "no active bins") {
+		t.Errorf("empty data folder: exit %d, stderr %q", code, stderr.String())
+	}
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -119,6 +119,9 @@ type Site struct {
 	// Commercial weighs the commercial rhythm (weekdays, office hours)
 	// against the residential one (evenings, weekends), 0..1.
 	Commercial float64
+	// Exact makes Activity the bin's own mean volume a day, as measured
+	// on a real bin: Sensors then add no per-bin variation to it.
+	Exact bool
 }
 
 // City is a generated city. Bins, Sites and Devices are parallel: Sites[i]

@@ -380,6 +380,9 @@ func NewSensors(city *City, p SensorParams) *Sensors {
 		// Every bin makes the same draws whatever the policy, so that
 		// policies are compared on the same waste.
 		litresPerDay := site.Activity * math.Exp(0.55*rng.NormFloat64())
+		if site.Exact {
+			litresPerDay = site.Activity // the draw above is made all the same
+		}
 		fill0 := rng.Float64() * 2 / 3
 		phase := rng.IntN(7 * 12) // divisible by every schedule interval
 		tod := int64(6*3600 + rng.IntN(8*3600))

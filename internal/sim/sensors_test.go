@@ -829,3 +829,22 @@ func TestEmptyNotBefore(t *testing.T) {
 		t.Errorf("unknown bin: %v, want NotFound", err)
 	}
 }
+
+// TestExactSites: a site marked Exact gives its bin exactly its Activity a
+// day, and the other bins' draws do not change.
+func TestExactSites(t *testing.T) {
+	g := sim.GenerateCity(sim.CityParams{Bins: 30, Seed: 31})
+	plain := sim.NewSensors(g, sim.SensorParams{Seed: 32})
+	c := *g
+	c.Sites = slices.Clone(g.Sites)
+	c.Sites[3].Activity, c.Sites[3].Exact = 123, true
+	exact := sim.NewSensors(&c, sim.SensorParams{Seed: 32})
+	if r, want := exact.MeanRate(c.Bins[3].ID), 123/c.Bins[3].CapacityL/24; math.Abs(r-want) > 1e-12 {
+		t.Errorf("exact site: mean rate %g, want %g", r, want)
+	}
+	for i, b := range c.Bins {
+		if i != 3 && plain.MeanRate(b.ID) != exact.MeanRate(b.ID) {
+			t.Fatalf("bin %d's rate changed with another bin's site", i)
+		}
+	}
+}

@@ -58,9 +58,13 @@ type Options struct {
 	// City is the city simulated; nil generates one with Bins bins from
 	// Seed (sim.GenerateCity).
 	City *sim.City
-	Bins int
-	Days int // default DefaultDays
-	Seed uint64
+	// CityNote, when set, replaces the report's first assumption (the
+	// city is synthetic) with its words: say where a City given by the
+	// caller comes from and how its fill rates were set.
+	CityNote string
+	Bins     int
+	Days     int // default DefaultDays
+	Seed     uint64
 	// Policies to compare, from Policies; empty means all.
 	Policies []string
 	// Threshold is the threshold policy's fill, 0..1; default 0.8.
