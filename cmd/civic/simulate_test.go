@@ -293,6 +293,9 @@ func TestSimulateStoredCity(t *testing.T) {
 		!strings.Contains(res.Assumptions[0], "bins with less than a day of such history: 1") {
 		t.Errorf("first assumption %q", res.Assumptions)
 	}
+	if page, _ := os.ReadFile(filepath.Join(out, "report.html")); !bytes.Contains(page, []byte("A simulation of the city's own 39 bins")) {
+		t.Error("the report does not say it simulated the city's own bins")
+	}
 	// The truth: the generator's mean rate of every simulated bin (the
 	// silent one at its group's median is close enough at this scale).
 	truth := sim.NewSensors(city, hp.SensorParams())

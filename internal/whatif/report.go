@@ -191,7 +191,7 @@ th:first-child, td:first-child { text-align: left; }
 </head>
 <body>
 <h1>What if the city collected its bins differently?</h1>
-<p>A simulation of {{.R.Bins}} bins over {{.R.Days}} days ({{.R.From}} to {{.R.To}}), seed {{.R.Seed}}, comparing ways of deciding which bins to empty. Every way sees exactly the same waste.</p>
+<p>A simulation of {{if .R.Own}}the city's own {{end}}{{.R.Bins}} bins over {{.R.Days}} days ({{.R.From}} to {{.R.To}}), seed {{.R.Seed}}, comparing ways of deciding which bins to empty. Every way sees exactly the same waste.</p>
 <p class="summary">{{.R.Summary}}</p>
 <h2>Results</h2>
 <table>

@@ -159,9 +159,12 @@ type Zone struct {
 
 // Result is a what-if run: every policy's figures and the assumptions.
 type Result struct {
-	Bins        int            `json:"bins"`
-	Days        int            `json:"days"`
-	Seed        uint64         `json:"seed"`
+	Bins int    `json:"bins"`
+	Days int    `json:"days"`
+	Seed uint64 `json:"seed"`
+	// Own is set when the city is the caller's (Options.CityNote), not
+	// a generated one.
+	Own         bool           `json:"own_city,omitempty"`
 	From        string         `json:"from"`
 	To          string         `json:"to"`
 	Threshold   float64        `json:"threshold"`

@@ -192,7 +192,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 	day0 := time.Date(y, m, d, 0, 0, 0, 0, loc)
 
 	res := &Result{
-		Bins: o.Bins, Days: o.Days, Seed: o.Seed, Threshold: o.Threshold, PlanTime: o.PlanTime,
+		Bins: o.Bins, Days: o.Days, Seed: o.Seed, Own: o.CityNote != "", Threshold: o.Threshold, PlanTime: o.PlanTime,
 		From: day0.Format(time.DateOnly), To: day0.AddDate(0, 0, o.Days-1).Format(time.DateOnly),
 		Costs: o.Costs, Zones: zoneNames(o.City),
 	}
