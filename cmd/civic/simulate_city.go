@@ -80,25 +80,28 @@ func storedCity(ctx context.Context, st *store.Store, now time.Time, loc *time.L
 	c.Params.Start = time.Date(y, m, d+1, 0, 0, 0, 0, loc)
 
 	// The history, a device at a time (the store keeps readings in
-	// device order).
+	// device order), measured as it is read so that only one device's
+	// readings are held; a bin measured by several devices (a sensor
+	// replaced) adds up their rises and spans.
 	q := civic.ReadingQuery{From: now.AddDate(0, 0, -historyDays), To: now}
-	var readings []civic.Reading
+	rates := map[string]forecast.FillRate{}
 	for i, dev := range c.Devices {
 		q.Device = dev.ID
 		rs, err := st.Readings(ctx, q)
 		if err != nil {
 			return nil, "", err
 		}
-		for _, r := range rs {
-			if r.Bin != "" && r.Fill != nil {
-				readings = append(readings, civic.Reading{Bin: r.Bin, Time: r.Time, Fill: r.Fill})
+		for bin, r := range forecast.FillRates(rs, forecast.Options{Location: loc}) {
+			if o, ok := rates[bin]; ok {
+				h := o.Hours + r.Hours
+				r = forecast.FillRate{PerHour: (o.PerHour*o.Hours + r.PerHour*r.Hours) / h, Hours: h, Cycles: o.Cycles + r.Cycles}
 			}
+			rates[bin] = r
 		}
 		if progress != nil {
 			progress(i+1, len(c.Devices))
 		}
 	}
-	rates := forecast.FillRates(readings, forecast.Options{Location: loc})
 
 	// Litres a day: measured, else the median of the bin's group.
 	litres := make([]float64, len(c.Bins))
