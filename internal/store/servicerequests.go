@@ -394,35 +394,57 @@ func (s *Store) ListServiceRequests(ctx context.Context, f civic.ServiceRequestF
 		// through a sorter.
 		order = ` ORDER BY r.requested_at DESC`
 	}
-	// The circle of Near and the boundary of Zone are checked here,
-	// after the query: then so is the page.
-	inGo := f.Near || zf.zone != nil
 	q := `SELECT ` + requestCols + requestFrom + where + order
-	if f.Limit > 0 && !inGo {
-		q += fmt.Sprintf(" LIMIT %d", f.Limit)
-		if f.Offset > 0 {
-			q += fmt.Sprintf(" OFFSET %d", f.Offset)
+	if !f.Near && zf.zone == nil {
+		if f.Limit > 0 {
+			q += fmt.Sprintf(" LIMIT %d", f.Limit)
+			if f.Offset > 0 {
+				q += fmt.Sprintf(" OFFSET %d", f.Offset)
+			}
 		}
+		return list(ctx, s, "list service requests", q, scanRequest, args...)
 	}
-	out, err := list(ctx, s, "list service requests", q, scanRequest, args...)
-	if err != nil || !inGo {
-		return out, err
+	// The circle of Near and the boundary of Zone are checked here,
+	// after the query: then so is the page. Only the page is kept.
+	out := []civic.ServiceRequest{}
+	seen := 0
+	err = s.eachFiltered(ctx, f, &zf, q, args, func(r *civic.ServiceRequest) bool {
+		if seen >= f.Offset && (f.Limit <= 0 || len(out) < f.Limit) {
+			out = append(out, *r)
+		}
+		seen++
+		return f.Limit <= 0 || len(out) < f.Limit
+	})
+	return out, err
+}
+
+// eachFiltered runs q and calls keep with each request that passes the
+// checks of f made in Go (Near's circle, zf's boundary), in order, until
+// it returns false. A request's memory is reused: keep copies what it
+// keeps.
+func (s *Store) eachFiltered(ctx context.Context, f civic.ServiceRequestFilter, zf *requestZone, q string, args []any, keep func(*civic.ServiceRequest) bool) error {
+	const op = "list service requests"
+	rows, err := s.rdb.QueryContext(ctx, q, args...)
+	if err != nil {
+		return s.fail(errCtx{op: op}, err)
 	}
-	kept := out[:0]
-	for _, r := range out {
+	defer rows.Close()
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return s.fail(errCtx{op: op}, err)
+		}
 		if f.Near && (r.Lat == nil || civic.HaversineM(f.Lat, f.Long, *r.Lat, *r.Long) > f.RadiusM) {
 			continue
 		}
 		if zf.zone != nil && !zf.holds(&r) {
 			continue
 		}
-		kept = append(kept, r)
+		if !keep(&r) {
+			return nil
+		}
 	}
-	kept = kept[min(f.Offset, len(kept)):]
-	if f.Limit > 0 {
-		kept = kept[:min(f.Limit, len(kept))]
-	}
-	return kept, nil
+	return s.fail(errCtx{op: op}, rows.Err())
 }
 
 // CountServiceRequests implements civic.ServiceRequestStore: the requests
@@ -430,9 +452,18 @@ func (s *Store) ListServiceRequests(ctx context.Context, f civic.ServiceRequestF
 // Invalid ("zone") for an unknown f.Zone.
 func (s *Store) CountServiceRequests(ctx context.Context, f civic.ServiceRequestFilter) (int, error) {
 	if f.Zone != "" || f.Near {
-		f.Limit, f.Offset = 0, 0
-		rs, err := s.ListServiceRequests(ctx, f)
-		return len(rs), err
+		// Counted as they pass, none kept.
+		zf, err := s.zoneFilter(ctx, f.Zone)
+		if err != nil {
+			return 0, err
+		}
+		where, args := s.requestWhere(f, zf.zone)
+		n := 0
+		err = s.eachFiltered(ctx, f, &zf, `SELECT `+requestCols+requestFrom+where, args, func(*civic.ServiceRequest) bool {
+			n++
+			return true
+		})
+		return n, err
 	}
 	where, args := s.requestWhere(f, nil)
 	var n int
