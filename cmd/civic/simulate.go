@@ -23,7 +23,8 @@ import (
 )
 
 const simulateUsage = `civic simulate [--bins 1000 | --data DIR | --db URL] [--days 365] [--seed 1] [--policies daily,3x,fixed,threshold,planner]
-               [--threshold 0.8] [--plan-time 200ms] [--overflow-risk 0.1] [--hygiene-days 7,compost=3]
+               [--threshold 0.8] [--fixed-days N[,stream=N][,zone/stream=N]] [--plan-time 200ms]
+               [--overflow-risk 0.1] [--hygiene-days 7,compost=3]
                [--explain] [--out DIR]
                [--history-days 28] [--tz ZONE] [--save [--name NAME]]
                [--fuel-l-per-km 0.35] [--co2-kg-per-l 2.68] [--crew-eur-h 60] [--truck-eur-km 0.9] [--fuel-eur-l 1.6]
@@ -38,7 +39,8 @@ one emptying to the next; bins without a day of history take their zone and
 stream's median), in time zone --tz. Policies:
   daily      every bin Monday to Saturday
   3x         every bin Monday, Wednesday and Friday
-  fixed      the city's schedule per bin (every 1-7 days, from a rough estimate)
+  fixed      the city's schedule per bin (every 1-7 days, from a rough estimate),
+             or the one --fixed-days sets by zone and stream
   threshold  bins whose sensor reads at least --threshold, Monday to Saturday
   planner    civic's planner every day: forecast, decisions, routes
 Prints a table per policy and, last, the line
@@ -68,6 +70,7 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	fs.DurationVar(&o.PlanTime, "plan-time", whatif.DefaultPlanTime, "route solver budget per day")
 	risk := fs.Float64("overflow-risk", 0, "the planner's overflow risk, 0.01..0.5 (default: civic's, 0.1)")
 	hygiene := fs.String("hygiene-days", "", "the planner's longest days between collections: N[,stream=N...] (default: civic's, 7,compost=3; 0 turns the rule off)")
+	fixed := fs.String("fixed-days", "", "the fixed policy's schedule: N[,stream=N][,zone/stream=N] days between collections (1 Monday to Saturday, 0 twice a day; default: per bin, from a rough estimate)")
 	history := fs.Int("history-days", 28, "with --data or --db: days of readings each bin's waste a day is measured on")
 	tz := fs.String("tz", envOr(e.getenv, "CIVIC_TZ", "UTC"), "with --data or --db: the city's time zone (env CIVIC_TZ)")
 	fs.BoolVar(&o.Explain, "explain", false, "print where each policy's overflow and visits came from")
@@ -89,6 +92,13 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 		return usageErrorf("unexpected argument %q", rest[0])
 	}
 	o.Policies = strings.Split(*policies, ",")
+	if *fixed != "" {
+		f, err := whatif.ParseFixedSchedule(*fixed)
+		if err != nil {
+			return usageErrorf("--fixed-days: %v", err)
+		}
+		o.Fixed = f
+	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	// A data folder or database given without --bins is the city to

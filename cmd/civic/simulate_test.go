@@ -324,3 +324,28 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// TestSimulateFixedDays: --fixed-days reaches the fixed policy (the
+// report's assumptions say the schedule) and a bad one is refused, naming
+// the flag.
+func TestSimulateFixedDays(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+	code := run(context.Background(), e, []string{"simulate", "--bins", "20", "--days", "2", "--seed", "2",
+		"--plan-time", "20ms", "--policies", "fixed", "--fixed-days", "2,compost=1", "--out", dir})
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "result.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(b, []byte("every bin every 2 days; compost every day (Monday to Saturday)")) {
+		t.Errorf("the assumptions do not give the schedule:\n%s", b)
+	}
+	stderr.Reset()
+	if code := run(context.Background(), e, []string{"simulate", "--bins", "5", "--days", "1", "--fixed-days", "2,lava=1"}); code == 0 || !strings.Contains(stderr.String(), "--fixed-days") {
+		t.Errorf("bad --fixed-days: exit %d, stderr %q", code, stderr.String())
+	}
+}

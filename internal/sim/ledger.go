@@ -88,7 +88,26 @@ func (s *Sensors) FixedRounds(binID string, day time.Time, target float64) int {
 		target = DefaultScheduleTarget
 	}
 	b := &s.bins[i]
-	every := scheduleDays(b.meanRate*24*b.estimate, target)
+	return s.rounds(b, scheduleDays(b.meanRate*24*b.estimate, target), day)
+}
+
+// RoundsEvery returns how many collection rounds a schedule that empties
+// binID every every days (1: Monday to Saturday; 0: twice a day) makes on
+// the city's local day that day falls in: 0, 1 or 2. Bins on the same
+// interval are spread over its days as FixedRounds spreads them. It
+// returns -1 for an unknown bin or a negative interval.
+func (s *Sensors) RoundsEvery(binID string, day time.Time, every int) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, ok := s.binIndex(binID)
+	if !ok || every < 0 {
+		return -1
+	}
+	return s.rounds(&s.bins[i], every, day)
+}
+
+// rounds is FixedRounds' rule for an interval of every days.
+func (s *Sensors) rounds(b *binState, every int, day time.Time) int {
 	d := s.localDay(day.Unix())
 	switch {
 	case every == 0:

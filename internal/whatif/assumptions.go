@@ -23,7 +23,7 @@ func assumptions(o Options) []string {
 		fmt.Sprintf("Before the first day, %d days of the city's usual fixed schedule run, the same for every way of collecting, so that every bin starts the comparison in the same state and civic has some history to learn from.", o.WarmupDays),
 		"A bin that is full overflows: whatever is thrown at it ends up on the street. \"Overflow bin-hours\" adds up the hours bins spend completely full; one bin full for three hours counts three.",
 		"Daily collection empties every bin Monday to Saturday. Three times a week empties every bin on Monday, Wednesday and Friday.",
-		"The fixed schedule is the one a city without sensors sets: each bin every 1, 2, 3, 4 or 7 days (twice a day for the busiest), sized from a rough guess of how fast it fills.",
+		fixedSchedule(o.Fixed),
 		fmt.Sprintf("The threshold rule empties, Monday to Saturday, every bin whose sensor reported it at least %.0f%% full when the day's round is made up at %s.", o.Threshold*100, clock(o.PlanAt)),
 		fmt.Sprintf("civic's planner runs every day at %s exactly as in production: it forecasts each bin from the sensor readings it has received, decides which bins must or may be emptied (%s) and plans the trucks' routes. A bin is left for a later day only when the forecast gives it at most a %.0f%% chance of filling up before the next day's trucks can be sent to it (the planner's overflow risk); each bin to empty is visited late enough that it does not fill up again before its next chance, and before it is forecast full; a bin that fills faster than once a day is visited twice. It plans with the city's own trucks and their shifts.",
 			clock(o.PlanAt), hygieneRule(pol.HygieneDays, compost.HygieneDays), 100*pol.Risk()),
@@ -36,6 +36,14 @@ func assumptions(o Options) []string {
 		fmt.Sprintf("Cost: a crew costs %.0f per hour of route, a truck %.2f per kilometre besides fuel, diesel %.2f per litre (assumed figures, in euros; change them to your own).", c.CrewPerHour, c.TruckPerKm, c.FuelPerL),
 		"Not simulated: traffic, breakdowns, crews skipping blocked bins, residents' complaints, fire alerts reaching the planner, and litter picked up by hand.",
 	}
+}
+
+// fixedSchedule says what the fixed policy does.
+func fixedSchedule(f *FixedSchedule) string {
+	if f == nil {
+		return "The fixed schedule is the one a city without sensors sets: each bin every 1, 2, 3, 4 or 7 days (twice a day for the busiest), sized from a rough guess of how fast it fills."
+	}
+	return "The fixed schedule is the one set for this run: " + f.String() + "; the bins on an interval of several days are spread over its days."
 }
 
 // hygieneRule says the planner's longest times between collections, in

@@ -326,7 +326,7 @@ func (r *runner) decide(ctx context.Context, date, planAt time.Time) error {
 		}
 	case PolicyFixed:
 		for i, b := range r.city.Bins {
-			switch r.s.FixedRounds(b.ID, planAt, 0) {
+			switch r.fixedRounds(b, planAt) {
 			case 2:
 				second = append(second, i)
 				must = append(must, i)
@@ -473,15 +473,25 @@ func (r *runner) expectedLoad(i int) float64 {
 	case PolicyFixed:
 		days = 1 // refined below
 		n := 0
-		for d := 1; d <= 7; d++ {
+		for d := 1; d <= maxFixedDays; d++ {
 			n++
-			if r.s.FixedRounds(b.ID, r.now.AddDate(0, 0, -d), 0) > 0 {
+			if r.fixedRounds(*b, r.now.AddDate(0, 0, -d)) > 0 {
 				break
 			}
 		}
 		days = float64(n)
 	}
 	return min(r.s.MeanRate(b.ID)*24*days, 1) * b.CapacityL
+}
+
+// fixedRounds is how many rounds the fixed schedule makes at b on the
+// local day of day: the configured schedule's (Options.Fixed), else the
+// one a city without sensors sets from its rough estimate of b's rate.
+func (r *runner) fixedRounds(b civic.Bin, day time.Time) int {
+	if r.o.Fixed != nil {
+		return r.s.RoundsEvery(b.ID, day, r.o.Fixed.Every(b))
+	}
+	return r.s.FixedRounds(b.ID, day, 0)
 }
 
 // withFleet plans a day with the city's fleet and, while must-go bins are

@@ -67,6 +67,10 @@ type Options struct {
 	Seed     uint64
 	// Policies to compare, from Policies; empty means all.
 	Policies []string
+	// Fixed, when set, is the fixed policy's schedule; nil means the
+	// one a city without sensors sets per bin from a rough estimate of its
+	// rate (sim.Sensors.FixedRounds).
+	Fixed *FixedSchedule
 	// Threshold is the threshold policy's fill, 0..1; default 0.8.
 	Threshold float64
 	// PlanTime is the route solver's budget per simulated day and policy
