@@ -22,7 +22,10 @@ const minRateHours = 24
 // Each bin's waste a day is measured from the last historyDays of its
 // sensors' readings (forecast.FillRates); a bin measured over less than a
 // day of fill cycles takes the median of the bins of its zone and stream
-// (else of its stream, else of the city). It returns the city and a
+// (else of its stream, else of the city). Each bin's weekly rhythm, the
+// mix of a busy street's and a residential one's, is fitted to when its
+// readings rose (sim.RhythmFit; half and half when they cannot tell). It
+// returns the city and a
 // sentence for the report saying so. Errors: Invalid when there are no
 // bins or no bin has a measurable history.
 func storedCity(ctx context.Context, st *store.Store, now time.Time, loc *time.Location, historyDays int, progress func(done, total int)) (*sim.City, string, error) {
@@ -85,13 +88,23 @@ func storedCity(ctx context.Context, st *store.Store, now time.Time, loc *time.L
 	// replaced) adds up their rises and spans.
 	q := civic.ReadingQuery{From: now.AddDate(0, 0, -historyDays), To: now}
 	rates := map[string]forecast.FillRate{}
+	rhythms := map[string]*sim.RhythmFit{}
+	fo := forecast.Options{Location: loc}
 	for i, dev := range c.Devices {
 		q.Device = dev.ID
 		rs, err := st.Readings(ctx, q)
 		if err != nil {
 			return nil, "", err
 		}
-		for bin, r := range forecast.FillRates(rs, forecast.Options{Location: loc}) {
+		forecast.FillRises(rs, fo, func(bin string, from, to time.Time, rise float64) {
+			f := rhythms[bin]
+			if f == nil {
+				f = &sim.RhythmFit{Loc: loc}
+				rhythms[bin] = f
+			}
+			f.Add(from, to, rise)
+		})
+		for bin, r := range forecast.FillRates(rs, fo) {
 			if o, ok := rates[bin]; ok {
 				h := o.Hours + r.Hours
 				r = forecast.FillRate{PerHour: (o.PerHour*o.Hours + r.PerHour*r.Hours) / h, Hours: h, Cycles: o.Cycles + r.Cycles}
@@ -125,12 +138,18 @@ func storedCity(ctx context.Context, st *store.Store, now time.Time, loc *time.L
 		slices.Sort(s)
 		return s[len(s)/2]
 	}
-	borrowed := 0
+	borrowed, rhythm := 0, 0
 	c.Sites = make([]sim.Site, len(c.Bins))
 	for i, b := range c.Bins {
 		site := sim.DefaultSite
 		site.Exact = true
 		site.Activity = litres[i]
+		if f := rhythms[b.ID]; f != nil {
+			if w, ok := f.Commercial(); ok {
+				site.Commercial = w
+				rhythm++
+			}
+		}
 		if !measured[i] {
 			borrowed++
 			for _, k := range []string{"zone:" + b.ZoneID + "/" + string(b.Stream), "stream:" + string(b.Stream), "city"} {
@@ -145,8 +164,9 @@ func storedCity(ctx context.Context, st *store.Store, now time.Time, loc *time.L
 	note := fmt.Sprintf("The city is yours: the %d active bins of the database, with their %d fill sensors, %d trucks, %d depots and %d disposal facilities. "+
 		"How much waste each bin receives a day is measured from its sensors' readings of the last %d days (the rise of each fill cycle, from one emptying to the next, over its length); "+
 		"bins with less than a day of such history: %d; they take the median of the bins of their zone and stream. "+
-		"Within the day, waste arrives with an hourly and weekly rhythm between a busy street's and a residential one's, which is not measured; day-to-day variation, street fairs and sensor faults are drawn as for a generated city. "+
+		"Within the week, waste arrives with a rhythm between a busy street's (office hours, quiet weekends) and a residential one's (evenings, busy weekends): for %d bins the mix that best fits when their readings rose, for the others half and half. "+
+		"Day-to-day variation, street fairs and sensor faults are drawn as for a generated city. "+
 		"The simulated period starts %s.",
-		len(c.Bins), len(c.Devices), len(c.Trucks), len(c.Depots), len(c.Facilities), historyDays, borrowed, c.Params.Start.Format(time.DateOnly))
+		len(c.Bins), len(c.Devices), len(c.Trucks), len(c.Depots), len(c.Facilities), historyDays, borrowed, rhythm, c.Params.Start.Format(time.DateOnly))
 	return c, note, nil
 }

@@ -293,6 +293,9 @@ func TestSimulateStoredCity(t *testing.T) {
 		!strings.Contains(res.Assumptions[0], "bins with less than a day of such history: 1") {
 		t.Errorf("first assumption %q", res.Assumptions)
 	}
+	if m := regexp.MustCompile(`for (\d+) bins the mix that best fits`).FindStringSubmatch(res.Assumptions[0]); m == nil || m[1] == "0" {
+		t.Errorf("no bin's weekly rhythm was fitted: %q", res.Assumptions[0])
+	}
 	if page, _ := os.ReadFile(filepath.Join(out, "report.html")); !bytes.Contains(page, []byte("A simulation of the city's own 39 bins")) {
 		t.Error("the report does not say it simulated the city's own bins")
 	}

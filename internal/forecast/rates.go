@@ -1,6 +1,11 @@
 package forecast
 
-import "github.com/civic-city/civic/internal/civic"
+import (
+	"math"
+	"time"
+
+	"github.com/civic-city/civic/internal/civic"
+)
 
 // FillRate is a bin's mean fill rate over the history it was measured on.
 type FillRate struct {
@@ -27,6 +32,45 @@ type FillRate struct {
 // decays with age nor borrows from other bins: it is what a what-if
 // simulation of the city's own bins needs, the waste each bin received.
 func FillRates(readings []civic.Reading, opts Options) map[string]FillRate {
+	type acc struct {
+		rise, secs float64
+		cycles     int
+	}
+	sums := map[string]*acc{}
+	cycles(readings, opts, func(bin string, cyc []point) {
+		a := sums[bin]
+		if a == nil {
+			a = &acc{}
+			sums[bin] = a
+		}
+		a.rise += max(cyc[len(cyc)-1].x-cyc[0].x, 0)
+		a.secs += cyc[len(cyc)-1].t - cyc[0].t
+		a.cycles++
+	})
+	out := make(map[string]FillRate, len(sums))
+	for bin, a := range sums {
+		out[bin] = FillRate{PerHour: a.rise / a.secs * 3600, Hours: a.secs / 3600, Cycles: a.cycles}
+	}
+	return out
+}
+
+// FillRises calls fn with every step of the fill cycles FillRates
+// measures, in each bin's time order: the fill gained (negative when a
+// reading's noise says so) between two consecutive readings from and to.
+// How the rises fall over the hours of the week is a bin's rhythm.
+func FillRises(readings []civic.Reading, opts Options, fn func(bin string, from, to time.Time, rise float64)) {
+	at := func(t float64) time.Time { return time.UnixMilli(int64(math.Round(t * 1000))).UTC() }
+	cycles(readings, opts, func(bin string, cyc []point) {
+		for i := 1; i < len(cyc); i++ {
+			fn(bin, at(cyc[i-1].t), at(cyc[i].t), cyc[i].x-cyc[i-1].x)
+		}
+	})
+}
+
+// cycles calls fn with each measurable fill cycle of each bin's
+// readings: cleaned, cut at emptyings, ending at its last reading below
+// saturation, two readings or more over a positive span.
+func cycles(readings []civic.Reading, opts Options, fn func(bin string, cyc []point)) {
 	o := opts.withDefaults()
 	byBin := map[string][]point{}
 	for i := range readings {
@@ -38,31 +82,18 @@ func FillRates(readings []civic.Reading, opts Options) map[string]FillRate {
 			byBin[r.Bin] = append(byBin[r.Bin], p)
 		}
 	}
-	out := make(map[string]FillRate, len(byBin))
 	for bin, pts := range byBin {
 		s := clean(sortPoints(pts), &o, false)
-		var rise, secs float64
-		cycles := 0
 		for k := range s.starts {
 			cyc := s.cycle(k)
 			end := len(cyc) - 1
 			for end > 0 && cyc[end].x >= o.Saturation {
 				end--
 			}
-			if end < 1 {
+			if end < 1 || !(cyc[end].t > cyc[0].t) {
 				continue
 			}
-			d := cyc[end].t - cyc[0].t
-			if !(d > 0) {
-				continue
-			}
-			rise += max(cyc[end].x-cyc[0].x, 0)
-			secs += d
-			cycles++
-		}
-		if cycles > 0 {
-			out[bin] = FillRate{PerHour: rise / secs * 3600, Hours: secs / 3600, Cycles: cycles}
+			fn(bin, cyc[:end+1])
 		}
 	}
-	return out
 }

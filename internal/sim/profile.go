@@ -72,3 +72,65 @@ func ambientC(dayOfYear int, hour float64) float64 {
 	season := 13 - 12*math.Cos(2*math.Pi*(float64(dayOfYear)-20)/365)
 	return season + 5*math.Sin(2*math.Pi*(hour-9)/24)
 }
+
+// RhythmFit estimates a bin's Site.Commercial from how its fill rises
+// fall over the hours of the week: the weight w for which rises follow
+// w*CommercialProfile + (1-w)*ResidentialProfile times a constant rate,
+// by least squares over the rate and w together. The zero value is ready
+// for a city in UTC; set Loc for another time zone.
+type RhythmFit struct {
+	Loc *time.Location
+	// Sums of the normal equations over the rises: r the residential
+	// profile's integral over a rise's interval, d the commercial one's
+	// less it, x the rise.
+	rr, rd, dd, xr, xd float64
+	n                  int
+}
+
+// Add counts a rise of the bin's fill between from and to.
+func (f *RhythmFit) Add(from, to time.Time, rise float64) {
+	if !to.After(from) || to.Sub(from) > 7*24*time.Hour {
+		return // a week-long gap says nothing about the hours
+	}
+	loc := f.Loc
+	if loc == nil {
+		loc = time.UTC
+	}
+	var r, d float64
+	for t := from; t.Before(to); {
+		h := HourOfWeek(t, loc)
+		lt := t.In(loc)
+		next := time.Date(lt.Year(), lt.Month(), lt.Day(), lt.Hour()+1, 0, 0, 0, loc)
+		if !next.After(t) { // a clock set back: the next hour is an hour on
+			next = t.Add(time.Hour)
+		}
+		if next.After(to) {
+			next = to
+		}
+		dt := next.Sub(t).Hours()
+		r += ResidentialProfile[h] * dt
+		d += (CommercialProfile[h] - ResidentialProfile[h]) * dt
+		t = next
+	}
+	f.rr += r * r
+	f.rd += r * d
+	f.dd += d * d
+	f.xr += rise * r
+	f.xd += rise * d
+	f.n++
+}
+
+// Commercial returns the fitted weight, within 0..1; ok is false when
+// the rises cannot tell it (too few, or no rise at all).
+func (f *RhythmFit) Commercial() (w float64, ok bool) {
+	det := f.rr*f.dd - f.rd*f.rd
+	if f.n < 24 || !(det > 1e-12*f.rr*f.dd) {
+		return 0, false
+	}
+	u := (f.xr*f.dd - f.xd*f.rd) / det // the rate
+	v := (f.rr*f.xd - f.rd*f.xr) / det // the rate times w
+	if !(u > 0) {
+		return 0, false
+	}
+	return math.Min(math.Max(v/u, 0), 1), true
+}

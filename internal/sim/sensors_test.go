@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/forecast"
 	"github.com/civic-city/civic/internal/sim"
 )
 
@@ -846,5 +847,63 @@ func TestExactSites(t *testing.T) {
 		if i != 3 && plain.MeanRate(b.ID) != exact.MeanRate(b.ID) {
 			t.Fatalf("bin %d's rate changed with another bin's site", i)
 		}
+	}
+}
+
+// TestRhythmFit: fitted on a generated city's readings, the commercial
+// weight comes out near each bin's true one, far nearer than guessing the
+// middle.
+func TestRhythmFit(t *testing.T) {
+	city := sim.GenerateCity(sim.CityParams{Bins: 80, Seed: 12})
+	devs := map[string]civic.Device{}
+	for _, d := range city.Devices {
+		devs[d.ID] = d
+	}
+	fits := map[string]*sim.RhythmFit{}
+	var readings []civic.Reading
+	err := sim.StreamHistory(city, sim.HistoryParams{Days: 28, Seed: 12}, func(_ *sim.Sensors, day []civic.Reading) error {
+		for _, r := range day {
+			if d := devs[r.Device]; d.BinID != "" && r.Normalize(d.FillScale, r.Time) == nil {
+				r.Bin = d.BinID
+				readings = append(readings, r)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forecast.FillRises(readings, forecast.Options{Location: city.Params.Location}, func(bin string, from, to time.Time, rise float64) {
+		f := fits[bin]
+		if f == nil {
+			f = &sim.RhythmFit{Loc: city.Params.Location}
+			fits[bin] = f
+		}
+		f.Add(from, to, rise)
+	})
+	var errs, flat []float64
+	for i, b := range city.Bins {
+		f := fits[b.ID]
+		if f == nil {
+			continue
+		}
+		w, ok := f.Commercial()
+		if !ok {
+			continue
+		}
+		errs = append(errs, math.Abs(w-city.Sites[i].Commercial))
+		flat = append(flat, math.Abs(0.5-city.Sites[i].Commercial))
+	}
+	if len(errs) < len(city.Bins)*3/4 {
+		t.Fatalf("a weight for %d of %d bins", len(errs), len(city.Bins))
+	}
+	slices.Sort(errs)
+	slices.Sort(flat)
+	if med, guess := errs[len(errs)/2], flat[len(flat)/2]; med > 0.15 || med > guess/2 {
+		t.Errorf("median error of the commercial weight %.3f, want at most 0.15 and half that of guessing 0.5 (%.3f)", med, guess)
+	}
+	var none sim.RhythmFit
+	if _, ok := none.Commercial(); ok {
+		t.Error("a weight from no rises")
 	}
 }
