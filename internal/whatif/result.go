@@ -220,7 +220,11 @@ func (r *Result) summary() string {
 // result as JSON and the HTML report.
 func (r *Result) SimulationRun(id, name string) (civic.SimulationRun, error) {
 	if name == "" {
-		name = fmt.Sprintf("%d bins, %d days, seed %d (%s to %s)", r.Bins, r.Days, r.Seed, r.From, r.To)
+		city := "generated"
+		if r.Own {
+			city = "the city's own"
+		}
+		name = fmt.Sprintf("%d bins (%s), %d days, seed %d (%s to %s)", r.Bins, city, r.Days, r.Seed, r.From, r.To)
 	}
 	result, err := json.Marshal(r)
 	if err != nil {
