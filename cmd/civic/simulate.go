@@ -99,6 +99,34 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 		}
 		o.Fixed = f
 	}
+	// The planner's settings as the flags change them, checked now on
+	// civic's defaults (a bad value fails before the history is read).
+	override := func(base civic.PlanSettings) (*civic.PlanSettings, error) {
+		ps := base
+		ps.Streams = maps.Clone(base.Streams)
+		if ps.Streams == nil {
+			ps.Streams = map[civic.Stream]civic.PlanPolicy{}
+		}
+		if *risk != 0 {
+			ps.Default.OverflowRisk = *risk
+			for st, p := range ps.Streams {
+				p.OverflowRisk = *risk
+				ps.Streams[st] = p
+			}
+			if err := ps.Validate(); err != nil {
+				return nil, usageErrorf("--overflow-risk: must be between 0.01 and 0.5")
+			}
+		}
+		if *hygiene != "" {
+			if err := setHygieneDays(&ps, *hygiene); err != nil {
+				return nil, usageErrorf("--hygiene-days: %v", err)
+			}
+		}
+		return &ps, nil
+	}
+	if _, err := override(civic.DefaultPlanSettings()); err != nil {
+		return err
+	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	// A data folder or database given without --bins is the city to
@@ -136,24 +164,9 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 		o.Settings = &base
 	}
 	if *risk != 0 || *hygiene != "" {
-		ps := base
-		ps.Streams = maps.Clone(base.Streams)
-		if *risk != 0 {
-			ps.Default.OverflowRisk = *risk
-			for st, p := range ps.Streams {
-				p.OverflowRisk = *risk
-				ps.Streams[st] = p
-			}
-			if err := ps.Validate(); err != nil {
-				return usageErrorf("--overflow-risk: must be between 0.01 and 0.5")
-			}
+		if o.Settings, err = override(base); err != nil {
+			return err
 		}
-		if *hygiene != "" {
-			if err := setHygieneDays(&ps, *hygiene); err != nil {
-				return usageErrorf("--hygiene-days: %v", err)
-			}
-		}
-		o.Settings = &ps
 	}
 	if *save {
 		if err := c.finish(); err != nil { // a bad --db fails now, not after the run

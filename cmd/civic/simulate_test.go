@@ -245,6 +245,10 @@ func TestSimulateStoredCity(t *testing.T) {
 	for i := range city.Trucks {
 		must(t, st.CreateTruck(ctx, &city.Trucks[i]))
 	}
+	// The city's own settings: no stream of its own, hygiene 10 days.
+	ps := civic.DefaultPlanSettings()
+	ps.Streams, ps.Default.HygieneDays = nil, 10
+	must(t, st.SetPlanSettings(ctx, &ps))
 	var kept []civic.Reading
 	for _, r := range readings {
 		if devs[r.Device].BinID != silent {
@@ -312,6 +316,22 @@ func TestSimulateStoredCity(t *testing.T) {
 		if got := p.Waste.Generated; got < 0.85*want || got > 1.15*want {
 			t.Errorf("%s: %.0f L of waste simulated in %d days, the history's truth %.0f", p.Policy, got, days, want)
 		}
+	}
+
+	if !strings.Contains(strings.Join(res.Assumptions, " "), "no bin goes more than 10 days, compost 10 days") {
+		t.Errorf("the run did not use the city's own settings: %q", res.Assumptions)
+	}
+	// Flags change the city's own settings for the run, a stream added.
+	stderr.Reset()
+	code = run(ctx, e, []string{"simulate", "--data", dir, "--days", "1", "--plan-time", "20ms",
+		"--policies", "planner", "--hygiene-days", "5,compost=2", "--out", out})
+	if b, _ := os.ReadFile(filepath.Join(out, "result.json")); code != 0 || !bytes.Contains(b, []byte("no bin goes more than 5 days, compost 2 days")) {
+		t.Errorf("--hygiene-days on the city's settings: exit %d, stderr %q", code, stderr.String())
+	}
+	// A bad flag fails before the history is read.
+	stderr.Reset()
+	if code := run(ctx, e, []string{"simulate", "--data", dir, "--hygiene-days", "x"}); code == 0 || strings.Contains(stderr.String(), "reading") {
+		t.Errorf("bad --hygiene-days with --data: exit %d, stderr %q", code, stderr.String())
 	}
 
 	// An empty data folder has nothing to simulate.
