@@ -2,7 +2,10 @@
 // hand-built) city for a number of days under several collection policies
 // side by side — fixed schedules, a sensor threshold, and civic's own
 // planner — and accounts for what each costs and what it leaves on the
-// street.
+// street. A hand-built city is how a city simulates its own bins: civic
+// simulate builds one from a database, each bin's waste a day and weekly
+// rhythm measured from its readings (forecast.FillRates, forecast.FillRises,
+// sim.RhythmFit), and says so in Options.CityNote.
 //
 // Every policy runs its own sim.Sensors built from the same city and seed,
 // so every policy sees the same waste: the same fill rates, the same daily
