@@ -271,6 +271,16 @@ type KPIService struct {
 	Code string `json:"service_code"`
 	Name string `json:"service_name"`
 	KPIServiceLevel
+	// Weeks are the same figures by the week the requests came in, one
+	// for every week of the report (KPIReport.Weeks), empty ones included.
+	Weeks []KPIServiceWeek `json:"weeks"`
+}
+
+// KPIServiceWeek is one service's requests received in one week; Week is
+// its Monday (YYYY-MM-DD).
+type KPIServiceWeek struct {
+	Week string `json:"week"`
+	KPIServiceLevel
 }
 
 // KPIFillBucket counts the collections whose fill before emptying was in

@@ -295,23 +295,33 @@ func (s *Store) KPIs(ctx context.Context, q civic.KPIQuery) (civic.KPIReport, er
 	// 311 requests and their service level, by the week they came in and
 	// the zone of the bin they are about, or else of where they are; and
 	// by service.
-	services := map[[2]string]*kpiCell{}
-	service := func(code, name string) *kpiCell {
+	type serviceCells struct {
+		all   kpiCell
+		weeks []kpiCell
+	}
+	services := map[[2]string]*serviceCells{}
+	service := func(code, name string, week int) (all, wk *kpiCell) {
 		k := [2]string{code, name}
 		c := services[k]
 		if c == nil {
-			c = &kpiCell{}
+			c = &serviceCells{weeks: make([]kpiCell, len(p.weeks))}
 			services[k] = c
 		}
-		return c
+		return &c.all, &c.weeks[week]
 	}
 	if err := s.kpiRequests(ctx, q, p, instants, cell, service); err != nil {
 		return rep, err
 	}
 	rep.Services = make([]civic.KPIService, 0, len(services))
 	for k, c := range services {
-		c.finish(nil)
-		rep.Services = append(rep.Services, civic.KPIService{Code: k[0], Name: k[1], KPIServiceLevel: c.f.KPIServiceLevel})
+		c.all.finish(nil)
+		sv := civic.KPIService{Code: k[0], Name: k[1], KPIServiceLevel: c.all.f.KPIServiceLevel,
+			Weeks: make([]civic.KPIServiceWeek, len(c.weeks))}
+		for i := range c.weeks {
+			c.weeks[i].finish(nil)
+			sv.Weeks[i] = civic.KPIServiceWeek{Week: civic.WeekOf(p.weeks[i]).Format(time.DateOnly), KPIServiceLevel: c.weeks[i].f.KPIServiceLevel}
+		}
+		rep.Services = append(rep.Services, sv)
 	}
 	slices.SortFunc(rep.Services, func(a, b civic.KPIService) int {
 		return cmp.Or(strings.Compare(a.Name, b.Name), strings.Compare(a.Code, b.Code))
@@ -500,7 +510,7 @@ func (s *Store) KPIs(ctx context.Context, q civic.KPIQuery) (civic.KPIReport, er
 // about one, else the first zone containing its location. It adds them
 // to their service's cell too (service: by code and name).
 func (s *Store) kpiRequests(ctx context.Context, q civic.KPIQuery, p kpiPeriod, instants []any,
-	cell func(week int, zone string) *kpiCell, service func(code, name string) *kpiCell) error {
+	cell func(week int, zone string) *kpiCell, service func(code, name string, week int) (all, wk *kpiCell)) error {
 	zones, err := s.ListZones(ctx)
 	if err != nil {
 		return err
@@ -547,7 +557,8 @@ func (s *Store) kpiRequests(ctx context.Context, q civic.KPIQuery, p kpiPeriod, 
 		if q.Zone != "" && zone != q.Zone {
 			continue
 		}
-		for _, c := range []*kpiCell{cell(x.week, zone), service(x.code, x.name)} {
+		all, wk := service(x.code, x.name, x.week)
+		for _, c := range []*kpiCell{cell(x.week, zone), all, wk} {
 			if x.closed != nil && x.class != "duplicate" {
 				c.closeH = append(c.closeH, x.closed.Sub(x.requested).Hours())
 			}

@@ -357,6 +357,19 @@ func TestKPIRequests(t *testing.T) {
 			}
 		}
 		services(rep, want{3, 0, 2, 0, 49}, want{4, 1, 1, 1, 23})
+		// And by week: every week of the report, for every service.
+		for i, ws := range [][]want{{{2, 0, 1, 0, 49}, {1, 0, 1, 0, 0}}, {{3, 1, 1, 0, 23}, {1, 0, 0, 1, 0}}} {
+			sv := rep.Services[i]
+			if len(sv.Weeks) != len(rep.Weeks) {
+				t.Fatalf("%s: %d weeks, the report %d", sv.Name, len(sv.Weeks), len(rep.Weeks))
+			}
+			for k, w := range ws {
+				if sv.Weeks[k].Week != rep.Weeks[k].Week {
+					t.Errorf("%s week %d is %s, the report's %s", sv.Name, k, sv.Weeks[k].Week, rep.Weeks[k].Week)
+				}
+				check(sv.Name+" week "+sv.Weeks[k].Week, civic.KPIFigures{KPIServiceLevel: sv.Weeks[k].KPIServiceLevel}, w)
+			}
+		}
 
 		q = civic.KPIQuery{From: "2026-03-02", To: "2026-03-09", Zone: "Z-2"}
 		must(t, "Normalize", q.Normalize(clk.Now()))

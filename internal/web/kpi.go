@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -81,6 +82,13 @@ func (u *UI) kpiModel(r *http.Request) (kpiData, error) {
 	for len(d.Weeks) > 0 && beforeRecords(d.Weeks[0], rep.Assumptions.RecordsFrom) {
 		d.Weeks = d.Weeks[1:]
 		d.Before++
+	}
+	// The services' weeks are the weeks shown (on a copy: the report's
+	// own slices stay whole).
+	d.Report.Services = slices.Clone(d.Report.Services)
+	for i := range d.Report.Services {
+		sv := &d.Report.Services[i]
+		sv.Weeks = sv.Weeks[min(d.Before, len(sv.Weeks)):]
 	}
 	c := &d.Chart
 	for _, w := range d.Weeks {

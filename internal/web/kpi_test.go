@@ -125,8 +125,19 @@ func TestKPI311(t *testing.T) {
 	name := html.EscapeString(svc.Name)
 	if i := strings.Index(body, `<table id="kpi-services">`); i < 0 {
 		t.Error("the KPI page has no table by service")
-	} else if row := `<tr><th scope="row">` + name + `</th><td>4</td><td>33 % <span class="meta">1 / 3</span></td><td>2</td><td>1</td><td>21 h</td></tr>`; !strings.Contains(body[i:], row) {
+	} else if row := `<tr><th scope="row">` + name + `</th><td>4</td><td>33 % <span class="meta">1 / 3</span></td><td>2</td><td>1</td><td>21 h</td><td class="weekly">`; !strings.Contains(body[i:], row) {
 		t.Errorf("the table by service lacks %s", row)
+	} else {
+		// Week by week: a value for every week of the report, the
+		// weeks with requests due as percentages.
+		table := body[i : i+strings.Index(body[i:], "</table>")]
+		weeks := strings.Count(body[strings.Index(body, `<table id="kpi-weeks">`):], `<tr><th scope="row">`)
+		if n := strings.Count(table, `<span title="week of `); n != weeks || weeks < 1 {
+			t.Errorf("the service's row has %d weekly values, the report %d weeks", n, weeks)
+		}
+		if !regexp.MustCompile(`received, [0-9]+ of [1-9] due closed on time">[0-9]+ %</span>`).MatchString(table) {
+			t.Error("no week of the service shows its share on time")
+		}
 	}
 	// A supervisor, who may open the 311 queue, gets each service linked
 	// to its requests there; the analyst above did not.
