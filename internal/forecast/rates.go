@@ -72,18 +72,8 @@ func FillRises(readings []civic.Reading, opts Options, fn func(bin string, from,
 // saturation, two readings or more over a positive span.
 func cycles(readings []civic.Reading, opts Options, fn func(bin string, cyc []point)) {
 	o := opts.withDefaults()
-	byBin := map[string][]point{}
-	for i := range readings {
-		r := &readings[i]
-		if r.Bin == "" {
-			continue
-		}
-		if p, ok := pointOf(r); ok {
-			byBin[r.Bin] = append(byBin[r.Bin], p)
-		}
-	}
-	for bin, pts := range byBin {
-		s := clean(sortPoints(pts), &o, false)
+	for bin, pts := range pointsByBin(readings) {
+		s := clean(pts, &o, false)
 		for k := range s.starts {
 			cyc := s.cycle(k)
 			end := len(cyc) - 1
