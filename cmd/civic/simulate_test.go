@@ -103,25 +103,34 @@ func TestSimulateBadPolicy(t *testing.T) {
 	}
 }
 
-// TestSimulateOverflowRisk: --overflow-risk reaches the planner (the
-// report's assumptions say it) and a value out of range is refused,
-// naming the flag.
-func TestSimulateOverflowRisk(t *testing.T) {
+// simulateResult runs civic simulate with args and --out, and returns the
+// result.json it wrote; the run must succeed.
+func simulateResult(t *testing.T, args ...string) []byte {
+	t.Helper()
 	dir := t.TempDir()
 	var stdout, stderr bytes.Buffer
 	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
-	code := run(context.Background(), e, []string{"simulate", "--bins", "30", "--days", "3", "--seed", "2",
-		"--plan-time", "20ms", "--policies", "planner", "--overflow-risk", "0.3", "--out", dir})
-	if code != 0 {
-		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	if code := run(context.Background(), e, append(append([]string{"simulate"}, args...), "--out", dir)); code != 0 {
+		t.Fatalf("civic simulate %v: exit %d, stderr %q", args, code, stderr.String())
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "result.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return b
+}
+
+// TestSimulateOverflowRisk: --overflow-risk reaches the planner (the
+// report's assumptions say it) and a value out of range is refused,
+// naming the flag.
+func TestSimulateOverflowRisk(t *testing.T) {
+	b := simulateResult(t, "--bins", "30", "--days", "3", "--seed", "2",
+		"--plan-time", "20ms", "--policies", "planner", "--overflow-risk", "0.3")
 	if !bytes.Contains(b, []byte("at most a 30% chance of filling up")) {
 		t.Errorf("the assumptions do not give the planner's 30%% risk:\n%s", b)
 	}
+	var stdout, stderr bytes.Buffer
+	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
 	for _, bad := range []string{"0.7", "0.001", "-1"} {
 		stderr.Reset()
 		if code := run(context.Background(), e, []string{"simulate", "--bins", "5", "--days", "1", "--overflow-risk", bad}); code == 0 || !strings.Contains(stderr.String(), "--overflow-risk") {
@@ -140,18 +149,8 @@ func TestSimulateHygieneDays(t *testing.T) {
 		{"0", "no compost bin goes more than 3 days without emptying; other bins have no such limit"},
 		{"5", "no bin goes more than 5 days, compost 3 days, without emptying"},
 	} {
-		dir := t.TempDir()
-		var stdout, stderr bytes.Buffer
-		e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
-		code := run(context.Background(), e, []string{"simulate", "--bins", "30", "--days", "3", "--seed", "2",
-			"--plan-time", "20ms", "--policies", "planner", "--hygiene-days", tc.spec, "--out", dir})
-		if code != 0 {
-			t.Fatalf("%s: exit %d, stderr %q", tc.spec, code, stderr.String())
-		}
-		b, err := os.ReadFile(filepath.Join(dir, "result.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := simulateResult(t, "--bins", "30", "--days", "3", "--seed", "2",
+			"--plan-time", "20ms", "--policies", "planner", "--hygiene-days", tc.spec)
 		if !bytes.Contains(b, []byte(tc.want)) {
 			t.Errorf("--hygiene-days %s: the assumptions do not say %q", tc.spec, tc.want)
 		}
@@ -352,22 +351,13 @@ func must(t *testing.T, err error) {
 // report's assumptions say the schedule) and a bad one is refused, naming
 // the flag.
 func TestSimulateFixedDays(t *testing.T) {
-	dir := t.TempDir()
-	var stdout, stderr bytes.Buffer
-	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
-	code := run(context.Background(), e, []string{"simulate", "--bins", "20", "--days", "2", "--seed", "2",
-		"--plan-time", "20ms", "--policies", "fixed", "--fixed-days", "2,compost=1", "--out", dir})
-	if code != 0 {
-		t.Fatalf("exit %d, stderr %q", code, stderr.String())
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "result.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := simulateResult(t, "--bins", "20", "--days", "2", "--seed", "2",
+		"--plan-time", "20ms", "--policies", "fixed", "--fixed-days", "2,compost=1")
 	if !bytes.Contains(b, []byte("every bin every 2 days; compost every day (Monday to Saturday)")) {
 		t.Errorf("the assumptions do not give the schedule:\n%s", b)
 	}
-	stderr.Reset()
+	var stdout, stderr bytes.Buffer
+	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
 	if code := run(context.Background(), e, []string{"simulate", "--bins", "5", "--days", "1", "--fixed-days", "2,lava=1"}); code == 0 || !strings.Contains(stderr.String(), "--fixed-days") {
 		t.Errorf("bad --fixed-days: exit %d, stderr %q", code, stderr.String())
 	}
