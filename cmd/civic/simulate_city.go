@@ -96,7 +96,7 @@ func storedCity(ctx context.Context, st *store.Store, now time.Time, loc *time.L
 		if err != nil {
 			return nil, "", err
 		}
-		forecast.FillRises(rs, fo, func(bin string, from, to time.Time, rise float64) {
+		measured := forecast.FillRates(rs, fo, func(bin string, from, to time.Time, rise float64) {
 			f := rhythms[bin]
 			if f == nil {
 				f = &sim.RhythmFit{Loc: loc}
@@ -104,7 +104,7 @@ func storedCity(ctx context.Context, st *store.Store, now time.Time, loc *time.L
 			}
 			f.Add(from, to, rise)
 		})
-		for bin, r := range forecast.FillRates(rs, fo) {
+		for bin, r := range measured {
 			if o, ok := rates[bin]; ok {
 				h := o.Hours + r.Hours
 				r = forecast.FillRate{PerHour: (o.PerHour*o.Hours + r.PerHour*r.Hours) / h, Hours: h, Cycles: o.Cycles + r.Cycles}

@@ -31,7 +31,13 @@ type FillRate struct {
 // readings or more are absent. Unlike a trained Model, a rate neither
 // decays with age nor borrows from other bins: it is what a what-if
 // simulation of the city's own bins needs, the waste each bin received.
-func FillRates(readings []civic.Reading, opts Options) map[string]FillRate {
+//
+// rises, when not nil, is called in the same pass with every step of the
+// cycles measured, in each bin's time order: the fill gained (negative
+// when a reading's noise says so) between two consecutive readings from
+// and to. How the rises fall over the hours of the week is a bin's
+// rhythm.
+func FillRates(readings []civic.Reading, opts Options, rises func(bin string, from, to time.Time, rise float64)) map[string]FillRate {
 	type acc struct {
 		rise, secs float64
 		cycles     int
@@ -46,6 +52,9 @@ func FillRates(readings []civic.Reading, opts Options) map[string]FillRate {
 		a.rise += max(cyc[len(cyc)-1].x-cyc[0].x, 0)
 		a.secs += cyc[len(cyc)-1].t - cyc[0].t
 		a.cycles++
+		for i := 1; rises != nil && i < len(cyc); i++ {
+			rises(bin, instantOf(cyc[i-1].t), instantOf(cyc[i].t), cyc[i].x-cyc[i-1].x)
+		}
 	})
 	out := make(map[string]FillRate, len(sums))
 	for bin, a := range sums {
@@ -54,18 +63,8 @@ func FillRates(readings []civic.Reading, opts Options) map[string]FillRate {
 	return out
 }
 
-// FillRises calls fn with every step of the fill cycles FillRates
-// measures, in each bin's time order: the fill gained (negative when a
-// reading's noise says so) between two consecutive readings from and to.
-// How the rises fall over the hours of the week is a bin's rhythm.
-func FillRises(readings []civic.Reading, opts Options, fn func(bin string, from, to time.Time, rise float64)) {
-	at := func(t float64) time.Time { return time.UnixMilli(int64(math.Round(t * 1000))).UTC() }
-	cycles(readings, opts, func(bin string, cyc []point) {
-		for i := 1; i < len(cyc); i++ {
-			fn(bin, at(cyc[i-1].t), at(cyc[i].t), cyc[i].x-cyc[i-1].x)
-		}
-	})
-}
+// instantOf is the instant of Unix seconds t, to the millisecond.
+func instantOf(t float64) time.Time { return time.UnixMilli(int64(math.Round(t * 1000))).UTC() }
 
 // cycles calls fn with each measurable fill cycle of each bin's
 // readings: cleaned, cut at emptyings, ending at its last reading below

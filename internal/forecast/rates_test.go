@@ -16,7 +16,7 @@ import (
 func TestFillRates(t *testing.T) {
 	c := generate(synthParams{bins: 120, days: 28, seed: 5})
 	rs := append(slices.Clone(c.readings), civic.Reading{Device: "loose", Time: synthStart, Fill: fptr(0.5)})
-	got := FillRates(rs, Options{})
+	got := FillRates(rs, Options{}, nil)
 	var errs []float64
 	for _, b := range c.bins {
 		r, ok := got[b.ID]
@@ -43,11 +43,11 @@ func TestFillRates(t *testing.T) {
 		{Bin: "F", Time: at(0), Fill: fptr(0.2)}, {Bin: "F", Time: at(10), Fill: fptr(0.7)},
 		{Bin: "F", Time: at(20), Fill: fptr(1)}, {Bin: "F", Time: at(30), Fill: fptr(1)},
 	}
-	if r := FillRates(full, Options{})["F"]; math.Abs(r.PerHour-0.05) > 1e-9 || r.Hours != 10 || r.Cycles != 1 {
+	if r := FillRates(full, Options{}, nil)["F"]; math.Abs(r.PerHour-0.05) > 1e-9 || r.Hours != 10 || r.Cycles != 1 {
 		t.Errorf("saturated bin: %+v, want 0.05 per hour over 10 h", r)
 	}
 	// One reading: no cycle to measure.
-	if r, ok := FillRates(full[:1], Options{})["F"]; ok {
+	if r, ok := FillRates(full[:1], Options{}, nil)["F"]; ok {
 		t.Errorf("one reading gave %+v", r)
 	}
 }

@@ -873,7 +873,7 @@ func TestRhythmFit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	forecast.FillRises(readings, forecast.Options{Location: city.Params.Location}, func(bin string, from, to time.Time, rise float64) {
+	forecast.FillRates(readings, forecast.Options{Location: city.Params.Location}, func(bin string, from, to time.Time, rise float64) {
 		f := fits[bin]
 		if f == nil {
 			f = &sim.RhythmFit{Loc: city.Params.Location}

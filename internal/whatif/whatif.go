@@ -4,7 +4,7 @@
 // planner — and accounts for what each costs and what it leaves on the
 // street. A hand-built city is how a city simulates its own bins: civic
 // simulate builds one from a database, each bin's waste a day and weekly
-// rhythm measured from its readings (forecast.FillRates, forecast.FillRises,
+// rhythm measured from its readings (forecast.FillRates,
 // sim.RhythmFit), and says so in Options.CityNote.
 //
 // Every policy runs its own sim.Sensors built from the same city and seed,
