@@ -321,39 +321,6 @@ type requestsData struct {
 	pager      // the open requests, newest first
 }
 
-// pager numbers a page of rows and links its neighbours.
-type pager struct {
-	// First and Last number the rows shown (from 1) of Total; More
-	// says there are rows after them; PrevURL and NextURL page through.
-	First, Last, Total int
-	More               bool
-	PrevURL, NextURL   string
-}
-
-// paginate makes the pager of n rows shown from offset, size a page;
-// more says rows follow them. count counts all the rows, called only when
-// there is more than one page; link is the address of the page at an
-// offset.
-func paginate(offset, n, size int, more bool, count func() (int, error), link func(offset int) string) (pager, error) {
-	pg := pager{Total: offset + n, More: more}
-	if more || offset > 0 {
-		var err error
-		if pg.Total, err = count(); err != nil {
-			return pg, err
-		}
-	}
-	if n > 0 {
-		pg.First, pg.Last = offset+1, offset+n
-	}
-	if offset > 0 {
-		pg.PrevURL = link(max(0, offset-size))
-	}
-	if more {
-		pg.NextURL = link(offset + size)
-	}
-	return pg, nil
-}
-
 // requestsShown is how many open requests a page of the public map and
 // list shows, newest first.
 const requestsShown = 500
