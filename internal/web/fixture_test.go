@@ -70,10 +70,15 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 	st := storetest.Open(t, store.EngineSQLite, store.Options{})
 	f := &fixture{t: t, st: st, now: time.Now().UTC().Truncate(time.Second)}
 	if o.planning {
-		// Plans are for a service day, and a day's shifts run from 06:00:
-		// the fixture's clock is the morning, whatever time the test runs.
+		// Plans are for a service day (civic's default: Monday to
+		// Saturday), and a day's shifts run from 06:00: the fixture's
+		// clock is the last such morning, whatever day and time the test
+		// runs (on a Sunday, Saturday's).
 		day := time.Date(f.now.Year(), f.now.Month(), f.now.Day(), 6, 30, 0, 0, time.UTC)
 		if day.After(f.now) {
+			day = day.AddDate(0, 0, -1)
+		}
+		if day.Weekday() == time.Sunday {
 			day = day.AddDate(0, 0, -1)
 		}
 		f.now = day
