@@ -62,6 +62,9 @@ type config struct {
 	Demo  bool
 	Seed  int64
 	Speed float64 // simulated seconds per real second in the demo
+	// DemoDays is how many days of history a new demo city starts with,
+	// planned and collected day by day as the live demo is.
+	DemoDays int
 
 	opsConfig    // retention and job intervals (opsflags.go)
 	secureConfig // HTTPS, connection caps, proxies (secure.go)
@@ -121,6 +124,7 @@ func serveFlags(fs *flag.FlagSet, c *config, getenv func(string) string) {
 	fs.BoolVar(&c.Demo, "demo", envBool(getenv, "CIVIC_DEMO", false), "generate and animate a demo city when the data folder has no bins (env CIVIC_DEMO)")
 	fs.Int64Var(&c.Seed, "seed", 1, "random seed of the demo city")
 	fs.Float64Var(&c.Speed, "speed", 360, "demo time acceleration: simulated seconds per real second (360 = one hour every 10 s)")
+	fs.IntVar(&c.DemoDays, "demo-days", 14, "days of history a new demo city starts with, its plans worked by its crews (1 to 60)")
 	secureFlags(fs, &c.secureConfig, getenv)
 	oidcFlags(fs, &c.oidcConfig, getenv)
 }
@@ -192,6 +196,9 @@ func (c *config) finishServe() error {
 	}
 	if c.Speed <= 0 {
 		return usageErrorf("--speed must be positive")
+	}
+	if c.Demo && (c.DemoDays < 1 || c.DemoDays > 60) {
+		return usageErrorf("--demo-days must be between 1 and 60")
 	}
 	switch c.LogFormat {
 	case "", "json", "text":

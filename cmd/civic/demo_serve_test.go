@@ -11,18 +11,20 @@ import (
 	"time"
 )
 
-// TestDemoServe starts `civic serve --demo` on a fresh data folder with time
-// running an hour a second and follows, through the API as the demo
-// supervisor, what the demo's crews do: the simulated day's plan made and
-// locked, its stops collected, and a collected bin's sensor reading low
-// after the collection.
+// TestDemoServe starts `civic serve --demo` on a fresh data folder with
+// three days of history and time running an hour a second and follows,
+// through the API as the demo supervisor, what the demo's crews do: in the
+// history, service days planned and their plans done by crews' reports;
+// then a plan the crews are working (the history's last, or a live day's),
+// its stops collected, and a collected bin's sensor reading low after the
+// collection.
 //
 // The demo plans a day from 03:00 to 12:00 (simulated) and Sunday has no
 // collection, so a start on a Saturday afternoon (UTC) waits for Monday
 // morning: some 40 real seconds, after the history. The deadline leaves
 // room for that.
 func TestDemoServe(t *testing.T) {
-	srv := startServe(t, "--data", t.TempDir(), "--demo", "--speed", "3600", "--plan-time", "3s")
+	srv := startServe(t, "--data", t.TempDir(), "--demo", "--demo-days", "3", "--speed", "3600", "--plan-time", "3s")
 	started := time.Now()
 	jar, err := cookiejar.New(nil)
 	if err != nil {
@@ -62,17 +64,55 @@ func TestDemoServe(t *testing.T) {
 		BinID string
 		Time  time.Time
 	}
+	type collections struct {
+		Items []struct {
+			BinID  string    `json:"bin_id"`
+			StopID string    `json:"stop_id"`
+			PlanID string    `json:"plan_id"`
+			Source string    `json:"source"`
+			Time   time.Time `json:"time"`
+		}
+	}
 	var (
-		day       plan
+		day, past plan
 		collected []collection
 	)
-	deadline := started.Add(90 * time.Second)
+	deadline := started.Add(120 * time.Second)
 	for {
 		if time.Now().After(deadline) {
-			t.Fatalf("after %s: plan %+v, %d collections, no collected bin read low since; logs:\n%s",
-				time.Since(started).Round(time.Second), day, len(collected), srv.logs)
+			t.Fatalf("after %s: history's plan %+v, plan %+v, %d collections, no collected bin read low since; logs:\n%s",
+				time.Since(started).Round(time.Second), past, day, len(collected), srv.logs)
 		}
 		time.Sleep(500 * time.Millisecond)
+		if past.ID == "" {
+			// The history: a past service day planned, its routes worked
+			// and the plan done, its stops collected by crews.
+			var plans struct{ Items []plan }
+			if code := get("/api/v1/plans?limit=10", &plans); code != http.StatusOK {
+				t.Fatalf("list plans: status %d", code)
+			}
+			for _, p := range plans.Items {
+				if p.Status == "done" && len(p.Routes) > 0 {
+					past = p
+				}
+			}
+			if past.ID == "" {
+				continue
+			}
+			var cs collections
+			if code := get("/api/v1/collections?plan="+url.QueryEscape(past.ID)+"&limit=500", &cs); code != http.StatusOK {
+				t.Fatalf("list collections: status %d", code)
+			}
+			if len(cs.Items) == 0 {
+				t.Fatalf("plan %s of the history is done with no collections", past.ID)
+			}
+			for _, c := range cs.Items {
+				if c.Source != "crew" || c.StopID == "" || c.PlanID != past.ID {
+					t.Fatalf("collection %+v of the history's plan %s: want a crew's, of one of its stops", c, past.ID)
+				}
+			}
+			t.Logf("%s: the history's plan %s for %s is done, %d collections", time.Since(started).Round(time.Second), past.ID, past.Date, len(cs.Items))
+		}
 		if day.ID == "" {
 			var plans struct{ Items []plan }
 			if code := get("/api/v1/plans?limit=10", &plans); code != http.StatusOK {
@@ -89,15 +129,7 @@ func TestDemoServe(t *testing.T) {
 			}
 			continue
 		}
-		var cs struct {
-			Items []struct {
-				BinID  string    `json:"bin_id"`
-				StopID string    `json:"stop_id"`
-				PlanID string    `json:"plan_id"`
-				Source string    `json:"source"`
-				Time   time.Time `json:"time"`
-			}
-		}
+		var cs collections
 		if code := get("/api/v1/collections?plan="+url.QueryEscape(day.ID)+"&limit=20", &cs); code != http.StatusOK {
 			t.Fatalf("list collections: status %d", code)
 		}

@@ -36,21 +36,22 @@ type node struct {
 	clock func() time.Time // the demo's accelerated clock, or real time
 	demo  *demoCity
 
-	forecasts *forecast.Service
-	events    *store.Events
-	notifier  *alert.Notifier
-	alerts    civic.AlertStore // the store, telling alertChanged of each change
-	engine    *alert.Engine
-	writer    *ingest.Writer
-	planner   *plan.Service
-	portal    *opendata.Portal // open data: /data, /data.json, NGSI-LD
-	ui        *web.UI
-	api       *server.Server
-	metrics   *nodeMetrics     // metrics.go
-	nodeOps                    // opsflags.go: retention
-	desk      *open311.Desk    // 311 (open311.go)
-	geo       *open311.Handler // GeoReport v2
-	mailer    *open311.Mailer  // status e-mails to reporters
+	forecasts   *forecast.Service
+	events      *store.Events
+	notifier    *alert.Notifier
+	alerts      civic.AlertStore // the store, telling alertChanged of each change
+	engine      *alert.Engine
+	writer      *ingest.Writer
+	planner     *plan.Service
+	demoPlanner *plan.Service    // the demo history's planner (--demo only)
+	portal      *opendata.Portal // open data: /data, /data.json, NGSI-LD
+	ui          *web.UI
+	api         *server.Server
+	metrics     *nodeMetrics     // metrics.go
+	nodeOps                      // opsflags.go: retention
+	desk        *open311.Desk    // 311 (open311.go)
+	geo         *open311.Handler // GeoReport v2
+	mailer      *open311.Mailer  // status e-mails to reporters
 
 	// Set by start.
 	started  bool
@@ -114,8 +115,15 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 		SweepInterval: c.JobInterval,
 		FullAt:        n.forecasts.FullAt,
 	})
+	bound := n.clock
+	if n.demo != nil {
+		// While the demo replays its history, its clock is in the past:
+		// a reading sent meanwhile with the present time is not refused.
+		bound = func() time.Time { return latest(n.clock(), n.app.now()) }
+	}
 	n.writer = ingest.NewWriter(n.app.store, n.app.store, ingest.WriterOptions{
-		Now:      n.clock,
+		Now:      bound,
+		CacheNow: n.app.now, // real time, also in the faster demo
 		Logger:   log,
 		OnCommit: n.readingsCommitted,
 	})
@@ -126,6 +134,15 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 	}
 	if n.planner, err = newPlanner(n.app, c, loc, n.clock, log, n.alerts, n.forecasts, n.singleton, c.PlanAt, n.binCollected, n.metrics.planned); err != nil {
 		return nil, err
+	}
+	if n.demo != nil {
+		// The demo history's days are planned with a smaller budget, by
+		// this node alone and with no nightly job.
+		hc := *c
+		hc.PlanTime = min(c.PlanTime, demoHistoryPlanTime)
+		if n.demoPlanner, err = newPlanner(n.app, &hc, loc, n.clock, log, n.alerts, n.forecasts, nil, "", n.binCollected, n.metrics.planned); err != nil {
+			return nil, err
+		}
 	}
 	if n.portal, err = newPortal(c, n.app.store, log); err != nil {
 		return nil, err
@@ -243,7 +260,7 @@ func (n *node) start(ctx context.Context) error {
 		n.metrics.broker(n.broker)
 	}
 	if n.demo != nil {
-		n.demo.start(ctx, n.writer, n.ui, n.planner, n.app.store, n.planner.Start)
+		n.demo.start(ctx, n.writer, n.ui, n.planner, n.demoPlanner, n.app.store, n.planner.Start)
 	}
 	return nil
 }
@@ -342,4 +359,12 @@ func (n *node) startMQTT(ctx context.Context) error {
 		n.sub = sub
 	}
 	return nil
+}
+
+// latest returns the later of two times.
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

@@ -46,6 +46,8 @@ const serveUsage = `civic serve [flags]
                           report, and its crews work each day's plan (env CIVIC_DEMO)
   --seed N                the demo city's random seed (default 1)
   --speed X               demo time acceleration, simulated seconds per real second (default 360)
+  --demo-days N           days of history a new demo city starts with, each service day planned by the
+                          real planner and worked by its crews (default 14, 1 to 60)
   --demo-anyway           with --demo, add the demo city and its users (published passwords) even to a
                           data folder holding other data; refused otherwise
 

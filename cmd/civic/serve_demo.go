@@ -17,14 +17,25 @@ import (
 // demoBins is the size of the demo city.
 const demoBins = 1000
 
-// demoBackfill is how much history the demo city has when it starts.
-const demoBackfill = 2 * 24 * time.Hour
-
 // demoLastEmptied bounds how long before its history a demo bin was last
 // emptied: the city it pretends to be empties every bin weekly at least
-// (civic.DefaultPlanSettings' hygiene rule), so on the first service day
-// after two days of history no bin is over the limit yet.
+// (civic.DefaultPlanSettings' hygiene rule), so on the history's first
+// service day no bin is over the limit yet.
 const demoLastEmptied = 4 * 24 * time.Hour
+
+// demoHistoryPlanTime caps the route solver's budget for each day of a new
+// demo city's history, planned while the user waits (the live days take
+// --plan-time).
+const demoHistoryPlanTime = time.Second
+
+// demoHistoryStep is the step of the sensors' clock while the history is
+// generated during the crews' working hours (demoWorkFrom to demoWorkTo,
+// local): their stops are done within one step of their time. Outside
+// them the clock moves an hour at a time.
+const (
+	demoHistoryStep          = 5 * time.Minute
+	demoWorkFrom, demoWorkTo = 5, 20
+)
 
 // demoUsers are the demo accounts, one per role. Their passwords are fixed
 // so they can be printed at every start-up: this is a demo, never a city.
@@ -53,22 +64,26 @@ type demoCity struct {
 	log         *slog.Logger
 	speed       float64
 	tick        time.Duration
-	fresh       bool             // the city was generated now: its history is recorded
-	history     []sim.Collection // the sensor model's own collections during the history
-	historyFrom time.Time        // when the sensors' history starts
+	fresh       bool      // the city was generated now: it gets a history
+	historyFrom time.Time // when the sensors' history starts
 
 	mu        sync.Mutex
 	realStart time.Time // real time at which the simulated clock read simStart
 	simStart  time.Time
+	paused    bool // the clock reads simStart (while the history is generated)
 
 	cancel context.CancelFunc
 	done   chan struct{}
 }
 
-// now is the simulated clock.
+// now is the simulated clock: while the history is generated, the time the
+// history has reached; then the present, running Speed times faster.
 func (d *demoCity) now() time.Time {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.paused {
+		return d.simStart
+	}
 	return d.simStart.Add(time.Duration(float64(time.Since(d.realStart)) * d.speed)).UTC()
 }
 
@@ -79,14 +94,16 @@ func setupDemo(ctx context.Context, e *env, a *app, c *config, log *slog.Logger)
 		return nil, err
 	}
 	now := a.now()
-	city := sim.GenerateCity(sim.CityParams{Bins: demoBins, Seed: uint64(c.Seed), Start: now.Add(-demoBackfill)})
+	backfill := time.Duration(c.DemoDays) * 24 * time.Hour
+	city := sim.GenerateCity(sim.CityParams{Bins: demoBins, Seed: uint64(c.Seed), Start: now.Add(-backfill)})
 	existing, err := a.store.ListBins(ctx, civic.BinFilter{Limit: 1})
 	if err != nil {
 		return nil, err
 	}
 	fresh := len(existing) == 0
 	if fresh {
-		fmt.Fprintf(e.stderr, "demo: generating a city of %d bins (seed %d)\n", len(city.Bins), c.Seed)
+		fmt.Fprintf(e.stderr, "demo: generating a city of %d bins (seed %d) with %d days of history, each service day\n"+
+			"      planned and worked by its crews (a few seconds a day; the pages fill in meanwhile)\n", len(city.Bins), c.Seed, c.DemoDays)
 		if err := loadCity(ctx, a, city); err != nil {
 			return nil, err
 		}
@@ -109,7 +126,7 @@ func setupDemo(ctx context.Context, e *env, a *app, c *config, log *slog.Logger)
 	d := &demoCity{log: log, speed: c.Speed, tick: time.Second, loc: loc, seed: uint64(c.Seed), fresh: fresh}
 	start := now
 	if fresh {
-		start = now.Add(-demoBackfill)
+		start = now.Add(-backfill)
 	}
 	d.historyFrom = start
 	faults := sim.DemoFaults() // fires, tilts, stuck sensors and dying batteries, every kind of alert
@@ -117,24 +134,25 @@ func setupDemo(ctx context.Context, e *env, a *app, c *config, log *slog.Logger)
 		Seed:   uint64(c.Seed),
 		Faults: &faults,
 		Start:  start,
-		Policy: sim.Policy{Kind: sim.PolicyThreshold},
-		// Called within Step, on the demo's goroutine, during the history
-		// only (the crews empty the bins afterwards).
-		OnCollect: func(col sim.Collection) { d.history = append(d.history, col) },
+		// Bins are emptied because a crew collected their stop, in the
+		// history as live.
+		Policy: sim.Policy{Kind: sim.PolicyNone},
 	})
 	d.realStart, d.simStart = time.Now(), now
 	return d, nil
 }
 
-// start runs the sensors until stop: first catching up from the sensors'
-// start to the present (history for charts and forecasts, at full speed,
-// the sensor model emptying full bins on its own daily round), then on the
-// accelerated clock, one step a tick, with the crews working the planner's
-// routes: from then on a bin is emptied because a crew collected its stop.
+// start runs the sensors until stop. A new city first gets its history, at
+// full speed on a clock that follows it: its sensors report hour after
+// hour and each service day its crews work the plan the real planner made
+// that morning (with history's solver budget), so plans, collections,
+// planned-versus-actual and the KPIs have weeks behind them. Then, on the
+// accelerated clock, one step a tick, the crews work each day's plan (made
+// by planner) as it comes.
 //
 // nightly starts the planner's nightly job, once the history is in.
 func (d *demoCity) start(ctx context.Context, ing civic.Ingester, ui interface{ Refresh(context.Context) error },
-	planner civic.Planner, plans civic.PlanStore, nightly func(context.Context) error) {
+	planner, history civic.Planner, plans civic.PlanStore, nightly func(context.Context) error) {
 	ctx, d.cancel = context.WithCancel(ctx)
 	d.done = make(chan struct{})
 	go func() {
@@ -148,33 +166,16 @@ func (d *demoCity) start(ctx context.Context, ing civic.Ingester, ui interface{ 
 		if err := ui.Refresh(ctx); err != nil {
 			d.log.Warn("demo: refreshing the map", "err", err)
 		}
-		catchUp := time.Now().UTC()
-		if from := d.sensors.Now(); from.Before(catchUp.Add(-time.Minute)) {
-			d.log.Info("demo: generating history", "from", from, "to", catchUp)
-			n := 0
-			for t := from.Add(time.Hour); ; t = t.Add(time.Hour) {
-				if t.After(catchUp) {
-					t = catchUp
-				}
-				n += d.send(ctx, ing, d.sensors.Step(t))
-				if ctx.Err() != nil || !t.Before(catchUp) {
-					break
-				}
-			}
-			d.log.Info("demo: history ready", "readings", n)
-		}
 		if d.fresh {
-			d.recordHistory(ctx, plans)
+			d.recordLastEmptied(ctx, plans)
+			d.generateHistory(ctx, ing, history, plans)
 		}
 
 		d.mu.Lock()
-		d.realStart, d.simStart = time.Now(), d.sensors.Now()
+		d.realStart, d.simStart, d.paused = time.Now(), d.sensors.Now(), false
 		d.mu.Unlock()
 		if err := nightly(ctx); err != nil {
 			d.log.Error("demo: starting the nightly planner", "err", err)
-		}
-		if err := d.sensors.SetPolicy(sim.Policy{Kind: sim.PolicyNone}); err != nil {
-			d.log.Error("demo: handing collections to the crews", "err", err)
 		}
 		crews := &sim.Crews{Planner: planner, Plans: plans, Sensors: d.sensors, Location: d.loc, Seed: d.seed, Logger: d.log}
 		crewsDone = make(chan struct{})
@@ -192,24 +193,57 @@ func (d *demoCity) start(ctx context.Context, ing civic.Ingester, ui interface{ 
 	}()
 }
 
-// recordHistory stores the collections of the generated history, and for
-// each bin not emptied during it the model's reckoning of when it last was
-// before, so that the planner sees a city that has been emptying its bins
-// (and does not send every bin out on hygiene grounds on the first day).
-func (d *demoCity) recordHistory(ctx context.Context, plans civic.PlanStore) {
-	emptied := map[string]bool{}
-	cs := make([]civic.Collection, 0, len(d.history))
-	for _, h := range d.history {
-		emptied[h.BinID] = true
-		fill := h.Fill
-		cs = append(cs, civic.Collection{BinID: h.BinID, Time: h.Time, FillBefore: &fill, Source: "demo"})
+// generateHistory runs the city from the sensors' start to the present on
+// a clock that follows it (the alert engine, the forecasts and the planner
+// see the history's time): the sensors report every demoHistoryStep and
+// the crews plan and work each service day as the live demo does.
+func (d *demoCity) generateHistory(ctx context.Context, ing civic.Ingester, planner civic.Planner, plans civic.PlanStore) {
+	until := time.Now().UTC()
+	from := d.sensors.Now()
+	if !from.Before(until.Add(-time.Minute)) {
+		return
 	}
-	d.history = nil
-	earliest := d.historyFrom.Add(-demoLastEmptied)
-	for _, b := range d.sensors.City().Bins {
-		if emptied[b.ID] {
-			continue
+	d.log.Info("demo: generating history", "from", from, "to", until, "days", until.Sub(from).Round(time.Hour).Hours()/24)
+	crews := &sim.Crews{Planner: planner, Plans: plans, Sensors: d.sensors, Location: d.loc, Seed: d.seed, Logger: d.log}
+	began, n, day := time.Now(), 0, ""
+	next := func(t time.Time) time.Time {
+		if h := t.In(d.loc).Hour(); h >= demoWorkFrom && h < demoWorkTo {
+			return t.Add(demoHistoryStep)
 		}
+		return t.Add(time.Hour)
+	}
+	for t := next(from); ; t = next(t) {
+		if t.After(until) {
+			t = until
+		}
+		d.mu.Lock()
+		d.simStart, d.paused = t, true
+		d.mu.Unlock()
+		n += d.send(ctx, ing, d.sensors.Step(t))
+		if err := crews.Step(ctx, t); err != nil && ctx.Err() == nil {
+			d.log.Warn("demo: crews", "err", err)
+		}
+		if date := t.In(d.loc).Format(time.DateOnly); date != day {
+			if day != "" {
+				d.log.Info("demo: history", "day", day, "readings", n, "took", time.Since(began).Round(time.Second))
+			}
+			day = date
+		}
+		if ctx.Err() != nil || !t.Before(until) {
+			break
+		}
+	}
+	d.log.Info("demo: history ready", "readings", n, "took", time.Since(began).Round(time.Second))
+}
+
+// recordLastEmptied stores, for each bin of a new city, the model's
+// reckoning of when it was last emptied before the history, so that the
+// planner sees a city that has been emptying its bins (and does not send
+// every bin out on hygiene grounds on the first day).
+func (d *demoCity) recordLastEmptied(ctx context.Context, plans civic.PlanStore) {
+	earliest := d.historyFrom.Add(-demoLastEmptied)
+	var cs []civic.Collection
+	for _, b := range d.sensors.City().Bins {
 		if t, ok := d.sensors.EmptiedBefore(b.ID); ok {
 			if t.Before(earliest) {
 				// A slow bin the hygiene round emptied: some day of the
@@ -224,12 +258,12 @@ func (d *demoCity) recordHistory(ctx context.Context, plans civic.PlanStore) {
 	for i := range cs {
 		if err := plans.RecordCollection(ctx, &cs[i]); err != nil {
 			if ctx.Err() == nil {
-				d.log.Warn("demo: recording the history's collections", "err", err)
+				d.log.Warn("demo: recording when bins were last emptied", "err", err)
 			}
 			return
 		}
 	}
-	d.log.Info("demo: history's collections recorded", "collections", len(cs))
+	d.log.Info("demo: last collections before the history recorded", "collections", len(cs))
 }
 
 // runCrews has the day's plan made and its stops worked as the simulated

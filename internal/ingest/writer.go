@@ -38,6 +38,10 @@ type WriterOptions struct {
 	// Now is the clock that bounds sensor timestamps and expires the device
 	// cache. Default time.Now.
 	Now func() time.Time
+	// CacheNow, if set, expires the device cache instead of Now: the demo
+	// bounds sensor times by its faster simulated clock, while DeviceTTL
+	// stays real time.
+	CacheNow func() time.Time
 	// OnCommit, if set, is called by the commit loop after each commit,
 	// once for every batch the commit stored, with that batch's normalized
 	// readings (duplicates included). It runs before the next commit starts,
@@ -332,6 +336,10 @@ func (w *Writer) isClosed() bool {
 // normalize returns a validated copy of readings.
 func (w *Writer) normalize(ctx context.Context, readings []civic.Reading) ([]civic.Reading, error) {
 	now := w.now()
+	expiry := now // the device cache's clock
+	if w.opts.CacheNow != nil {
+		expiry = w.opts.CacheNow()
+	}
 	out := make([]civic.Reading, len(readings))
 	copy(out, readings)
 	var (
@@ -341,13 +349,13 @@ func (w *Writer) normalize(ctx context.Context, readings []civic.Reading) ([]civ
 	for i := range out {
 		r := &out[i]
 		if r.Device != lastID || lastID == "" {
-			c, ok := w.cached(r.Device, now)
+			c, ok := w.cached(r.Device, expiry)
 			if !ok {
 				// Only valid ids are cached: a cached one needs no check.
 				if err := civic.ValidateID("device", r.Device); err != nil {
 					return nil, civic.PrefixField(readingField(i), err)
 				}
-				c.dev, c.err = w.lookup(ctx, r.Device, now)
+				c.dev, c.err = w.lookup(ctx, r.Device, expiry)
 			}
 			dev, err := c.dev, c.err
 			if err != nil {

@@ -494,3 +494,47 @@ func TestWriterRegistryDown(t *testing.T) {
 		t.Errorf("err = %v, want unavailable", err)
 	}
 }
+
+// countingDevices counts the registry lookups it answers.
+type countingDevices struct {
+	ingest.DeviceSource
+	n atomic.Int64
+}
+
+func (c *countingDevices) Device(ctx context.Context, id string) (civic.Device, error) {
+	c.n.Add(1)
+	return c.DeviceSource.Device(ctx, id)
+}
+
+// TestWriterCacheClock checks that CacheNow, not Now, expires the device
+// cache: the demo's simulated clock runs hours ahead in seconds, and its
+// devices must not be looked up again at every batch.
+func TestWriterCacheClock(t *testing.T) {
+	ctx := context.Background()
+	st := openStore(t)
+	sim := storetest.NewClock(t0)
+	wall := storetest.NewClock(t0)
+	devs := &countingDevices{DeviceSource: st}
+	w := ingest.NewWriter(st, devs, ingest.WriterOptions{Now: sim.Now, CacheNow: wall.Now, DeviceTTL: time.Minute})
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close(ctx) })
+	for i := range 5 {
+		sim.Advance(time.Hour)
+		r := []civic.Reading{{Device: "F-1", Time: sim.Now(), Fill: fill(0.1 * float64(i))}}
+		if res, err := w.Ingest(ctx, r); err != nil || res.Accepted != 1 {
+			t.Fatalf("batch %d: %+v, %v", i, res, err)
+		}
+	}
+	if n := devs.n.Load(); n != 1 {
+		t.Errorf("%d registry lookups over five hours of simulated time in no real time, want 1", n)
+	}
+	wall.Advance(2 * time.Minute)
+	if _, err := w.Ingest(ctx, []civic.Reading{{Device: "F-1", Time: sim.Now().Add(time.Second), Fill: fill(0.5)}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := devs.n.Load(); n != 2 {
+		t.Errorf("%d registry lookups after the real TTL passed, want 2", n)
+	}
+}
