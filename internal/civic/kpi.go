@@ -163,7 +163,10 @@ type KPIFigures struct {
 	KmBaseline *float64 `json:"km_baseline,omitempty"`
 	KmSaved    *float64 `json:"km_saved,omitempty"`
 	CO2SavedKg *float64 `json:"co2_saved_kg,omitempty"`
-	// Overflows are "full" alerts opened: a bin at its full threshold.
+	// Overflows are overflow incidents: collections of a bin whose
+	// sensor's last fill before the collection was 100 %, a bin that had
+	// filled to the top before the truck came (the full alert, at the
+	// bin's full threshold and off by default, is not an overflow).
 	Overflows int `json:"overflows"`
 	// Fill at collection: how full bins were when emptied (the sensor's
 	// last fill before the collection), over the FillN collections that

@@ -11,12 +11,13 @@ import (
 )
 
 // kpiHistory records the week before the fixture's Monday: B1 emptied on
-// Tuesday and Thursday (fill 0.4 and 0.9), B2 on Friday (0.3).
+// Tuesday and Thursday (fill 0.4, and 1: full to the top, an overflow
+// incident), B2 on Friday (0.3).
 func kpiHistory(t *testing.T, f *fixture) {
 	t.Helper()
 	for _, c := range []civic.Collection{
 		{BinID: "B1", Time: time.Date(2026, 2, 24, 9, 0, 0, 0, time.UTC), FillBefore: ptr(0.4), Source: "demo"},
-		{BinID: "B1", Time: time.Date(2026, 2, 26, 9, 0, 0, 0, time.UTC), FillBefore: ptr(0.9), Source: "demo"},
+		{BinID: "B1", Time: time.Date(2026, 2, 26, 9, 0, 0, 0, time.UTC), FillBefore: ptr(1.0), Source: "demo"},
 		{BinID: "B2", Time: time.Date(2026, 2, 27, 9, 0, 0, 0, time.UTC), FillBefore: ptr(0.3), Source: "demo"},
 	} {
 		if err := f.store.RecordCollection(context.Background(), &c); err != nil {
@@ -45,7 +46,7 @@ func TestKPIs(t *testing.T) {
 				// collection, Mon-Sat. B1 from Tue 24: 5 days and Monday
 				// 2; B2 from Fri 27: 2 and Monday 2.
 				if tot := rep.Total; tot.Collections != 3 || tot.Baseline != 9 || tot.Avoided != 6 || tot.Overflows != 1 ||
-					tot.FillN != 3 || tot.FillUnderHalf != 2 || len(rep.Weeks) != 2 || rep.Weeks[1].Overflows != 1 {
+					tot.FillN != 3 || tot.FillUnderHalf != 2 || len(rep.Weeks) != 2 || rep.Weeks[0].Overflows != 1 {
 					t.Errorf("report %+v", rep)
 				}
 				if rep.Fleet.Devices != 2 {

@@ -156,28 +156,31 @@ func (s *Store) KPIs(ctx context.Context, q civic.KPIQuery) (civic.KPIReport, er
 		return fmt.Sprintf(" AND COALESCE(%s, '') = $%d", col, len(*args))
 	}
 
-	// Collections made, and how full the bins were.
+	// Collections made, how full the bins were, and overflow incidents:
+	// collections that found the bin full to the top (civic.KPIFigures.Overflows).
 	args := []any{s.ts(p.start), s.ts(p.end)}
 	wk := bucket("c.time", instants, &args)
 	zc := zoneCond("b.zone_id", &args)
 	rows, err := s.rdb.QueryContext(ctx, `SELECT `+wk+` AS wk, COALESCE(b.zone_id, '') AS zone, count(*),
-		count(c.fill_before), COALESCE(sum(c.fill_before), 0), COALESCE(sum(CASE WHEN c.fill_before < 0.5 THEN 1 ELSE 0 END), 0)
+		count(c.fill_before), COALESCE(sum(c.fill_before), 0), COALESCE(sum(CASE WHEN c.fill_before < 0.5 THEN 1 ELSE 0 END), 0),
+		COALESCE(sum(CASE WHEN c.fill_before >= 1 THEN 1 ELSE 0 END), 0)
 		FROM collections c LEFT JOIN bins b ON b.id = c.bin_id
 		WHERE c.time >= $1 AND c.time < $2`+zc+` GROUP BY 1, 2`, args...)
 	if err != nil {
 		return rep, s.fail(op, err)
 	}
 	err = scanRows(rows, func(r rowScanner) error {
-		var w, n, fillN, under int
+		var w, n, fillN, under, brim int
 		var zone string
 		var sum float64
-		if err := r.Scan(&w, &zone, &n, &fillN, &sum, &under); err != nil {
+		if err := r.Scan(&w, &zone, &n, &fillN, &sum, &under, &brim); err != nil {
 			return err
 		}
 		c := cell(w, zone)
 		c.f.Collections += n
 		c.f.FillN += fillN
 		c.f.FillUnderHalf += under
+		c.f.Overflows += brim
 		c.fillSum += sum
 		return nil
 	})
@@ -208,29 +211,6 @@ func (s *Store) KPIs(ctx context.Context, q civic.KPIQuery) (civic.KPIReport, er
 		if k >= 0 && k < fillBuckets {
 			rep.Fill[k].N += n
 		}
-		return nil
-	})
-	if err != nil {
-		return rep, s.fail(op, err)
-	}
-
-	// Overflow incidents: "full" alerts opened.
-	args = []any{s.ts(p.start), s.ts(p.end), string(civic.RuleFull)}
-	wk = bucket("a.opened_at", instants, &args)
-	zc = zoneCond("b.zone_id", &args)
-	rows, err = s.rdb.QueryContext(ctx, `SELECT `+wk+` AS wk, COALESCE(b.zone_id, '') AS zone, count(*)
-		FROM alerts a LEFT JOIN bins b ON b.id = a.bin_id
-		WHERE a.opened_at >= $1 AND a.opened_at < $2 AND a.rule = $3`+zc+` GROUP BY 1, 2`, args...)
-	if err != nil {
-		return rep, s.fail(op, err)
-	}
-	err = scanRows(rows, func(r rowScanner) error {
-		var w, n int
-		var zone string
-		if err := r.Scan(&w, &zone, &n); err != nil {
-			return err
-		}
-		cell(w, zone).f.Overflows += n
 		return nil
 	})
 	if err != nil {

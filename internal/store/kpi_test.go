@@ -18,10 +18,12 @@ import (
 //     B2 installed on Thursday 5, B3 with no installation date but
 //     registered in February; Z-2's trash is on a fixed Monday and
 //     Thursday round, the rest Monday to Saturday (the default);
-//   - collections: B1 Tue 3 (fill 0.3, the first record), B3 Thu 5 (0.95),
+//   - collections: B1 Tue 3 (fill 0.3, the first record), B3 Thu 5 (1.0:
+//     an overflow incident),
 //     B1 Fri 6 by a crew (its state was emptied on Tue: 0), B2 Mon 9 (fill
 //     unknown), B1 Tue 10 (outside the period);
-//   - "full" alerts: B3 Thu 5, B1 Mon 9, B2 Sun 1 (outside); a fire alert;
+//   - "full" alerts, which are not overflows: B3 Thu 5, B1 Mon 9, B2 Sun 1
+//     (outside); a fire alert;
 //   - plans: Fri 6 done (12 km, B1 collected 10 min after its ETA, B3
 //     skipped 30 min after), Sat 7 a draft (ignored), Mon 9 locked (5 km,
 //     B2 pending);
@@ -51,7 +53,7 @@ func kpiCity(t *testing.T, s *store.Store, clk *clock) {
 	at := func(day, hour, min int) time.Time { return time.Date(2026, 3, day, hour, min, 0, 0, time.UTC) }
 	for _, c := range []civic.Collection{
 		{BinID: "B1", Time: at(3, 10, 0), FillBefore: f64(0.3), Source: "demo"},
-		{BinID: "B3", Time: at(5, 9, 0), FillBefore: f64(0.95), Source: "demo"},
+		{BinID: "B3", Time: at(5, 9, 0), FillBefore: f64(1), Source: "demo"},
 		{BinID: "B2", Time: at(9, 8, 0), Source: "import"},
 		{BinID: "B1", Time: at(10, 7, 0), FillBefore: f64(0.9), Source: "demo"},
 	} {
@@ -147,20 +149,20 @@ func TestKPIs(t *testing.T) {
 				t.Errorf("%s: km saved %v, CO2 %v, want %v km", what, got.KmSaved, got.CO2SavedKg, saved)
 			}
 		}
-		check("total", rep.Total, want{days: 8, collections: 4, baseline: 12, overflows: 2, fillN: 3, under: 2, fillSum: 1.25,
+		check("total", rep.Total, want{days: 8, collections: 4, baseline: 12, overflows: 1, fillN: 3, under: 2, fillSum: 1.3,
 			kmRoutes: 12, planned: 3, collected: 1, skipped: 1, pending: 1, late: 1})
 		if len(rep.Weeks) != 2 || rep.Weeks[0].Week != "2026-03-02" || rep.Weeks[1].Week != "2026-03-09" {
 			t.Fatalf("weeks %+v, want 2026-03-02 and 2026-03-09", rep.Weeks)
 		}
 		check("week 1", rep.Weeks[0].KPIFigures, want{days: 7, collections: 3, baseline: 9, overflows: 1, fillN: 3, under: 2,
-			fillSum: 1.25, kmRoutes: 12, planned: 2, collected: 1, skipped: 1, late: 1})
-		check("week 2", rep.Weeks[1].KPIFigures, want{days: 1, collections: 1, baseline: 3, overflows: 1, planned: 1, pending: 1})
+			fillSum: 1.3, kmRoutes: 12, planned: 2, collected: 1, skipped: 1, late: 1})
+		check("week 2", rep.Weeks[1].KPIFigures, want{days: 1, collections: 1, baseline: 3, planned: 1, pending: 1})
 		if len(rep.Zones) != 2 || rep.Zones[0].ZoneID != "Z-1" || rep.Zones[0].Name != "Old town" || rep.Zones[1].ZoneID != "Z-2" {
 			t.Fatalf("zones %+v", rep.Zones)
 		}
-		check("Z-1", rep.Zones[0].KPIFigures, want{days: 8, collections: 3, baseline: 10, overflows: 1, fillN: 2, under: 2,
+		check("Z-1", rep.Zones[0].KPIFigures, want{days: 8, collections: 3, baseline: 10, fillN: 2, under: 2,
 			fillSum: 0.3, kmRoutes: 6, planned: 2, collected: 1, pending: 1})
-		check("Z-2", rep.Zones[1].KPIFigures, want{days: 8, collections: 1, baseline: 2, overflows: 1, fillN: 1, fillSum: 0.95,
+		check("Z-2", rep.Zones[1].KPIFigures, want{days: 8, collections: 1, baseline: 2, overflows: 1, fillN: 1, fillSum: 1,
 			kmRoutes: 6, planned: 1, skipped: 1, late: 1})
 
 		hist := map[int]int{}
@@ -170,7 +172,7 @@ func TestKPIs(t *testing.T) {
 			}
 		}
 		if len(rep.Fill) != 10 || rep.Fill[3].From != 0.3 || len(hist) != 3 || hist[0] != 1 || hist[3] != 1 || hist[9] != 1 {
-			t.Errorf("fill histogram %+v, want one collection at 0, 0.3 and 0.95", rep.Fill)
+			t.Errorf("fill histogram %+v, want one collection at 0, 0.3 and 1", rep.Fill)
 		}
 		as := rep.Assumptions
 		if as.RecordsFrom != "2026-03-03" || as.KmPerVisit == nil || math.Abs(*as.KmPerVisit-kmPerVisit) > 1e-9 ||
@@ -186,7 +188,7 @@ func TestKPIs(t *testing.T) {
 		must(t, "Normalize", q.Normalize(clk.Now()))
 		rep, err = s.KPIs(ctx, q)
 		must(t, "KPIs Z-2", err)
-		check("Z-2 total", rep.Total, want{days: 8, collections: 1, baseline: 2, overflows: 1, fillN: 1, fillSum: 0.95,
+		check("Z-2 total", rep.Total, want{days: 8, collections: 1, baseline: 2, overflows: 1, fillN: 1, fillSum: 1,
 			kmRoutes: 6, planned: 1, skipped: 1, late: 1})
 		check("Z-2 week 2", rep.Weeks[1].KPIFigures, want{days: 1, baseline: 1})
 		if len(rep.Zones) != 1 || rep.Zones[0].ZoneID != "Z-2" || rep.Fleet.Devices != 1 || rep.Fleet.OK != 1 || rep.Fill[9].N != 1 || rep.Fill[0].N != 0 {
@@ -199,7 +201,7 @@ func TestKPIs(t *testing.T) {
 		must(t, "Normalize", q.Normalize(clk.Now()))
 		rep, err = s.KPIs(ctx, q)
 		must(t, "KPIs before", err)
-		if rep.Total.Baseline != 0 || rep.Total.Collections != 0 || rep.Total.AvoidedPct != nil || rep.Total.Overflows != 1 ||
+		if rep.Total.Baseline != 0 || rep.Total.Collections != 0 || rep.Total.AvoidedPct != nil || rep.Total.Overflows != 0 ||
 			rep.Assumptions.KmPerVisitScope != "all" || rep.Assumptions.KmPerVisitPlans != 2 || len(rep.Weeks) != 1 {
 			t.Errorf("before the records: %+v, assumptions %+v", rep.Total, rep.Assumptions)
 		}

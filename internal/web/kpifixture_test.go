@@ -12,8 +12,8 @@ import (
 // makes them, written through the store: each day a round of the sensor
 // model's own collections (source "demo") of every third bin, at fills
 // that vary with the bin; a locked plan whose one route of eight bins the
-// crew works (collected, one skipped, one collected late), and a few full
-// alerts.
+// crew works (collected, one skipped, one collected late), and a few bins
+// found 100 % full (overflow incidents).
 func (f *fixture) addHistory(days int) {
 	f.t.Helper()
 	ctx := context.Background()
@@ -76,14 +76,10 @@ func (f *fixture) addHistory(days int) {
 		}
 		for k := 0; k < d%3+1; k++ {
 			b := bins[(d*7+k*13)%len(bins)]
-			at := day.Add(time.Duration(10+k) * time.Hour)
-			a := civic.Alert{BinID: b.ID, Rule: civic.RuleFull, Severity: civic.RuleFull.DefaultSeverity(), OpenedAt: at, LastSeenAt: at}
-			stored, _, err := f.st.OpenAlert(ctx, &a)
-			if err != nil {
-				f.t.Fatalf("OpenAlert: %v", err)
-			}
-			if _, err := f.st.ResolveAlert(ctx, stored.ID, "crew1", "emptied", at.Add(time.Hour)); err != nil {
-				f.t.Fatalf("ResolveAlert: %v", err)
+			full := 1.0
+			c := civic.Collection{BinID: b.ID, Time: day.Add(time.Duration(10+k) * time.Hour), FillBefore: &full, Source: "demo"}
+			if err := f.st.RecordCollection(ctx, &c); err != nil {
+				f.t.Fatalf("RecordCollection: %v", err)
 			}
 		}
 	}
