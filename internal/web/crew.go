@@ -56,6 +56,10 @@ type crewData struct {
 	TileURL     string
 	TileAttr    string
 	CanPick     bool
+	// PlanStatus is the status of the day's plan when it is locked or
+	// further along and gives the crews shown no route: nothing to collect
+	// that day (empty when the day has no such plan yet).
+	PlanStatus civic.PlanStatus
 	// Loaded is when the page was made, on the city's clock: a copy the
 	// phone shows offline says how old it is.
 	Loaded string
@@ -124,6 +128,15 @@ func (u *UI) crewRoutes(r *http.Request, p civic.Principal, date string) (crewDa
 		}
 	}
 	d.CrewName = strings.Join(names, ", ")
+	if len(chosen) > 0 && len(d.Routes) == 0 {
+		pl, err := u.deps.Plans.PlanForDate(r.Context(), date)
+		switch {
+		case err == nil && pl.Status != civic.PlanDraft:
+			d.PlanStatus = pl.Status
+		case err != nil && !civic.IsKind(err, civic.NotFound):
+			return d, err
+		}
+	}
 	return d, nil
 }
 

@@ -376,3 +376,28 @@ func TestPlansPages(t *testing.T) {
 		t.Errorf("a day before every plan does not say there are none")
 	}
 }
+
+// TestCrewPageNoRoute checks what the crew page says on a day without a
+// route for the crew: before the day's plan is locked, that a route shows
+// once it is; after, with no route for the crew (a day without service),
+// that there is nothing to collect.
+func TestCrewPageNoRoute(t *testing.T) {
+	f := newFixture(t, fixtureOpts{bins: 10, planning: true})
+	crew := f.client("crew1")
+	date := f.now.UTC().Format(time.DateOnly) // the fixture's city keeps UTC
+	res, body := f.get(crew, "/crew")
+	if res.StatusCode != 200 || !strings.Contains(body, "A route shows here once the day") {
+		t.Fatalf("no plan: %d\n%s", res.StatusCode, body)
+	}
+	pl := &civic.Plan{ID: "plan-" + date, Date: date, CreatedBy: "scheduler"}
+	if err := f.st.SavePlan(t.Context(), pl); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.st.SetPlanStatus(t.Context(), pl.ID, civic.PlanDraft, civic.PlanLocked); err != nil {
+		t.Fatal(err)
+	}
+	res, body = f.get(crew, "/crew")
+	if res.StatusCode != 200 || !strings.Contains(body, "Nothing to collect: the plan for "+date+" (locked) has no route for") {
+		t.Fatalf("a locked plan without the crew's route: %d\n%s", res.StatusCode, body)
+	}
+}
