@@ -143,12 +143,12 @@ func setupDemo(ctx context.Context, e *env, a *app, c *config, log *slog.Logger)
 }
 
 // start runs the sensors until stop. A new city first gets its history, at
-// full speed on a clock that follows it: its sensors report hour after
-// hour and each service day its crews work the plan the real planner made
-// that morning (with history's solver budget), so plans, collections,
-// planned-versus-actual and the KPIs have weeks behind them. Then, on the
-// accelerated clock, one step a tick, the crews work each day's plan (made
-// by planner) as it comes.
+// full speed on a clock that follows it (generateHistory): its sensors
+// report and each service day its crews work the plan history, the real
+// planner with a short solver budget, made that morning, so plans,
+// collections, planned versus actual and the KPIs have weeks behind them.
+// Then, on the accelerated clock, one step a tick, the crews work each
+// day's plan, made by planner, as it comes.
 //
 // nightly starts the planner's nightly job, once the history is in.
 func (d *demoCity) start(ctx context.Context, ing civic.Ingester, ui interface{ Refresh(context.Context) error },
