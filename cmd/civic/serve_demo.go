@@ -219,10 +219,13 @@ func (d *demoCity) generateHistory(ctx context.Context, ing civic.Ingester, plan
 		d.mu.Lock()
 		d.simStart, d.paused = t, true
 		d.mu.Unlock()
-		n += d.send(ctx, ing, d.sensors.Step(t))
+		// The crews first: they empty each bin at its stop's time, which
+		// the sensors' step then passes (after it, the bin would be
+		// emptied at the step's end).
 		if err := crews.Step(ctx, t); err != nil && ctx.Err() == nil {
 			d.log.Warn("demo: crews", "err", err)
 		}
+		n += d.send(ctx, ing, d.sensors.Step(t))
 		if date := t.In(d.loc).Format(time.DateOnly); date != day {
 			if day != "" {
 				d.log.Info("demo: history", "day", day, "readings", n, "took", time.Since(began).Round(time.Second))
