@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 
@@ -106,6 +107,30 @@ func TestBrowserPlans(t *testing.T) {
 		t.Fatalf("plan page: %d routes, %d polylines, %d markers (%d depots, %d facility stops), %d load charts", routes, paths, markers, depots, facilities, charts)
 	}
 	t.Logf("plan: %d routes, %d markers", routes, markers)
+	// The load chart tells time in the city's zone (UTC here), not the
+	// browser's: in Tokyo, its legend gives the first point's time as the
+	// page's own times do.
+	do(t, ctx, "browser in Tokyo",
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: "Asia/Tokyo"})
+			return err
+		}),
+		chromedp.Reload(),
+		chromedp.WaitVisible(css(`.loadchart[data-ready="true"]`)),
+	)
+	times := val(t, ctx, "chart time", chromedp.Evaluate[[]string](`(() => {
+		const box = document.querySelector(".loadchart"), over = box.querySelector(".u-over"), r = over.getBoundingClientRect();
+		over.dispatchEvent(new MouseEvent("mousemove", {clientX: r.left + 1, clientY: r.top + r.height / 2, bubbles: true}));
+		const t0 = new Date(JSON.parse(box.dataset.load)[0][0] * 1000);
+		const fmt = tz => t0.toLocaleTimeString("en-US", {timeZone: tz, hour: "numeric", minute: "2-digit"}).replace(" ", "").toLowerCase();
+		return [box.querySelector(".u-legend .u-value").textContent, fmt(document.body.dataset.tz), fmt("Asia/Tokyo")]; })()`))
+	if len(times) != 3 || !strings.HasSuffix(times[0], " "+times[1]) || times[1] == times[2] {
+		t.Errorf("load chart's first point %q, want the city's time %q (the browser's: %q)", times, times[1], times[2])
+	}
+	do(t, ctx, "browser back home", chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{})
+		return err
+	}))
 	screenshot(t, ctx, dir, "plan")
 	fullScreenshot(t, ctx, dir, "plan-full")
 	planID := val(t, ctx, "plan id", chromedp.Evaluate[string](`location.pathname.split("/")[2]`))

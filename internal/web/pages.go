@@ -68,7 +68,10 @@ type pageData struct {
 	// on the page's body for scripts whose maps have no element of their
 	// own to carry them (the 311 pages).
 	Tiles, TileAttribution string
-	Data                   any
+	// TZ is the city's time zone (an IANA name) for the charts' time
+	// axes; empty: the browser's.
+	TZ   string
+	Data any
 }
 
 // parsePages parses each page template together with the layout.
@@ -137,6 +140,9 @@ func (u *UI) render(w http.ResponseWriter, r *http.Request, status int, page, bl
 	d.Nav = navFor(d.Principal)
 	d.Vendor = u.static.vendor
 	d.Tiles, d.TileAttribution = u.cfg.TileURL, u.cfg.TileAttribution
+	if loc := u.cfg.Location; loc != nil && loc != time.Local {
+		d.TZ = loc.String()
+	}
 	var b bytes.Buffer
 	if err := t.ExecuteTemplate(&b, block, d); err != nil {
 		u.fail(w, r, err)

@@ -96,7 +96,7 @@
         })),
         hooks: { setSelect: [onSelect] },
       };
-      var u = new uPlot(opts, columns(spec, d), el);
+      var u = new uPlot(civicChartTime(opts), columns(spec, d), el);
       u.over.addEventListener("dblclick", function () { fetchRange(null); });
       charts.push(u);
     });

@@ -69,7 +69,7 @@
         })),
       };
       var data = [spec.x].concat(spec.series.map(function (s) { return s.data; }));
-      charts.push({ el: el, u: new uPlot(opts, data, el) });
+      charts.push({ el: el, u: new uPlot(civicChartTime(opts), data, el) });
       drawn++;
     });
     box.dataset.charts = String(drawn);

@@ -110,7 +110,7 @@
       series: series,
       legend: { show: true },
     };
-    charts.push({ box: box, u: new uPlot(opts, data, box) });
+    charts.push({ box: box, u: new uPlot(civicChartTime(opts), data, box) });
     box.dataset.ready = "true";
   });
   var t = null;
