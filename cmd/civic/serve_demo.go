@@ -28,6 +28,10 @@ const demoLastEmptied = 4 * 24 * time.Hour
 // --plan-time).
 const demoHistoryPlanTime = time.Second
 
+// demoWarmUp is how long the sensors of a new demo city report before its
+// crews plan their first day: the forecasts need a day of readings.
+const demoWarmUp = 24 * time.Hour
+
 // demoHistoryStep is the step of the sensors' clock while the history is
 // generated during the crews' working hours (demoWorkFrom to demoWorkTo,
 // local): their stops are done within one step of their time. Outside
@@ -221,9 +225,12 @@ func (d *demoCity) generateHistory(ctx context.Context, ing civic.Ingester, plan
 		d.mu.Unlock()
 		// The crews first: they empty each bin at its stop's time, which
 		// the sensors' step then passes (after it, the bin would be
-		// emptied at the step's end).
-		if err := crews.Step(ctx, t); err != nil && ctx.Err() == nil {
-			d.log.Warn("demo: crews", "err", err)
+		// emptied at the step's end). Not in the first day: a plan made
+		// from a few readings a bin would send every bin out.
+		if !t.Before(from.Add(demoWarmUp)) {
+			if err := crews.Step(ctx, t); err != nil && ctx.Err() == nil {
+				d.log.Warn("demo: crews", "err", err)
+			}
 		}
 		n += d.send(ctx, ing, d.sensors.Step(t))
 		if date := t.In(d.loc).Format(time.DateOnly); date != day {
