@@ -120,6 +120,19 @@ func simulateResult(t *testing.T, args ...string) []byte {
 	return b
 }
 
+// simulateRefuses checks that civic simulate refuses each bad value of
+// flag, failing with an error that names the flag.
+func simulateRefuses(t *testing.T, flag string, bad ...string) {
+	t.Helper()
+	for _, v := range bad {
+		var stdout, stderr bytes.Buffer
+		e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
+		if code := run(context.Background(), e, []string{"simulate", "--bins", "5", "--days", "1", flag, v}); code == 0 || !strings.Contains(stderr.String(), flag) {
+			t.Errorf("%s %q: exit %d, stderr %q", flag, v, code, stderr.String())
+		}
+	}
+}
+
 // TestSimulateOverflowRisk: --overflow-risk reaches the planner (the
 // report's assumptions say it) and a value out of range is refused,
 // naming the flag.
@@ -129,14 +142,7 @@ func TestSimulateOverflowRisk(t *testing.T) {
 	if !bytes.Contains(b, []byte("at most a 30% chance of filling up")) {
 		t.Errorf("the assumptions do not give the planner's 30%% risk:\n%s", b)
 	}
-	var stdout, stderr bytes.Buffer
-	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
-	for _, bad := range []string{"0.7", "0.001", "-1"} {
-		stderr.Reset()
-		if code := run(context.Background(), e, []string{"simulate", "--bins", "5", "--days", "1", "--overflow-risk", bad}); code == 0 || !strings.Contains(stderr.String(), "--overflow-risk") {
-			t.Errorf("--overflow-risk %s: exit %d, stderr %q", bad, code, stderr.String())
-		}
-	}
+	simulateRefuses(t, "--overflow-risk", "0.7", "0.001", "-1")
 }
 
 // TestSimulateHygieneDays: --hygiene-days reaches the planner (the
@@ -155,15 +161,7 @@ func TestSimulateHygieneDays(t *testing.T) {
 			t.Errorf("--hygiene-days %s: the assumptions do not say %q", tc.spec, tc.want)
 		}
 	}
-	var stdout, stderr bytes.Buffer
-	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
-	for _, bad := range []string{"-1", "400", "x", "7,compost", "7,lava=3", "7,compost=-2"} {
-		stderr.Reset()
-		args := []string{"simulate", "--bins", "5", "--days", "1", "--hygiene-days", bad}
-		if code := run(context.Background(), e, args); code == 0 || !strings.Contains(stderr.String(), "--hygiene-days") {
-			t.Errorf("--hygiene-days %q: exit %d, stderr %q", bad, code, stderr.String())
-		}
-	}
+	simulateRefuses(t, "--hygiene-days", "-1", "400", "x", "7,compost", "7,lava=3", "7,compost=-2")
 }
 
 // FuzzHygieneDays: any --hygiene-days value either fails with an error or
@@ -356,9 +354,5 @@ func TestSimulateFixedDays(t *testing.T) {
 	if !bytes.Contains(b, []byte("every bin every 2 days; compost every day (Monday to Saturday)")) {
 		t.Errorf("the assumptions do not give the schedule:\n%s", b)
 	}
-	var stdout, stderr bytes.Buffer
-	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
-	if code := run(context.Background(), e, []string{"simulate", "--bins", "5", "--days", "1", "--fixed-days", "2,lava=1"}); code == 0 || !strings.Contains(stderr.String(), "--fixed-days") {
-		t.Errorf("bad --fixed-days: exit %d, stderr %q", code, stderr.String())
-	}
+	simulateRefuses(t, "--fixed-days", "2,lava=1")
 }
