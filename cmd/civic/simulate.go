@@ -152,7 +152,7 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "simulate: reading %d days of history from %s\n", *history, redactURL(c.DB))
 		bar := progressbar.NewOptions(1, progressbar.OptionSetWriter(e.stderr), progressbar.OptionSetDescription("reading"),
 			progressbar.OptionThrottle(200*time.Millisecond), progressbar.OptionClearOnFinish(), progressbar.OptionShowCount())
-		o.City, o.CityNote, err = storedCity(ctx, a.store, time.Now(), loc, *history, func(done, total int) {
+		o.City, o.CityNote, err = whatif.OwnCity(ctx, a.store, time.Now(), loc, *history, func(done, total int) {
 			bar.ChangeMax(total)
 			_ = bar.Set(done)
 		})

@@ -19,6 +19,69 @@ type SimulationRun struct {
 	Summary string          `json:"summary"`
 	Result  json.RawMessage `json:"result,omitempty"`
 	Report  []byte          `json:"-"`
+	// Status is where a run started from the web app stands: running
+	// (Progress tells how far, UpdatedAt when it last said so), done, or
+	// failed (Error says why). A run saved whole, as civic simulate
+	// --save does, is done; "" reads as done.
+	Status    SimulationStatus `json:"status"`
+	Progress  float64          `json:"progress"` // 0..1
+	Error     string           `json:"error,omitempty"`
+	UpdatedAt time.Time        `json:"updated_at"`
+}
+
+// SimulationStatus is a run's state.
+type SimulationStatus string
+
+// The states of a run.
+const (
+	SimulationRunning SimulationStatus = "running"
+	SimulationDone    SimulationStatus = "done"
+	SimulationFailed  SimulationStatus = "failed"
+)
+
+// SimulationStaleAfter is how long a running simulation may go without
+// reporting progress before it is taken for interrupted: a runner reports
+// every few seconds, so this long a silence means the server that ran it
+// stopped (a crash, a kill) without saying so.
+const SimulationStaleAfter = 2 * time.Minute
+
+// Interrupted reports whether r is running but has been silent for
+// longer than SimulationStaleAfter at now.
+func (r *SimulationRun) Interrupted(now time.Time) bool {
+	return r.Status == SimulationRunning && now.Sub(r.UpdatedAt) > SimulationStaleAfter
+}
+
+// SimulationRequest is what a person asks of a simulation of the city's
+// own bins from the web app (civic simulate --data, run by the server).
+type SimulationRequest struct {
+	Name        string // "" names it after what it simulates
+	Days        int    // days simulated, 7 to 365
+	HistoryDays int    // days of readings the bins' fill rates are learnt from, 1 to 90
+	By          string // who asked
+}
+
+// Validate checks r, naming the field at fault.
+func (r *SimulationRequest) Validate() error {
+	switch {
+	case len(r.Name) > 200:
+		return FieldError("name", "must be at most 200 characters")
+	case strings.ContainsRune(r.Name, 0):
+		return FieldError("name", "must not contain NUL characters")
+	case r.Days < 7 || r.Days > 365:
+		return FieldError("days", "must be between 7 and 365")
+	case r.HistoryDays < 1 || r.HistoryDays > 90:
+		return FieldError("history_days", "must be between 1 and 90")
+	}
+	return nil
+}
+
+// Simulator runs simulations of the city's own bins in the background.
+type Simulator interface {
+	// StartSimulation stores a running run and starts it; the run's
+	// progress, then its result or error, are stored as it goes. Errors:
+	// Invalid naming the field, Conflict when a simulation is already
+	// running.
+	StartSimulation(ctx context.Context, r SimulationRequest) (SimulationRun, error)
 }
 
 // Validate checks r.
@@ -32,6 +95,14 @@ func (r *SimulationRun) Validate() error {
 	if len(r.Result) > 0 && !json.Valid(r.Result) {
 		return FieldError("result", "must be JSON")
 	}
+	switch r.Status {
+	case "", SimulationRunning, SimulationDone, SimulationFailed:
+	default:
+		return FieldError("status", "must be running, done or failed")
+	}
+	if !(r.Progress >= 0 && r.Progress <= 1) {
+		return FieldError("progress", "must be between 0 and 1")
+	}
 	return nil
 }
 
@@ -44,5 +115,9 @@ type SimulationStore interface {
 	// ListSimulations returns the runs, newest first, without results
 	// or reports.
 	ListSimulations(ctx context.Context) ([]SimulationRun, error)
+	// UpdateSimulation writes a running run's status, progress, error,
+	// summary, result and report (UpdatedAt takes the store's clock).
+	// Errors: NotFound, Conflict when the run is no longer running.
+	UpdateSimulation(ctx context.Context, r *SimulationRun) error
 	DeleteSimulation(ctx context.Context, id string) error
 }

@@ -16,7 +16,8 @@ import (
 var _ civic.SimulationStore = (*Store)(nil)
 
 // SaveSimulation implements civic.SimulationStore. A zero CreatedAt takes
-// the store's clock; times are kept in UTC to the millisecond. Errors:
+// the store's clock; times are kept in UTC to the millisecond. A run with
+// no status is done (progress 1); UpdatedAt is set to CreatedAt. Errors:
 // Invalid naming the field, Conflict (the id exists).
 func (s *Store) SaveSimulation(ctx context.Context, r *civic.SimulationRun) error {
 	if err := r.Validate(); err != nil {
@@ -26,15 +27,63 @@ func (s *Store) SaveSimulation(ctx context.Context, r *civic.SimulationRun) erro
 		r.CreatedAt = s.stamp()
 	}
 	r.CreatedAt = utcMS(r.CreatedAt)
+	r.UpdatedAt = r.CreatedAt
+	if r.Status == "" {
+		r.Status = civic.SimulationDone
+	}
+	if r.Status == civic.SimulationDone {
+		r.Progress = 1
+	}
 	report := r.Report
 	if report == nil {
 		report = []byte{}
 	}
 	return s.inTx(ctx, errCtx{op: "save simulation"}, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO simulations (id, name, created_at, created_by, summary, result, report)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			r.ID, r.Name, s.ts(r.CreatedAt), r.CreatedBy, r.Summary, string(r.Result), report)
+		_, err := tx.ExecContext(ctx, `INSERT INTO simulations (id, name, created_at, created_by, summary, result, report,
+			status, progress, error, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $3)`,
+			r.ID, r.Name, s.ts(r.CreatedAt), r.CreatedBy, r.Summary, string(r.Result), report,
+			string(r.Status), r.Progress, r.Error)
 		return err
+	})
+}
+
+// UpdateSimulation implements civic.SimulationStore: it writes a running
+// run's status, progress, error, summary, result and report, and sets
+// UpdatedAt to the store's clock. Errors: Invalid naming the field,
+// NotFound, Conflict (the run is no longer running).
+func (s *Store) UpdateSimulation(ctx context.Context, r *civic.SimulationRun) error {
+	if err := r.Validate(); err != nil {
+		return err
+	}
+	if r.Status == "" {
+		return civic.FieldError("status", "must be running, done or failed")
+	}
+	if r.Status == civic.SimulationDone {
+		r.Progress = 1
+	}
+	r.UpdatedAt = utcMS(s.stamp())
+	report := r.Report
+	if report == nil {
+		report = []byte{}
+	}
+	return s.inTx(ctx, errCtx{op: "update simulation"}, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE simulations SET status = $2, progress = $3, error = $4, summary = $5,
+			result = $6, report = $7, updated_at = $8 WHERE id = $1 AND status = 'running'`,
+			r.ID, string(r.Status), r.Progress, r.Error, r.Summary, string(r.Result), report, s.ts(r.UpdatedAt))
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			return err
+		}
+		if ok, err := exists(ctx, tx, "simulations", r.ID); err != nil || !ok {
+			if err == nil {
+				err = notFound("simulation", r.ID)
+			}
+			return err
+		}
+		return civic.Errorf(civic.Conflict, "simulation %s is no longer running", r.ID)
 	})
 }
 
@@ -42,9 +91,10 @@ func (s *Store) SaveSimulation(ctx context.Context, r *civic.SimulationRun) erro
 func (s *Store) Simulation(ctx context.Context, id string) (civic.SimulationRun, error) {
 	var r civic.SimulationRun
 	var result string
-	err := s.rdb.QueryRowContext(ctx, `SELECT id, name, created_at, created_by, summary, result, report
-		FROM simulations WHERE id = $1`, id).
-		Scan(&r.ID, &r.Name, scanTime{&r.CreatedAt}, &r.CreatedBy, &r.Summary, &result, &r.Report)
+	err := s.rdb.QueryRowContext(ctx, `SELECT id, name, created_at, created_by, summary, result, report,
+		status, progress, error, updated_at FROM simulations WHERE id = $1`, id).
+		Scan(&r.ID, &r.Name, scanTime{&r.CreatedAt}, &r.CreatedBy, &r.Summary, &result, &r.Report,
+			&r.Status, &r.Progress, &r.Error, scanTime{&r.UpdatedAt})
 	if err == sql.ErrNoRows {
 		return r, notFound("simulation", id)
 	}
@@ -60,10 +110,12 @@ func (s *Store) Simulation(ctx context.Context, id string) (civic.SimulationRun,
 // ListSimulations implements civic.SimulationStore: newest first, without
 // results or reports.
 func (s *Store) ListSimulations(ctx context.Context) ([]civic.SimulationRun, error) {
-	return list(ctx, s, "list simulations", `SELECT id, name, created_at, created_by, summary FROM simulations
+	return list(ctx, s, "list simulations", `SELECT id, name, created_at, created_by, summary,
+		status, progress, error, updated_at FROM simulations
 		ORDER BY created_at DESC, id DESC`, func(row rowScanner) (civic.SimulationRun, error) {
 		var r civic.SimulationRun
-		err := row.Scan(&r.ID, &r.Name, scanTime{&r.CreatedAt}, &r.CreatedBy, &r.Summary)
+		err := row.Scan(&r.ID, &r.Name, scanTime{&r.CreatedAt}, &r.CreatedBy, &r.Summary,
+			&r.Status, &r.Progress, &r.Error, scanTime{&r.UpdatedAt})
 		return r, err
 	})
 }

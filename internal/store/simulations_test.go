@@ -75,3 +75,64 @@ func TestSimulationStore(t *testing.T) {
 		wantKind(t, "deleted", err, civic.NotFound)
 	})
 }
+
+// TestSimulationProgress: a run started from the web app is stored
+// running and updated as it goes; once done or failed it takes no more
+// updates; runs saved whole are done.
+func TestSimulationProgress(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store, clk *clock) {
+		ctx := context.Background()
+		whole := civic.SimulationRun{ID: "sim-whole", Name: "saved whole"}
+		must(t, "SaveSimulation whole", s.SaveSimulation(ctx, &whole))
+		got, err := s.Simulation(ctx, "sim-whole")
+		must(t, "Simulation whole", err)
+		if got.Status != civic.SimulationDone || got.Progress != 1 || !got.UpdatedAt.Equal(got.CreatedAt) {
+			t.Errorf("a run saved whole reads back %q, progress %g, updated %v (created %v): want done, 1, created",
+				got.Status, got.Progress, got.UpdatedAt, got.CreatedAt)
+		}
+		wantKind(t, "update a done run", s.UpdateSimulation(ctx, &civic.SimulationRun{ID: "sim-whole", Name: "x",
+			Status: civic.SimulationRunning, Progress: 0.5}), civic.Conflict)
+
+		clk.Advance(time.Minute)
+		run := civic.SimulationRun{ID: "sim-bg", Name: "own city, 30 days", CreatedBy: "analyst1", Status: civic.SimulationRunning}
+		must(t, "SaveSimulation running", s.SaveSimulation(ctx, &run))
+		clk.Advance(10 * time.Second)
+		run.Progress = 0.25
+		must(t, "UpdateSimulation progress", s.UpdateSimulation(ctx, &run))
+		list, err := s.ListSimulations(ctx)
+		must(t, "ListSimulations", err)
+		if len(list) != 2 || list[0].ID != "sim-bg" || list[0].Status != civic.SimulationRunning || list[0].Progress != 0.25 ||
+			!list[0].UpdatedAt.Equal(clk.Now().UTC().Truncate(time.Millisecond)) {
+			t.Fatalf("ListSimulations() = %+v, want sim-bg running at 0.25, updated now", list)
+		}
+		if list[0].Interrupted(clk.Now().Add(time.Minute)) || !list[0].Interrupted(clk.Now().Add(3*time.Minute)) {
+			t.Errorf("a run silent for 1 minute should be running, for 3 interrupted")
+		}
+		wantKind(t, "progress over 1", s.UpdateSimulation(ctx, &civic.SimulationRun{ID: "sim-bg", Name: "x",
+			Status: civic.SimulationRunning, Progress: 1.5}), civic.Invalid, "progress")
+		wantKind(t, "no status", s.UpdateSimulation(ctx, &civic.SimulationRun{ID: "sim-bg", Name: "x"}), civic.Invalid, "status")
+		wantKind(t, "missing run", s.UpdateSimulation(ctx, &civic.SimulationRun{ID: "sim-none", Name: "x",
+			Status: civic.SimulationRunning}), civic.NotFound)
+
+		run.Status, run.Summary, run.Result, run.Report = civic.SimulationDone, "sim: collections -60%", json.RawMessage(`{"days":30}`), []byte("<p>r</p>")
+		must(t, "UpdateSimulation done", s.UpdateSimulation(ctx, &run))
+		got, err = s.Simulation(ctx, "sim-bg")
+		must(t, "Simulation done", err)
+		if got.Status != civic.SimulationDone || got.Progress != 1 || got.Summary != run.Summary ||
+			string(got.Result) != `{"days":30}` || string(got.Report) != "<p>r</p>" || got.CreatedBy != "analyst1" {
+			t.Errorf("finished run reads back %+v", got)
+		}
+		run.Status, run.Error = civic.SimulationFailed, "too late"
+		wantKind(t, "fail a done run", s.UpdateSimulation(ctx, &run), civic.Conflict)
+
+		failed := civic.SimulationRun{ID: "sim-fail", Name: "fails", Status: civic.SimulationRunning}
+		must(t, "SaveSimulation to fail", s.SaveSimulation(ctx, &failed))
+		failed.Status, failed.Error = civic.SimulationFailed, "the database has no active bins to simulate"
+		must(t, "UpdateSimulation failed", s.UpdateSimulation(ctx, &failed))
+		got, err = s.Simulation(ctx, "sim-fail")
+		must(t, "Simulation failed", err)
+		if got.Status != civic.SimulationFailed || got.Error != failed.Error || len(got.Report) != 0 {
+			t.Errorf("failed run reads back %+v", got)
+		}
+	})
+}

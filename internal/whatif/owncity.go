@@ -1,4 +1,4 @@
-package main
+package whatif
 
 import (
 	"context"
@@ -9,26 +9,40 @@ import (
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/forecast"
 	"github.com/civic-city/civic/internal/sim"
-	"github.com/civic-city/civic/internal/store"
 )
 
 // minRateHours is how many hours of fill cycles a bin's own rate needs;
 // with fewer, the bin takes the median of its zone and stream.
 const minRateHours = 24
 
-// storedCity builds the city civic simulate runs from a database: its
-// active bins, their fill sensors, zones, depots, active trucks, crews and
-// disposal facilities, the simulation starting at the next local midnight.
-// Each bin's waste a day is measured from the last historyDays of its
-// sensors' readings (forecast.FillRates); a bin measured over less than a
-// day of fill cycles takes the median of the bins of its zone and stream
-// (else of its stream, else of the city). Each bin's weekly rhythm, the
-// mix of a busy street's and a residential one's, is fitted to when its
-// readings rose (sim.RhythmFit; half and half when they cannot tell). It
-// returns the city and a
-// sentence for the report saying so. Errors: Invalid when there are no
-// bins or no bin has a measurable history.
-func storedCity(ctx context.Context, st *store.Store, now time.Time, loc *time.Location, historyDays int, progress func(done, total int)) (*sim.City, string, error) {
+// CitySource is what OwnCity reads of a city's database (the store has
+// it).
+type CitySource interface {
+	ListBins(ctx context.Context, f civic.BinFilter) ([]civic.BinView, error)
+	ListDevices(ctx context.Context) ([]civic.Device, error)
+	ListZones(ctx context.Context) ([]civic.Zone, error)
+	ListDepots(ctx context.Context) ([]civic.Depot, error)
+	ListTrucks(ctx context.Context) ([]civic.Truck, error)
+	ListCrews(ctx context.Context) ([]civic.Crew, error)
+	ListFacilities(ctx context.Context) ([]civic.Facility, error)
+	Readings(ctx context.Context, q civic.ReadingQuery) ([]civic.Reading, error)
+}
+
+// OwnCity builds the city that a simulation of a database runs (civic
+// simulate --data, and simulations started from the web app): its active
+// bins, their fill sensors, zones, depots, active trucks, crews and
+// disposal facilities, the simulation starting at the next local
+// midnight. Each bin's waste a day is measured from the last historyDays
+// of its sensors' readings (forecast.FillRates); a bin measured over less
+// than a day of fill cycles takes the median of the bins of its zone and
+// stream (else of its stream, else of the city). Each bin's weekly
+// rhythm, the mix of a busy street's and a residential one's, is fitted
+// to when its readings rose (sim.RhythmFit; half and half when they
+// cannot tell). It returns the city and a sentence for the report saying
+// so. progress, if set, is called after each sensor's history is read.
+// Errors: Invalid when there are no bins or no bin has a measurable
+// history.
+func OwnCity(ctx context.Context, st CitySource, now time.Time, loc *time.Location, historyDays int, progress func(done, total int)) (*sim.City, string, error) {
 	views, err := st.ListBins(ctx, civic.BinFilter{})
 	if err != nil {
 		return nil, "", err

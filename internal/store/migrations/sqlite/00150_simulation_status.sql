@@ -1,0 +1,16 @@
+-- +goose Up
+-- Simulations started from the web app run in the background: a run is
+-- stored when it starts and updated as it goes (civic.SimulationRun's
+-- status, progress, error and updated_at). Runs stored before were saved
+-- whole: done.
+ALTER TABLE simulations ADD COLUMN status TEXT NOT NULL DEFAULT 'done';
+ALTER TABLE simulations ADD COLUMN progress REAL NOT NULL DEFAULT 1;
+ALTER TABLE simulations ADD COLUMN error TEXT NOT NULL DEFAULT '';
+ALTER TABLE simulations ADD COLUMN updated_at TEXT NOT NULL DEFAULT '';
+UPDATE simulations SET updated_at = created_at;
+
+-- +goose Down
+ALTER TABLE simulations DROP COLUMN updated_at;
+ALTER TABLE simulations DROP COLUMN error;
+ALTER TABLE simulations DROP COLUMN progress;
+ALTER TABLE simulations DROP COLUMN status;

@@ -1,0 +1,223 @@
+package whatif
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/civic-city/civic/internal/civic"
+)
+
+// Jobs runs simulations of the city's own bins in the background, for the
+// web app (it is a civic.Simulator): one at a time on a server, and none
+// while another server of the cluster runs one (a running run in the
+// store that is not Interrupted). A run is stored as running when it
+// starts, its progress every JobsOptions.Every, then its result and
+// report, or why it failed. It compares every policy, as civic simulate
+// does, on one core (Options.Parallel 1) so that the server it shares
+// keeps a core for its work.
+type Jobs struct {
+	o      JobsOptions
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu     sync.Mutex
+	active string // the id of the run under way; "" none
+	closed bool
+}
+
+// JobsOptions configure Jobs. City, Runs and Settings are required.
+type JobsOptions struct {
+	City CitySource
+	Runs civic.SimulationStore
+	// Settings returns the city's planner settings, which the planner
+	// policy runs under.
+	Settings func(ctx context.Context) (civic.PlanSettings, error)
+	// Location is the city's time zone; UTC when nil.
+	Location *time.Location
+	// Now is the clock; time.Now when nil.
+	Now    func() time.Time
+	Logger *slog.Logger
+	// PlanTime is the route solver's budget a simulated day and policy;
+	// DefaultPlanTime when 0.
+	PlanTime time.Duration
+	// Every is how often progress is stored; 3 s when 0.
+	Every time.Duration
+}
+
+// NewJobs returns a runner; Close stops it.
+func NewJobs(o JobsOptions) *Jobs {
+	if o.Location == nil {
+		o.Location = time.UTC
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Every <= 0 {
+		o.Every = 3 * time.Second
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Jobs{o: o, ctx: ctx, cancel: cancel}
+}
+
+var _ civic.Simulator = (*Jobs)(nil)
+
+// StartSimulation implements civic.Simulator. Errors: Invalid naming the
+// field, Conflict when a simulation is running (here or, not interrupted,
+// on another server), Unavailable once Close has begun.
+func (j *Jobs) StartSimulation(ctx context.Context, r civic.SimulationRequest) (civic.SimulationRun, error) {
+	if err := r.Validate(); err != nil {
+		return civic.SimulationRun{}, err
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closed {
+		return civic.SimulationRun{}, civic.Errorf(civic.Unavailable, "The server is shutting down: start the simulation again in a moment.")
+	}
+	if j.active != "" {
+		return civic.SimulationRun{}, civic.Errorf(civic.Conflict, "Simulation %s is already running on this server: wait for it to finish.", j.active)
+	}
+	now := j.o.Now()
+	runs, err := j.o.Runs.ListSimulations(ctx)
+	if err != nil {
+		return civic.SimulationRun{}, err
+	}
+	for _, x := range runs {
+		if x.Status == civic.SimulationRunning && !x.Interrupted(now) {
+			return civic.SimulationRun{}, civic.Errorf(civic.Conflict, "Simulation %q is already running: wait for it to finish.", x.Name)
+		}
+	}
+	name := r.Name
+	if name == "" {
+		name = fmt.Sprintf("The city's own bins, %d days (%s)", r.Days, now.In(j.o.Location).Format("2 Jan 2006 15:04"))
+	}
+	run := civic.SimulationRun{ID: "sim-" + now.UTC().Format("20060102-150405.000"), Name: name, CreatedBy: r.By,
+		CreatedAt: now, Status: civic.SimulationRunning}
+	if err := j.o.Runs.SaveSimulation(ctx, &run); err != nil {
+		return civic.SimulationRun{}, err
+	}
+	j.active = run.ID
+	j.wg.Add(1)
+	go j.run(run, r)
+	return run, nil
+}
+
+// Close stops a run under way, storing it as failed ("stopped: the
+// server shut down"), and waits for it until ctx ends.
+func (j *Jobs) Close(ctx context.Context) error {
+	j.mu.Lock()
+	j.closed = true
+	j.mu.Unlock()
+	j.cancel()
+	done := make(chan struct{})
+	go func() {
+		j.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Running returns the id of the run under way on this server, "" if none.
+func (j *Jobs) Running() string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.active
+}
+
+// jobReadShare is the share of a run's progress that reading the history
+// takes.
+const jobReadShare = 0.1
+
+func (j *Jobs) run(run civic.SimulationRun, r civic.SimulationRequest) {
+	defer j.wg.Done()
+	defer func() {
+		j.mu.Lock()
+		j.active = ""
+		j.mu.Unlock()
+	}()
+	ctx := j.ctx
+	log := j.o.Logger.With("simulation", run.ID)
+	log.Info("simulation started", "days", r.Days, "history_days", r.HistoryDays, "by", r.By)
+	start := time.Now()
+	var last time.Time
+	// The callbacks come one at a time (Options.Progress).
+	progress := func(p float64) {
+		if time.Since(last) < j.o.Every {
+			return
+		}
+		last = time.Now()
+		run.Progress = min(max(p, 0), 0.99)
+		if err := j.o.Runs.UpdateSimulation(ctx, &run); err != nil && ctx.Err() == nil {
+			log.Warn("simulation progress not stored", "err", err)
+		}
+	}
+	out, err := j.simulate(ctx, r, progress)
+	if err == nil {
+		out.ID, out.Name, out.CreatedBy, out.CreatedAt = run.ID, run.Name, run.CreatedBy, run.CreatedAt
+		out.Status = civic.SimulationDone
+		run = out
+	} else {
+		run.Status, run.Error = civic.SimulationFailed, failure(ctx, err)
+	}
+	// Stored even when the server is stopping, which is why it stopped.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if serr := j.o.Runs.UpdateSimulation(sctx, &run); serr != nil {
+		log.Error("simulation result not stored", "err", serr)
+		return
+	}
+	if err != nil {
+		log.Warn("simulation failed", "err", err, "elapsed", time.Since(start).Round(time.Millisecond))
+		return
+	}
+	log.Info("simulation done", "summary", run.Summary, "elapsed", time.Since(start).Round(time.Millisecond))
+}
+
+// simulate reads the city and runs every policy over it.
+func (j *Jobs) simulate(ctx context.Context, r civic.SimulationRequest, progress func(float64)) (civic.SimulationRun, error) {
+	settings, err := j.o.Settings(ctx)
+	if err != nil {
+		return civic.SimulationRun{}, err
+	}
+	city, note, err := OwnCity(ctx, j.o.City, j.o.Now(), j.o.Location, r.HistoryDays, func(done, total int) {
+		progress(jobReadShare * float64(done) / float64(total))
+	})
+	if err != nil {
+		return civic.SimulationRun{}, err
+	}
+	res, err := Run(ctx, Options{City: city, CityNote: note, Days: r.Days, Seed: 1, Settings: &settings,
+		PlanTime: j.o.PlanTime, Parallel: 1, Progress: func(done, total int) {
+			progress(jobReadShare + (1-jobReadShare)*float64(done)/float64(total))
+		}})
+	if err != nil {
+		return civic.SimulationRun{}, err
+	}
+	return res.SimulationRun("sim-x", "x") // the caller sets id and name
+}
+
+// failure is what a failed run says: a person's message for civic's own
+// errors, "stopped" when the server shut down, else a generic one (the
+// log has the details).
+func failure(ctx context.Context, err error) string {
+	var ce *civic.Error
+	switch {
+	case ctx.Err() != nil:
+		return "Stopped: the server shut down before the simulation finished. Start it again."
+	case errors.As(err, &ce) && ce.Kind != civic.Internal && ce.Message != "":
+		return strings.ToUpper(ce.Message[:1]) + ce.Message[1:] + "."
+	}
+	return "The simulation failed: the server's log says why."
+}

@@ -1,0 +1,238 @@
+package whatif_test
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/sim"
+	"github.com/civic-city/civic/internal/store"
+	"github.com/civic-city/civic/internal/whatif"
+)
+
+// storedCity opens a SQLite store in a temporary folder holding a
+// generated city of n bins with days of its sensors' readings, ending an
+// hour ago (n 0: an empty store).
+func storedCity(t *testing.T, n, days int) *store.Store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "civic.db"), store.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if n == 0 {
+		return st
+	}
+	city := sim.GenerateCity(sim.CityParams{Bins: n, Seed: 5})
+	devs := map[string]civic.Device{}
+	for _, d := range city.Devices {
+		devs[d.ID] = d
+	}
+	var readings []civic.Reading
+	if err := sim.StreamHistory(city, sim.HistoryParams{Days: days, Seed: 5}, func(_ *sim.Sensors, day []civic.Reading) error {
+		for _, r := range day {
+			if d := devs[r.Device]; d.BinID != "" && r.Normalize(d.FillScale, r.Time) == nil {
+				r.Bin = d.BinID
+				readings = append(readings, r)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	shift := time.Now().Add(-time.Hour).Sub(readings[len(readings)-1].Time)
+	for i := range readings {
+		readings[i].Time = readings[i].Time.Add(shift)
+	}
+	check := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range city.Zones {
+		check(st.CreateZone(ctx, &city.Zones[i]))
+	}
+	for i := range city.Depots {
+		check(st.CreateDepot(ctx, &city.Depots[i]))
+	}
+	check(st.ImportBins(ctx, city.Bins))
+	for i := range city.Devices {
+		check(st.CreateDevice(ctx, &city.Devices[i]))
+	}
+	for i := range city.Facilities {
+		check(st.CreateFacility(ctx, &city.Facilities[i]))
+	}
+	for i := range city.Trucks {
+		check(st.CreateTruck(ctx, &city.Trucks[i]))
+	}
+	for len(readings) > 0 {
+		k := min(len(readings), 5000)
+		_, err := st.WriteReadings(ctx, [][]civic.Reading{readings[:k]})
+		check(err)
+		readings = readings[k:]
+	}
+	return st
+}
+
+func newJobs(st *store.Store, now func() time.Time) *whatif.Jobs {
+	return whatif.NewJobs(whatif.JobsOptions{City: st, Runs: st, Settings: st.PlanSettings, Now: now,
+		Location: time.UTC, PlanTime: 20 * time.Millisecond, Every: 10 * time.Millisecond})
+}
+
+// waitRun polls the store until run id is no longer running.
+func waitRun(t *testing.T, st *store.Store, id string, within time.Duration) civic.SimulationRun {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		run, err := st.Simulation(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if run.Status != civic.SimulationRunning {
+			return run
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("run %s still running after %v (progress %g)", id, within, run.Progress)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestJobs: a simulation of the city's own bins started as the web app
+// does runs in the background, stores its progress as it goes and then
+// its result and report; it is refused while another runs, and fails
+// with a person's message on a city with nothing to simulate.
+func TestJobs(t *testing.T) {
+	ctx := context.Background()
+	st := storedCity(t, 30, 10)
+	j := newJobs(st, time.Now)
+	defer j.Close(ctx)
+
+	if _, err := j.StartSimulation(ctx, civic.SimulationRequest{Days: 3, HistoryDays: 10}); !civic.IsKind(err, civic.Invalid) ||
+		!strings.Contains(err.Error(), "days") {
+		t.Errorf("3 days: %v, want invalid naming days", err)
+	}
+	if _, err := j.StartSimulation(ctx, civic.SimulationRequest{Days: 7, HistoryDays: 0}); !civic.IsKind(err, civic.Invalid) ||
+		!strings.Contains(err.Error(), "history_days") {
+		t.Errorf("0 history days: %v, want invalid naming history_days", err)
+	}
+
+	run, err := j.StartSimulation(ctx, civic.SimulationRequest{Days: 7, HistoryDays: 10, By: "analyst1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != civic.SimulationRunning || !strings.HasPrefix(run.ID, "sim-") || !strings.Contains(run.Name, "7 days") {
+		t.Errorf("started run %+v", run)
+	}
+	// A second is refused while the first runs here.
+	if id := j.Running(); id != "" {
+		if _, err := j.StartSimulation(ctx, civic.SimulationRequest{Days: 7, HistoryDays: 10}); !civic.IsKind(err, civic.Conflict) {
+			t.Errorf("second run while %s runs: %v, want conflict", id, err)
+		}
+	}
+	var progress []float64
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		got, err := st.Simulation(ctx, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != civic.SimulationRunning {
+			run = got
+			break
+		}
+		if len(progress) == 0 || progress[len(progress)-1] != got.Progress {
+			progress = append(progress, got.Progress)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still running after 3 minutes at %g", got.Progress)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if run.Status != civic.SimulationDone || run.Progress != 1 || run.CreatedBy != "analyst1" || run.Error != "" {
+		t.Fatalf("finished run: status %q, progress %g, by %q, error %q", run.Status, run.Progress, run.CreatedBy, run.Error)
+	}
+	if !strings.HasPrefix(run.Summary, "sim: collections ") || len(run.Result) == 0 ||
+		!strings.Contains(string(run.Report), "A simulation of the city's own 30 bins") {
+		t.Errorf("finished run: summary %q, %d bytes of result, report without the city's own bins", run.Summary, len(run.Result))
+	}
+	for i := 1; i < len(progress); i++ {
+		if progress[i] < progress[i-1] || progress[i] >= 1 {
+			t.Errorf("progress went %v: want rising, under 1 while running", progress)
+			break
+		}
+	}
+	if len(progress) < 3 {
+		t.Errorf("progress seen: %v, want several steps", progress)
+	}
+	if j.Running() != "" {
+		t.Errorf("Running() = %q after the run ended", j.Running())
+	}
+
+	// A run another server has under way blocks a start, unless it has
+	// been silent long enough to be taken for interrupted.
+	other := civic.SimulationRun{ID: "sim-other", Name: "on node B", Status: civic.SimulationRunning}
+	if err := st.SaveSimulation(ctx, &other); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.StartSimulation(ctx, civic.SimulationRequest{Days: 7, HistoryDays: 10}); !civic.IsKind(err, civic.Conflict) ||
+		!strings.Contains(err.Error(), "on node B") {
+		t.Errorf("start while another server runs one: %v, want conflict naming it", err)
+	}
+	later := newJobs(st, func() time.Time { return time.Now().Add(civic.SimulationStaleAfter + time.Minute) })
+	defer later.Close(ctx)
+	run2, err := later.StartSimulation(ctx, civic.SimulationRequest{Days: 7, HistoryDays: 10, Name: "after the crash"})
+	if err != nil {
+		t.Fatalf("start once the other run is interrupted: %v", err)
+	}
+	if got := waitRun(t, st, run2.ID, 3*time.Minute); got.Status != civic.SimulationDone || got.Name != "after the crash" {
+		t.Errorf("second run ended %q (%s), name %q", got.Status, got.Error, got.Name)
+	}
+}
+
+// TestJobsFail: a city with no bins fails with the reason, and a run the
+// server stops on shutting down says so.
+func TestJobsFail(t *testing.T) {
+	ctx := context.Background()
+	empty := storedCity(t, 0, 0)
+	j := newJobs(empty, time.Now)
+	run, err := j.StartSimulation(ctx, civic.SimulationRequest{Days: 7, HistoryDays: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := waitRun(t, empty, run.ID, time.Minute); got.Status != civic.SimulationFailed ||
+		got.Error != "The database has no active bins to simulate." {
+		t.Errorf("empty city: %q, error %q", got.Status, got.Error)
+	}
+	if err := j.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.StartSimulation(ctx, civic.SimulationRequest{Days: 7, HistoryDays: 10}); !civic.IsKind(err, civic.Unavailable) {
+		t.Errorf("start after Close: %v, want unavailable", err)
+	}
+
+	st := storedCity(t, 30, 3)
+	j = newJobs(st, time.Now)
+	run, err = j.StartSimulation(ctx, civic.SimulationRequest{Days: 365, HistoryDays: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if err := j.Close(cctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Simulation(ctx, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != civic.SimulationFailed || !strings.HasPrefix(got.Error, "Stopped: the server shut down") {
+		t.Errorf("run stopped by Close: %q, error %q", got.Status, got.Error)
+	}
+}
