@@ -186,6 +186,8 @@ var accessTable = []accessRow{
 	{route: "page GET /kpi", url: "/kpi", want: pageReports},
 	{route: "page GET /kpi.csv", url: "/kpi.csv", want: reporters},
 	{route: "page GET /simulations", url: "/simulations", want: pageReports},
+	// Without days the form is refused (400): no simulation starts.
+	{route: "page POST /simulations", url: "/simulations", want: pageReports},
 	{route: "page GET /simulations/{id}", url: "/simulations/NOPE", want: pageReports},
 	{route: "page GET /simulations/{id}/report", url: "/simulations/NOPE/report", want: pageReports},
 	{route: "page GET /simulations/{id}/result.json", url: "/simulations/NOPE/result.json", want: reporters},

@@ -22,6 +22,7 @@ import (
 	"github.com/civic-city/civic/internal/server"
 	"github.com/civic-city/civic/internal/store"
 	"github.com/civic-city/civic/internal/web"
+	"github.com/civic-city/civic/internal/whatif"
 )
 
 // node is one running civic serve: every component, built in dependency
@@ -44,6 +45,7 @@ type node struct {
 	writer      *ingest.Writer
 	planner     *plan.Service
 	demoPlanner *plan.Service    // the demo history's planner (--demo only)
+	sims        *whatif.Jobs     // simulations started from the web app
 	portal      *opendata.Portal // open data: /data, /data.json, NGSI-LD
 	ui          *web.UI
 	api         *server.Server
@@ -147,6 +149,8 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 	if n.portal, err = newPortal(c, n.app.store, log); err != nil {
 		return nil, err
 	}
+	n.sims = whatif.NewJobs(whatif.JobsOptions{City: n.app.store, Runs: n.app.store, Settings: n.app.store.PlanSettings,
+		Location: loc, Now: n.app.now, Logger: log})
 	var signOn web.SingleSignOn
 	if c.oidcOn {
 		o, err := n.app.auth.NewOIDC(c.oidc)
@@ -171,6 +175,7 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 		Plans:       n.app.store,
 		KPIs:        n.app.store,
 		Simulations: n.app.store,
+		Simulator:   n.sims,
 		Admin: &web.Admin{AddUser: n.app.auth.AddUser, SetPassword: n.app.auth.SetPassword,
 			CreateAPIKey: n.app.auth.CreateAPIKey, RevokeAPIKey: n.app.auth.RevokeAPIKey, SendTest: n.notifier.SendTest},
 		OpenData:    n.portal,
@@ -311,6 +316,7 @@ func (n *node) close() {
 			n.log.Error("ingest writer shutdown", "err", err)
 		}
 		warn("nightly planner", n.planner.Close(shutdown))
+		warn("simulations", n.sims.Close(shutdown))
 		warn("retention", n.closeOps(shutdown))
 		warn("alert engine", n.engine.Close(shutdown))
 		warn("notifier", n.notifier.Close(shutdown))

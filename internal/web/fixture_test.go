@@ -18,6 +18,7 @@ import (
 	"github.com/civic-city/civic/internal/sim"
 	"github.com/civic-city/civic/internal/store"
 	"github.com/civic-city/civic/internal/storetest"
+	"github.com/civic-city/civic/internal/whatif"
 )
 
 const testPassword = "correct horse battery staple"
@@ -62,6 +63,10 @@ type fixtureOpts struct {
 	// open311 gives the pages a 311 desk over the store, its services
 	// seeded (the staff pages' own tests use with311, behind the server).
 	open311 bool
+	// simulator runs simulations of the fixture's city from the
+	// simulations page (whatif.Jobs over the store; needs planning for
+	// the fleet).
+	simulator bool
 }
 
 func newFixture(t testing.TB, o fixtureOpts) *fixture {
@@ -147,7 +152,15 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 		}
 		desk = d
 	}
+	var simulator civic.Simulator
+	if o.simulator {
+		jobs := whatif.NewJobs(whatif.JobsOptions{City: st, Runs: st, Settings: st.PlanSettings, Location: time.UTC,
+			PlanTime: 20 * time.Millisecond, Every: 50 * time.Millisecond})
+		t.Cleanup(func() { jobs.Close(context.Background()) })
+		simulator = jobs
+	}
 	f.ui = New(cfg, Deps{
+		Simulator:   simulator,
 		ServiceDesk: desk,
 		Alerts:      alerts,
 		Admin:       f.adminDeps(o.admin),

@@ -2,13 +2,17 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/civic-city/civic/internal/civic"
 )
 
-// Stored what-if simulations (`civic simulate --save`): a list, each run's
-// self-contained HTML report and its result as JSON.
+// What-if simulations: those stored by `civic simulate --save` and those
+// started from the page's form (Deps.Simulator: the city's own bins, run
+// in the background on the server); a list, each run's progress while it
+// runs, then its self-contained HTML report and its result as JSON.
 //
 // A report is stored content, written by whoever ran the simulator, and
 // served from civic's own origin. It is served as it was stored, alone, at
@@ -28,6 +32,28 @@ func (u *UI) simulationsEnabled() error {
 	return nil
 }
 
+// simulationsView is the simulations page: the runs, and the form that
+// starts one when the server can run them.
+type simulationsView struct {
+	Runs   []simulationView
+	CanRun bool
+	Days   []int // the form's choices of days
+}
+
+// simulationView is a run as the pages show it.
+type simulationView struct {
+	civic.SimulationRun
+	Interrupted bool // running, but silent too long: its server stopped
+	Percent     int  // progress, 0..100
+}
+
+func (u *UI) viewSimulation(r civic.SimulationRun) simulationView {
+	return simulationView{SimulationRun: r, Interrupted: r.Interrupted(u.now()), Percent: int(r.Progress * 100)}
+}
+
+// simulationDays are the lengths the form offers, a month to a year.
+var simulationDays = []int{30, 90, 182, 365}
+
 func (u *UI) simulationsPage(w http.ResponseWriter, r *http.Request, p civic.Principal) {
 	if err := u.simulationsEnabled(); err != nil {
 		u.fail(w, r, err)
@@ -38,7 +64,40 @@ func (u *UI) simulationsPage(w http.ResponseWriter, r *http.Request, p civic.Pri
 		u.fail(w, r, err)
 		return
 	}
-	u.render(w, r, http.StatusOK, "simulations", "", pageData{Title: "Simulations", Active: "/simulations", Principal: p, Data: runs})
+	v := simulationsView{CanRun: u.deps.Simulator != nil, Days: simulationDays}
+	for _, run := range runs {
+		v.Runs = append(v.Runs, u.viewSimulation(run))
+	}
+	u.render(w, r, http.StatusOK, "simulations", "", pageData{Title: "Simulations", Active: "/simulations", Principal: p, Data: v})
+}
+
+// startSimulation starts a simulation of the city's own bins from the
+// form (days, history_days, name) and shows its page, where it runs.
+func (u *UI) startSimulation(w http.ResponseWriter, r *http.Request, p civic.Principal) {
+	if u.deps.Simulator == nil {
+		u.fail(w, r, civic.Errorf(civic.Unavailable, "This server does not run simulations: run civic simulate --data (or --db) --save instead."))
+		return
+	}
+	if err := parseForm(w, r); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	req := civic.SimulationRequest{Name: strings.TrimSpace(r.PostFormValue("name")), By: who(p)}
+	var err error
+	if req.Days, err = strconv.Atoi(r.PostFormValue("days")); err != nil {
+		u.fail(w, r, civic.FieldError("days", "Pick how many days to simulate."))
+		return
+	}
+	if req.HistoryDays, err = strconv.Atoi(r.PostFormValue("history_days")); err != nil {
+		u.fail(w, r, civic.FieldError("history_days", "Say how many days of readings to learn from, 1 to 90."))
+		return
+	}
+	run, err := u.deps.Simulator.StartSimulation(r.Context(), req)
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/simulations/"+url.PathEscape(run.ID), http.StatusSeeOther)
 }
 
 // simulationPage is a run in civic's layout, its report framed.
@@ -52,7 +111,7 @@ func (u *UI) simulationPage(w http.ResponseWriter, r *http.Request, p civic.Prin
 		u.fail(w, r, err)
 		return
 	}
-	u.render(w, r, http.StatusOK, "simulation", "", pageData{Title: run.Name, Active: "/simulations", Principal: p, Data: run})
+	u.render(w, r, http.StatusOK, "simulation", "", pageData{Title: run.Name, Active: "/simulations", Principal: p, Data: u.viewSimulation(run)})
 }
 
 // simulationReport serves a run's stored HTML report as it is, under

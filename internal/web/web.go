@@ -103,6 +103,9 @@ type Deps struct {
 	// Simulations keeps the stored what-if simulation runs; Store is used
 	// when it implements civic.SimulationStore and this is nil.
 	Simulations civic.SimulationStore
+	// Simulator, if set, runs simulations of the city's own bins started
+	// from the simulations page; without it the page only lists runs.
+	Simulator civic.Simulator
 	// Admin, if set, lets the admin pages create users, set passwords,
 	// make and revoke API keys and send test notifications (admin.go).
 	Admin *Admin
@@ -211,7 +214,7 @@ func New(cfg Config, deps Deps) *UI {
 //	GET  /plans/{id}/routes/{rid}/export/{f} one route as gpx, geojson or csv
 //	GET  /plans/{id}/report      planned versus actual; /plans/{id}/report.csv
 //	GET  /kpi                    leadership KPIs by week and zone (from, to, zone); /kpi.csv
-//	GET  /simulations            stored what-if simulation runs
+//	GET  /simulations            stored what-if simulation runs; POST /simulations starts one (days, history_days, name)
 //	GET  /simulations/{id}       a run: summary, downloads, its report framed
 //	GET  /simulations/{id}/report            the run's stored HTML report as is, sandboxed
 //	GET  /simulations/{id}/result.json       a run's result
@@ -259,6 +262,7 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /kpi", u.reportPage(u.kpiPage))
 	mux.HandleFunc("GET /kpi.csv", u.reportData(u.kpiCSV))
 	mux.HandleFunc("GET /simulations", u.reportPage(u.simulationsPage))
+	mux.HandleFunc("POST /simulations", u.reportPage(u.startSimulation))
 	mux.HandleFunc("GET /simulations/{id}", u.reportPage(u.simulationPage))
 	mux.HandleFunc("GET /simulations/{id}/report", u.reportPage(u.simulationReport))
 	mux.HandleFunc("GET /simulations/{id}/result.json", u.reportData(u.simulationResult))

@@ -1,0 +1,148 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// TestSimulationRun: an analyst simulates the city's own bins from the
+// simulations page: the form starts a run in the background, its page
+// follows it while it runs and shows its report once done, and the list
+// names it. Bad values are refused naming the field; crews may not run
+// one; a server without a simulator shows no form and refuses the post.
+func TestSimulationRun(t *testing.T) {
+	f := newFixture(t, fixtureOpts{bins: 12, planning: true, simulator: true})
+	analyst := f.client("analyst1")
+	res, body := f.get(analyst, "/simulations")
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, `<form method="post" action="/simulations" id="runsim"`) {
+		t.Fatalf("GET /simulations: %d, without the form:\n%s", res.StatusCode, body)
+	}
+	for _, bad := range []struct {
+		form  url.Values
+		field string
+	}{
+		{url.Values{"days": {"abc"}, "history_days": {"28"}}, "days"},
+		{url.Values{"days": {"3"}, "history_days": {"28"}}, "days"},
+		{url.Values{"days": {"400"}, "history_days": {"28"}}, "days"},
+		{url.Values{"days": {"30"}, "history_days": {"0"}}, "history_days"},
+		{url.Values{"days": {"30"}}, "history_days"},
+		{url.Values{"days": {"30"}, "history_days": {"28"}, "name": {strings.Repeat("n", 201)}}, "name"},
+	} {
+		if code, body := f.post(analyst, "/simulations", bad.form); code != http.StatusBadRequest || !strings.Contains(body, bad.field) {
+			t.Errorf("POST /simulations %v: %d, want 400 naming %s:\n%s", bad.form, code, bad.field, body)
+		}
+	}
+	if code, _ := f.post(f.client("crew1"), "/simulations", url.Values{"days": {"30"}, "history_days": {"28"}}); code != http.StatusForbidden {
+		t.Errorf("POST /simulations as crew: %d, want 403", code)
+	}
+	if _, body := f.get(analyst, "/simulations"); strings.Contains(body, `class="simlist"`) {
+		t.Errorf("refused posts stored a run:\n%s", body)
+	}
+
+	res, err := analyst.PostForm(f.srv.URL+"/simulations", url.Values{"days": {"7"}, "history_days": {"28"}, "name": {"A week of our bins"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	page := res.Header.Get("Location")
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(page, "/simulations/sim-") {
+		t.Fatalf("POST /simulations: %d to %q, want 303 to the run's page", res.StatusCode, page)
+	}
+	sawRunning := false
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		res, body := f.get(analyst, page)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", page, res.StatusCode)
+		}
+		if strings.Contains(body, `id="simreport"`) {
+			if strings.Contains(body, `http-equiv="refresh"`) {
+				t.Error("a finished run's page still refreshes itself")
+			}
+			if !strings.Contains(body, "<h1>A week of our bins</h1>") || !strings.Contains(body, `class="simsummary">sim: collections`) {
+				t.Errorf("finished run's page lacks its name or summary:\n%s", body)
+			}
+			break
+		}
+		if strings.Contains(body, "Running: ") {
+			sawRunning = true
+			if !strings.Contains(body, `<meta http-equiv="refresh" content="3">`) || !strings.Contains(body, "<progress max=\"100\"") {
+				t.Errorf("a running run's page neither refreshes nor shows its progress:\n%s", body)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the run did not finish in 2 minutes:\n%s", body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !sawRunning {
+		t.Log("the run ended before its page was first read as running")
+	}
+	_, body = f.get(analyst, "/simulations")
+	if !strings.Contains(body, `<a href="`+page+`"><strong>A week of our bins</strong></a>`) || strings.Contains(body, "simstate") {
+		t.Errorf("the list does not show the finished run:\n%s", body)
+	}
+	res, report := f.get(analyst, page+"/report")
+	if res.StatusCode != http.StatusOK || !strings.Contains(report, "A simulation of the city's own 12 bins") {
+		t.Errorf("GET %s/report: %d, without the city's own bins", page, res.StatusCode)
+	}
+
+	plain := newFixture(t, fixtureOpts{bins: 4})
+	if _, body := plain.get(plain.client("analyst1"), "/simulations"); strings.Contains(body, `id="runsim"`) {
+		t.Error("a server without a simulator shows the form")
+	}
+	if code, body := plain.post(plain.client("analyst1"), "/simulations", url.Values{"days": {"30"}, "history_days": {"28"}}); code != http.StatusServiceUnavailable ||
+		!strings.Contains(body, "civic simulate") {
+		t.Errorf("POST /simulations without a simulator: %d, want 503 pointing to civic simulate:\n%s", code, body)
+	}
+}
+
+// TestBrowserSimulationRun: in Chromium, an analyst fills the simulations
+// page's form and lands on the run's page, which follows the run until its
+// report shows; on a phone the form and the run's page fit the screen.
+func TestBrowserSimulationRun(t *testing.T) {
+	exe := chromium(t)
+	f := newFixture(t, fixtureOpts{bins: 12, vendor: true, planning: true, simulator: true})
+	dir := artifacts(t)
+	failDir = dir
+	ctx := startBrowser(t, exe)
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	do(t, ctx, "sign in",
+		chromedp.EmulateViewport(1366, 900),
+		signInSteps(f, "/simulations", "analyst1", `#runsim`),
+	)
+	screenshot(t, ctx, dir, "simulations-form")
+	do(t, ctx, "run",
+		chromedp.SetValue(css(`#runsim select[name=days]`), "30"),
+		chromedp.SendKeys(css(`#runsim input[name=name]`), "A month of our bins"),
+		chromedp.Click(css(`#runsim-go`)),
+		chromedp.WaitVisible(css(`nav.crumbs`)),
+	)
+	// The page reloads itself every 3 s until the run ends.
+	do(t, ctx, "report", chromedp.WaitVisible(css(`#simreport`)))
+	if path := val(t, ctx, "path", chromedp.Evaluate[string](`location.pathname`)); !strings.HasPrefix(path, "/simulations/sim-") {
+		t.Errorf("after Run the browser is at %q, want the run's page", path)
+	}
+	if h1 := val(t, ctx, "title", chromedp.Text(css(`h1`))); h1 != "A month of our bins" {
+		t.Errorf("run page title %q", h1)
+	}
+	if s := val(t, ctx, "summary", chromedp.Text(css(`.simsummary`))); !strings.HasPrefix(s, "sim: collections") {
+		t.Errorf("run page summary %q", s)
+	}
+	screenshot(t, ctx, dir, "simulation-run")
+
+	phone := phoneTab(t, ctx)
+	do(t, phone, "phone form",
+		chromedp.Navigate(f.srv.URL+"/simulations"),
+		chromedp.WaitVisible(css(`#runsim`)),
+	)
+	if overflow := val(t, phone, "overflow", chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`)); overflow > 0 {
+		t.Errorf("phone: the simulations page scrolls sideways by %d px", overflow)
+	}
+	screenshot(t, phone, dir, "phone-simulations-form")
+}
