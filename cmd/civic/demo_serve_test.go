@@ -2,13 +2,21 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/store"
 )
 
 // TestDemoServe starts `civic serve --demo` on a fresh data folder with
@@ -187,5 +195,103 @@ func TestDemoServe(t *testing.T) {
 				c.BinID, c.Time.Format(time.TimeOnly), *bin.State.Fill, bin.State.Time.Format(time.TimeOnly))
 			return
 		}
+	}
+}
+
+// TestServeSimulation: on a running server, the demo supervisor simulates
+// the city's own bins from the simulations page: the run is stored
+// running, then done with its report, while the server goes on serving;
+// SIGTERM during a second run stops it, stored as stopped.
+func TestServeSimulation(t *testing.T) {
+	data := t.TempDir()
+	srv := startServe(t, "--data", data, "--demo", "--demo-days", "2", "--plan-time", "200ms")
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	// The history is ready once the demo's readings reach the present.
+	deadline := time.Now().Add(2 * time.Minute)
+	for !strings.Contains(srv.logs.String(), "demo: history ready") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the demo history was not ready in 2 minutes; logs:\n%s", srv.logs)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	resp, err := client.PostForm(srv.base+"/login", url.Values{"name": {"supervisor"}, "password": {demoPassword("supervisor")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	start := func(days string) string {
+		t.Helper()
+		resp, err := client.PostForm(srv.base+"/simulations", url.Values{"days": {days}, "history_days": {"2"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		page := resp.Header.Get("Location")
+		if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(page, "/simulations/sim-") {
+			t.Fatalf("POST /simulations: %d to %q; logs:\n%s", resp.StatusCode, page, srv.logs)
+		}
+		return page
+	}
+	read := func(path string) string {
+		t.Helper()
+		resp, err := client.Get(srv.base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d", path, resp.StatusCode)
+		}
+		return string(b)
+	}
+	page := start("7")
+	began := time.Now()
+	for body := read(page); !strings.Contains(body, `id="simreport"`); body = read(page) {
+		if strings.Contains(body, `class="error"`) || time.Since(began) > 3*time.Minute {
+			t.Fatalf("run %s: not done after %s:\n%s\nlogs:\n%s", page, time.Since(began).Round(time.Second), body, srv.logs)
+		}
+		if code := func() int { // the server goes on serving meanwhile
+			resp, err := client.Get(srv.base + "/healthz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}(); code != http.StatusOK {
+			t.Fatalf("GET /healthz during the run: %d", code)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Logf("7 days of the demo city's 1,000 bins simulated in %s", time.Since(began).Round(time.Second))
+	if report := read(page + "/report"); !strings.Contains(report, "A simulation of the city's own 1000 bins") {
+		t.Errorf("the report does not say it simulated the city's own bins")
+	}
+
+	page = start("365")
+	time.Sleep(time.Second)
+	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.cmd.Wait(); err != nil {
+		t.Fatalf("civic serve after SIGTERM: %v; logs:\n%s", err, srv.logs)
+	}
+	st, err := store.Open(context.Background(), "sqlite:"+filepath.Join(data, "civic.db"), store.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	run, err := st.Simulation(context.Background(), strings.TrimPrefix(page, "/simulations/"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.Status != civic.SimulationFailed || !strings.HasPrefix(run.Error, "Stopped: the server shut down") {
+		t.Errorf("the run SIGTERM stopped is stored %q, %q", run.Status, run.Error)
 	}
 }

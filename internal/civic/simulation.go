@@ -82,6 +82,11 @@ type Simulator interface {
 	// Invalid naming the field, Conflict when a simulation is already
 	// running.
 	StartSimulation(ctx context.Context, r SimulationRequest) (SimulationRun, error)
+	// SimulationInterrupted reports whether r is running but silent for
+	// too long (SimulationRun.Interrupted) by the clock the runs' progress
+	// is stamped with, which may not be the pages' (the demo's runs
+	// faster).
+	SimulationInterrupted(r *SimulationRun) bool
 }
 
 // Validate checks r.

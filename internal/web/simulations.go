@@ -48,7 +48,11 @@ type simulationView struct {
 }
 
 func (u *UI) viewSimulation(r civic.SimulationRun) simulationView {
-	return simulationView{SimulationRun: r, Interrupted: r.Interrupted(u.now()), Percent: int(r.Progress * 100)}
+	stale := r.Interrupted(u.now())
+	if u.deps.Simulator != nil {
+		stale = u.deps.Simulator.SimulationInterrupted(&r)
+	}
+	return simulationView{SimulationRun: r, Interrupted: stale, Percent: int(r.Progress * 100)}
 }
 
 // simulationDays are the lengths the form offers, a month to a year.

@@ -130,6 +130,9 @@ func (j *Jobs) Close(ctx context.Context) error {
 	}
 }
 
+// SimulationInterrupted implements civic.Simulator, by Now.
+func (j *Jobs) SimulationInterrupted(r *civic.SimulationRun) bool { return r.Interrupted(j.o.Now()) }
+
 // Running returns the id of the run under way on this server, "" if none.
 func (j *Jobs) Running() string {
 	j.mu.Lock()

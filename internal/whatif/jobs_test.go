@@ -187,6 +187,10 @@ func TestJobs(t *testing.T) {
 	}
 	later := newJobs(st, func() time.Time { return time.Now().Add(civic.SimulationStaleAfter + time.Minute) })
 	defer later.Close(ctx)
+	if j.SimulationInterrupted(&other) || !later.SimulationInterrupted(&other) {
+		t.Errorf("SimulationInterrupted: %v now, %v past the stale time; want false, true",
+			j.SimulationInterrupted(&other), later.SimulationInterrupted(&other))
+	}
 	run2, err := later.StartSimulation(ctx, civic.SimulationRequest{Days: 7, HistoryDays: 10, Name: "after the crash"})
 	if err != nil {
 		t.Fatalf("start once the other run is interrupted: %v", err)
