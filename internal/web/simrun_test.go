@@ -1,6 +1,7 @@
 package web
 
 import (
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -8,6 +9,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/civic-city/civic/internal/civic"
 )
 
 // TestSimulationRun: an analyst simulates the city's own bins from the
@@ -145,4 +148,27 @@ func TestBrowserSimulationRun(t *testing.T) {
 		t.Errorf("phone: the simulations page scrolls sideways by %d px", overflow)
 	}
 	screenshot(t, phone, dir, "phone-simulations-form")
+}
+
+// FuzzSimulationForm: whatever the simulations form holds, it is read
+// into a request within bounds or refused as invalid naming a field.
+func FuzzSimulationForm(f *testing.F) {
+	for _, seed := range [][3]string{{"90", "28", ""}, {"7", "1", "x"}, {"365", "90", "A year"}, {"abc", "28", ""},
+		{"3", "0", ""}, {" 30 ", "28", "\x00"}, {"99999999999999999999", "-1", strings.Repeat("é", 150)}} {
+		f.Add(seed[0], seed[1], seed[2])
+	}
+	f.Fuzz(func(t *testing.T, days, history, name string) {
+		req, err := simulationRequest(url.Values{"days": {days}, "history_days": {history}, "name": {name}}, "analyst1")
+		if err != nil {
+			var ce *civic.Error
+			if !errors.As(err, &ce) || ce.Kind != civic.Invalid || ce.Field == "" {
+				t.Fatalf("(%q, %q, %q): %v, want invalid naming a field", days, history, name, err)
+			}
+			return
+		}
+		if req.Days < 7 || req.Days > 365 || req.HistoryDays < 1 || req.HistoryDays > 90 || len(req.Name) > 200 ||
+			strings.ContainsRune(req.Name, 0) || req.By != "analyst1" {
+			t.Fatalf("(%q, %q, %q) accepted as %+v", days, history, name, req)
+		}
+	})
 }

@@ -75,6 +75,20 @@ func (u *UI) simulationsPage(w http.ResponseWriter, r *http.Request, p civic.Pri
 	u.render(w, r, http.StatusOK, "simulations", "", pageData{Title: "Simulations", Active: "/simulations", Principal: p, Data: v})
 }
 
+// simulationRequest reads the simulations page's form (days,
+// history_days, name). Errors: Invalid naming the field.
+func simulationRequest(form url.Values, by string) (civic.SimulationRequest, error) {
+	req := civic.SimulationRequest{Name: strings.TrimSpace(form.Get("name")), By: by}
+	var err error
+	if req.Days, err = strconv.Atoi(strings.TrimSpace(form.Get("days"))); err != nil {
+		return req, civic.FieldError("days", "Pick how many days to simulate.")
+	}
+	if req.HistoryDays, err = strconv.Atoi(strings.TrimSpace(form.Get("history_days"))); err != nil {
+		return req, civic.FieldError("history_days", "Say how many days of readings to learn from, 1 to 90.")
+	}
+	return req, req.Validate()
+}
+
 // startSimulation starts a simulation of the city's own bins from the
 // form (days, history_days, name) and shows its page, where it runs.
 func (u *UI) startSimulation(w http.ResponseWriter, r *http.Request, p civic.Principal) {
@@ -86,14 +100,9 @@ func (u *UI) startSimulation(w http.ResponseWriter, r *http.Request, p civic.Pri
 		u.fail(w, r, err)
 		return
 	}
-	req := civic.SimulationRequest{Name: strings.TrimSpace(r.PostFormValue("name")), By: who(p)}
-	var err error
-	if req.Days, err = strconv.Atoi(r.PostFormValue("days")); err != nil {
-		u.fail(w, r, civic.FieldError("days", "Pick how many days to simulate."))
-		return
-	}
-	if req.HistoryDays, err = strconv.Atoi(r.PostFormValue("history_days")); err != nil {
-		u.fail(w, r, civic.FieldError("history_days", "Say how many days of readings to learn from, 1 to 90."))
+	req, err := simulationRequest(r.PostForm, who(p))
+	if err != nil {
+		u.fail(w, r, err)
 		return
 	}
 	run, err := u.deps.Simulator.StartSimulation(r.Context(), req)
