@@ -88,6 +88,14 @@ func (c *Crews) Step(ctx context.Context, now time.Time) error {
 				return err
 			}
 		}
+		// A day with nothing to collect (a Sunday: no service) is done
+		// as soon as it is locked; it would otherwise stay locked.
+		if p.Status == civic.PlanLocked && len(p.Routes) == 0 {
+			if p, err = c.Planner.SetStatus(ctx, p.ID, civic.PlanDone, "demo"); err != nil {
+				c.failed = date
+				return err
+			}
+		}
 		c.plan, c.loaded = p, true
 		for _, r := range p.Routes {
 			for _, s := range r.Stops {

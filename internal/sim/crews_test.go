@@ -314,3 +314,25 @@ func TestCrewsLateStart(t *testing.T) {
 		t.Errorf("the next day at 03:05: plan %s %s, %v; want it locked", p.ID, p.Status, err)
 	}
 }
+
+// TestCrewsSunday: on a day with no service the plan has no route; the
+// crews lock it and, having nothing to do, mark it done.
+func TestCrewsSunday(t *testing.T) {
+	ctx := context.Background()
+	day := time.Date(2026, 3, 8, 0, 0, 0, 0, sim.DefaultLocation) // a Sunday
+	c := newCrewCity(t, 30, day)
+	crews := c.crews()
+	for now := day.Add(3 * time.Hour); now.Before(day.Add(5 * time.Hour)); now = now.Add(10 * time.Minute) {
+		c.clk.Set(now)
+		if err := crews.Step(ctx, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := c.st.PlanForDate(ctx, day.Format(time.DateOnly))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Routes) != 0 || p.Status != civic.PlanDone {
+		t.Errorf("Sunday's plan: %d routes, %s; want none, done", len(p.Routes), p.Status)
+	}
+}
