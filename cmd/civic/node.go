@@ -150,7 +150,13 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 		return nil, err
 	}
 	n.sims = whatif.NewJobs(whatif.JobsOptions{City: n.app.store, Runs: n.app.store, Settings: n.app.store.PlanSettings,
-		Location: loc, Now: n.app.now, Logger: log})
+		Location: loc, Now: n.app.now, Logger: log, Lock: func(ctx context.Context) (func(), bool, error) {
+			l, ok, err := n.app.store.TryLock(ctx, "simulation")
+			if !ok || err != nil {
+				return nil, ok, err
+			}
+			return l.Release, true, nil
+		}})
 	var signOn web.SingleSignOn
 	if c.oidcOn {
 		o, err := n.app.auth.NewOIDC(c.oidc)

@@ -13,9 +13,9 @@ import (
 )
 
 // Jobs runs simulations of the city's own bins in the background, for the
-// web app (it is a civic.Simulator): one at a time on a server, and none
-// while another server of the cluster runs one (a running run in the
-// store that is not Interrupted). A run is stored as running when it
+// web app (it is a civic.Simulator): one at a time in a cluster, under
+// JobsOptions.Lock, and none while the store holds a running run that is
+// not Interrupted. A run is stored as running when it
 // starts, its progress every JobsOptions.Every, then its result and
 // report, or why it failed. It compares every policy, as civic simulate
 // does, on one core (Options.Parallel 1) so that the server it shares
@@ -48,6 +48,11 @@ type JobsOptions struct {
 	PlanTime time.Duration
 	// Every is how often progress is stored; 3 s when 0.
 	Every time.Duration
+	// Lock, if set, takes the cluster's lock on simulations without
+	// waiting (ok false: another server holds it); a run holds it until
+	// it ends. Without it only this server's runs are excluded, and the
+	// store's running runs.
+	Lock func(ctx context.Context) (release func(), ok bool, err error)
 }
 
 // NewJobs returns a runner; Close stops it.
@@ -71,8 +76,9 @@ func NewJobs(o JobsOptions) *Jobs {
 var _ civic.Simulator = (*Jobs)(nil)
 
 // StartSimulation implements civic.Simulator. Errors: Invalid naming the
-// field, Conflict when a simulation is running (here or, not interrupted,
-// on another server), Unavailable once Close has begun.
+// field, Conflict when a simulation is running (here, on another server
+// holding the lock, or, not interrupted, in the store), Unavailable once
+// Close has begun.
 func (j *Jobs) StartSimulation(ctx context.Context, r civic.SimulationRequest) (civic.SimulationRun, error) {
 	if err := r.Validate(); err != nil {
 		return civic.SimulationRun{}, err
@@ -85,6 +91,34 @@ func (j *Jobs) StartSimulation(ctx context.Context, r civic.SimulationRequest) (
 	if j.active != "" {
 		return civic.SimulationRun{}, civic.Errorf(civic.Conflict, "Simulation %s is already running on this server: wait for it to finish.", j.active)
 	}
+	release := func() {}
+	if j.o.Lock != nil {
+		rel, ok, err := j.o.Lock(ctx)
+		if err != nil {
+			return civic.SimulationRun{}, err
+		}
+		if !ok {
+			return civic.SimulationRun{}, civic.Errorf(civic.Conflict, "A simulation is running on another server: wait for it to finish.")
+		}
+		release = rel
+	}
+	run, err := j.store(ctx, r)
+	if err != nil {
+		release()
+		return civic.SimulationRun{}, err
+	}
+	j.active = run.ID
+	j.wg.Add(1)
+	go func() {
+		defer release()
+		j.run(run, r)
+	}()
+	return run, nil
+}
+
+// store checks that the store holds no run under way and stores the new
+// one, running.
+func (j *Jobs) store(ctx context.Context, r civic.SimulationRequest) (civic.SimulationRun, error) {
 	now := j.o.Now()
 	runs, err := j.o.Runs.ListSimulations(ctx)
 	if err != nil {
@@ -101,13 +135,7 @@ func (j *Jobs) StartSimulation(ctx context.Context, r civic.SimulationRequest) (
 	}
 	run := civic.SimulationRun{ID: "sim-" + now.UTC().Format("20060102-150405.000"), Name: name, CreatedBy: r.By,
 		CreatedAt: now, Status: civic.SimulationRunning}
-	if err := j.o.Runs.SaveSimulation(ctx, &run); err != nil {
-		return civic.SimulationRun{}, err
-	}
-	j.active = run.ID
-	j.wg.Add(1)
-	go j.run(run, r)
-	return run, nil
+	return run, j.o.Runs.SaveSimulation(ctx, &run)
 }
 
 // Close stops a run under way, storing it as failed ("stopped: the

@@ -80,9 +80,27 @@ func storedCity(t *testing.T, n, days int) *store.Store {
 	return st
 }
 
-func newJobs(st *store.Store, now func() time.Time) *whatif.Jobs {
-	return whatif.NewJobs(whatif.JobsOptions{City: st, Runs: st, Settings: st.PlanSettings, Now: now,
-		Location: time.UTC, PlanTime: 20 * time.Millisecond, Every: 10 * time.Millisecond})
+// newJobs runs simulations of st's city, under st's singleton lock.
+func newJobs(st *store.Store, now func() time.Time) *whatif.Jobs { return gatedJobs(st, now, nil) }
+
+// gatedJobs is newJobs whose runs wait, before they read the city, for
+// gate to close (nil: no wait).
+func gatedJobs(st *store.Store, now func() time.Time, gate chan struct{}) *whatif.Jobs {
+	settings := func(ctx context.Context) (civic.PlanSettings, error) {
+		if gate != nil {
+			<-gate
+		}
+		return st.PlanSettings(ctx)
+	}
+	return whatif.NewJobs(whatif.JobsOptions{City: st, Runs: st, Settings: settings, Now: now,
+		Location: time.UTC, PlanTime: 20 * time.Millisecond, Every: 10 * time.Millisecond,
+		Lock: func(ctx context.Context) (func(), bool, error) {
+			l, ok, err := st.TryLock(ctx, "simulation")
+			if !ok || err != nil {
+				return nil, ok, err
+			}
+			return l.Release, true, nil
+		}})
 }
 
 // waitRun polls the store until run id is no longer running.
@@ -111,7 +129,8 @@ func waitRun(t *testing.T, st *store.Store, id string, within time.Duration) civ
 func TestJobs(t *testing.T) {
 	ctx := context.Background()
 	st := storedCity(t, 30, 10)
-	j := newJobs(st, time.Now)
+	gate := make(chan struct{})
+	j := gatedJobs(st, time.Now, gate)
 	defer j.Close(ctx)
 
 	if _, err := j.StartSimulation(ctx, civic.SimulationRequest{Days: 3, HistoryDays: 10}); !civic.IsKind(err, civic.Invalid) ||
@@ -130,12 +149,21 @@ func TestJobs(t *testing.T) {
 	if run.Status != civic.SimulationRunning || !strings.HasPrefix(run.ID, "sim-") || !strings.Contains(run.Name, "7 days") {
 		t.Errorf("started run %+v", run)
 	}
-	// A second is refused while the first runs here.
-	if id := j.Running(); id != "" {
-		if _, err := j.StartSimulation(ctx, civic.SimulationRequest{Days: 7, HistoryDays: 10}); !civic.IsKind(err, civic.Conflict) {
-			t.Errorf("second run while %s runs: %v, want conflict", id, err)
-		}
+	// A second is refused while the first runs (held at the gate), here
+	// or on another server (another Jobs under the same lock).
+	if id := j.Running(); id != run.ID {
+		t.Errorf("Running() = %q, want %s", id, run.ID)
 	}
+	if _, err := j.StartSimulation(ctx, civic.SimulationRequest{Days: 7, HistoryDays: 10}); !civic.IsKind(err, civic.Conflict) {
+		t.Errorf("second run here: %v, want conflict", err)
+	}
+	peer := newJobs(st, time.Now)
+	if _, err := peer.StartSimulation(ctx, civic.SimulationRequest{Days: 7, HistoryDays: 10}); !civic.IsKind(err, civic.Conflict) ||
+		!strings.Contains(err.Error(), "another server") {
+		t.Errorf("a run on another server: %v, want conflict", err)
+	}
+	peer.Close(ctx)
+	close(gate)
 	var progress []float64
 	deadline := time.Now().Add(3 * time.Minute)
 	for {
