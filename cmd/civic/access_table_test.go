@@ -189,6 +189,7 @@ var accessTable = []accessRow{
 	// Without days the form is refused (400): no simulation starts.
 	{route: "page POST /simulations", url: "/simulations", want: pageReports},
 	{route: "page GET /simulations/{id}", url: "/simulations/NOPE", want: pageReports},
+	{route: "page POST /simulations/{id}/delete", url: "/simulations/NOPE/delete", want: pageReports},
 	{route: "page GET /simulations/{id}/report", url: "/simulations/NOPE/report", want: pageReports},
 	{route: "page GET /simulations/{id}/result.json", url: "/simulations/NOPE/result.json", want: reporters},
 	{route: "page GET /crew", url: "/crew", want: "login ok ok ok 403 403 403 403 ok"},

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/url"
@@ -138,6 +139,7 @@ func TestBrowserSimulationRun(t *testing.T) {
 		t.Errorf("run page summary %q", s)
 	}
 	screenshot(t, ctx, dir, "simulation-run")
+	path := val(t, ctx, "path", chromedp.Evaluate[string](`location.pathname`))
 
 	phone := phoneTab(t, ctx)
 	do(t, phone, "phone form",
@@ -148,6 +150,22 @@ func TestBrowserSimulationRun(t *testing.T) {
 		t.Errorf("phone: the simulations page scrolls sideways by %d px", overflow)
 	}
 	screenshot(t, phone, dir, "phone-simulations-form")
+
+	// Deleting the run from its page leaves the list empty.
+	do(t, phone, "delete",
+		chromedp.Navigate(f.srv.URL+path),
+		chromedp.WaitVisible(css(`.simdelete summary`)),
+		chromedp.Click(css(`.simdelete summary`)),
+		chromedp.WaitVisible(css(`#simdelete-go`)),
+	)
+	screenshot(t, phone, dir, "phone-simulation-delete")
+	do(t, phone, "deleted",
+		chromedp.Click(css(`#simdelete-go`)),
+		chromedp.WaitVisible(css(`#runsim`)),
+	)
+	if n := val(t, phone, "runs", chromedp.Evaluate[int](`document.querySelectorAll("#simulations li").length`)); n != 0 {
+		t.Errorf("%d runs listed after the delete, want none", n)
+	}
 }
 
 // FuzzSimulationForm: whatever the simulations form holds, it is read
@@ -171,4 +189,56 @@ func FuzzSimulationForm(f *testing.F) {
 			t.Fatalf("(%q, %q, %q) accepted as %+v", days, history, name, req)
 		}
 	})
+}
+
+// TestSimulationDelete: a finished or failed run, or one whose server
+// stopped (interrupted), can be deleted from its page; a run under way
+// cannot; crews may not delete.
+func TestSimulationDelete(t *testing.T) {
+	f := newFixture(t, fixtureOpts{bins: 4})
+	ctx := context.Background()
+	now := time.Now()
+	for _, r := range []civic.SimulationRun{
+		{ID: "sim-done", Name: "done", CreatedAt: now.Add(-time.Hour)},
+		{ID: "sim-running", Name: "running", Status: civic.SimulationRunning, CreatedAt: now},
+		{ID: "sim-stale", Name: "stale", Status: civic.SimulationRunning, CreatedAt: now.Add(-10 * time.Minute)},
+	} {
+		if err := f.st.SaveSimulation(ctx, &r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	analyst := f.client("analyst1")
+	if _, body := f.get(analyst, "/simulations/sim-running"); strings.Contains(body, "/delete") {
+		t.Error("a run under way offers to be deleted")
+	}
+	if _, body := f.get(analyst, "/simulations/sim-stale"); !strings.Contains(body, `action="/simulations/sim-stale/delete"`) ||
+		!strings.Contains(body, "Interrupted") {
+		t.Errorf("an interrupted run's page neither says so nor offers to delete it:\n%s", body)
+	}
+	if code, _ := f.post(f.client("crew1"), "/simulations/sim-done/delete", url.Values{}); code != http.StatusForbidden {
+		t.Errorf("crew deletes: %d, want 403", code)
+	}
+	if code, body := f.post(analyst, "/simulations/sim-running/delete", url.Values{}); code != http.StatusConflict || !strings.Contains(body, "still running") {
+		t.Errorf("delete a run under way: %d, want 409:\n%s", code, body)
+	}
+	for _, id := range []string{"sim-done", "sim-stale"} {
+		res, err := analyst.PostForm(f.srv.URL+"/simulations/"+id+"/delete", url.Values{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/simulations" {
+			t.Errorf("delete %s: %d to %q, want 303 to the list", id, res.StatusCode, res.Header.Get("Location"))
+		}
+	}
+	if code, _ := f.post(analyst, "/simulations/sim-done/delete", url.Values{}); code != http.StatusNotFound {
+		t.Errorf("delete again: %d, want 404", code)
+	}
+	runs, err := f.st.ListSimulations(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 || runs[0].ID != "sim-running" {
+		t.Errorf("left: %+v, want only the run under way", runs)
+	}
 }

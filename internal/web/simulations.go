@@ -127,6 +127,29 @@ func (u *UI) simulationPage(w http.ResponseWriter, r *http.Request, p civic.Prin
 	u.render(w, r, http.StatusOK, "simulation", "", pageData{Title: run.Name, Active: "/simulations", Principal: p, Data: u.viewSimulation(run)})
 }
 
+// deleteSimulation removes a run that is not running (done, failed or
+// interrupted) and goes back to the list.
+func (u *UI) deleteSimulation(w http.ResponseWriter, r *http.Request, _ civic.Principal) {
+	if err := u.simulationsEnabled(); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	run, err := u.deps.Simulations.Simulation(r.Context(), r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	if v := u.viewSimulation(run); run.Status == civic.SimulationRunning && !v.Interrupted {
+		u.fail(w, r, civic.Errorf(civic.Conflict, "Simulation %q is still running: delete it once it has ended.", run.Name))
+		return
+	}
+	if err := u.deps.Simulations.DeleteSimulation(r.Context(), run.ID); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/simulations", http.StatusSeeOther)
+}
+
 // simulationReport serves a run's stored HTML report as it is, under
 // reportCSP.
 func (u *UI) simulationReport(w http.ResponseWriter, r *http.Request, _ civic.Principal) {

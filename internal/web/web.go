@@ -215,7 +215,7 @@ func New(cfg Config, deps Deps) *UI {
 //	GET  /plans/{id}/report      planned versus actual; /plans/{id}/report.csv
 //	GET  /kpi                    leadership KPIs by week and zone (from, to, zone); /kpi.csv
 //	GET  /simulations            stored what-if simulation runs; POST /simulations starts one (days, history_days, name)
-//	GET  /simulations/{id}       a run: summary, downloads, its report framed
+//	GET  /simulations/{id}       a run: summary, downloads, its report framed; POST /simulations/{id}/delete removes it
 //	GET  /simulations/{id}/report            the run's stored HTML report as is, sandboxed
 //	GET  /simulations/{id}/result.json       a run's result
 //	GET  /crew                   my route today, built for a phone (crew)
@@ -264,6 +264,7 @@ func (u *UI) Handler() http.Handler {
 	mux.HandleFunc("GET /simulations", u.reportPage(u.simulationsPage))
 	mux.HandleFunc("POST /simulations", u.reportPage(u.startSimulation))
 	mux.HandleFunc("GET /simulations/{id}", u.reportPage(u.simulationPage))
+	mux.HandleFunc("POST /simulations/{id}/delete", u.reportPage(u.deleteSimulation))
 	mux.HandleFunc("GET /simulations/{id}/report", u.reportPage(u.simulationReport))
 	mux.HandleFunc("GET /simulations/{id}/result.json", u.reportData(u.simulationResult))
 	mux.HandleFunc("GET /crew", u.page(u.crewPage))
