@@ -186,10 +186,11 @@ var accessTable = []accessRow{
 	{route: "page GET /kpi", url: "/kpi", want: pageReports},
 	{route: "page GET /kpi.csv", url: "/kpi.csv", want: reporters},
 	{route: "page GET /simulations", url: "/simulations", want: pageReports},
-	// Without days the form is refused (400): no simulation starts.
-	{route: "page POST /simulations", url: "/simulations", want: pageReports},
+	// Without days the form is refused (400): no simulation starts. Read
+	// keys read the reports but neither start nor delete simulations.
+	{route: "page POST /simulations", url: "/simulations", want: "login ok ok 403 ok 403 403 403 ok"},
 	{route: "page GET /simulations/{id}", url: "/simulations/NOPE", want: pageReports},
-	{route: "page POST /simulations/{id}/delete", url: "/simulations/NOPE/delete", want: pageReports},
+	{route: "page POST /simulations/{id}/delete", url: "/simulations/NOPE/delete", want: "login ok ok 403 ok 403 403 403 ok"},
 	{route: "page GET /simulations/{id}/report", url: "/simulations/NOPE/report", want: pageReports},
 	{route: "page GET /simulations/{id}/result.json", url: "/simulations/NOPE/result.json", want: reporters},
 	{route: "page GET /crew", url: "/crew", want: "login ok ok ok 403 403 403 403 ok"},
