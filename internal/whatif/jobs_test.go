@@ -2,8 +2,6 @@ package whatif_test
 
 import (
 	"context"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,20 +9,17 @@ import (
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/sim"
 	"github.com/civic-city/civic/internal/store"
+	"github.com/civic-city/civic/internal/storetest"
 	"github.com/civic-city/civic/internal/whatif"
 )
 
-// storedCity opens a SQLite store in a temporary folder holding a
-// generated city of n bins with days of its sensors' readings, ending an
-// hour ago (n 0: an empty store).
-func storedCity(t *testing.T, n, days int) *store.Store {
+// storedCity opens a fresh store of engine holding a generated city of n
+// bins with days of its sensors' readings, ending an hour ago (n 0: an
+// empty store).
+func storedCity(t *testing.T, engine string, n, days int) *store.Store {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, "sqlite:"+filepath.Join(t.TempDir(), "civic.db"), store.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t, engine, store.Options{})
 	if n == 0 {
 		return st
 	}
@@ -127,8 +122,12 @@ func waitRun(t *testing.T, st *store.Store, id string, within time.Duration) civ
 // its result and report; it is refused while another runs, and fails
 // with a person's message on a city with nothing to simulate.
 func TestJobs(t *testing.T) {
+	storetest.Engines(t, testJobs)
+}
+
+func testJobs(t *testing.T, engine string) {
 	ctx := context.Background()
-	st := storedCity(t, 30, 10)
+	st := storedCity(t, engine, 30, 10)
 	gate := make(chan struct{})
 	j := gatedJobs(st, time.Now, gate)
 	defer j.Close(ctx)
@@ -232,7 +231,7 @@ func TestJobs(t *testing.T) {
 // server stops on shutting down says so.
 func TestJobsFail(t *testing.T) {
 	ctx := context.Background()
-	empty := storedCity(t, 0, 0)
+	empty := storedCity(t, store.EngineSQLite, 0, 0)
 	j := newJobs(empty, time.Now)
 	run, err := j.StartSimulation(ctx, civic.SimulationRequest{Days: 7, HistoryDays: 10})
 	if err != nil {
@@ -249,7 +248,7 @@ func TestJobsFail(t *testing.T) {
 		t.Errorf("start after Close: %v, want unavailable", err)
 	}
 
-	st := storedCity(t, 30, 3)
+	st := storedCity(t, store.EngineSQLite, 30, 3)
 	j = newJobs(st, time.Now)
 	run, err = j.StartSimulation(ctx, civic.SimulationRequest{Days: 365, HistoryDays: 3})
 	if err != nil {
