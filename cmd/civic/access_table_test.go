@@ -125,6 +125,12 @@ var accessTable = []accessRow{
 	{route: "GET /api/v1/stops/{id}/photo", url: "/api/v1/stops/R2-s1/photo", want: "401 ok ok 403 ok 403 ok 403 ok"},
 	{route: "GET /api/v1/collections", url: "/api/v1/collections", want: readers},
 	{route: "GET /api/v1/kpi", url: "/api/v1/kpi", want: reporters},
+	{route: "GET /api/v1/simulations", url: "/api/v1/simulations", want: reporters},
+	{route: "GET /api/v1/simulations/{id}", url: "/api/v1/simulations/NOPE", want: reporters},
+	// No days: refused (400), no simulation starts. Read keys read the
+	// runs but neither start nor delete them.
+	{route: "POST /api/v1/simulations", url: "/api/v1/simulations", body: `{}`, want: "401 ok ok 403 ok 403 403 403 ok"},
+	{route: "DELETE /api/v1/simulations/{id}", url: "/api/v1/simulations/NOPE", want: "401 ok ok 403 ok 403 403 403 ok"},
 
 	// Telemetry.
 	{route: "POST /api/v1/readings", url: "/api/v1/readings", want: ingesters},

@@ -274,7 +274,25 @@ func TestServeSimulation(t *testing.T) {
 		t.Errorf("the report does not say it simulated the city's own bins")
 	}
 
-	page = start("365")
+	// The API starts the second, and follows it.
+	resp, err = client.Post(srv.base+"/api/v1/simulations", "application/json", strings.NewReader(`{"days":365,"history_days":2,"name":"A year"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var started struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&started)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusAccepted || started.Status != "running" ||
+		resp.Header.Get("Location") != "/api/v1/simulations/"+started.ID {
+		t.Fatalf("POST /api/v1/simulations: %d, %+v (%v), Location %q", resp.StatusCode, started, err, resp.Header.Get("Location"))
+	}
+	if body := read("/api/v1/simulations/" + started.ID); !strings.Contains(body, `"name":"A year"`) || !strings.Contains(body, `"status":"running"`) {
+		t.Errorf("GET the run under way: %s", body)
+	}
+	page = "/simulations/" + started.ID
 	time.Sleep(time.Second)
 	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -200,6 +200,7 @@ func openNode(ctx context.Context, e *env, c *config, log *slog.Logger) (_ *node
 		Registry:    n.metrics.reg,
 		OpenData:    n.portal.Handler(),
 		ServiceDesk: n.desk, Open311: n.geo,
+		Simulator: n.sims,
 	})
 	return n, nil
 }

@@ -3,6 +3,7 @@ package civic
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 )
@@ -71,6 +72,20 @@ func (r *SimulationRequest) Validate() error {
 		return FieldError("days", "must be between 7 and 365")
 	case r.HistoryDays < 1 || r.HistoryDays > 90:
 		return FieldError("history_days", "must be between 1 and 90")
+	}
+	return nil
+}
+
+// MayRunSimulations refuses API keys that only read: starting a
+// simulation uses a server for minutes and deleting one removes stored
+// work, which reading the reports (PermReports, which analysts and read
+// keys share) does not cover. People with PermReports and admin keys may.
+func (p Principal) MayRunSimulations() error {
+	if err := p.Require(PermReports); err != nil {
+		return err
+	}
+	if p.KeyID != "" && !slices.Contains(p.Scopes, ScopeAdmin) {
+		return Errorf(Forbidden, "%s is a read key: only people and admin keys start or delete simulations", p.Name)
 	}
 	return nil
 }

@@ -103,6 +103,10 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/stops/{id}/photo", s.api(s.handleStopPhoto)},
 		{"GET /api/v1/collections", s.api(s.handleListCollections)},
 		{"GET /api/v1/kpi", s.api(s.handleKPIs)},
+		{"GET /api/v1/simulations", s.api(s.handleListSimulations)},
+		{"POST /api/v1/simulations", s.api(s.handleStartSimulation)},
+		{"GET /api/v1/simulations/{id}", s.api(s.handleGetSimulation)},
+		{"DELETE /api/v1/simulations/{id}", s.api(s.handleDeleteSimulation)},
 
 		// Telemetry.
 		{"POST /api/v1/readings", s.apiLimit(s.handlePostReadings, s.cfg.MaxIngestBytes)},

@@ -160,6 +160,14 @@ type Deps struct {
 	// used when it implements civic.KPIStore and this is nil. Without
 	// either the endpoint answers 503.
 	KPIs civic.KPIStore
+	// Simulations keeps the what-if simulation runs for
+	// /api/v1/simulations; Store is used when it implements
+	// civic.SimulationStore and this is nil. Without either those
+	// endpoints answer 503.
+	Simulations civic.SimulationStore
+	// Simulator runs simulations of the city's own bins started by POST
+	// /api/v1/simulations; without it that answers 503.
+	Simulator civic.Simulator
 	// OpenData, if set, serves the open data portal's public routes:
 	// GET /data.json, /data/... (the dataset files) and /ngsi-ld/v1/...
 	// (see opendataRoutes). The /data page itself is the dashboard's.
@@ -193,15 +201,18 @@ type Server struct {
 	planner  civic.Planner
 	kpis     civic.KPIStore
 	openData http.Handler
-	loc      *time.Location
-	desk     civic.ServiceDesk
-	open311  http.Handler
-	lorawan  *lorawan
-	metrics  *metrics
-	limits   *limiters
-	cop      *http.CrossOriginProtection
-	mux      *http.ServeMux
-	handler  http.Handler
+
+	simulations civic.SimulationStore
+	simulator   civic.Simulator
+	loc         *time.Location
+	desk        civic.ServiceDesk
+	open311     http.Handler
+	lorawan     *lorawan
+	metrics     *metrics
+	limits      *limiters
+	cop         *http.CrossOriginProtection
+	mux         *http.ServeMux
+	handler     http.Handler
 }
 
 // New returns a server. It panics if cfg.TrustedOrigins holds a malformed
@@ -227,6 +238,9 @@ func New(cfg Config, deps Deps) *Server {
 		loc:      deps.Location,
 		desk:     deps.ServiceDesk,
 		open311:  deps.Open311,
+
+		simulations: deps.Simulations,
+		simulator:   deps.Simulator,
 	}
 	if s.health == nil {
 		s.health, _ = deps.Store.(civic.DeviceHealthStore)
@@ -236,6 +250,9 @@ func New(cfg Config, deps Deps) *Server {
 	}
 	if s.kpis == nil {
 		s.kpis, _ = deps.Store.(civic.KPIStore)
+	}
+	if s.simulations == nil {
+		s.simulations, _ = deps.Store.(civic.SimulationStore)
 	}
 	if s.loc == nil {
 		s.loc = time.UTC

@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -76,18 +75,6 @@ func (u *UI) simulationsPage(w http.ResponseWriter, r *http.Request, p civic.Pri
 	u.render(w, r, http.StatusOK, "simulations", "", pageData{Title: "Simulations", Active: "/simulations", Principal: p, Data: v})
 }
 
-// mayRunSimulations refuses API keys that only read: starting a
-// simulation uses the server for minutes and deleting one removes stored
-// work, which reading the reports (civic.PermReports, which analysts and
-// read keys share) does not cover. Users with the reports and admin keys
-// may.
-func mayRunSimulations(p civic.Principal) error {
-	if p.KeyID != "" && !slices.Contains(p.Scopes, civic.ScopeAdmin) {
-		return civic.Errorf(civic.Forbidden, "%s is a read key: only people and admin keys start or delete simulations", p.Name)
-	}
-	return nil
-}
-
 // simulationRequest reads the simulations page's form (days,
 // history_days, name). Errors: Invalid naming the field.
 func simulationRequest(form url.Values, by string) (civic.SimulationRequest, error) {
@@ -105,7 +92,7 @@ func simulationRequest(form url.Values, by string) (civic.SimulationRequest, err
 // startSimulation starts a simulation of the city's own bins from the
 // form (days, history_days, name) and shows its page, where it runs.
 func (u *UI) startSimulation(w http.ResponseWriter, r *http.Request, p civic.Principal) {
-	if err := mayRunSimulations(p); err != nil {
+	if err := p.MayRunSimulations(); err != nil {
 		u.fail(w, r, err)
 		return
 	}
@@ -147,7 +134,7 @@ func (u *UI) simulationPage(w http.ResponseWriter, r *http.Request, p civic.Prin
 // deleteSimulation removes a run that is not running (done, failed or
 // interrupted) and goes back to the list.
 func (u *UI) deleteSimulation(w http.ResponseWriter, r *http.Request, p civic.Principal) {
-	if err := mayRunSimulations(p); err != nil {
+	if err := p.MayRunSimulations(); err != nil {
 		u.fail(w, r, err)
 		return
 	}
