@@ -241,4 +241,17 @@ func TestSimulationDelete(t *testing.T) {
 	if len(runs) != 1 || runs[0].ID != "sim-running" {
 		t.Errorf("left: %+v, want only the run under way", runs)
 	}
+	entries, err := f.st.ListAudit(ctx, civic.AuditFilter{Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deleted := 0
+	for _, e := range entries {
+		if e.Action == "simulation.delete" && e.Actor == "analyst1" {
+			deleted++
+		}
+	}
+	if deleted != 2 {
+		t.Errorf("audit log: %d deletes by analyst1, want 2: %+v", deleted, entries)
+	}
 }

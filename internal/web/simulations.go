@@ -114,6 +114,7 @@ func (u *UI) startSimulation(w http.ResponseWriter, r *http.Request, p civic.Pri
 		u.fail(w, r, err)
 		return
 	}
+	u.audit(r, p, "simulation.start", "simulation/"+run.ID, run.Name)
 	http.Redirect(w, r, "/simulations/"+url.PathEscape(run.ID), http.StatusSeeOther)
 }
 
@@ -155,6 +156,7 @@ func (u *UI) deleteSimulation(w http.ResponseWriter, r *http.Request, p civic.Pr
 		u.fail(w, r, err)
 		return
 	}
+	u.audit(r, p, "simulation.delete", "simulation/"+run.ID, run.Name)
 	http.Redirect(w, r, "/simulations", http.StatusSeeOther)
 }
 
