@@ -3,11 +3,15 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/civic-city/civic/internal/civic"
+	"github.com/civic-city/civic/internal/server"
+	"github.com/civic-city/civic/internal/whatif"
 )
 
 // storedRuns stores a finished run with its result and one under way.
@@ -23,6 +27,24 @@ func storedRuns(t *testing.T, f *fixture) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// withSimulator rebuilds f's server with a simulator of its store's city
+// (whatif.Jobs, as civic serve has), closed when t ends.
+func withSimulator(t *testing.T, f *fixture) {
+	t.Helper()
+	jobs := whatif.NewJobs(whatif.JobsOptions{City: f.store, Runs: f.store, Settings: f.store.PlanSettings,
+		Now: func() time.Time { return testNow }, PlanTime: 20 * time.Millisecond})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		jobs.Close(ctx)
+	})
+	f.srv = server.New(server.Config{}, server.Deps{
+		Store: f.store, Auth: f.auth, Now: func() time.Time { return testNow }, Pages: testPages(), Simulator: jobs,
+		Logger: slog.New(slog.NewJSONHandler(f.logBuf, nil)),
+	})
+	f.h = f.srv.Handler()
 }
 
 // TestSimulationsAPI: the runs are read with the reports permission; a
@@ -41,6 +63,25 @@ func TestSimulationsAPI(t *testing.T) {
 		{name: "one, with its result", setup: storedRuns, req: request{method: "GET", url: "/api/v1/simulations/sim-1", as: "supervisor"}, status: 200,
 			want: []string{`"summary":"sim: collections -60% km -40% vs daily"`, `"result":{"days":365`, `"created_by":"analyst1"`}},
 		{name: "one, missing", req: request{method: "GET", url: "/api/v1/simulations/sim-9", as: "analyst"}, status: 404},
+		{name: "start", setup: withSimulator, req: request{method: "POST", url: "/api/v1/simulations",
+			body: `{"days":30,"history_days":14,"name":"A month"}`, as: "key:admin"}, status: 202,
+			want: []string{`"name":"A month"`, `"status":"running"`, `"created_by":"key:`},
+			after: func(t *testing.T, f *fixture, rec *httptest.ResponseRecorder) {
+				var run struct{ ID string }
+				if err := json.Unmarshal(rec.Body.Bytes(), &run); err != nil || rec.Header().Get("Location") != "/api/v1/simulations/"+run.ID {
+					t.Errorf("Location %q for run %q (%v)", rec.Header().Get("Location"), run.ID, err)
+				}
+				// A second start while it runs is refused, unless the
+				// first has already ended (this city has too few readings:
+				// it fails at once).
+				if again := f.do(request{method: "POST", url: "/api/v1/simulations", body: `{"days":30}`, as: "analyst"}); again.Code != 409 && again.Code != 202 {
+					t.Errorf("second start: %d %s", again.Code, again.Body.String())
+				}
+			}},
+		{name: "start, bad days", setup: withSimulator, req: request{method: "POST", url: "/api/v1/simulations", body: `{"days":3}`, as: "analyst"},
+			status: 400, field: "days"},
+		{name: "start, unknown field", setup: withSimulator, req: request{method: "POST", url: "/api/v1/simulations", body: `{"days":30,"seed":2}`, as: "analyst"},
+			status: 400, field: "seed"},
 		{name: "start without a simulator", req: request{method: "POST", url: "/api/v1/simulations", body: `{"days":90}`, as: "analyst"}, status: 503,
 			want: []string{"civic simulate"}},
 		{name: "start, read key", req: request{method: "POST", url: "/api/v1/simulations", body: `{"days":90}`, as: "key:read"}, status: 403,
