@@ -47,8 +47,10 @@ Prints a table per policy and, last, the line
   sim: collections -X% km -Y% vs daily; overflow bin-hours A (planner) vs B (daily) vs C (threshold)
 --out DIR writes report.html (self-contained), weeks.csv, zones.csv and
 result.json. --save stores the run (summary, result, report) in civic's
-database (--data, --db), where the web app's Simulations page shows it. --plan-time is the
-route solver's budget per simulated day. --overflow-risk sets the planner's
+database (--data, --db), where the web app's Simulations page shows it
+(that page, and POST /api/v1/simulations, also run the city's own bins on
+the server with these defaults). --plan-time is the route solver's budget
+per simulated day. --overflow-risk sets the planner's
 overflow risk for every stream (0.01 to 0.5; civic's default 0.1): the
 chance it accepts that a bin it leaves fills before its next chance.
 --hygiene-days sets the planner's longest time between two collections of a
