@@ -233,6 +233,14 @@ func (n *node) start(ctx context.Context) error {
 	if err := n.startOps(ctx); err != nil {
 		return fmt.Errorf("retention: %w", err)
 	}
+	// Runs left "running" by a server that died are failed now, unless
+	// another server is running one (a warning only: the pages still show
+	// them as interrupted).
+	if k, err := n.sims.Recover(ctx); err != nil {
+		n.log.Warn("simulations: interrupted runs not closed", "err", err)
+	} else if k > 0 {
+		n.log.Info("simulations: interrupted runs closed", "runs", k)
+	}
 	// The demo's nightly job starts once the demo's history is in: run
 	// now, after 18:00, it would plan tomorrow from a store with no
 	// readings, and the demo's first day would have no collections.

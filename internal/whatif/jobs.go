@@ -158,6 +158,46 @@ func (j *Jobs) Close(ctx context.Context) error {
 	}
 }
 
+// Recover stores as failed the runs the store holds as running whose
+// servers stopped without a word (a crash, a kill), once it is sure no
+// server runs one: it holds the lock (when there is one) and this server
+// runs none. civic serve calls it at start; it returns how many it
+// closed.
+func (j *Jobs) Recover(ctx context.Context) (int, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closed || j.active != "" {
+		return 0, nil
+	}
+	if j.o.Lock != nil {
+		release, ok, err := j.o.Lock(ctx)
+		if err != nil || !ok {
+			return 0, err // another server runs one: its runs are its own
+		}
+		defer release()
+	}
+	runs, err := j.o.Runs.ListSimulations(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, r := range runs {
+		if r.Status != civic.SimulationRunning {
+			continue
+		}
+		full, err := j.o.Runs.Simulation(ctx, r.ID)
+		if err != nil {
+			return n, err
+		}
+		full.Status, full.Error = civic.SimulationFailed, "Interrupted: the server running it stopped. Start it again."
+		if err := j.o.Runs.UpdateSimulation(ctx, &full); err != nil && !civic.IsKind(err, civic.Conflict) {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
 // SimulationInterrupted implements civic.Simulator, by Now.
 func (j *Jobs) SimulationInterrupted(r *civic.SimulationRun) bool { return r.Interrupted(j.o.Now()) }
 

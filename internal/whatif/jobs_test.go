@@ -161,6 +161,10 @@ func testJobs(t *testing.T, engine string) {
 		!strings.Contains(err.Error(), "another server") {
 		t.Errorf("a run on another server: %v, want conflict", err)
 	}
+	// A server starting meanwhile leaves the live run alone.
+	if k, err := peer.Recover(ctx); err != nil || k != 0 {
+		t.Errorf("Recover while a run is under way: %d, %v; want 0", k, err)
+	}
 	peer.Close(ctx)
 	close(gate)
 	var progress []float64
@@ -224,6 +228,28 @@ func testJobs(t *testing.T, engine string) {
 	}
 	if got := waitRun(t, st, run2.ID, 3*time.Minute); got.Status != civic.SimulationDone || got.Name != "after the crash" {
 		t.Errorf("second run ended %q (%s), name %q", got.Status, got.Error, got.Name)
+	}
+
+	// A server starting when none runs one closes the runs a dead server
+	// left running; the finished ones stay as they are.
+	dead := civic.SimulationRun{ID: "sim-dead", Name: "left running", Status: civic.SimulationRunning, Progress: 0.3}
+	if err := st.SaveSimulation(ctx, &dead); err != nil {
+		t.Fatal(err)
+	}
+	if k, err := newJobs(st, time.Now).Recover(ctx); err != nil || k != 2 { // sim-other and sim-dead
+		t.Errorf("Recover: %d, %v; want 2", k, err)
+	}
+	for _, id := range []string{"sim-other", "sim-dead"} {
+		got, err := st.Simulation(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != civic.SimulationFailed || !strings.HasPrefix(got.Error, "Interrupted") {
+			t.Errorf("%s after Recover: %q, %q", id, got.Status, got.Error)
+		}
+	}
+	if got, _ := st.Simulation(ctx, run2.ID); got.Status != civic.SimulationDone {
+		t.Errorf("a finished run after Recover: %q", got.Status)
 	}
 }
 
