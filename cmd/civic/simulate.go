@@ -73,7 +73,7 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	risk := fs.Float64("overflow-risk", 0, "the planner's overflow risk, 0.01..0.5 (default: civic's, 0.1)")
 	hygiene := fs.String("hygiene-days", "", "the planner's longest days between collections: N[,stream=N...] (default: civic's, 7,compost=3; 0 turns the rule off)")
 	fixed := fs.String("fixed-days", "", "the fixed policy's schedule: N[,stream=N][,zone/stream=N] days between collections (1 Monday to Saturday, 0 twice a day; default: per bin, from a rough estimate)")
-	history := fs.Int("history-days", 28, "with --data or --db: days of readings each bin's waste a day is measured on")
+	history := fs.Int("history-days", civic.DefaultSimulationHistoryDays, "with --data or --db: days of readings each bin's waste a day is measured on")
 	tz := fs.String("tz", envOr(e.getenv, "CIVIC_TZ", "UTC"), "with --data or --db: the city's time zone (env CIVIC_TZ)")
 	fs.BoolVar(&o.Explain, "explain", false, "print where each policy's overflow and visits came from")
 	out := fs.String("out", "", "directory for the report and CSVs")

@@ -200,18 +200,7 @@ func TestSimulateStoredCity(t *testing.T) {
 	for _, d := range city.Devices {
 		devs[d.ID] = d
 	}
-	var readings []civic.Reading
-	if err := sim.StreamHistory(city, hp, func(_ *sim.Sensors, day []civic.Reading) error {
-		for _, r := range day {
-			if d := devs[r.Device]; d.BinID != "" && r.Normalize(d.FillScale, r.Time) == nil {
-				r.Bin = d.BinID // as the ingest path stores it
-				readings = append(readings, r)
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	readings := sim.StoredHistory(city, hp)
 	// The history ends an hour ago.
 	shift := time.Now().Add(-time.Hour).Sub(readings[len(readings)-1].Time)
 	for i := range readings {

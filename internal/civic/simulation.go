@@ -52,6 +52,34 @@ func (r *SimulationRun) Interrupted(now time.Time) bool {
 	return r.Status == SimulationRunning && now.Sub(r.UpdatedAt) > SimulationStaleAfter
 }
 
+// SimulationInterruptedBy reports whether r is running but silent for too
+// long: by sim's clock when there is a simulator (the one the runs'
+// progress is stamped with), else at now.
+func SimulationInterruptedBy(sim Simulator, r *SimulationRun, now time.Time) bool {
+	if sim != nil {
+		return sim.SimulationInterrupted(r)
+	}
+	return r.Interrupted(now)
+}
+
+// DeleteEndedSimulation deletes run id from st unless it is under way
+// (running and not interrupted, see SimulationInterruptedBy), and returns
+// it. Errors: NotFound, Conflict.
+func DeleteEndedSimulation(ctx context.Context, st SimulationStore, sim Simulator, id string, now time.Time) (SimulationRun, error) {
+	run, err := st.Simulation(ctx, id)
+	if err != nil {
+		return run, err
+	}
+	if run.Status == SimulationRunning && !SimulationInterruptedBy(sim, &run, now) {
+		return run, Errorf(Conflict, "Simulation %q is still running: delete it once it has ended.", run.Name)
+	}
+	return run, st.DeleteSimulation(ctx, run.ID)
+}
+
+// DefaultSimulationHistoryDays is how many days of readings a simulation
+// of the city's own bins learns from when none is said.
+const DefaultSimulationHistoryDays = 28
+
 // SimulationRequest is what a person asks of a simulation of the city's
 // own bins from the web app (civic simulate --data, run by the server).
 type SimulationRequest struct {

@@ -23,10 +23,7 @@ type simulationJSON struct {
 }
 
 func (s *Server) simulationView(r civic.SimulationRun) simulationJSON {
-	v := simulationJSON{SimulationRun: r, Interrupted: r.Interrupted(s.now())}
-	if s.simulator != nil {
-		v.Interrupted = s.simulator.SimulationInterrupted(&r)
-	}
+	v := simulationJSON{SimulationRun: r, Interrupted: civic.SimulationInterruptedBy(s.simulator, &r, s.now())}
 	if r.Status == civic.SimulationDone {
 		v.ReportURL = "/simulations/" + url.PathEscape(r.ID) + "/report"
 	}
@@ -101,7 +98,7 @@ func (s *Server) handleStartSimulation(w http.ResponseWriter, r *http.Request) e
 	}
 	req := civic.SimulationRequest{Name: strings.TrimSpace(body.Name), Days: body.Days, HistoryDays: body.HistoryDays, By: actor(p)}
 	if req.HistoryDays == 0 {
-		req.HistoryDays = 28
+		req.HistoryDays = civic.DefaultSimulationHistoryDays
 	}
 	run, err := s.simulator.StartSimulation(r.Context(), req)
 	if err != nil {
@@ -122,14 +119,8 @@ func (s *Server) handleDeleteSimulation(w http.ResponseWriter, r *http.Request) 
 	if err != nil {
 		return err
 	}
-	run, err := st.Simulation(r.Context(), r.PathValue("id"))
+	run, err := civic.DeleteEndedSimulation(r.Context(), st, s.simulator, r.PathValue("id"), s.now())
 	if err != nil {
-		return err
-	}
-	if run.Status == civic.SimulationRunning && !s.simulationView(run).Interrupted {
-		return civic.Errorf(civic.Conflict, "simulation %s is still running: delete it once it has ended", run.ID)
-	}
-	if err := st.DeleteSimulation(r.Context(), run.ID); err != nil {
 		return err
 	}
 	s.audit(r, "simulation.delete", "simulation/"+run.ID, run.Name)

@@ -80,3 +80,26 @@ func StreamHistory(city *City, p HistoryParams, fn func(s *Sensors, day []civic.
 	}
 	return nil
 }
+
+// StoredHistory returns StreamHistory's readings as civic's ingest path
+// stores them: each on its device's bin, its fill a fraction
+// (civic.Reading.Normalize with the device's scale, at the reading's own
+// time). Readings of devices on no bin, or that do not normalize, are left
+// out.
+func StoredHistory(city *City, p HistoryParams) []civic.Reading {
+	devs := make(map[string]civic.Device, len(city.Devices))
+	for _, d := range city.Devices {
+		devs[d.ID] = d
+	}
+	var out []civic.Reading
+	_ = StreamHistory(city, p, func(_ *Sensors, day []civic.Reading) error {
+		for _, r := range day {
+			if d := devs[r.Device]; d.BinID != "" && r.Normalize(d.FillScale, r.Time) == nil {
+				r.Bin = d.BinID
+				out = append(out, r)
+			}
+		}
+		return nil
+	})
+	return out
+}

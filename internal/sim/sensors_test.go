@@ -855,24 +855,8 @@ func TestExactSites(t *testing.T) {
 // middle.
 func TestRhythmFit(t *testing.T) {
 	city := sim.GenerateCity(sim.CityParams{Bins: 80, Seed: 12})
-	devs := map[string]civic.Device{}
-	for _, d := range city.Devices {
-		devs[d.ID] = d
-	}
 	fits := map[string]*sim.RhythmFit{}
-	var readings []civic.Reading
-	err := sim.StreamHistory(city, sim.HistoryParams{Days: 28, Seed: 12}, func(_ *sim.Sensors, day []civic.Reading) error {
-		for _, r := range day {
-			if d := devs[r.Device]; d.BinID != "" && r.Normalize(d.FillScale, r.Time) == nil {
-				r.Bin = d.BinID
-				readings = append(readings, r)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	readings := sim.StoredHistory(city, sim.HistoryParams{Days: 28, Seed: 12})
 	forecast.FillRates(readings, forecast.Options{Location: city.Params.Location}, func(bin string, from, to time.Time, rise float64) {
 		f := fits[bin]
 		if f == nil {

@@ -32,12 +32,22 @@ func (u *UI) simulationsEnabled() error {
 	return nil
 }
 
+// simulationRun returns the run the request's path names. Errors:
+// Unavailable (no store of runs), NotFound.
+func (u *UI) simulationRun(r *http.Request) (civic.SimulationRun, error) {
+	if err := u.simulationsEnabled(); err != nil {
+		return civic.SimulationRun{}, err
+	}
+	return u.deps.Simulations.Simulation(r.Context(), r.PathValue("id"))
+}
+
 // simulationsView is the simulations page: the runs, and the form that
 // starts one when the server can run them.
 type simulationsView struct {
-	Runs   []simulationView
-	CanRun bool
-	Days   []int // the form's choices of days
+	Runs        []simulationView
+	CanRun      bool
+	Days        []int // the form's choices of days
+	HistoryDays int   // the form's default days of readings
 }
 
 // simulationView is a run as the pages show it.
@@ -48,11 +58,8 @@ type simulationView struct {
 }
 
 func (u *UI) viewSimulation(r civic.SimulationRun) simulationView {
-	stale := r.Interrupted(u.now())
-	if u.deps.Simulator != nil {
-		stale = u.deps.Simulator.SimulationInterrupted(&r)
-	}
-	return simulationView{SimulationRun: r, Interrupted: stale, Percent: int(r.Progress * 100)}
+	return simulationView{SimulationRun: r, Interrupted: civic.SimulationInterruptedBy(u.deps.Simulator, &r, u.now()),
+		Percent: int(r.Progress * 100)}
 }
 
 // simulationDays are the lengths the form offers, a month to a year.
@@ -68,7 +75,7 @@ func (u *UI) simulationsPage(w http.ResponseWriter, r *http.Request, p civic.Pri
 		u.fail(w, r, err)
 		return
 	}
-	v := simulationsView{CanRun: u.deps.Simulator != nil, Days: simulationDays}
+	v := simulationsView{CanRun: u.deps.Simulator != nil, Days: simulationDays, HistoryDays: civic.DefaultSimulationHistoryDays}
 	for _, run := range runs {
 		v.Runs = append(v.Runs, u.viewSimulation(run))
 	}
@@ -120,11 +127,7 @@ func (u *UI) startSimulation(w http.ResponseWriter, r *http.Request, p civic.Pri
 
 // simulationPage is a run in civic's layout, its report framed.
 func (u *UI) simulationPage(w http.ResponseWriter, r *http.Request, p civic.Principal) {
-	if err := u.simulationsEnabled(); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	run, err := u.deps.Simulations.Simulation(r.Context(), r.PathValue("id"))
+	run, err := u.simulationRun(r)
 	if err != nil {
 		u.fail(w, r, err)
 		return
@@ -143,16 +146,8 @@ func (u *UI) deleteSimulation(w http.ResponseWriter, r *http.Request, p civic.Pr
 		u.fail(w, r, err)
 		return
 	}
-	run, err := u.deps.Simulations.Simulation(r.Context(), r.PathValue("id"))
+	run, err := civic.DeleteEndedSimulation(r.Context(), u.deps.Simulations, u.deps.Simulator, r.PathValue("id"), u.now())
 	if err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	if v := u.viewSimulation(run); run.Status == civic.SimulationRunning && !v.Interrupted {
-		u.fail(w, r, civic.Errorf(civic.Conflict, "Simulation %q is still running: delete it once it has ended.", run.Name))
-		return
-	}
-	if err := u.deps.Simulations.DeleteSimulation(r.Context(), run.ID); err != nil {
 		u.fail(w, r, err)
 		return
 	}
@@ -163,11 +158,7 @@ func (u *UI) deleteSimulation(w http.ResponseWriter, r *http.Request, p civic.Pr
 // simulationReport serves a run's stored HTML report as it is, under
 // reportCSP.
 func (u *UI) simulationReport(w http.ResponseWriter, r *http.Request, _ civic.Principal) {
-	if err := u.simulationsEnabled(); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	run, err := u.deps.Simulations.Simulation(r.Context(), r.PathValue("id"))
+	run, err := u.simulationRun(r)
 	if err != nil {
 		u.fail(w, r, err)
 		return
@@ -189,11 +180,7 @@ func (u *UI) simulationReport(w http.ResponseWriter, r *http.Request, _ civic.Pr
 
 // simulationResult serves a run's result JSON for download.
 func (u *UI) simulationResult(w http.ResponseWriter, r *http.Request, _ civic.Principal) {
-	if err := u.simulationsEnabled(); err != nil {
-		u.dataError(w, r, err)
-		return
-	}
-	run, err := u.deps.Simulations.Simulation(r.Context(), r.PathValue("id"))
+	run, err := u.simulationRun(r)
 	if err != nil {
 		u.dataError(w, r, err)
 		return

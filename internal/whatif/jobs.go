@@ -235,10 +235,9 @@ func (j *Jobs) run(run civic.SimulationRun, r civic.SimulationRequest) {
 			log.Warn("simulation progress not stored", "err", err)
 		}
 	}
-	out, err := j.simulate(ctx, r, progress)
+	out, err := j.simulate(ctx, run, r, progress)
 	if err == nil {
-		out.ID, out.Name, out.CreatedBy, out.CreatedAt = run.ID, run.Name, run.CreatedBy, run.CreatedAt
-		out.Status = civic.SimulationDone
+		out.CreatedBy, out.CreatedAt, out.Status = run.CreatedBy, run.CreatedAt, civic.SimulationDone
 		run = out
 	} else {
 		run.Status, run.Error = civic.SimulationFailed, failure(ctx, err)
@@ -257,8 +256,8 @@ func (j *Jobs) run(run civic.SimulationRun, r civic.SimulationRequest) {
 	log.Info("simulation done", "summary", run.Summary, "elapsed", time.Since(start).Round(time.Millisecond))
 }
 
-// simulate reads the city and runs every policy over it.
-func (j *Jobs) simulate(ctx context.Context, r civic.SimulationRequest, progress func(float64)) (civic.SimulationRun, error) {
+// simulate reads the city and runs every policy over it, for run.
+func (j *Jobs) simulate(ctx context.Context, run civic.SimulationRun, r civic.SimulationRequest, progress func(float64)) (civic.SimulationRun, error) {
 	settings, err := j.o.Settings(ctx)
 	if err != nil {
 		return civic.SimulationRun{}, err
@@ -276,7 +275,7 @@ func (j *Jobs) simulate(ctx context.Context, r civic.SimulationRequest, progress
 	if err != nil {
 		return civic.SimulationRun{}, err
 	}
-	return res.SimulationRun("sim-x", "x") // the caller sets id and name
+	return res.SimulationRun(run.ID, run.Name)
 }
 
 // failure is what a failed run says: a person's message for civic's own

@@ -24,22 +24,7 @@ func storedCity(t *testing.T, engine string, n, days int) *store.Store {
 		return st
 	}
 	city := sim.GenerateCity(sim.CityParams{Bins: n, Seed: 5})
-	devs := map[string]civic.Device{}
-	for _, d := range city.Devices {
-		devs[d.ID] = d
-	}
-	var readings []civic.Reading
-	if err := sim.StreamHistory(city, sim.HistoryParams{Days: days, Seed: 5}, func(_ *sim.Sensors, day []civic.Reading) error {
-		for _, r := range day {
-			if d := devs[r.Device]; d.BinID != "" && r.Normalize(d.FillScale, r.Time) == nil {
-				r.Bin = d.BinID
-				readings = append(readings, r)
-			}
-		}
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	readings := sim.StoredHistory(city, sim.HistoryParams{Days: days, Seed: 5})
 	shift := time.Now().Add(-time.Hour).Sub(readings[len(readings)-1].Time)
 	for i := range readings {
 		readings[i].Time = readings[i].Time.Add(shift)
