@@ -7,12 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"maps"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -81,11 +79,12 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	name := fs.String("name", "", "the stored run's name (default: bins, days, seed and dates)")
 	var c config
 	storeFlags(fs, &c, e.getenv)
-	fs.Float64Var(&o.Costs.FuelLPerKm, "fuel-l-per-km", 0.35, "diesel per km")
-	fs.Float64Var(&o.Costs.CO2KgPerL, "co2-kg-per-l", 2.68, "CO2 per litre of diesel")
-	fs.Float64Var(&o.Costs.CrewPerHour, "crew-eur-h", 60, "crew cost per route hour")
-	fs.Float64Var(&o.Costs.TruckPerKm, "truck-eur-km", 0.9, "truck cost per km besides fuel")
-	fs.Float64Var(&o.Costs.FuelPerL, "fuel-eur-l", 1.6, "diesel price per litre")
+	costs := whatif.DefaultCosts()
+	fs.Float64Var(&o.Costs.FuelLPerKm, "fuel-l-per-km", costs.FuelLPerKm, "diesel per km")
+	fs.Float64Var(&o.Costs.CO2KgPerL, "co2-kg-per-l", costs.CO2KgPerL, "CO2 per litre of diesel")
+	fs.Float64Var(&o.Costs.CrewPerHour, "crew-eur-h", costs.CrewPerHour, "crew cost per route hour")
+	fs.Float64Var(&o.Costs.TruckPerKm, "truck-eur-km", costs.TruckPerKm, "truck cost per km besides fuel")
+	fs.Float64Var(&o.Costs.FuelPerL, "fuel-eur-l", costs.FuelPerL, "diesel price per litre")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageErrorf("%v", err)
@@ -103,26 +102,17 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	}
 	// The planner's settings as the flags change them, checked now on
 	// civic's defaults (a bad value fails before the history is read).
+	changes := whatif.PlanChanges{}
+	if *hygiene != "" {
+		if changes, err = whatif.ParseHygieneDays(*hygiene); err != nil {
+			return usageErrorf("--hygiene-days: %v", err)
+		}
+	}
+	changes.OverflowRisk = *risk
 	override := func(base civic.PlanSettings) (*civic.PlanSettings, error) {
-		ps := base
-		ps.Streams = maps.Clone(base.Streams)
-		if ps.Streams == nil {
-			ps.Streams = map[civic.Stream]civic.PlanPolicy{}
-		}
-		if *risk != 0 {
-			ps.Default.OverflowRisk = *risk
-			for st, p := range ps.Streams {
-				p.OverflowRisk = *risk
-				ps.Streams[st] = p
-			}
-			if err := ps.Validate(); err != nil {
-				return nil, usageErrorf("--overflow-risk: must be between 0.01 and 0.5")
-			}
-		}
-		if *hygiene != "" {
-			if err := setHygieneDays(&ps, *hygiene); err != nil {
-				return nil, usageErrorf("--hygiene-days: %v", err)
-			}
+		ps, err := changes.Apply(base)
+		if err != nil {
+			return nil, usageErrorf("--%s: %s", strings.ReplaceAll(civic.FieldOf(err), "_", "-"), civic.MessageOf(err))
 		}
 		return &ps, nil
 	}
@@ -213,44 +203,6 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "elapsed %.1f s\n", res.Elapsed.Seconds())
 	fmt.Fprintln(e.stdout, res.Summary)
 	return nil
-}
-
-// setHygieneDays applies --hygiene-days: the default policy's longest
-// days between collections, then stream=days overrides; a stream without
-// one keeps civic's own (compost 3) unless it has none, when it follows
-// the default.
-func setHygieneDays(ps *civic.PlanSettings, spec string) error {
-	days := func(s string) (float64, error) {
-		d, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		if err != nil || !(d >= 0 && d <= 365) {
-			return 0, fmt.Errorf("%q is not a number of days from 0 to 365", s)
-		}
-		return d, nil
-	}
-	parts := strings.Split(spec, ",")
-	d, err := days(parts[0])
-	if err != nil {
-		return err
-	}
-	ps.Default.HygieneDays = d
-	for _, part := range parts[1:] {
-		name, v, ok := strings.Cut(part, "=")
-		st := civic.Stream(strings.TrimSpace(name))
-		if !ok || !st.Valid() {
-			return fmt.Errorf("%q is not stream=days (streams: %s)", part, civic.Streams)
-		}
-		d, err := days(v)
-		if err != nil {
-			return err
-		}
-		p, ok := ps.Streams[st]
-		if !ok {
-			p = ps.Default
-		}
-		p.HygieneDays = d
-		ps.Streams[st] = p
-	}
-	return ps.Validate()
 }
 
 // writeExplanations prints each policy's overflow bin-hours and visits by

@@ -28,17 +28,26 @@ type Costs struct {
 	FuelPerL float64 `json:"fuel_eur_per_l"`
 }
 
+// DefaultCosts are the factors a run takes when none is given (civic
+// simulate's flags' defaults).
+func DefaultCosts() Costs {
+	return Costs{FuelLPerKm: 0.35, CO2KgPerL: 2.68, CrewPerHour: 60, TruckPerKm: 0.9, FuelPerL: 1.6}
+}
+
+// withDefaults is c with DefaultCosts' factor in place of each that is
+// not above 0.
 func (c Costs) withDefaults() Costs {
+	d := DefaultCosts()
 	def := func(v *float64, d float64) {
 		if !(*v > 0) {
 			*v = d
 		}
 	}
-	def(&c.FuelLPerKm, 0.35)
-	def(&c.CO2KgPerL, 2.68)
-	def(&c.CrewPerHour, 60)
-	def(&c.TruckPerKm, 0.9)
-	def(&c.FuelPerL, 1.6)
+	def(&c.FuelLPerKm, d.FuelLPerKm)
+	def(&c.CO2KgPerL, d.CO2KgPerL)
+	def(&c.CrewPerHour, d.CrewPerHour)
+	def(&c.TruckPerKm, d.TruckPerKm)
+	def(&c.FuelPerL, d.FuelPerL)
 	return c
 }
 
