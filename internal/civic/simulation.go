@@ -28,6 +28,9 @@ type SimulationRun struct {
 	Progress  float64          `json:"progress"` // 0..1
 	Error     string           `json:"error,omitempty"`
 	UpdatedAt time.Time        `json:"updated_at"`
+	// Assumptions are those the run was made under, every field set;
+	// nil for runs stored before runs kept them.
+	Assumptions *SimulationAssumptions `json:"assumptions,omitempty"`
 }
 
 // SimulationStatus is a run's state.
@@ -86,6 +89,8 @@ type SimulationRequest struct {
 	Name        string // "" names it after what it simulates
 	Days        int    // days simulated, 7 to 365
 	HistoryDays int    // days of readings the bins' fill rates are learnt from, 1 to 90
+	// Assumptions change the run's; zero fields take the defaults.
+	Assumptions SimulationAssumptions
 	By          string // who asked
 }
 
@@ -100,6 +105,90 @@ func (r *SimulationRequest) Validate() error {
 		return FieldError("days", "must be between 7 and 365")
 	case r.HistoryDays < 1 || r.HistoryDays > 90:
 		return FieldError("history_days", "must be between 1 and 90")
+	}
+	return r.Assumptions.Validate()
+}
+
+// SimulationAssumptions are what a simulation assumes that a person may
+// change, as civic simulate's flags of the same names do: the planner's
+// overflow risk and longest time between collections, the threshold
+// rule's fill, and the factors that turn kilometres and hours into fuel,
+// CO2 and cost. In a request a zero field (nil, for the days between
+// collections, where 0 turns the rule off) takes the default: the city's
+// planner settings for the planner's (civic's: 0.1, 7 days, compost 3),
+// civic's for the others (Simulator.SimulationDefaults says them all). A
+// stored run has every field set.
+type SimulationAssumptions struct {
+	// OverflowRisk is the chance the planner accepts that a bin it
+	// leaves fills up before its next chance, for every stream.
+	OverflowRisk float64 `json:"overflow_risk,omitempty"`
+	// HygieneDays is the planner's longest time between two collections
+	// of a bin, in days, 0 for no limit; HygieneDaysCompost a compost
+	// bin's.
+	HygieneDays        *float64 `json:"hygiene_days,omitempty"`
+	HygieneDaysCompost *float64 `json:"hygiene_days_compost,omitempty"`
+	// Threshold is the fill from which the threshold rule empties a bin.
+	Threshold float64 `json:"threshold,omitempty"`
+	// FuelLPerKm is the diesel a truck burns a kilometre, in litres;
+	// CO2KgPerL the CO2 a litre of it gives, in kg.
+	FuelLPerKm float64 `json:"fuel_l_per_km,omitempty"`
+	CO2KgPerL  float64 `json:"co2_kg_per_l,omitempty"`
+	// CrewEURH is a crew's cost an hour of route, TruckEURKm a truck's a
+	// kilometre besides fuel, FuelEURL a litre of diesel, in euros.
+	CrewEURH   float64 `json:"crew_eur_h,omitempty"`
+	TruckEURKm float64 `json:"truck_eur_km,omitempty"`
+	FuelEURL   float64 `json:"fuel_eur_l,omitempty"`
+}
+
+// SimulationAssumptionRange returns the values SimulationAssumptions'
+// field (named as in JSON) takes besides 0, which means the default, but
+// for the days between collections, where 0 is in the range (no limit).
+// ok is false for an unknown field.
+func SimulationAssumptionRange(field string) (lo, hi float64, ok bool) {
+	switch field {
+	case "overflow_risk":
+		return 0.01, 0.5, true
+	case "hygiene_days", "hygiene_days_compost":
+		return 0, 365, true
+	case "threshold":
+		return 0.01, 1, true
+	case "fuel_l_per_km":
+		return 0.01, 5, true
+	case "co2_kg_per_l":
+		return 0.1, 10, true
+	case "crew_eur_h":
+		return 1, 1000, true
+	case "truck_eur_km", "fuel_eur_l":
+		return 0.01, 100, true
+	}
+	return 0, 0, false
+}
+
+// Validate checks a, naming the field at fault: each in its range
+// (SimulationAssumptionRange) or 0; not NaN nor infinite.
+func (a *SimulationAssumptions) Validate() error {
+	for _, f := range []struct {
+		name string
+		v    *float64
+	}{
+		{"overflow_risk", &a.OverflowRisk},
+		{"hygiene_days", a.HygieneDays},
+		{"hygiene_days_compost", a.HygieneDaysCompost},
+		{"threshold", &a.Threshold},
+		{"fuel_l_per_km", &a.FuelLPerKm},
+		{"co2_kg_per_l", &a.CO2KgPerL},
+		{"crew_eur_h", &a.CrewEURH},
+		{"truck_eur_km", &a.TruckEURKm},
+		{"fuel_eur_l", &a.FuelEURL},
+	} {
+		lo, hi, _ := SimulationAssumptionRange(f.name)
+		switch {
+		case f.v == nil || *f.v >= lo && *f.v <= hi:
+		case lo == 0:
+			return FieldError(f.name, "must be between 0 (no limit) and %g days", hi)
+		case *f.v != 0:
+			return FieldError(f.name, "must be between %g and %g, or 0 for the default", lo, hi)
+		}
 	}
 	return nil
 }
@@ -150,6 +239,9 @@ func (r *SimulationRun) Validate() error {
 	}
 	if !(r.Progress >= 0 && r.Progress <= 1) {
 		return FieldError("progress", "must be between 0 and 1")
+	}
+	if r.Assumptions != nil {
+		return r.Assumptions.Validate()
 	}
 	return nil
 }

@@ -38,19 +38,38 @@ func (s *Store) SaveSimulation(ctx context.Context, r *civic.SimulationRun) erro
 	if report == nil {
 		report = []byte{}
 	}
+	assumptions := ""
+	if r.Assumptions != nil {
+		b, err := json.Marshal(r.Assumptions)
+		if err != nil {
+			return civic.Wrap(civic.Internal, err, "internal error")
+		}
+		assumptions = string(b)
+	}
 	return s.inTx(ctx, errCtx{op: "save simulation"}, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO simulations (id, name, created_at, created_by, summary, result, report,
-			status, progress, error, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $3)`,
+			status, progress, error, updated_at, assumptions)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $3, $11)`,
 			r.ID, r.Name, s.ts(r.CreatedAt), r.CreatedBy, r.Summary, string(r.Result), report,
-			string(r.Status), r.Progress, r.Error)
+			string(r.Status), r.Progress, r.Error, assumptions)
 		return err
 	})
 }
 
+// scanAssumptions reads the assumptions column: nil when empty (a run
+// stored before runs kept them).
+func scanAssumptions(r *civic.SimulationRun, col string) error {
+	if col == "" {
+		return nil
+	}
+	r.Assumptions = new(civic.SimulationAssumptions)
+	return json.Unmarshal([]byte(col), r.Assumptions)
+}
+
 // UpdateSimulation implements civic.SimulationStore: it writes a running
-// run's status, progress, error, summary, result and report, and sets
-// UpdatedAt to the store's clock. Errors: Invalid naming the field,
+// run's status, progress, error, summary, result and report (not its
+// assumptions, which are the ones it started with), and sets UpdatedAt to
+// the store's clock. Errors: Invalid naming the field,
 // NotFound, Conflict (the run is no longer running).
 func (s *Store) UpdateSimulation(ctx context.Context, r *civic.SimulationRun) error {
 	if err := r.Validate(); err != nil {
@@ -90,13 +109,16 @@ func (s *Store) UpdateSimulation(ctx context.Context, r *civic.SimulationRun) er
 // Simulation implements civic.SimulationStore. Errors: NotFound.
 func (s *Store) Simulation(ctx context.Context, id string) (civic.SimulationRun, error) {
 	var r civic.SimulationRun
-	var result string
+	var result, assumptions string
 	err := s.rdb.QueryRowContext(ctx, `SELECT id, name, created_at, created_by, summary, result, report,
-		status, progress, error, updated_at FROM simulations WHERE id = $1`, id).
+		status, progress, error, updated_at, assumptions FROM simulations WHERE id = $1`, id).
 		Scan(&r.ID, &r.Name, scanTime{&r.CreatedAt}, &r.CreatedBy, &r.Summary, &result, &r.Report,
-			&r.Status, &r.Progress, &r.Error, scanTime{&r.UpdatedAt})
+			&r.Status, &r.Progress, &r.Error, scanTime{&r.UpdatedAt}, &assumptions)
 	if err == sql.ErrNoRows {
 		return r, notFound("simulation", id)
+	}
+	if err == nil {
+		err = scanAssumptions(&r, assumptions)
 	}
 	if err != nil {
 		return r, s.fail(errCtx{op: "get simulation"}, err)
@@ -107,15 +129,19 @@ func (s *Store) Simulation(ctx context.Context, id string) (civic.SimulationRun,
 	return r, nil
 }
 
-// ListSimulations implements civic.SimulationStore: newest first, without
-// results or reports.
+// ListSimulations implements civic.SimulationStore: newest first, with
+// their assumptions, without results or reports.
 func (s *Store) ListSimulations(ctx context.Context) ([]civic.SimulationRun, error) {
 	return list(ctx, s, "list simulations", `SELECT id, name, created_at, created_by, summary,
-		status, progress, error, updated_at FROM simulations
+		status, progress, error, updated_at, assumptions FROM simulations
 		ORDER BY created_at DESC, id DESC`, func(row rowScanner) (civic.SimulationRun, error) {
 		var r civic.SimulationRun
+		var assumptions string
 		err := row.Scan(&r.ID, &r.Name, scanTime{&r.CreatedAt}, &r.CreatedBy, &r.Summary,
-			&r.Status, &r.Progress, &r.Error, scanTime{&r.UpdatedAt})
+			&r.Status, &r.Progress, &r.Error, scanTime{&r.UpdatedAt}, &assumptions)
+		if err == nil {
+			err = scanAssumptions(&r, assumptions)
+		}
 		return r, err
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"reflect"
 	"testing"
 	"time"
 
@@ -21,9 +22,12 @@ func TestSimulationStore(t *testing.T) {
 		}
 
 		report := []byte(`<!doctype html><title>r</title><svg viewBox="0 0 10 10"><rect width="5" height="5"/></svg>` + "\x00\xff")
+		seven, off := 7.0, 0.0
+		assumed := civic.SimulationAssumptions{OverflowRisk: 0.05, HygieneDays: &seven, HygieneDaysCompost: &off, Threshold: 0.7,
+			FuelLPerKm: 0.4, CO2KgPerL: 2.68, CrewEURH: 55, TruckEURKm: 0.9, FuelEURL: 1.75}
 		first := civic.SimulationRun{ID: "sim-1", Name: "Sensors on every bin", CreatedBy: "analyst1",
 			Summary: "sim: collections -41% km -38%", Result: json.RawMessage(`{"policies":[{"name":"threshold","collections":120}]}`),
-			Report: report}
+			Report: report, Assumptions: &assumed}
 		must(t, "SaveSimulation", s.SaveSimulation(ctx, &first))
 		if !first.CreatedAt.Equal(clk.Now()) {
 			t.Errorf("CreatedAt = %v, want the store's clock %v", first.CreatedAt, clk.Now())
@@ -43,8 +47,14 @@ func TestSimulationStore(t *testing.T) {
 		if err := json.Unmarshal(got.Result, &res); err != nil || res["policies"] == nil {
 			t.Errorf("result %s reads back as %v (%v)", got.Result, res, err)
 		}
+		if !reflect.DeepEqual(got.Assumptions, &assumed) {
+			t.Errorf("assumptions read back %+v, want %+v", got.Assumptions, assumed)
+		}
 		got2, err := s.Simulation(ctx, "sim-2")
 		must(t, "Simulation sim-2", err)
+		if got2.Assumptions != nil {
+			t.Errorf("a run stored without assumptions reads back with %+v", got2.Assumptions)
+		}
 		if want := at.UTC().Truncate(time.Millisecond); !got2.CreatedAt.Equal(want) || got2.CreatedAt.Location() != time.UTC {
 			t.Errorf("CreatedAt = %v, want %v in UTC", got2.CreatedAt, want)
 		}
@@ -57,8 +67,8 @@ func TestSimulationStore(t *testing.T) {
 		if len(list) != 2 || list[0].ID != "sim-2" || list[1].ID != "sim-1" {
 			t.Fatalf("ListSimulations() = %+v, want sim-2 then sim-1 (newest first)", list)
 		}
-		if list[1].Summary != first.Summary || list[1].Result != nil || list[1].Report != nil {
-			t.Errorf("listed run %+v: want the summary, no result or report", list[1])
+		if list[1].Summary != first.Summary || list[1].Result != nil || list[1].Report != nil || !reflect.DeepEqual(list[1].Assumptions, &assumed) {
+			t.Errorf("listed run %+v: want the summary and the assumptions, no result or report", list[1])
 		}
 
 		wantKind(t, "duplicate", s.SaveSimulation(ctx, &civic.SimulationRun{ID: "sim-1", Name: "again"}), civic.Conflict)
@@ -66,6 +76,8 @@ func TestSimulationStore(t *testing.T) {
 		wantKind(t, "bad id", s.SaveSimulation(ctx, &civic.SimulationRun{ID: "../x", Name: "x"}), civic.Invalid, "id")
 		wantKind(t, "bad result", s.SaveSimulation(ctx, &civic.SimulationRun{ID: "sim-4", Name: "x", Result: json.RawMessage(`{`)}),
 			civic.Invalid, "result")
+		wantKind(t, "bad assumptions", s.SaveSimulation(ctx, &civic.SimulationRun{ID: "sim-4", Name: "x",
+			Assumptions: &civic.SimulationAssumptions{Threshold: 2}}), civic.Invalid, "threshold")
 		_, err = s.Simulation(ctx, "nope")
 		wantKind(t, "missing", err, civic.NotFound)
 
@@ -94,7 +106,8 @@ func TestSimulationProgress(t *testing.T) {
 			Status: civic.SimulationRunning, Progress: 0.5}), civic.Conflict)
 
 		clk.Advance(time.Minute)
-		run := civic.SimulationRun{ID: "sim-bg", Name: "own city, 30 days", CreatedBy: "analyst1", Status: civic.SimulationRunning}
+		run := civic.SimulationRun{ID: "sim-bg", Name: "own city, 30 days", CreatedBy: "analyst1", Status: civic.SimulationRunning,
+			Assumptions: &civic.SimulationAssumptions{OverflowRisk: 0.2, Threshold: 0.8}}
 		must(t, "SaveSimulation running", s.SaveSimulation(ctx, &run))
 		clk.Advance(10 * time.Second)
 		run.Progress = 0.25
@@ -115,11 +128,13 @@ func TestSimulationProgress(t *testing.T) {
 			Status: civic.SimulationRunning}), civic.NotFound)
 
 		run.Status, run.Summary, run.Result, run.Report = civic.SimulationDone, "sim: collections -60%", json.RawMessage(`{"days":30}`), []byte("<p>r</p>")
+		run.Assumptions = nil // the started run's stay
 		must(t, "UpdateSimulation done", s.UpdateSimulation(ctx, &run))
 		got, err = s.Simulation(ctx, "sim-bg")
 		must(t, "Simulation done", err)
 		if got.Status != civic.SimulationDone || got.Progress != 1 || got.Summary != run.Summary ||
-			string(got.Result) != `{"days":30}` || string(got.Report) != "<p>r</p>" || got.CreatedBy != "analyst1" {
+			string(got.Result) != `{"days":30}` || string(got.Report) != "<p>r</p>" || got.CreatedBy != "analyst1" ||
+			got.Assumptions == nil || got.Assumptions.OverflowRisk != 0.2 {
 			t.Errorf("finished run reads back %+v", got)
 		}
 		run.Status, run.Error = civic.SimulationFailed, "too late"
