@@ -100,8 +100,15 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 		}
 		o.Fixed = f
 	}
-	// The planner's settings as the flags change them, checked now on
-	// civic's defaults (a bad value fails before the history is read).
+	// The threshold, costs and risk within the ranges the web app's runs
+	// take, and the planner's settings as the flags change them, checked
+	// now on civic's defaults (a bad value fails before the history is
+	// read).
+	flags := civic.SimulationAssumptions{OverflowRisk: *risk, Threshold: o.Threshold, FuelLPerKm: o.Costs.FuelLPerKm,
+		CO2KgPerL: o.Costs.CO2KgPerL, CrewEURH: o.Costs.CrewPerHour, TruckEURKm: o.Costs.TruckPerKm, FuelEURL: o.Costs.FuelPerL}
+	if err := flags.Validate(); err != nil {
+		return flagError(err)
+	}
 	changes := whatif.PlanChanges{}
 	if *hygiene != "" {
 		if changes, err = whatif.ParseHygieneDays(*hygiene); err != nil {
@@ -112,7 +119,7 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	override := func(base civic.PlanSettings) (*civic.PlanSettings, error) {
 		ps, err := changes.Apply(base)
 		if err != nil {
-			return nil, usageErrorf("--%s: %s", strings.ReplaceAll(civic.FieldOf(err), "_", "-"), civic.MessageOf(err))
+			return nil, flagError(err)
 		}
 		return &ps, nil
 	}
@@ -189,7 +196,7 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	}
 	if *save {
 		id := "sim-" + time.Now().UTC().Format("20060102-150405.000")
-		if err := saveSimulation(ctx, &c, res, id, *name); err != nil {
+		if err := saveSimulation(ctx, &c, res, id, *name, whatif.Assumed(o)); err != nil {
 			return err
 		}
 		fmt.Fprintf(e.stderr, "simulate: saved as %s\n", id)
@@ -203,6 +210,12 @@ func runSimulate(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "elapsed %.1f s\n", res.Elapsed.Seconds())
 	fmt.Fprintln(e.stdout, res.Summary)
 	return nil
+}
+
+// flagError is a usage error for an Invalid error naming a field of
+// civic.SimulationAssumptions, named as the flag of the same name.
+func flagError(err error) error {
+	return usageErrorf("--%s: %s", strings.ReplaceAll(civic.FieldOf(err), "_", "-"), civic.MessageOf(err))
 }
 
 // writeExplanations prints each policy's overflow bin-hours and visits by
@@ -264,12 +277,14 @@ func writeSimulation(dir string, res *whatif.Result) error {
 	return nil
 }
 
-// saveSimulation stores the run through the configured store.
-func saveSimulation(ctx context.Context, c *config, res *whatif.Result, id, name string) error {
+// saveSimulation stores the run, with what it assumed, through the
+// configured store.
+func saveSimulation(ctx context.Context, c *config, res *whatif.Result, id, name string, assumed civic.SimulationAssumptions) error {
 	run, err := res.SimulationRun(id, name)
 	if err != nil {
 		return err
 	}
+	run.Assumptions = &assumed
 	a, err := openApp(ctx, c)
 	if err != nil {
 		return err

@@ -27,7 +27,7 @@ func TestSimulate(t *testing.T) {
 	e := &env{stdout: &stdout, stderr: &stderr, getenv: func(string) string { return "" }}
 	data := filepath.Join(dir, "data")
 	code := run(context.Background(), e, []string{"simulate", "--bins", "30", "--days", "5", "--seed", "2",
-		"--plan-time", "20ms", "--out", dir, "--save", "--name", "test run", "--data", data})
+		"--plan-time", "20ms", "--out", dir, "--save", "--name", "test run", "--data", data, "--crew-eur-h", "50"})
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, stderr.String())
 	}
@@ -70,6 +70,22 @@ func TestSimulate(t *testing.T) {
 	if got.Name != "test run" || got.Summary != last || !json.Valid(got.Result) || !bytes.Contains(got.Report, []byte("<svg")) {
 		t.Errorf("stored run: name %q summary %q, %d bytes of result, %d of report", got.Name, got.Summary, len(got.Result), len(got.Report))
 	}
+	// with the assumptions it ran under, as the web app's runs are.
+	if a := got.Assumptions; a == nil || a.CrewEURH != 50 || a.FuelEURL != 1.6 || a.OverflowRisk != 0.1 || a.Threshold != 0.8 ||
+		*a.HygieneDays != 7 || *a.HygieneDaysCompost != 3 {
+		t.Errorf("stored run's assumptions %+v", a)
+	}
+}
+
+// TestSimulateFactors: the threshold and the cost factors are refused,
+// naming the flag, out of the ranges the web app's runs take.
+func TestSimulateFactors(t *testing.T) {
+	simulateRefuses(t, "--threshold", "1.5", "-0.2", "NaN")
+	simulateRefuses(t, "--crew-eur-h", "-5", "1e6")
+	simulateRefuses(t, "--fuel-l-per-km", "Inf")
+	simulateRefuses(t, "--co2-kg-per-l", "-2.68")
+	simulateRefuses(t, "--truck-eur-km", "500")
+	simulateRefuses(t, "--fuel-eur-l", "-1")
 }
 
 // TestSimulateExplain: --explain prints, for every policy, its overflow

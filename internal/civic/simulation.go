@@ -219,6 +219,11 @@ type Simulator interface {
 	// is stamped with, which may not be the pages' (the demo's runs
 	// faster).
 	SimulationInterrupted(r *SimulationRun) bool
+	// SimulationDefaults returns what a run started now assumes when the
+	// request says nothing (the city's planner settings, civic's other
+	// defaults); OverflowRisk is 0 when the city's streams differ in
+	// theirs, which one value would replace.
+	SimulationDefaults(ctx context.Context) (SimulationAssumptions, error)
 }
 
 // Validate checks r.

@@ -75,10 +75,12 @@ func NewJobs(o JobsOptions) *Jobs {
 
 var _ civic.Simulator = (*Jobs)(nil)
 
-// StartSimulation implements civic.Simulator. Errors: Invalid naming the
-// field, Conflict when a simulation is running (here, on another server
-// holding the lock, or, not interrupted, in the store), Unavailable once
-// Close has begun.
+// StartSimulation implements civic.Simulator: the run compares every
+// policy on the city's planner settings as r's assumptions change them
+// (requestOptions), which it stores with the run. Errors: Invalid naming
+// the field, Conflict when a simulation is running (here, on another
+// server holding the lock, or, not interrupted, in the store),
+// Unavailable once Close has begun.
 func (j *Jobs) StartSimulation(ctx context.Context, r civic.SimulationRequest) (civic.SimulationRun, error) {
 	if err := r.Validate(); err != nil {
 		return civic.SimulationRun{}, err
@@ -91,6 +93,14 @@ func (j *Jobs) StartSimulation(ctx context.Context, r civic.SimulationRequest) (
 	if j.active != "" {
 		return civic.SimulationRun{}, civic.Errorf(civic.Conflict, "Simulation %s is already running on this server: wait for it to finish.", j.active)
 	}
+	settings, err := j.o.Settings(ctx)
+	if err != nil {
+		return civic.SimulationRun{}, err
+	}
+	o, err := requestOptions(r, settings)
+	if err != nil {
+		return civic.SimulationRun{}, err
+	}
 	release := func() {}
 	if j.o.Lock != nil {
 		rel, ok, err := j.o.Lock(ctx)
@@ -102,7 +112,7 @@ func (j *Jobs) StartSimulation(ctx context.Context, r civic.SimulationRequest) (
 		}
 		release = rel
 	}
-	run, err := j.store(ctx, r)
+	run, err := j.store(ctx, r, Assumed(o))
 	if err != nil {
 		release()
 		return civic.SimulationRun{}, err
@@ -111,14 +121,51 @@ func (j *Jobs) StartSimulation(ctx context.Context, r civic.SimulationRequest) (
 	j.wg.Add(1)
 	go func() {
 		defer release()
-		j.run(run, r)
+		j.run(run, r, o)
 	}()
 	return run, nil
 }
 
+// requestOptions returns the options of a run of r on the city's planner
+// settings base: r's days, and its assumptions applied as civic simulate
+// applies its flags of the same names (PlanChanges for the planner's; the
+// threshold and cost factors as given, zero taking the defaults). The
+// city, seed and solver's budget are the caller's to set. Errors: Invalid
+// naming the field.
+func requestOptions(r civic.SimulationRequest, base civic.PlanSettings) (Options, error) {
+	a := r.Assumptions
+	changes := PlanChanges{OverflowRisk: a.OverflowRisk, HygieneDays: a.HygieneDays}
+	if a.HygieneDaysCompost != nil {
+		changes.StreamHygieneDays = map[civic.Stream]float64{civic.StreamCompost: *a.HygieneDaysCompost}
+	}
+	ps, err := changes.Apply(base)
+	if err != nil {
+		return Options{}, err
+	}
+	return Options{Days: r.Days, Settings: &ps, Threshold: a.Threshold, Costs: Costs{FuelLPerKm: a.FuelLPerKm,
+		CO2KgPerL: a.CO2KgPerL, CrewPerHour: a.CrewEURH, TruckPerKm: a.TruckEURKm, FuelPerL: a.FuelEURL}}, nil
+}
+
+// SimulationDefaults implements civic.Simulator: Assumed on the city's
+// planner settings now, the overflow risk 0 when the default policy and
+// the streams' differ (a request's would replace them all).
+func (j *Jobs) SimulationDefaults(ctx context.Context) (civic.SimulationAssumptions, error) {
+	ps, err := j.o.Settings(ctx)
+	if err != nil {
+		return civic.SimulationAssumptions{}, err
+	}
+	a := Assumed(Options{Settings: &ps})
+	for _, p := range ps.Streams {
+		if p.Risk() != a.OverflowRisk {
+			a.OverflowRisk = 0
+		}
+	}
+	return a, nil
+}
+
 // store checks that the store holds no run under way and stores the new
-// one, running.
-func (j *Jobs) store(ctx context.Context, r civic.SimulationRequest) (civic.SimulationRun, error) {
+// one, running, with its assumptions.
+func (j *Jobs) store(ctx context.Context, r civic.SimulationRequest, assumed civic.SimulationAssumptions) (civic.SimulationRun, error) {
 	now := j.o.Now()
 	runs, err := j.o.Runs.ListSimulations(ctx)
 	if err != nil {
@@ -134,7 +181,7 @@ func (j *Jobs) store(ctx context.Context, r civic.SimulationRequest) (civic.Simu
 		name = fmt.Sprintf("The city's own bins, %d days (%s)", r.Days, now.In(j.o.Location).Format("2 Jan 2006 15:04"))
 	}
 	run := civic.SimulationRun{ID: "sim-" + now.UTC().Format("20060102-150405.000"), Name: name, CreatedBy: r.By,
-		CreatedAt: now, Status: civic.SimulationRunning}
+		CreatedAt: now, Status: civic.SimulationRunning, Assumptions: &assumed}
 	return run, j.o.Runs.SaveSimulation(ctx, &run)
 }
 
@@ -212,7 +259,7 @@ func (j *Jobs) Running() string {
 // takes.
 const jobReadShare = 0.1
 
-func (j *Jobs) run(run civic.SimulationRun, r civic.SimulationRequest) {
+func (j *Jobs) run(run civic.SimulationRun, r civic.SimulationRequest, o Options) {
 	defer j.wg.Done()
 	defer func() {
 		j.mu.Lock()
@@ -235,9 +282,9 @@ func (j *Jobs) run(run civic.SimulationRun, r civic.SimulationRequest) {
 			log.Warn("simulation progress not stored", "err", err)
 		}
 	}
-	out, err := j.simulate(ctx, run, r, progress)
+	out, err := j.simulate(ctx, run, r.HistoryDays, o, progress)
 	if err == nil {
-		out.CreatedBy, out.CreatedAt, out.Status = run.CreatedBy, run.CreatedAt, civic.SimulationDone
+		out.CreatedBy, out.CreatedAt, out.Status, out.Assumptions = run.CreatedBy, run.CreatedAt, civic.SimulationDone, run.Assumptions
 		run = out
 	} else {
 		run.Status, run.Error = civic.SimulationFailed, failure(ctx, err)
@@ -256,22 +303,20 @@ func (j *Jobs) run(run civic.SimulationRun, r civic.SimulationRequest) {
 	log.Info("simulation done", "summary", run.Summary, "elapsed", time.Since(start).Round(time.Millisecond))
 }
 
-// simulate reads the city and runs every policy over it, for run.
-func (j *Jobs) simulate(ctx context.Context, run civic.SimulationRun, r civic.SimulationRequest, progress func(float64)) (civic.SimulationRun, error) {
-	settings, err := j.o.Settings(ctx)
-	if err != nil {
-		return civic.SimulationRun{}, err
-	}
-	city, note, err := OwnCity(ctx, j.o.City, j.o.Now(), j.o.Location, r.HistoryDays, func(done, total int) {
+// simulate reads the city, its bins' waste learnt from historyDays of
+// readings, and runs every policy of o over it, for run.
+func (j *Jobs) simulate(ctx context.Context, run civic.SimulationRun, historyDays int, o Options, progress func(float64)) (civic.SimulationRun, error) {
+	city, note, err := OwnCity(ctx, j.o.City, j.o.Now(), j.o.Location, historyDays, func(done, total int) {
 		progress(jobReadShare * float64(done) / float64(total))
 	})
 	if err != nil {
 		return civic.SimulationRun{}, err
 	}
-	res, err := Run(ctx, Options{City: city, CityNote: note, Days: r.Days, Seed: 1, Settings: &settings,
-		PlanTime: j.o.PlanTime, Parallel: 1, Progress: func(done, total int) {
-			progress(jobReadShare + (1-jobReadShare)*float64(done)/float64(total))
-		}})
+	o.City, o.CityNote, o.Seed, o.PlanTime, o.Parallel = city, note, 1, j.o.PlanTime, 1
+	o.Progress = func(done, total int) {
+		progress(jobReadShare + (1-jobReadShare)*float64(done)/float64(total))
+	}
+	res, err := Run(ctx, o)
 	if err != nil {
 		return civic.SimulationRun{}, err
 	}

@@ -2,6 +2,8 @@ package whatif_test
 
 import (
 	"context"
+	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -63,16 +65,24 @@ func storedCity(t *testing.T, engine string, n, days int) *store.Store {
 // newJobs runs simulations of st's city, under st's singleton lock.
 func newJobs(st *store.Store, now func() time.Time) *whatif.Jobs { return gatedJobs(st, now, nil) }
 
+// gatedCity is a store whose bins are listed once gate closes (nil: at
+// once): a run reading the city waits for it.
+type gatedCity struct {
+	*store.Store
+	gate chan struct{}
+}
+
+func (g gatedCity) ListBins(ctx context.Context, f civic.BinFilter) ([]civic.BinView, error) {
+	if g.gate != nil {
+		<-g.gate
+	}
+	return g.Store.ListBins(ctx, f)
+}
+
 // gatedJobs is newJobs whose runs wait, before they read the city, for
 // gate to close (nil: no wait).
 func gatedJobs(st *store.Store, now func() time.Time, gate chan struct{}) *whatif.Jobs {
-	settings := func(ctx context.Context) (civic.PlanSettings, error) {
-		if gate != nil {
-			<-gate
-		}
-		return st.PlanSettings(ctx)
-	}
-	return whatif.NewJobs(whatif.JobsOptions{City: st, Runs: st, Settings: settings, Now: now,
+	return whatif.NewJobs(whatif.JobsOptions{City: gatedCity{st, gate}, Runs: st, Settings: st.PlanSettings, Now: now,
 		Location: time.UTC, PlanTime: 20 * time.Millisecond, Every: 10 * time.Millisecond,
 		Lock: func(ctx context.Context) (func(), bool, error) {
 			l, ok, err := st.TryLock(ctx, "simulation")
@@ -235,6 +245,94 @@ func testJobs(t *testing.T, engine string) {
 	}
 	if got, _ := st.Simulation(ctx, run2.ID); got.Status != civic.SimulationDone {
 		t.Errorf("a finished run after Recover: %q", got.Status)
+	}
+}
+
+// TestJobsAssumptions: a run's assumptions change the city's planner
+// settings as civic simulate's flags do, and its threshold and cost
+// factors; the run keeps them from its start, and its report and result
+// say them. Untold, a run assumes the city's settings and civic's other
+// defaults, which SimulationDefaults gives; a bad one is refused naming
+// its field, and nothing is stored.
+func TestJobsAssumptions(t *testing.T) {
+	storetest.Engines(t, testJobsAssumptions)
+}
+
+func testJobsAssumptions(t *testing.T, engine string) {
+	ctx := context.Background()
+	st := storedCity(t, engine, 30, 10)
+	ps := civic.DefaultPlanSettings()
+	ps.Default.OverflowRisk, ps.Default.HygieneDays = 0.2, 6
+	compost := ps.Streams[civic.StreamCompost]
+	compost.OverflowRisk = 0.2
+	ps.Streams[civic.StreamCompost] = compost
+	if err := st.SetPlanSettings(ctx, &ps); err != nil {
+		t.Fatal(err)
+	}
+	j := newJobs(st, time.Now)
+	defer j.Close(ctx)
+
+	days := func(d float64) *float64 { return &d }
+	costs := whatif.DefaultCosts()
+	want := civic.SimulationAssumptions{OverflowRisk: 0.2, HygieneDays: days(6), HygieneDaysCompost: days(3), Threshold: 0.8,
+		FuelLPerKm: costs.FuelLPerKm, CO2KgPerL: costs.CO2KgPerL, CrewEURH: costs.CrewPerHour, TruckEURKm: costs.TruckPerKm, FuelEURL: costs.FuelPerL}
+	if got, err := j.SimulationDefaults(ctx); err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("SimulationDefaults: %+v, %v; want %+v", got, err, want)
+	}
+
+	if _, err := j.StartSimulation(ctx, civic.SimulationRequest{Days: 7, HistoryDays: 10,
+		Assumptions: civic.SimulationAssumptions{HygieneDaysCompost: days(-1)}}); !civic.IsKind(err, civic.Invalid) || civic.FieldOf(err) != "hygiene_days_compost" {
+		t.Errorf("-1 compost days: %v, want invalid hygiene_days_compost", err)
+	}
+	if runs, err := st.ListSimulations(ctx); err != nil || len(runs) != 0 {
+		t.Errorf("a refused run was stored: %+v, %v", runs, err)
+	}
+
+	given := civic.SimulationAssumptions{OverflowRisk: 0.3, HygieneDays: days(5), HygieneDaysCompost: days(0), Threshold: 0.6,
+		FuelLPerKm: 0.42, CO2KgPerL: 2.5, CrewEURH: 48, TruckEURKm: 1.1, FuelEURL: 1.85}
+	run, err := j.StartSimulation(ctx, civic.SimulationRequest{Days: 7, HistoryDays: 10, Assumptions: given})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(run.Assumptions, &given) {
+		t.Errorf("started run's assumptions %+v, want %+v", run.Assumptions, given)
+	}
+	got := waitRun(t, st, run.ID, 3*time.Minute)
+	if got.Status != civic.SimulationDone || !reflect.DeepEqual(got.Assumptions, &given) {
+		t.Fatalf("finished run: %q (%s), assumptions %+v; want done with %+v", got.Status, got.Error, got.Assumptions, given)
+	}
+	var res struct {
+		Threshold   float64      `json:"threshold"`
+		Costs       whatif.Costs `json:"costs"`
+		Assumptions []string     `json:"assumptions"`
+	}
+	if err := json.Unmarshal(got.Result, &res); err != nil {
+		t.Fatal(err)
+	}
+	if wantCosts := (whatif.Costs{FuelLPerKm: 0.42, CO2KgPerL: 2.5, CrewPerHour: 48, TruckPerKm: 1.1, FuelPerL: 1.85}); res.Threshold != 0.6 || res.Costs != wantCosts {
+		t.Errorf("result: threshold %g, costs %+v; want 0.6, %+v", res.Threshold, res.Costs, wantCosts)
+	}
+	words := strings.Join(res.Assumptions, "\n")
+	for _, w := range []string{"at most a 30% chance of filling up", "no bin goes more than 5 days, compost no limit, without emptying",
+		"at least 60% full", "Fuel: 0.42 litres of diesel per kilometre", "CO2: 2.50 kg per litre",
+		"a crew costs 48 per hour of route, a truck 1.10 per kilometre besides fuel, diesel 1.85 per litre"} {
+		if !strings.Contains(words, w) {
+			t.Errorf("the result's assumptions do not say %q:\n%s", w, words)
+		}
+		if !strings.Contains(string(got.Report), strings.ReplaceAll(w, "'", "&#39;")) {
+			t.Errorf("the report does not say %q", w)
+		}
+	}
+
+	// The city's streams differing in their overflow risk, the default
+	// leaves it blank: one value would change them all.
+	compost.OverflowRisk = 0.05
+	ps.Streams[civic.StreamCompost] = compost
+	if err := st.SetPlanSettings(ctx, &ps); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := j.SimulationDefaults(ctx); err != nil || got.OverflowRisk != 0 || *got.HygieneDays != 6 {
+		t.Errorf("SimulationDefaults with streams' own risks: %+v, %v; want no risk, 6 days", got, err)
 	}
 }
 
