@@ -72,10 +72,36 @@ func TestSimulationsAPI(t *testing.T) {
 					t.Errorf("Location %q for run %q (%v)", rec.Header().Get("Location"), run.ID, err)
 				}
 			}},
+		{name: "start, with assumptions", setup: withSimulator, req: request{method: "POST", url: "/api/v1/simulations",
+			body: `{"days":30,"overflow_risk":0.3,"hygiene_days":5,"hygiene_days_compost":0,"threshold":0.6,` +
+				`"fuel_l_per_km":0.42,"co2_kg_per_l":2.5,"crew_eur_h":48,"truck_eur_km":1.1,"fuel_eur_l":1.85}`, as: "analyst"}, status: 202,
+			want: []string{`"assumptions":{"overflow_risk":0.3,"hygiene_days":5,"hygiene_days_compost":0,"threshold":0.6,` +
+				`"fuel_l_per_km":0.42,"co2_kg_per_l":2.5,"crew_eur_h":48,"truck_eur_km":1.1,"fuel_eur_l":1.85}`},
+			after: func(t *testing.T, f *fixture, rec *httptest.ResponseRecorder) {
+				var run struct{ ID string }
+				if err := json.Unmarshal(rec.Body.Bytes(), &run); err != nil {
+					t.Fatal(err)
+				}
+				stored, err := f.store.Simulation(context.Background(), run.ID)
+				if a := stored.Assumptions; err != nil || a == nil || a.OverflowRisk != 0.3 || *a.HygieneDays != 5 || *a.HygieneDaysCompost != 0 ||
+					a.Threshold != 0.6 || a.FuelLPerKm != 0.42 || a.CO2KgPerL != 2.5 || a.CrewEURH != 48 || a.TruckEURKm != 1.1 || a.FuelEURL != 1.85 {
+					t.Errorf("stored run's assumptions %+v (%v)", a, err)
+				}
+				got := f.do(request{method: "GET", url: "/api/v1/simulations/" + run.ID, as: "key:read"})
+				if !strings.Contains(got.Body.String(), `"overflow_risk":0.3,"hygiene_days":5,"hygiene_days_compost":0,"threshold":0.6`) {
+					t.Errorf("GET the run: %d without its assumptions:\n%s", got.Code, got.Body.String())
+				}
+			}},
+		{name: "start, the defaults", setup: withSimulator, req: request{method: "POST", url: "/api/v1/simulations",
+			body: `{"days":30,"hygiene_days":null,"threshold":0}`, as: "analyst"}, status: 202,
+			want: []string{`"assumptions":{"overflow_risk":0.1,"hygiene_days":7,"hygiene_days_compost":3,"threshold":0.8,` +
+				`"fuel_l_per_km":0.35,"co2_kg_per_l":2.68,"crew_eur_h":60,"truck_eur_km":0.9,"fuel_eur_l":1.6}`}},
 		{name: "start, bad days", setup: withSimulator, req: request{method: "POST", url: "/api/v1/simulations", body: `{"days":3}`, as: "analyst"},
 			status: 400, field: "days"},
 		{name: "start, unknown field", setup: withSimulator, req: request{method: "POST", url: "/api/v1/simulations", body: `{"days":30,"seed":2}`, as: "analyst"},
 			status: 400, field: "seed"},
+		{name: "start, assumption of the wrong type", setup: withSimulator, req: request{method: "POST", url: "/api/v1/simulations",
+			body: `{"days":30,"crew_eur_h":"sixty"}`, as: "analyst"}, status: 400, field: "crew_eur_h", after: noRuns},
 		{name: "start without a simulator", req: request{method: "POST", url: "/api/v1/simulations", body: `{"days":90}`, as: "analyst"}, status: 503,
 			want: []string{"civic simulate"}},
 		{name: "start, read key", req: request{method: "POST", url: "/api/v1/simulations", body: `{"days":90}`, as: "key:read"}, status: 403,
@@ -96,4 +122,28 @@ func TestSimulationsAPI(t *testing.T) {
 		{name: "delete, read key", setup: storedRuns, req: request{method: "DELETE", url: "/api/v1/simulations/sim-1", as: "key:read"}, status: 403},
 		{name: "delete, missing", req: request{method: "DELETE", url: "/api/v1/simulations/sim-9", as: "admin"}, status: 404},
 	})
+}
+
+// TestSimulationsAPIBadAssumptions: an assumption out of its range, or
+// negative, is refused naming its field, and no run is stored.
+func TestSimulationsAPIBadAssumptions(t *testing.T) {
+	var scenarios []scenario
+	for _, bad := range []struct{ field, value string }{
+		{"overflow_risk", "0.7"}, {"overflow_risk", "-0.1"}, {"hygiene_days", "-1"}, {"hygiene_days", "400"},
+		{"hygiene_days_compost", "366"}, {"threshold", "1.5"}, {"threshold", "0.001"}, {"fuel_l_per_km", "-0.35"},
+		{"fuel_l_per_km", "50"}, {"co2_kg_per_l", "-2"}, {"crew_eur_h", "1e9"}, {"truck_eur_km", "-1"}, {"fuel_eur_l", "1000"},
+	} {
+		scenarios = append(scenarios, scenario{name: bad.field + " " + bad.value, setup: withSimulator,
+			req:    request{method: "POST", url: "/api/v1/simulations", body: `{"days":30,"` + bad.field + `":` + bad.value + `}`, as: "analyst"},
+			status: 400, field: bad.field, after: noRuns})
+	}
+	runScenarios(t, scenarios)
+}
+
+// noRuns checks that the store holds no run.
+func noRuns(t *testing.T, f *fixture, _ *httptest.ResponseRecorder) {
+	t.Helper()
+	if runs, err := f.store.ListSimulations(context.Background()); err != nil || len(runs) != 0 {
+		t.Errorf("a refused start stored %+v (%v)", runs, err)
+	}
 }
