@@ -54,26 +54,15 @@ func measureTraining(t *testing.T, nbins, days int) {
 	if err := st.ImportBins(ctx, city.Bins); err != nil {
 		t.Fatal(err)
 	}
-	devs := map[string]civic.Device{}
-	for i, d := range city.Devices {
+	for i := range city.Devices {
 		if err := st.CreateDevice(ctx, &city.Devices[i]); err != nil {
 			t.Fatal(err)
 		}
-		devs[d.ID] = d
 	}
 	start := time.Now()
 	n := 0
-	err := sim.StreamHistory(city, sim.HistoryParams{Days: days, Seed: 1, Policy: sim.Policy{Kind: sim.PolicyThreshold}},
-		func(_ *sim.Sensors, day []civic.Reading) error {
-			var batch []civic.Reading
-			for _, r := range day {
-				d, ok := devs[r.Device]
-				if !ok || d.BinID == "" || r.Normalize(d.FillScale, r.Time) != nil {
-					continue
-				}
-				r.Bin = d.BinID
-				batch = append(batch, r)
-			}
+	err := sim.StreamStoredHistory(city, sim.HistoryParams{Days: days, Seed: 1, Policy: sim.Policy{Kind: sim.PolicyThreshold}},
+		func(_ *sim.Sensors, batch []civic.Reading) error {
 			for len(batch) > 0 {
 				k := min(len(batch), 20000)
 				if _, err := st.WriteReadings(ctx, [][]civic.Reading{batch[:k]}); err != nil {

@@ -10,39 +10,18 @@ import (
 )
 
 // simHistory simulates a city's sensors under the threshold collection
-// policy and normalizes the readings as ingest does.
-func simHistory(t *testing.T, bins, days int, seed uint64) (*sim.City, []civic.Reading, *sim.Sensors) {
-	t.Helper()
+// policy and returns the readings as ingest stores them, with the sensors
+// whose truth (MeanRate, fixed when they are made) they come from.
+func simHistory(bins, days int, seed uint64) (*sim.City, []civic.Reading, *sim.Sensors) {
 	city := sim.GenerateCity(sim.CityParams{Bins: bins, Seed: seed})
-	devs := map[string]civic.Device{}
-	for _, d := range city.Devices {
-		devs[d.ID] = d
-	}
-	var out []civic.Reading
-	var s *sim.Sensors
-	err := sim.StreamHistory(city, sim.HistoryParams{Days: days, Seed: seed, Policy: sim.Policy{Kind: sim.PolicyThreshold}},
-		func(ss *sim.Sensors, day []civic.Reading) error {
-			s = ss
-			for _, r := range day {
-				d := devs[r.Device]
-				if r.Fill == nil || r.Normalize(d.FillScale, r.Time) != nil {
-					continue
-				}
-				r.Bin = d.BinID
-				out = append(out, r)
-			}
-			return nil
-		})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return city, out, s
+	hp := sim.HistoryParams{Days: days, Seed: seed, Policy: sim.Policy{Kind: sim.PolicyThreshold}}
+	return city, sim.StoredHistory(city, hp), sim.NewSensors(city, hp.SensorParams())
 }
 
 // TestSimRates checks the learnt base rates against the simulator's true
 // weekly mean rates.
 func TestSimRates(t *testing.T) {
-	city, rs, s := simHistory(t, 40, 28, 1)
+	city, rs, s := simHistory(40, 28, 1)
 	m := Train(city.Bins, rs, Options{Location: city.Params.Location})
 	var rel []float64
 	for _, b := range city.Bins {
@@ -60,7 +39,7 @@ func TestSimRates(t *testing.T) {
 // TestSimBacktest is the target on a simulated city: the model's
 // error at most 60% of the naive forecast's.
 func TestSimBacktest(t *testing.T) {
-	city, rs, _ := simHistory(t, 40, 28, 2)
+	city, rs, _ := simHistory(40, 28, 2)
 	rep := Backtest(city.Bins, rs, BacktestOptions{Options: Options{Location: city.Params.Location}, Seed: 1})
 	t.Logf("%+v", rep)
 	if rep.Predictions < 100 {

@@ -85,21 +85,33 @@ func StreamHistory(city *City, p HistoryParams, fn func(s *Sensors, day []civic.
 // stores them: each on its device's bin, its fill a fraction
 // (civic.Reading.Normalize with the device's scale, at the reading's own
 // time). Readings of devices on no bin, or that do not normalize, are left
-// out.
+// out. StreamStoredHistory produces the same readings a day at a time.
 func StoredHistory(city *City, p HistoryParams) []civic.Reading {
+	var out []civic.Reading
+	_ = StreamStoredHistory(city, p, func(_ *Sensors, day []civic.Reading) error {
+		out = append(out, day...)
+		return nil
+	})
+	return out
+}
+
+// StreamStoredHistory is StreamHistory with each day's readings as
+// StoredHistory returns them: fn gets them a day at a time (a fresh slice
+// each day, which fn may keep), so that a long history need not be held
+// whole. It stops at fn's first error and returns it.
+func StreamStoredHistory(city *City, p HistoryParams, fn func(s *Sensors, day []civic.Reading) error) error {
 	devs := make(map[string]civic.Device, len(city.Devices))
 	for _, d := range city.Devices {
 		devs[d.ID] = d
 	}
-	var out []civic.Reading
-	_ = StreamHistory(city, p, func(_ *Sensors, day []civic.Reading) error {
+	return StreamHistory(city, p, func(s *Sensors, day []civic.Reading) error {
+		stored := day[:0] // day is fresh: filtered in place
 		for _, r := range day {
 			if d := devs[r.Device]; d.BinID != "" && r.Normalize(d.FillScale, r.Time) == nil {
 				r.Bin = d.BinID
-				out = append(out, r)
+				stored = append(stored, r)
 			}
 		}
-		return nil
+		return fn(s, stored)
 	})
-	return out
 }

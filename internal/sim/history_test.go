@@ -72,6 +72,61 @@ func TestHistory(t *testing.T) {
 	}
 }
 
+// TestStoredHistory: StoredHistory is History as ingest stores it (each
+// reading on its device's bin, its fill a fraction; a device on no bin
+// left out), and StreamStoredHistory gives the same a day at a time.
+func TestStoredHistory(t *testing.T) {
+	c := sim.GenerateCity(sim.CityParams{Bins: 30, Seed: 32})
+	c.Devices[0].BinID = "" // unmounted: its readings are not stored
+	p := sim.HistoryParams{Days: 2, Seed: 33}
+	var raw []civic.Reading
+	for _, r := range sim.History(c, p) {
+		if r.Device != c.Devices[0].ID {
+			raw = append(raw, r)
+		}
+	}
+	stored := sim.StoredHistory(c, p)
+	if len(stored) != len(raw) || len(raw) == 0 {
+		t.Fatalf("%d readings stored, want %d: all but the unmounted device's", len(stored), len(raw))
+	}
+	devs := map[string]civic.Device{}
+	for _, d := range c.Devices {
+		devs[d.ID] = d
+	}
+	scales := map[civic.FillScale]int{}
+	for i, r := range stored {
+		d := devs[r.Device]
+		want := math.Min(d.FillScale.ToFraction(*raw[i].Fill), 1)
+		if r.Device != raw[i].Device || !r.Time.Equal(raw[i].Time) || r.Bin != d.BinID || *r.Fill != want {
+			t.Fatalf("stored reading %d: device %s at %s on bin %q, fill %g; want %s at %s on %q, fill %g",
+				i, r.Device, r.Time, r.Bin, *r.Fill, raw[i].Device, raw[i].Time, d.BinID, want)
+		}
+		scales[d.FillScale]++
+	}
+	if len(scales) < 2 {
+		t.Errorf("readings in scales %v: want more than one, to see them normalized", scales)
+	}
+
+	var streamed []civic.Reading
+	days := 0
+	err := sim.StreamStoredHistory(c, p, func(s *sim.Sensors, day []civic.Reading) error {
+		days++
+		if want := c.Params.Start.Add(time.Duration(days) * 24 * time.Hour); !s.Now().Equal(want) {
+			t.Errorf("day %d ends at %s, want %s", days, s.Now(), want)
+		}
+		streamed = append(streamed, day...)
+		return nil
+	})
+	if err != nil || days != 2 || !reflect.DeepEqual(streamed, stored) {
+		t.Errorf("StreamStoredHistory: %d days, %v, same readings as StoredHistory: %v", days, err, reflect.DeepEqual(streamed, stored))
+	}
+	stop := errors.New("stop")
+	calls := 0
+	if err := sim.StreamStoredHistory(c, p, func(*sim.Sensors, []civic.Reading) error { calls++; return stop }); err != stop || calls != 1 {
+		t.Errorf("StreamStoredHistory after an error: %d calls, %v", calls, err)
+	}
+}
+
 // TestHistoryCalibration checks that a fixed schedule reproduces the shape
 // of Philadelphia's 2014 Bigbelly collections: time between collections of
 // a bin (median 47.7 h, mean 66.4 h), about 10 collections per station per
