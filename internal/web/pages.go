@@ -167,9 +167,12 @@ func (u *UI) fail(w http.ResponseWriter, r *http.Request, err error) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	fmt.Fprintf(w, `<!doctype html><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">`+
-		`<title>%d</title><body style="font-family:sans-serif;padding:1rem"><h1>%s</h1><p>%s</p><p><a href="/">Back to the map</a></p>`,
-		status, template.HTMLEscapeString(http.StatusText(status)), template.HTMLEscapeString(msg))
+	// The page stands alone (no principal, no layout), yet it is a page
+	// like the others for a screen reader: a language and a main landmark.
+	text := template.HTMLEscapeString(http.StatusText(status))
+	fmt.Fprintf(w, `<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">`+
+		`<title>%d %s</title><link rel="stylesheet" href="%s"><main class="errorpage"><h1>%s</h1><p>%s</p><p><a href="/">Back to the map</a></p></main>`,
+		status, text, u.static.url("app.css"), text, template.HTMLEscapeString(msg))
 }
 
 // fieldMessage is err's caller-safe message, led by the field it names
