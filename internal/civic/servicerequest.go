@@ -486,7 +486,12 @@ type ServiceRequestFilter struct {
 	// them: the zone of the bin a request is about, else the first zone
 	// (by id) whose boundary contains its location. Errors: Invalid
 	// ("zone") when there is no such zone.
-	Zone       string
+	Zone string
+	// Zones, when not nil, are every zone ordered by id (as
+	// AssetStore.ListZones returns them), for Zone to use instead of
+	// reading them again: a page that lists the zones beside the
+	// requests reads them once.
+	Zones      []Zone
 	Department string
 	AssignedTo string
 	// OverdueAt selects open requests whose due time is before it.

@@ -374,7 +374,7 @@ func (s *Store) requestWhere(f civic.ServiceRequestFilter, zone *civic.Zone) (st
 // (by requested time, then id). Errors: Invalid ("zone") for an unknown
 // f.Zone.
 func (s *Store) ListServiceRequests(ctx context.Context, f civic.ServiceRequestFilter) ([]civic.ServiceRequest, error) {
-	zf, err := s.zoneFilter(ctx, f.Zone)
+	zf, err := s.zoneFilter(ctx, f)
 	if err != nil {
 		return nil, err
 	}
@@ -453,7 +453,7 @@ func (s *Store) eachFiltered(ctx context.Context, f civic.ServiceRequestFilter, 
 func (s *Store) CountServiceRequests(ctx context.Context, f civic.ServiceRequestFilter) (int, error) {
 	if f.Zone != "" || f.Near {
 		// Counted as they pass, none kept.
-		zf, err := s.zoneFilter(ctx, f.Zone)
+		zf, err := s.zoneFilter(ctx, f)
 		if err != nil {
 			return 0, err
 		}
@@ -479,15 +479,20 @@ type requestZone struct {
 	bins  map[string]bool
 }
 
-// zoneFilter loads what filtering by the zone id needs; nothing for "".
-func (s *Store) zoneFilter(ctx context.Context, id string) (requestZone, error) {
+// zoneFilter loads what filtering by f.Zone needs (nothing without it),
+// reading the zones unless f.Zones has them.
+func (s *Store) zoneFilter(ctx context.Context, f civic.ServiceRequestFilter) (requestZone, error) {
 	var zf requestZone
+	id := f.Zone
 	if id == "" {
 		return zf, nil
 	}
-	zones, err := s.ListZones(ctx)
-	if err != nil {
-		return zf, err
+	zones := f.Zones
+	if zones == nil {
+		var err error
+		if zones, err = s.ListZones(ctx); err != nil {
+			return zf, err
+		}
 	}
 	for i := range zones {
 		if zones[i].ID == id {

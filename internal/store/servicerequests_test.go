@@ -213,6 +213,12 @@ func TestServiceRequestZoneModeration(t *testing.T) {
 		add("north-bin-outside", 48.1, 11.5, "B-north", "")    // Z-north
 		add("in-a-corner", 52.41, 13.59, "", civic.ModHeld)    // Z-a
 		add("in-north-box", 52.99, 13.01, "", civic.ModHidden) // Z-north
+		zones, err := s.ListZones(ctx)
+		must(t, "ListZones", err)
+		// Zones the caller gives are used, not read again: Z-given, which
+		// only the given list has, has Z-a's boundary and so its
+		// requests about no zoned bin.
+		given := []civic.Zone{{ID: "Z-given", Boundary: square(13.4, 52.4, 13.6, 52.6)}, zones[1]}
 
 		for _, c := range []struct {
 			name string
@@ -220,6 +226,11 @@ func TestServiceRequestZoneModeration(t *testing.T) {
 			want []string // newest first
 		}{
 			{"zone a", civic.ServiceRequestFilter{Zone: "Z-a"}, []string{"in-a-corner", "unzoned-bin-in-a", "in-a"}},
+			{"zone a, zones given", civic.ServiceRequestFilter{Zone: "Z-a", Zones: zones}, []string{"in-a-corner", "unzoned-bin-in-a", "in-a"}},
+			{"a zone only given", civic.ServiceRequestFilter{Zone: "Z-given", Zones: given, Limit: 2},
+				[]string{"in-a-corner", "unzoned-bin-in-a"}},
+			{"zone north, zones given", civic.ServiceRequestFilter{Zone: "Z-north", Zones: given},
+				[]string{"in-north-box", "north-bin-outside", "in-north", "north-bin-in-a"}},
 			{"zone north", civic.ServiceRequestFilter{Zone: "Z-north"},
 				[]string{"in-north-box", "north-bin-outside", "in-north", "north-bin-in-a"}},
 			{"zone north, a page", civic.ServiceRequestFilter{Zone: "Z-north", Limit: 2, Offset: 1},
@@ -256,8 +267,12 @@ func TestServiceRequestZoneModeration(t *testing.T) {
 				t.Errorf("%s: CountServiceRequests = %d, %v; want %d", c.name, n, err, len(all))
 			}
 		}
-		_, err := s.ListServiceRequests(ctx, civic.ServiceRequestFilter{Zone: "Z-nowhere"})
+		_, err = s.ListServiceRequests(ctx, civic.ServiceRequestFilter{Zone: "Z-nowhere"})
 		wantKind(t, "unknown zone", err, civic.Invalid, "zone")
+		_, err = s.ListServiceRequests(ctx, civic.ServiceRequestFilter{Zone: "Z-given"})
+		wantKind(t, "a zone only given, not given", err, civic.Invalid, "zone")
+		_, err = s.CountServiceRequests(ctx, civic.ServiceRequestFilter{Zone: "Z-a", Zones: given})
+		wantKind(t, "count, a zone not given", err, civic.Invalid, "zone")
 		_, err = s.CountServiceRequests(ctx, civic.ServiceRequestFilter{Zone: "Z\x00"})
 		wantKind(t, "count, unknown zone", err, civic.Invalid, "zone")
 	})

@@ -67,6 +67,9 @@ type fixtureOpts struct {
 	// simulations page (whatif.Jobs over the store; needs planning for
 	// the fleet).
 	simulator bool
+	// deps, if set, changes the pages' dependencies before they are
+	// built: a test's wrappers around the store or the desk.
+	deps func(*Deps)
 }
 
 func newFixture(t testing.TB, o fixtureOpts) *fixture {
@@ -159,7 +162,7 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 		t.Cleanup(func() { jobs.Close(context.Background()) })
 		simulator = jobs
 	}
-	f.ui = New(cfg, Deps{
+	deps := Deps{
 		Simulator:   simulator,
 		ServiceDesk: desk,
 		Alerts:      alerts,
@@ -173,7 +176,11 @@ func newFixture(t testing.TB, o fixtureOpts) *fixture {
 		},
 		Logout: f.auth.Logout,
 		Now:    nowFn,
-	})
+	}
+	if o.deps != nil {
+		o.deps(&deps)
+	}
+	f.ui = New(cfg, deps)
 	if o.vendor {
 		useVendorAssets(t, f.ui)
 	}

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -322,6 +323,23 @@ func TestQueueReceivedDays(t *testing.T) {
 	}
 }
 
+// binsInTwoZones returns the fixture city's first bin and a bin of
+// another zone.
+func (f *fixture) binsInTwoZones() (a, b civic.Bin) {
+	f.t.Helper()
+	a = f.city.Bins[0]
+	for _, x := range f.city.Bins {
+		if x.ZoneID != "" && x.ZoneID != a.ZoneID {
+			b = x
+			break
+		}
+	}
+	if a.ZoneID == "" || b.ID == "" {
+		f.t.Fatalf("want bins in two zones; have %q and %q", a.ZoneID, b.ZoneID)
+	}
+	return a, b
+}
+
 // TestKPI311ZoneLink: with a zone filter the table by service counts that
 // zone's requests, and a service's link opens those requests in the
 // queue, with the zone as its filter: the zone of the bin a request is
@@ -335,17 +353,7 @@ func TestKPI311ZoneLink(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := f.city.Bins[0]
-	var b civic.Bin
-	for _, x := range f.city.Bins {
-		if x.ZoneID != "" && x.ZoneID != a.ZoneID {
-			b = x
-			break
-		}
-	}
-	if a.ZoneID == "" || b.ID == "" {
-		t.Fatalf("want bins in two zones; have %q and %q", a.ZoneID, b.ZoneID)
-	}
+	a, b := f.binsInTwoZones()
 	firstZone := func(lon, lat float64) string {
 		for _, z := range zones {
 			if z.Boundary.Contains(lon, lat) {
@@ -413,6 +421,93 @@ func TestKPI311ZoneLink(t *testing.T) {
 	}
 	if res, body := f.get(super, "/queue?status=all&zone=nowhere"); res.StatusCode != http.StatusBadRequest || !strings.Contains(body, "<p>zone: ") {
 		t.Errorf("GET /queue?zone=nowhere: %d, want 400 naming zone", res.StatusCode)
+	}
+}
+
+// TestQueueZoneReadOnce: the queue filtered by zone shows that zone's
+// requests, and each page reads the zones once, though its form lists
+// them and both its page of requests and its count filter by them.
+func TestQueueZoneReadOnce(t *testing.T) {
+	var reads atomic.Int64
+	f := newFixture(t, fixtureOpts{bins: 40, open311: true, deps: func(d *Deps) {
+		d.Store = zoneReadsStore{d.Store, &reads}
+		d.ServiceDesk = zoneReadsDesk{d.ServiceDesk, &reads}
+	}})
+	ctx := context.Background()
+	svc := f.service()
+	a, b := f.binsInTwoZones()
+	about := func(bin civic.Bin, ageH int) string {
+		r := civic.ServiceRequest{Token: fmt.Sprintf("%s-%d", bin.ID, ageH), ServiceCode: svc.Code, Status: civic.StatusSubmitted,
+			Address: "3 Zone St", Lat: &bin.Lat, Long: &bin.Lon, ObjectType: "bin", ObjectID: bin.ID,
+			RequestedAt: f.now.Add(-time.Duration(ageH) * time.Hour)}
+		if err := f.st.CreateServiceRequest(ctx, &r, nil, nil); err != nil {
+			t.Fatal(err)
+		}
+		return r.ID
+	}
+	newA, oldA, inB := about(a, 1), about(a, 2), about(b, 3)
+
+	super := f.client("super")
+	rows := regexp.MustCompile(`<tr class="[^"]*" id="q-([0-9]+)">`)
+	zone := "&zone=" + url.QueryEscape(a.ZoneID)
+	for _, c := range []struct {
+		query string
+		want  []string // newest first
+	}{
+		{"", []string{newA, oldA, inB}},
+		{zone, []string{newA, oldA}},
+		{zone + "&offset=1", []string{oldA}}, // a later page: counted too
+	} {
+		reads.Store(0)
+		res, body := f.get(super, "/queue?status=all"+c.query)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("GET /queue?status=all%s: %d", c.query, res.StatusCode)
+		}
+		var got []string
+		for _, m := range rows.FindAllStringSubmatch(body, -1) {
+			got = append(got, m[1])
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("GET /queue?status=all%s: requests %v, want %v", c.query, got, c.want)
+		}
+		if n := reads.Load(); n != 1 {
+			t.Errorf("GET /queue?status=all%s read the zones %d times, want once", c.query, n)
+		}
+	}
+}
+
+// zoneReadsStore counts the zones read through a store.
+type zoneReadsStore struct {
+	civic.Store
+	reads *atomic.Int64
+}
+
+func (s zoneReadsStore) ListZones(ctx context.Context) ([]civic.Zone, error) {
+	s.reads.Add(1)
+	return s.Store.ListZones(ctx)
+}
+
+// zoneReadsDesk counts the zones the store reads for a desk's listing or
+// count: when filtered by zone without the zones
+// (civic.ServiceRequestFilter.Zones).
+type zoneReadsDesk struct {
+	civic.ServiceDesk
+	reads *atomic.Int64
+}
+
+func (d zoneReadsDesk) Requests(ctx context.Context, f civic.ServiceRequestFilter) ([]civic.ServiceRequest, error) {
+	d.count(f)
+	return d.ServiceDesk.Requests(ctx, f)
+}
+
+func (d zoneReadsDesk) CountRequests(ctx context.Context, f civic.ServiceRequestFilter) (int, error) {
+	d.count(f)
+	return d.ServiceDesk.CountRequests(ctx, f)
+}
+
+func (d zoneReadsDesk) count(f civic.ServiceRequestFilter) {
+	if f.Zone != "" && f.Zones == nil {
+		d.reads.Add(1)
 	}
 }
 

@@ -439,16 +439,19 @@ func (u *UI) queuePage(w http.ResponseWriter, r *http.Request, p civic.Principal
 	if d.Overdue {
 		f.OverdueAt = now
 	}
+	// The zones, read once: the form lists them, and the zone filter of
+	// the page and of its count needs them.
+	if d.Zones, err = u.deps.Store.ListZones(r.Context()); err != nil {
+		u.fail(w, r, err)
+		return
+	}
+	f.Zones = d.Zones
 	rs, err := u.deps.ServiceDesk.Requests(r.Context(), f)
 	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
 	if d.Services, err = u.deps.ServiceDesk.Services(r.Context(), true); err != nil {
-		u.fail(w, r, err)
-		return
-	}
-	if d.Zones, err = u.deps.Store.ListZones(r.Context()); err != nil {
 		u.fail(w, r, err)
 		return
 	}
