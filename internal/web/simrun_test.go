@@ -3,8 +3,11 @@ package web
 import (
 	"context"
 	"errors"
+	"html/template"
 	"net/http"
 	"net/url"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +29,24 @@ func TestSimulationRun(t *testing.T) {
 	if res.StatusCode != http.StatusOK || !strings.Contains(body, `<form method="post" action="/simulations" id="runsim"`) {
 		t.Fatalf("GET /simulations: %d, without the form:\n%s", res.StatusCode, body)
 	}
+	// The assumptions, closed, hold the city's settings and civic's
+	// figures.
+	if !strings.Contains(body, `<details class="simassume" id="simassume">`) {
+		t.Errorf("the form has no closed Assumptions disclosure:\n%s", body)
+	}
+	for name, value := range map[string]string{"overflow_risk": "0.1", "hygiene_days": "7", "hygiene_days_compost": "3", "threshold": "0.8",
+		"fuel_l_per_km": "0.35", "co2_kg_per_l": "2.68", "crew_eur_h": "60", "truck_eur_km": "0.9", "fuel_eur_l": "1.6"} {
+		if !strings.Contains(body, `name="`+name+`" value="`+value+`"`) {
+			t.Errorf("the form's %s is not %s", name, value)
+		}
+	}
+	form := func(kv ...string) url.Values {
+		v := url.Values{"days": {"30"}, "history_days": {"28"}}
+		for i := 0; i < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		return v
+	}
 	for _, bad := range []struct {
 		form  url.Values
 		field string
@@ -35,10 +56,34 @@ func TestSimulationRun(t *testing.T) {
 		{url.Values{"days": {"400"}, "history_days": {"28"}}, "days"},
 		{url.Values{"days": {"30"}, "history_days": {"0"}}, "history_days"},
 		{url.Values{"days": {"30"}}, "history_days"},
-		{url.Values{"days": {"30"}, "history_days": {"28"}, "name": {strings.Repeat("n", 201)}}, "name"},
+		{form("name", strings.Repeat("n", 201)), "name"},
+		{form("overflow_risk", "0.7"), "overflow_risk"},
+		{form("overflow_risk", "ten"), "overflow_risk"},
+		{form("hygiene_days", "-1"), "hygiene_days"},
+		{form("hygiene_days_compost", "400"), "hygiene_days_compost"},
+		{form("threshold", "NaN"), "threshold"},
+		{form("threshold", "1.5"), "threshold"},
+		{form("fuel_l_per_km", "-0.35"), "fuel_l_per_km"},
+		{form("co2_kg_per_l", "Inf"), "co2_kg_per_l"},
+		{form("crew_eur_h", "1e400"), "crew_eur_h"},
+		{form("truck_eur_km", "-0,9"), "truck_eur_km"},
+		{form("fuel_eur_l", "160"), "fuel_eur_l"},
 	} {
-		if code, body := f.post(analyst, "/simulations", bad.form); code != http.StatusBadRequest || !strings.Contains(body, bad.field) {
+		code, body := f.post(analyst, "/simulations", bad.form)
+		if code != http.StatusBadRequest || !strings.Contains(body, `id="form-error"`) || !strings.Contains(body, "("+bad.field+")") {
 			t.Errorf("POST /simulations %v: %d, want 400 naming %s:\n%s", bad.form, code, bad.field, body)
+			continue
+		}
+		// The form again, as posted, the field marked, the assumptions
+		// open when it is one of them.
+		if !strings.Contains(body, `id="runsim"`) || !regexp.MustCompile(`name="`+bad.field+`"[^>]*aria-invalid="true"`).MatchString(body) {
+			t.Errorf("POST /simulations %v: the form is not shown again with %s marked:\n%s", bad.form, bad.field, body)
+		}
+		if v := bad.form.Get(bad.field); bad.field != "days" && !strings.Contains(body, `value="`+template.HTMLEscapeString(v)+`"`) {
+			t.Errorf("POST /simulations %v: the form lost the value %q", bad.form, v)
+		}
+		if open := strings.Contains(body, `id="simassume" open>`); open != !slices.Contains([]string{"days", "history_days", "name"}, bad.field) {
+			t.Errorf("POST /simulations %v: assumptions open %v", bad.form, open)
 		}
 	}
 	if code, _ := f.post(f.client("crew1"), "/simulations", url.Values{"days": {"30"}, "history_days": {"28"}}); code != http.StatusForbidden {
@@ -48,7 +93,10 @@ func TestSimulationRun(t *testing.T) {
 		t.Errorf("refused posts stored a run:\n%s", body)
 	}
 
-	res, err := analyst.PostForm(f.srv.URL+"/simulations", url.Values{"days": {"7"}, "history_days": {"28"}, "name": {"A week of our bins"}})
+	// A run under other assumptions; a decimal comma reads as a point.
+	res, err := analyst.PostForm(f.srv.URL+"/simulations", url.Values{"days": {"7"}, "history_days": {"28"}, "name": {"A week of our bins"},
+		"overflow_risk": {"0.3"}, "hygiene_days": {"5"}, "hygiene_days_compost": {"0"}, "threshold": {" 0.6 "},
+		"fuel_l_per_km": {"0.42"}, "co2_kg_per_l": {"2.5"}, "crew_eur_h": {"48"}, "truck_eur_km": {""}, "fuel_eur_l": {"1,85"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +118,12 @@ func TestSimulationRun(t *testing.T) {
 			}
 			if !strings.Contains(body, "<h1>A week of our bins</h1>") || !strings.Contains(body, `class="simsummary">sim: collections`) {
 				t.Errorf("finished run's page lacks its name or summary:\n%s", body)
+			}
+			for _, w := range []string{"<dd>30 %</dd>", "<dd>5 days</dd>", "<dd>no limit</dd>", "<dd>60 % full</dd>", "<dd>0.42 L per km</dd>",
+				"<dd>2.5 kg per litre</dd>", "<dd>€48 per hour</dd>", "<dd>€0.90 per km</dd>", "<dd>€1.85 per litre</dd>"} {
+				if !strings.Contains(body, w) {
+					t.Errorf("the run's page does not show %s among its assumptions", w)
+				}
 			}
 			break
 		}
@@ -94,6 +148,17 @@ func TestSimulationRun(t *testing.T) {
 	res, report := f.get(analyst, page+"/report")
 	if res.StatusCode != http.StatusOK || !strings.Contains(report, "A simulation of the city's own 12 bins") {
 		t.Errorf("GET %s/report: %d, without the city's own bins", page, res.StatusCode)
+	}
+	for _, w := range []string{"at most a 30% chance of filling up", "no bin goes more than 5 days, compost no limit", "at least 60% full",
+		"Fuel: 0.42 litres", "CO2: 2.50 kg", "a crew costs 48 per hour of route, a truck 0.90 per kilometre besides fuel, diesel 1.85 per litre"} {
+		if !strings.Contains(report, w) {
+			t.Errorf("the report does not say %q", w)
+		}
+	}
+	run, err := f.st.Simulation(context.Background(), strings.TrimPrefix(page, "/simulations/"))
+	if a := run.Assumptions; err != nil || a == nil || a.OverflowRisk != 0.3 || *a.HygieneDays != 5 || *a.HygieneDaysCompost != 0 || a.Threshold != 0.6 ||
+		a.FuelLPerKm != 0.42 || a.CO2KgPerL != 2.5 || a.CrewEURH != 48 || a.TruckEURKm != 0.9 || a.FuelEURL != 1.85 {
+		t.Errorf("the stored run's assumptions: %+v (%v)", a, err)
 	}
 
 	plain := newFixture(t, fixtureOpts{bins: 4})
@@ -121,12 +186,26 @@ func TestBrowserSimulationRun(t *testing.T) {
 		signInSteps(f, "/simulations", "analyst1", `#runsim`),
 	)
 	screenshot(t, ctx, dir, "simulations-form")
+	// The assumptions open without a script, filled in; a changed one
+	// reaches the run.
+	do(t, ctx, "assumptions",
+		chromedp.Click(css(`#simassume summary`)),
+		chromedp.WaitVisible(css(`#runsim input[name=crew_eur_h]`)),
+	)
+	if v := val(t, ctx, "crew cost", chromedp.Evaluate[string](`document.querySelector("#runsim input[name=crew_eur_h]").value`)); v != "60" {
+		t.Errorf("the crew's cost is filled in with %q, want 60", v)
+	}
+	screenshot(t, ctx, dir, "simulations-assumptions")
 	do(t, ctx, "run",
 		chromedp.SetValue(css(`#runsim select[name=days]`), "30"),
 		chromedp.SendKeys(css(`#runsim input[name=name]`), "A month of our bins"),
+		chromedp.SetValue(css(`#runsim input[name=crew_eur_h]`), "55"),
 		chromedp.Click(css(`#runsim-go`)),
 		chromedp.WaitVisible(css(`nav.crumbs`)),
 	)
+	if s := val(t, ctx, "assumed", chromedp.Text(css(`#simassumed`))); !strings.Contains(s, "€55 per hour") || !strings.Contains(s, "80 % full") {
+		t.Errorf("the run's page shows its assumptions as %q, want the crew's €55 per hour and the 80 %% threshold", s)
+	}
 	// The page reloads itself every 3 s until the run ends.
 	do(t, ctx, "report", chromedp.WaitVisible(css(`#simreport`)))
 	if path := val(t, ctx, "path", chromedp.Evaluate[string](`location.pathname`)); !strings.HasPrefix(path, "/simulations/sim-") {
@@ -145,6 +224,8 @@ func TestBrowserSimulationRun(t *testing.T) {
 	do(t, phone, "phone form",
 		chromedp.Navigate(f.srv.URL+"/simulations"),
 		chromedp.WaitVisible(css(`#runsim`)),
+		chromedp.Click(css(`#simassume summary`)),
+		chromedp.WaitVisible(css(`#runsim input[name=fuel_eur_l]`)),
 	)
 	if overflow := val(t, phone, "overflow", chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`)); overflow > 0 {
 		t.Errorf("phone: the simulations page scrolls sideways by %d px", overflow)
@@ -169,24 +250,54 @@ func TestBrowserSimulationRun(t *testing.T) {
 }
 
 // FuzzSimulationForm: whatever the simulations form holds, it is read
-// into a request within bounds or refused as invalid naming a field.
+// into a request within bounds or refused as invalid naming a field; a
+// blank assumption takes the default, any other is within its range.
 func FuzzSimulationForm(f *testing.F) {
+	blank := [9]string{}
 	for _, seed := range [][3]string{{"90", "28", ""}, {"7", "1", "x"}, {"365", "90", "A year"}, {"abc", "28", ""},
 		{"3", "0", ""}, {" 30 ", "28", "\x00"}, {"99999999999999999999", "-1", strings.Repeat("é", 150)}} {
-		f.Add(seed[0], seed[1], seed[2])
+		f.Add(seed[0], seed[1], seed[2], blank[0], blank[1], blank[2], blank[3], blank[4], blank[5], blank[6], blank[7], blank[8])
 	}
-	f.Fuzz(func(t *testing.T, days, history, name string) {
-		req, err := simulationRequest(url.Values{"days": {days}, "history_days": {history}, "name": {name}}, "analyst1")
+	for _, a := range [][9]string{
+		{"0.1", "7", "3", "0.8", "0.35", "2.68", "60", "0.9", "1.6"},
+		{"0.5", "0", "0", "1", "5", "10", "1000", "100", "100"},
+		{"0,3", " 5 ", "", "0.6", "0,42", "", "48", "", "1,85"},
+		{"0.7", "-1", "366", "NaN", "-0.35", "Inf", "1e400", "-0", "0x1p-2"},
+		{"ten", "1e-400", "+Inf", "0.005", "1_000", "", "0.", ".5", "5e-1"},
+	} {
+		f.Add("30", "28", "", a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8])
+	}
+	f.Fuzz(func(t *testing.T, days, history, name, risk, hygiene, compost, threshold, fuel, co2, crew, truck, price string) {
+		form := url.Values{"days": {days}, "history_days": {history}, "name": {name}, "overflow_risk": {risk}, "hygiene_days": {hygiene},
+			"hygiene_days_compost": {compost}, "threshold": {threshold}, "fuel_l_per_km": {fuel}, "co2_kg_per_l": {co2},
+			"crew_eur_h": {crew}, "truck_eur_km": {truck}, "fuel_eur_l": {price}}
+		req, err := simulationRequest(form, "analyst1")
 		if err != nil {
 			var ce *civic.Error
 			if !errors.As(err, &ce) || ce.Kind != civic.Invalid || ce.Field == "" {
-				t.Fatalf("(%q, %q, %q): %v, want invalid naming a field", days, history, name, err)
+				t.Fatalf("%v: %v, want invalid naming a field", form, err)
 			}
 			return
 		}
 		if req.Days < 7 || req.Days > 365 || req.HistoryDays < 1 || req.HistoryDays > 90 || len(req.Name) > 200 ||
 			strings.ContainsRune(req.Name, 0) || req.By != "analyst1" {
-			t.Fatalf("(%q, %q, %q) accepted as %+v", days, history, name, req)
+			t.Fatalf("%v accepted as %+v", form, req)
+		}
+		for _, g := range simulationAssumptions {
+			for _, a := range g.fields {
+				v := a.get(&req.Assumptions)
+				given := strings.TrimSpace(form.Get(a.Name)) != ""
+				switch {
+				case !given && v != nil && *v != 0:
+					t.Fatalf("%s blank, read as %v", a.Name, *v)
+				case v == nil || *v == 0 && !strings.HasPrefix(a.Name, "hygiene_days"):
+					continue
+				}
+				lo, hi, _ := civic.SimulationAssumptionRange(a.Name)
+				if !(*v >= lo && *v <= hi) {
+					t.Fatalf("%s %q accepted as %v, out of [%g, %g]", a.Name, form.Get(a.Name), *v, lo, hi)
+				}
+			}
 		}
 	})
 }
