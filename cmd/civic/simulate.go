@@ -44,17 +44,22 @@ stream's median), in time zone --tz. Policies:
 Prints a table per policy and, last, the line
   sim: collections -X% km -Y% vs daily; overflow bin-hours A (planner) vs B (daily) vs C (threshold)
 --out DIR writes report.html (self-contained), weeks.csv, zones.csv and
-result.json. --save stores the run (summary, result, report) in civic's
-database (--data, --db), where the web app's Simulations page shows it
-(that page, and POST /api/v1/simulations, also run the city's own bins on
-the server with these defaults). --plan-time is the route solver's budget
+result.json. --save stores the run (summary, result, report and what it
+assumed) in civic's database (--data, --db), where the web app's
+Simulations page shows it. That page, and POST /api/v1/simulations, also
+run the city's own bins on the server, every policy, seed 1, with these
+defaults; their assumptions change, as these flags do, --overflow-risk,
+--hygiene-days (the default and compost's), --threshold and the five cost
+factors. --plan-time is the route solver's budget
 per simulated day. --overflow-risk sets the planner's
 overflow risk for every stream (0.01 to 0.5; civic's default 0.1): the
 chance it accepts that a bin it leaves fills before its next chance.
 --hygiene-days sets the planner's longest time between two collections of a
 bin, in days: the default, then stream=days (civic's: 7,compost=3; 0 turns
 the rule off, e.g. 0,compost=0 to hold the planner to the threshold rule's
-terms, which has none).
+terms, which has none). --threshold is 0.01 to 1, and the cost factors
+0.01 to 5 L/km, 0.1 to 10 kg/L, 1 to 1000 EUR/h, 0.01 to 100 EUR/km and
+0.01 to 100 EUR/L.
 --explain prints, per policy, where its overflow bin-hours and its visits
 came from.`
 
