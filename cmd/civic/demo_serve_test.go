@@ -275,7 +275,7 @@ func TestServeSimulation(t *testing.T) {
 	}
 
 	// The API starts the second, and follows it.
-	resp, err = client.Post(srv.base+"/api/v1/simulations", "application/json", strings.NewReader(`{"days":365,"history_days":2,"name":"A year"}`))
+	resp, err = client.Post(srv.base+"/api/v1/simulations", "application/json", strings.NewReader(`{"days":365,"history_days":2,"name":"A year","crew_eur_h":55}`))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -289,7 +289,8 @@ func TestServeSimulation(t *testing.T) {
 		resp.Header.Get("Location") != "/api/v1/simulations/"+started.ID {
 		t.Fatalf("POST /api/v1/simulations: %d, %+v (%v), Location %q", resp.StatusCode, started, err, resp.Header.Get("Location"))
 	}
-	if body := read("/api/v1/simulations/" + started.ID); !strings.Contains(body, `"name":"A year"`) || !strings.Contains(body, `"status":"running"`) {
+	if body := read("/api/v1/simulations/" + started.ID); !strings.Contains(body, `"name":"A year"`) || !strings.Contains(body, `"status":"running"`) ||
+		!strings.Contains(body, `"crew_eur_h":55,`) {
 		t.Errorf("GET the run under way: %s", body)
 	}
 	page = "/simulations/" + started.ID
