@@ -113,9 +113,61 @@ const zeroLevel = 0.02
 // set, pts is all that is known so far: a zero that is the very last reading
 // after a high one cannot be told from an emptying yet and is held back.
 func clean(pts []point, o *Options, causal bool) series {
-	out := make([]point, 0, len(pts))
+	out, _, _ := despike(pts, o, causal, false)
+	out, _ = dropRepeats(out, nil)
+	return series{pts: out, starts: emptyings(out, o)}
+}
+
+// cleanTail is clean (causal) of a bin's readings pts that later readings
+// only add to: more come after pts's last, which one of them may replace
+// (the latest of a Resolution slot is kept). It also returns from, the
+// index in pts of the first reading of the latest cycle that no such
+// readings can change, nor any cycle before it, and done, the number of
+// cycles of s before that one. Cleaning pts[from:] with the later readings
+// then gives the cycles that cleaning pts with them gives from cycle done
+// on: Observe cleans only the end of a bin's history.
+func cleanTail(pts []point, o *Options) (s series, from, done int) {
+	out, src, final := despike(pts, o, true, true)
+	// Of the readings kept for good, those before their latest run of
+	// identical values stay as they are once stuck runs are cut: that
+	// run may go on, and be cut.
+	stable := 0
+	if final > 0 {
+		r := final - 1
+		for r > 0 && out[r-1].x == out[final-1].x {
+			r--
+		}
+		stable = src[r]
+	}
+	out, src = dropRepeats(out, src)
+	s = series{pts: out, starts: emptyings(out, o)}
+	// The readings kept for good now are those before stable; a cycle's
+	// start is for good once the dropWindow readings from it on are.
+	kept := sort.SearchInts(src, stable)
+	for k := len(s.starts) - 1; k >= 0; k-- {
+		if s.starts[k]+dropWindow <= kept {
+			return s, src[s.starts[k]], k
+		}
+	}
+	return s, 0, 0
+}
+
+// despike is clean's glitch filter: pts without its glitches. With track
+// it also returns the index in pts of each reading kept, and final: how
+// many of them are kept whatever readings come after pts's last (which
+// one of them may replace). Each decision looks maxSpikeRun readings
+// ahead, so those made before the last maxSpikeRun+1 readings stand.
+func despike(pts []point, o *Options, causal, track bool) (out []point, src []int, final int) {
+	out = make([]point, 0, len(pts))
+	if track {
+		src = make([]int, 0, len(pts))
+	}
 	n := len(pts)
+	final = -1
 	for i := 0; i < n; {
+		if final < 0 && i+maxSpikeRun >= n-1 {
+			final = len(out)
+		}
 		if len(out) > 0 {
 			prev := out[len(out)-1].x
 			skipped := false
@@ -146,10 +198,15 @@ func clean(pts []point, o *Options, causal bool) series {
 			}
 		}
 		out = append(out, pts[i])
+		if track {
+			src = append(src, i)
+		}
 		i++
 	}
-	out = dropRepeats(out)
-	return series{pts: out, starts: emptyings(out, o)}
+	if final < 0 {
+		final = len(out)
+	}
+	return out, src, final
 }
 
 // minStuckRun is the length from which a run of identical readings is taken
@@ -161,23 +218,35 @@ const minStuckRun = 4
 // for hours while the bin fills: those repeats would drag the rate and the
 // current level down. A quiet bin whose sensor reports in coarse steps
 // loses nothing by it: the first reading of each step still traces its
-// fill.
-func dropRepeats(pts []point) []point {
+// fill. src, if not nil, is a value for each reading (its index in what
+// it was cleaned from), kept or dropped with it; both are changed in place.
+func dropRepeats(pts []point, src []int) ([]point, []int) {
 	out := pts[:0]
+	var outSrc []int
+	if src != nil {
+		outSrc = src[:0]
+	}
 	for i := 0; i < len(pts); {
 		j := i + 1
 		for j < len(pts) && pts[j].x == pts[i].x {
 			j++
 		}
+		keep := j
 		if j-i >= minStuckRun {
-			out = append(out, pts[i])
-		} else {
-			out = append(out, pts[i:j]...)
+			keep = i + 1
+		}
+		out = append(out, pts[i:keep]...)
+		if src != nil {
+			outSrc = append(outSrc, src[i:keep]...)
 		}
 		i = j
 	}
-	return out
+	return out, outSrc
 }
+
+// dropWindow is how many readings on each side of a fall of fill
+// emptyings looks at to confirm it.
+const dropWindow = 3
 
 // emptyings returns the indices where fill cycles start: 0 and every reading
 // that follows a confirmed drop of at least o.MinDrop.
@@ -191,8 +260,8 @@ func emptyings(pts []point, o *Options) []int {
 		if a-b < o.MinDrop || b > 0.7*a && a-b < 2.5*o.MinDrop {
 			continue
 		}
-		lo := max(starts[len(starts)-1], i-3)
-		hi := min(len(pts), i+3)
+		lo := max(starts[len(starts)-1], i-dropWindow)
+		hi := min(len(pts), i+dropWindow)
 		if median(pts[lo:i])-median(pts[i:hi]) >= o.MinDrop {
 			starts = append(starts, i)
 		}

@@ -1,7 +1,10 @@
 package forecast
 
 import (
+	"math"
+	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -158,5 +161,69 @@ func TestObserveKeepsOneReadingPerSlot(t *testing.T) {
 	m.Observe([]civic.Reading{reading(30)})
 	if got := m.bins["b1"].raw; len(got) != len(raw) || got[0].t != float64(start.Add(299*time.Second).Unix()) {
 		t.Errorf("after a late reading: %d points, first at %v; want %d, the slot's latest", len(got), got[0].t, len(raw))
+	}
+}
+
+// TestCleanTail: whatever readings come after a bin's, and whether or not
+// the first of them replaces its last, cleaning its readings from
+// cleanTail's from on gives the cycles that cleaning them all gives from
+// cycle done on, and the cycles before done stay as they were.
+func TestCleanTail(t *testing.T) {
+	o := Options{}.withDefaults()
+	rng := rand.New(rand.NewPCG(3, 4))
+	// Readings that glitch, stick and empty often, in steps of 0.05 so
+	// that values repeat.
+	walk := func(n int, x, t float64) []point {
+		out := make([]point, 0, n)
+		for range n {
+			switch u := rng.Float64(); {
+			case u < 0.1:
+				x = 0 // a lost echo, or emptied
+			case u < 0.2:
+				x = math.Min(1, x+0.3) // up: a spike if it falls back
+			case u < 0.35: // stuck
+			case u < 0.45:
+				x = float64(rng.IntN(21)) / 20
+			default:
+				x = math.Min(1, x+float64(rng.IntN(3))*0.05)
+			}
+			t += 600
+			out = append(out, point{t: t, x: x})
+		}
+		return out
+	}
+	resumed := 0
+	for i := range 50000 {
+		pts := walk(1+rng.IntN(16), 0.3, 0)
+		n := len(pts)
+		s, from, done := cleanTail(pts, &o)
+		all := append(slices.Clone(pts), walk(rng.IntN(6), pts[n-1].x, pts[n-1].t)...)
+		if rng.IntN(3) == 0 {
+			all[n-1].x = float64(rng.IntN(21)) / 20 // a later reading in its slot
+		}
+		full, tail := clean(all, &o, true), clean(all[from:], &o, true)
+		if done >= len(full.starts) {
+			t.Fatalf("case %d: cycle %d is the first cleaned again, but all readings have %d cycles", i, done, len(full.starts))
+		}
+		at := full.starts[done]
+		starts := make([]int, 0, len(tail.starts))
+		for _, k := range full.starts[done:] {
+			starts = append(starts, k-at)
+		}
+		if !slices.Equal(full.pts[at:], tail.pts) || !slices.Equal(starts, tail.starts) {
+			t.Fatalf("case %d: %v then %v: cleaned from reading %d, cycles from %d: %v %v; cleaning all gives %v %v",
+				i, fills(pts), fills(all[n-1:]), from, done, fills(tail.pts), tail.starts, fills(full.pts[at:]), starts)
+		}
+		for k := range done {
+			if !slices.Equal(s.cycle(k), full.cycle(k)) {
+				t.Fatalf("case %d: %v then %v: cycle %d changed: %v, then %v", i, fills(pts), fills(all[n-1:]), k, fills(s.cycle(k)), fills(full.cycle(k)))
+			}
+		}
+		if done > 0 {
+			resumed++
+		}
+	}
+	if resumed < 5000 {
+		t.Errorf("%d of 50000 cases resume after a cycle; want more, to test it", resumed)
 	}
 }

@@ -167,7 +167,12 @@ type binModel struct {
 	// s is the cleaned series cut into cycles: all of them while the
 	// model is fitted, then only the latest (keepLast), which is all a
 	// forecast reads; a refit cleans raw again.
-	s       series
+	s series
+	// from and done make Observe's refits incremental: raw[from:] is
+	// what a refit cleans, and done holds the fits of the cycles before
+	// (cleanTail: no later reading changes them). Zero values: raw whole.
+	from    int
+	done    ownFits
 	rate    float64 // posterior base rate
 	rateVar float64
 	ownRate float64 // rate from the bin's own history
@@ -372,26 +377,45 @@ func (m *Model) fitCycle(b *binModel, pts []point, pr *profile) cycleFit {
 // counts towards a bin's rate: shorter ones are mostly noise.
 const minCycleHours = 2
 
-// fitOwn estimates the bin's rate from its own cycles alone, as a
-// random-effects mean of the cycles' slopes: each cycle is weighted by the
-// inverse of its slope's noise plus the cycle-to-cycle spread, and by its
-// recency.
-func (m *Model) fitOwn(b *binModel) {
+// ownFits is what a bin's own rate is estimated from: the fits of those
+// of its cycles that count, and sums over them.
+type ownFits struct {
+	fits    []cycleFit
+	rss     float64
+	df      int
+	samples int
+}
+
+// addCycles fits cycles from to to of s, a series of bin b, and adds
+// those that count to a.
+func (m *Model) addCycles(a *ownFits, b *binModel, s *series, from, to int) {
 	pr := b.profile()
-	var fits []cycleFit
-	var rss float64
-	df := 0
-	b.samples = 0
-	for k := range b.s.starts {
-		f := m.fitCycle(b, b.s.cycle(k), pr)
+	for k := from; k < to; k++ {
+		f := m.fitCycle(b, s.cycle(k), pr)
 		if f.n < 3 || f.sxx <= 0 || f.span < minCycleHours {
 			continue
 		}
-		fits = append(fits, f)
-		rss += f.rss
-		df += f.n - 2
-		b.samples += f.n
+		a.fits = append(a.fits, f)
+		a.rss += f.rss
+		a.df += f.n - 2
+		a.samples += f.n
 	}
+}
+
+// fitOwn estimates the bin's rate from its own cycles alone (fitOwnFrom).
+func (m *Model) fitOwn(b *binModel) {
+	var a ownFits
+	m.addCycles(&a, b, &b.s, 0, len(b.s.starts))
+	m.fitOwnFrom(b, &a)
+}
+
+// fitOwnFrom estimates the bin's rate from the fits of its cycles, as a
+// random-effects mean of the cycles' slopes: each cycle is weighted by the
+// inverse of its slope's noise plus the cycle-to-cycle spread, and by its
+// recency.
+func (m *Model) fitOwnFrom(b *binModel, a *ownFits) {
+	fits, rss, df := a.fits, a.rss, a.df
+	b.samples = a.samples
 	const priorDF = 10
 	b.sigma2 = (rss + priorDF*m.sigma2) / float64(df+priorDF)
 	if len(fits) == 0 {
@@ -847,11 +871,15 @@ func (m *Model) FillAt(binID string, t time.Time) (float64, error) {
 
 // Observe adds new readings to the model and re-fits the bins they belong
 // to, keeping the pooled profile and priors: the cheap update a server runs
-// as readings arrive (its cost is linear in the bin's history). Retrain from
-// scratch now and then (say nightly, on a window of a few weeks to months)
-// to refresh the pools: the model keeps the latest reading of every
-// Resolution slot it is given (see Resolution) until then. Readings
-// of unknown bins register them with default settings.
+// as readings arrive. Readings later than a bin's latest are cleaned and
+// fitted with the end of its history only, from about its current fill
+// cycle on (the earlier cycles stay fitted, and the results are those of
+// a refit of the whole history); an earlier reading refits the whole
+// history, as does the first call after Train. Retrain from scratch now
+// and then (say nightly, on a window of a few weeks to months) to refresh
+// the pools: the model keeps the latest reading of every Resolution slot
+// it is given (see Resolution) until then. Readings of unknown bins
+// register them with default settings.
 func (m *Model) Observe(readings []civic.Reading) {
 	byBin := map[string][]civic.Reading{}
 	for _, r := range readings {
@@ -869,19 +897,37 @@ func (m *Model) Observe(readings []civic.Reading) {
 			m.bins[id] = b
 		}
 		pts := pointsOf(rs)
-		if n := len(b.raw); n > 0 && len(pts) > 0 && pts[0].t > b.raw[n-1].t {
+		switch n := len(b.raw); {
+		case len(pts) == 0:
+		case n > 0 && pts[0].t > b.raw[n-1].t:
 			// In order: only the last kept point can share a slot with
-			// the new ones.
+			// the new ones, and only the end of the history is cleaned
+			// again.
 			tail := thinSorted(append([]point{b.raw[n-1]}, pts...))
 			b.raw = append(b.raw[:n-1], tail...)
-		} else {
+		default:
 			b.raw = sortPoints(append(b.raw, pts...))
+			b.from, b.done = 0, ownFits{}
 		}
-		b.s = clean(b.raw, &m.opts, true)
-		m.fitOwn(b)
-		m.shrink(b)
-		b.keepLast()
+		m.refit(b)
 	}
+}
+
+// refit cleans and fits b's readings: those from b.from on, after the
+// fits kept of the cycles before. It then moves b.from on to the latest
+// cycle that later readings, in order, can no longer change.
+func (m *Model) refit(b *binModel) {
+	s, from, done := cleanTail(b.raw[b.from:], &m.opts)
+	a := b.done
+	m.addCycles(&a, b, &s, 0, done)
+	kept := a
+	m.addCycles(&a, b, &s, done, len(s.starts))
+	m.fitOwnFrom(b, &a)
+	m.shrink(b)
+	b.from += from
+	b.done = kept
+	b.s = s
+	b.keepLast()
 }
 
 // SetBin registers or updates a bin's settings (threshold, zone, stream).
@@ -896,10 +942,9 @@ func (m *Model) SetBin(bin civic.Bin) {
 	}
 	b.bin = bin
 	m.attach(b)
-	b.s = clean(b.raw, &m.opts, true)
-	m.fitOwn(b)
-	m.shrink(b)
-	b.keepLast()
+	// A new pool may mean a new profile: every cycle is fitted again.
+	b.from, b.done = 0, ownFits{}
+	m.refit(b)
 }
 
 // attach puts b in its pool, falling back to coarser pools the model does

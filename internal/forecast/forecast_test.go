@@ -1,6 +1,7 @@
 package forecast
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -174,19 +175,24 @@ func TestPredictErrors(t *testing.T) {
 	}
 }
 
-// TestObserve checks the incremental path: a model fed the second half of
-// the history by Observe forecasts like one trained on all of it.
-func TestObserve(t *testing.T) {
-	c := generate(synthParams{bins: 24, days: 28, seed: 11})
-	cut := c.start.Add(21 * 24 * time.Hour)
-	var before, after []civic.Reading
-	for _, r := range c.readings {
+// splitAt returns the readings of rs before cut and those from cut on.
+func splitAt(rs []civic.Reading, cut time.Time) (before, after []civic.Reading) {
+	for _, r := range rs {
 		if r.Time.Before(cut) {
 			before = append(before, r)
 		} else {
 			after = append(after, r)
 		}
 	}
+	return before, after
+}
+
+// TestObserve checks the incremental path: a model fed the second half of
+// the history by Observe forecasts like one trained on all of it.
+func TestObserve(t *testing.T) {
+	c := generate(synthParams{bins: 24, days: 28, seed: 11})
+	cut := c.start.Add(21 * 24 * time.Hour)
+	before, after := splitAt(c.readings, cut)
 	full := Train(c.bins, c.readings, Options{})
 	inc := Train(c.bins, before, Options{})
 	// Feed it in chunks, as a server would.
@@ -215,6 +221,114 @@ func TestObserve(t *testing.T) {
 	if _, err := inc.PredictLatest("late", now); err != nil {
 		t.Errorf("bin registered by Observe: %v", err)
 	}
+}
+
+// TestObserveIncremental: readings fed to Observe one by one, or a few at
+// a time, leave a bin exactly as a refit of its whole history does, and the
+// model exactly as feeding them in one call does, though each call cleans
+// and fits only the end of the history. The bins' sensors glitch often
+// (lost echoes, spikes, stuck values, readings in one Resolution slot) to
+// reach every reading a later one can still change.
+func TestObserveIncremental(t *testing.T) {
+	c := generate(synthParams{bins: 6, days: 21, seed: 17})
+	cut := c.start.Add(14 * 24 * time.Hour)
+	before, after := splitAt(c.readings, cut)
+	for i, b := range c.bins[:3] {
+		after = append(after, glitchy(b.ID, cut, 600, uint64(i))...)
+	}
+	sort.SliceStable(after, func(i, j int) bool { return after[i].Time.Before(after[j].Time) })
+	// Two late readings, out of order: those refit the whole history.
+	for _, k := range []int{len(after) / 3, 2 * len(after) / 3} {
+		late := civic.Reading{Device: "late", Bin: c.bins[1].ID, Time: cut.Add(-time.Duration(k) * time.Minute), Fill: fptr(0.2)}
+		after = slices.Insert(after, k, late)
+	}
+
+	whole := Train(c.bins, before, Options{})
+	whole.Observe(after)
+	inc := Train(c.bins, before, Options{})
+	rng := rand.New(rand.NewPCG(17, 1))
+	for rest := after; len(rest) > 0; {
+		n := min(len(rest), 1+rng.IntN(3))
+		inc.Observe(rest[:n])
+		for _, r := range rest[:n] {
+			b := inc.bins[r.Bin]
+			refit := &binModel{bin: b.bin, g: b.g, prof: b.prof, raw: b.raw}
+			inc.refit(refit)
+			if diff := binDiff(b, refit); diff != "" {
+				t.Fatalf("%s after the reading at %s: incremental and whole refit differ: %s", r.Bin, r.Time.Format(time.RFC3339), diff)
+			}
+		}
+		rest = rest[n:]
+	}
+	now := after[len(after)-1].Time.Add(time.Hour)
+	for _, bin := range c.bins {
+		if diff := binDiff(inc.bins[bin.ID], whole.bins[bin.ID]); diff != "" {
+			t.Errorf("%s: fed one by one and in one call differ: %s", bin.ID, diff)
+		}
+		pi, err1 := inc.PredictLatest(bin.ID, now)
+		pw, err2 := whole.PredictLatest(bin.ID, now)
+		if err1 != nil || err2 != nil || pi != pw {
+			t.Errorf("%s: forecast fed one by one %+v, %v; in one call %+v, %v", bin.ID, pi, err1, pw, err2)
+		}
+		fi, err1 := inc.FillAt(bin.ID, now.Add(6*time.Hour))
+		fw, err2 := whole.FillAt(bin.ID, now.Add(6*time.Hour))
+		if err1 != nil || err2 != nil || fi != fw {
+			t.Errorf("%s: fill in 6 h fed one by one %v, %v; in one call %v, %v", bin.ID, fi, err1, fw, err2)
+		}
+	}
+	if b := inc.bins[c.bins[0].ID]; b.from == 0 || len(b.done.fits) == 0 {
+		t.Errorf("after a week of readings, Observe still cleans from reading %d with %d cycles kept fitted", b.from, len(b.done.fits))
+	}
+}
+
+// glitchy returns n readings of bin from start, every 7 minutes: a bin
+// filling and emptied now and then, its sensor often glitching.
+func glitchy(bin string, start time.Time, n int, seed uint64) []civic.Reading {
+	rng := rand.New(rand.NewPCG(seed, 2))
+	var out []civic.Reading
+	fill, last := 0.1, 0.1
+	at := start.Add(3 * time.Minute)
+	for len(out) < n {
+		fill = math.Min(1, fill+0.004+0.01*rng.Float64())
+		if fill > 0.5 && rng.Float64() < 0.02 {
+			fill = 0.02 * rng.Float64() // emptied
+		}
+		v := math.Round((fill+0.01*rng.NormFloat64())*100) / 100
+		switch u := rng.Float64(); {
+		case u < 0.06:
+			v = 0 // a lost echo
+		case u < 0.10:
+			v = math.Min(1, v+0.3) // a spike
+		case u < 0.22:
+			v = last // stuck
+		}
+		v = math.Max(0, math.Min(1, v))
+		last = v
+		out = append(out, civic.Reading{Device: "g" + bin, Bin: bin, Time: at, Fill: fptr(v)})
+		if rng.Float64() < 0.1 {
+			// A second reading in the same Resolution slot, replacing it.
+			out = append(out, civic.Reading{Device: "g" + bin, Bin: bin, Time: at.Add(time.Minute), Fill: fptr(v)})
+		}
+		at = at.Add(7 * time.Minute)
+	}
+	return out
+}
+
+// binDiff describes how two models of a bin differ; "" when they do not.
+func binDiff(a, b *binModel) string {
+	switch {
+	case !slices.Equal(a.raw, b.raw):
+		return fmt.Sprintf("%d readings against %d", len(a.raw), len(b.raw))
+	case !slices.Equal(a.s.pts, b.s.pts) || !slices.Equal(a.s.starts, b.s.starts):
+		return fmt.Sprintf("latest cycle of %d readings against %d", len(a.s.pts), len(b.s.pts))
+	case a.rate != b.rate || a.rateVar != b.rateVar:
+		return fmt.Sprintf("rate %g ± %g against %g ± %g", a.rate, a.rateVar, b.rate, b.rateVar)
+	case a.ownRate != b.ownRate || a.ownVar != b.ownVar:
+		return fmt.Sprintf("own rate %g ± %g against %g ± %g", a.ownRate, a.ownVar, b.ownRate, b.ownVar)
+	case a.sigma2 != b.sigma2 || a.samples != b.samples || a.conf != b.conf:
+		return fmt.Sprintf("noise %g, %d samples, confidence %g against %g, %d, %g", a.sigma2, a.samples, a.conf, b.sigma2, b.samples, b.conf)
+	}
+	return ""
 }
 
 // TestPredictionProperties checks, over random bins, states and instants,
@@ -403,5 +517,33 @@ func TestModelKeepsLatestCycle(t *testing.T) {
 		if len(b.s.starts) != 1 {
 			t.Errorf("%s: %d cycles kept after a refit, want 1", bin.ID, len(b.s.starts))
 		}
+	}
+}
+
+// BenchmarkObserveReading is the cost of Observe for one reading of a bin
+// with four to five weeks of history (a reading every 15 minutes), as a
+// server's ingest feeds readings in as they arrive.
+func BenchmarkObserveReading(b *testing.B) {
+	c := generate(synthParams{bins: 3, days: 35, seed: 21, interval: 15 * time.Minute})
+	cut := c.start.Add(28 * 24 * time.Hour)
+	before, rest := splitAt(c.readings, cut)
+	var after []civic.Reading // the first bin's
+	for _, r := range rest {
+		if r.Bin == c.bins[0].ID {
+			after = append(after, r)
+		}
+	}
+	sort.Slice(after, func(i, j int) bool { return after[i].Time.Before(after[j].Time) })
+	var m *Model
+	next := len(after)
+	for b.Loop() {
+		if next == len(after) {
+			// A week observed: start again from the trained model.
+			b.StopTimer()
+			m, next = Train(c.bins, before, Options{}), 0
+			b.StartTimer()
+		}
+		m.Observe(after[next : next+1])
+		next++
 	}
 }
