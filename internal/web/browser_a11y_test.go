@@ -56,7 +56,7 @@ func axeViolations(t *testing.T, tab context.Context, src, what string) []string
 func TestBrowserAccessibility(t *testing.T) {
 	exe := chromium(t)
 	src := axeSource(t)
-	f := newFixture(t, fixtureOpts{bins: 40, vendor: true, planning: true, alerts: true, admin: true, open311: true, api: true,
+	f := newFixture(t, fixtureOpts{bins: 40, vendor: true, planning: true, alerts: true, admin: true, open311: true, simulator: true, api: true,
 		config: Config{TileURL: "http://127.0.0.1:9/tiles/{z}/{x}/{y}.png"}})
 	// Days of plans, collections and a crew's worked route; 311
 	// requests open and closed; a stored simulation; today's plan,
