@@ -122,4 +122,18 @@ func TestBrowserAccessibility(t *testing.T) {
 			}
 		}
 	}
+
+	// The keyboard's first stop on a page is the link past the header
+	// (WCAG 2.4.1), shown while it has the focus; following it puts the
+	// focus in the page's main content.
+	do(t, laptop, "skip link", chromedp.Navigate(f.srv.URL+"/report"), chromedp.WaitReady(chromedp.CSS(`main`)),
+		chromedp.KeyEvent("\t"))
+	if got := val(t, laptop, "first focus", chromedp.Evaluate[[]string](`[document.activeElement.className,
+		String(document.activeElement.getBoundingClientRect().top >= 0)]`)); len(got) != 2 || got[0] != "skiplink" || got[1] != "true" {
+		t.Errorf("the first Tab focuses %v, want the skip link, on screen", got)
+	}
+	do(t, laptop, "follow skip link", chromedp.KeyEvent("\r"))
+	if got := val(t, laptop, "focus after skip", chromedp.Evaluate[bool](`document.getElementById("main").contains(document.activeElement)`)); !got {
+		t.Error("following the skip link leaves the focus outside the main content")
+	}
 }
