@@ -79,16 +79,21 @@ func TestBrowserAccessibility(t *testing.T) {
 	phone := phoneTab(t, laptop)
 	signOut := chromedp.Evaluate[bool](`fetch("/logout", {method: "POST"}).then(() => true)`, chromedp.EvalAwaitPromise)
 
+	// A simulation's report (/simulations/{id}/report) is left out: its
+	// Content-Security-Policy sandboxes it without scripts, so axe cannot
+	// run in it. A report civic simulate --out wrote passed axe when
+	// opened as a file (2026-12-06, laptop and phone sizes).
 	for _, who := range []struct {
 		user  string // "" anonymous
 		pages []string
 	}{
 		{"", []string{"/login", "/report", "/requests", "/requests/" + request, "/data", "/no-such-page"}},
-		{"super", []string{"/", "/plans", "/plans/" + pl.ID, "/plans/" + pl.ID + "/report", "/fleet", "/alerts",
-			"/alerts?status=resolved", "/kpi", "/simulations", "/simulations/sim-a11y", "/queue", "/queue/" + request, "/bins/" + bin}},
+		{"super", []string{"/", "/plans", "/plans/" + pl.ID, "/plans/" + pl.ID + "/report", "/plans/" + pl.ID + "/routes/" + pl.Routes[0].ID + "/sheet",
+			"/fleet", "/alerts", "/alerts?status=resolved", "/kpi", "/simulations", "/simulations/sim-a11y",
+			"/queue", "/queue/" + request, "/bins/" + bin}},
 		{"crew1", []string{"/crew"}},
 		{"admin1", []string{"/admin", "/admin/users", "/admin/keys", "/admin/rules", "/admin/subscriptions",
-			"/admin/assets/bins", "/admin/assets/bins/" + bin, "/admin/assets/trucks"}},
+			"/admin/assets/bins", "/admin/assets/bins/" + bin, "/admin/assets/bins/new", "/admin/assets/trucks"}},
 	} {
 		for _, tab := range []struct {
 			name string
