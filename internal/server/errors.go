@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strconv"
+	"strings"
 
 	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/httperr"
@@ -109,6 +111,10 @@ func decodeRaw(r *http.Request, v any) error {
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			te.Field = jsonFieldPath(reflect.TypeOf(v), te.Field)
+		}
 		return err
 	}
 	if dec.More() {
@@ -118,6 +124,46 @@ func decodeRaw(r *http.Request, v any) error {
 }
 
 var errTrailingData = errors.New("trailing data")
+
+// jsonFieldPath is the path encoding/json gives a field of a value of
+// type t (UnmarshalTypeError.Field) as the client wrote it: without the
+// Go names of the embedded structs on the way, which encoding/json puts
+// in ("SimulationAssumptions.threshold" for "threshold").
+func jsonFieldPath(t reflect.Type, path string) string {
+	var out []string
+	for _, seg := range strings.Split(path, ".") {
+		for t != nil && (t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Array || t.Kind() == reflect.Map) {
+			t = t.Elem()
+		}
+		if t != nil && t.Kind() == reflect.Struct {
+			if f, ok := t.FieldByName(seg); ok && f.Anonymous {
+				t = f.Type
+				continue
+			}
+		}
+		out = append(out, seg)
+		t = jsonFieldType(t, seg)
+	}
+	return strings.Join(out, ".")
+}
+
+// jsonFieldType is the type of the field of struct t that JSON names
+// name, embedded structs' fields included; nil if none.
+func jsonFieldType(t reflect.Type, name string) reflect.Type {
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	for _, f := range reflect.VisibleFields(t) {
+		if !f.IsExported() || f.Anonymous {
+			continue
+		}
+		tag, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if tag == name || tag == "" && f.Name == name {
+			return f.Type
+		}
+	}
+	return nil
+}
 
 // jsonError turns a decoding error into an Invalid error naming the field.
 func jsonError(err error) error {

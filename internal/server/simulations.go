@@ -91,30 +91,17 @@ func (s *Server) handleStartSimulation(w http.ResponseWriter, r *http.Request) e
 	if s.simulator == nil {
 		return civic.Errorf(civic.Unavailable, "this server does not run simulations: use civic simulate --data (or --db) --save")
 	}
-	// The assumptions' fields are listed rather than embedded: a type
-	// error in an embedded struct's field is named by encoding/json with
-	// the struct's Go name ("SimulationAssumptions.threshold").
 	var body struct {
-		Name               string   `json:"name"`
-		Days               int      `json:"days"`
-		HistoryDays        int      `json:"history_days"`
-		OverflowRisk       float64  `json:"overflow_risk"`
-		HygieneDays        *float64 `json:"hygiene_days"`
-		HygieneDaysCompost *float64 `json:"hygiene_days_compost"`
-		Threshold          float64  `json:"threshold"`
-		FuelLPerKm         float64  `json:"fuel_l_per_km"`
-		CO2KgPerL          float64  `json:"co2_kg_per_l"`
-		CrewEURH           float64  `json:"crew_eur_h"`
-		TruckEURKm         float64  `json:"truck_eur_km"`
-		FuelEURL           float64  `json:"fuel_eur_l"`
+		Name        string `json:"name"`
+		Days        int    `json:"days"`
+		HistoryDays int    `json:"history_days"`
+		civic.SimulationAssumptions
 	}
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
 	req := civic.SimulationRequest{Name: strings.TrimSpace(body.Name), Days: body.Days, HistoryDays: body.HistoryDays, By: actor(p),
-		Assumptions: civic.SimulationAssumptions{OverflowRisk: body.OverflowRisk, HygieneDays: body.HygieneDays,
-			HygieneDaysCompost: body.HygieneDaysCompost, Threshold: body.Threshold, FuelLPerKm: body.FuelLPerKm, CO2KgPerL: body.CO2KgPerL,
-			CrewEURH: body.CrewEURH, TruckEURKm: body.TruckEURKm, FuelEURL: body.FuelEURL}}
+		Assumptions: body.SimulationAssumptions}
 	if req.HistoryDays == 0 {
 		req.HistoryDays = civic.DefaultSimulationHistoryDays
 	}
