@@ -2,6 +2,7 @@ package web
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -261,6 +262,18 @@ type planView struct {
 	TileURL    string
 	TileAttr   string
 	Moved      string // a notice after an edit
+	// NotPlanned are the bins the plan decided on that no route visits
+	// (skipped, dropped, or may-go bins the solver left out), fullest
+	// first: the answer to "why was this bin not emptied?".
+	NotPlanned []notPlannedView
+}
+
+// notPlannedView is a bin of the plan's decisions that no route visits.
+type notPlannedView struct {
+	civic.BinDecision
+	Name      string // "" when the bin is gone from the registry
+	FullAt    string // when the forecast has it full, "" without one
+	AddChoice []routeChoice
 }
 
 func km(m float64) string { return fmt.Sprintf("%.1f km", m/1000) }
@@ -427,7 +440,66 @@ func (u *UI) planPage(w http.ResponseWriter, r *http.Request, p civic.Principal)
 		Moved: r.URL.Query().Get("moved"),
 	}
 	d.Routes = u.routeViews(pl, n, d.CanEdit)
+	if d.NotPlanned, err = u.notPlanned(r.Context(), pl, n, d.CanEdit); err != nil {
+		u.fail(w, r, err)
+		return
+	}
 	u.render(w, r, http.StatusOK, "plan", "", pageData{Title: "Plan " + pl.Date, Active: "/plans", Principal: p, Data: d})
+}
+
+// notPlanned lists the bins pl decided on that none of its routes
+// visits, except the must-go bins it lists as unplanned, fullest first (then by id), with their names and, on a draft
+// the caller may edit (choices), the routes of their stream to add them to.
+func (u *UI) notPlanned(ctx context.Context, pl civic.Plan, n names, choices bool) ([]notPlannedView, error) {
+	visited := map[string]bool{} // or listed as must-go unplanned
+	for _, d := range pl.Unplanned {
+		visited[d.BinID] = true
+	}
+	for _, rt := range pl.Routes {
+		for _, s := range rt.Stops {
+			if s.Kind == civic.StopBin {
+				visited[s.BinID] = true
+			}
+		}
+	}
+	if err := u.cache.ensure(ctx); err != nil {
+		return nil, err
+	}
+	var out []notPlannedView
+	for _, d := range pl.Decisions {
+		if visited[d.BinID] {
+			continue
+		}
+		v := notPlannedView{BinDecision: d}
+		if e := u.cache.entry(d.BinID); e != nil {
+			v.Name = e.bin.Name
+		}
+		switch {
+		case d.FullAt == nil:
+		case !d.FullAt.After(pl.CreatedAt):
+			v.FullAt = "full when planned"
+		default:
+			v.FullAt = d.FullAt.In(u.cfg.Location).Format("Mon 15:04")
+		}
+		if choices {
+			for _, rt := range pl.Routes {
+				if rt.Stream == d.Stream {
+					v.AddChoice = append(v.AddChoice, routeChoice{ID: rt.ID, Label: fmt.Sprintf("Route %d · %s", rt.Seq, cmp.Or(n.trucks[rt.TruckID], rt.TruckID))})
+				}
+			}
+		}
+		out = append(out, v)
+	}
+	fill := func(v notPlannedView) float64 {
+		if v.Fill == nil {
+			return -1
+		}
+		return *v.Fill
+	}
+	slices.SortStableFunc(out, func(a, b notPlannedView) int {
+		return cmp.Or(cmp.Compare(fill(b), fill(a)), strings.Compare(a.BinID, b.BinID))
+	})
+	return out, nil
 }
 
 // movePlanStop applies one supervisor's edit (bin_id to to_route, or out
@@ -451,13 +523,20 @@ func (u *UI) movePlanStop(w http.ResponseWriter, r *http.Request, p civic.Princi
 		u.fail(w, r, err)
 		return
 	}
-	if _, err := u.deps.Planner.Reoptimise(r.Context(), id, []civic.StopMove{move}, who(p)); err != nil {
+	out, err := u.deps.Planner.Reoptimise(r.Context(), id, []civic.StopMove{move}, who(p))
+	if err != nil {
 		u.fail(w, r, err)
 		return
 	}
 	note := "moved"
 	if move.ToRoute == "" {
 		note = "dropped"
+	} else {
+		for _, d := range out.Decisions {
+			if d.BinID == move.BinID && strings.Contains(d.Reason, "added to route") {
+				note = "added"
+			}
+		}
 	}
 	http.Redirect(w, r, "/plans/"+url.PathEscape(id)+"?moved="+url.QueryEscape(move.BinID+" "+note), http.StatusSeeOther)
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -399,5 +401,116 @@ func TestCrewPageNoRoute(t *testing.T) {
 	res, body = f.get(crew, "/crew")
 	if res.StatusCode != 200 || !strings.Contains(body, "Nothing to collect: the plan for "+date+" (locked) has no route for") {
 		t.Fatalf("a locked plan without the crew's route: %d\n%s", res.StatusCode, body)
+	}
+}
+
+// TestPlanNotPlanned: the plan page lists the bins no route visits, the
+// fullest first, with why; a supervisor adds one to a route of its stream
+// and the re-optimised plan visits it; an analyst sees the list without
+// the form.
+func TestPlanNotPlanned(t *testing.T) {
+	f := newFixture(t, fixtureOpts{bins: 40, planning: true})
+	super := f.client("super")
+	pl := f.makePlan(super)
+	visited := map[string]bool{}
+	streams := map[civic.Stream]bool{}
+	for _, rt := range pl.Routes {
+		streams[rt.Stream] = true
+		for _, s := range rt.Stops {
+			visited[s.BinID] = true
+		}
+	}
+	var out []civic.BinDecision
+	for _, d := range pl.Decisions {
+		if !visited[d.BinID] {
+			out = append(out, d)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("every one of the %d bins is in the plan: nothing to list", len(pl.Decisions))
+	}
+	_, body := f.get(super, "/plans/"+pl.ID)
+	i := strings.Index(body, `id="not-planned"`)
+	if i < 0 {
+		t.Fatal("the plan page has no section of the bins not in the plan")
+	}
+	section := body[i:]
+	if rows := strings.Count(section, `<a href="/bins/`); rows != len(out) {
+		t.Errorf("%d bins listed as not in the plan, want %d", rows, len(out))
+	}
+	for _, v := range pl.Routes[0].Stops {
+		if v.Kind == civic.StopBin && strings.Contains(section, `href="/bins/`+v.BinID+`"`) {
+			t.Errorf("bin %s is in route 1 and listed as not in the plan", v.BinID)
+		}
+	}
+	// The fullest first (no fill known: last), each with its reason.
+	listed := slices.Clone(out)
+	at := func(d civic.BinDecision) int { return strings.Index(section, `href="/bins/`+d.BinID+`"`) }
+	slices.SortFunc(listed, func(a, b civic.BinDecision) int { return cmp.Compare(at(a), at(b)) })
+	fill := func(d civic.BinDecision) float64 {
+		if d.Fill == nil {
+			return -1
+		}
+		return *d.Fill
+	}
+	for k, d := range listed {
+		if k > 0 && fill(d) > fill(listed[k-1])+1e-9 {
+			t.Errorf("bin %s (fill %.2f) listed after bin %s (fill %.2f)", d.BinID, fill(d), listed[k-1].BinID, fill(listed[k-1]))
+		}
+		if !strings.Contains(section[at(d):], html.EscapeString(d.Reason)) {
+			t.Errorf("bin %s listed without its reason %q", d.BinID, d.Reason)
+		}
+	}
+
+	// Add one to a route of its stream.
+	var add civic.BinDecision
+	for _, d := range out {
+		if streams[d.Stream] {
+			add = d
+			break
+		}
+	}
+	if add.BinID == "" {
+		t.Fatal("no bin left out has a route of its stream")
+	}
+	var to civic.Route
+	for _, rt := range pl.Routes {
+		if rt.Stream == add.Stream {
+			to = rt
+			break
+		}
+	}
+	if !strings.Contains(section, `aria-label="Add `+add.BinID+` to"`) {
+		t.Errorf("bin %s has no add form", add.BinID)
+	}
+	res := post(t, super, f.srv.URL+"/plans/"+pl.ID+"/moves", url.Values{"bin_id": {add.BinID}, "to_route": {to.ID}})
+	if loc := res.Header.Get("Location"); res.StatusCode != 303 || !strings.Contains(loc, "added") {
+		t.Fatalf("add %s to route %d: %d to %q, want 303 saying added", add.BinID, to.Seq, res.StatusCode, loc)
+	}
+	got, err := f.plans.Plan(t.Context(), pl.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := 0
+	for _, rt := range got.Routes {
+		for _, s := range rt.Stops {
+			if s.BinID == add.BinID {
+				in = rt.Seq
+			}
+		}
+	}
+	if in != to.Seq {
+		t.Errorf("bin %s is in route %d after being added to route %d", add.BinID, in, to.Seq)
+	}
+	if _, body := f.get(super, "/plans/"+pl.ID); strings.Contains(body[strings.Index(body, `id="not-planned"`):], `href="/bins/`+add.BinID+`"`) {
+		t.Errorf("bin %s still listed as not in the plan after being added", add.BinID)
+	}
+
+	// An analyst reads the list, without the form.
+	if _, err := f.auth.CreateUser(t.Context(), "ana", civic.RoleAnalyst, testPassword); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := f.get(f.client("ana"), "/plans/"+pl.ID); !strings.Contains(body, `id="not-planned"`) || strings.Contains(body, `aria-label="Add `) {
+		t.Errorf("analyst: list shown %v, add form shown %v", strings.Contains(body, `id="not-planned"`), strings.Contains(body, `aria-label="Add `))
 	}
 }
