@@ -33,6 +33,9 @@ type binData struct {
 	// Extra: collections, alert history, directions, device health
 	// (binpage_extra.go).
 	Extra binExtra
+	// Plan is where the bin stands in today's plan (binpage_plan.go);
+	// nil without one, and for crew members, who see no whole plan.
+	Plan *binPlanView
 }
 
 func (u *UI) binPage(w http.ResponseWriter, r *http.Request, p civic.Principal) {
@@ -91,6 +94,9 @@ func (u *UI) binPage(w http.ResponseWriter, r *http.Request, p civic.Principal) 
 	}
 	u.binForecast(r, &d)
 	u.binExtras(r, &d)
+	if !p.CrewOnly() {
+		d.Plan = u.binPlan(ctx, id)
+	}
 	u.render(w, r, http.StatusOK, "bin", "", pageData{Title: v.Name, Active: "/", Principal: p, Data: d})
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"html"
 	"io"
 	"mime/multipart"
@@ -460,6 +461,20 @@ func TestPlanNotPlanned(t *testing.T) {
 		if !strings.Contains(section[at(d):], html.EscapeString(d.Reason)) {
 			t.Errorf("bin %s listed without its reason %q", d.BinID, d.Reason)
 		}
+	}
+
+	// Each bin's page says where it stands in today's plan.
+	rt, stop := firstBin(t, pl)
+	if _, body := f.get(super, "/bins/"+stop.BinID); !strings.Contains(body, `id="bin-plan"`) ||
+		!strings.Contains(body, fmt.Sprintf("route %d · ", rt.Seq)) || !strings.Contains(body, "stop 1 of ") {
+		t.Errorf("bin %s's page does not give its place in route %d, stop 1", stop.BinID, rt.Seq)
+	}
+	if _, body := f.get(super, "/bins/"+listed[0].BinID); !strings.Contains(body, "#not-planned\">not in it</a>") ||
+		!strings.Contains(body, html.EscapeString(listed[0].Reason)) {
+		t.Errorf("bin %s's page does not say it is not in today's plan, and why (%q)", listed[0].BinID, listed[0].Reason)
+	}
+	if res, body := f.get(f.client("crew1"), "/bins/"+stop.BinID); res.StatusCode != 200 || strings.Contains(body, `id="bin-plan"`) {
+		t.Errorf("a crew member's bin page: %d, shows the plan %v", res.StatusCode, strings.Contains(body, `id="bin-plan"`))
 	}
 
 	// Add one to a route of its stream.
