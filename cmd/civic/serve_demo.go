@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"hash/fnv"
@@ -131,6 +132,14 @@ func setupDemo(ctx context.Context, e *env, a *app, c *config, log *slog.Logger)
 	start := now
 	if fresh {
 		start = now.Add(-backfill)
+	} else {
+		if start, err = demoResume(ctx, a.store, now); err != nil {
+			return nil, err
+		}
+		if start.After(now) {
+			fmt.Fprintf(e.stderr, "demo: the city's clock ran ahead of the present last time; it resumes at %s\n",
+				start.In(cmp.Or(loc, time.UTC)).Format("Mon 2 Jan 15:04"))
+		}
 	}
 	d.historyFrom = start
 	faults := sim.DemoFaults() // fires, tilts, stuck sensors and dying batteries, every kind of alert
@@ -142,8 +151,30 @@ func setupDemo(ctx context.Context, e *env, a *app, c *config, log *slog.Logger)
 		// history as live.
 		Policy: sim.Policy{Kind: sim.PolicyNone},
 	})
-	d.realStart, d.simStart = time.Now(), now
+	d.realStart, d.simStart = time.Now(), start
 	return d, nil
+}
+
+// demoResume is when the clock of a demo city that ran before resumes:
+// now, or its newest bin state's time when that is later. The demo's
+// clock runs faster than real time, so a city stopped and started again
+// may have readings, collections and plans ahead of the present;
+// starting its clock at the present would put them in the future of
+// every page, the sensors and the planner.
+func demoResume(ctx context.Context, st interface {
+	BinStates(ctx context.Context) ([]civic.BinState, error)
+}, now time.Time) (time.Time, error) {
+	states, err := st.BinStates(ctx)
+	if err != nil {
+		return time.Time{}, err
+	}
+	at := now
+	for _, s := range states {
+		if s.Time.After(at) {
+			at = s.Time
+		}
+	}
+	return at, nil
 }
 
 // start runs the sensors until stop. A new city first gets its history, at
