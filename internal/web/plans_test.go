@@ -529,3 +529,46 @@ func TestPlanNotPlanned(t *testing.T) {
 		t.Errorf("analyst: list shown %v, add form shown %v", strings.Contains(body, `id="not-planned"`), strings.Contains(body, `aria-label="Add `))
 	}
 }
+
+// TestPlanNothingToCollect: a plan for a day without service has no
+// routes; the list says there is nothing to collect, and the plan page
+// says why for each bin and draws no empty map.
+func TestPlanNothingToCollect(t *testing.T) {
+	f := newFixture(t, fixtureOpts{bins: 20, planning: true})
+	super := f.client("super")
+	sunday := f.now
+	for sunday.Weekday() != time.Sunday {
+		sunday = sunday.AddDate(0, 0, 1)
+	}
+	date := sunday.Format(time.DateOnly)
+	res := post(t, super, f.srv.URL+"/plans", url.Values{"date": {date}})
+	if res.StatusCode != 303 {
+		t.Fatalf("POST /plans for %s: %d", date, res.StatusCode)
+	}
+	pl, err := f.plans.PlanForDate(t.Context(), date)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pl.Routes) != 0 || pl.Stats.MustGo+pl.Stats.MayGo != 0 {
+		t.Fatalf("a Sunday plan has %d routes, %d must-go and %d may-go bins; the fixture's streams have no Sunday service", len(pl.Routes), pl.Stats.MustGo, pl.Stats.MayGo)
+	}
+	_, body := f.get(super, "/plans")
+	i := strings.Index(body, `href="/plans/`+pl.ID+`"`)
+	if i < 0 {
+		t.Fatalf("the plans list does not list %s", pl.ID)
+	}
+	row, _, _ := strings.Cut(body[i:], "</tr>")
+	if !strings.Contains(row, "(nothing to collect)") {
+		t.Errorf("the plans list's row for %s does not say there is nothing to collect: %s", date, row)
+	}
+	_, body = f.get(super, "/plans/"+pl.ID)
+	i = strings.Index(body, `id="not-planned"`)
+	if i < 0 {
+		t.Fatal("the plan page of a day without routes does not list its bins")
+	}
+	if !strings.Contains(body, "no bin needs a truck on this day") || strings.Contains(body, `id="planmap"`) ||
+		strings.Count(body[i:], `<a href="/bins/`) != len(pl.Decisions) {
+		t.Errorf("the plan page of a day without routes: says why %v, draws a map %v",
+			strings.Contains(body, "no bin needs a truck on this day"), strings.Contains(body, `id="planmap"`))
+	}
+}
