@@ -512,6 +512,9 @@ type queueItemData struct {
 	Overdue    bool
 	Reasons    []civic.CloseReason
 	Msg        string
+	// Plan is where the request's bin stands in today's plan, while the
+	// request is open; nil without a bin or a plan.
+	Plan *binPlanView
 }
 
 func (u *UI) queueItem(w http.ResponseWriter, r *http.Request, p civic.Principal) {
@@ -529,6 +532,9 @@ func (u *UI) queueItem(w http.ResponseWriter, r *http.Request, p civic.Principal
 		if d.Duplicates, err = u.deps.ServiceDesk.Duplicates(r.Context(), req); err != nil {
 			u.fail(w, r, err)
 			return
+		}
+		if req.ObjectID != "" && !p.CrewOnly() {
+			d.Plan = u.binPlan(r.Context(), req.ObjectID)
 		}
 	}
 	u.render(w, r, http.StatusOK, "queueitem", "", pageData{Title: "Request " + req.ID, Active: "/queue", Principal: p, Data: d})

@@ -572,3 +572,31 @@ func TestPlanNothingToCollect(t *testing.T) {
 			strings.Contains(body, "no bin needs a truck on this day"), strings.Contains(body, `id="planmap"`))
 	}
 }
+
+// TestQueueItemPlan: a 311 request about a bin in today's plan shows staff
+// where the bin stands in it.
+func TestQueueItemPlan(t *testing.T) {
+	f := newFixture(t, fixtureOpts{bins: 30, planning: true, open311: true})
+	super := f.client("super")
+	pl := f.makePlan(super)
+	rt, stop := firstBin(t, pl)
+	var b civic.Bin
+	for _, x := range f.city.Bins {
+		if x.ID == stop.BinID {
+			b = x
+		}
+	}
+	form := url.Values{"service_code": {"overflowing-bin"}, "attribute[bin_kind]": {"litter"},
+		"lat": {ftoa(b.Lat)}, "long": {ftoa(b.Lon)}, "description": {"Overflowing"}}
+	res := postReport(t, f.client(""), f.srv.URL, form)
+	loc := res.Header.Get("Location")
+	readBody(t, res)
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/requests/") {
+		t.Fatalf("report: %d to %q", res.StatusCode, loc)
+	}
+	id := strings.TrimPrefix(strings.TrimSuffix(loc, "?new=1"), "/requests/")
+	_, body := f.get(super, "/queue/"+id)
+	if !strings.Contains(body, `id="request-plan"`) || !strings.Contains(body, fmt.Sprintf("route %d · ", rt.Seq)) {
+		t.Errorf("the request about bin %s does not show its place in route %d", b.ID, rt.Seq)
+	}
+}
