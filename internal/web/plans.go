@@ -264,9 +264,16 @@ type planView struct {
 	Moved      string // a notice after an edit
 	// NotPlanned are the bins the plan decided on that no route visits
 	// (skipped, dropped, or may-go bins the solver left out), fullest
-	// first: the answer to "why was this bin not emptied?".
-	NotPlanned []notPlannedView
+	// first: the answer to "why was this bin not emptied?". At most
+	// notPlannedShown of them; NotPlannedAll counts them all.
+	NotPlanned    []notPlannedView
+	NotPlannedAll int
 }
+
+// notPlannedShown bounds the bins not in a plan that its page lists (the
+// fullest): a large city skips thousands on most days, and the rest are
+// in the plan's decisions in the API.
+var notPlannedShown = 300
 
 // notPlannedView is a bin of the plan's decisions that no route visits.
 type notPlannedView struct {
@@ -443,6 +450,10 @@ func (u *UI) planPage(w http.ResponseWriter, r *http.Request, p civic.Principal)
 	if d.NotPlanned, err = u.notPlanned(r.Context(), pl, n, d.CanEdit); err != nil {
 		u.fail(w, r, err)
 		return
+	}
+	d.NotPlannedAll = len(d.NotPlanned)
+	if len(d.NotPlanned) > notPlannedShown {
+		d.NotPlanned = d.NotPlanned[:notPlannedShown]
 	}
 	u.render(w, r, http.StatusOK, "plan", "", pageData{Title: "Plan " + pl.Date, Active: "/plans", Principal: p, Data: d})
 }

@@ -521,6 +521,17 @@ func TestPlanNotPlanned(t *testing.T) {
 		t.Errorf("bin %s still listed as not in the plan after being added", add.BinID)
 	}
 
+	// A city skipping more bins than the page lists: the fullest, and how
+	// many there are.
+	defer func(n int) { notPlannedShown = n }(notPlannedShown)
+	notPlannedShown = 3
+	_, body = f.get(super, "/plans/"+pl.ID)
+	section = body[strings.Index(body, `id="not-planned"`):]
+	if rows := strings.Count(section, `<a href="/bins/`); rows != 3 || !strings.Contains(section, fmt.Sprintf("the 3 fullest of %d", len(out)-1)) {
+		t.Errorf("with room for 3: %d bins listed, summary says 3 of %d: %v", rows, len(out)-1, strings.Contains(section, fmt.Sprintf("the 3 fullest of %d", len(out)-1)))
+	}
+	notPlannedShown = 300
+
 	// An analyst reads the list, without the form.
 	if _, err := f.auth.CreateUser(t.Context(), "ana", civic.RoleAnalyst, testPassword); err != nil {
 		t.Fatal(err)
