@@ -21,9 +21,8 @@ type binPlanView struct {
 	Stops    int
 	ETA      string
 	Done     string // "collected 09:52", "skipped (blocked) 10:04"; "" before
-	Decision civic.Decision
-	// Reason is the plan's reason for its decision; Unplanned marks a
-	// must-go bin no truck could take.
+	// Reason is the plan's reason for its decision on the bin; Unplanned
+	// marks a must-go bin no truck could take.
 	Reason    string
 	Unplanned bool
 }
@@ -46,12 +45,12 @@ func (u *UI) binPlan(ctx context.Context, id string) *binPlanView {
 	found := false
 	for _, d := range pl.Decisions {
 		if d.BinID == id {
-			v.Decision, v.Reason, found = d.Decision, d.Reason, true
+			v.Reason, found = d.Reason, true
 		}
 	}
 	for _, d := range pl.Unplanned {
 		if d.BinID == id {
-			v.Decision, v.Reason, v.Unplanned, found = d.Decision, d.Reason, true, true
+			v.Reason, v.Unplanned, found = d.Reason, true, true
 		}
 	}
 	for _, rt := range pl.Routes {

@@ -458,9 +458,10 @@ func (u *UI) planPage(w http.ResponseWriter, r *http.Request, p civic.Principal)
 	u.render(w, r, http.StatusOK, "plan", "", pageData{Title: "Plan " + pl.Date, Active: "/plans", Principal: p, Data: d})
 }
 
-// notPlanned lists the bins pl decided on that none of its routes
-// visits, except the must-go bins it lists as unplanned, fullest first (then by id), with their names and, on a draft
-// the caller may edit (choices), the routes of their stream to add them to.
+// notPlanned lists the bins pl decided on that none of its routes visits,
+// except the must-go bins it lists as unplanned, fullest first (then by
+// id), with their names and, on a draft the caller may edit (choices),
+// the routes of their stream to add them to.
 func (u *UI) notPlanned(ctx context.Context, pl civic.Plan, n names, choices bool) ([]notPlannedView, error) {
 	visited := map[string]bool{} // or listed as must-go unplanned
 	for _, d := range pl.Unplanned {
