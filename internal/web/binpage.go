@@ -97,6 +97,16 @@ func (u *UI) binPage(w http.ResponseWriter, r *http.Request, p civic.Principal) 
 	if !p.CrewOnly() {
 		d.Plan = u.binPlan(ctx, id)
 	}
+	if u.deps.ServiceDesk != nil {
+		d.Extra.Desk, d.Extra.Queue = true, p.Can(civic.PermOperate)
+		f := civic.ServiceRequestFilter{ObjectType: "bin", ObjectID: id, Limit: binHistorySize}
+		if !d.Extra.Queue {
+			f.PublicOnly = true // as the public pages show them
+		}
+		if d.Extra.Requests, err = u.deps.ServiceDesk.Requests(ctx, f); err != nil {
+			u.log.ErrorContext(ctx, "bin page: 311 requests", "bin", id, "err", err)
+		}
+	}
 	u.render(w, r, http.StatusOK, "bin", "", pageData{Title: v.Name, Active: "/", Principal: p, Data: d})
 }
 

@@ -26,6 +26,12 @@ type binExtra struct {
 	// Health is each of the bin's devices' health, by the definition the
 	// fleet page and the alert rules share.
 	Health []deviceHealthRow
+	// Requests are the newest 311 requests about the bin, nil without a
+	// service desk; Queue links them to the staff queue (for those who
+	// may work it) instead of their public pages.
+	Requests []civic.ServiceRequest
+	Desk     bool
+	Queue    bool
 }
 
 type navLink struct {

@@ -610,4 +610,17 @@ func TestQueueItemPlan(t *testing.T) {
 	if !strings.Contains(body, `id="request-plan"`) || !strings.Contains(body, fmt.Sprintf("route %d · ", rt.Seq)) {
 		t.Errorf("the request about bin %s does not show its place in route %d", b.ID, rt.Seq)
 	}
+	// The bin's page lists the request, linked to the queue for staff.
+	_, body = f.get(super, "/bins/"+b.ID)
+	i := strings.Index(body, `id="bin-requests"`)
+	if i < 0 || !strings.Contains(body[i:], `href="/queue/`+id+`"`) || !strings.Contains(body[i:], "Overflowing bin") {
+		t.Errorf("bin %s's page does not list request %s about it (section found %v)", b.ID, id, i >= 0)
+	}
+	other := f.city.Bins[0]
+	if other.ID == b.ID {
+		other = f.city.Bins[1]
+	}
+	if _, body = f.get(super, "/bins/"+other.ID); !strings.Contains(body, "No 311 request is about this bin.") {
+		t.Errorf("bin %s, without requests, does not say so", other.ID)
+	}
 }
