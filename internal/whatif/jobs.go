@@ -119,10 +119,7 @@ func (j *Jobs) StartSimulation(ctx context.Context, r civic.SimulationRequest) (
 	}
 	j.active = run.ID
 	j.wg.Add(1)
-	go func() {
-		defer release()
-		j.run(run, r, o)
-	}()
+	go j.run(run, r, o, release)
 	return run, nil
 }
 
@@ -259,13 +256,17 @@ func (j *Jobs) Running() string {
 // takes.
 const jobReadShare = 0.1
 
-func (j *Jobs) run(run civic.SimulationRun, r civic.SimulationRequest, o Options) {
+// run runs a simulation and stores its outcome, then releases the
+// cluster's lock before it clears Running and marks the run finished for
+// Close: once Running is "", another server (or Recover) may take it.
+func (j *Jobs) run(run civic.SimulationRun, r civic.SimulationRequest, o Options, release func()) {
 	defer j.wg.Done()
 	defer func() {
 		j.mu.Lock()
 		j.active = ""
 		j.mu.Unlock()
 	}()
+	defer release()
 	ctx := j.ctx
 	log := j.o.Logger.With("simulation", run.ID)
 	log.Info("simulation started", "days", r.Days, "history_days", r.HistoryDays, "by", r.By)
