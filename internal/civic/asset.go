@@ -22,6 +22,9 @@ const (
 // Streams lists every stream in display order.
 var Streams = []Stream{StreamTrash, StreamRecycling, StreamPaper, StreamBottlesCans, StreamCompost}
 
+// Label is s as people read it: "bottles & cans".
+func (s Stream) Label() string { return strings.ReplaceAll(string(s), "_", " & ") }
+
 // Valid reports whether s is one of the known streams.
 func (s Stream) Valid() bool {
 	for _, v := range Streams {

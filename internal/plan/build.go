@@ -213,9 +213,9 @@ func Build(in BuildInput) (*Problem, error) {
 		why := ""
 		switch {
 		case len(p.Trucks) == 0:
-			why = fmt.Sprintf("no active truck collects %s", streamName(in.Stream))
+			why = fmt.Sprintf("no active truck collects %s", in.Stream.Label())
 		case len(p.Facilities) == 0 && d.LoadL > 0:
-			why = fmt.Sprintf("no active facility accepts %s", streamName(in.Stream))
+			why = fmt.Sprintf("no active facility accepts %s", in.Stream.Label())
 		case d.LoadL > maxCap:
 			why = fmt.Sprintf("%.0f l is more than any truck holds", d.LoadL)
 		case pin > 0 && d.LoadL > p.Fleet.Vehicles[pin-1].Capacity:

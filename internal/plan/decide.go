@@ -280,7 +280,7 @@ func (d *decider) decide(b *civic.Bin, st *civic.BinState, fc *civic.Forecast, a
 		}
 	}
 	if !slices.Contains(pol.ServiceDays, d.start.Weekday()) {
-		dec.Reason = fmt.Sprintf("no %s service on %s", streamName(b.Stream), d.start.Weekday())
+		dec.Reason = fmt.Sprintf("no %s service on %s", b.Stream.Label(), d.start.Weekday())
 		return dec
 	}
 
@@ -568,6 +568,3 @@ func daysText(d time.Duration) string {
 	}
 	return fmt.Sprintf("%.1f days", days)
 }
-
-// streamName is a stream as reasons name it for people: "bottles & cans".
-func streamName(s civic.Stream) string { return strings.ReplaceAll(string(s), "_", " & ") }

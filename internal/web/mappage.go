@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/civic-city/civic/internal/civic"
 )
@@ -182,9 +181,7 @@ func alertLabels(e *binEntry, nowUnix int64) []string {
 	return out
 }
 
-func streamLabel(s civic.Stream) string {
-	return strings.ReplaceAll(string(s), "_", " & ")
-}
+func streamLabel(s civic.Stream) string { return s.Label() }
 
 func (u *UI) mapPage(w http.ResponseWriter, r *http.Request, p civic.Principal) {
 	d, err := u.mapModel(r)
