@@ -41,13 +41,15 @@ stream's median), in time zone --tz. Policies:
              or the one --fixed-days sets by zone and stream
   threshold  bins whose sensor reads at least --threshold, Monday to Saturday
   planner    civic's planner every day: forecast, decisions, routes
+  perfect    civic's planner told each bin's true fill and exactly when it
+             fills (not run unless named): the most better forecasts could gain
 Prints a table per policy and, last, the line
   sim: collections -X% km -Y% vs daily; overflow bin-hours A (planner) vs B (daily) vs C (threshold)
 --out DIR writes report.html (self-contained), weeks.csv, zones.csv and
 result.json. --save stores the run (summary, result, report and what it
 assumed) in civic's database (--data, --db), where the web app's
 Simulations page shows it. That page, and POST /api/v1/simulations, also
-run the city's own bins on the server, every policy, seed 1, with these
+run the city's own bins on the server, every policy but perfect, seed 1, with these
 defaults; their assumptions change, as these flags do, --overflow-risk,
 --hygiene-days (the default and compost's), --threshold and the five cost
 factors. --plan-time is the route solver's budget

@@ -2,6 +2,7 @@ package whatif
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/civic-city/civic/internal/civic"
@@ -36,7 +37,7 @@ func assumptions(o Options) []string {
 	if o.CityNote != "" {
 		city = o.CityNote
 	}
-	return []string{
+	as := []string{
 		city,
 		"Every way of collecting is run on exactly the same waste: the same bins filling at the same pace on the same days, the same street fairs, the same sensor errors. Only the decisions differ.",
 		fmt.Sprintf("Before the first day, %d days of the city's usual fixed schedule run, the same for every way of collecting, so that every bin starts the comparison in the same state and civic has some history to learn from.", o.WarmupDays),
@@ -55,6 +56,10 @@ func assumptions(o Options) []string {
 		fmt.Sprintf("Cost: a crew costs %.0f per hour of route, a truck %.2f per kilometre besides fuel, diesel %.2f per litre (assumed figures, in euros; change them to your own).", a.CrewEURH, a.TruckEURKm, a.FuelEURL),
 		"Not simulated: traffic, breakdowns, crews skipping blocked bins, residents' complaints, fire alerts reaching the planner, and litter picked up by hand.",
 	}
+	if slices.Contains(o.Policies, PolicyPerfect) {
+		as = append(as, "\"civic planner, perfect forecasts\" is not a way a city can collect: it is the same planner with the same rules, told every morning how full each bin truly is and exactly when it will be full, with no margin for doubt. The gap between it and civic's planner is the most that better sensors and forecasts could save.")
+	}
+	return as
 }
 
 // fixedSchedule says what the fixed policy does.

@@ -110,6 +110,9 @@ func (e *explainer) plan(r *runner, decisions []civic.BinDecision, must []int, w
 	for _, d := range decisions {
 		if i, ok := r.city.BinIndex(d.BinID); ok {
 			e.marks[i].why = category(d)
+			if r.latest == nil {
+				continue // PolicyPerfect: no sensors, the truth
+			}
 			if st := r.latest[i]; st.Fill == nil || r.now.Sub(st.Time) > silentAfter {
 				e.marks[i].why += ", no reading for a day"
 			}

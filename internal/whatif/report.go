@@ -59,12 +59,13 @@ func (r *Result) zoneName(id string) string {
 // policyColors are the charts' colours, by report order.
 var policyColors = map[string]string{
 	PolicyDaily: "#7f7f7f", PolicyThrice: "#bcbd22", PolicyFixed: "#1f77b4",
-	PolicyThreshold: "#ff7f0e", PolicyPlanner: "#2ca02c",
+	PolicyThreshold: "#ff7f0e", PolicyPlanner: "#2ca02c", PolicyPerfect: "#9467bd",
 }
 
 var policyNames = map[string]string{
 	PolicyDaily: "Daily (Mon-Sat)", PolicyThrice: "Three times a week", PolicyFixed: "Fixed schedule",
 	PolicyThreshold: "Sensor threshold", PolicyPlanner: "civic planner",
+	PolicyPerfect: "civic planner, perfect forecasts",
 }
 
 // chart draws one weekly series per policy as an inline SVG line chart,

@@ -342,7 +342,7 @@ func (r *runner) decide(ctx context.Context, date, planAt time.Time) error {
 				}
 			}
 		}
-	case PolicyPlanner:
+	case PolicyPlanner, PolicyPerfect:
 		// The same rule as for the schedules: a day the fleet cannot
 		// serve every must-go bin is planned again with more trucks.
 		pl, err := r.planDay(len(r.city.Bins)/2, func() (civic.Plan, error) {
@@ -400,7 +400,10 @@ func (r *runner) input(date time.Time, trucks []civic.Truck) plan.PlanInput {
 		TimeLimit:     r.o.PlanTime,
 		Options:       route.FleetOptions{Seed: int64(r.o.Seed), MaxIterations: r.o.MaxIterations},
 	}
-	if r.policy == PolicyPlanner {
+	switch r.policy {
+	case PolicyPerfect:
+		in.States, in.Forecasts = r.perfectInput(r.at(date, r.o.PlanAt))
+	case PolicyPlanner:
 		planAt := r.at(date, r.o.PlanAt)
 		for _, st := range r.latest {
 			if st.Fill != nil {

@@ -40,10 +40,18 @@ const (
 	PolicyFixed     = "fixed"     // the city's schedule per bin (sim.PolicyFixed)
 	PolicyThreshold = "threshold" // the bins whose sensor reads at least Threshold, Monday to Saturday
 	PolicyPlanner   = "planner"   // civic's planner: forecast, Decide, routes
+	// PolicyPerfect is civic's planner told each bin's true fill and
+	// exactly when it fills (see perfectInput): not a policy a city can
+	// run, but the most better forecasts could gain. Asked for by name only.
+	PolicyPerfect = "perfect"
 )
 
-// Policies lists every policy, in report order.
+// Policies lists the policies compared by default, in report order.
 var Policies = []string{PolicyDaily, PolicyThrice, PolicyFixed, PolicyThreshold, PolicyPlanner}
+
+// AllPolicies lists every policy, in report order: Policies and
+// PolicyPerfect.
+var AllPolicies = append(slices.Clone(Policies), PolicyPerfect)
 
 // Defaults for Options.
 const (
@@ -68,7 +76,7 @@ type Options struct {
 	Bins     int
 	Days     int // default DefaultDays
 	Seed     uint64
-	// Policies to compare, from Policies; empty means all.
+	// Policies to compare, from AllPolicies; empty means Policies.
 	Policies []string
 	// Fixed, when set, is the fixed policy's schedule; nil means the
 	// one a city without sensors sets per bin from a rough estimate of its
@@ -132,13 +140,13 @@ func (o Options) withDefaults() (Options, error) {
 		o.Policies = Policies
 	}
 	for _, p := range o.Policies {
-		if !slices.Contains(Policies, p) {
-			return o, civic.FieldError("policies", "unknown policy %q: want some of %v", p, Policies)
+		if !slices.Contains(AllPolicies, p) {
+			return o, civic.FieldError("policies", "unknown policy %q: want some of %v", p, AllPolicies)
 		}
 	}
 	// Report order, whatever order they were asked in.
 	var ps []string
-	for _, p := range Policies {
+	for _, p := range AllPolicies {
 		if slices.Contains(o.Policies, p) {
 			ps = append(ps, p)
 		}
@@ -260,7 +268,7 @@ func Run(ctx context.Context, opts Options) (*Result, error) {
 // weight orders the policies by how long they take.
 func weight(p string) int {
 	switch p {
-	case PolicyPlanner:
+	case PolicyPlanner, PolicyPerfect:
 		return 3
 	case PolicyThreshold:
 		return 2

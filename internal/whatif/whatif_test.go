@@ -21,7 +21,7 @@ import (
 // tests that only read the result.
 var generated = sync.OnceValues(func() (*Result, error) {
 	return Run(context.Background(), Options{Bins: 60, Days: 10, Seed: 3, PlanTime: 20 * time.Millisecond, WarmupDays: 14,
-		Explain: true})
+		Explain: true, Policies: AllPolicies})
 })
 
 func runGenerated(t *testing.T) *Result {
@@ -30,8 +30,8 @@ func runGenerated(t *testing.T) *Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Policies) != len(Policies) {
-		t.Fatalf("%d policies, want %d", len(r.Policies), len(Policies))
+	if len(r.Policies) != len(AllPolicies) {
+		t.Fatalf("%d policies, want %d", len(r.Policies), len(AllPolicies))
 	}
 	return r
 }
@@ -110,7 +110,7 @@ func TestExplain(t *testing.T) {
 			visits += n
 			low += x.LowVisits[why]
 			planned := strings.HasPrefix(why, "must: ") || strings.HasPrefix(why, "may-go")
-			if planned != (p.Policy == PolicyPlanner) || !planned && why != "scheduled" {
+			if planned != (p.Policy == PolicyPlanner || p.Policy == PolicyPerfect) || !planned && why != "scheduled" {
 				t.Errorf("%s: %d visits for %q", p.Policy, n, why)
 			}
 		}
@@ -212,11 +212,12 @@ func tinyCity(t *testing.T, seed uint64) *sim.City {
 func TestTinyCity(t *testing.T) {
 	const days = 28
 	r, err := Run(context.Background(), Options{City: tinyCity(t, 5), Days: days, Seed: 5, PlanTime: 20 * time.Millisecond,
-		WarmupDays: 21, Faults: &sim.Faults{}, StreetFairWeeks: -1, Policies: []string{PolicyDaily, PolicyPlanner}})
+		WarmupDays: 21, Faults: &sim.Faults{}, StreetFairWeeks: -1, Policies: []string{PolicyDaily, PolicyPlanner, PolicyPerfect}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	daily, pl := r.Policy(PolicyDaily), r.Policy(PolicyPlanner)
+	daily, pl, perfect := r.Policy(PolicyDaily), r.Policy(PolicyPlanner), r.Policy(PolicyPerfect)
+	t.Logf("perfect forecasts: %d visits, %.1f overflow bin-hours", perfect.Total.Visits, perfect.Total.OverflowBinHours)
 	if got, want := daily.Total.Visits, 3*24; got != want {
 		t.Errorf("daily: %d visits, want %d (3 bins, 24 working days)", got, want)
 	}

@@ -1,0 +1,51 @@
+package whatif
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/civic-city/civic/internal/sim"
+)
+
+// TestTrueFullAt: the time the perfect forecasts give agrees, to the
+// minute, with a plain scan of the bin's true waste minute by minute.
+func TestTrueFullAt(t *testing.T) {
+	c := sim.GenerateCity(sim.CityParams{Bins: 15, Seed: 7})
+	o, err := Options{City: c, Days: 1}.withDefaults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRunner(o, PolicyPerfect, sim.DefaultStart, sim.DefaultLocation)
+	now := sim.DefaultStart.Add(7 * time.Hour)
+	r.s = sim.NewSensors(r.city, sim.SensorParams{Seed: 7, Start: now})
+	checked := 0
+	for i := range r.city.Bins {
+		b := &r.city.Bins[i]
+		for _, fill := range []float64{0, 0.3, 0.85, 0.95} {
+			const thr = 0.9
+			got, ok := r.trueFullAt(b, now, fill, thr)
+			// The reference: the first minute by which the bin has
+			// received what it lacks.
+			need := (thr - fill) * b.CapacityL
+			var want time.Time
+			wantOK := false
+			for m := 0; m <= int(perfectHorizon/time.Minute); m++ {
+				at := now.Add(time.Duration(m) * time.Minute)
+				if r.s.GeneratedBetween(b.ID, now, at) >= need {
+					want, wantOK = at, true
+					break
+				}
+			}
+			if ok != wantOK || ok && math.Abs(got.Sub(want).Minutes()) > 1 {
+				t.Errorf("bin %s from %.2f: full at %v (%v), want %v (%v)", b.ID, fill, got, ok, want, wantOK)
+			}
+			if ok && fill < thr {
+				checked++
+			}
+		}
+	}
+	if checked < 15 {
+		t.Errorf("only %d cases reached the line within the horizon", checked)
+	}
+}
