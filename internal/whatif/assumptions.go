@@ -57,7 +57,7 @@ func assumptions(o Options) []string {
 		"Not simulated: traffic, breakdowns, crews skipping blocked bins, residents' complaints, fire alerts reaching the planner, and litter picked up by hand.",
 	}
 	if slices.Contains(o.Policies, PolicyPerfect) {
-		as = append(as, "\"civic planner, perfect forecasts\" is not a way a city can collect: it is the same planner with the same rules, told every morning how full each bin truly is and exactly when it will be full, with no margin for doubt. The gap between it and civic's planner is the most that better sensors and forecasts could save.")
+		as = append(as, "\"Perfect forecasts\" is not a way a city can collect: it is the same planner with the same rules, told every morning how full each bin truly is and exactly when it will be full, with no margin for doubt. The gap between it and civic's planner is the most that better sensors and forecasts could save.")
 	}
 	return as
 }

@@ -65,7 +65,7 @@ var policyColors = map[string]string{
 var policyNames = map[string]string{
 	PolicyDaily: "Daily (Mon-Sat)", PolicyThrice: "Three times a week", PolicyFixed: "Fixed schedule",
 	PolicyThreshold: "Sensor threshold", PolicyPlanner: "civic planner",
-	PolicyPerfect: "civic planner, perfect forecasts",
+	PolicyPerfect: "Perfect forecasts",
 }
 
 // chart draws one weekly series per policy as an inline SVG line chart,
@@ -182,7 +182,8 @@ var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 <meta charset="utf-8"/>
 <title>civic what-if: {{.R.Bins}} bins, {{.R.Days}} days</title>
 <style>
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }
+body { font-family: system-ui, sans-serif; margin: 2em auto; padding: 0 1em; max-width: 1000px; color: #222; }
+.wide { overflow-x: auto; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 14px; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
@@ -195,24 +196,24 @@ th:first-child, td:first-child { text-align: left; }
 <p>A simulation of {{if .R.Own}}the city's own {{end}}{{.R.Bins}} bins over {{.R.Days}} days ({{.R.From}} to {{.R.To}}), seed {{.R.Seed}}, comparing ways of deciding which bins to empty. Every way sees exactly the same waste.</p>
 <p class="summary">{{.R.Summary}}</p>
 <h2>Results</h2>
-<table>
+<div class="wide"><table>
 <tr><th>Way of collecting</th><th>Bins emptied</th><th>Of which under half full</th><th>Of which found overflowing</th><th>Truck trips</th><th>Unloading trips</th><th>km</th><th>Crew hours</th><th>Times a bin overflowed</th><th>Overflow bin-hours</th><th>Fuel (L)</th><th>CO2 (kg)</th><th>Cost (EUR)</th><th>Extra trucks needed</th><th>Bins left unserved</th><th>Sensors gone silent</th></tr>
 {{range .R.Policies}}<tr><td>{{index $.Names .Policy}}</td><td>{{.Total.Visits}}</td><td>{{pct .Total.LowVisits .Total.Visits}}</td><td>{{pct .Total.FullVisits .Total.Visits}}</td><td>{{.Total.Routes}}</td><td>{{.Total.Disposals}}</td><td>{{n .Total.Km}}</td><td>{{n .Total.Hours}}</td><td>{{.Total.Overflows}}</td><td>{{n .Total.OverflowBinHours}}</td><td>{{n .Total.FuelL}}</td><td>{{n .Total.CO2Kg}}</td><td>{{n .Total.Cost}}</td><td>{{.ExtraTrucks}}</td><td>{{.Unserved}}</td><td>{{if .SilentSensors}}{{.SilentSensors}}{{else}}-{{end}}</td></tr>
-{{end}}</table>
+{{end}}</table></div>
 <h2>Week by week</h2>
 {{range .Charts}}{{.}}
 {{end}}
 <h2>By zone</h2>
 <p>Bins emptied / kilometres / overflow bin-hours in each zone.</p>
-<table>
+<div class="wide"><table>
 <tr><th>Zone</th>{{range .R.Policies}}<th>{{index $.Names .Policy}}</th>{{end}}</tr>
 {{range .Zones}}<tr><td>{{.Zone}}</td>{{range .Cells}}<td>{{.Visits}} / {{n .Km}} / {{n .OverflowBinHours}}</td>{{end}}</tr>
-{{end}}</table>
+{{end}}</table></div>
 <h2>Where the waste went</h2>
-<table>
+<div class="wide"><table>
 <tr><th>Way of collecting</th><th>In bins at the start (L)</th><th>Thrown away (L)</th><th>Collected (L)</th><th>In bins at the end (L)</th><th>Overflowed (L)</th></tr>
 {{range .R.Policies}}<tr><td>{{index $.Names .Policy}}</td><td>{{n .Waste.InBinStart}}</td><td>{{n .Waste.Generated}}</td><td>{{n .Waste.Collected}}</td><td>{{n .Waste.InBinEnd}}</td><td>{{n .Waste.Overflowed}}</td></tr>
-{{end}}</table>
+{{end}}</table></div>
 <h2>What these figures assume</h2>
 <ul>
 {{range .R.Assumptions}}<li>{{.}}</li>
