@@ -91,7 +91,10 @@ type SimulationRequest struct {
 	HistoryDays int    // days of readings the bins' fill rates are learnt from, 1 to 90
 	// Assumptions change the run's; zero fields take the defaults.
 	Assumptions SimulationAssumptions
-	By          string // who asked
+	// Perfect also runs civic's planner told each bin's true fill and
+	// exactly when it fills: the most better forecasts could save.
+	Perfect bool
+	By      string // who asked
 }
 
 // Validate checks r, naming the field at fault.

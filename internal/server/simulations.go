@@ -78,7 +78,8 @@ func (s *Server) handleGetSimulation(w http.ResponseWriter, r *http.Request) err
 }
 
 // handleStartSimulation starts a simulation of the city's own bins:
-// {"days": 7..365, "history_days": 1..90, "name": "...", and the
+// {"days": 7..365, "history_days": 1..90, "name": "...",
+// "perfect_forecasts": true to run the perfect-forecast policy too, and the
 // assumptions, each optional: "overflow_risk", "hygiene_days",
 // "hygiene_days_compost", "threshold", "fuel_l_per_km", "co2_kg_per_l",
 // "crew_eur_h", "truck_eur_km", "fuel_eur_l"}; 202 with the run, running,
@@ -95,13 +96,14 @@ func (s *Server) handleStartSimulation(w http.ResponseWriter, r *http.Request) e
 		Name        string `json:"name"`
 		Days        int    `json:"days"`
 		HistoryDays int    `json:"history_days"`
+		Perfect     bool   `json:"perfect_forecasts"`
 		civic.SimulationAssumptions
 	}
 	if err := decodeJSON(r, &body); err != nil {
 		return err
 	}
 	req := civic.SimulationRequest{Name: strings.TrimSpace(body.Name), Days: body.Days, HistoryDays: body.HistoryDays, By: actor(p),
-		Assumptions: body.SimulationAssumptions}
+		Assumptions: body.SimulationAssumptions, Perfect: body.Perfect}
 	if req.HistoryDays == 0 {
 		req.HistoryDays = civic.DefaultSimulationHistoryDays
 	}

@@ -92,6 +92,12 @@ func TestSimulationsAPI(t *testing.T) {
 					t.Errorf("GET the run: %d without its assumptions:\n%s", got.Code, got.Body.String())
 				}
 			}},
+		// The run's policies are checked end to end in the web app's
+		// TestSimulationRun, on a city with readings.
+		{name: "start, perfect forecasts too", setup: withSimulator, req: request{method: "POST", url: "/api/v1/simulations",
+			body: `{"days":7,"perfect_forecasts":true}`, as: "analyst"}, status: 202, want: []string{`"status":"running"`}},
+		{name: "start, perfect forecasts not a boolean", setup: withSimulator, req: request{method: "POST", url: "/api/v1/simulations",
+			body: `{"days":7,"perfect_forecasts":"yes"}`, as: "analyst"}, status: 400, field: "perfect_forecasts"},
 		{name: "start, the defaults", setup: withSimulator, req: request{method: "POST", url: "/api/v1/simulations",
 			body: `{"days":30,"hygiene_days":null,"threshold":0}`, as: "analyst"}, status: 202,
 			want: []string{`"assumptions":{"overflow_risk":0.1,"hygiene_days":7,"hygiene_days_compost":3,"threshold":0.8,` +

@@ -94,7 +94,7 @@ func TestSimulationRun(t *testing.T) {
 	}
 
 	// A run under other assumptions; a decimal comma reads as a point.
-	res, err := analyst.PostForm(f.srv.URL+"/simulations", url.Values{"days": {"7"}, "history_days": {"28"}, "name": {"A week of our bins"},
+	res, err := analyst.PostForm(f.srv.URL+"/simulations", url.Values{"days": {"7"}, "history_days": {"28"}, "name": {"A week of our bins"}, "perfect": {"1"},
 		"overflow_risk": {"0.3"}, "hygiene_days": {"5"}, "hygiene_days_compost": {"0"}, "threshold": {" 0.6 "},
 		"fuel_l_per_km": {"0.42"}, "co2_kg_per_l": {"2.5"}, "crew_eur_h": {"48"}, "truck_eur_km": {""}, "fuel_eur_l": {"1,85"}})
 	if err != nil {
@@ -118,6 +118,9 @@ func TestSimulationRun(t *testing.T) {
 			}
 			if !strings.Contains(body, "<h1>A week of our bins</h1>") || !strings.Contains(body, `class="simsummary">sim: collections`) {
 				t.Errorf("finished run's page lacks its name or summary:\n%s", body)
+			}
+			if _, report := f.get(analyst, page+"/report"); !strings.Contains(report, "<td>Perfect forecasts</td>") {
+				t.Errorf("the run asked for perfect forecasts; its report has no row for them:\n%s", report)
 			}
 			for _, w := range []string{"<dd>30 %</dd>", "<dd>5 days</dd>", "<dd>no limit</dd>", "<dd>60 % full</dd>", "<dd>0.42 L per km</dd>",
 				"<dd>2.5 kg per litre</dd>", "<dd>€48 per hour</dd>", "<dd>€0.90 per km</dd>", "<dd>€1.85 per litre</dd>"} {

@@ -94,6 +94,7 @@ type simulationForm struct {
 	Days        []dayChoice
 	HistoryDays string
 	Name        string
+	Perfect     bool // the perfect-forecast policy too
 	Assumptions []assumptionGroup
 	// Error says why the post was refused; Field and FieldLabel name the
 	// field at fault, Open when it is an assumption (shown open).
@@ -211,8 +212,8 @@ func daysText(v float64) string {
 
 // newSimulationForm is the form showing a request's values (the
 // defaults), the error it was refused with, if any, next to its field.
-func newSimulationForm(days int, history, name string, values func(assumption) string, err error) simulationForm {
-	f := simulationForm{HistoryDays: history, Name: name}
+func newSimulationForm(days int, history, name string, perfect bool, values func(assumption) string, err error) simulationForm {
+	f := simulationForm{HistoryDays: history, Name: name, Perfect: perfect}
 	for _, d := range simulationDays {
 		f.Days = append(f.Days, dayChoice{Days: d, Selected: d == days})
 	}
@@ -248,7 +249,7 @@ func (u *UI) defaultSimulationForm(r *http.Request) (simulationForm, error) {
 	if err != nil {
 		return simulationForm{}, err
 	}
-	return newSimulationForm(90, strconv.Itoa(civic.DefaultSimulationHistoryDays), "", func(a assumption) string {
+	return newSimulationForm(90, strconv.Itoa(civic.DefaultSimulationHistoryDays), "", false, func(a assumption) string {
 		if v := a.get(&d); v != nil && (*v != 0 || a.Name == "hygiene_days" || a.Name == "hygiene_days_compost") {
 			return number(*v)
 		}
@@ -286,11 +287,11 @@ func (u *UI) showSimulations(w http.ResponseWriter, r *http.Request, p civic.Pri
 }
 
 // simulationRequest reads the simulations page's form (days,
-// history_days, name, and the assumptions, each optional: blank takes
+// history_days, name, perfect (a checkbox), and the assumptions, each optional: blank takes
 // the default; a decimal comma reads as a point). Errors: Invalid naming
 // the field.
 func simulationRequest(form url.Values, by string) (civic.SimulationRequest, error) {
-	req := civic.SimulationRequest{Name: strings.TrimSpace(form.Get("name")), By: by}
+	req := civic.SimulationRequest{Name: strings.TrimSpace(form.Get("name")), By: by, Perfect: form.Get("perfect") != ""}
 	var err error
 	if req.Days, err = strconv.Atoi(strings.TrimSpace(form.Get("days"))); err != nil {
 		return req, civic.FieldError("days", "Pick how many days to simulate.")
@@ -345,7 +346,7 @@ func (u *UI) startSimulation(w http.ResponseWriter, r *http.Request, p civic.Pri
 	// Refused: the form again, as posted, saying why.
 	days, _ := strconv.Atoi(strings.TrimSpace(r.PostForm.Get("days")))
 	u.showSimulations(w, r, p, httpStatusOf(err), newSimulationForm(days, r.PostForm.Get("history_days"), r.PostForm.Get("name"),
-		func(a assumption) string { return r.PostForm.Get(a.Name) }, err))
+		r.PostForm.Get("perfect") != "", func(a assumption) string { return r.PostForm.Get(a.Name) }, err))
 }
 
 // simulationPage is a run in civic's layout, its report framed.

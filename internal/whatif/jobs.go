@@ -124,7 +124,8 @@ func (j *Jobs) StartSimulation(ctx context.Context, r civic.SimulationRequest) (
 }
 
 // requestOptions returns the options of a run of r on the city's planner
-// settings base: r's days, and its assumptions applied as civic simulate
+// settings base: r's days, every policy with r.Perfect (else the
+// default ones), and its assumptions applied as civic simulate
 // applies its flags of the same names (PlanChanges for the planner's; the
 // threshold and cost factors as given, zero taking the defaults). The
 // city, seed and solver's budget are the caller's to set. Errors: Invalid
@@ -139,8 +140,12 @@ func requestOptions(r civic.SimulationRequest, base civic.PlanSettings) (Options
 	if err != nil {
 		return Options{}, err
 	}
-	return Options{Days: r.Days, Settings: &ps, Threshold: a.Threshold, Costs: Costs{FuelLPerKm: a.FuelLPerKm,
-		CO2KgPerL: a.CO2KgPerL, CrewPerHour: a.CrewEURH, TruckPerKm: a.TruckEURKm, FuelPerL: a.FuelEURL}}, nil
+	o := Options{Days: r.Days, Settings: &ps, Threshold: a.Threshold, Costs: Costs{FuelLPerKm: a.FuelLPerKm,
+		CO2KgPerL: a.CO2KgPerL, CrewPerHour: a.CrewEURH, TruckPerKm: a.TruckEURKm, FuelPerL: a.FuelEURL}}
+	if r.Perfect {
+		o.Policies = AllPolicies
+	}
+	return o, nil
 }
 
 // SimulationDefaults implements civic.Simulator: Assumed on the city's

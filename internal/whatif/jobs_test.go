@@ -3,6 +3,7 @@ package whatif_test
 import (
 	"context"
 	"encoding/json"
+	"html"
 	"reflect"
 	"strings"
 	"testing"
@@ -301,7 +302,7 @@ func testJobsAssumptions(t *testing.T, engine string) {
 
 	given := civic.SimulationAssumptions{OverflowRisk: 0.3, HygieneDays: days(5), HygieneDaysCompost: days(0), Threshold: 0.6,
 		FuelLPerKm: 0.42, CO2KgPerL: 2.5, CrewEURH: 48, TruckEURKm: 1.1, FuelEURL: 1.85}
-	run, err := j.StartSimulation(ctx, civic.SimulationRequest{Days: 7, HistoryDays: 10, Assumptions: given})
+	run, err := j.StartSimulation(ctx, civic.SimulationRequest{Days: 7, HistoryDays: 10, Assumptions: given, Perfect: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -316,6 +317,9 @@ func testJobsAssumptions(t *testing.T, engine string) {
 		Threshold   float64      `json:"threshold"`
 		Costs       whatif.Costs `json:"costs"`
 		Assumptions []string     `json:"assumptions"`
+		Policies    []struct {
+			Policy string `json:"policy"`
+		} `json:"policies"`
 	}
 	if err := json.Unmarshal(got.Result, &res); err != nil {
 		t.Fatal(err)
@@ -323,14 +327,21 @@ func testJobsAssumptions(t *testing.T, engine string) {
 	if wantCosts := (whatif.Costs{FuelLPerKm: 0.42, CO2KgPerL: 2.5, CrewPerHour: 48, TruckPerKm: 1.1, FuelPerL: 1.85}); res.Threshold != 0.6 || res.Costs != wantCosts {
 		t.Errorf("result: threshold %g, costs %+v; want 0.6, %+v", res.Threshold, res.Costs, wantCosts)
 	}
+	var policies []string
+	for _, p := range res.Policies {
+		policies = append(policies, p.Policy)
+	}
+	if !reflect.DeepEqual(policies, whatif.AllPolicies) {
+		t.Errorf("a run with perfect forecasts compared %v, want %v", policies, whatif.AllPolicies)
+	}
 	words := strings.Join(res.Assumptions, "\n")
-	for _, w := range []string{"at most a 30% chance of filling up", "no bin goes more than 5 days, compost no limit, without emptying",
+	for _, w := range []string{"\"Perfect forecasts\" is not a way a city can collect", "at most a 30% chance of filling up", "no bin goes more than 5 days, compost no limit, without emptying",
 		"at least 60% full", "Fuel: 0.42 litres of diesel per kilometre", "CO2: 2.50 kg per litre",
 		"a crew costs 48 per hour of route, a truck 1.10 per kilometre besides fuel, diesel 1.85 per litre"} {
 		if !strings.Contains(words, w) {
 			t.Errorf("the result's assumptions do not say %q:\n%s", w, words)
 		}
-		if !strings.Contains(string(got.Report), strings.ReplaceAll(w, "'", "&#39;")) {
+		if !strings.Contains(string(got.Report), html.EscapeString(w)) {
 			t.Errorf("the report does not say %q", w)
 		}
 	}

@@ -2,9 +2,11 @@ package whatif
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/civic-city/civic/internal/civic"
 	"github.com/civic-city/civic/internal/sim"
 )
 
@@ -47,5 +49,23 @@ func TestTrueFullAt(t *testing.T) {
 	}
 	if checked < 15 {
 		t.Errorf("only %d cases reached the line within the horizon", checked)
+	}
+}
+
+// TestRequestPerfect: a simulation asked for from the web app or the API
+// runs the perfect-forecast policy only when asked.
+func TestRequestPerfect(t *testing.T) {
+	for _, perfect := range []bool{false, true} {
+		o, err := requestOptions(civic.SimulationRequest{Days: 7, HistoryDays: 10, Perfect: perfect}, civic.DefaultPlanSettings())
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err = Options{City: sim.GenerateCity(sim.CityParams{Bins: 3, Seed: 1}), Days: o.Days, Policies: o.Policies}.withDefaults()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := slices.Contains(o.Policies, PolicyPerfect); got != perfect || len(o.Policies) < len(Policies) {
+			t.Errorf("Perfect %v: policies %v", perfect, o.Policies)
+		}
 	}
 }
