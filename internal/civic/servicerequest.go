@@ -77,10 +77,15 @@ type Service struct {
 	// closing; 0 means no promise.
 	SLAHours   float64            `json:"sla_hours"`
 	Attributes []ServiceAttribute `json:"attributes"`
-	// WasteLink marks services about a bin (overflowing, missed
-	// collection): an open request makes the bin must-go in the next plan
-	// and a collection of the bin closes it.
+	// WasteLink marks services about a bin's waste (overflowing, missed
+	// collection): a report filed near a bin is linked to it, an open
+	// request makes the bin must-go in the next plan and a collection of
+	// the bin closes it.
 	WasteLink bool `json:"waste_link"`
+	// BinLink marks other services about a bin (a damaged bin): a report
+	// filed near a bin is linked to it, for the bin's page and the
+	// request's, and changes nothing in the plans. WasteLink implies it.
+	BinLink bool `json:"bin_link"`
 	// Active services are offered to reporters; inactive ones keep their
 	// old requests.
 	Active    bool      `json:"active"`

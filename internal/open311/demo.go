@@ -50,6 +50,9 @@ func SeedDemo(ctx context.Context, d *Desk, bins []civic.Bin, now time.Time, see
 		r := civic.ServiceRequest{Token: newToken(), ServiceCode: svc.Code, Description: texts[rng.IntN(len(texts))],
 			Lat: &lat, Long: &long, Address: b.Name, Channel: "web", RequestedAt: at, Department: svc.Department,
 			Status: statuses[rng.IntN(len(statuses))], Attributes: demoAttributes(svc, rng)}
+		if svc.BinLink {
+			r.ObjectType, r.ObjectID = "bin", b.ID // a damaged bin: about it, never closed by a collection
+		}
 		if svc.WasteLink {
 			r.ObjectType, r.ObjectID = "bin", b.ID
 			// Requests about bins stay open only until the next

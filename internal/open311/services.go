@@ -17,7 +17,7 @@ func DefaultServices() []civic.Service {
 		return civic.Service{Code: code, Name: name, Group: group, Department: dept, Description: desc, SLAHours: sla,
 			Keywords: kw, WasteLink: link, Active: true, Attributes: attrs}
 	}
-	return []civic.Service{
+	services := []civic.Service{
 		svc("overflowing-bin", "Overflowing bin", "sanitation", "sanitation",
 			"A public bin is full or overflowing.", 24, []string{"bin", "trash", "litter", "full"}, true,
 			binKind,
@@ -77,4 +77,9 @@ func DefaultServices() []civic.Service {
 				Description: "What is wrong?", Values: []civic.AttributeValue{
 					{Key: "out", Name: "Out"}, {Key: "flicker", Name: "Flickering"}, {Key: "day", Name: "On during the day"}}}),
 	}
+	for i := range services {
+		// About a bin, but no reason to empty it.
+		services[i].BinLink = services[i].Code == "damaged-bin"
+	}
+	return services
 }

@@ -21,13 +21,13 @@ import (
 
 var _ civic.ServiceRequestStore = (*Store)(nil)
 
-const serviceCols = `code, name, description, grp, keywords, department, sla_hours, attributes, waste_link, active, created_at, updated_at`
+const serviceCols = `code, name, description, grp, keywords, department, sla_hours, attributes, waste_link, bin_link, active, created_at, updated_at`
 
 func scanService(r rowScanner) (civic.Service, error) {
 	var s civic.Service
 	var kw, attrs string
 	err := r.Scan(&s.Code, &s.Name, &s.Description, &s.Group, &kw, &s.Department, &s.SLAHours, &attrs,
-		&s.WasteLink, &s.Active, scanTime{&s.CreatedAt}, scanTime{&s.UpdatedAt})
+		&s.WasteLink, &s.BinLink, &s.Active, scanTime{&s.CreatedAt}, scanTime{&s.UpdatedAt})
 	if err != nil {
 		return s, err
 	}
@@ -68,9 +68,9 @@ func (s *Store) CreateService(ctx context.Context, sv *civic.Service) error {
 	kw, attrs := serviceJSON(sv)
 	return s.inTx(ctx, errCtx{op: "create service"}, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO services (`+serviceCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			sv.Code, sv.Name, sv.Description, sv.Group, kw, sv.Department, sv.SLAHours, attrs,
-			sv.WasteLink, sv.Active, s.ts(now), s.ts(now))
+			sv.WasteLink, sv.BinLink, sv.Active, s.ts(now), s.ts(now))
 		return err
 	})
 }
@@ -85,9 +85,9 @@ func (s *Store) UpdateService(ctx context.Context, sv *civic.Service) error {
 	kw, attrs := serviceJSON(sv)
 	err := s.inTx(ctx, errCtx{op: "update service"}, func(tx *sql.Tx) error {
 		return execOne(ctx, tx, "service", sv.Code, `UPDATE services SET name = $2, description = $3, grp = $4,
-			keywords = $5, department = $6, sla_hours = $7, attributes = $8, waste_link = $9, active = $10, updated_at = $11
+			keywords = $5, department = $6, sla_hours = $7, attributes = $8, waste_link = $9, bin_link = $10, active = $11, updated_at = $12
 			WHERE code = $1`,
-			sv.Code, sv.Name, sv.Description, sv.Group, kw, sv.Department, sv.SLAHours, attrs, sv.WasteLink, sv.Active, s.ts(now))
+			sv.Code, sv.Name, sv.Description, sv.Group, kw, sv.Department, sv.SLAHours, attrs, sv.WasteLink, sv.BinLink, sv.Active, s.ts(now))
 	})
 	if err != nil {
 		return err

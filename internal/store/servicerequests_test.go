@@ -29,8 +29,11 @@ func TestServiceRequestStore(t *testing.T) {
 		bad := sv
 		bad.Code = "x y"
 		wantKind(t, "CreateService bad code", s.CreateService(ctx, &bad), civic.Invalid, "code")
-		inactive := civic.Service{Code: "old", Name: "Old", Attributes: []civic.ServiceAttribute{}}
+		inactive := civic.Service{Code: "old", Name: "Old", Attributes: []civic.ServiceAttribute{}, BinLink: true}
 		must(t, "CreateService inactive", s.CreateService(ctx, &inactive))
+		if got, err := s.Service(ctx, "old"); err != nil || !got.BinLink || got.WasteLink {
+			t.Errorf("Service(old) = %+v, %v; want BinLink alone", got, err)
+		}
 
 		got, err := s.Service(ctx, sv.Code)
 		must(t, "Service", err)
@@ -47,10 +50,10 @@ func TestServiceRequestStore(t *testing.T) {
 		if len(active) != 1 || len(all) != 2 {
 			t.Errorf("ListServices = %d active, %d all; want 1, 2", len(active), len(all))
 		}
-		sv.Name = "Bin overflowing"
+		sv.Name, sv.BinLink = "Bin overflowing", true
 		must(t, "UpdateService", s.UpdateService(ctx, &sv))
-		if got, _ := s.Service(ctx, sv.Code); got.Name != "Bin overflowing" {
-			t.Errorf("after UpdateService name = %q", got.Name)
+		if got, _ := s.Service(ctx, sv.Code); got.Name != "Bin overflowing" || !got.BinLink {
+			t.Errorf("after UpdateService name = %q, bin link %v", got.Name, got.BinLink)
 		}
 
 		lat, lon := 39.95, -75.16
@@ -275,5 +278,32 @@ func TestServiceRequestZoneModeration(t *testing.T) {
 		wantKind(t, "count, a zone not given", err, civic.Invalid, "zone")
 		_, err = s.CountServiceRequests(ctx, civic.ServiceRequestFilter{Zone: "Z\x00"})
 		wantKind(t, "count, unknown zone", err, civic.Invalid, "zone")
+	})
+}
+
+// TestServiceBinLinkMigration: a city whose catalogue predates BinLink
+// has its "damaged-bin" service marked about a bin, and no other.
+func TestServiceBinLinkMigration(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, s *store.Store, clk *clock) {
+		ctx := context.Background()
+		must(t, "migrate down", store.MigrateDownTo(ctx, s, 160))
+		var stamp any = clk.Now().UTC().Format(time.RFC3339Nano)
+		if s.Engine() == store.EnginePostgres {
+			stamp = clk.Now()
+		}
+		for _, code := range []string{"damaged-bin", "graffiti"} {
+			_, err := s.DB().ExecContext(ctx, `INSERT INTO services (code, name, description, grp, keywords, department, sla_hours,
+				attributes, waste_link, active, created_at, updated_at) VALUES ($1, $1, '', '', '[]', '', 0, '[]', $2, $3, $4, $4)`,
+				code, false, true, stamp)
+			must(t, "insert "+code, err)
+		}
+		must(t, "migrate up", store.Migrate(ctx, s))
+		for code, want := range map[string]bool{"damaged-bin": true, "graffiti": false} {
+			got, err := s.Service(ctx, code)
+			must(t, "Service "+code, err)
+			if got.BinLink != want || got.WasteLink {
+				t.Errorf("%s after the migration: bin link %v, waste link %v; want %v, false", code, got.BinLink, got.WasteLink, want)
+			}
+		}
 	})
 }

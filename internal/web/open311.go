@@ -159,8 +159,9 @@ func (u *UI) submitReport(w http.ResponseWriter, r *http.Request, p civic.Princi
 	sub.Source = "ip:" + u.clientIP(r)
 	sub.Force = values.Get("force") == "1"
 	// A report of a full bin or a missed collection near a bin is about
-	// that bin (the planner makes it must-go, a collection closes it).
-	if svc, err := u.deps.ServiceDesk.Service(r.Context(), sub.Request.ServiceCode); err == nil && svc.WasteLink &&
+	// that bin (the planner makes it must-go, a collection closes it); so
+	// is one of a damaged bin (BinLink), for the bin's page and the desk.
+	if svc, err := u.deps.ServiceDesk.Service(r.Context(), sub.Request.ServiceCode); err == nil && (svc.WasteLink || svc.BinLink) &&
 		sub.Request.ObjectID == "" && sub.Request.Lat != nil {
 		if b, ok := u.nearestBin(r, *sub.Request.Lat, *sub.Request.Long); ok {
 			sub.Request.ObjectType, sub.Request.ObjectID = "bin", b

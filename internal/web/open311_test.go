@@ -241,3 +241,52 @@ func TestReportMapTiles(t *testing.T) {
 		}
 	}
 }
+
+// TestReportDamagedBinLinked: a damaged bin reported next to a bin is
+// linked to it (BinLink), as a full one is, but does not make it must-go;
+// litter reported at the same spot is not about the bin.
+func TestReportDamagedBinLinked(t *testing.T) {
+	f := newFixture(t, fixtureOpts{bins: 10})
+	desk := with311(t, f, 0)
+	anon := f.client("")
+	b := f.city.Bins[1]
+	report := func(form url.Values) civic.ServiceRequest {
+		t.Helper()
+		form.Set("lat", ftoa(b.Lat))
+		form.Set("long", ftoa(b.Lon))
+		res := postReport(t, anon, f.srv.URL, form)
+		loc := res.Header.Get("Location")
+		readBody(t, res)
+		if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/requests/") {
+			t.Fatalf("submit %v: %d %s", form, res.StatusCode, loc)
+		}
+		r, err := desk.Request(context.Background(), strings.TrimPrefix(strings.TrimSuffix(loc, "?new=1"), "/requests/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	damaged := report(url.Values{"service_code": {"damaged-bin"}, "attribute[bin_kind]": {"litter"}, "attribute[damage]": {"lid"},
+		"description": {"The lid is hanging off"}})
+	if damaged.ObjectType != "bin" || damaged.ObjectID != b.ID {
+		t.Errorf("damaged bin: linked to %s %q, want bin %s", damaged.ObjectType, damaged.ObjectID, b.ID)
+	}
+	litter := report(url.Values{"service_code": {"litter"}, "description": {"Crisp packets"}})
+	if litter.ObjectID != "" {
+		t.Errorf("litter linked to %s %q, want no link", litter.ObjectType, litter.ObjectID)
+	}
+	open, err := desk.OpenBinRequests(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range open {
+		if o.RequestID == damaged.ID {
+			t.Errorf("the damaged-bin report is among the requests that make a bin must-go: %+v", o)
+		}
+	}
+	// The bin's page lists it.
+	res, body := f.get(f.client("super"), "/bins/"+b.ID)
+	if res.StatusCode != http.StatusOK || !strings.Contains(body, "/queue/"+damaged.ID) {
+		t.Errorf("bin page: %d, no link to the damaged-bin request %s", res.StatusCode, damaged.ID)
+	}
+}
