@@ -1,10 +1,12 @@
 package web
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"net"
 	"net/http"
@@ -516,6 +518,55 @@ type queueItemData struct {
 	// Plan is where the request's bin stands in today's plan, while the
 	// request is open; nil without a bin or a plan.
 	Plan *binPlanView
+	// Answers are the reporter's answers to the service's questions.
+	Answers []answer
+}
+
+// answer is a reporter's answer to one of a service's questions, in the
+// words the form used.
+type answer struct {
+	Question string
+	Values   []string
+}
+
+// answers words a request's attribute values as its service's form asked
+// them, in the form's order: the question, and each chosen value's name.
+// Values of attributes the service no longer has keep their codes.
+func answers(svc civic.Service, given map[string][]string) []answer {
+	var out []answer
+	seen := map[string]bool{}
+	attrs := slices.Clone(svc.Attributes)
+	slices.SortStableFunc(attrs, func(a, b civic.ServiceAttribute) int { return cmp.Compare(a.Order, b.Order) })
+	for _, a := range attrs {
+		vs, ok := given[a.Code]
+		if !ok {
+			continue
+		}
+		seen[a.Code] = true
+		q := a.Description
+		if q == "" {
+			q = a.Code
+		}
+		an := answer{Question: q}
+		for _, v := range vs {
+			name := v
+			for _, av := range a.Values {
+				if av.Key == v {
+					name = av.Name
+					break
+				}
+			}
+			an.Values = append(an.Values, name)
+		}
+		out = append(out, an)
+	}
+	rest := slices.Sorted(maps.Keys(given))
+	for _, k := range rest {
+		if !seen[k] {
+			out = append(out, answer{Question: k, Values: given[k]})
+		}
+	}
+	return out
 }
 
 func (u *UI) queueItem(w http.ResponseWriter, r *http.Request, p civic.Principal) {
@@ -525,6 +576,12 @@ func (u *UI) queueItem(w http.ResponseWriter, r *http.Request, p civic.Principal
 		return
 	}
 	d := queueItemData{R: req, Photos: photoURLs(req), Overdue: req.Overdue(u.now()), Reasons: closeReasons, Msg: r.URL.Query().Get("msg")}
+	svc, err := u.deps.ServiceDesk.Service(r.Context(), req.ServiceCode)
+	if err != nil && !civic.IsKind(err, civic.NotFound) {
+		u.fail(w, r, err)
+		return
+	}
+	d.Answers = answers(svc, req.Attributes)
 	if d.Notes, err = u.deps.ServiceDesk.Notes(r.Context(), req.ID, false); err != nil {
 		u.fail(w, r, err)
 		return

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -284,9 +285,34 @@ func TestReportDamagedBinLinked(t *testing.T) {
 			t.Errorf("the damaged-bin report is among the requests that make a bin must-go: %+v", o)
 		}
 	}
+	// The queue's page words the reporter's answers as the form asked.
+	if res, body := f.get(f.client("super"), "/queue/"+damaged.ID); res.StatusCode != http.StatusOK ||
+		!strings.Contains(body, "<dt>What is wrong with it?</dt><dd>Lid broken or missing</dd>") || !strings.Contains(body, "bin <a href=\"/bins/"+b.ID) {
+		t.Errorf("queue page of the damaged-bin report: %d, without its bin or its answers worded:\n%s", res.StatusCode, body)
+	}
 	// The bin's page lists it.
 	res, body := f.get(f.client("super"), "/bins/"+b.ID)
 	if res.StatusCode != http.StatusOK || !strings.Contains(body, "/queue/"+damaged.ID) {
 		t.Errorf("bin page: %d, no link to the damaged-bin request %s", res.StatusCode, damaged.ID)
+	}
+}
+
+// TestAnswers: a request's attribute values read as the form asked them,
+// in its order, with the values' names; unknown ones keep their codes.
+func TestAnswers(t *testing.T) {
+	svc := civic.Service{Attributes: []civic.ServiceAttribute{
+		{Code: "damage", Order: 2, Description: "What is wrong with it?", Values: []civic.AttributeValue{{Key: "lid", Name: "Lid broken or missing"}, {Key: "burnt", Name: "Burnt"}}},
+		{Code: "bin_kind", Order: 1, Description: "What kind of bin is it?", Values: []civic.AttributeValue{{Key: "litter", Name: "Street litter bin"}}},
+		{Code: "note", Order: 3},
+	}}
+	got := answers(svc, map[string][]string{"damage": {"burnt", "lid", "other"}, "bin_kind": {"litter"}, "note": {"by the gate"}, "old": {"x"}})
+	want := []answer{
+		{Question: "What kind of bin is it?", Values: []string{"Street litter bin"}},
+		{Question: "What is wrong with it?", Values: []string{"Burnt", "Lid broken or missing", "other"}},
+		{Question: "note", Values: []string{"by the gate"}},
+		{Question: "old", Values: []string{"x"}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("answers = %+v, want %+v", got, want)
 	}
 }
