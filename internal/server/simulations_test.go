@@ -95,7 +95,8 @@ func TestSimulationsAPI(t *testing.T) {
 		// The run's policies are checked end to end in the web app's
 		// TestSimulationRun, on a city with readings.
 		{name: "start, perfect forecasts too", setup: withSimulator, req: request{method: "POST", url: "/api/v1/simulations",
-			body: `{"days":7,"perfect_forecasts":true}`, as: "analyst"}, status: 202, want: []string{`"status":"running"`}},
+			body: `{"days":7,"perfect_forecasts":true}`, as: "analyst"}, status: 202,
+			want: []string{`"status":"running"`, `"name":"The city's own bins, 7 days, with perfect forecasts (`}},
 		{name: "start, perfect forecasts not a boolean", setup: withSimulator, req: request{method: "POST", url: "/api/v1/simulations",
 			body: `{"days":7,"perfect_forecasts":"yes"}`, as: "analyst"}, status: 400, field: "perfect_forecasts"},
 		{name: "start, the defaults", setup: withSimulator, req: request{method: "POST", url: "/api/v1/simulations",
