@@ -3,6 +3,7 @@ package whatif
 import (
 	"math"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -67,5 +68,34 @@ func TestRequestPerfect(t *testing.T) {
 		if got := slices.Contains(o.Policies, PolicyPerfect); got != perfect || len(o.Policies) < len(Policies) {
 			t.Errorf("Perfect %v: policies %v", perfect, o.Policies)
 		}
+	}
+}
+
+// TestForecastWorth: the report words what perfect forecasts changed
+// against civic's planner, each figure with its sign and share, and says
+// nothing when either did not run.
+func TestForecastWorth(t *testing.T) {
+	r := &Result{Policies: []PolicyResult{
+		{Policy: PolicyPlanner, Total: Figures{Visits: 109200, Km: 117098, OverflowBinHours: 47811}},
+		{Policy: PolicyPerfect, Total: Figures{Visits: 104854, Km: 118155, OverflowBinHours: 26488}},
+	}}
+	got := r.forecastWorth()
+	for _, want := range []string{"made 4,346 fewer collections (4%)", "driven 1,057 km more (1%)", "left bins full 21,323 hours less (45%)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("forecastWorth() = %q, want it to say %q", got, want)
+		}
+	}
+	r.Policies = r.Policies[:1]
+	if got := r.forecastWorth(); got != "" {
+		t.Errorf("without the perfect policy: %q, want nothing", got)
+	}
+	// In the report of a run with both.
+	gen := runGenerated(t)
+	var b strings.Builder
+	if err := gen.WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), `<p id="forecast-worth">What better forecasts are worth: `) {
+		t.Error("the report of a run with perfect forecasts does not say what they are worth")
 	}
 }

@@ -144,6 +144,44 @@ type zoneRow struct {
 
 // WriteHTML writes the self-contained report: no scripts, no external
 // files; charts are inline SVG.
+// forecastWorth says, in words, what the perfect-forecast policy did
+// better or worse than civic's planner: the most better sensors and
+// forecasts could change. "" unless both ran.
+func (r *Result) forecastWorth() string {
+	pl, pf := r.Policy(PolicyPlanner), r.Policy(PolicyPerfect)
+	if pl == nil || pf == nil {
+		return ""
+	}
+	// change words now against then: less or more, a format of the
+	// amount, and the share of then.
+	change := func(then, now float64, less, more string) string {
+		d, f := now-then, less
+		if d > 0 {
+			f = more
+		}
+		out := fmt.Sprintf(f, humanInt(math.Abs(d)))
+		if then > 0 {
+			out += fmt.Sprintf(" (%.0f%%)", 100*math.Abs(d)/then)
+		}
+		return out
+	}
+	return fmt.Sprintf("What better forecasts are worth: told every morning how full each bin truly is and when it will be full, "+
+		"civic's planner would have made %s, driven %s, and left bins full %s. "+
+		"That is the most better sensors and forecasts could change, under the same rules (service days, the longest time between collections, the trucks' shifts).",
+		change(float64(pl.Total.Visits), float64(pf.Total.Visits), "%s fewer collections", "%s more collections"),
+		change(pl.Total.Km, pf.Total.Km, "%s km less", "%s km more"),
+		change(pl.Total.OverflowBinHours, pf.Total.OverflowBinHours, "%s hours less", "%s hours more"))
+}
+
+// humanInt writes v rounded, with thousands separated by commas.
+func humanInt(v float64) string {
+	s := strconv.FormatFloat(math.Round(v), 'f', 0, 64)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
 func (r *Result) WriteHTML(w io.Writer) error {
 	var zones []zoneRow
 	if len(r.Policies) > 0 {
@@ -159,6 +197,7 @@ func (r *Result) WriteHTML(w io.Writer) error {
 		"R":     r,
 		"Names": policyNames,
 		"Zones": zones,
+		"Worth": r.forecastWorth(),
 		"Charts": []template.HTML{
 			r.chart("Bins emptied", "bins emptied", func(f Figures) float64 { return float64(f.Visits) }),
 			r.chart("Kilometres driven", "km", func(f Figures) float64 { return f.Km }),
@@ -200,6 +239,7 @@ th:first-child, td:first-child { text-align: left; }
 <tr><th>Way of collecting</th><th>Bins emptied</th><th>Of which under half full</th><th>Of which found overflowing</th><th>Truck trips</th><th>Unloading trips</th><th>km</th><th>Crew hours</th><th>Times a bin overflowed</th><th>Overflow bin-hours</th><th>Fuel (L)</th><th>CO2 (kg)</th><th>Cost (EUR)</th><th>Extra trucks needed</th><th>Bins left unserved</th><th>Sensors gone silent</th></tr>
 {{range .R.Policies}}<tr><td>{{index $.Names .Policy}}</td><td>{{.Total.Visits}}</td><td>{{pct .Total.LowVisits .Total.Visits}}</td><td>{{pct .Total.FullVisits .Total.Visits}}</td><td>{{.Total.Routes}}</td><td>{{.Total.Disposals}}</td><td>{{n .Total.Km}}</td><td>{{n .Total.Hours}}</td><td>{{.Total.Overflows}}</td><td>{{n .Total.OverflowBinHours}}</td><td>{{n .Total.FuelL}}</td><td>{{n .Total.CO2Kg}}</td><td>{{n .Total.Cost}}</td><td>{{.ExtraTrucks}}</td><td>{{.Unserved}}</td><td>{{if .SilentSensors}}{{.SilentSensors}}{{else}}-{{end}}</td></tr>
 {{end}}</table></div>
+{{with .Worth}}<p id="forecast-worth">{{.}}</p>{{end}}
 <h2>Week by week</h2>
 {{range .Charts}}{{.}}
 {{end}}
