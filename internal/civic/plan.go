@@ -480,6 +480,15 @@ type PlanPolicy struct {
 // none: the early end of a forecast's band, about one chance in ten.
 const DefaultOverflowRisk = 0.1
 
+// MustGoLine is the fill bin b must not pass before its next chance:
+// MustGoFill, or b's own full threshold when MustGoFill is 0.
+func (p PlanPolicy) MustGoLine(b *Bin) float64 {
+	if p.MustGoFill > 0 {
+		return p.MustGoFill
+	}
+	return b.Threshold()
+}
+
 // Risk is p's OverflowRisk, DefaultOverflowRisk when unset.
 func (p PlanPolicy) Risk() float64 {
 	if p.OverflowRisk > 0 {

@@ -227,10 +227,7 @@ func (m fillModel) reaches(thr float64) (time.Time, bool) {
 func (d *decider) decide(b *civic.Bin, st *civic.BinState, fc *civic.Forecast, alerts []*civic.Alert, reqs []Request, last *time.Time) civic.BinDecision {
 	dec := civic.BinDecision{BinID: b.ID, Stream: b.Stream, Decision: civic.Skip}
 	pol := d.set.Policy(b.ZoneID, b.Stream)
-	thr := pol.MustGoFill
-	if !(thr > 0) {
-		thr = b.Threshold()
-	}
+	thr := pol.MustGoLine(b)
 	at := d.collectionTime(b)
 	visit := d.visitTime(b)
 

@@ -268,10 +268,7 @@ func serviceWindows(p *Problem, in PlanInput) timing {
 			continue
 		}
 		pol := in.Settings.Policy(ref.Bin.ZoneID, ref.Bin.Stream)
-		thr := pol.MustGoFill
-		if !(thr > 0) {
-			thr = ref.Bin.Threshold()
-		}
+		thr := pol.MustGoLine(&ref.Bin)
 		next := secs(d.nextChance(&ref.Bin, d.nextService(pol)))
 		lasts := next - thr/fc.RatePerHour*3600 // emptied from then on, it lasts
 		full := math.Inf(1)

@@ -180,10 +180,11 @@ func (j *Jobs) store(ctx context.Context, r civic.SimulationRequest, assumed civ
 	}
 	name := r.Name
 	if name == "" {
-		name = fmt.Sprintf("The city's own bins, %d days (%s)", r.Days, now.In(j.o.Location).Format("2 Jan 2006 15:04"))
+		with := ""
 		if r.Perfect {
-			name = fmt.Sprintf("The city's own bins, %d days, with perfect forecasts (%s)", r.Days, now.In(j.o.Location).Format("2 Jan 2006 15:04"))
+			with = ", with perfect forecasts"
 		}
+		name = fmt.Sprintf("The city's own bins, %d days%s (%s)", r.Days, with, now.In(j.o.Location).Format("2 Jan 2006 15:04"))
 	}
 	run := civic.SimulationRun{ID: "sim-" + now.UTC().Format("20060102-150405.000"), Name: name, CreatedBy: r.By,
 		CreatedAt: now, Status: civic.SimulationRunning, Assumptions: &assumed}

@@ -25,11 +25,7 @@ func (r *runner) perfectInput(now time.Time) ([]civic.BinState, map[string]civic
 		fill := r.s.TrueFill(b.ID)
 		f := fill
 		states = append(states, civic.BinState{BinID: b.ID, Time: now, Fill: &f, UpdatedAt: now})
-		pol := r.o.Settings.Policy(b.ZoneID, b.Stream)
-		thr := pol.MustGoFill
-		if !(thr > 0) {
-			thr = b.Threshold()
-		}
+		thr := r.o.Settings.Policy(b.ZoneID, b.Stream).MustGoLine(b)
 		fc := civic.Forecast{BinID: b.ID, Now: now, Fill: fill, Threshold: thr,
 			RatePerHour:  r.s.GeneratedBetween(b.ID, now, now.Add(24*time.Hour)) / b.CapacityL / 24,
 			HorizonHours: perfectHorizon.Hours(), Confidence: 1, Samples: 1}
