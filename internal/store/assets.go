@@ -196,6 +196,9 @@ func (s *Store) UpdateBin(ctx context.Context, b *civic.Bin) error {
 // DeleteBin removes a bin and its state; devices mounted on it are
 // unmounted and its readings are kept. Errors: NotFound.
 func (s *Store) DeleteBin(ctx context.Context, id string) error {
+	if err := s.readStates(ctx, "delete bin"); err != nil {
+		return err
+	}
 	return s.change(ctx, errCtx{op: "delete bin", inUse: "bin is still in use"}, func(tx *sql.Tx, note func(Forget)) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM bin_state WHERE bin_id = $1`, id); err != nil {
 			return err
@@ -219,6 +222,9 @@ func (s *Store) DeleteBin(ctx context.Context, id string) error {
 
 // Bin returns a bin with its latest state. Errors: NotFound.
 func (s *Store) Bin(ctx context.Context, id string) (civic.BinView, error) {
+	if err := s.readStates(ctx, "get bin"); err != nil {
+		return civic.BinView{}, err
+	}
 	v, err := scanBinView(s.rdb.QueryRowContext(ctx, `SELECT `+binCols+`, `+stateCols+`
 		FROM bins b LEFT JOIN bin_state st ON st.bin_id = b.id WHERE b.id = $1`, id))
 	if err == sql.ErrNoRows {
@@ -231,6 +237,9 @@ func (s *Store) Bin(ctx context.Context, id string) (civic.BinView, error) {
 // state. A fill range only matches bins that have a state. Errors: Invalid
 // (a bad bbox or negative limit/offset).
 func (s *Store) ListBins(ctx context.Context, f civic.BinFilter) ([]civic.BinView, error) {
+	if err := s.readStates(ctx, "list bins"); err != nil {
+		return nil, err
+	}
 	var where []string
 	var args []any
 	arg := func(v any) string {

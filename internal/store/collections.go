@@ -121,6 +121,9 @@ func (s *Store) ReportStop(ctx context.Context, r *civic.StopReport) (civic.Stop
 	if err := r.Validate(); err != nil {
 		return civic.Stop{}, nil, false, err
 	}
+	if err := s.readStates(ctx, "report stop"); err != nil {
+		return civic.Stop{}, nil, false, err
+	}
 	now := s.stamp()
 	at := utcMS(r.At)
 	if r.At.IsZero() {
@@ -296,6 +299,9 @@ func (s *Store) advance(ctx context.Context, tx *sql.Tx, planID, routeID string,
 // a fill_seen outside 0..1), Conflict (the id exists, or StopID has a
 // collection).
 func (s *Store) RecordCollection(ctx context.Context, c *civic.Collection) error {
+	if err := s.readStates(ctx, "record collection"); err != nil {
+		return err
+	}
 	if err := civic.ValidateID("bin_id", c.BinID); err != nil {
 		return err
 	}

@@ -24,6 +24,9 @@ var errDryRun = errors.New("dry run")
 // Errors: Invalid naming collections[i] (a bin that does not exist, a fill
 // outside 0..1, a bad id); nothing is stored then.
 func (s *Store) ImportCollections(ctx context.Context, cols []civic.Collection, dryRun bool) (int, error) {
+	if err := s.readStates(ctx, "import collections"); err != nil {
+		return 0, err
+	}
 	for i := range cols {
 		c := &cols[i]
 		if c.Source == "" {

@@ -37,3 +37,7 @@ func RecentReadings(ctx context.Context, s *Store) (n int, err error) {
 	err = s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM readings_recent`).Scan(&n)
 	return n, err
 }
+
+// SetStateEvery sets how long the live states may wait for a commit under
+// sustained ingest (SQLite), and returns the previous value.
+func SetStateEvery(d time.Duration) time.Duration { return time.Duration(stateEvery.Swap(int64(d))) }

@@ -26,6 +26,9 @@ var _ civic.DataStore = (*Store)(nil)
 
 // StreamData implements civic.DataStore.
 func (s *Store) StreamData(ctx context.Context, q civic.DataQuery, each func(row []any) error) error {
+	if err := s.readStates(ctx, "data"); err != nil {
+		return err
+	}
 	query, args, types, err := s.compileData(q)
 	if err != nil {
 		return err
@@ -62,6 +65,9 @@ func (s *Store) StreamData(ctx context.Context, q civic.DataQuery, each func(row
 
 // DataVersion implements civic.DataStore.
 func (s *Store) DataVersion(ctx context.Context, src civic.DataSource) (time.Time, string, error) {
+	if err := s.readStates(ctx, "data version"); err != nil {
+		return time.Time{}, "", err
+	}
 	var newest time.Time
 	var token strings.Builder
 	for _, v := range src.Version {

@@ -250,6 +250,9 @@ func (s *Store) BinHistory(ctx context.Context, binID string, from, to time.Time
 // BinStates returns the latest state of every existing bin that has one,
 // ordered by bin id.
 func (s *Store) BinStates(ctx context.Context) ([]civic.BinState, error) {
+	if err := s.readStates(ctx, "bin states"); err != nil {
+		return nil, err
+	}
 	return list(ctx, s, "bin states", `SELECT `+stateCols+` FROM bin_state st JOIN bins b ON b.id = st.bin_id
 		ORDER BY st.bin_id`, func(r rowScanner) (civic.BinState, error) {
 		var st stateScan

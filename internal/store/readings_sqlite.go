@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/civic-city/civic/internal/civic"
 )
@@ -49,6 +50,152 @@ type sqliteWriter struct {
 	// by every write to readings_main). A reading newer than it cannot be a
 	// repeat of one there, so it goes to readings_recent without the lookup.
 	mainNewest int64
+
+	// Live states not written yet (see pendingStates; guarded by mu).
+	pend        []civic.Reading // copies of committed readings with a bin, in commit order
+	pendVals    []float64       // the measurements pend points to
+	pendFlags   []bool
+	pendNewest  map[string]int64 // bin → the newest reading time in pend, Unix ms
+	pendThrough int64            // received_at of the newest call in pend
+	stateAt     time.Time        // when bin_state was last brought up to date
+	armed       bool             // a timer will write pend
+	shut        bool             // the store is closed: the timer does nothing
+	npend       atomic.Int64     // len(pend), for readers that look without mu
+}
+
+// pendingStates: live states under sustained ingest. Every reading moves
+// its bin's row in bin_state, and a commit of readings from many bins
+// rewrote most of bin_state's pages: with 1,000 bins, some twenty of the
+// write-ahead log's 4 KiB frames a commit however few readings it held, a
+// large part of the store's cost of an MQTT reading. So while commits
+// follow each other closely the writer keeps the committed readings'
+// states in memory and writes them with the first commit at least
+// stateEvery after the last write of bin_state, merged (binStateRows over
+// them all gives the state that applying them one by one gives). The
+// first commit after a quiet spell writes at once, as before.
+//
+// Nothing a reader sees changes: every method that reads bin_state (a
+// bin, the bins, their states, open data, collections) first writes what
+// is pending (syncStates), so a reading acknowledged is in the state read
+// after it. A timer writes what is pending stateEvery after it began when
+// no commit does, and Close writes it too. A crash may leave bin_state
+// behind the readings of the last stateEvery: bin_state holds every
+// reading received through the mark states_through (store_marks), and at
+// open the store applies those of readings_recent received after it
+// (repairStates). Readings that go straight to readings_main (a device's
+// batch of directRows or more) and a fold, which empties readings_recent,
+// write the states in their own commit.
+
+// statePendingMax is how many readings pend holds at most.
+const statePendingMax = 16384
+
+// stateEvery is how long the live states may wait for a commit under
+// sustained ingest, in nanoseconds (a variable for the tests).
+var stateEvery = func() *atomic.Int64 {
+	var n atomic.Int64
+	n.Store(int64(250 * time.Millisecond))
+	return &n
+}()
+
+// admit appends to into the readings of rows (binStateRows's for one call)
+// that may still move their bin's state after the readings before them,
+// whose newest time for each bin (Unix ms) is in newest, else in before,
+// and records theirs in newest. Applied one by one, a reading moves a state only when
+// it is newer than the state, which is at least as new as every reading
+// applied before it: one no newer than an earlier reading of its bin
+// changes nothing, whatever the stored state. The readings left are newer
+// than all their bin's readings before them, so binStateRows over all the
+// calls' admitted readings gives the state that applying the calls one
+// after the other gives.
+func admit(into []civic.Reading, rows []*civic.Reading, before, newest map[string]int64) []civic.Reading {
+	for _, r := range rows {
+		ms := r.Time.UnixMilli()
+		m, ok := newest[r.Bin]
+		if !ok {
+			m, ok = before[r.Bin]
+		}
+		if ok && ms <= m {
+			continue
+		}
+		newest[r.Bin] = ms
+		into = append(into, *r)
+	}
+	return into
+}
+
+// keep appends to pend a copy of r's device, bin, time and measurements
+// of state; it keeps none of the caller's memory but strings.
+func (w *sqliteWriter) keep(r *civic.Reading) {
+	f := func(p *float64) *float64 {
+		if p == nil {
+			return nil
+		}
+		if len(w.pendVals) == cap(w.pendVals) {
+			w.pendVals = make([]float64, 0, 1024)
+		}
+		w.pendVals = append(w.pendVals, *p)
+		return &w.pendVals[len(w.pendVals)-1]
+	}
+	b := func(p *bool) *bool {
+		if p == nil {
+			return nil
+		}
+		if len(w.pendFlags) == cap(w.pendFlags) {
+			w.pendFlags = make([]bool, 0, 1024)
+		}
+		w.pendFlags = append(w.pendFlags, *p)
+		return &w.pendFlags[len(w.pendFlags)-1]
+	}
+	w.pend = append(w.pend, civic.Reading{Device: r.Device, Bin: r.Bin, Time: r.Time,
+		Fill: f(r.Fill), TemperatureC: f(r.TemperatureC), Battery: f(r.Battery), TiltDeg: f(r.TiltDeg),
+		DoorOpen: b(r.DoorOpen), Fire: b(r.Fire), RSSI: f(r.RSSI)})
+}
+
+// statesWritten forgets pend once a committed transaction wrote its
+// states.
+func (w *sqliteWriter) statesWritten() {
+	clear(w.pend) // drop the strings
+	w.pend, w.pendVals, w.pendFlags = w.pend[:0], nil, nil
+	clear(w.pendNewest)
+	w.npend.Store(0)
+	w.stateAt = time.Now()
+}
+
+// markStatesSQL records that bin_state holds the readings received through ?.
+const markStatesSQL = `INSERT INTO store_marks (name, value) VALUES ('states_through', ?)
+	ON CONFLICT (name) DO UPDATE SET value = excluded.value`
+
+// writeStates upserts states (binStateRows's) in tx, stamped updated, and
+// marks bin_state as holding the readings received through through. The
+// caller holds mu, with the statements prepared.
+func (w *sqliteWriter) writeStates(ctx context.Context, tx *sql.Tx, states []*civic.Reading, updated any, through int64) error {
+	args := w.args
+	for i := 0; i < len(states); {
+		n := chunkFor(len(states) - i)
+		a := args[:n*stateParams]
+		for k := 0; k < n; k++ {
+			r := states[i+k]
+			row := a[k*stateParams : (k+1)*stateParams : (k+1)*stateParams]
+			row[0] = r.Bin
+			row[1] = r.Device
+			row[2] = r.Time.UnixMilli()
+			row[3] = fval(r.Fill)
+			row[4] = fval(r.TemperatureC)
+			row[5] = fval(r.Battery)
+			row[6] = fval(r.TiltDeg)
+			row[7] = bval(r.DoorOpen)
+			row[8] = bval(r.Fire)
+			row[9] = fval(r.RSSI)
+			row[10] = updated
+		}
+		if _, err := tx.StmtContext(ctx, w.state[n]).ExecContext(ctx, a...); err != nil {
+			return err
+		}
+		i += n
+	}
+	clear(args) // drop references to the caller's strings
+	_, err := tx.ExecContext(ctx, markStatesSQL, through)
+	return err
 }
 
 func (w *sqliteWriter) close() {
@@ -254,7 +401,6 @@ func (s *Store) writeReadingsSQLite(ctx context.Context, batches [][]civic.Readi
 	w.lastReceived = rc
 	var received any = rc // boxed once, not per row
 	var updated any = now
-	states, _ := binStateRows(batches)
 
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
@@ -329,31 +475,6 @@ func (s *Store) writeReadingsSQLite(ctx context.Context, batches [][]civic.Readi
 	for b, batch := range batches {
 		results[b] = civic.IngestResult{Accepted: stored[b], Duplicates: len(batch) - stored[b]}
 	}
-	args := w.args
-	for i := 0; i < len(states); {
-		n := chunkFor(len(states) - i)
-		a := args[:n*stateParams]
-		for k := 0; k < n; k++ {
-			r := states[i+k]
-			row := a[k*stateParams : (k+1)*stateParams : (k+1)*stateParams]
-			row[0] = r.Bin
-			row[1] = r.Device
-			row[2] = r.Time.UnixMilli()
-			row[3] = fval(r.Fill)
-			row[4] = fval(r.TemperatureC)
-			row[5] = fval(r.Battery)
-			row[6] = fval(r.TiltDeg)
-			row[7] = bval(r.DoorOpen)
-			row[8] = bval(r.Fire)
-			row[9] = fval(r.RSSI)
-			row[10] = updated
-		}
-		if _, err := tx.StmtContext(ctx, w.state[n]).ExecContext(ctx, a...); err != nil {
-			return err
-		}
-		i += n
-	}
-	clear(args) // drop references to the caller's strings
 	pairs := s.binDevs.unknown(batches)
 	for _, p := range pairs {
 		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO bin_devices (bin_id, device_id) VALUES (?, ?)`,
@@ -367,14 +488,176 @@ func (s *Store) writeReadingsSQLite(ctx context.Context, batches [][]civic.Readi
 			return err
 		}
 	}
+	// The live states: with this commit, or with a later one (see
+	// pendingStates).
+	var cur []civic.Reading // this call's readings that may move a state
+	if rows, _ := binStateRows(batches); len(rows) > 0 {
+		// This call's readings join pend only once committed.
+		cur = admit(make([]civic.Reading, 0, len(rows)), rows, w.pendNewest, make(map[string]int64, len(rows)))
+	}
+	write := folded || len(toMain) > 0 || len(w.pend)+len(cur) > statePendingMax || time.Since(w.stateAt) >= time.Duration(stateEvery.Load())
+	if write && len(w.pend)+len(cur) > 0 {
+		states, _ := binStateRows([][]civic.Reading{w.pend, cur})
+		if err := w.writeStates(ctx, tx, states, updated, rc); err != nil {
+			return err
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return err // w.recent now counts too many at worst: the next fold comes early
 	}
 	if folded {
 		w.recent = 0
 	}
+	if write {
+		w.statesWritten()
+	} else {
+		if w.pendNewest == nil {
+			w.pendNewest = make(map[string]int64)
+		}
+		for i := range cur {
+			w.keep(&cur[i])
+			w.pendNewest[cur[i].Bin] = cur[i].Time.UnixMilli()
+		}
+		w.pendThrough = rc
+		w.npend.Store(int64(len(w.pend)))
+		if !w.armed && len(w.pend) > 0 {
+			w.armed = true
+			time.AfterFunc(time.Duration(stateEvery.Load()), func() {
+				if err := s.syncStates(context.Background()); err != nil {
+					s.log.Warn("store: writing live states", "err", err)
+				}
+			})
+		}
+	}
 	s.walDirty.Store(true)
 	s.binDevs.committed(pairs)
+	return nil
+}
+
+// syncStates writes the live states pending (see pendingStates) in a
+// transaction of its own, so that a reader of bin_state then sees every
+// reading committed before the call. It does nothing on PostgreSQL or
+// with nothing pending.
+func (s *Store) syncStates(ctx context.Context) error {
+	w := s.sqliteWr
+	if s.pg() || w == nil || w.npend.Load() == 0 {
+		return nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.armed = false
+	if len(w.pend) == 0 || w.shut {
+		return nil
+	}
+	if err := w.prepare(ctx, s.wdb); err != nil {
+		return err
+	}
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	states, _ := binStateRows([][]civic.Reading{w.pend})
+	if err := w.writeStates(ctx, tx, states, s.stamp().UnixMilli(), w.pendThrough); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	w.statesWritten()
+	s.walDirty.Store(true)
+	return nil
+}
+
+// readStates is syncStates for the methods that read bin_state: its
+// failure is theirs, op.
+func (s *Store) readStates(ctx context.Context, op string) error {
+	if err := s.syncStates(ctx); err != nil {
+		return s.fail(errCtx{op: op}, err)
+	}
+	return nil
+}
+
+// repairStates applies to bin_state, in one transaction, the readings of
+// readings_recent received after the mark states_through, which a crash
+// may have kept out of it (see pendingStates); the readings of bins since
+// deleted are left out. Applying a reading bin_state holds already
+// changes nothing: a state moves only for a newer reading.
+func (s *Store) repairStates(ctx context.Context) error {
+	w := s.sqliteWr
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.prepare(ctx, s.wdb); err != nil {
+		return err
+	}
+	var mark int64
+	if err := s.wdb.QueryRowContext(ctx, `SELECT coalesce((SELECT value FROM store_marks WHERE name = 'states_through'), 0)`).
+		Scan(&mark); err != nil {
+		return err
+	}
+	// received_at keeps growing past the mark, whatever the clock does.
+	w.lastReceived = max(w.lastReceived, mark)
+	rows, err := s.wdb.QueryContext(ctx, `SELECT device_id, time, bin_id, fill, temperature_c, battery, tilt_deg, door_open,
+		fire, rssi_dbm, received_at FROM readings_recent
+		WHERE received_at > ? AND bin_id IN (SELECT id FROM bins) ORDER BY received_at, time`, mark)
+	if err != nil {
+		return err
+	}
+	// The readings, call by call (a call's readings share a received_at),
+	// admitted as the writer admits them into pend.
+	var rs, call []civic.Reading
+	newest := make(map[string]int64)
+	flush := func() {
+		if len(call) == 0 {
+			return
+		}
+		states, _ := binStateRows([][]civic.Reading{call})
+		rs = admit(rs, states, nil, newest)
+		call = call[:0]
+	}
+	through := mark
+	for rows.Next() {
+		var r civic.Reading
+		var ms, rc int64
+		var fill, temp, battery, tilt, rssi sql.NullFloat64
+		var door, fire sql.NullBool
+		if err := rows.Scan(&r.Device, &ms, &r.Bin, &fill, &temp, &battery, &tilt, &door, &fire, &rssi, &rc); err != nil {
+			rows.Close()
+			return err
+		}
+		r.Time = time.UnixMilli(ms).UTC()
+		r.Fill, r.TemperatureC, r.Battery, r.TiltDeg, r.RSSI = fptr(fill), fptr(temp), fptr(battery), fptr(tilt), fptr(rssi)
+		r.DoorOpen, r.Fire = bptr(door), bptr(fire)
+		if rc != through {
+			flush()
+		}
+		call = append(call, r)
+		through = max(through, rc)
+	}
+	flush()
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return err
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if len(rs) == 0 {
+		return nil
+	}
+	tx, err := s.wdb.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	states, _ := binStateRows([][]civic.Reading{rs})
+	if err := w.writeStates(ctx, tx, states, s.stamp().UnixMilli(), through); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.log.Info("store: live states brought up to date after an interrupted run", "readings", len(rs), "bins", len(states))
 	return nil
 }
 
@@ -405,11 +688,26 @@ func (s *Store) foldReadings(ctx context.Context) error {
 	if w.insert != nil && w.recent == 0 {
 		return nil // counted when prepared, and nothing stored since
 	}
+	if len(w.pend) > 0 {
+		// The statements that write them, outside the transaction.
+		if err := w.prepare(ctx, s.wdb); err != nil {
+			return err
+		}
+	}
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
+	// The pending live states first: the mark says which rows of
+	// readings_recent bin_state may lack, and they are about to leave it.
+	pending := len(w.pend) > 0
+	if pending {
+		states, _ := binStateRows([][]civic.Reading{w.pend})
+		if err := w.writeStates(ctx, tx, states, s.stamp().UnixMilli(), w.pendThrough); err != nil {
+			return err
+		}
+	}
 	if err := w.foldRecent(ctx, tx); err != nil {
 		return err
 	}
@@ -417,6 +715,9 @@ func (s *Store) foldReadings(ctx context.Context) error {
 		return err
 	}
 	w.recent = 0
+	if pending {
+		w.statesWritten()
+	}
 	s.walDirty.Store(true)
 	return nil
 }

@@ -135,6 +135,12 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if !s.pg() {
+		if err := s.repairStates(ctx); err != nil {
+			s.Close()
+			return nil, civic.Wrap(civic.Internal, fmt.Errorf("store: live states: %w", err), "internal error")
+		}
+	}
 	return s, nil
 }
 
@@ -382,6 +388,14 @@ func (s *Store) Close() error {
 func (s *Store) close() error {
 	var errs []error
 	s.locks.releaseAll()
+	if s.sqliteWr != nil {
+		if err := s.syncStates(context.Background()); err != nil {
+			s.log.Warn("store: writing live states at close", "err", err)
+		}
+		s.sqliteWr.mu.Lock()
+		s.sqliteWr.shut = true
+		s.sqliteWr.mu.Unlock()
+	}
 	if s.stopCheckpoint != nil {
 		s.stopCheckpoint()
 	}
