@@ -52,9 +52,9 @@ func TestCrashDurability(t *testing.T) {
 	if res.HTTPRetries == 0 || res.MQTTRetries == 0 {
 		t.Errorf("resent %d HTTP requests and %d MQTT messages, want both > 0", res.HTTPRetries, res.MQTTRetries)
 	}
-	if res.Missing != 0 || res.Duplicates != 0 || res.Unexpected != 0 || res.Partial != 0 || res.Unacknowledged != 0 {
-		t.Errorf("missing %d, duplicates %d, unexpected %d, partly stored batches %d, stored but unacknowledged %d; want all 0",
-			res.Missing, res.Duplicates, res.Unexpected, res.Partial, res.Unacknowledged)
+	if res.Missing != 0 || res.Duplicates != 0 || res.Unexpected != 0 || res.Partial != 0 || res.Unacknowledged != 0 || res.StaleStates != 0 {
+		t.Errorf("missing %d, duplicates %d, unexpected %d, partly stored batches %d, stored but unacknowledged %d, stale live states %d; want all 0",
+			res.Missing, res.Duplicates, res.Unexpected, res.Partial, res.Unacknowledged, res.StaleStates)
 	}
 
 	// Every reading sent was acknowledged in the end, so the table holds
