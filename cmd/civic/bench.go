@@ -24,6 +24,7 @@ civic bench ingest [--db URL] [--readings N] [--batch N] [--senders N] [--device
 civic bench ingest --crash [--kills 3] [--duration 10s] [--senders 4] [--batch 500] [--devices 40] [--mqtt-devices 50] [--seed N] [--data DIR]
     SIGKILLs a child 'civic serve' while HTTP and MQTT QoS 1 senders publish, restarts it,
     resends what was not acknowledged, then checks every acknowledged reading is stored once
+    and every bin's live state is its newest reading
 civic bench map [--bins 10000] [--requests 5000] [--concurrency 8] [--duration 30s] [--live 1000] [--gzip=true] [--seed N]
     server time of the operations map's data endpoint while readings are published
 civic bench mqtt [--devices 1000] [--duration 10s] [--messages 50] [--per-message 1] [--inflight 1] [--client lean|paho] [--db URL] [--cpuprofile FILE]
