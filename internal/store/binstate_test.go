@@ -56,20 +56,7 @@ func TestBinStateFollowsApply(t *testing.T) {
 				for _, b := range batches {
 					all = append(all, b...)
 				}
-				slices.SortStableFunc(all, func(x, y civic.Reading) int { return x.Time.Compare(y.Time) })
-				for _, r := range all {
-					if r.Bin == "" {
-						continue
-					}
-					st := want[r.Bin]
-					if st == nil {
-						st = &civic.BinState{}
-						want[r.Bin] = st
-					}
-					if st.Apply(r) {
-						st.UpdatedAt = clk.Now()
-					}
-				}
+				applyCall(want, batches, func(st *civic.BinState) { st.UpdatedAt = clk.Now() })
 
 				got, err := s.BinStates(ctx)
 				must(t, "BinStates", err)

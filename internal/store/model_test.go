@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"reflect"
-	"slices"
 	"testing"
 	"time"
 
@@ -54,7 +53,6 @@ func TestWriteReadingsModel(t *testing.T) {
 		for call := range 8 {
 			var batches [][]civic.Reading
 			var want []civic.IngestResult
-			var all []civic.Reading
 			for range 1 + rng.IntN(3) {
 				var batch []civic.Reading
 				var res civic.IngestResult
@@ -71,27 +69,8 @@ func TestWriteReadingsModel(t *testing.T) {
 				}
 				batches = append(batches, batch)
 				want = append(want, res)
-				all = append(all, batch...)
 			}
-			// The model: per call, each bin's readings in time order, each
-			// applied when newer than the state, merging measurements.
-			slices.SortStableFunc(all, func(a, b civic.Reading) int { return a.Time.Compare(b.Time) })
-			for _, r := range all {
-				if r.Bin == "" {
-					continue
-				}
-				st := state[r.Bin]
-				if st == nil {
-					st = &civic.BinState{BinID: r.Bin}
-					state[r.Bin] = st
-				} else if !r.Time.After(st.Time) {
-					continue
-				}
-				st.Device, st.Time, st.UpdatedAt = r.Device, r.Time, clk.Now()
-				st.Fill, st.TemperatureC, st.Battery = or(r.Fill, st.Fill), or(r.TemperatureC, st.TemperatureC), or(r.Battery, st.Battery)
-				st.TiltDeg, st.RSSI = or(r.TiltDeg, st.TiltDeg), or(r.RSSI, st.RSSI)
-				st.DoorOpen, st.Fire = or(r.DoorOpen, st.DoorOpen), or(r.Fire, st.Fire)
-			}
+			applyCall(state, batches, func(st *civic.BinState) { st.UpdatedAt = clk.Now() })
 
 			got, err := s.WriteReadings(ctx, batches)
 			must(t, "WriteReadings", err)
@@ -120,11 +99,4 @@ func TestWriteReadingsModel(t *testing.T) {
 			t.Errorf("stored %d readings, want %d", n, len(stored))
 		}
 	})
-}
-
-func or[T any](a, b *T) *T {
-	if a != nil {
-		return a
-	}
-	return b
 }

@@ -161,6 +161,13 @@ func (w *sqliteWriter) statesWritten() {
 	w.stateAt = time.Now()
 }
 
+// writePending writes the states pend holds in tx, stamped updated; the
+// caller calls statesWritten once tx commits.
+func (w *sqliteWriter) writePending(ctx context.Context, tx *sql.Tx, updated any) error {
+	states, _ := binStateRows([][]civic.Reading{w.pend})
+	return w.writeStates(ctx, tx, states, updated, w.pendThrough)
+}
+
 // markStatesSQL records that bin_state holds the readings received through ?.
 const markStatesSQL = `INSERT INTO store_marks (name, value) VALUES ('states_through', ?)
 	ON CONFLICT (name) DO UPDATE SET value = excluded.value`
@@ -557,8 +564,7 @@ func (s *Store) syncStates(ctx context.Context) error {
 		return err
 	}
 	defer tx.Rollback()
-	states, _ := binStateRows([][]civic.Reading{w.pend})
-	if err := w.writeStates(ctx, tx, states, s.stamp().UnixMilli(), w.pendThrough); err != nil {
+	if err := w.writePending(ctx, tx, s.stamp().UnixMilli()); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
@@ -703,8 +709,7 @@ func (s *Store) foldReadings(ctx context.Context) error {
 	// readings_recent bin_state may lack, and they are about to leave it.
 	pending := len(w.pend) > 0
 	if pending {
-		states, _ := binStateRows([][]civic.Reading{w.pend})
-		if err := w.writeStates(ctx, tx, states, s.stamp().UnixMilli(), w.pendThrough); err != nil {
+		if err := w.writePending(ctx, tx, s.stamp().UnixMilli()); err != nil {
 			return err
 		}
 	}

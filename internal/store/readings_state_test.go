@@ -13,45 +13,36 @@ import (
 	"github.com/civic-city/civic/internal/store"
 )
 
-// stateModel is the specification of a bin's live state: the calls of
-// WriteReadings applied one after the other and, inside a call, a bin's
-// readings in time order, each only if newer (to the millisecond) than the
-// state, its measurements replacing the state's and the state keeping
-// those it lacks.
-type stateModel map[string]*civic.BinState
-
-func (m stateModel) apply(call []civic.Reading) {
-	rs := slices.Clone(call)
-	slices.SortStableFunc(rs, func(a, b civic.Reading) int { return a.Time.Compare(b.Time) })
-	for _, r := range rs {
+// applyCall folds one call of WriteReadings into states as the store must
+// (civic.BinState.Apply): each bin's readings oldest first, stably (of equal
+// times the first given), each moving the state only when newer than it.
+// changed, if not nil, is called with each state a reading moved.
+func applyCall(states map[string]*civic.BinState, batches [][]civic.Reading, changed func(*civic.BinState)) {
+	var all []civic.Reading
+	for _, b := range batches {
+		all = append(all, b...)
+	}
+	slices.SortStableFunc(all, func(a, b civic.Reading) int { return a.Time.Compare(b.Time) })
+	for _, r := range all {
 		if r.Bin == "" {
 			continue
 		}
-		st := m[r.Bin]
+		st := states[r.Bin]
 		if st == nil {
-			st = &civic.BinState{BinID: r.Bin}
-			m[r.Bin] = st
-		} else if r.Time.UnixMilli() <= st.Time.UnixMilli() {
-			continue
+			st = &civic.BinState{}
+			states[r.Bin] = st
 		}
-		st.Device, st.Time = r.Device, r.Time
-		pick := func(p, old *float64) *float64 {
-			if p != nil {
-				return p
-			}
-			return old
+		if st.Apply(r) && changed != nil {
+			changed(st)
 		}
-		pickB := func(p, old *bool) *bool {
-			if p != nil {
-				return p
-			}
-			return old
-		}
-		st.Fill, st.TemperatureC, st.Battery = pick(r.Fill, st.Fill), pick(r.TemperatureC, st.TemperatureC), pick(r.Battery, st.Battery)
-		st.TiltDeg, st.RSSI = pick(r.TiltDeg, st.TiltDeg), pick(r.RSSI, st.RSSI)
-		st.DoorOpen, st.Fire = pickB(r.DoorOpen, st.DoorOpen), pickB(r.Fire, st.Fire)
 	}
 }
+
+// stateModel is the specification of the bins' live states: every call
+// of WriteReadings applied in turn (applyCall).
+type stateModel map[string]*civic.BinState
+
+func (m stateModel) apply(call []civic.Reading) { applyCall(m, [][]civic.Reading{call}, nil) }
 
 // diff describes how got differs from the model, "" when it does not
 // (UpdatedAt aside).
