@@ -497,14 +497,18 @@ func (s *Store) writeReadingsSQLite(ctx context.Context, batches [][]civic.Readi
 	}
 	// The live states: with this commit, or with a later one (see
 	// pendingStates).
+	rows, _ := binStateRows(batches)
 	var cur []civic.Reading // this call's readings that may move a state
-	if rows, _ := binStateRows(batches); len(rows) > 0 {
+	if len(rows) > 0 {
 		// This call's readings join pend only once committed.
 		cur = admit(make([]civic.Reading, 0, len(rows)), rows, w.pendNewest, make(map[string]int64, len(rows)))
 	}
 	write := folded || len(toMain) > 0 || len(w.pend)+len(cur) > statePendingMax || time.Since(w.stateAt) >= time.Duration(stateEvery.Load())
 	if write && len(w.pend)+len(cur) > 0 {
-		states, _ := binStateRows([][]civic.Reading{w.pend, cur})
+		states := rows // nothing pending: this call's own, as before
+		if len(w.pend) > 0 {
+			states, _ = binStateRows([][]civic.Reading{w.pend, cur})
+		}
 		if err := w.writeStates(ctx, tx, states, updated, rc); err != nil {
 			return err
 		}
@@ -593,9 +597,6 @@ func (s *Store) repairStates(ctx context.Context) error {
 	w := s.sqliteWr
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if err := w.prepare(ctx, s.wdb); err != nil {
-		return err
-	}
 	var mark int64
 	if err := s.wdb.QueryRowContext(ctx, `SELECT coalesce((SELECT value FROM store_marks WHERE name = 'states_through'), 0)`).
 		Scan(&mark); err != nil {
@@ -649,7 +650,10 @@ func (s *Store) repairStates(ctx context.Context) error {
 		return err
 	}
 	if len(rs) == 0 {
-		return nil
+		return nil // the usual open: the statements wait for the first write
+	}
+	if err := w.prepare(ctx, s.wdb); err != nil {
+		return err
 	}
 	tx, err := s.wdb.BeginTx(ctx, nil)
 	if err != nil {
