@@ -55,6 +55,10 @@ func TestFleetElimination(t *testing.T) {
 	for seed := range int64(4) {
 		p := GenerateFleet(seed, FleetGen{Mandatory: 120, Optional: 30, Vehicles: 8})
 		s := newFleetSearch(newFleetModel(p), seed)
+		// A plan with routes to spare: one built by filling the open
+		// routes first has none, and the visits of the route an
+		// elimination empties then go to an idle truck.
+		s.noFill = true
 		s.initial(nil)
 		s.temp = 1
 		before := usedRoutes(&s.cur)
@@ -150,5 +154,40 @@ func TestFleetEliminationFails(t *testing.T) {
 	}
 	if msg := consistent(s, &s.cand); msg != "" {
 		t.Fatal(msg)
+	}
+}
+
+// TestFleetFill: the first plan fills the routes already open before it
+// opens another, so it uses fewer trucks than one that opens a truck
+// wherever that is cheapest, and it is a feasible plan of every visit.
+func TestFleetFill(t *testing.T) {
+	fewer := 0
+	for seed := range int64(4) {
+		p := GenerateFleet(seed, FleetGen{Mandatory: 120, Optional: 30, Vehicles: 8})
+		m := newFleetModel(p)
+		filled, spread := newFleetSearch(m, seed), newFleetSearch(m, seed)
+		spread.noFill = true
+		filled.initial(nil)
+		spread.initial(nil)
+		if msg := consistent(filled, &filled.cand); msg != "" {
+			t.Fatalf("seed %d: %s", seed, msg)
+		}
+		nf, ns := usedRoutes(&filled.cur), usedRoutes(&spread.cur)
+		if nf > ns {
+			t.Errorf("seed %d: filled plan uses %d routes, more than the %d of a spread one", seed, nf, ns)
+		}
+		if nf < ns {
+			fewer++
+		}
+		if slices.ContainsFunc(filled.cur.unassigned, func(c int32) bool { return !m.vis[c].optional }) {
+			t.Errorf("seed %d: the filled plan leaves a mandatory visit out", seed)
+		}
+		sol := filled.output(&filled.cur)
+		if err := checkFleet(p, &sol); err != nil {
+			t.Errorf("seed %d: %v", seed, err)
+		}
+	}
+	if fewer == 0 {
+		t.Error("filling never saved a truck")
 	}
 }

@@ -256,6 +256,10 @@ type fleetSearch struct {
 	building    bool
 	// noQuick makes bestInsertion time every position in full.
 	noQuick bool
+	// noOpen keeps bestInsertion to the routes already open; noFill
+	// builds the first plan without fill, opening a truck wherever that
+	// is cheapest (for tests that need a plan with routes to spare).
+	noOpen, noFill bool
 	// barred is the vehicle a route elimination is doing without (-1:
 	// none), for elimLeft more iterations; saved is the state it started
 	// from, restored when it fails. sinceElim counts the iterations since
@@ -906,10 +910,14 @@ func boolInt(b bool) int {
 
 // recreate inserts each visit of list at its cheapest feasible position
 // (optional ones only when their prize pays for it); what cannot be placed
-// goes to the unassigned list.
+// goes to the unassigned list. While building the first plan it fills the
+// routes already open before it opens another (see fill).
 func (s *fleetSearch) recreate(list []int32) {
 	x := &s.cand
 	for _, c := range list {
+		if s.building && !s.noFill && s.fill(c) {
+			continue
+		}
 		cd, ok := s.bestInsertion(c, false)
 		// Looking everywhere is costly: always while building, else
 		// now and then.
@@ -932,6 +940,27 @@ func (s *fleetSearch) recreate(list []int32) {
 		x.unassigned = append(x.unassigned, c)
 		x.obj += s.pen[c]
 	}
+}
+
+// fill inserts c at its cheapest feasible position in a route already
+// open, looking everywhere in them if none next to its neighbours will do,
+// and reports whether it did. The first plan is built this way so that
+// the search starts with about as few trucks as the shifts and
+// capacities allow, a truck opened only for a visit no open route can
+// take: routes are far easier to open than to close. String removals and
+// recreations seldom empty a route whose trucks' shifts are full, and an
+// elimination (startElimination) only moves its visits to an idle truck
+// while there is one, so a plan built with a route per neighbourhood kept
+// one truck more than it needed in about half the runs of the benchmark
+// (docs/benchmarks.md, 2026-12-06 23:30).
+func (s *fleetSearch) fill(c int32) bool {
+	s.noOpen = true
+	cd, ok := s.bestInsertion(c, false)
+	if !ok {
+		cd, ok = s.bestInsertion(c, true)
+	}
+	s.noOpen = false
+	return ok && (!s.m.vis[c].optional || cd.exact < s.m.vis[c].prize) && s.insert(c, cd)
 }
 
 // insert puts c where cd says and reports whether the route stays
@@ -962,7 +991,7 @@ func (s *fleetSearch) bestInsertion(c int32, wide bool) (fcand, bool) {
 	pinned := m.vis[c].veh
 	if wide {
 		for r := range s.cand.routes {
-			if s.allowed(c, r) && s.roomFor(c, int32(r)) {
+			if s.allowed(c, r) && s.roomFor(c, int32(r)) && (!s.noOpen || len(s.cand.routes[r].seq) > 0) {
 				for i := range len(s.cand.routes[r].seq) + 1 {
 					s.consider(c, int32(r), int32(i), 0, [2]float64{})
 				}
@@ -991,7 +1020,7 @@ func (s *fleetSearch) bestInsertion(c int32, wide bool) (fcand, bool) {
 			}
 		}
 		for r := range s.cand.routes {
-			if len(s.cand.routes[r].seq) == 0 && s.allowed(c, r) {
+			if len(s.cand.routes[r].seq) == 0 && !s.noOpen && s.allowed(c, r) {
 				s.consider(c, int32(r), 0, 0, [2]float64{})
 			}
 		}
