@@ -698,7 +698,10 @@ func (s *fleetSearch) iterate() {
 // reinserted at every iteration and weighs more than any cost, so the
 // search takes every step that serves one more. iterate ends the attempt
 // when they are all served, or after fleetElimIters iterations, then
-// going back to the state before it.
+// going back to the state before it. While a truck is idle the visits may
+// go to it, and the elimination is then a large ruin more than a smaller
+// fleet (on the plan benchmark a better one than none: docs/benchmarks.md,
+// 2026-12-06 22:07); fill makes the first plan use few trucks instead.
 func (s *fleetSearch) startElimination() {
 	s.sinceElim = 0
 	x := &s.cand
@@ -949,10 +952,11 @@ func (s *fleetSearch) recreate(list []int32) {
 // capacities allow, a truck opened only for a visit no open route can
 // take: routes are far easier to open than to close. String removals and
 // recreations seldom empty a route whose trucks' shifts are full, and an
-// elimination (startElimination) only moves its visits to an idle truck
-// while there is one, so a plan built with a route per neighbourhood kept
-// one truck more than it needed in about half the runs of the benchmark
-// (docs/benchmarks.md, 2026-12-06 23:30).
+// elimination (startElimination) lets its visits go to an idle truck
+// while there is one. On the plan benchmark's largest stream a first plan
+// with a truck per neighbourhood (24) ended at 13 or 14 routes where this
+// one ends at 12, and the day's plan cost 1.3% less on average
+// (docs/benchmarks.md, 2026-12-06 22:07).
 func (s *fleetSearch) fill(c int32) bool {
 	s.noOpen = true
 	cd, ok := s.bestInsertion(c, false)
