@@ -955,7 +955,7 @@ func (s *fleetSearch) recreate(list []int32) {
 // elimination (startElimination) lets its visits go to an idle truck
 // while there is one. On the plan benchmark's largest stream a first plan
 // with a truck per neighbourhood (24) ended at 13 or 14 routes where this
-// one ends at 12, and the day's plan cost 1.3% less on average
+// one ends at 12, and the day's plan cost 1.2% less on average
 // (docs/benchmarks.md, 2026-12-06 22:07).
 func (s *fleetSearch) fill(c int32) bool {
 	s.noOpen = true
