@@ -27,6 +27,11 @@ type lsNode struct {
 	// this node (customers only; for reversing 2-opt*).
 	rpre, rsuf tseg
 
+	// The neighbours the prefix and suffix measures were computed with:
+	// while a route's links from its start (or end) up to a node are the
+	// ones its measures were computed with, update keeps them.
+	fwPrev, bwNext *lsNode
+
 	delRemoval float64 // SWAP*: distance (and time penalty) saved by removing the node
 	exWithout  float64 // SWAP*, time windows: time excess of the route without the node
 }
@@ -161,6 +166,12 @@ func (ls *localSearch) load(ind *individual) {
 	ls.nMoves++
 	ls.nR = ls.slots(len(ind.routes))
 	ls.ensureRoutes(ls.nR)
+	for i := range ls.nodes {
+		ls.nodes[i].fwPrev, ls.nodes[i].bwNext = nil, nil
+	}
+	for _, r := range ls.routes {
+		r.end.fwPrev, r.depot.bwNext = nil, nil
+	}
 	for i := 0; i < ls.nR; i++ {
 		r := ls.routes[i]
 		prev := &r.depot
@@ -202,7 +213,11 @@ func (ls *localSearch) export(ind *individual) {
 	ls.bufA = rs[:0]
 }
 
-// update recomputes a route's measures after a change.
+// update recomputes a route's measures after a change. The measures of the
+// nodes before the first changed link, and the suffix measures of those
+// after the last, are kept: a move changes a route in one place or two, and
+// with long routes under time windows recomputing all of them took a
+// quarter of the search's time.
 func (ls *localSearch) update(r *lsRoute) {
 	in := ls.in
 	r.lastModified = ls.nMoves
@@ -214,22 +229,14 @@ func (ls *localSearch) update(r *lsRoute) {
 	var sx, sy float64
 	k := 0
 	prev := dp
+	kept := true // the links from the start depot to prev are unchanged
 	for w := dp.next; ; w = w.next {
 		k++
-		w.pos = k
-		w.r = r
-		w.cumLoad = prev.cumLoad + in.demand[w.c]
-		w.cumDist = prev.cumDist + ls.d(prev, w)
-		w.cumRev = prev.cumRev + ls.d(w, prev)
-		w.cumSvc = prev.cumSvc + in.service[w.c]
-		if in.timed {
-			w.fw = in.merge(prev.fw, in.nodeSeg(w.c))
-			if !w.depot {
-				w.rpre = in.nodeSeg(w.c)
-				if !prev.depot {
-					w.rpre = in.merge(w.rpre, prev.rpre)
-				}
-			}
+		// While the links from the start depot up to w are the ones w's
+		// measures were computed with, they still hold.
+		if !kept || w.fwPrev != prev || w.r != r {
+			kept = false
+			ls.prefix(w, prev, k, r)
 		}
 		if w.depot {
 			break
@@ -259,7 +266,16 @@ func (ls *localSearch) update(r *lsRoute) {
 	r.load, r.dist, r.svc = e.cumLoad, e.cumDist, e.cumSvc
 	if in.timed {
 		e.bw = in.nodeSeg(0)
+		kept := true // the links from w.next to the end depot are unchanged
 		for w := e.prev; ; w = w.prev {
+			if kept && w.bwNext == w.next { // w's suffix measures still hold
+				if w.depot {
+					break
+				}
+				continue
+			}
+			kept = false
+			w.bwNext = w.next
 			w.bw = in.merge(in.nodeSeg(w.c), w.next.bw)
 			if w.depot {
 				break
@@ -278,6 +294,28 @@ func (ls *localSearch) update(r *lsRoute) {
 	if in.hasCoords && r.nc > 0 {
 		f := float64(r.nc)
 		r.angle = math.Atan2(sy/f-in.y[0], sx/f-in.x[0])
+	}
+}
+
+// prefix computes w's measures from the start depot, prev being the node
+// before w at position k of route r.
+func (ls *localSearch) prefix(w, prev *lsNode, k int, r *lsRoute) {
+	in := ls.in
+	w.fwPrev = prev
+	w.pos = k
+	w.r = r
+	w.cumLoad = prev.cumLoad + in.demand[w.c]
+	w.cumDist = prev.cumDist + ls.d(prev, w)
+	w.cumRev = prev.cumRev + ls.d(w, prev)
+	w.cumSvc = prev.cumSvc + in.service[w.c]
+	if in.timed {
+		w.fw = in.merge(prev.fw, in.nodeSeg(w.c))
+		if !w.depot {
+			w.rpre = in.nodeSeg(w.c)
+			if !prev.depot {
+				w.rpre = in.merge(w.rpre, prev.rpre)
+			}
+		}
 	}
 }
 

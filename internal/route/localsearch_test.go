@@ -216,10 +216,46 @@ func checkLinks(t *testing.T, ls *localSearch) {
 		if math.Abs(d-r.dist) > 1e-6 || load != r.load || r.nc != len(s) {
 			t.Fatalf("route %d: measures dist %v load %d nc %d, recomputed %v %d %d", r.idx, r.dist, r.load, r.nc, d, load, len(s))
 		}
+		checkMeasures(t, ls, r)
 	}
 	for c := 1; c < ls.n; c++ {
 		if !seen[c] {
 			t.Fatalf("customer %d lost", c)
+		}
+	}
+}
+
+// nodeMeasures are the prefix and suffix measures update keeps on a node.
+type nodeMeasures struct {
+	pos                     int
+	cumLoad                 int
+	cumDist, cumRev, cumSvc float64
+	fw, bw, rpre, rsuf      tseg
+}
+
+// checkMeasures compares the measures update left on route r's nodes, some
+// of them kept from earlier updates, with the same measures computed from
+// scratch.
+func checkMeasures(t *testing.T, ls *localSearch, r *lsRoute) {
+	t.Helper()
+	var kept []nodeMeasures
+	for w := &r.depot; w != nil; w = w.next {
+		kept = append(kept, nodeMeasures{w.pos, w.cumLoad, w.cumDist, w.cumRev, w.cumSvc, w.fw, w.bw, w.rpre, w.rsuf})
+		w.fwPrev, w.bwNext = nil, nil
+		if w == &r.end {
+			break
+		}
+	}
+	ls.update(r)
+	i := 0
+	for w := &r.depot; w != nil; w = w.next {
+		fresh := nodeMeasures{w.pos, w.cumLoad, w.cumDist, w.cumRev, w.cumSvc, w.fw, w.bw, w.rpre, w.rsuf}
+		if fresh != kept[i] {
+			t.Fatalf("route %d, node %d (customer %d): kept measures %+v, from scratch %+v", r.idx, i, w.c, kept[i], fresh)
+		}
+		i++
+		if w == &r.end {
+			break
 		}
 	}
 }
