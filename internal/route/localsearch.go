@@ -489,10 +489,19 @@ func (ls *localSearch) interDelta(dd float64, loadU, loadV int, distU, distV, sv
 	return delta, delta < -eps
 }
 
-// intraDelta completes the evaluation of a move within route ru: the load is
-// unchanged, only time penalties move. seq builds the new visiting order for
-// timed problems.
-func (ls *localSearch) intraDelta(dd float64, seq func() []int32) bool {
+// span is a run of consecutive nodes of a route, from a to b, visited
+// forwards, or backwards (from a back to b) when rev.
+type span struct {
+	a, b *lsNode
+	rev  bool
+}
+
+// intraDelta completes the evaluation of a move within route ru whose
+// distance change is dd: the load is unchanged, only time penalties move.
+// The rearranged route visits the route's nodes up to from, then the spans
+// in order, then the nodes from to on: only the spans are merged node by
+// node, the rest is read from the route's time segments.
+func (ls *localSearch) intraDelta(dd float64, from, to *lsNode, spans ...span) bool {
 	in := ls.in
 	if !in.timed && !in.hasDur {
 		return dd < -eps
@@ -503,101 +512,25 @@ func (ls *localSearch) intraDelta(dd float64, seq func() []int32) bool {
 		return false
 	}
 	if in.timed {
-		delta += ls.w.time * ls.intraTimeExcess(r, seq())
+		seg := from.fw
+		for _, sp := range spans {
+			for w := sp.a; ; {
+				seg = in.merge(seg, in.nodeSeg(w.c))
+				if w == sp.b {
+					break
+				}
+				if sp.rev {
+					w = w.prev
+				} else {
+					w = w.next
+				}
+			}
+		}
+		delta += ls.w.time * in.excess2(&seg, &to.bw)
 	} else {
 		delta += ls.w.time * in.simpleTimeExcess(r.dist+dd, r.svc)
 	}
 	return delta < -eps
-}
-
-// intraTimeExcess is the time excess of route r rearranged to visit s. The
-// prefix and suffix s shares with r are taken from r's time segments, so
-// only the rearranged middle is merged node by node.
-func (ls *localSearch) intraTimeExcess(r *lsRoute, s []int32) float64 {
-	in := ls.in
-	old := r.seq[1 : len(r.seq)-1]
-	if len(old) != len(s) {
-		return ls.seqTimeExcess(s)
-	}
-	a := 0
-	for a < len(s) && s[a] == old[a].c {
-		a++
-	}
-	if a == len(s) {
-		return in.timeExcess(r.end.fw)
-	}
-	b := len(s) // s[b:] equals old[b:]
-	for b > a && s[b-1] == old[b-1].c {
-		b--
-	}
-	seg := r.seq[a].fw // depot and old[:a]
-	for _, c := range s[a:b] {
-		seg = in.merge(seg, in.nodeSeg(c))
-	}
-	return in.excess2(&seg, &r.seq[b+1].bw)
-}
-
-func (ls *localSearch) seqTimeExcess(s []int32) float64 {
-	in := ls.in
-	seg := in.nodeSeg(0)
-	for _, c := range s {
-		seg = in.merge(seg, in.nodeSeg(c))
-	}
-	return in.timeExcess(in.merge(seg, in.nodeSeg(0)))
-}
-
-// seqMove lists route r's customers with the block a(,b) taken out and
-// ins... put after node at (which may be r's start depot).
-func (ls *localSearch) seqMove(r *lsRoute, a, b, at *lsNode, ins ...*lsNode) []int32 {
-	s := ls.seq[:0]
-	if at == &r.depot {
-		for _, w := range ins {
-			s = append(s, w.c)
-		}
-	}
-	for w := r.depot.next; !w.depot; w = w.next {
-		if w == a || w == b {
-			continue
-		}
-		s = append(s, w.c)
-		if w == at {
-			for _, z := range ins {
-				s = append(s, z.c)
-			}
-		}
-	}
-	ls.seq = s
-	return s
-}
-
-// seqSwap lists route r's customers with blocks [a1..a2] and [b1..b2]
-// exchanged (non-overlapping, in the same route).
-func (ls *localSearch) seqSwap(r *lsRoute, a1, a2, b1, b2 *lsNode) []int32 {
-	s := ls.seq[:0]
-	for w := r.depot.next; !w.depot; w = w.next {
-		switch w {
-		case a1:
-			for z := b1; ; z = z.next {
-				s = append(s, z.c)
-				if z == b2 {
-					break
-				}
-			}
-			w = a2
-		case b1:
-			for z := a1; ; z = z.next {
-				s = append(s, z.c)
-				if z == a2 {
-					break
-				}
-			}
-			w = b2
-		default:
-			s = append(s, w.c)
-		}
-	}
-	ls.seq = s
-	return s
 }
 
 // move1 relocates u after v.
@@ -617,7 +550,11 @@ func (ls *localSearch) move1() bool {
 			func() float64 { return in.excessInsert(&v.fw, u.c, &y.bw) }); !ok {
 			return false
 		}
-	} else if !ls.intraDelta(dU+dV, func() []int32 { return ls.seqMove(ls.ru, u, nil, v, u) }) {
+	} else if u.pos < v.pos {
+		if !ls.intraDelta(dU+dV, pu, y, span{a: x, b: v}, span{a: u, b: u}) {
+			return false
+		}
+	} else if !ls.intraDelta(dU+dV, v, x, span{a: u, b: u}, span{a: y, b: pu}) {
 		return false
 	}
 	ru, rv := ls.ru, ls.rv
@@ -644,7 +581,11 @@ func (ls *localSearch) move2() bool {
 			func() float64 { m := in.merge(v.fw, in.nodeSeg(u.c)); return in.excessInsert(&m, x.c, &y.bw) }); !ok {
 			return false
 		}
-	} else if !ls.intraDelta(dU+dV, func() []int32 { return ls.seqMove(ls.ru, u, x, v, u, x) }) {
+	} else if u.pos < v.pos {
+		if !ls.intraDelta(dU+dV, pu, y, span{a: xx, b: v}, span{a: u, b: x}) {
+			return false
+		}
+	} else if !ls.intraDelta(dU+dV, v, xx, span{a: u, b: x}, span{a: y, b: pu}) {
 		return false
 	}
 	ru, rv := ls.ru, ls.rv
@@ -672,7 +613,11 @@ func (ls *localSearch) move3() bool {
 			func() float64 { m := in.merge(v.fw, in.nodeSeg(x.c)); return in.excessInsert(&m, u.c, &y.bw) }); !ok {
 			return false
 		}
-	} else if !ls.intraDelta(dU+dV, func() []int32 { return ls.seqMove(ls.ru, u, x, v, x, u) }) {
+	} else if u.pos < v.pos {
+		if !ls.intraDelta(dU+dV, pu, y, span{a: xx, b: v}, span{a: x, b: u, rev: true}) {
+			return false
+		}
+	} else if !ls.intraDelta(dU+dV, v, xx, span{a: x, b: u, rev: true}, span{a: y, b: pu}) {
 		return false
 	}
 	ru, rv := ls.ru, ls.rv
@@ -700,7 +645,11 @@ func (ls *localSearch) move4() bool {
 			func() float64 { return in.excessInsert(&pv.fw, u.c, &y.bw) }); !ok {
 			return false
 		}
-	} else if !ls.intraDelta(dU+dV, func() []int32 { return ls.seqSwap(ls.ru, u, u, v, v) }) {
+	} else if u.pos < v.pos {
+		if !ls.intraDelta(dU+dV, pu, y, span{a: v, b: v}, span{a: x, b: pv}, span{a: u, b: u}) {
+			return false
+		}
+	} else if !ls.intraDelta(dU+dV, pv, x, span{a: u, b: u}, span{a: y, b: pu}, span{a: v, b: v}) {
 		return false
 	}
 	ru, rv := ls.ru, ls.rv
@@ -729,7 +678,11 @@ func (ls *localSearch) move5() bool {
 			func() float64 { m := in.merge(pv.fw, in.nodeSeg(u.c)); return in.excessInsert(&m, x.c, &y.bw) }); !ok {
 			return false
 		}
-	} else if !ls.intraDelta(dU+dV, func() []int32 { return ls.seqSwap(ls.ru, u, x, v, v) }) {
+	} else if u.pos < v.pos {
+		if !ls.intraDelta(dU+dV, pu, y, span{a: v, b: v}, span{a: xx, b: pv}, span{a: u, b: x}) {
+			return false
+		}
+	} else if !ls.intraDelta(dU+dV, pv, xx, span{a: u, b: x}, span{a: y, b: pu}, span{a: v, b: v}) {
 		return false
 	}
 	ru, rv := ls.ru, ls.rv
@@ -759,7 +712,11 @@ func (ls *localSearch) move6() bool {
 			func() float64 { m := in.merge(pv.fw, in.nodeSeg(u.c)); return in.excessInsert(&m, x.c, &yy.bw) }); !ok {
 			return false
 		}
-	} else if !ls.intraDelta(dU+dV, func() []int32 { return ls.seqSwap(ls.ru, u, x, v, y) }) {
+	} else if u.pos < v.pos {
+		if !ls.intraDelta(dU+dV, pu, yy, span{a: v, b: y}, span{a: xx, b: pv}, span{a: u, b: x}) {
+			return false
+		}
+	} else if !ls.intraDelta(dU+dV, pv, xx, span{a: u, b: x}, span{a: yy, b: pu}, span{a: v, b: y}) {
 		return false
 	}
 	ru, rv := ls.ru, ls.rv
@@ -776,24 +733,7 @@ func (ls *localSearch) move7() bool {
 		return false
 	}
 	dd := ls.d(u, v) + ls.d(x, y) - ls.d(u, x) - ls.d(v, y) + (v.cumRev - x.cumRev) - (v.cumDist - x.cumDist)
-	if !ls.intraDelta(dd, func() []int32 {
-		s := ls.seq[:0]
-		for w := ls.ru.depot.next; !w.depot; w = w.next {
-			if w == x {
-				for z := v; ; z = z.prev {
-					s = append(s, z.c)
-					if z == x {
-						break
-					}
-				}
-				w = v
-				continue
-			}
-			s = append(s, w.c)
-		}
-		ls.seq = s
-		return s
-	}) {
+	if !ls.intraDelta(dd, u, y, span{a: v, b: x, rev: true}) {
 		return false
 	}
 	// Reverse the links between x and v.
