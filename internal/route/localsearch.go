@@ -48,7 +48,6 @@ type lsRoute struct {
 	penalty      float64 // loadPen + timePen
 	lastModified int
 	lastSwapStar int
-	seq          []*lsNode // start depot, customers, end depot (timed problems)
 	sec          sector
 	angle        float64 // polar angle of the barycentre, to order routes
 }
@@ -254,15 +253,6 @@ func (ls *localSearch) update(r *lsRoute) {
 	}
 	e := &r.end
 	r.nc = k - 1
-	if in.timed {
-		r.seq = r.seq[:0]
-		for w := dp; ; w = w.next {
-			r.seq = append(r.seq, w)
-			if w == e {
-				break
-			}
-		}
-	}
 	r.load, r.dist, r.svc = e.cumLoad, e.cumDist, e.cumSvc
 	if in.timed {
 		e.bw = in.nodeSeg(0)
