@@ -256,10 +256,9 @@ type fleetSearch struct {
 	building    bool
 	// noQuick makes bestInsertion time every position in full.
 	noQuick bool
-	// noOpen keeps bestInsertion to the routes already open; noFill
-	// builds the first plan without fill, opening a truck wherever that
-	// is cheapest (for tests that need a plan with routes to spare).
-	noOpen, noFill bool
+	// noFill builds the first plan without fill, opening a truck wherever
+	// that is cheapest (for tests that need a plan with routes to spare).
+	noFill bool
 	// barred is the vehicle a route elimination is doing without (-1:
 	// none), for elimLeft more iterations; saved is the state it started
 	// from, restored when it fails. sinceElim counts the iterations since
@@ -921,11 +920,11 @@ func (s *fleetSearch) recreate(list []int32) {
 		if s.building && !s.noFill && s.fill(c) {
 			continue
 		}
-		cd, ok := s.bestInsertion(c, false)
+		cd, ok := s.bestInsertion(c, false, true)
 		// Looking everywhere is costly: always while building, else
 		// now and then.
 		if !ok && !s.m.vis[c].optional && (s.building || s.rng.IntN(50) == 0) {
-			cd, ok = s.bestInsertion(c, true)
+			cd, ok = s.bestInsertion(c, true, true)
 		}
 		if ok && (!s.m.vis[c].optional || cd.exact < s.m.vis[c].prize) {
 			if s.insert(c, cd) {
@@ -934,7 +933,7 @@ func (s *fleetSearch) recreate(list []int32) {
 			// The quick timing missed a change in the unloads or the
 			// break (a tie): time every position in full.
 			s.noQuick = true
-			cd, ok = s.bestInsertion(c, !s.m.vis[c].optional)
+			cd, ok = s.bestInsertion(c, !s.m.vis[c].optional, true)
 			s.noQuick = false
 			if ok && (!s.m.vis[c].optional || cd.exact < s.m.vis[c].prize) && s.insert(c, cd) {
 				continue
@@ -958,12 +957,10 @@ func (s *fleetSearch) recreate(list []int32) {
 // one ends at 12, and the day's plan cost 1.2% less on average
 // (docs/benchmarks.md, 2026-12-06 22:07).
 func (s *fleetSearch) fill(c int32) bool {
-	s.noOpen = true
-	cd, ok := s.bestInsertion(c, false)
+	cd, ok := s.bestInsertion(c, false, false)
 	if !ok {
-		cd, ok = s.bestInsertion(c, true)
+		cd, ok = s.bestInsertion(c, true, false)
 	}
-	s.noOpen = false
 	return ok && (!s.m.vis[c].optional || cd.exact < s.m.vis[c].prize) && s.insert(c, cd)
 }
 
@@ -988,14 +985,14 @@ func (s *fleetSearch) insert(c int32, cd fcand) bool {
 // are those next to c's routed neighbours, in empty routes and, for a
 // pinned visit, anywhere on its vehicle (every position of every allowed
 // route when wide); they are ranked by the change in the legs and the
-// best few timed exactly.
-func (s *fleetSearch) bestInsertion(c int32, wide bool) (fcand, bool) {
+// best few timed exactly. Without open, empty routes are left out.
+func (s *fleetSearch) bestInsertion(c int32, wide, open bool) (fcand, bool) {
 	m := s.m
 	s.cands = s.cands[:0]
 	pinned := m.vis[c].veh
 	if wide {
 		for r := range s.cand.routes {
-			if s.allowed(c, r) && s.roomFor(c, int32(r)) && (!s.noOpen || len(s.cand.routes[r].seq) > 0) {
+			if s.allowed(c, r) && s.roomFor(c, int32(r)) && (open || len(s.cand.routes[r].seq) > 0) {
 				for i := range len(s.cand.routes[r].seq) + 1 {
 					s.consider(c, int32(r), int32(i), 0, [2]float64{})
 				}
@@ -1024,7 +1021,7 @@ func (s *fleetSearch) bestInsertion(c int32, wide bool) (fcand, bool) {
 			}
 		}
 		for r := range s.cand.routes {
-			if len(s.cand.routes[r].seq) == 0 && !s.noOpen && s.allowed(c, r) {
+			if open && len(s.cand.routes[r].seq) == 0 && s.allowed(c, r) {
 				s.consider(c, int32(r), 0, 0, [2]float64{})
 			}
 		}
