@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	pathpkg "path"
 	"regexp"
@@ -99,7 +100,7 @@ func Route(ctx context.Context, o RouteOptions) error {
 		} else if check != "ok" {
 			gap = "unchecked"
 		} else if bi.bks > 0 {
-			g := (sol.Cost - bi.bks) / bi.bks * 100
+			g := gapPercent(sol.Cost, bi.bks)
 			sumGap += g
 			counted++
 			gap = fmt.Sprintf("%.2f", g)
@@ -289,4 +290,15 @@ func checkRoutes(p *route.Problem, s *route.Solution) error {
 		return fmt.Errorf("stated cost %v, recomputed %v", s.Cost, total)
 	}
 	return nil
+}
+
+// gapPercent is how far cost is above the best known bks, in per cent. A
+// cost equal to it up to floating-point noise (the sum of the same
+// distances in another order) is 0, not a tiny negative that would print
+// as -0.00.
+func gapPercent(cost, bks float64) float64 {
+	if math.Abs(cost-bks) <= 1e-9*math.Abs(bks) {
+		return 0
+	}
+	return (cost - bks) / bks * 100
 }

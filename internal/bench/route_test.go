@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"fmt"
+	"math"
 	"strings"
 	"testing"
 
@@ -45,5 +47,33 @@ func TestCheckRoutes(t *testing.T) {
 	small.Capacity = 1
 	if err := checkRoutes(&small, ok); err == nil || !strings.Contains(err.Error(), "load 2 over capacity 1") {
 		t.Errorf("capacity: got %v", err)
+	}
+}
+
+// TestGapPercent: a cost equal to the best known but for floating-point
+// noise has no gap (the table printed -0.00 for C1_10_1), while real
+// differences, above or below, keep their sign.
+func TestGapPercent(t *testing.T) {
+	bks := 42444.8
+	noise := 0.0 // 42444.799999999996
+	for _, d := range []float64{9462.4, 14709.3, 18273.1} {
+		noise += d
+	}
+	for _, tc := range []struct {
+		cost, want float64
+	}{
+		{bks, 0},
+		{noise, 0},
+		{bks * (1 - 1e-12), 0},
+		{bks * 1.01, 1},
+		{bks * 0.99, -1},
+		{bks - 0.1, -0.1 / bks * 100},
+	} {
+		if got := gapPercent(tc.cost, bks); math.Abs(got-tc.want) > 1e-9 || (tc.want == 0 && math.Signbit(got)) {
+			t.Errorf("gapPercent(%v, %v) = %v, want %v", tc.cost, bks, got, tc.want)
+		}
+		if tc.want == 0 && fmt.Sprintf("%.2f", gapPercent(tc.cost, bks)) != "0.00" {
+			t.Errorf("gapPercent(%v, %v) prints %.2f", tc.cost, bks, gapPercent(tc.cost, bks))
+		}
 	}
 }
