@@ -13,6 +13,12 @@ import (
 // genetic search seeded with its current routes, and improvements are put
 // back. Sub-problems converge far faster than the whole, which matters when
 // the time budget allows only a few hundred iterations on the whole.
+//
+// With long routes under time windows some rounds cut regions of time and
+// space instead of route groups (regions): the routes through a region keep
+// their visits outside it as frozen runs, each of which the sub-problem
+// treats as one visit, so that many routes can trade the customers they
+// serve in one place at one time.
 
 var debugDecompose = false
 
@@ -24,6 +30,7 @@ const (
 	decomposeEvery = 60  // main iterations between decomposition rounds
 	longTWEvery    = 5   // the same under time windows with long routes
 	longRoutes     = 20  // mean customers per route from which routes count as long
+	regionEvery    = 3   // with long routes under time windows, every third round is by regions
 )
 
 // decomposeEvery is the number of main iterations between decomposition
@@ -80,9 +87,13 @@ func (g *search) decompose(ctx context.Context, deadline time.Time) bool {
 	// links in the granular neighbourhood instead, whose proximity counts
 	// waiting and lateness. Short routes stay in narrow sectors, where the
 	// polar grouping already keeps neighbours together.
+	// Every third round cuts regions instead (see regions).
 	if g.longTW() {
 		g.rounds++
-		if g.rounds%2 == 0 {
+		switch {
+		case g.rounds%regionEvery == 0:
+			return g.addRound(g.regions(ctx, deadline, best.routes, decomposeSize))
+		case g.rounds%2 == 0:
 			routes = g.linkOrder(routes)
 		}
 	}
@@ -109,14 +120,20 @@ func (g *search) decompose(ctx context.Context, deadline time.Time) bool {
 		}
 		out = append(out, g.solveGroup(ctx, deadline, group, len(routes)-len(group))...)
 	}
+	return g.addRound(out)
+}
+
+// addRound adds the routes a decomposition round made to the population and
+// reports whether the best improved.
+func (g *search) addRound(routes [][]int32) bool {
 	c := g.child
 	c.routes = c.routes[:0]
-	for _, r := range out {
+	for _, r := range routes {
 		c.routes = append(c.routes, append([]int32(nil), r...))
 	}
-	c.evaluate(in, g.pop.w)
+	c.evaluate(g.in, g.pop.w)
 	better := g.pop.add(c)
-	g.sh.offer(in, c, g.iter)
+	g.sh.offer(g.in, c, g.iter)
 	return better
 }
 
@@ -124,21 +141,60 @@ func (g *search) decompose(ctx context.Context, deadline time.Time) bool {
 // the instance's numbering). others is the number of routes outside the
 // group, which counts against a fleet limit.
 func (g *search) solveGroup(ctx context.Context, deadline time.Time, group [][]int32, others int) [][]int32 {
-	in := g.in
-	var members []int32
-	for _, r := range group {
-		members = append(members, r...)
-	}
-	m := len(members) + 1
-	node := func(k int) int32 { // sub-problem node k -> instance node
-		if k == 0 {
-			return 0
+	nodes := [][]int32{nil}
+	seed := make([][]int32, len(group))
+	for i, r := range group {
+		seed[i] = make([]int32, len(r))
+		for k := range r {
+			seed[i][k] = int32(len(nodes))
+			nodes = append(nodes, r[k:k+1])
 		}
-		return members[k-1]
 	}
+	if res := g.solveSub(ctx, deadline, nodes, seed, others); res != nil {
+		return res
+	}
+	return group
+}
+
+// subProblem is the problem whose node k > 0 stands for the run of
+// customers nodes[k] (see solveSub), or nil when a run breaks its own
+// windows. others is the number of routes left out of it.
+func (in *instance) subProblem(nodes [][]int32, others int) *Problem {
+	m := len(nodes)
+	entry, exit := make([]int, m), make([]int, m)
 	sub := &Problem{N: m, Capacity: in.capacity, MaxDuration: in.maxDur, Demand: make([]int, m), Service: make([]float64, m)}
 	if in.vehicles > 0 {
 		sub.Vehicles = max(in.vehicles-others, 1)
+	}
+	if in.hasTW {
+		sub.Ready, sub.Due = make([]float64, m), make([]float64, m)
+		sub.Ready[0], sub.Due[0] = in.ready[0], in.due[0]
+	}
+	if in.hasCoords {
+		sub.X, sub.Y = make([]float64, m), make([]float64, m)
+		sub.X[0], sub.Y[0] = in.x[0], in.y[0]
+	}
+	for k := 1; k < m; k++ {
+		run := nodes[k]
+		entry[k], exit[k] = int(run[0]), int(run[len(run)-1])
+		for _, c := range run {
+			sub.Demand[k] += in.demand[c]
+		}
+		s := in.nodeSeg(run[0])
+		for _, c := range run[1:] {
+			s = in.merge(s, in.nodeSeg(c))
+		}
+		if s.warp > eps {
+			return nil // a late run is no single visit
+		}
+		sub.Service[k] = s.dur
+		if in.hasTW {
+			sub.Ready[k], sub.Due[k] = s.early, s.late
+		}
+		if in.hasCoords {
+			mid := run[len(run)/2]
+			sub.X[k], sub.Y[k] = in.x[mid], in.y[mid]
+		}
 	}
 	sub.Dist = make([]float64, m*m)
 	var tm []float64
@@ -146,41 +202,39 @@ func (g *search) solveGroup(ctx context.Context, deadline time.Time, group [][]i
 		tm = make([]float64, m*m)
 		sub.Time = tm
 	}
-	if in.hasTW {
-		sub.Ready, sub.Due = make([]float64, m), make([]float64, m)
-	}
-	if in.hasCoords {
-		sub.X, sub.Y = make([]float64, m), make([]float64, m)
-	}
 	for a := 0; a < m; a++ {
-		i := int(node(a))
-		sub.Demand[a], sub.Service[a] = in.demand[i], in.service[i]
-		if in.hasTW {
-			sub.Ready[a], sub.Due[a] = in.ready[i], in.due[i]
-		}
-		if in.hasCoords {
-			sub.X[a], sub.Y[a] = in.x[i], in.y[i]
-		}
+		from := exit[a] * in.n
 		for b := 0; b < m; b++ {
-			j := int(node(b))
-			sub.Dist[a*m+b] = in.dist[i*in.n+j]
+			sub.Dist[a*m+b] = in.dist[from+entry[b]]
 			if tm != nil {
-				tm[a*m+b] = in.tm[i*in.n+j]
+				tm[a*m+b] = in.tm[from+entry[b]]
 			}
 		}
 	}
-	sin := newInstance(sub)
-	local := make(map[int32]int32, m)
-	for k, c := range members {
-		local[c] = int32(k + 1)
+	return sub
+}
+
+// solveSub builds a sub-problem whose node k > 0 stands for the run of
+// customers nodes[k], visited in that order (a single customer, or a frozen
+// piece of a route), solves it by a short genetic search from the routes
+// seed (lists of nodes), and returns the improved routes in the instance's
+// numbering, or nil when the search found nothing shorter. A run behaves as
+// one visit: reached at its first customer, left from its last, its service
+// the run's duration and its window the span of start times that keep the
+// run's own windows (the segment summary of Vidal et al. 2013), so a
+// solution of the sub-problem is one of the whole with the same distance
+// but for the runs' inner legs, which do not change. The runs must respect
+// their windows. others is the number of routes left out, which counts
+// against a fleet limit.
+func (g *search) solveSub(ctx context.Context, deadline time.Time, nodes [][]int32, seedRoutes [][]int32, others int) [][]int32 {
+	sub := g.in.subProblem(nodes, others)
+	if sub == nil {
+		return nil
 	}
+	sin := newInstance(sub)
 	seed := newIndividual(sin)
-	for _, r := range group {
-		lr := make([]int32, len(r))
-		for i, c := range r {
-			lr[i] = local[c]
-		}
-		seed.routes = append(seed.routes, lr)
+	for _, r := range seedRoutes {
+		seed.routes = append(seed.routes, append([]int32(nil), r...))
 	}
 	sh := &shared{start: g.sh.clock(), clock: g.sh.clock, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
 	sg := newSearch(sin, g.rng.Uint64(), sh, false)
@@ -204,19 +258,19 @@ func (g *search) solveGroup(ctx context.Context, deadline time.Time, group [][]i
 		if sh.best != nil {
 			b = sh.best.dist
 		}
-		println("group", m-1, "routes", len(group), "before", int(before), "after", int(b), "in", time.Since(t0).String())
+		println("group", len(nodes)-1, "routes", len(seedRoutes), "before", int(before), "after", int(b), "in", time.Since(t0).String())
 	}
 	if sh.best == nil || sh.best.dist >= before-eps {
-		return group
+		return nil
 	}
 	res := make([][]int32, 0, len(sh.best.routes))
 	for _, r := range sh.best.routes {
 		if len(r) == 0 {
 			continue
 		}
-		gr := make([]int32, len(r))
-		for i, c := range r {
-			gr[i] = members[c-1]
+		var gr []int32
+		for _, k := range r {
+			gr = append(gr, nodes[k]...)
 		}
 		res = append(res, gr)
 	}
@@ -281,4 +335,106 @@ func (g *search) linkOrder(routes [][]int32) [][]int32 {
 		cur = next
 	}
 	return out
+}
+
+// regions runs a decomposition round by regions of time and space: each
+// region is grown from a random customer through the granular neighbourhood
+// (whose proximity counts waiting and lateness) up to target customers; the
+// routes through it keep their visits outside it as frozen runs, and the
+// sub-problem of the region's customers and those runs is solved as usual.
+// Unlike route groups, a region takes in every route that passes through it
+// at about the same time, which with long routes under time windows are
+// many routes far apart elsewhere.
+func (g *search) regions(ctx context.Context, deadline time.Time, routes [][]int32, target int) [][]int32 {
+	in := g.in
+	routes = append([][]int32(nil), routes...)
+	owner := make([]int32, in.n)
+	taken := make([]bool, in.n)
+	free := make([]bool, in.n)
+	mark := make([]bool, len(routes)+in.nc)
+	var region []int32
+	for _, s0 := range g.rng.Perm(in.nc) {
+		s := int32(s0 + 1)
+		if taken[s] {
+			continue
+		}
+		if g.stop(ctx, deadline) {
+			break
+		}
+		region = append(region[:0], s)
+		taken[s] = true
+		for h := 0; h < len(region) && len(region) < target; h++ {
+			for _, v := range in.neighbors[region[h]] {
+				if !taken[v] {
+					taken[v] = true
+					region = append(region, v)
+					if len(region) >= target {
+						break
+					}
+				}
+			}
+		}
+		if len(region) < target/2 {
+			continue
+		}
+		for i, r := range routes {
+			for _, c := range r {
+				owner[c] = int32(i)
+			}
+		}
+		var touched []int
+		for _, c := range region {
+			free[c] = true
+			if o := owner[c]; !mark[o] {
+				mark[o] = true
+				touched = append(touched, int(o))
+			}
+		}
+		nodes := [][]int32{nil}
+		seed := make([][]int32, 0, len(touched))
+		for _, i := range touched {
+			r := routes[i]
+			var sr []int32
+			for k := 0; k < len(r); {
+				e := k + 1
+				if !free[r[k]] {
+					for e < len(r) && !free[r[e]] {
+						e++
+					}
+				}
+				sr = append(sr, int32(len(nodes)))
+				nodes = append(nodes, r[k:e])
+				k = e
+			}
+			seed = append(seed, sr)
+		}
+		for _, c := range region {
+			free[c] = false
+		}
+		for _, i := range touched {
+			mark[i] = false
+		}
+		if len(touched) < 2 {
+			continue
+		}
+		res := g.solveSub(ctx, deadline, nodes, seed, len(routes)-len(touched))
+		if res == nil {
+			continue
+		}
+		for _, i := range touched {
+			mark[i] = true
+		}
+		kept := routes[:0:0]
+		for i, r := range routes {
+			if !mark[i] {
+				kept = append(kept, r)
+			}
+			mark[i] = false
+		}
+		routes = append(kept, res...)
+		if len(mark) < len(routes) {
+			mark = append(mark, make([]bool, len(routes))...)
+		}
+	}
+	return routes
 }

@@ -1,0 +1,165 @@
+package route
+
+import (
+	"cmp"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+)
+
+// simulateRun is the time warp of a run of customers started at its first
+// customer's ready time, the least any start gives, and its inner distance.
+func simulateRun(p *Problem, run []int32) (warp, inner float64) {
+	tm := p.Time
+	if tm == nil {
+		tm = p.Dist
+	}
+	t := p.Ready[run[0]]
+	for k, c := range run {
+		if k > 0 {
+			prev := int(run[k-1])
+			inner += p.Dist[prev*p.N+int(c)]
+			t += tm[prev*p.N+int(c)]
+		}
+		t = max(t, p.Ready[c])
+		if t > p.Due[c] {
+			warp += t - p.Due[c]
+			t = p.Due[c]
+		}
+		t += p.Service[c]
+	}
+	return warp, inner
+}
+
+// TestSubProblemRunsActAsVisits: a route of a sub-problem whose nodes stand
+// for runs of customers measures, simulated by Problem.Evaluate, as the
+// route of the whole it stands for: the same load and time warp, and the
+// same distance less the runs' inner legs. A run late on its own makes no
+// sub-problem.
+func TestSubProblemRunsActAsVisits(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 7))
+	built, refused := 0, 0
+	for trial := 0; trial < 400; trial++ {
+		nc := 6 + rng.IntN(15)
+		p := randomProblem(rng, nc, randOpts{tw: true})
+		if trial%3 == 2 { // asymmetric, with its own travel times
+			p.Time = make([]float64, len(p.Dist))
+			for i := range p.Dist {
+				p.Dist[i] *= 1 + 0.01*float64(i%7)
+				p.Time[i] = p.Dist[i] * (0.5 + 0.1*float64(i%5))
+			}
+		}
+		in := newInstance(p)
+		perm := rng.Perm(nc)
+		nodes := [][]int32{nil}
+		inner := []float64{0}
+		late := false
+		for k := 0; k < nc; {
+			l := min(1+rng.IntN(4), nc-k)
+			run := make([]int32, l)
+			for i := range run {
+				run[i] = int32(perm[k+i] + 1)
+			}
+			k += l
+			if trial%4 != 0 { // by ready time, mostly on time
+				slices.SortFunc(run, func(a, b int32) int { return cmp.Compare(p.Ready[a], p.Ready[b]) })
+			}
+			w, d := simulateRun(p, run)
+			late = late || w > 1e-9
+			nodes = append(nodes, run)
+			inner = append(inner, d)
+		}
+		sub := in.subProblem(nodes, 0)
+		if late {
+			if sub != nil {
+				t.Fatalf("trial %d: a run late on its own gave a sub-problem", trial)
+			}
+			refused++
+			continue
+		}
+		if sub == nil {
+			t.Fatalf("trial %d: no sub-problem for runs on time", trial)
+		}
+		built++
+		for arrangement := 0; arrangement < 5; arrangement++ {
+			order := rng.Perm(len(nodes) - 1)
+			for len(order) > 0 {
+				l := 1 + rng.IntN(len(order))
+				var sr, whole []int
+				var in float64
+				for _, k := range order[:l] {
+					sr = append(sr, k+1)
+					for _, c := range nodes[k+1] {
+						whole = append(whole, int(c))
+					}
+					in += inner[k+1]
+				}
+				order = order[l:]
+				s, w := sub.Evaluate(sr), p.Evaluate(whole)
+				if s.Load != w.Load || math.Abs(s.TimeWarp-w.TimeWarp) > 1e-6 || math.Abs(s.Dist+in-w.Dist) > 1e-6 {
+					t.Fatalf("trial %d: sub-problem route %v measures %+v (+%v inside runs), the whole's %v %+v", trial, sr, s, in, whole, w)
+				}
+			}
+		}
+	}
+	if built < 50 || refused < 20 {
+		t.Fatalf("only %d sub-problems built and %d refused: the trials test too little", built, refused)
+	}
+}
+
+// TestRegionsKeepEveryCustomer: a round of regions returns every customer
+// once, feasible routes, and no more distance than it started with; over
+// the trials it finds something shorter.
+func TestRegionsKeepEveryCustomer(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	gained := 0
+	for trial := 0; trial < 6; trial++ {
+		p := randomProblem(rng, 80, randOpts{tw: true})
+		in := newInstance(p)
+		sh := &shared{start: time.Now(), clock: time.Now, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
+		g := newSearch(in, uint64(trial), sh, false)
+		g.subIters = 30
+		g.initialPopulation(t.Context(), time.Time{})
+		best := g.pop.best
+		if best == nil {
+			t.Fatalf("trial %d: no feasible solution to start from", trial)
+		}
+		before := 0.0
+		for _, r := range best.routes {
+			d, _, _ := in.routeMeasure(r)
+			before += d
+		}
+		out := g.regions(t.Context(), time.Time{}, best.routes, 20)
+		seen := make([]bool, in.n)
+		after := 0.0
+		for _, r := range out {
+			d, load, excess := in.routeMeasure(r)
+			if load > in.capacity || excess > 1e-9 {
+				t.Fatalf("trial %d: route %v infeasible: load %d, time excess %v", trial, r, load, excess)
+			}
+			after += d
+			for _, c := range r {
+				if seen[c] {
+					t.Fatalf("trial %d: customer %d twice", trial, c)
+				}
+				seen[c] = true
+			}
+		}
+		for c := 1; c < in.n; c++ {
+			if !seen[c] {
+				t.Fatalf("trial %d: customer %d missing", trial, c)
+			}
+		}
+		if after > before+1e-6 {
+			t.Fatalf("trial %d: %v after the round, %v before", trial, after, before)
+		}
+		if after < before-1e-6 {
+			gained++
+		}
+	}
+	if gained == 0 {
+		t.Fatal("no round shortened the routes")
+	}
+}
