@@ -353,10 +353,17 @@ func (g *search) linkOrder(routes [][]int32) [][]int32 {
 func (g *search) regions(ctx context.Context, deadline time.Time, routes [][]int32, target int) [][]int32 {
 	in := g.in
 	routes = append([][]int32(nil), routes...)
-	owner := make([]int32, in.n)
+	owner := make([]int32, in.n) // route of each customer in routes
+	setOwners := func() {
+		for i, r := range routes {
+			for _, c := range r {
+				owner[c] = int32(i)
+			}
+		}
+	}
+	setOwners()
 	taken := make([]bool, in.n)
 	free := make([]bool, in.n)
-	mark := make([]bool, len(routes)+in.nc)
 	var region []int32
 	for _, s0 := range g.rng.Perm(in.nc) {
 		s := int32(s0 + 1)
@@ -382,16 +389,12 @@ func (g *search) regions(ctx context.Context, deadline time.Time, routes [][]int
 		if len(region) < target/2 {
 			continue
 		}
-		for i, r := range routes {
-			for _, c := range r {
-				owner[c] = int32(i)
-			}
-		}
+		inRegion := make([]bool, len(routes)) // routes through the region
 		var touched []int
 		for _, c := range region {
 			free[c] = true
-			if o := owner[c]; !mark[o] {
-				mark[o] = true
+			if o := owner[c]; !inRegion[o] {
+				inRegion[o] = true
 				touched = append(touched, int(o))
 			}
 		}
@@ -416,9 +419,6 @@ func (g *search) regions(ctx context.Context, deadline time.Time, routes [][]int
 		for _, c := range region {
 			free[c] = false
 		}
-		for _, i := range touched {
-			mark[i] = false
-		}
 		if len(touched) < 2 {
 			continue
 		}
@@ -426,20 +426,14 @@ func (g *search) regions(ctx context.Context, deadline time.Time, routes [][]int
 		if res == nil {
 			continue
 		}
-		for _, i := range touched {
-			mark[i] = true
-		}
-		kept := routes[:0:0]
+		kept := make([][]int32, 0, len(routes)-len(touched)+len(res))
 		for i, r := range routes {
-			if !mark[i] {
+			if !inRegion[i] {
 				kept = append(kept, r)
 			}
-			mark[i] = false
 		}
 		routes = append(kept, res...)
-		if len(mark) < len(routes) {
-			mark = append(mark, make([]bool, len(routes))...)
-		}
+		setOwners()
 	}
 	return routes
 }
