@@ -34,6 +34,11 @@ type population struct {
 
 	best *individual // best feasible since the last restart; nil if none
 	rank []rankEntry
+
+	// mu and lambda are this population's minimum subpopulation size and
+	// generation size: popMu and popLambda, but smaller in the short
+	// searches of decomposition (see subPopMu).
+	mu, lambda int
 }
 
 type rankEntry struct {
@@ -42,7 +47,7 @@ type rankEntry struct {
 }
 
 func newPopulation(in *instance, rng *rand.Rand) *population {
-	p := &population{in: in, rng: rng}
+	p := &population{in: in, rng: rng, mu: popMu, lambda: popLambda}
 	p.w.load = max(penaltyMin, min(1000, in.maxDist/float64(max(in.maxDemand, 1))))
 	// HGS starts the duration penalty at 1; time windows need a firmer
 	// start or the first generations are all late.
@@ -97,8 +102,8 @@ func (p *population) add(ind *individual) bool {
 	*sub = append(*sub, nil)
 	copy((*sub)[k+1:], (*sub)[k:])
 	(*sub)[k] = c
-	if len(*sub) > popMu+popLambda {
-		for len(*sub) > popMu {
+	if len(*sub) > p.mu+p.lambda {
+		for len(*sub) > p.mu {
 			p.removeWorst(sub)
 		}
 	}
