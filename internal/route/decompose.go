@@ -249,9 +249,9 @@ func (g *search) solveSub(ctx context.Context, deadline time.Time, nodes [][]int
 	// HGS's population sizes (25 survivors, selection past 65) suit a
 	// search of thousands of iterations. A sub-search of 150 selected its
 	// survivors about once in each subpopulation and ended with some 45
-	// individuals in each (R1_10_2), most of them descendants of the random
-	// starts, so the tournaments seldom drew the seed's line. With 8 and 16
-	// it selects four to six times and keeps the best few: on four
+	// individuals in each (R1_10_2), so a binary tournament seldom drew one
+	// of the few best. With 8 and 16 it selects four to six times and
+	// keeps the best few: on four
 	// Gehring-Homberger short horizons (R1_10_2, R1_10_5, RC1_10_2,
 	// RC1_10_6) the mean gap at 60 s fell from 1.81%, 1.99% and 1.81% to
 	// 1.55%, 1.62% and 1.52% (seeds 1 to 3), and on five long horizons
