@@ -251,12 +251,11 @@ func (g *search) solveSub(ctx context.Context, deadline time.Time, nodes [][]int
 	// survivors about once in each subpopulation and ended with some 45
 	// individuals in each (R1_10_2), so a binary tournament seldom drew one
 	// of the few best. With 8 and 16 it selects four to six times and
-	// keeps the best few: on four
-	// Gehring-Homberger short horizons (R1_10_2, R1_10_5, RC1_10_2,
-	// RC1_10_6) the mean gap at 60 s fell from 1.81%, 1.99% and 1.81% to
-	// 1.55%, 1.62% and 1.52% (seeds 1 to 3), and on five long horizons
-	// (R2_10_3, R2_10_4, R2_10_8, RC2_10_3, RC2_10_4) from 3.10% to 2.92%
-	// (seed 1).
+	// keeps the best few: on four Gehring-Homberger short horizons
+	// (R1_10_2, R1_10_5, RC1_10_2, RC1_10_6) the mean gap at 60 s fell
+	// from 1.81%, 1.99% and 1.81% to 1.55%, 1.62% and 1.52% (seeds 1 to
+	// 3), and on five long horizons (R2_10_3, R2_10_4, R2_10_8, RC2_10_3,
+	// RC2_10_4) from 3.10% to 2.92% (seed 1).
 	sg.pop.mu, sg.pop.lambda = subPopMu, subPopLambda
 	// A sub-problem runs decomposeIters iterations from fresh weights: a
 	// single adaptation at the usual pace. With short routes under time

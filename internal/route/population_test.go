@@ -10,8 +10,7 @@ import (
 // TestPopulationSelectsAtItsOwnSizes: a population whose sizes are set (as a
 // decomposition sub-search sets them) selects survivors once a subpopulation
 // passes mu+lambda, keeps mu of them, never loses its cheapest member, and
-// the survivors are the distinct individuals it was given, sorted by
-// penalised cost.
+// keeps only individuals it was given, sorted by penalised cost.
 func TestPopulationSelectsAtItsOwnSizes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(41, 42))
 	for trial := 0; trial < 20; trial++ {
