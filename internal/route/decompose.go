@@ -35,6 +35,10 @@ const (
 	subPopLambda   = 16  // its generation size
 )
 
+// staleGain is the gain, a fraction of the cost, under which a polar round
+// with short routes under time windows is stale (see nextRound).
+const staleGain = 5e-4
+
 // decomposeEvery is the number of main iterations between decomposition
 // rounds. Under time windows the rounds do most of the improving: with
 // short routes the main iterations on the whole problem have not been
@@ -83,33 +87,24 @@ func (g *search) decompose(ctx context.Context, deadline time.Time) bool {
 	// Start the groups at a random route so boundaries move between rounds.
 	off := g.rng.IntN(len(routes))
 	routes = append(routes[off:], routes[:off]...)
-	// Long routes under time windows (long horizons) sweep wide angles, so
-	// routes close in angle may serve the same area at different times and
-	// have nothing to exchange: every other round groups them by their
-	// links in the granular neighbourhood instead, whose proximity counts
-	// waiting and lateness. Short routes stay in narrow sectors, where the
-	// polar grouping already keeps neighbours together.
-	// Every third round cuts regions instead (see regions): on five
-	// Gehring-Homberger 1,000-customer long horizons (R2_10_3, R2_10_4,
-	// R2_10_8, RC2_10_3, RC2_10_4) the mean gap at 60 s went from 3.40%
-	// and 3.99% to 3.12% and 3.32% (seeds 1 and 3, one machine). Every
-	// other round did no better, with the polar rounds or with the link
-	// rounds instead.
-	if g.longTW() {
-		g.rounds++
-		switch {
-		case g.rounds%regionEvery == 0:
-			return g.addRound(g.regions(ctx, deadline, best.routes, decomposeSize))
-		case g.rounds%2 == 0:
-			routes = g.linkOrder(routes)
+	before := best.dist
+	short := g.shortTW()
+	switch g.nextRound() {
+	case regionRound:
+		size := decomposeSize
+		if short {
+			size = shortSize
 		}
+		return g.addRound(g.regions(ctx, deadline, best.routes, size))
+	case linkRound:
+		routes = g.linkOrder(routes)
 	}
 	// Short routes under time windows: smaller sub-problems, whose
 	// searches converge within their iterations and leave time for more
 	// rounds (R1_10_2 at 60 s: 240 customers were far worse, 80 about as
 	// good as 120).
 	target := decomposeSize
-	if g.shortTW() {
+	if short {
 		target = shortSize
 	}
 	var out [][]int32
@@ -127,7 +122,62 @@ func (g *search) decompose(ctx context.Context, deadline time.Time) bool {
 		}
 		out = append(out, g.solveGroup(ctx, deadline, group, len(routes)-len(group))...)
 	}
-	return g.addRound(out)
+	better := g.addRound(out)
+	if short && g.pop.best.dist > before*(1-staleGain) {
+		g.polarStale = true
+	}
+	return better
+}
+
+// roundKind is how a decomposition round cuts the best solution.
+type roundKind int
+
+const (
+	polarRound  roundKind = iota // consecutive routes by polar angle
+	linkRound                    // routes grown by their links (see linkOrder)
+	regionRound                  // regions of time and space (see regions)
+)
+
+// nextRound counts a decomposition round and says how it cuts.
+//
+// Long routes under time windows (long horizons) sweep wide angles, so
+// routes close in angle may serve the same area at different times and
+// have nothing to exchange: every other round groups them by their links
+// in the granular neighbourhood instead, whose proximity counts waiting
+// and lateness. Every third round cuts regions instead: on five
+// Gehring-Homberger 1,000-customer long horizons (R2_10_3, R2_10_4,
+// R2_10_8, RC2_10_3, RC2_10_4) the mean gap at 60 s went from 3.40% and
+// 3.99% to 3.12% and 3.32% (seeds 1 and 3, one machine). Every other round
+// did no better, with the polar rounds or with the link rounds instead.
+//
+// Short routes stay in narrow sectors, where the polar grouping keeps
+// neighbours together and makes the early gains. Once a polar round gains
+// under staleGain of the cost (polarStale), each group has become a local
+// optimum of its sub-search, and every other round cuts regions, which
+// take in every route through a place at about one time, whatever their
+// angles. On RC1_10_2 at seed 1 the polar rounds went stale after 34 s of
+// 60 and the rounds after gained 414 in 26 s, against 4 in the round
+// before; R1_10_2's polar rounds still gained 0.1% each at 60 s, and
+// those runs stay polar. Regions from the start, or mixed in by each
+// kind's last gain, had helped the RC1 instances and hurt the R1 ones (see
+// docs/benchmarks.md).
+func (g *search) nextRound() roundKind {
+	switch {
+	case g.longTW():
+		g.rounds++
+		switch {
+		case g.rounds%regionEvery == 0:
+			return regionRound
+		case g.rounds%2 == 0:
+			return linkRound
+		}
+	case g.shortTW() && g.polarStale:
+		g.staleRounds++
+		if g.staleRounds%2 == 0 {
+			return regionRound
+		}
+	}
+	return polarRound
 }
 
 // addRound adds the routes a decomposition round made to the population and
@@ -449,4 +499,14 @@ func (g *search) regions(ctx context.Context, deadline time.Time, routes [][]int
 		setOwners()
 	}
 	return routes
+}
+
+func (k roundKind) String() string {
+	switch k {
+	case linkRound:
+		return "link"
+	case regionRound:
+		return "region"
+	}
+	return "polar"
 }

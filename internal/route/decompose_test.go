@@ -163,3 +163,122 @@ func TestRegionsKeepEveryCustomer(t *testing.T) {
 		t.Fatal("no round shortened the routes")
 	}
 }
+
+// TestRoundKinds follows the decomposition schedule (nextRound): with long
+// routes under time windows a region round every third and a link round
+// every other; with short routes polar rounds until one goes stale, then
+// every other round a region round; without time windows polar rounds.
+func TestRoundKinds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 11))
+	kinds := func(g *search, k int) []roundKind {
+		var out []roundKind
+		for i := 0; i < k; i++ {
+			out = append(out, g.nextRound())
+		}
+		return out
+	}
+	search := func(tw bool, capacity int) *search {
+		p := randomProblem(rng, 60, randOpts{tw: tw})
+		p.Capacity = capacity
+		if tw {
+			for i := 1; i < p.N; i++ { // windows that never bind
+				p.Ready[i], p.Due[i] = 0, 1e6
+			}
+			p.Due[0] = 1e6
+		}
+		in := newInstance(p)
+		sh := &shared{start: time.Now(), clock: time.Now, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
+		g := newSearch(in, 1, sh, false)
+		g.initialPopulation(t.Context(), time.Time{})
+		if g.pop.best == nil {
+			t.Fatal("no feasible solution")
+		}
+		return g
+	}
+	P, L, R := polarRound, linkRound, regionRound
+
+	long := search(true, 1000) // one or two routes of 60
+	if !long.longTW() {
+		t.Fatalf("%d routes of 60 customers: not long", len(long.pop.best.routes))
+	}
+	long.polarStale = true // no effect with long routes
+	if got, want := kinds(long, 6), []roundKind{P, L, R, L, P, R}; !slices.Equal(got, want) {
+		t.Errorf("long routes: rounds %v, want %v", got, want)
+	}
+
+	short := search(true, 15) // routes of two or three
+	if !short.shortTW() {
+		t.Fatalf("%d routes of 60 customers: not short", len(short.pop.best.routes))
+	}
+	if got, want := kinds(short, 3), []roundKind{P, P, P}; !slices.Equal(got, want) {
+		t.Errorf("short routes before a stale round: %v, want %v", got, want)
+	}
+	short.polarStale = true
+	if got, want := kinds(short, 4), []roundKind{P, R, P, R}; !slices.Equal(got, want) {
+		t.Errorf("short routes after a stale round: %v, want %v", got, want)
+	}
+
+	plain := search(false, 15)
+	plain.polarStale = true
+	if got, want := kinds(plain, 3), []roundKind{P, P, P}; !slices.Equal(got, want) {
+		t.Errorf("without time windows: %v, want %v", got, want)
+	}
+}
+
+// TestShortRoundsGoStale runs decomposition rounds on short routes under
+// time windows: each keeps every customer once in feasible routes and never
+// lengthens the best; a polar round that gains under staleGain of the cost
+// sets polarStale, one that gains more does not; and the runs reach the
+// region rounds.
+func TestShortRoundsGoStale(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 13))
+	regions := 0
+	for trial := 0; trial < 4; trial++ {
+		p := randomProblem(rng, 120, randOpts{tw: true})
+		in := newInstance(p)
+		sh := &shared{start: time.Now(), clock: time.Now, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
+		g := newSearch(in, uint64(trial), sh, false)
+		g.subIters = 20
+		g.initialPopulation(t.Context(), time.Time{})
+		if g.pop.best == nil || !g.shortTW() {
+			t.Fatalf("trial %d: no feasible solution of short routes to start from", trial)
+		}
+		for round := 0; round < 10; round++ {
+			before, wasStale, staleRounds := g.pop.best.dist, g.polarStale, g.staleRounds
+			g.decompose(t.Context(), time.Time{})
+			after := g.pop.best.dist
+			if after > before+eps {
+				t.Fatalf("trial %d round %d: best %v after, %v before", trial, round, after, before)
+			}
+			if !wasStale {
+				if stale := after > before*(1-staleGain); g.polarStale != stale {
+					t.Fatalf("trial %d round %d: gain %v of %v, polarStale %v", trial, round, before-after, before, g.polarStale)
+				}
+			} else if g.staleRounds != staleRounds+1 {
+				t.Fatalf("trial %d round %d: stale rounds %d after %d", trial, round, g.staleRounds, staleRounds)
+			} else if g.staleRounds%2 == 0 {
+				regions++
+			}
+			seen := make([]bool, in.n)
+			for _, r := range g.pop.best.routes {
+				if _, load, excess := in.routeMeasure(r); load > in.capacity || excess > 1e-9 {
+					t.Fatalf("trial %d round %d: route %v infeasible", trial, round, r)
+				}
+				for _, c := range r {
+					if seen[c] {
+						t.Fatalf("trial %d round %d: customer %d twice", trial, round, c)
+					}
+					seen[c] = true
+				}
+			}
+			for c := 1; c < in.n; c++ {
+				if !seen[c] {
+					t.Fatalf("trial %d round %d: customer %d missing", trial, round, c)
+				}
+			}
+		}
+	}
+	if regions == 0 {
+		t.Fatal("no run reached a region round")
+	}
+}

@@ -175,8 +175,12 @@ type search struct {
 	seed       *individual
 	subIters   int // genetic iterations per decomposition sub-problem
 	adaptEvery int // iterations between penalty adaptations
-	rounds     int // decomposition rounds with time windows
-	iter       int
+	rounds     int // decomposition rounds with long routes under time windows
+	// With short routes under time windows: whether a polar round has
+	// gained under staleGain of the cost, and the rounds since.
+	polarStale  bool
+	staleRounds int
+	iter        int
 }
 
 func newSearch(in *instance, seed uint64, sh *shared, share bool) *search {
@@ -372,6 +376,7 @@ func (g *search) run(ctx context.Context, deadline time.Time, maxIter int) int {
 				break
 			}
 			p.clear()
+			g.polarStale = false
 			g.initialPopulation(ctx, deadline)
 			nonImproving = 0
 		}
