@@ -116,42 +116,10 @@ func TestRegionsKeepEveryCustomer(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 9))
 	gained := 0
 	for trial := 0; trial < 6; trial++ {
-		p := randomProblem(rng, 80, randOpts{tw: true})
-		in := newInstance(p)
-		sh := &shared{start: time.Now(), clock: time.Now, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
-		g := newSearch(in, uint64(trial), sh, false)
-		g.subIters = 30
-		g.initialPopulation(t.Context(), time.Time{})
-		best := g.pop.best
-		if best == nil {
-			t.Fatalf("trial %d: no feasible solution to start from", trial)
-		}
-		before := 0.0
-		for _, r := range best.routes {
-			d, _, _ := in.routeMeasure(r)
-			before += d
-		}
-		out := g.regions(t.Context(), time.Time{}, best.routes, 20)
-		seen := make([]bool, in.n)
-		after := 0.0
-		for _, r := range out {
-			d, load, excess := in.routeMeasure(r)
-			if load > in.capacity || excess > 1e-9 {
-				t.Fatalf("trial %d: route %v infeasible: load %d, time excess %v", trial, r, load, excess)
-			}
-			after += d
-			for _, c := range r {
-				if seen[c] {
-					t.Fatalf("trial %d: customer %d twice", trial, c)
-				}
-				seen[c] = true
-			}
-		}
-		for c := 1; c < in.n; c++ {
-			if !seen[c] {
-				t.Fatalf("trial %d: customer %d missing", trial, c)
-			}
-		}
+		g := startSearch(t, randomProblem(rng, 80, randOpts{tw: true}), uint64(trial), 30)
+		in, best := g.in, g.pop.best
+		before := checkPartition(t, in, best.routes)
+		after := checkPartition(t, in, g.regions(t.Context(), time.Time{}, best.routes, 20))
 		if after > before+1e-6 {
 			t.Fatalf("trial %d: %v after the round, %v before", trial, after, before)
 		}
@@ -186,14 +154,7 @@ func TestRoundKinds(t *testing.T) {
 			}
 			p.Due[0] = 1e6
 		}
-		in := newInstance(p)
-		sh := &shared{start: time.Now(), clock: time.Now, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
-		g := newSearch(in, 1, sh, false)
-		g.initialPopulation(t.Context(), time.Time{})
-		if g.pop.best == nil {
-			t.Fatal("no feasible solution")
-		}
-		return g
+		return startSearch(t, p, 1, decomposeIters)
 	}
 	P, L, R := polarRound, linkRound, regionRound
 
@@ -234,14 +195,9 @@ func TestShortRoundsGoStale(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 13))
 	regions := 0
 	for trial := 0; trial < 4; trial++ {
-		p := randomProblem(rng, 120, randOpts{tw: true})
-		in := newInstance(p)
-		sh := &shared{start: time.Now(), clock: time.Now, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
-		g := newSearch(in, uint64(trial), sh, false)
-		g.subIters = 20
-		g.initialPopulation(t.Context(), time.Time{})
-		if g.pop.best == nil || !g.shortTW() {
-			t.Fatalf("trial %d: no feasible solution of short routes to start from", trial)
+		g := startSearch(t, randomProblem(rng, 120, randOpts{tw: true}), uint64(trial), 20)
+		if !g.shortTW() {
+			t.Fatalf("trial %d: %d routes of 120 customers: not short", trial, len(g.pop.best.routes))
 		}
 		for round := 0; round < 10; round++ {
 			before, wasStale, staleRounds := g.pop.best.dist, g.polarStale, g.staleRounds
@@ -259,26 +215,52 @@ func TestShortRoundsGoStale(t *testing.T) {
 			} else if g.staleRounds%2 == 0 {
 				regions++
 			}
-			seen := make([]bool, in.n)
-			for _, r := range g.pop.best.routes {
-				if _, load, excess := in.routeMeasure(r); load > in.capacity || excess > 1e-9 {
-					t.Fatalf("trial %d round %d: route %v infeasible", trial, round, r)
-				}
-				for _, c := range r {
-					if seen[c] {
-						t.Fatalf("trial %d round %d: customer %d twice", trial, round, c)
-					}
-					seen[c] = true
-				}
-			}
-			for c := 1; c < in.n; c++ {
-				if !seen[c] {
-					t.Fatalf("trial %d round %d: customer %d missing", trial, round, c)
-				}
-			}
+			checkPartition(t, g.in, g.pop.best.routes)
 		}
 	}
 	if regions == 0 {
 		t.Fatal("no run reached a region round")
 	}
+}
+
+// startSearch is a search of p whose first population is built, with
+// subIters genetic iterations per decomposition sub-problem.
+func startSearch(t *testing.T, p *Problem, seed uint64, subIters int) *search {
+	t.Helper()
+	sh := &shared{start: time.Now(), clock: time.Now, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
+	g := newSearch(newInstance(p), seed, sh, false)
+	g.subIters = subIters
+	g.initialPopulation(t.Context(), time.Time{})
+	if g.pop.best == nil {
+		t.Fatal("no feasible solution to start from")
+	}
+	return g
+}
+
+// checkPartition fails the test unless routes visit every customer once,
+// each route within the capacity and its windows, and returns their
+// distance.
+func checkPartition(t *testing.T, in *instance, routes [][]int32) float64 {
+	t.Helper()
+	seen := make([]bool, in.n)
+	total := 0.0
+	for _, r := range routes {
+		d, load, excess := in.routeMeasure(r)
+		if load > in.capacity || excess > 1e-9 {
+			t.Fatalf("route %v infeasible: load %d, time excess %v", r, load, excess)
+		}
+		total += d
+		for _, c := range r {
+			if seen[c] {
+				t.Fatalf("customer %d twice", c)
+			}
+			seen[c] = true
+		}
+	}
+	for c := 1; c < in.n; c++ {
+		if !seen[c] {
+			t.Fatalf("customer %d missing", c)
+		}
+	}
+	return total
 }
