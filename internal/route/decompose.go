@@ -138,6 +138,16 @@ const (
 	regionRound                  // regions of time and space (see regions)
 )
 
+func (k roundKind) String() string {
+	switch k {
+	case linkRound:
+		return "link"
+	case regionRound:
+		return "region"
+	}
+	return "polar"
+}
+
 // nextRound counts a decomposition round and says how it cuts.
 //
 // Long routes under time windows (long horizons) sweep wide angles, so
@@ -152,14 +162,16 @@ const (
 //
 // Short routes stay in narrow sectors, where the polar grouping keeps
 // neighbours together and makes the early gains. Once a polar round gains
-// under staleGain of the cost (polarStale), each group has become a local
-// optimum of its sub-search, and every other round cuts regions, which
-// take in every route through a place at about one time, whatever their
-// angles. On RC1_10_2 at seed 1 the polar rounds went stale after 34 s of
-// 60 and the rounds after gained 414 in 26 s, against 4 in the round
-// before; R1_10_2's polar rounds still gained 0.1% each at 60 s, and
-// those runs stay polar. Regions from the start, or mixed in by each
-// kind's last gain, had helped the RC1 instances and hurt the R1 ones (see
+// under staleGain of the cost (polarStale), every other round cuts
+// regions, which take in every route through a place at about one time,
+// whatever their angles. On RC1_10_2 at seed 1 the polar rounds went stale
+// after 34 s of 60 and the rounds after gained 414 in 26 s, against 4 in
+// the round before; R1_10_2's polar rounds still gained 0.1% or more each
+// at 60 s, and that run stayed polar. Regions from the start, or mixed in
+// by each kind's last gain, had helped the RC1 instances and hurt the R1
+// ones. On four Gehring-Homberger short horizons (R1_10_2, R1_10_5,
+// RC1_10_2, RC1_10_6) the mean gap at 60 s over seeds 1 to 5 went from
+// 1.82% to 1.73% (one machine), RC1_10_2's worst from 2.15% to 1.91% (see
 // docs/benchmarks.md).
 func (g *search) nextRound() roundKind {
 	switch {
@@ -499,14 +511,4 @@ func (g *search) regions(ctx context.Context, deadline time.Time, routes [][]int
 		setOwners()
 	}
 	return routes
-}
-
-func (k roundKind) String() string {
-	switch k {
-	case linkRound:
-		return "link"
-	case regionRound:
-		return "region"
-	}
-	return "polar"
 }
