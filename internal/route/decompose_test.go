@@ -116,10 +116,11 @@ func TestRegionsKeepEveryCustomer(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 9))
 	gained := 0
 	for trial := 0; trial < 6; trial++ {
-		g := startSearch(t, randomProblem(rng, 80, randOpts{tw: true}), uint64(trial), 30)
-		in, best := g.in, g.pop.best
-		before := checkPartition(t, in, best.routes)
-		after := checkPartition(t, in, g.regions(t.Context(), time.Time{}, best.routes, 20))
+		p := randomProblem(rng, 80, randOpts{tw: true})
+		g := startSearch(t, p, uint64(trial), 30)
+		best := g.pop.best
+		before := checkPartition(t, p, best.routes)
+		after := checkPartition(t, p, g.regions(t.Context(), time.Time{}, best.routes, 20))
 		if after > before+1e-6 {
 			t.Fatalf("trial %d: %v after the round, %v before", trial, after, before)
 		}
@@ -195,7 +196,8 @@ func TestShortRoundsGoStale(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 13))
 	regions := 0
 	for trial := 0; trial < 4; trial++ {
-		g := startSearch(t, randomProblem(rng, 120, randOpts{tw: true}), uint64(trial), 20)
+		p := randomProblem(rng, 120, randOpts{tw: true})
+		g := startSearch(t, p, uint64(trial), 20)
 		if !g.shortTW() {
 			t.Fatalf("trial %d: %d routes of 120 customers: not short", trial, len(g.pop.best.routes))
 		}
@@ -215,7 +217,7 @@ func TestShortRoundsGoStale(t *testing.T) {
 			} else if g.staleRounds%2 == 0 {
 				regions++
 			}
-			checkPartition(t, g.in, g.pop.best.routes)
+			checkPartition(t, p, g.pop.best.routes)
 		}
 	}
 	if regions == 0 {
@@ -223,12 +225,17 @@ func TestShortRoundsGoStale(t *testing.T) {
 	}
 }
 
+// newTestSearch is a one-thread search of p with nothing built yet.
+func newTestSearch(p *Problem, seed uint64) *search {
+	sh := &shared{start: time.Now(), clock: time.Now, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
+	return newSearch(newInstance(p), seed, sh, false)
+}
+
 // startSearch is a search of p whose first population is built, with
 // subIters genetic iterations per decomposition sub-problem.
 func startSearch(t *testing.T, p *Problem, seed uint64, subIters int) *search {
 	t.Helper()
-	sh := &shared{start: time.Now(), clock: time.Now, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
-	g := newSearch(newInstance(p), seed, sh, false)
+	g := newTestSearch(p, seed)
 	g.subIters = subIters
 	g.initialPopulation(t.Context(), time.Time{})
 	if g.pop.best == nil {
@@ -237,30 +244,28 @@ func startSearch(t *testing.T, p *Problem, seed uint64, subIters int) *search {
 	return g
 }
 
-// checkPartition fails the test unless routes visit every customer once,
-// each route within the capacity and its windows, and returns their
+// checkPartition fails the test unless the independent checker
+// (checkSolution) accepts routes as a solution of p: every customer once,
+// each route within the capacity and its windows. It returns their
 // distance.
-func checkPartition(t *testing.T, in *instance, routes [][]int32) float64 {
+func checkPartition(t *testing.T, p *Problem, routes [][]int32) float64 {
 	t.Helper()
-	seen := make([]bool, in.n)
-	total := 0.0
+	s := &Solution{}
 	for _, r := range routes {
-		d, load, excess := in.routeMeasure(r)
-		if load > in.capacity || excess > 1e-9 {
-			t.Fatalf("route %v infeasible: load %d, time excess %v", r, load, excess)
-		}
-		total += d
-		for _, c := range r {
-			if seen[c] {
-				t.Fatalf("customer %d twice", c)
+		out := make([]int, len(r))
+		for k, c := range r {
+			out[k] = int(c)
+			if k > 0 {
+				s.Cost += p.Dist[int(r[k-1])*p.N+int(c)]
 			}
-			seen[c] = true
 		}
-	}
-	for c := 1; c < in.n; c++ {
-		if !seen[c] {
-			t.Fatalf("customer %d missing", c)
+		if len(r) > 0 {
+			s.Cost += p.Dist[int(r[0])] + p.Dist[int(r[len(r)-1])*p.N]
 		}
+		s.Routes = append(s.Routes, out)
 	}
-	return total
+	if err := checkSolution(p, s); err != nil {
+		t.Fatal(err)
+	}
+	return s.Cost
 }

@@ -237,9 +237,7 @@ func TestSolveRenumbered(t *testing.T) {
 // result must stay feasible, serve everyone once, and never be worse.
 func TestDecompose(t *testing.T) {
 	p := loadInstance(t, "X-n200-k36", RoundNearest)
-	in := newInstance(p)
-	sh := &shared{start: time.Now(), clock: time.Now, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
-	g := newSearch(in, 1, sh, false)
+	g := newTestSearch(p, 1)
 	g.initSize, g.subIters = 2, 10
 	g.initialPopulation(context.Background(), time.Time{})
 	if g.pop.best == nil {
@@ -250,7 +248,7 @@ func TestDecompose(t *testing.T) {
 	if g.pop.best.dist > before {
 		t.Fatalf("decomposition worsened the best: %v -> %v", before, g.pop.best.dist)
 	}
-	s := &Solution{Routes: sh.best.routesOut(), Cost: sh.best.dist}
+	s := &Solution{Routes: g.sh.best.routesOut(), Cost: g.sh.best.dist}
 	if err := checkSolution(p, s); err != nil {
 		t.Fatal(err)
 	}
@@ -282,9 +280,7 @@ func TestLinkOrder(t *testing.T) {
 			p.Dist[i*n+j] = math.Hypot(p.X[i]-p.X[j], p.Y[i]-p.Y[j])
 		}
 	}
-	in := newInstance(p)
-	sh := &shared{start: time.Now(), clock: time.Now, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
-	g := newSearch(in, 1, sh, false)
+	g := newTestSearch(p, 1)
 	var routes [][]int32
 	for i := 1; i < n; i += 10 {
 		var r []int32
@@ -326,9 +322,8 @@ func TestDecomposeTW(t *testing.T) {
 	for i := 1; i < p.N; i++ {
 		p.Ready[i], p.Due[i] = 0, p.Due[0]/2
 	}
-	in := newInstance(p)
-	sh := &shared{start: time.Now(), clock: time.Now, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
-	g := newSearch(in, 1, sh, false)
+	g := newTestSearch(p, 1)
+	in := g.in
 	g.subIters = 20
 	savingsStart(t, g, in)
 	start := g.pop.best.dist
@@ -348,7 +343,7 @@ func TestDecomposeTW(t *testing.T) {
 	if g.pop.best.dist >= start {
 		t.Fatalf("two rounds did not improve the savings solution (%v)", start)
 	}
-	s := &Solution{Routes: sh.best.routesOut(), Cost: sh.best.dist}
+	s := &Solution{Routes: g.sh.best.routesOut(), Cost: g.sh.best.dist}
 	if err := checkSolution(p, s); err != nil {
 		t.Fatal(err)
 	}

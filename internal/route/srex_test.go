@@ -177,9 +177,8 @@ func TestSwapStarEstimatesMatchReference(t *testing.T) {
 func TestDecomposeTimeWindows(t *testing.T) {
 	full := loadInstance(t, "vrptw/R1_10_2", RoundAuto)
 	p := subProblem(full, 201)
-	in := newInstance(p)
-	sh := &shared{start: time.Now(), clock: time.Now, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
-	g := newSearch(in, 1, sh, false)
+	g := newTestSearch(p, 1)
+	in := g.in
 	g.subIters = 1
 	savingsStart(t, g, in)
 	before := g.pop.best.dist
@@ -187,7 +186,7 @@ func TestDecomposeTimeWindows(t *testing.T) {
 	if g.pop.best.dist > before {
 		t.Fatalf("decomposition worsened the best: %v -> %v", before, g.pop.best.dist)
 	}
-	s := &Solution{Routes: sh.best.routesOut(), Cost: sh.best.dist}
+	s := &Solution{Routes: g.sh.best.routesOut(), Cost: g.sh.best.dist}
 	if err := checkSolution(p, s); err != nil {
 		t.Fatal(err)
 	}
