@@ -306,28 +306,7 @@ func (g *search) solveSub(ctx context.Context, deadline time.Time, nodes [][]int
 		seed.routes = append(seed.routes, append([]int32(nil), r...))
 	}
 	sh := &shared{start: g.sh.clock(), clock: g.sh.clock, bestCost: math.Inf(1), bestInfCost: math.Inf(1)}
-	sg := newSearch(sin, g.rng.Uint64(), sh, false)
-	sg.initSize = 4
-	// HGS's population sizes (25 survivors, selection past 65) suit a
-	// search of thousands of iterations. A sub-search of 150 selected its
-	// survivors about once in each subpopulation and ended with some 45
-	// individuals in each (R1_10_2), so a binary tournament seldom drew one
-	// of the few best. With 8 and 16 it selects four to six times and
-	// keeps the best few: on four Gehring-Homberger short horizons
-	// (R1_10_2, R1_10_5, RC1_10_2, RC1_10_6) the mean gap at 60 s fell
-	// from 1.81%, 1.99% and 1.81% to 1.55%, 1.62% and 1.52% (seeds 1 to
-	// 3), and on five long horizons (R2_10_3, R2_10_4, R2_10_8, RC2_10_3,
-	// RC2_10_4) from 3.10% to 2.92% (seed 1).
-	sg.pop.mu, sg.pop.lambda = subPopMu, subPopLambda
-	// A sub-problem runs decomposeIters iterations from fresh weights: a
-	// single adaptation at the usual pace. With short routes under time
-	// windows the time-warp weight then stays where it started, too firm
-	// (well over half of the local-search outputs are feasible against the
-	// aimed fifth), and the sub-search hardly visits the infeasible
-	// solutions that lead to better routes.
-	if g.shortTW() {
-		sg.adaptEvery = subPenaltyEvery
-	}
+	sg := g.subSearch(sin, sh)
 	seed.evaluate(sin, sg.pop.w)
 	before := seed.dist
 	sg.seed = seed
@@ -355,6 +334,35 @@ func (g *search) solveSub(ctx context.Context, deadline time.Time, nodes [][]int
 		res = append(res, gr)
 	}
 	return res
+}
+
+// subSearch is the short genetic search solveSub runs on the sub-problem
+// sin, publishing to sh.
+func (g *search) subSearch(sin *instance, sh *shared) *search {
+	sg := newSearch(sin, g.rng.Uint64(), sh, false)
+	sg.initSize = 4
+	sg.sub, sg.parentShort = true, g.shortTW()
+	// HGS's population sizes (25 survivors, selection past 65) suit a
+	// search of thousands of iterations. A sub-search of 150 selected its
+	// survivors about once in each subpopulation and ended with some 45
+	// individuals in each (R1_10_2), so a binary tournament seldom drew one
+	// of the few best. With 8 and 16 it selects four to six times and
+	// keeps the best few: on four Gehring-Homberger short horizons
+	// (R1_10_2, R1_10_5, RC1_10_2, RC1_10_6) the mean gap at 60 s fell
+	// from 1.81%, 1.99% and 1.81% to 1.55%, 1.62% and 1.52% (seeds 1 to
+	// 3), and on five long horizons (R2_10_3, R2_10_4, R2_10_8, RC2_10_3,
+	// RC2_10_4) from 3.10% to 2.92% (seed 1).
+	sg.pop.mu, sg.pop.lambda = subPopMu, subPopLambda
+	// A sub-problem runs decomposeIters iterations from fresh weights: a
+	// single adaptation at the usual pace. With short routes under time
+	// windows the time-warp weight then stays where it started, too firm
+	// (well over half of the local-search outputs are feasible against the
+	// aimed fifth), and the sub-search hardly visits the infeasible
+	// solutions that lead to better routes.
+	if g.shortTW() {
+		sg.adaptEvery = subPenaltyEvery
+	}
+	return sg
 }
 
 // linkOrder reorders routes so that the consecutive runs decompose cuts

@@ -269,3 +269,48 @@ func checkPartition(t *testing.T, p *Problem, routes [][]int32) float64 {
 	}
 	return s.Cost
 }
+
+// TestSubSearch: a decomposition sub-search knows it is one and whether
+// the search it serves has short routes under time windows, which sets its
+// route removals (dropEvery) and its penalty pace; its population keeps
+// the sub-search sizes.
+func TestSubSearch(t *testing.T) {
+	rng := rand.New(rand.NewPCG(51, 52))
+	sin := newInstance(randomProblem(rng, 30, randOpts{tw: true}))
+	for _, tc := range []struct {
+		name   string
+		tw     bool
+		routes int // of the parent's best, over 1,000 customers
+		short  bool
+		adapt  int
+	}{
+		{"short routes", true, 100, true, subPenaltyEvery},
+		{"long routes", true, 20, false, penaltyEvery},
+		{"no time windows", false, 100, false, penaltyEvery},
+	} {
+		parent := newTestSearch(randomProblem(rng, 30, randOpts{tw: tc.tw}), 1)
+		parent.in.nc = 1000
+		parent.pop.best = &individual{routes: make([][]int32, tc.routes)}
+		sg := parent.subSearch(sin, parent.sh)
+		if !sg.sub || sg.parentShort != tc.short {
+			t.Errorf("%s: sub %v, parent short %v, want true, %v", tc.name, sg.sub, sg.parentShort, tc.short)
+		}
+		if sg.adaptEvery != tc.adapt {
+			t.Errorf("%s: penalties adapted every %d iterations, want %d", tc.name, sg.adaptEvery, tc.adapt)
+		}
+		if sg.pop.mu != subPopMu || sg.pop.lambda != subPopLambda || sg.initSize != 4 {
+			t.Errorf("%s: population %d+%d from %d, want %d+%d from 4", tc.name, sg.pop.mu, sg.pop.lambda, sg.initSize, subPopMu, subPopLambda)
+		}
+		// An empty sub-search counts as long routes until it has a best.
+		want := 0
+		switch {
+		case tc.short:
+			want = dropShortEvery
+		case sin.hasTW:
+			want = dropRouteEvery
+		}
+		if got := sg.dropEvery(); got != want {
+			t.Errorf("%s: route removal every %d iterations, want %d", tc.name, got, want)
+		}
+	}
+}

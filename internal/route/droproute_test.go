@@ -169,6 +169,40 @@ func TestDropRoute(t *testing.T) {
 	}
 }
 
+// TestDropEvery: how often a child is a route removal, by the kind of
+// problem, the best solution's routes and, in a decomposition sub-search,
+// the routes of the search it serves.
+func TestDropEvery(t *testing.T) {
+	routes := func(n int) *individual { return &individual{routes: make([][]int32, n)} }
+	for _, tc := range []struct {
+		name             string
+		tw               bool
+		best             *individual
+		sub, parentShort bool
+		want             int
+	}{
+		{"CVRP", false, routes(100), false, false, 0},
+		{"CVRP sub-search", false, routes(100), true, true, 0},
+		{"time windows, short routes", true, routes(100), false, false, dropShortEvery},
+		{"time windows, long routes", true, routes(20), false, false, dropRouteEvery},
+		{"time windows, no solution yet", true, nil, false, false, dropRouteEvery},
+		{"sub-search of short routes", true, routes(100), true, true, dropShortEvery},
+		{"sub-search of short routes, its own long", true, routes(20), true, true, dropShortEvery},
+		{"sub-search of long routes, its own short", true, routes(100), true, false, 0},
+		{"sub-search of long routes, its own long", true, routes(20), true, false, dropRouteEvery},
+	} {
+		g := &search{in: &instance{hasTW: tc.tw, nc: 1000}, pop: &population{best: tc.best}, sub: tc.sub, parentShort: tc.parentShort}
+		if got := g.dropEvery(); got != tc.want {
+			t.Errorf("%s: a route removal every %d iterations, want %d", tc.name, got, tc.want)
+		}
+		for g.iter = 0; g.iter < 2*max(tc.want, 1); g.iter++ {
+			if want := tc.want > 0 && g.iter%tc.want == tc.want-1; g.dropDue() != want {
+				t.Errorf("%s: iteration %d: removal %v, want %v", tc.name, g.iter, !want, want)
+			}
+		}
+	}
+}
+
 // TestSwapStarWanted: SWAP* is left out only under time windows with long
 // routes.
 func TestSwapStarWanted(t *testing.T) {

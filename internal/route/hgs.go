@@ -48,6 +48,7 @@ const (
 	subPenaltyEvery = 10    // the same in a decomposition sub-problem with short routes under time windows
 	shareEvery      = 200   // iterations between looks at the other threads' best
 	dropRouteEvery  = 20    // with long routes under time windows, iterations between route removals (see dropRoute)
+	dropShortEvery  = 10    // the same with short routes (see dropEvery)
 )
 
 // Solve searches for a low-cost feasible solution of p until the time limit,
@@ -180,7 +181,10 @@ type search struct {
 	// gained under staleGain of the cost, and the rounds since.
 	polarStale  bool
 	staleRounds int
-	iter        int
+	// sub marks a decomposition sub-search; parentShort then says whether
+	// the search it serves had short routes under time windows.
+	sub, parentShort bool
+	iter             int
 }
 
 func newSearch(in *instance, seed uint64, sh *shared, share bool) *search {
@@ -350,7 +354,7 @@ func (g *search) run(ctx context.Context, deadline time.Time, maxIter int) int {
 		}
 		a, b := p.tournament(), p.tournament()
 		switch {
-		case g.iter%dropRouteEvery == dropRouteEvery-1 && g.longTW() && g.dropRoute():
+		case g.dropDue() && g.dropRoute():
 			// The child is the best without one of its routes.
 		case g.in.hasTW:
 			g.child.routes = g.srex.cross(a, b, p.w, g.rng.IntN, g.child.routes)
@@ -384,6 +388,40 @@ func (g *search) run(ctx context.Context, deadline time.Time, maxIter int) int {
 	return g.iter
 }
 
+// dropEvery is the number of iterations between route removals (see
+// dropRoute) under time windows, and 0 without them.
+//
+// Long routes (long horizons): every dropRouteEvery.
+//
+// Short routes: every dropShortEvery, in the main search and in the
+// decomposition sub-searches it runs; the main search does a few dozen
+// iterations in a minute, so the sub-searches' removals count. The
+// sub-searches of a search with long routes keep their own shape's rule:
+// their regions may hold short routes. Why: with short routes the search
+// ended two to five routes above the clustered best known solutions,
+// whose routes are nearly all full (C1_10_9 at 60 s: 95 routes, 2.63%,
+// against 90 of which 85 carry the full 200), and a route of ten
+// customers seldom empties one customer at a time. With the removals
+// C1_10_9 ended with 93 routes at 1.38% (docs/benchmarks.md, 2026-12-07
+// 14:47).
+func (g *search) dropEvery() int {
+	switch {
+	case !g.in.hasTW:
+		return 0
+	case g.sub && g.parentShort, !g.sub && g.shortTW():
+		return dropShortEvery
+	case g.longTW():
+		return dropRouteEvery
+	}
+	return 0
+}
+
+// dropDue reports whether this iteration's child is a route removal.
+func (g *search) dropDue() bool {
+	k := g.dropEvery()
+	return k > 0 && g.iter%k == k-1
+}
+
 // dropRoute makes the child the population's best feasible individual
 // without one of its three shortest routes, whose customers go back, in
 // random order, at their cheapest places next to their granular neighbours
@@ -396,7 +434,8 @@ func (g *search) run(ctx context.Context, deadline time.Time, maxIter int) int {
 // 31 against 24), and the moves of the local search, one or two customers
 // at a time, seldom empty a route of thirty. A child that has one route
 // fewer and pays for it in time warp lets the infeasible subpopulation and
-// the repair find such solutions.
+// the repair find such solutions. With short routes the same holds of
+// full routes (see dropEvery).
 func (g *search) dropRoute() bool {
 	best := g.pop.best
 	if best == nil || len(best.routes) < 2 {
