@@ -359,7 +359,7 @@ func (g *search) subSearch(sin *instance, sh *shared) *search {
 	// (well over half of the local-search outputs are feasible against the
 	// aimed fifth), and the sub-search hardly visits the infeasible
 	// solutions that lead to better routes.
-	if g.shortTW() {
+	if sg.parentShort {
 		sg.adaptEvery = subPenaltyEvery
 	}
 	return sg
